@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as usersAndBalances from './0001-users-and-balances.js';
+
+/**
+ * Every migration, in order. Listed by hand rather than read from the folder so the same code runs from
+ * TypeScript sources and from a compiled build.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001-users-and-balances': usersAndBalances,
+};

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  type ZodTypeProvider,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import { errorHandler, notFoundHandler } from './error-handler.js';
+import { registerMetrics } from './metrics.js';
+import { type AdminUserRoutesOptions, adminUserRoutes } from './routes/admin-user-routes.js';
+import { type BalanceRoutesOptions, balanceRoutes } from './routes/balance-routes.js';
+import { type OperationalRoutesOptions, operationalRoutes } from './routes/operational-routes.js';
+
+export const API_PREFIX = '/api/v1';
+export const BODY_LIMIT_BYTES = 1_048_576;
+
+/** What the HTTP edge needs: the use cases it exposes and a readiness probe. Nothing else. */
+export type AppDependencies = BalanceRoutesOptions & AdminUserRoutesOptions & OperationalRoutesOptions;
+
+export interface AppOptions {
+  /** Without one the app logs nothing (tests). */
+  logger?: FastifyBaseLogger;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export async function buildApp(deps: AppDependencies, { logger }: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    // A caller's X-Request-Id is kept when it is sane, so one id follows a request across services.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  // JSON only: a text/plain body is 415, not a string the validators then puzzle over.
+  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Shop API',
+        version: '1.0.0',
+        description: 'Prepaid balance, products, first-come-first-served coupons and orders. Errors are RFC 9457 problem details.',
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerMetrics(app);
+  await app.register(operationalRoutes, deps);
+  await app.register(
+    async (api) => {
+      await api.register(balanceRoutes, deps);
+      await api.register(adminUserRoutes, deps);
+    },
+    { prefix: API_PREFIX },
+  );
+  await app.ready();
+  return app;
+}

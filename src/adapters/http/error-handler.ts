@@ -1,0 +1,47 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { DomainError, InvalidInputError } from '../../domain/shared/domain-error.js';
+import { type Problem, PROBLEM_CONTENT_TYPE, isProblemCode, problem } from './problems.js';
+
+interface FieldError {
+  path: string;
+  message: string;
+}
+
+function invalidRequest(errors: FieldError[]): Problem {
+  const detail = errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; ');
+  return problem('INVALID_REQUEST', detail, { errors });
+}
+
+/** `/items/0/quantity` → `items.0.quantity`; the body as a whole is the empty path. */
+function dottedPath(instancePath: string): string {
+  return instancePath.split('/').filter(Boolean).join('.');
+}
+
+export function toProblem(error: FastifyError | Error): Problem {
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const issues = error.validation as { instancePath: string; message?: string }[];
+    return invalidRequest(issues.map((issue) => ({ path: dottedPath(issue.instancePath), message: issue.message ?? 'is invalid' })));
+  }
+  if (error instanceof InvalidInputError) return invalidRequest([{ path: error.field, message: error.message }]);
+  if (error instanceof DomainError && isProblemCode(error.code)) return problem(error.code, error.message, error.facts);
+
+  const status = 'statusCode' in error ? error.statusCode : undefined;
+  if (status === 413) return problem('PAYLOAD_TOO_LARGE', 'The request body is larger than 1 MiB.', { limitBytes: 1_048_576 });
+  if (status === 415) return problem('UNSUPPORTED_MEDIA_TYPE', error.message);
+  // Fastify's own 4xx: malformed JSON, an empty JSON body, a bad Content-Length. All are the request's fault.
+  if (status !== undefined && status >= 400 && status < 500) return invalidRequest([{ path: '', message: error.message }]);
+  return problem('INTERNAL_ERROR', 'Something went wrong on our side. The request id identifies it in our logs.');
+}
+
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const body = toProblem(error);
+  if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: body.code }, 'request rejected');
+  return reply.status(body.status).type(PROBLEM_CONTENT_TYPE).send({ ...body, requestId: request.id });
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const body = problem('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`);
+  return reply.status(404).type(PROBLEM_CONTENT_TYPE).send({ ...body, requestId: request.id });
+}

@@ -1,0 +1,41 @@
+/**
+ * Every error code the API answers with, its HTTP status and title: the one registry the error handler
+ * reads. Codes are the contract's; a new domain error needs a row here or it surfaces as a 500.
+ */
+export const PROBLEMS = {
+  INVALID_REQUEST: { status: 400, title: 'The request is not valid' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
+  FORBIDDEN: { status: 403, title: 'Not allowed' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  USER_NOT_FOUND: { status: 404, title: 'User not found' },
+  BALANCE_LIMIT_EXCEEDED: { status: 409, title: 'Balance limit exceeded' },
+  INSUFFICIENT_BALANCE: { status: 409, title: 'Insufficient balance' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  INTERNAL_ERROR: { status: 500, title: 'Internal error' },
+  SERVICE_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export const PROBLEM_TYPE_BASE = 'https://shop.example.com/problems/';
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  [fact: string]: unknown;
+}
+
+export function isProblemCode(code: string): code is ProblemCode {
+  return Object.hasOwn(PROBLEMS, code);
+}
+
+export function problem(code: ProblemCode, detail: string, facts: Readonly<Record<string, unknown>> = {}): Problem {
+  const { status, title } = PROBLEMS[code];
+  const kebab = code.toLowerCase().replaceAll('_', '-');
+  return { ...facts, type: `${PROBLEM_TYPE_BASE}${kebab}`, title, status, detail, code };
+}

@@ -1,0 +1,26 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { CreateUser } from '../../../application/user/create-user.js';
+import { USER_NAME_MAX_LENGTH, type User } from '../../../domain/user/user.js';
+import { actorOf } from '../auth.js';
+import { commonErrors, timestamp } from '../schemas.js';
+
+export interface AdminUserRoutesOptions {
+  createUser: CreateUser;
+}
+
+const createUserBody = z.strictObject({ name: z.string().trim().min(1).max(USER_NAME_MAX_LENGTH) });
+const userView = z.object({ id: z.number().int(), name: z.string(), createdAt: timestamp });
+
+const presentUser = (user: User) => ({ id: user.id, name: user.name, createdAt: user.createdAt.toISOString() });
+
+export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRoutesOptions> = async (app, { createUser }) => {
+  app.post(
+    '/admin/users',
+    { schema: { tags: ['Administration'], body: createUserBody, response: { 201: userView, ...commonErrors } } },
+    async (request, reply) => {
+      const user = await createUser.execute({ actor: actorOf(request), name: request.body.name });
+      return reply.status(201).send(presentUser(user));
+    },
+  );
+};

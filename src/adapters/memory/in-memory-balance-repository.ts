@@ -1,0 +1,38 @@
+import type { BalanceQueries } from '../../application/ports/balance-queries.js';
+import type { BalanceRepository } from '../../application/ports/balance-repository.js';
+import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
+import { Balance, type BalanceChange, type LedgerEntry } from '../../domain/balance/balance.js';
+import type { InMemoryStore } from './in-memory-store.js';
+
+export class InMemoryBalanceRepository implements BalanceRepository, BalanceQueries {
+  constructor(private readonly store: InMemoryStore) {}
+
+  async getByUserIdForUpdate(userId: number): Promise<Balance | undefined> {
+    return this.findByUserId(userId);
+  }
+
+  async findByUserId(userId: number): Promise<Balance | undefined> {
+    const record = this.store.state.balances.get(userId);
+    return record && new Balance(record.userId, record.amount, record.updatedAt);
+  }
+
+  async add(balance: Balance): Promise<void> {
+    if (!this.store.state.users.has(balance.userId)) throw new Error(`no user ${balance.userId}`);
+    this.store.state.balances.set(balance.userId, { ...balance });
+  }
+
+  async save({ balance, entry }: BalanceChange): Promise<LedgerEntry> {
+    this.store.state.balances.set(balance.userId, { ...balance });
+    const saved = { ...entry, id: this.store.nextId('ledger') };
+    this.store.state.ledger.push(saved);
+    return saved;
+  }
+
+  async listLedger(userId: number, { limit, after }: PageRequest): Promise<Page<LedgerEntry>> {
+    const rows = this.store.state.ledger
+      .filter((entry) => entry.userId === userId && (after === undefined || entry.id < after))
+      .sort((a, b) => b.id - a.id)
+      .slice(0, limit + 1);
+    return pageFrom(rows, limit, (entry) => entry.id);
+  }
+}

@@ -1,0 +1,70 @@
+import { Kysely, PostgresDialect, type Generated } from 'kysely';
+import pg from 'pg';
+
+export interface UsersTable {
+  id: Generated<number>;
+  name: string;
+  created_at: Date;
+}
+
+export interface BalancesTable {
+  user_id: number;
+  amount: number;
+  updated_at: Date;
+}
+
+export interface BalanceLedgerTable {
+  id: Generated<number>;
+  user_id: number;
+  type: 'CHARGE' | 'PAYMENT';
+  amount: number;
+  balance_after: number;
+  order_id: number | null;
+  created_at: Date;
+}
+
+export interface Database {
+  users: UsersTable;
+  balances: BalancesTable;
+  balance_ledger: BalanceLedgerTable;
+}
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseOptions {
+  readonly url: string;
+  readonly poolSize?: number;
+  /** How long a query may wait for a free connection before it fails. */
+  readonly connectionTimeoutMs?: number;
+  /** Postgres schema to work in (tests give each file its own). */
+  readonly schema?: string;
+}
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+/**
+ * Money and ids are bigint columns; every value this service stores stays below 2^53, so they are read as
+ * plain numbers. Per pool, not pg's global parser table, so nothing else in the process is affected.
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    if (oid === INT8 || oid === NUMERIC) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
+  },
+};
+
+export function createPool({ url, poolSize = 20, connectionTimeoutMs = 5_000, schema }: DatabaseOptions): pg.Pool {
+  return new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: connectionTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    types,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+}
+
+export function createDb(options: DatabaseOptions): Db {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(options) }) });
+}

@@ -1,0 +1,23 @@
+import { loadConfig } from '../../config.js';
+import { createContainer } from '../../container.js';
+import { ChargeBalance } from '../../application/balance/charge-balance.js';
+import { CreateUser } from '../../application/user/create-user.js';
+import { createDb } from '../postgres/database.js';
+import { migrateToLatest } from '../postgres/migrate.js';
+import { seedDemoShopIfEmpty } from './demo-shop.js';
+
+/** `npm run seed`: the demo shop, into DATABASE_URL, when that database has no users yet. */
+const config = loadConfig();
+if (!config.DATABASE_URL) {
+  console.error('DATABASE_URL is not set. (npm start seeds the embedded database by itself.)');
+  process.exit(1);
+}
+const db = createDb({ url: config.DATABASE_URL, poolSize: 2 });
+try {
+  await migrateToLatest(db);
+  const container = createContainer({ db });
+  const seeded = await seedDemoShopIfEmpty(db, { createUser: container.resolve(CreateUser), chargeBalance: container.resolve(ChargeBalance) });
+  console.log(seeded ? 'seeded the demo shop' : 'the database already has users; nothing seeded');
+} finally {
+  await db.destroy();
+}

@@ -1,0 +1,28 @@
+import { Balance } from '../../domain/balance/balance.js';
+import { type User, validUserName } from '../../domain/user/user.js';
+import { type Actor, assertAdmin } from '../shared/actor.js';
+import type { Clock } from '../ports/clock.js';
+import type { UnitOfWork } from '../ports/unit-of-work.js';
+
+export interface CreateUserInput {
+  readonly actor: Actor;
+  readonly name: string;
+}
+
+export class CreateUser {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly clock: Clock,
+  ) {}
+
+  /** A user is born with a zero balance, in the same transaction, so every user has exactly one. */
+  async execute({ actor, name }: CreateUserInput): Promise<User> {
+    assertAdmin(actor);
+    const validName = validUserName(name);
+    return this.uow.run(async (repos) => {
+      const user = await repos.users.add({ name: validName, createdAt: this.clock.now() });
+      await repos.balances.add(new Balance(user.id, 0, user.createdAt));
+      return user;
+    });
+  }
+}

@@ -1,0 +1,61 @@
+import { assertWholeAmount } from '../shared/money.js';
+import { BalanceLimitExceededError, InsufficientBalanceError } from './balance-errors.js';
+
+export const MAX_CHARGE_AMOUNT = 10_000_000;
+export const MAX_BALANCE = 1_000_000_000;
+
+export type LedgerEntryType = 'CHARGE' | 'PAYMENT';
+
+/** One change to a balance, as the ledger records it. `amount` is signed: + for a charge, − for a payment. */
+export interface LedgerEntryDraft {
+  readonly userId: number;
+  readonly type: LedgerEntryType;
+  readonly amount: number;
+  readonly balanceAfter: number;
+  readonly orderId: number | null;
+  readonly createdAt: Date;
+}
+
+export interface LedgerEntry extends LedgerEntryDraft {
+  readonly id: number;
+}
+
+/** A change applied: the new balance and the ledger entry that explains it, always together. */
+export interface BalanceChange {
+  readonly balance: Balance;
+  readonly entry: LedgerEntryDraft;
+}
+
+/** A user's prepaid balance. Immutable: each change returns a new Balance with its ledger entry. */
+export class Balance {
+  constructor(
+    readonly userId: number,
+    readonly amount: number,
+    readonly updatedAt: Date,
+  ) {}
+
+  charge(amount: number, at: Date): BalanceChange {
+    assertWholeAmount('amount', amount, 1, MAX_CHARGE_AMOUNT);
+    if (this.amount + amount > MAX_BALANCE) {
+      throw new BalanceLimitExceededError({ userId: this.userId, balance: this.amount, amount, limit: MAX_BALANCE });
+    }
+    return this.change('CHARGE', amount, null, at);
+  }
+
+  /** A payment of 0 is allowed (an order fully covered by a coupon) and still leaves a ledger entry. */
+  pay(amount: number, orderId: number, at: Date): BalanceChange {
+    assertWholeAmount('amount', amount, 0, Number.MAX_SAFE_INTEGER);
+    if (amount > this.amount) {
+      throw new InsufficientBalanceError({ userId: this.userId, required: amount, available: this.amount });
+    }
+    return this.change('PAYMENT', 0 - amount, orderId, at);
+  }
+
+  private change(type: LedgerEntryType, signedAmount: number, orderId: number | null, at: Date): BalanceChange {
+    const balance = new Balance(this.userId, this.amount + signedAmount, at);
+    return {
+      balance,
+      entry: { userId: this.userId, type, amount: signedAmount, balanceAfter: balance.amount, orderId, createdAt: at },
+    };
+  }
+}

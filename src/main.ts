@@ -1,0 +1,71 @@
+import { pino } from 'pino';
+import { buildApp } from './adapters/http/app.js';
+import { createDb } from './adapters/postgres/database.js';
+import type { EmbeddedDatabase } from './adapters/postgres/embedded.js';
+import { migrateToLatest } from './adapters/postgres/migrate.js';
+import { seedDemoShopIfEmpty } from './adapters/seed/demo-shop.js';
+import { ConfigError, loadConfig } from './config.js';
+import { appDependencies, createContainer } from './container.js';
+import { ChargeBalance } from './application/balance/charge-balance.js';
+import { CreateUser } from './application/user/create-user.js';
+
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  const config = loadConfig();
+  const logger = pino({ level: config.LOG_LEVEL });
+
+  let embedded: EmbeddedDatabase | undefined;
+  if (!config.DATABASE_URL) {
+    // Loaded only when used: a deployment with DATABASE_URL needs none of its binaries.
+    const { startEmbeddedPostgres } = await import('./adapters/postgres/embedded.js');
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.EMBEDDED_PG_DATA_DIR,
+      port: config.EMBEDDED_PG_PORT,
+      log: (message) => logger.debug({ postgres: message.trim() }, 'embedded postgres'),
+    });
+    logger.info(
+      { dataDir: embedded.dataDir, port: config.EMBEDDED_PG_PORT, created: embedded.created },
+      `embedded PostgreSQL ${embedded.created ? 'created' : 'started'}; data kept in ${embedded.dataDir}`,
+    );
+  }
+
+  const db = createDb({
+    url: config.DATABASE_URL ?? embedded!.url,
+    poolSize: config.DATABASE_POOL_SIZE,
+    connectionTimeoutMs: config.DATABASE_POOL_TIMEOUT_MS,
+  });
+  const applied = await migrateToLatest(db);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
+
+  const container = createContainer({ db });
+  if (embedded && (await seedDemoShopIfEmpty(db, { createUser: container.resolve(CreateUser), chargeBalance: container.resolve(ChargeBalance) }))) {
+    logger.info('seeded a demo shop into the empty embedded database');
+  }
+
+  const app = await buildApp(appDependencies(container), { logger });
+  await app.listen({ port: config.PORT, host: config.HOST });
+  logger.info({ startupMs: Math.round(performance.now() - startedAt) }, 'ready');
+
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new requests, finishing the ones in flight');
+    setTimeout(() => {
+      logger.error(`shutdown took longer than ${config.SHUTDOWN_TIMEOUT_MS} ms; exiting anyway`);
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS).unref();
+    await app.close();
+    await db.destroy();
+    await embedded?.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, (s) => void shutdown(s));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error('start-up failed:', error);
+  process.exit(1);
+});

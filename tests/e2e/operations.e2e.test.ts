@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/adapters/http/app.js';
+import { createDb } from '../../src/adapters/postgres/database.js';
+import { appDependencies, createContainer } from '../../src/container.js';
+import { expectProblem, useTestApp } from '../support/test-app.js';
+
+const t = useTestApp();
+
+describe('operational endpoints', () => {
+  it('answers /health and /ready while the database is reachable', async () => {
+    const health = await t.app.inject({ method: 'GET', url: '/health' });
+    expect({ status: health.statusCode, body: health.json() }).toEqual({ status: 200, body: { status: 'ok' } });
+    const ready = await t.app.inject({ method: 'GET', url: '/ready' });
+    expect({ status: ready.statusCode, body: ready.json() }).toEqual({ status: 200, body: { status: 'ready' } });
+  });
+
+  it('answers /ready with 503 and Retry-After when the database is unreachable', async () => {
+    // Nothing listens on port 1: every connection is refused at once.
+    const db = createDb({ url: 'postgres://nobody:nothing@127.0.0.1:1/none', connectionTimeoutMs: 1_000 });
+    const app = await buildApp(appDependencies(createContainer({ db })));
+    try {
+      const ready = await app.inject({ method: 'GET', url: '/ready' });
+      expectProblem(ready, 503, 'SERVICE_UNAVAILABLE');
+      expect(ready.headers['retry-after']).toBe('5');
+    } finally {
+      await app.close();
+      await db.destroy();
+    }
+  });
+
+  it('serves Prometheus metrics with a request-duration histogram by route and status', async () => {
+    await t.app.inject({ method: 'GET', url: '/health' });
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.body).toMatch(/http_request_duration_seconds_bucket\{[^}]*route="\/health"[^}]*status_code="200"/);
+    expect(metrics.body).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('publishes the contract as OpenAPI 3 at /docs/json and Swagger UI at /docs', async () => {
+    const spec = await t.app.inject({ method: 'GET', url: '/docs/json' });
+    expect(spec.statusCode).toBe(200);
+    const document = spec.json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
+    expect(document.openapi).toMatch(/^3\./);
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/users/{userId}/balance',
+        '/api/v1/users/{userId}/balance/charge',
+        '/api/v1/users/{userId}/balance/history',
+        '/api/v1/admin/users',
+      ]),
+    );
+    expect(document.paths['/api/v1/users/{userId}/balance/charge']?.post).toMatchObject({
+      requestBody: { content: { 'application/json': { schema: { properties: { amount: { type: 'integer' } } } } } },
+    });
+    const ui = await t.app.inject({ method: 'GET', url: '/docs' });
+    expect(ui.statusCode).toBeLessThan(400);
+  });
+
+  it('answers an unknown route with 404 ROUTE_NOT_FOUND as problem+json', async () => {
+    expectProblem(await t.app.inject({ method: 'GET', url: '/api/v1/nowhere' }), 404, 'ROUTE_NOT_FOUND');
+    expectProblem(await t.app.inject({ method: 'DELETE', url: '/api/v1/users/1/balance' }), 404, 'ROUTE_NOT_FOUND');
+  });
+
+  it('echoes a sane X-Request-Id and makes one up otherwise, in errors too', async () => {
+    const given = await t.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'abc-123' } });
+    expect(given.headers['x-request-id']).toBe('abc-123');
+    const made = await t.app.inject({ method: 'GET', url: '/api/v1/nowhere', headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(made.json()).toMatchObject({ requestId: made.headers['x-request-id'] });
+  });
+});

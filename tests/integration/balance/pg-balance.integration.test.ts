@@ -1,0 +1,91 @@
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
+import { GetBalanceHistory } from '../../../src/application/balance/get-balance-history.js';
+import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { CreateUser } from '../../../src/application/user/create-user.js';
+import { PgBalanceQueries } from '../../../src/adapters/postgres/pg-balance-queries.js';
+import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
+import { systemClock } from '../../../src/adapters/system-clock.js';
+import { MAX_BALANCE } from '../../../src/domain/balance/balance.js';
+import { scalar, useTestDatabase } from '../../support/test-database.js';
+
+const database = useTestDatabase({ poolSize: 20 });
+
+function useCases() {
+  const uow = new PgUnitOfWork(database.db);
+  return {
+    createUser: new CreateUser(uow, systemClock),
+    chargeBalance: new ChargeBalance(uow, systemClock),
+    history: new GetBalanceHistory(new PgBalanceQueries(database.db)),
+  };
+}
+
+async function storedBalance(userId: number): Promise<number> {
+  return scalar(database.db, sql<{ value: number }>`SELECT amount AS value FROM balances WHERE user_id = ${userId}`);
+}
+
+async function ledgerOf(userId: number) {
+  return database.db.selectFrom('balance_ledger').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+}
+
+describe('charging a balance on PostgreSQL', () => {
+  it('lands 200 concurrent charges on one user exactly, over a pool of 20 connections', async () => {
+    const { createUser, chargeBalance } = useCases();
+    const user = await createUser.execute({ actor: UNRESTRICTED, name: 'Hot user' });
+
+    const results = await Promise.allSettled(
+      Array.from({ length: 200 }, () => chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 1_000 })),
+    );
+
+    expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
+    expect(await storedBalance(user.id)).toBe(200_000);
+    const ledger = await ledgerOf(user.id);
+    expect(ledger).toHaveLength(200);
+    // Serialised by the row lock: in id order, each entry's balance is the previous one plus 1,000.
+    expect(ledger.map((entry) => entry.balance_after)).toEqual(Array.from({ length: 200 }, (_, i) => (i + 1) * 1_000));
+    const responses = results.map((result) => (result.status === 'fulfilled' ? result.value.balance : -1));
+    expect(new Set(responses).size).toBe(200);
+  });
+
+  it('never passes the ceiling under concurrent charges near it', async () => {
+    const { createUser, chargeBalance } = useCases();
+    const user = await createUser.execute({ actor: UNRESTRICTED, name: 'Near the ceiling' });
+    for (let i = 0; i < 99; i++) await chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 10_000_000 });
+    const room = MAX_BALANCE - (await storedBalance(user.id)); // 10,000,000 left
+
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, () => chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 3_000_000 })),
+    );
+
+    const fulfilled = results.filter((result) => result.status === 'fulfilled');
+    const rejected = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+    expect(fulfilled).toHaveLength(Math.floor(room / 3_000_000));
+    expect(rejected.every((result) => (result.reason as { code?: string }).code === 'BALANCE_LIMIT_EXCEEDED')).toBe(true);
+    expect(await storedBalance(user.id)).toBe(MAX_BALANCE - room + fulfilled.length * 3_000_000);
+    const ledger = await ledgerOf(user.id);
+    expect(ledger.at(-1)?.balance_after).toBe(await storedBalance(user.id));
+  });
+
+  it('keeps the history newest first and its latest balanceAfter equal to the balance', async () => {
+    const { createUser, chargeBalance, history } = useCases();
+    const user = await createUser.execute({ actor: UNRESTRICTED, name: 'History' });
+    await Promise.all([1, 2, 3, 4, 5].map((amount) => chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount })));
+
+    const page = await history.execute({ actor: UNRESTRICTED, userId: user.id, page: { limit: 3 } });
+    const rest = await history.execute({ actor: UNRESTRICTED, userId: user.id, page: { limit: 3, after: page.nextAfter! } });
+
+    const all = [...page.items, ...rest.items];
+    expect(all).toHaveLength(5);
+    expect(all.map((entry) => entry.id)).toEqual([...all.map((entry) => entry.id)].sort((a, b) => b - a));
+    expect(all[0]?.balanceAfter).toBe(await storedBalance(user.id));
+    expect(rest.nextAfter).toBeNull();
+  });
+
+  it('rejects an impossible row at the database too', async () => {
+    const { createUser } = useCases();
+    const user = await createUser.execute({ actor: UNRESTRICTED, name: 'Constraint' });
+    await expect(database.db.updateTable('balances').set({ amount: -1 }).where('user_id', '=', user.id).execute()).rejects.toThrow(/check constraint/);
+    await expect(database.db.updateTable('balances').set({ amount: MAX_BALANCE + 1 }).where('user_id', '=', user.id).execute()).rejects.toThrow(/check constraint/);
+  });
+});

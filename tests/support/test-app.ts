@@ -1,0 +1,47 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { Clock } from '../../src/application/ports/clock.js';
+import { buildApp } from '../../src/adapters/http/app.js';
+import { appDependencies, createContainer } from '../../src/container.js';
+import { type TestDatabase, useTestDatabase } from './test-database.js';
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly database: TestDatabase;
+}
+
+/** The real HTTP app on this file's own schema, driven through `app.inject`. */
+export function useTestApp({ clock }: { clock?: Clock } = {}): TestApp {
+  const database = useTestDatabase();
+  let app: FastifyInstance | undefined;
+
+  beforeAll(async () => {
+    app = await buildApp(appDependencies(createContainer({ db: database.db, ...(clock ? { clock } : {}) })));
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  return {
+    database,
+    get app(): FastifyInstance {
+      if (!app) throw new Error('the app is ready only inside tests and hooks');
+      return app;
+    },
+  };
+}
+
+/** Asserts an RFC 9457 problem with the given status and code, and returns its body for more checks. */
+export function expectProblem(response: LightMyRequestResponse, status: number, code: string): Record<string, unknown> {
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = response.json<Record<string, unknown>>();
+  expect({ status: response.statusCode, code: body.code }).toEqual({ status, code });
+  expect(body).toMatchObject({ status, type: expect.stringMatching(/\/problems\/[a-z-]+$/), title: expect.any(String), detail: expect.any(String) });
+  return body;
+}
+
+export async function createUser(app: FastifyInstance, name = 'Test user'): Promise<number> {
+  const response = await app.inject({ method: 'POST', url: '/api/v1/admin/users', payload: { name } });
+  expect(response.statusCode).toBe(201);
+  return response.json<{ id: number }>().id;
+}

