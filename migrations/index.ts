@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as usersAndBalances from './0001-users-and-balances.js';
+import * as productsAndCoupons from './0002-products-and-coupons.js';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the folder so the same code runs from
@@ -7,4 +8,5 @@ import * as usersAndBalances from './0001-users-and-balances.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001-users-and-balances': usersAndBalances,
+  '0002-products-and-coupons': productsAndCoupons,
 };

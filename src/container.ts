@@ -3,15 +3,31 @@ import { type DependencyContainer, type InjectionToken, container as rootContain
 import { ChargeBalance } from './application/balance/charge-balance.js';
 import { GetBalance } from './application/balance/get-balance.js';
 import { GetBalanceHistory } from './application/balance/get-balance-history.js';
+import { CreateCoupon } from './application/coupon/create-coupon.js';
+import { GetCoupon } from './application/coupon/get-coupon.js';
+import { IssueCoupon } from './application/coupon/issue-coupon.js';
+import { ListUserCoupons } from './application/coupon/list-user-coupons.js';
+import { SoldOutCoupons } from './application/coupon/sold-out-coupons.js';
 import type { BalanceQueries } from './application/ports/balance-queries.js';
 import type { Clock } from './application/ports/clock.js';
+import type { CouponQueries } from './application/ports/coupon-repository.js';
+import type { ProductQueries } from './application/ports/product-repository.js';
 import type { UnitOfWork } from './application/ports/unit-of-work.js';
+import type { UserQueries } from './application/ports/user-repository.js';
+import { CreateProduct } from './application/product/create-product.js';
+import { GetProduct } from './application/product/get-product.js';
+import { ListProducts } from './application/product/list-products.js';
+import { UpdateProduct } from './application/product/update-product.js';
 import { CreateUser } from './application/user/create-user.js';
 import type { AppDependencies } from './adapters/http/app.js';
+import type { SeedUseCases } from './adapters/seed/demo-shop.js';
 import type { Db } from './adapters/postgres/database.js';
 import { PgBalanceQueries } from './adapters/postgres/pg-balance-queries.js';
+import { PgCouponQueries } from './adapters/postgres/pg-coupon-repository.js';
+import { PgProductQueries } from './adapters/postgres/pg-product-repository.js';
 import { databaseIsReachable } from './adapters/postgres/pg-readiness.js';
 import { PgUnitOfWork } from './adapters/postgres/pg-unit-of-work.js';
+import { PgUserRepository } from './adapters/postgres/pg-user-repository.js';
 import { systemClock } from './adapters/system-clock.js';
 
 /** One token per port. Use cases are registered under their own class. */
@@ -19,7 +35,10 @@ export const TOKENS = {
   Db: Symbol('Db') as InjectionToken<Db>,
   Clock: Symbol('Clock') as InjectionToken<Clock>,
   UnitOfWork: Symbol('UnitOfWork') as InjectionToken<UnitOfWork>,
+  UserQueries: Symbol('UserQueries') as InjectionToken<UserQueries>,
   BalanceQueries: Symbol('BalanceQueries') as InjectionToken<BalanceQueries>,
+  ProductQueries: Symbol('ProductQueries') as InjectionToken<ProductQueries>,
+  CouponQueries: Symbol('CouponQueries') as InjectionToken<CouponQueries>,
 };
 
 export interface ContainerOptions {
@@ -33,18 +52,32 @@ export interface ContainerOptions {
  */
 export function createContainer({ db, clock = systemClock }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
-  const single = <T>(token: InjectionToken<T>, build: (c: DependencyContainer) => T) =>
+  const single = <T>(token: InjectionToken<T>, build: (r: DependencyContainer) => T) =>
     c.register(token, { useFactory: instanceCachingFactory(build) });
 
   c.register(TOKENS.Db, { useValue: db });
   c.register(TOKENS.Clock, { useValue: clock });
   single(TOKENS.UnitOfWork, (r) => new PgUnitOfWork(r.resolve(TOKENS.Db)));
+  single(TOKENS.UserQueries, (r) => new PgUserRepository(r.resolve(TOKENS.Db)));
   single(TOKENS.BalanceQueries, (r) => new PgBalanceQueries(r.resolve(TOKENS.Db)));
+  single(TOKENS.ProductQueries, (r) => new PgProductQueries(r.resolve(TOKENS.Db)));
+  single(TOKENS.CouponQueries, (r) => new PgCouponQueries(r.resolve(TOKENS.Db)));
+  single(SoldOutCoupons, (r) => new SoldOutCoupons(r.resolve(TOKENS.Clock)));
 
-  single(CreateUser, (r) => new CreateUser(r.resolve(TOKENS.UnitOfWork), r.resolve(TOKENS.Clock)));
-  single(ChargeBalance, (r) => new ChargeBalance(r.resolve(TOKENS.UnitOfWork), r.resolve(TOKENS.Clock)));
+  const uow = (r: DependencyContainer) => r.resolve(TOKENS.UnitOfWork);
+  const now = (r: DependencyContainer) => r.resolve(TOKENS.Clock);
+  single(CreateUser, (r) => new CreateUser(uow(r), now(r)));
+  single(ChargeBalance, (r) => new ChargeBalance(uow(r), now(r)));
   single(GetBalance, (r) => new GetBalance(r.resolve(TOKENS.BalanceQueries)));
   single(GetBalanceHistory, (r) => new GetBalanceHistory(r.resolve(TOKENS.BalanceQueries)));
+  single(CreateProduct, (r) => new CreateProduct(uow(r), now(r)));
+  single(UpdateProduct, (r) => new UpdateProduct(uow(r), now(r)));
+  single(GetProduct, (r) => new GetProduct(r.resolve(TOKENS.ProductQueries)));
+  single(ListProducts, (r) => new ListProducts(r.resolve(TOKENS.ProductQueries)));
+  single(CreateCoupon, (r) => new CreateCoupon(uow(r), now(r)));
+  single(GetCoupon, (r) => new GetCoupon(r.resolve(TOKENS.CouponQueries)));
+  single(IssueCoupon, (r) => new IssueCoupon(uow(r), now(r), r.resolve(SoldOutCoupons)));
+  single(ListUserCoupons, (r) => new ListUserCoupons(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponQueries), now(r)));
   return c;
 }
 
@@ -55,6 +88,23 @@ export function appDependencies(c: DependencyContainer): AppDependencies {
     chargeBalance: c.resolve(ChargeBalance),
     getBalance: c.resolve(GetBalance),
     getBalanceHistory: c.resolve(GetBalanceHistory),
+    createProduct: c.resolve(CreateProduct),
+    updateProduct: c.resolve(UpdateProduct),
+    getProduct: c.resolve(GetProduct),
+    listProducts: c.resolve(ListProducts),
+    createCoupon: c.resolve(CreateCoupon),
+    getCoupon: c.resolve(GetCoupon),
+    issueCoupon: c.resolve(IssueCoupon),
+    listUserCoupons: c.resolve(ListUserCoupons),
     isReady: () => databaseIsReachable(db),
+  };
+}
+
+export function seedUseCases(c: DependencyContainer): SeedUseCases {
+  return {
+    createUser: c.resolve(CreateUser),
+    chargeBalance: c.resolve(ChargeBalance),
+    createProduct: c.resolve(CreateProduct),
+    createCoupon: c.resolve(CreateCoupon),
   };
 }

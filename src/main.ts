@@ -5,9 +5,7 @@ import type { EmbeddedDatabase } from './adapters/postgres/embedded.js';
 import { migrateToLatest } from './adapters/postgres/migrate.js';
 import { seedDemoShopIfEmpty } from './adapters/seed/demo-shop.js';
 import { ConfigError, loadConfig } from './config.js';
-import { appDependencies, createContainer } from './container.js';
-import { ChargeBalance } from './application/balance/charge-balance.js';
-import { CreateUser } from './application/user/create-user.js';
+import { appDependencies, createContainer, seedUseCases } from './container.js';
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
@@ -38,7 +36,7 @@ async function main(): Promise<void> {
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
 
   const container = createContainer({ db });
-  if (embedded && (await seedDemoShopIfEmpty(db, { createUser: container.resolve(CreateUser), chargeBalance: container.resolve(ChargeBalance) }))) {
+  if (embedded && (await seedDemoShopIfEmpty(db, seedUseCases(container)))) {
     logger.info('seeded a demo shop into the empty embedded database');
   }
 

@@ -1,7 +1,19 @@
 import { ChargeBalance } from '../../src/application/balance/charge-balance.js';
 import { GetBalance } from '../../src/application/balance/get-balance.js';
 import { GetBalanceHistory } from '../../src/application/balance/get-balance-history.js';
+import { CreateCoupon } from '../../src/application/coupon/create-coupon.js';
+import { GetCoupon } from '../../src/application/coupon/get-coupon.js';
+import { IssueCoupon } from '../../src/application/coupon/issue-coupon.js';
+import { ListUserCoupons } from '../../src/application/coupon/list-user-coupons.js';
+import { SoldOutCoupons } from '../../src/application/coupon/sold-out-coupons.js';
+import { CreateProduct } from '../../src/application/product/create-product.js';
+import { GetProduct } from '../../src/application/product/get-product.js';
+import { ListProducts } from '../../src/application/product/list-products.js';
+import { UpdateProduct } from '../../src/application/product/update-product.js';
 import { CreateUser } from '../../src/application/user/create-user.js';
+import { InMemoryCouponRepository } from '../../src/adapters/memory/in-memory-coupon-repository.js';
+import { InMemoryProductRepository } from '../../src/adapters/memory/in-memory-product-repository.js';
+import { InMemoryUserRepository } from '../../src/adapters/memory/in-memory-user-repository.js';
 import { InMemoryBalanceRepository } from '../../src/adapters/memory/in-memory-balance-repository.js';
 import { InMemoryStore } from '../../src/adapters/memory/in-memory-store.js';
 import { InMemoryUnitOfWork } from '../../src/adapters/memory/in-memory-unit-of-work.js';
@@ -13,12 +25,24 @@ export function inMemoryShop(start?: string) {
   const clock = new ManualClock(start);
   const uow = new InMemoryUnitOfWork(store);
   const balances = new InMemoryBalanceRepository(store);
+  const products = new InMemoryProductRepository(store);
+  const coupons = new InMemoryCouponRepository(store);
+  const soldOut = new SoldOutCoupons(clock);
   return {
     store,
     clock,
+    soldOut,
     createUser: new CreateUser(uow, clock),
     chargeBalance: new ChargeBalance(uow, clock),
     getBalance: new GetBalance(balances),
     getBalanceHistory: new GetBalanceHistory(balances),
+    createProduct: new CreateProduct(uow, clock),
+    updateProduct: new UpdateProduct(uow, clock),
+    getProduct: new GetProduct(products),
+    listProducts: new ListProducts(products),
+    createCoupon: new CreateCoupon(uow, clock),
+    getCoupon: new GetCoupon(coupons),
+    issueCoupon: new IssueCoupon(uow, clock, soldOut),
+    listUserCoupons: new ListUserCoupons(new InMemoryUserRepository(store), coupons, clock),
   };
 }

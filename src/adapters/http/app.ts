@@ -10,15 +10,21 @@ import {
 } from 'fastify-type-provider-zod';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { registerMetrics } from './metrics.js';
-import { type AdminUserRoutesOptions, adminUserRoutes } from './routes/admin-user-routes.js';
+import { type UserRoutesOptions, userRoutes } from './routes/user-routes.js';
 import { type BalanceRoutesOptions, balanceRoutes } from './routes/balance-routes.js';
+import { type CouponRoutesOptions, couponRoutes } from './routes/coupon-routes.js';
+import { type ProductRoutesOptions, productRoutes } from './routes/product-routes.js';
 import { type OperationalRoutesOptions, operationalRoutes } from './routes/operational-routes.js';
 
 export const API_PREFIX = '/api/v1';
 export const BODY_LIMIT_BYTES = 1_048_576;
 
 /** What the HTTP edge needs: the use cases it exposes and a readiness probe. Nothing else. */
-export type AppDependencies = BalanceRoutesOptions & AdminUserRoutesOptions & OperationalRoutesOptions;
+export type AppDependencies = BalanceRoutesOptions &
+  UserRoutesOptions &
+  ProductRoutesOptions &
+  CouponRoutesOptions &
+  OperationalRoutesOptions;
 
 export interface AppOptions {
   /** Without one the app logs nothing (tests). */
@@ -68,7 +74,9 @@ export async function buildApp(deps: AppDependencies, { logger }: AppOptions = {
   await app.register(
     async (api) => {
       await api.register(balanceRoutes, deps);
-      await api.register(adminUserRoutes, deps);
+      await api.register(userRoutes, deps);
+      await api.register(productRoutes, deps);
+      await api.register(couponRoutes, deps);
     },
     { prefix: API_PREFIX },
   );

@@ -1,4 +1,6 @@
+import type { StockAdjustment } from '../../application/ports/product-repository.js';
 import type { LedgerEntry } from '../../domain/balance/balance.js';
+import type { CouponProps } from '../../domain/coupon/coupon.js';
 import type { User } from '../../domain/user/user.js';
 
 export interface BalanceRecord {
@@ -7,11 +9,32 @@ export interface BalanceRecord {
   updatedAt: Date;
 }
 
+export interface ProductRecord {
+  id: number;
+  name: string;
+  price: number;
+  stock: number;
+}
+
+export interface UserCouponRecord {
+  id: number;
+  couponId: number;
+  userId: number;
+  issuedAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+  orderId: number | null;
+}
+
 /** Plain data only, so a unit of work can snapshot it with structuredClone and roll back. */
 export interface InMemoryState {
   users: Map<number, User>;
   balances: Map<number, BalanceRecord>;
   ledger: LedgerEntry[];
+  products: Map<number, ProductRecord>;
+  stockAdjustments: StockAdjustment[];
+  coupons: Map<number, CouponProps>;
+  userCoupons: Map<number, UserCouponRecord>;
   sequences: Record<string, number>;
 }
 
@@ -21,6 +44,10 @@ export class InMemoryStore {
     users: new Map(),
     balances: new Map(),
     ledger: [],
+    products: new Map(),
+    stockAdjustments: [],
+    coupons: new Map(),
+    userCoupons: new Map(),
     sequences: {},
   };
 

@@ -1,5 +1,7 @@
 import type { TransactionalRepositories, UnitOfWork } from '../../application/ports/unit-of-work.js';
 import { InMemoryBalanceRepository } from './in-memory-balance-repository.js';
+import { InMemoryCouponRepository } from './in-memory-coupon-repository.js';
+import { InMemoryProductRepository } from './in-memory-product-repository.js';
 import type { InMemoryStore } from './in-memory-store.js';
 import { InMemoryUserRepository } from './in-memory-user-repository.js';
 
@@ -20,10 +22,14 @@ export class InMemoryUnitOfWork implements UnitOfWork {
 
   private async runNow<T>(work: (repos: TransactionalRepositories) => Promise<T>): Promise<T> {
     const snapshot = structuredClone(this.store.state);
+    const coupons = new InMemoryCouponRepository(this.store);
     try {
       return await work({
         users: new InMemoryUserRepository(this.store),
         balances: new InMemoryBalanceRepository(this.store),
+        products: new InMemoryProductRepository(this.store),
+        coupons,
+        userCoupons: coupons,
       });
     } catch (error) {
       this.store.state = snapshot;

@@ -23,10 +23,54 @@ export interface BalanceLedgerTable {
   created_at: Date;
 }
 
+export interface ProductsTable {
+  id: Generated<number>;
+  name: string;
+  price: number;
+  stock: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface StockAdjustmentsTable {
+  id: Generated<number>;
+  product_id: number;
+  delta: number;
+  reason: 'INITIAL' | 'ADJUSTMENT';
+  created_at: Date;
+}
+
+export interface CouponsTable {
+  id: Generated<number>;
+  name: string;
+  discount_type: 'FIXED' | 'PERCENT';
+  discount_value: number;
+  total_quantity: number;
+  issued_quantity: Generated<number>;
+  valid_days: number;
+  issue_starts_at: Date | null;
+  issue_ends_at: Date | null;
+  created_at: Date;
+}
+
+export interface UserCouponsTable {
+  id: Generated<number>;
+  coupon_id: number;
+  user_id: number;
+  issued_at: Date;
+  expires_at: Date;
+  used_at: Date | null;
+  order_id: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   balances: BalancesTable;
   balance_ledger: BalanceLedgerTable;
+  products: ProductsTable;
+  stock_adjustments: StockAdjustmentsTable;
+  coupons: CouponsTable;
+  user_coupons: UserCouponsTable;
 }
 
 export type Db = Kysely<Database>;

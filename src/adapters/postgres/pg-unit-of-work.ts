@@ -1,12 +1,17 @@
 import type { TransactionalRepositories, UnitOfWork } from '../../application/ports/unit-of-work.js';
 import type { Db } from './database.js';
 import { PgBalanceRepository } from './pg-balance-repository.js';
+import { PgCouponRepository, PgUserCouponRepository } from './pg-coupon-repository.js';
+import { PgProductRepository } from './pg-product-repository.js';
 import { PgUserRepository } from './pg-user-repository.js';
 
 /** Repositories bound to one transaction, each built the first time the work asks for it. */
 class PgTransactionalRepositories implements TransactionalRepositories {
   #users?: PgUserRepository;
   #balances?: PgBalanceRepository;
+  #products?: PgProductRepository;
+  #coupons?: PgCouponRepository;
+  #userCoupons?: PgUserCouponRepository;
 
   constructor(private readonly trx: Db) {}
 
@@ -16,6 +21,18 @@ class PgTransactionalRepositories implements TransactionalRepositories {
 
   get balances(): PgBalanceRepository {
     return (this.#balances ??= new PgBalanceRepository(this.trx));
+  }
+
+  get products(): PgProductRepository {
+    return (this.#products ??= new PgProductRepository(this.trx));
+  }
+
+  get coupons(): PgCouponRepository {
+    return (this.#coupons ??= new PgCouponRepository(this.trx));
+  }
+
+  get userCoupons(): PgUserCouponRepository {
+    return (this.#userCoupons ??= new PgUserCouponRepository(this.trx));
   }
 }
 

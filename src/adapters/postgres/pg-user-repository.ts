@@ -1,8 +1,9 @@
-import type { NewUser, UserRepository } from '../../application/ports/user-repository.js';
+import type { NewUser, UserQueries, UserRepository } from '../../application/ports/user-repository.js';
 import type { User } from '../../domain/user/user.js';
 import type { Db } from './database.js';
 
-export class PgUserRepository implements UserRepository {
+/** Bound to a transaction inside a unit of work, or to the pool for reads. */
+export class PgUserRepository implements UserRepository, UserQueries {
   constructor(private readonly db: Db) {}
 
   async add({ name, createdAt }: NewUser): Promise<User> {
@@ -12,5 +13,10 @@ export class PgUserRepository implements UserRepository {
       .returning(['id', 'name', 'created_at'])
       .executeTakeFirstOrThrow();
     return { id: row.id, name: row.name, createdAt: row.created_at };
+  }
+
+  async exists(userId: number): Promise<boolean> {
+    const row = await this.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
+    return row !== undefined;
   }
 }

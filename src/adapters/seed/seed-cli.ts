@@ -1,7 +1,5 @@
 import { loadConfig } from '../../config.js';
-import { createContainer } from '../../container.js';
-import { ChargeBalance } from '../../application/balance/charge-balance.js';
-import { CreateUser } from '../../application/user/create-user.js';
+import { createContainer, seedUseCases } from '../../container.js';
 import { createDb } from '../postgres/database.js';
 import { migrateToLatest } from '../postgres/migrate.js';
 import { seedDemoShopIfEmpty } from './demo-shop.js';
@@ -16,7 +14,7 @@ const db = createDb({ url: config.DATABASE_URL, poolSize: 2 });
 try {
   await migrateToLatest(db);
   const container = createContainer({ db });
-  const seeded = await seedDemoShopIfEmpty(db, { createUser: container.resolve(CreateUser), chargeBalance: container.resolve(ChargeBalance) });
+  const seeded = await seedDemoShopIfEmpty(db, seedUseCases(container));
   console.log(seeded ? 'seeded the demo shop' : 'the database already has users; nothing seeded');
 } finally {
   await db.destroy();

@@ -1,10 +1,15 @@
 import type { BalanceRepository } from './balance-repository.js';
+import type { CouponRepository, UserCouponRepository } from './coupon-repository.js';
+import type { ProductRepository } from './product-repository.js';
 import type { UserRepository } from './user-repository.js';
 
 /** The repositories a transaction can use. Each is built on first use and bound to that transaction. */
 export interface TransactionalRepositories {
   readonly users: UserRepository;
   readonly balances: BalanceRepository;
+  readonly products: ProductRepository;
+  readonly coupons: CouponRepository;
+  readonly userCoupons: UserCouponRepository;
 }
 
 /** Runs `work` in one transaction: all of its writes commit together, or none do. */

@@ -7,4 +7,10 @@ export interface NewUser {
 
 export interface UserRepository {
   add(user: NewUser): Promise<User>;
+  exists(userId: number): Promise<boolean>;
+}
+
+/** Reads that need no transaction. */
+export interface UserQueries {
+  exists(userId: number): Promise<boolean>;
 }

@@ -5,7 +5,7 @@ import { USER_NAME_MAX_LENGTH, type User } from '../../../domain/user/user.js';
 import { actorOf } from '../auth.js';
 import { commonErrors, timestamp } from '../schemas.js';
 
-export interface AdminUserRoutesOptions {
+export interface UserRoutesOptions {
   createUser: CreateUser;
 }
 
@@ -14,7 +14,7 @@ const userView = z.object({ id: z.number().int(), name: z.string(), createdAt: t
 
 const presentUser = (user: User) => ({ id: user.id, name: user.name, createdAt: user.createdAt.toISOString() });
 
-export const adminUserRoutes: FastifyPluginAsyncZod<AdminUserRoutesOptions> = async (app, { createUser }) => {
+export const userRoutes: FastifyPluginAsyncZod<UserRoutesOptions> = async (app, { createUser }) => {
   app.post(
     '/admin/users',
     { schema: { tags: ['Administration'], body: createUserBody, response: { 201: userView, ...commonErrors } } },

@@ -1,0 +1,159 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { CreateCoupon } from '../../../application/coupon/create-coupon.js';
+import type { GetCoupon } from '../../../application/coupon/get-coupon.js';
+import type { IssueCoupon } from '../../../application/coupon/issue-coupon.js';
+import type { HeldCoupon, ListUserCoupons } from '../../../application/coupon/list-user-coupons.js';
+import {
+  COUPON_NAME_MAX_LENGTH,
+  type Coupon,
+  MAX_COUPON_QUANTITY,
+  MAX_FIXED_DISCOUNT,
+  MAX_PERCENT_DISCOUNT,
+  MAX_VALID_DAYS,
+} from '../../../domain/coupon/coupon.js';
+import type { UserCoupon, UserCouponStatus } from '../../../domain/coupon/user-coupon.js';
+import { actorOf } from '../auth.js';
+import { commonErrors, idParam, problemSchema, timestamp, userIdParams } from '../schemas.js';
+
+export interface CouponRoutesOptions {
+  createCoupon: CreateCoupon;
+  getCoupon: GetCoupon;
+  issueCoupon: IssueCoupon;
+  listUserCoupons: ListUserCoupons;
+}
+
+const couponIdParams = z.object({ couponId: idParam });
+const discountType = z.enum(['FIXED', 'PERCENT']);
+const userCouponStatus = z.enum(['AVAILABLE', 'USED', 'EXPIRED']);
+
+const couponView = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  discountType,
+  discountValue: z.number().int(),
+  totalQuantity: z.number().int(),
+  issuedQuantity: z.number().int(),
+  issueStartsAt: timestamp.nullable(),
+  issueEndsAt: timestamp.nullable(),
+  validDays: z.number().int(),
+});
+
+export const userCouponView = z.object({
+  userCouponId: z.number().int(),
+  couponId: z.number().int(),
+  userId: z.number().int(),
+  name: z.string(),
+  discountType,
+  discountValue: z.number().int(),
+  status: userCouponStatus,
+  issuedAt: timestamp,
+  expiresAt: timestamp,
+  usedAt: timestamp.nullable(),
+  orderId: z.number().int().nullable(),
+});
+
+const createCouponBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(COUPON_NAME_MAX_LENGTH),
+    discountType,
+    discountValue: z.number().int().min(1).max(MAX_FIXED_DISCOUNT).describe(`PERCENT: 1..${MAX_PERCENT_DISCOUNT}; FIXED: 1..${MAX_FIXED_DISCOUNT}`),
+    totalQuantity: z.number().int().min(1).max(MAX_COUPON_QUANTITY),
+    validDays: z.number().int().min(1).max(MAX_VALID_DAYS),
+    issueStartsAt: timestamp.nullable().optional(),
+    issueEndsAt: timestamp.nullable().optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.discountType === 'PERCENT' && body.discountValue > MAX_PERCENT_DISCOUNT) {
+      ctx.addIssue({ code: 'custom', path: ['discountValue'], message: `a PERCENT discount is 1 to ${MAX_PERCENT_DISCOUNT}` });
+    }
+    if (body.issueStartsAt && body.issueEndsAt && new Date(body.issueStartsAt) >= new Date(body.issueEndsAt)) {
+      ctx.addIssue({ code: 'custom', path: ['issueEndsAt'], message: 'must be after issueStartsAt' });
+    }
+  });
+
+const issueBody = z.strictObject({ userId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+const listQuery = z.object({ status: userCouponStatus.optional() });
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+const presentCoupon = (coupon: Coupon) => ({
+  id: coupon.id,
+  name: coupon.name,
+  discountType: coupon.discountType,
+  discountValue: coupon.discountValue,
+  totalQuantity: coupon.totalQuantity,
+  issuedQuantity: coupon.issuedQuantity,
+  issueStartsAt: iso(coupon.issueStartsAt),
+  issueEndsAt: iso(coupon.issueEndsAt),
+  validDays: coupon.validDays,
+});
+
+export const presentUserCoupon = (coupon: UserCoupon, status: UserCouponStatus) => ({
+  userCouponId: coupon.id,
+  couponId: coupon.couponId,
+  userId: coupon.userId,
+  name: coupon.name,
+  discountType: coupon.discountType,
+  discountValue: coupon.discountValue,
+  status,
+  issuedAt: coupon.issuedAt.toISOString(),
+  expiresAt: coupon.expiresAt.toISOString(),
+  usedAt: iso(coupon.usedAt),
+  orderId: coupon.orderId,
+});
+
+const presentHeld = ({ coupon, status }: HeldCoupon) => presentUserCoupon(coupon, status);
+
+export const couponRoutes: FastifyPluginAsyncZod<CouponRoutesOptions> = async (
+  app,
+  { createCoupon, getCoupon, issueCoupon, listUserCoupons },
+) => {
+  const tags = ['Coupons'];
+
+  app.get(
+    '/coupons/:couponId',
+    { schema: { tags, params: couponIdParams, response: { 200: couponView, 404: problemSchema, ...commonErrors } } },
+    async (request) => presentCoupon(await getCoupon.execute(request.params)),
+  );
+
+  app.post(
+    '/coupons/:couponId/issue',
+    {
+      schema: {
+        tags,
+        params: couponIdParams,
+        body: issueBody,
+        response: { 201: userCouponView, 404: problemSchema, 409: problemSchema, ...commonErrors },
+      },
+    },
+    async (request, reply) => {
+      const issued = await issueCoupon.execute({ actor: actorOf(request), couponId: request.params.couponId, userId: request.body.userId });
+      return reply.status(201).send(presentUserCoupon(issued, 'AVAILABLE'));
+    },
+  );
+
+  app.get(
+    '/users/:userId/coupons',
+    { schema: { tags, params: userIdParams, querystring: listQuery, response: { 200: z.object({ items: z.array(userCouponView) }), 404: problemSchema, ...commonErrors } } },
+    async (request) => {
+      const held = await listUserCoupons.execute({ actor: actorOf(request), userId: request.params.userId, status: request.query.status });
+      return { items: held.map(presentHeld) };
+    },
+  );
+
+  app.post(
+    '/admin/coupons',
+    { schema: { tags: ['Administration'], body: createCouponBody, response: { 201: couponView, ...commonErrors } } },
+    async (request, reply) => {
+      const { issueStartsAt, issueEndsAt, ...rest } = request.body;
+      const coupon = await createCoupon.execute({
+        actor: actorOf(request),
+        ...rest,
+        issueStartsAt: issueStartsAt ? new Date(issueStartsAt) : null,
+        issueEndsAt: issueEndsAt ? new Date(issueEndsAt) : null,
+      });
+      return reply.status(201).send(presentCoupon(coupon));
+    },
+  );
+};

@@ -1,0 +1,77 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { CreateProduct } from '../../../application/product/create-product.js';
+import type { GetProduct } from '../../../application/product/get-product.js';
+import type { ListProducts } from '../../../application/product/list-products.js';
+import type { UpdateProduct } from '../../../application/product/update-product.js';
+import { MAX_PRICE, MAX_STOCK, PRODUCT_NAME_MAX_LENGTH, type Product } from '../../../domain/product/product.js';
+import { actorOf } from '../auth.js';
+import { commonErrors, idParam, pageQuery, paginated, problemSchema, toPageRequest, toPaginated } from '../schemas.js';
+
+export interface ProductRoutesOptions {
+  createProduct: CreateProduct;
+  updateProduct: UpdateProduct;
+  getProduct: GetProduct;
+  listProducts: ListProducts;
+}
+
+const productIdParams = z.object({ productId: idParam });
+export const productView = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  price: z.number().int(),
+  stock: z.number().int(),
+});
+const createProductBody = z.strictObject({
+  name: z.string().trim().min(1).max(PRODUCT_NAME_MAX_LENGTH),
+  price: z.number().int().min(1).max(MAX_PRICE),
+  stock: z.number().int().min(0).max(MAX_STOCK),
+});
+const updateProductBody = z
+  .strictObject({
+    price: z.number().int().min(1).max(MAX_PRICE).optional(),
+    stockDelta: z.number().int().min(-MAX_STOCK).max(MAX_STOCK).optional().describe('Restock (+) or correction (−)'),
+  })
+  .refine((body) => body.price !== undefined || body.stockDelta !== undefined, 'give price, stockDelta or both');
+
+export const presentProduct = ({ id, name, price, stock }: Product) => ({ id, name, price, stock });
+
+export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async (
+  app,
+  { createProduct, updateProduct, getProduct, listProducts },
+) => {
+  app.get(
+    '/products',
+    { schema: { tags: ['Products'], querystring: pageQuery, response: { 200: paginated(productView), ...commonErrors } } },
+    async (request) => toPaginated(await listProducts.execute({ page: toPageRequest(request.query) }), presentProduct),
+  );
+
+  app.get(
+    '/products/:productId',
+    { schema: { tags: ['Products'], params: productIdParams, response: { 200: productView, 404: problemSchema, ...commonErrors } } },
+    async (request) => presentProduct(await getProduct.execute(request.params)),
+  );
+
+  app.post(
+    '/admin/products',
+    { schema: { tags: ['Administration'], body: createProductBody, response: { 201: productView, ...commonErrors } } },
+    async (request, reply) => {
+      const product = await createProduct.execute({ actor: actorOf(request), ...request.body });
+      return reply.status(201).send(presentProduct(product));
+    },
+  );
+
+  app.patch(
+    '/admin/products/:productId',
+    {
+      schema: {
+        tags: ['Administration'],
+        params: productIdParams,
+        body: updateProductBody,
+        response: { 200: productView, 404: problemSchema, 409: problemSchema, ...commonErrors },
+      },
+    },
+    async (request) =>
+      presentProduct(await updateProduct.execute({ actor: actorOf(request), productId: request.params.productId, ...request.body })),
+  );
+};

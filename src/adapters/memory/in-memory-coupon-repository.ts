@@ -1,0 +1,57 @@
+import type { CouponQueries, CouponRepository, UserCouponFilter, UserCouponRepository } from '../../application/ports/coupon-repository.js';
+import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
+import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
+import type { InMemoryStore, UserCouponRecord } from './in-memory-store.js';
+
+export class InMemoryCouponRepository implements CouponRepository, UserCouponRepository, CouponQueries {
+  constructor(private readonly store: InMemoryStore) {}
+
+  async add(draft: CouponDraft): Promise<Coupon> {
+    const props = { ...draft, id: this.store.nextId('coupons'), issuedQuantity: 0 };
+    this.store.state.coupons.set(props.id, props);
+    return new Coupon(props);
+  }
+
+  async findById(couponId: number): Promise<Coupon | undefined> {
+    const props = this.store.state.coupons.get(couponId);
+    return props && new Coupon(props);
+  }
+
+  async reserveOne(couponId: number): Promise<Coupon | undefined> {
+    const coupon = await this.findById(couponId);
+    if (!coupon || coupon.soldOut) return undefined;
+    const reserved = coupon.reserveOne();
+    this.store.state.coupons.set(couponId, { ...reserved });
+    return reserved;
+  }
+
+  async addIfAbsent(draft: UserCouponDraft): Promise<UserCoupon | undefined> {
+    const held = [...this.store.state.userCoupons.values()].some((r) => r.couponId === draft.couponId && r.userId === draft.userId);
+    if (held) return undefined;
+    const record: UserCouponRecord = {
+      id: this.store.nextId('userCoupons'),
+      couponId: draft.couponId,
+      userId: draft.userId,
+      issuedAt: draft.issuedAt,
+      expiresAt: draft.expiresAt,
+      usedAt: null,
+      orderId: null,
+    };
+    this.store.state.userCoupons.set(record.id, record);
+    return this.toUserCoupon(record);
+  }
+
+  async listUserCoupons(userId: number, { status, now }: UserCouponFilter): Promise<UserCoupon[]> {
+    return [...this.store.state.userCoupons.values()]
+      .filter((record) => record.userId === userId)
+      .sort((a, b) => b.id - a.id)
+      .map((record) => this.toUserCoupon(record))
+      .filter((coupon) => status === undefined || coupon.statusAt(now) === status);
+  }
+
+  private toUserCoupon(record: UserCouponRecord): UserCoupon {
+    const coupon = this.store.state.coupons.get(record.couponId);
+    if (!coupon) throw new Error(`user coupon ${record.id} refers to a missing coupon`);
+    return new UserCoupon({ ...record, name: coupon.name, discountType: coupon.discountType, discountValue: coupon.discountValue });
+  }
+}

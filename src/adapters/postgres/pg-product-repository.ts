@@ -1,0 +1,54 @@
+import type { Selectable } from 'kysely';
+import type { ProductQueries, ProductRepository, StockAdjustment } from '../../application/ports/product-repository.js';
+import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
+import { Product, type ProductDraft } from '../../domain/product/product.js';
+import type { Db, ProductsTable } from './database.js';
+
+const toProduct = (row: Selectable<ProductsTable>) => new Product(row.id, row.name, row.price, row.stock);
+
+export class PgProductRepository implements ProductRepository {
+  constructor(private readonly db: Db) {}
+
+  async add(draft: ProductDraft, at: Date): Promise<Product> {
+    const row = await this.db
+      .insertInto('products')
+      .values({ ...draft, created_at: at, updated_at: at })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await this.recordAdjustment({ productId: row.id, delta: row.stock, reason: 'INITIAL', at });
+    return toProduct(row);
+  }
+
+  async getByIdForUpdate(productId: number): Promise<Product | undefined> {
+    const row = await this.db.selectFrom('products').selectAll().where('id', '=', productId).forUpdate().executeTakeFirst();
+    return row && toProduct(row);
+  }
+
+  async save(product: Product, at: Date): Promise<void> {
+    await this.db
+      .updateTable('products')
+      .set({ price: product.price, stock: product.stock, updated_at: at })
+      .where('id', '=', product.id)
+      .execute();
+  }
+
+  async recordAdjustment({ productId, delta, reason, at }: StockAdjustment): Promise<void> {
+    await this.db.insertInto('stock_adjustments').values({ product_id: productId, delta, reason, created_at: at }).execute();
+  }
+}
+
+export class PgProductQueries implements ProductQueries {
+  constructor(private readonly db: Db) {}
+
+  async findById(productId: number): Promise<Product | undefined> {
+    const row = await this.db.selectFrom('products').selectAll().where('id', '=', productId).executeTakeFirst();
+    return row && toProduct(row);
+  }
+
+  async list({ limit, after }: PageRequest): Promise<Page<Product>> {
+    let query = this.db.selectFrom('products').selectAll();
+    if (after !== undefined) query = query.where('id', '>', after);
+    const rows = await query.orderBy('id').limit(limit + 1).execute();
+    return pageFrom(rows.map(toProduct), limit, (product) => product.id);
+  }
+}

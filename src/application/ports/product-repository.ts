@@ -1,0 +1,26 @@
+import type { Product, ProductDraft } from '../../domain/product/product.js';
+import type { Page, PageRequest } from '../shared/pagination.js';
+
+/** A change of stock that is not a sale: the initial stock, a restock or a correction. */
+export interface StockAdjustment {
+  readonly productId: number;
+  readonly delta: number;
+  readonly reason: 'INITIAL' | 'ADJUSTMENT';
+  readonly at: Date;
+}
+
+/** Writes, inside a unit of work. */
+export interface ProductRepository {
+  /** Stores the product and records its initial stock as an adjustment. */
+  add(draft: ProductDraft, at: Date): Promise<Product>;
+  getByIdForUpdate(productId: number): Promise<Product | undefined>;
+  save(product: Product, at: Date): Promise<void>;
+  recordAdjustment(adjustment: StockAdjustment): Promise<void>;
+}
+
+/** Reads that need no lock and no transaction. */
+export interface ProductQueries {
+  findById(productId: number): Promise<Product | undefined>;
+  /** By id ascending; the page key is the product id. */
+  list(page: PageRequest): Promise<Page<Product>>;
+}

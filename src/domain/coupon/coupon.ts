@@ -1,0 +1,108 @@
+import { InvalidInputError } from '../shared/domain-error.js';
+import { assertWholeAmount } from '../shared/money.js';
+import { CouponNotIssuableError, CouponSoldOutError } from './coupon-errors.js';
+import type { UserCouponDraft } from './user-coupon.js';
+
+export type DiscountType = 'FIXED' | 'PERCENT';
+
+export const COUPON_NAME_MAX_LENGTH = 200;
+export const MAX_FIXED_DISCOUNT = 10_000_000;
+export const MAX_PERCENT_DISCOUNT = 100;
+export const MAX_COUPON_QUANTITY = 10_000_000;
+export const MAX_VALID_DAYS = 365;
+const DAY_MS = 86_400_000;
+
+export interface CouponDraft {
+  readonly name: string;
+  readonly discountType: DiscountType;
+  readonly discountValue: number;
+  readonly totalQuantity: number;
+  readonly validDays: number;
+  readonly issueStartsAt: Date | null;
+  readonly issueEndsAt: Date | null;
+}
+
+/** How much a discount takes off a total: FIXED its value, PERCENT rounded down; never more than the total. */
+export function discountOn(total: number, type: DiscountType, value: number): number {
+  const raw = type === 'FIXED' ? value : Math.floor((total * value) / 100);
+  return Math.min(raw, total);
+}
+
+export interface CouponProps extends CouponDraft {
+  readonly id: number;
+  readonly issuedQuantity: number;
+}
+
+/** A campaign: a limited quantity of copies, issued first come, first served, within an optional window. */
+export class Coupon implements CouponProps {
+  declare readonly id: number;
+  declare readonly name: string;
+  declare readonly discountType: DiscountType;
+  declare readonly discountValue: number;
+  declare readonly totalQuantity: number;
+  declare readonly issuedQuantity: number;
+  declare readonly validDays: number;
+  declare readonly issueStartsAt: Date | null;
+  declare readonly issueEndsAt: Date | null;
+
+  constructor(props: CouponProps) {
+    Object.assign(this, props);
+  }
+
+  static draft(input: CouponDraft): CouponDraft {
+    const name = input.name.trim();
+    if (name.length < 1 || name.length > COUPON_NAME_MAX_LENGTH) {
+      throw new InvalidInputError('name', `must be 1 to ${COUPON_NAME_MAX_LENGTH} characters`);
+    }
+    const maxValue = input.discountType === 'PERCENT' ? MAX_PERCENT_DISCOUNT : MAX_FIXED_DISCOUNT;
+    assertWholeAmount('discountValue', input.discountValue, 1, maxValue);
+    assertWholeAmount('totalQuantity', input.totalQuantity, 1, MAX_COUPON_QUANTITY);
+    assertWholeAmount('validDays', input.validDays, 1, MAX_VALID_DAYS);
+    if (input.issueStartsAt && input.issueEndsAt && input.issueStartsAt >= input.issueEndsAt) {
+      throw new InvalidInputError('issueEndsAt', 'must be after issueStartsAt');
+    }
+    return { ...input, name };
+  }
+
+  get soldOut(): boolean {
+    return this.issuedQuantity >= this.totalQuantity;
+  }
+
+  /** Issuable from `issueStartsAt` (inclusive) until `issueEndsAt` (exclusive); an open end is unbounded. */
+  isIssuableAt(now: Date): boolean {
+    return (!this.issueStartsAt || this.issueStartsAt <= now) && (!this.issueEndsAt || now < this.issueEndsAt);
+  }
+
+  assertIssuableAt(now: Date): void {
+    if (!this.isIssuableAt(now)) {
+      throw new CouponNotIssuableError({
+        couponId: this.id,
+        issueStartsAt: this.issueStartsAt?.toISOString() ?? null,
+        issueEndsAt: this.issueEndsAt?.toISOString() ?? null,
+      });
+    }
+  }
+
+  soldOutError(): CouponSoldOutError {
+    return new CouponSoldOutError({ couponId: this.id, totalQuantity: this.totalQuantity });
+  }
+
+  /** One more copy issued; the caller stores it atomically with the check (see CouponRepository.reserveOne). */
+  reserveOne(): Coupon {
+    if (this.soldOut) throw this.soldOutError();
+    return new Coupon({ ...this, issuedQuantity: this.issuedQuantity + 1 });
+  }
+
+  /** The copy a user receives: valid for `validDays` from the moment it is issued. */
+  copyFor(userId: number, issuedAt: Date): UserCouponDraft {
+    return {
+      couponId: this.id,
+      userId,
+      name: this.name,
+      discountType: this.discountType,
+      discountValue: this.discountValue,
+      issuedAt,
+      expiresAt: new Date(issuedAt.getTime() + this.validDays * DAY_MS),
+    };
+  }
+}

@@ -1,0 +1,57 @@
+import { CouponNotUsableError } from './coupon-errors.js';
+import { type DiscountType, discountOn } from './coupon.js';
+
+export type UserCouponStatus = 'AVAILABLE' | 'USED' | 'EXPIRED';
+
+/** A copy about to be issued. Name and discount are the campaign's, so a held copy reads on its own. */
+export interface UserCouponDraft {
+  readonly couponId: number;
+  readonly userId: number;
+  readonly name: string;
+  readonly discountType: DiscountType;
+  readonly discountValue: number;
+  readonly issuedAt: Date;
+  readonly expiresAt: Date;
+}
+
+export interface UserCouponProps extends UserCouponDraft {
+  readonly id: number;
+  readonly usedAt: Date | null;
+  readonly orderId: number | null;
+}
+
+/** One issued copy of a coupon, held by one user. Its status is derived from the time, never stored. */
+export class UserCoupon implements UserCouponProps {
+  declare readonly id: number;
+  declare readonly couponId: number;
+  declare readonly userId: number;
+  declare readonly name: string;
+  declare readonly discountType: DiscountType;
+  declare readonly discountValue: number;
+  declare readonly issuedAt: Date;
+  declare readonly expiresAt: Date;
+  declare readonly usedAt: Date | null;
+  declare readonly orderId: number | null;
+
+  constructor(props: UserCouponProps) {
+    Object.assign(this, props);
+  }
+
+  /** USED once used; otherwise EXPIRED from `expiresAt` on; otherwise AVAILABLE. */
+  statusAt(now: Date): UserCouponStatus {
+    if (this.usedAt) return 'USED';
+    return now >= this.expiresAt ? 'EXPIRED' : 'AVAILABLE';
+  }
+
+  discountOn(total: number): number {
+    return discountOn(total, this.discountType, this.discountValue);
+  }
+
+  /** Marks the copy used by an order; only its holder may, and only while it is AVAILABLE. */
+  use(userId: number, orderId: number, now: Date): UserCoupon {
+    if (userId !== this.userId) throw new CouponNotUsableError({ userCouponId: this.id, reason: 'NOT_OWNED' });
+    const status = this.statusAt(now);
+    if (status !== 'AVAILABLE') throw new CouponNotUsableError({ userCouponId: this.id, reason: status });
+    return new UserCoupon({ ...this, usedAt: now, orderId });
+  }
+}

@@ -1,0 +1,59 @@
+import { InvalidInputError } from '../shared/domain-error.js';
+import { assertWholeAmount } from '../shared/money.js';
+import { InsufficientStockError, StockLimitExceededError } from './product-errors.js';
+
+export const PRODUCT_NAME_MAX_LENGTH = 200;
+export const MAX_PRICE = 100_000_000;
+export const MAX_STOCK = 1_000_000_000;
+
+export interface ProductDraft {
+  readonly name: string;
+  readonly price: number;
+  readonly stock: number;
+}
+
+/** A catalog entry. Immutable: every change returns a new Product. */
+export class Product {
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly price: number,
+    readonly stock: number,
+  ) {}
+
+  static draft({ name, price, stock }: ProductDraft): ProductDraft {
+    const trimmed = name.trim();
+    if (trimmed.length < 1 || trimmed.length > PRODUCT_NAME_MAX_LENGTH) {
+      throw new InvalidInputError('name', `must be 1 to ${PRODUCT_NAME_MAX_LENGTH} characters`);
+    }
+    assertWholeAmount('price', price, 1, MAX_PRICE);
+    assertWholeAmount('stock', stock, 0, MAX_STOCK);
+    return { name: trimmed, price, stock };
+  }
+
+  withPrice(price: number): Product {
+    assertWholeAmount('price', price, 1, MAX_PRICE);
+    return new Product(this.id, this.name, price, this.stock);
+  }
+
+  /** Restock (positive) or correct (negative); stock never goes below 0 nor past MAX_STOCK. */
+  adjustStock(delta: number): Product {
+    assertWholeAmount('stockDelta', delta, -MAX_STOCK, MAX_STOCK);
+    if (this.stock + delta < 0) {
+      throw new InsufficientStockError({ productId: this.id, requested: -delta, available: this.stock });
+    }
+    if (this.stock + delta > MAX_STOCK) {
+      throw new StockLimitExceededError({ productId: this.id, stock: this.stock, stockDelta: delta, limit: MAX_STOCK });
+    }
+    return new Product(this.id, this.name, this.price, this.stock + delta);
+  }
+
+  /** Takes `quantity` units for an order. */
+  take(quantity: number): Product {
+    assertWholeAmount('quantity', quantity, 1, MAX_STOCK);
+    if (quantity > this.stock) {
+      throw new InsufficientStockError({ productId: this.id, requested: quantity, available: this.stock });
+    }
+    return new Product(this.id, this.name, this.price, this.stock - quantity);
+  }
+}

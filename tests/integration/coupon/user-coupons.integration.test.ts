@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
+import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
+import { ListUserCoupons } from '../../../src/application/coupon/list-user-coupons.js';
+import { SoldOutCoupons } from '../../../src/application/coupon/sold-out-coupons.js';
+import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
+import { PgCouponQueries } from '../../../src/adapters/postgres/pg-coupon-repository.js';
+import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
+import { PgUserRepository } from '../../../src/adapters/postgres/pg-user-repository.js';
+import { insertUsers } from '../../support/fixtures.js';
+import { useTestDatabase } from '../../support/test-database.js';
+
+const database = useTestDatabase();
+const actor = UNRESTRICTED;
+
+describe('held coupons on PostgreSQL', () => {
+  it('derives AVAILABLE and EXPIRED from the moved clock, in the list and in its filter', async () => {
+    const clock = new ManualClock('2026-11-24T03:00:00.000Z');
+    const uow = new PgUnitOfWork(database.db);
+    const createCoupon = new CreateCoupon(uow, clock);
+    const issueCoupon = new IssueCoupon(uow, clock, new SoldOutCoupons(clock));
+    const list = new ListUserCoupons(new PgUserRepository(database.db), new PgCouponQueries(database.db), clock);
+    const [userId] = await insertUsers(database.db, 1);
+    const base = { discountType: 'FIXED', discountValue: 500, totalQuantity: 5, issueStartsAt: null, issueEndsAt: null } as const;
+    const oneDay = await createCoupon.execute({ actor, ...base, name: 'one day', validDays: 1 });
+    const window = await createCoupon.execute({
+      actor,
+      ...base,
+      name: 'window',
+      validDays: 3,
+      issueStartsAt: new Date('2026-11-24T04:00:00.000Z'),
+      issueEndsAt: new Date('2026-11-24T05:00:00.000Z'),
+    });
+
+    await issueCoupon.execute({ actor, couponId: oneDay.id, userId: userId! });
+    await expect(issueCoupon.execute({ actor, couponId: window.id, userId: userId! })).rejects.toMatchObject({ code: 'COUPON_NOT_ISSUABLE' });
+    clock.set('2026-11-24T04:00:00.000Z');
+    await issueCoupon.execute({ actor, couponId: window.id, userId: userId! });
+
+    const view = async (status?: 'AVAILABLE' | 'EXPIRED' | 'USED') =>
+      (await list.execute({ actor, userId: userId!, status })).map(({ coupon, status: s }) => `${coupon.name}:${s}`);
+    expect(await view()).toEqual(['window:AVAILABLE', 'one day:AVAILABLE']);
+
+    clock.set('2026-11-25T02:59:59.999Z');
+    expect(await view('AVAILABLE')).toEqual(['window:AVAILABLE', 'one day:AVAILABLE']);
+    clock.set('2026-11-25T03:00:00.000Z'); // one day after the first was issued: it expires at this instant
+    expect(await view()).toEqual(['window:AVAILABLE', 'one day:EXPIRED']);
+    expect(await view('EXPIRED')).toEqual(['one day:EXPIRED']);
+    expect(await view('AVAILABLE')).toEqual(['window:AVAILABLE']);
+    expect(await view('USED')).toEqual([]);
+  });
+});

@@ -1,0 +1,64 @@
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { CreateProduct } from '../../../src/application/product/create-product.js';
+import { ListProducts } from '../../../src/application/product/list-products.js';
+import { UpdateProduct } from '../../../src/application/product/update-product.js';
+import { PgProductQueries } from '../../../src/adapters/postgres/pg-product-repository.js';
+import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
+import { systemClock } from '../../../src/adapters/system-clock.js';
+import { scalar, useTestDatabase } from '../../support/test-database.js';
+
+const database = useTestDatabase();
+const actor = UNRESTRICTED;
+
+function productUseCases() {
+  const uow = new PgUnitOfWork(database.db);
+  return {
+    createProduct: new CreateProduct(uow, systemClock),
+    updateProduct: new UpdateProduct(uow, systemClock),
+    listProducts: new ListProducts(new PgProductQueries(database.db)),
+  };
+}
+
+describe('products on PostgreSQL', () => {
+  it('walks every product exactly once, by id ascending, whatever the page size', async () => {
+    const { createProduct, listProducts } = productUseCases();
+    const created: number[] = [];
+    for (let i = 0; i < 23; i++) created.push((await createProduct.execute({ actor, name: `p${i}`, price: 100 + i, stock: i })).id);
+
+    for (const limit of [1, 7, 23, 100]) {
+      const seen: number[] = [];
+      let after: number | undefined;
+      for (;;) {
+        const page = await listProducts.execute({ page: { limit, after } });
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.items.map((product) => product.id));
+        if (page.nextAfter === null) break;
+        after = page.nextAfter;
+      }
+      expect(seen.filter((id) => created.includes(id))).toEqual(created);
+      expect(new Set(seen).size).toBe(seen.length);
+    }
+  });
+
+  it('never takes stock below zero under 50 concurrent corrections of -1 on a stock of 20', async () => {
+    const { createProduct, updateProduct } = productUseCases();
+    const product = await createProduct.execute({ actor, name: 'contended', price: 1_000, stock: 20 });
+
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, () => updateProduct.execute({ actor, productId: product.id, stockDelta: -1 })),
+    );
+
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(20);
+    expect(await scalar(database.db, sql`SELECT stock AS value FROM products WHERE id = ${product.id}`)).toBe(0);
+    // Every unit is accounted for: the adjustments add up to the stock that is left.
+    expect(await scalar(database.db, sql`SELECT sum(delta) AS value FROM stock_adjustments WHERE product_id = ${product.id}`)).toBe(0);
+  });
+
+  it('rejects negative stock at the database too', async () => {
+    const { createProduct } = productUseCases();
+    const product = await createProduct.execute({ actor, name: 'guarded', price: 1_000, stock: 1 });
+    await expect(sql`UPDATE products SET stock = -1 WHERE id = ${product.id}`.execute(database.db)).rejects.toThrow(/check constraint/);
+  });
+});

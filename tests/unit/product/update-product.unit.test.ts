@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { inMemoryShop } from '../../support/in-memory.js';
+
+const actor = UNRESTRICTED;
+
+describe('UpdateProduct', () => {
+  it('changes price and stock together and records the stock change', async () => {
+    const shop = inMemoryShop();
+    const product = await shop.createProduct.execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
+
+    const updated = await shop.updateProduct.execute({ actor, productId: product.id, price: 9_900, stockDelta: 10 });
+
+    expect(updated).toMatchObject({ price: 9_900, stock: 15 });
+    expect(await shop.getProduct.execute({ productId: product.id })).toMatchObject({ price: 9_900, stock: 15 });
+    expect(shop.store.state.stockAdjustments.map(({ delta, reason }) => ({ delta, reason }))).toEqual([
+      { delta: 5, reason: 'INITIAL' },
+      { delta: 10, reason: 'ADJUSTMENT' },
+    ]);
+  });
+
+  it('rolls back a price change when the stock correction is refused', async () => {
+    const shop = inMemoryShop();
+    const product = await shop.createProduct.execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
+
+    await expect(shop.updateProduct.execute({ actor, productId: product.id, price: 1, stockDelta: -6 })).rejects.toMatchObject({
+      code: 'INSUFFICIENT_STOCK',
+      facts: { productId: product.id, requested: 6, available: 5 },
+    });
+    expect(await shop.getProduct.execute({ productId: product.id })).toMatchObject({ price: 12_000, stock: 5 });
+    expect(shop.store.state.stockAdjustments).toHaveLength(1);
+  });
+
+  it('needs something to change and a product that exists', async () => {
+    const shop = inMemoryShop();
+    await expect(shop.updateProduct.execute({ actor, productId: 1 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(shop.updateProduct.execute({ actor, productId: 1, price: 5 })).rejects.toMatchObject({ code: 'PRODUCT_NOT_FOUND' });
+  });
+
+  it('lists products by id, a page at a time', async () => {
+    const shop = inMemoryShop();
+    for (const name of ['a', 'b', 'c']) await shop.createProduct.execute({ actor, name, price: 1, stock: 0 });
+    const first = await shop.listProducts.execute({ page: { limit: 2 } });
+    const second = await shop.listProducts.execute({ page: { limit: 2, after: first.nextAfter! } });
+    expect([...first.items, ...second.items].map((product) => product.name)).toEqual(['a', 'b', 'c']);
+    expect(second.nextAfter).toBeNull();
+  });
+});
