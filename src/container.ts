@@ -10,7 +10,7 @@ import { ListUserCoupons } from './application/coupon/list-user-coupons.js';
 import { SoldOutCoupons } from './application/coupon/sold-out-coupons.js';
 import type { BalanceQueries } from './application/ports/balance-queries.js';
 import type { Clock } from './application/ports/clock.js';
-import type { CouponQueries } from './application/ports/coupon-repository.js';
+import type { CouponIssuer, CouponQueries } from './application/ports/coupon-repository.js';
 import type { ProductQueries } from './application/ports/product-repository.js';
 import type { UnitOfWork } from './application/ports/unit-of-work.js';
 import type { UserQueries } from './application/ports/user-repository.js';
@@ -23,7 +23,7 @@ import type { AppDependencies } from './adapters/http/app.js';
 import type { SeedUseCases } from './adapters/seed/demo-shop.js';
 import type { Db } from './adapters/postgres/database.js';
 import { PgBalanceQueries } from './adapters/postgres/pg-balance-queries.js';
-import { PgCouponQueries } from './adapters/postgres/pg-coupon-repository.js';
+import { PgCouponIssuer, PgCouponQueries } from './adapters/postgres/pg-coupon-repository.js';
 import { PgProductQueries } from './adapters/postgres/pg-product-repository.js';
 import { databaseIsReachable } from './adapters/postgres/pg-readiness.js';
 import { PgUnitOfWork } from './adapters/postgres/pg-unit-of-work.js';
@@ -39,6 +39,7 @@ export const TOKENS = {
   BalanceQueries: Symbol('BalanceQueries') as InjectionToken<BalanceQueries>,
   ProductQueries: Symbol('ProductQueries') as InjectionToken<ProductQueries>,
   CouponQueries: Symbol('CouponQueries') as InjectionToken<CouponQueries>,
+  CouponIssuer: Symbol('CouponIssuer') as InjectionToken<CouponIssuer>,
 };
 
 export interface ContainerOptions {
@@ -62,6 +63,7 @@ export function createContainer({ db, clock = systemClock }: ContainerOptions): 
   single(TOKENS.BalanceQueries, (r) => new PgBalanceQueries(r.resolve(TOKENS.Db)));
   single(TOKENS.ProductQueries, (r) => new PgProductQueries(r.resolve(TOKENS.Db)));
   single(TOKENS.CouponQueries, (r) => new PgCouponQueries(r.resolve(TOKENS.Db)));
+  single(TOKENS.CouponIssuer, (r) => new PgCouponIssuer(r.resolve(TOKENS.Db)));
   single(SoldOutCoupons, (r) => new SoldOutCoupons(r.resolve(TOKENS.Clock)));
 
   const uow = (r: DependencyContainer) => r.resolve(TOKENS.UnitOfWork);
@@ -76,7 +78,11 @@ export function createContainer({ db, clock = systemClock }: ContainerOptions): 
   single(ListProducts, (r) => new ListProducts(r.resolve(TOKENS.ProductQueries)));
   single(CreateCoupon, (r) => new CreateCoupon(uow(r), now(r)));
   single(GetCoupon, (r) => new GetCoupon(r.resolve(TOKENS.CouponQueries)));
-  single(IssueCoupon, (r) => new IssueCoupon(uow(r), now(r), r.resolve(SoldOutCoupons)));
+  single(
+    IssueCoupon,
+    (r) =>
+      new IssueCoupon(r.resolve(TOKENS.CouponQueries), r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponIssuer), now(r), r.resolve(SoldOutCoupons)),
+  );
   single(ListUserCoupons, (r) => new ListUserCoupons(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponQueries), now(r)));
   return c;
 }

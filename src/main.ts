@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     url: config.DATABASE_URL ?? embedded!.url,
     poolSize: config.DATABASE_POOL_SIZE,
     connectionTimeoutMs: config.DATABASE_POOL_TIMEOUT_MS,
+    onIdleConnectionError: (error) => logger.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
   });
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');

@@ -99,7 +99,7 @@ describe('bad input on the balance routes', () => {
     ['a string', { amount: '100' }, 'amount'],
     ['null', { amount: null }, 'amount'],
     ['missing', {}, 'amount'],
-    ['with an unknown field', { amount: 100, note: 'hi' }, ''],
+    ['with an unknown field', { amount: 100, note: 'hi' }, 'note'],
     ['an array body', [100], ''],
   ])('answers 400 for an amount that is %s and changes nothing', async (_label, payload, path) => {
     const userId = await createUser(t.app);

@@ -28,6 +28,7 @@ export function inMemoryShop(start?: string) {
   const products = new InMemoryProductRepository(store);
   const coupons = new InMemoryCouponRepository(store);
   const soldOut = new SoldOutCoupons(clock);
+  const users = new InMemoryUserRepository(store);
   return {
     store,
     clock,
@@ -42,7 +43,7 @@ export function inMemoryShop(start?: string) {
     listProducts: new ListProducts(products),
     createCoupon: new CreateCoupon(uow, clock),
     getCoupon: new GetCoupon(coupons),
-    issueCoupon: new IssueCoupon(uow, clock, soldOut),
-    listUserCoupons: new ListUserCoupons(new InMemoryUserRepository(store), coupons, clock),
+    issueCoupon: new IssueCoupon(coupons, users, coupons, clock, soldOut),
+    listUserCoupons: new ListUserCoupons(users, coupons, clock),
   };
 }

@@ -18,10 +18,26 @@ function dottedPath(instancePath: string): string {
   return instancePath.split('/').filter(Boolean).join('.');
 }
 
+interface ValidationIssue {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params?: { keys?: string[] };
+}
+
+/** One entry per bad field; an unknown field is named by its own path, not its parent's. */
+function fieldErrors({ keyword, instancePath, message, params }: ValidationIssue): FieldError[] {
+  const path = dottedPath(instancePath);
+  if (keyword === 'unrecognized_keys' && params?.keys?.length) {
+    return params.keys.map((key) => ({ path: path ? `${path}.${key}` : key, message: 'is not a known field' }));
+  }
+  return [{ path, message: message ?? 'is invalid' }];
+}
+
 export function toProblem(error: FastifyError | Error): Problem {
   if (hasZodFastifySchemaValidationErrors(error)) {
-    const issues = error.validation as { instancePath: string; message?: string }[];
-    return invalidRequest(issues.map((issue) => ({ path: dottedPath(issue.instancePath), message: issue.message ?? 'is invalid' })));
+    const issues = error.validation as ValidationIssue[];
+    return invalidRequest(issues.flatMap(fieldErrors));
   }
   if (error instanceof InvalidInputError) return invalidRequest([{ path: error.field, message: error.message }]);
   if (error instanceof DomainError && isProblemCode(error.code)) return problem(error.code, error.message, error.facts);

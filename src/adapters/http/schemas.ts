@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../../application/shared/pagination.js';
+import { characterCount } from '../../domain/shared/text.js';
 
 /** A positive integer id in a path: `abc`, `0`, `1.5`, `01` and anything past 2^53 − 1 are rejected. */
 export const idParam = z
@@ -59,7 +60,21 @@ export function toPaginated<T, R>(page: { items: T[]; nextAfter: number | null }
   return { items: page.items.map(present), nextCursor: page.nextAfter === null ? null : encodeCursor(page.nextAfter) };
 }
 
+/** Timestamps the API writes: ISO 8601 in UTC. */
 export const timestamp = z.iso.datetime();
+
+/** Timestamps the API reads: ISO 8601 with Z or an offset, which is the same instant. */
+export const timestampInput = z.iso.datetime({ offset: true });
+
+/** A name: trimmed, 1 to `max` characters counted as code points (as the database counts them). */
+export function nameText(max: number) {
+  return z
+    .string()
+    .trim()
+    .min(1)
+    .refine((value) => characterCount(value) <= max, `must be 1 to ${max} characters`)
+    .meta({ maxLength: max, description: `1 to ${max} characters` });
+}
 
 export const problemSchema = z.looseObject({
   type: z.string(),

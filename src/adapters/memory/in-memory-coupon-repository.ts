@@ -1,9 +1,9 @@
-import type { CouponQueries, CouponRepository, UserCouponFilter, UserCouponRepository } from '../../application/ports/coupon-repository.js';
+import type { CouponIssuer, CouponQueries, CouponRepository, IssueRefusal, UserCouponFilter } from '../../application/ports/coupon-repository.js';
 import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { InMemoryStore, UserCouponRecord } from './in-memory-store.js';
 
-export class InMemoryCouponRepository implements CouponRepository, UserCouponRepository, CouponQueries {
+export class InMemoryCouponRepository implements CouponRepository, CouponIssuer, CouponQueries {
   constructor(private readonly store: InMemoryStore) {}
 
   async add(draft: CouponDraft): Promise<Coupon> {
@@ -17,17 +17,14 @@ export class InMemoryCouponRepository implements CouponRepository, UserCouponRep
     return props && new Coupon(props);
   }
 
-  async reserveOne(couponId: number): Promise<Coupon | undefined> {
-    const coupon = await this.findById(couponId);
-    if (!coupon || coupon.soldOut) return undefined;
-    const reserved = coupon.reserveOne();
-    this.store.state.coupons.set(couponId, { ...reserved });
-    return reserved;
-  }
-
-  async addIfAbsent(draft: UserCouponDraft): Promise<UserCoupon | undefined> {
+  /** Atomic because it never awaits between its check and its writes. */
+  async issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
+    const props = this.store.state.coupons.get(draft.couponId);
+    if (!props || new Coupon(props).soldOut) return 'SOLD_OUT';
+    if (!this.store.state.users.has(draft.userId)) return 'USER_NOT_FOUND';
     const held = [...this.store.state.userCoupons.values()].some((r) => r.couponId === draft.couponId && r.userId === draft.userId);
-    if (held) return undefined;
+    if (held) return 'ALREADY_ISSUED';
+    this.store.state.coupons.set(draft.couponId, { ...props, issuedQuantity: props.issuedQuantity + 1 });
     const record: UserCouponRecord = {
       id: this.store.nextId('userCoupons'),
       couponId: draft.couponId,

@@ -22,14 +22,12 @@ export class InMemoryUnitOfWork implements UnitOfWork {
 
   private async runNow<T>(work: (repos: TransactionalRepositories) => Promise<T>): Promise<T> {
     const snapshot = structuredClone(this.store.state);
-    const coupons = new InMemoryCouponRepository(this.store);
     try {
       return await work({
         users: new InMemoryUserRepository(this.store),
         balances: new InMemoryBalanceRepository(this.store),
         products: new InMemoryProductRepository(this.store),
-        coupons,
-        userCoupons: coupons,
+        coupons: new InMemoryCouponRepository(this.store),
       });
     } catch (error) {
       this.store.state = snapshot;

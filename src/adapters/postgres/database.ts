@@ -82,6 +82,8 @@ export interface DatabaseOptions {
   readonly connectionTimeoutMs?: number;
   /** Postgres schema to work in (tests give each file its own). */
   readonly schema?: string;
+  /** Told when an idle connection dies (a database restart, say); the pool replaces it by itself. */
+  readonly onIdleConnectionError?: (error: Error) => void;
 }
 
 const INT8 = 20;
@@ -98,8 +100,8 @@ const types = {
   },
 };
 
-export function createPool({ url, poolSize = 20, connectionTimeoutMs = 5_000, schema }: DatabaseOptions): pg.Pool {
-  return new pg.Pool({
+export function createPool({ url, poolSize = 20, connectionTimeoutMs = 5_000, schema, onIdleConnectionError }: DatabaseOptions): pg.Pool {
+  const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     connectionTimeoutMillis: connectionTimeoutMs,
@@ -107,6 +109,9 @@ export function createPool({ url, poolSize = 20, connectionTimeoutMs = 5_000, sc
     types,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
+  // Without a listener, an idle connection's error would be thrown as an uncaught exception.
+  pool.on('error', (error) => onIdleConnectionError?.(error));
+  return pool;
 }
 
 export function createDb(options: DatabaseOptions): Db {

@@ -1,8 +1,9 @@
 import { type Selectable, sql } from 'kysely';
-import type { CouponQueries, CouponRepository, UserCouponFilter, UserCouponRepository } from '../../application/ports/coupon-repository.js';
+import type { CouponIssuer, CouponQueries, CouponRepository, IssueRefusal, UserCouponFilter } from '../../application/ports/coupon-repository.js';
 import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { CouponsTable, Db } from './database.js';
+import { isForeignKeyViolation, isUniqueViolation } from './pg-errors.js';
 
 const toCoupon = (row: Selectable<CouponsTable>) =>
   new Coupon({
@@ -42,35 +43,47 @@ export class PgCouponRepository implements CouponRepository {
     const row = await this.db.selectFrom('coupons').selectAll().where('id', '=', couponId).executeTakeFirst();
     return row && toCoupon(row);
   }
-
-  /**
-   * One statement, one round trip: the check and the increment happen under the row lock the UPDATE
-   * takes, so concurrent issuers queue only for this statement and their commit. Measured against
-   * SELECT … FOR UPDATE followed by UPDATE in `npm run bench -- coupon-storm`.
-   */
-  async reserveOne(couponId: number): Promise<Coupon | undefined> {
-    const row = await this.db
-      .updateTable('coupons')
-      .set({ issued_quantity: sql`issued_quantity + 1` })
-      .where('id', '=', couponId)
-      .where('issued_quantity', '<', sql<number>`total_quantity`)
-      .returningAll()
-      .executeTakeFirst();
-    return row && toCoupon(row);
-  }
 }
 
-export class PgUserCouponRepository implements UserCouponRepository {
+/** A unique violation here means the user already holds a copy; a foreign key one, that there is no such user. */
+const ONE_PER_USER = 'user_coupons_one_per_user';
+const USER_EXISTS = 'user_coupons_user_id_fkey';
+
+export class PgCouponIssuer implements CouponIssuer {
   constructor(private readonly db: Db) {}
 
-  async addIfAbsent(draft: UserCouponDraft): Promise<UserCoupon | undefined> {
-    const row = await this.db
-      .insertInto('user_coupons')
-      .values({ coupon_id: draft.couponId, user_id: draft.userId, issued_at: draft.issuedAt, expires_at: draft.expiresAt })
-      .onConflict((conflict) => conflict.columns(['coupon_id', 'user_id']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    return row && new UserCoupon({ ...draft, id: row.id, usedAt: null, orderId: null });
+  /**
+   * One statement, run on its own: the UPDATE counts the copy only while one is left, and the INSERT
+   * stores it only if the UPDATE did. The campaign row is locked from the UPDATE to the statement's own
+   * commit inside the server, never across a round trip to this process, so the hot row is held as
+   * briefly as PostgreSQL allows. A second copy for the same user fails the unique key, which undoes the
+   * count with the rest of the statement, and so does a user that does not exist (the foreign key). (Measured against SELECT … FOR UPDATE then UPDATE in a
+   * transaction: `npm run bench -- coupon-storm`.)
+   */
+  async issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
+    try {
+      const row = await this.db
+        .with('reserved', (db) =>
+          db
+            .updateTable('coupons')
+            .set({ issued_quantity: sql`issued_quantity + 1` })
+            .where('id', '=', draft.couponId)
+            .where('issued_quantity', '<', sql<number>`total_quantity`)
+            .returning('id'),
+        )
+        .insertInto('user_coupons')
+        .columns(['coupon_id', 'user_id', 'issued_at', 'expires_at'])
+        .expression((db) =>
+          db.selectFrom('reserved').select((eb) => ['id', eb.val(draft.userId).as('user_id'), eb.val(draft.issuedAt).as('issued_at'), eb.val(draft.expiresAt).as('expires_at')]),
+        )
+        .returning('id')
+        .executeTakeFirst();
+      return row ? new UserCoupon({ ...draft, id: row.id, usedAt: null, orderId: null }) : 'SOLD_OUT';
+    } catch (error) {
+      if (isUniqueViolation(error, ONE_PER_USER)) return 'ALREADY_ISSUED';
+      if (isForeignKeyViolation(error, USER_EXISTS)) return 'USER_NOT_FOUND';
+      throw error;
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import type { TransactionalRepositories, UnitOfWork } from '../../application/ports/unit-of-work.js';
 import type { Db } from './database.js';
 import { PgBalanceRepository } from './pg-balance-repository.js';
-import { PgCouponRepository, PgUserCouponRepository } from './pg-coupon-repository.js';
+import { PgCouponRepository } from './pg-coupon-repository.js';
 import { PgProductRepository } from './pg-product-repository.js';
 import { PgUserRepository } from './pg-user-repository.js';
 
@@ -11,7 +11,6 @@ class PgTransactionalRepositories implements TransactionalRepositories {
   #balances?: PgBalanceRepository;
   #products?: PgProductRepository;
   #coupons?: PgCouponRepository;
-  #userCoupons?: PgUserCouponRepository;
 
   constructor(private readonly trx: Db) {}
 
@@ -29,10 +28,6 @@ class PgTransactionalRepositories implements TransactionalRepositories {
 
   get coupons(): PgCouponRepository {
     return (this.#coupons ??= new PgCouponRepository(this.trx));
-  }
-
-  get userCoupons(): PgUserCouponRepository {
-    return (this.#userCoupons ??= new PgUserCouponRepository(this.trx));
   }
 }
 

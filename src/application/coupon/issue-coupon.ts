@@ -3,7 +3,8 @@ import type { UserCoupon } from '../../domain/coupon/user-coupon.js';
 import { UserNotFoundError } from '../../domain/user/user-errors.js';
 import { type Actor, assertMayActFor } from '../shared/actor.js';
 import type { Clock } from '../ports/clock.js';
-import type { UnitOfWork } from '../ports/unit-of-work.js';
+import type { CouponIssuer, CouponQueries } from '../ports/coupon-repository.js';
+import type { UserQueries } from '../ports/user-repository.js';
 import type { SoldOutCoupons } from './sold-out-coupons.js';
 
 export interface IssueCouponInput {
@@ -13,14 +14,18 @@ export interface IssueCouponInput {
 }
 
 /**
- * First come, first served. Every check that needs no lock runs first, on a snapshot; the user's copy is
- * inserted next (a unique key makes a second copy impossible); the campaign's counter is taken last, in
- * one conditional UPDATE, so its row lock is held only for that statement and the commit. If no copy is
- * left the whole transaction, the inserted copy included, rolls back.
+ * First come, first served. The campaign is read without a lock (its window and terms never change and
+ * its count only grows, so a snapshot that says "closed" or "sold out" is final); then one atomic step
+ * counts and stores the copy, which is what makes the limits hold under any concurrency. On that happy
+ * path the user's existence is enforced by the store itself (a copy can't name a missing user), so the
+ * explicit check runs only where the contract puts USER_NOT_FOUND ahead of a refusal. A campaign seen
+ * sold out is remembered, so the rest of a storm never reaches the database.
  */
 export class IssueCoupon {
   constructor(
-    private readonly uow: UnitOfWork,
+    private readonly coupons: CouponQueries,
+    private readonly users: UserQueries,
+    private readonly issuer: CouponIssuer,
     private readonly clock: Clock,
     private readonly soldOut: SoldOutCoupons,
   ) {}
@@ -31,17 +36,29 @@ export class IssueCoupon {
     if (known) throw known;
 
     const now = this.clock.now();
-    return this.uow.run(async (repos) => {
-      const coupon = await repos.coupons.findById(couponId);
-      if (!coupon) throw new CouponNotFoundError(couponId);
-      if (!(await repos.users.exists(userId))) throw new UserNotFoundError(userId);
+    const coupon = await this.coupons.findById(couponId);
+    if (!coupon) throw new CouponNotFoundError(couponId);
+    if (!coupon.isIssuableAt(now) || coupon.soldOut) {
+      await this.assertUserExists(userId);
       coupon.assertIssuableAt(now);
-      if (coupon.soldOut) throw this.soldOut.remember(coupon);
+      throw this.soldOut.remember(coupon);
+    }
 
-      const copy = await repos.userCoupons.addIfAbsent(coupon.copyFor(userId, now));
-      if (!copy) throw new CouponAlreadyIssuedError({ couponId, userId });
-      if (!(await repos.coupons.reserveOne(couponId))) throw this.soldOut.remember(coupon);
-      return copy;
-    });
+    const issued = await this.issuer.issue(coupon.copyFor(userId, now));
+    switch (issued) {
+      case 'USER_NOT_FOUND':
+        throw new UserNotFoundError(userId);
+      case 'ALREADY_ISSUED':
+        throw new CouponAlreadyIssuedError({ couponId, userId });
+      case 'SOLD_OUT':
+        await this.assertUserExists(userId);
+        throw this.soldOut.remember(coupon);
+      default:
+        return issued;
+    }
+  }
+
+  private async assertUserExists(userId: number): Promise<void> {
+    if (!(await this.users.exists(userId))) throw new UserNotFoundError(userId);
   }
 }

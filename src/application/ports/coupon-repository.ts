@@ -4,19 +4,21 @@ import type { UserCoupon, UserCouponDraft, UserCouponStatus } from '../../domain
 /** Writes, inside a unit of work. */
 export interface CouponRepository {
   add(draft: CouponDraft, at: Date): Promise<Coupon>;
-  /** The campaign as it is now, without a lock: a snapshot to check the window and quantity against. */
-  findById(couponId: number): Promise<Coupon | undefined>;
-  /**
-   * Counts one more copy issued if one is left, atomically with that check; undefined when sold out.
-   * The campaign row is the hottest in the system: this locks it until the unit of work ends, so call it
-   * last.
-   */
-  reserveOne(couponId: number): Promise<Coupon | undefined>;
 }
 
-export interface UserCouponRepository {
-  /** Stores the copy unless the user already holds one of this coupon (then undefined). */
-  addIfAbsent(draft: UserCouponDraft): Promise<UserCoupon | undefined>;
+export type IssueRefusal = 'SOLD_OUT' | 'ALREADY_ISSUED' | 'USER_NOT_FOUND';
+
+/**
+ * Issuing is one atomic step of its own, not a unit of work: it counts the copy against the campaign and
+ * stores it, or does neither. The campaign row is the hottest in the system, and a lock held across a
+ * round trip to the application would cap the whole campaign at the speed of that round trip.
+ */
+export interface CouponIssuer {
+  /**
+   * The stored copy; SOLD_OUT when none is left; ALREADY_ISSUED when the user holds one already;
+   * USER_NOT_FOUND when there is no such user (reported only when a copy was left to give).
+   */
+  issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal>;
 }
 
 export interface UserCouponFilter {

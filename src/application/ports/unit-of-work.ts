@@ -1,5 +1,5 @@
 import type { BalanceRepository } from './balance-repository.js';
-import type { CouponRepository, UserCouponRepository } from './coupon-repository.js';
+import type { CouponRepository } from './coupon-repository.js';
 import type { ProductRepository } from './product-repository.js';
 import type { UserRepository } from './user-repository.js';
 
@@ -9,7 +9,6 @@ export interface TransactionalRepositories {
   readonly balances: BalanceRepository;
   readonly products: ProductRepository;
   readonly coupons: CouponRepository;
-  readonly userCoupons: UserCouponRepository;
 }
 
 /** Runs `work` in one transaction: all of its writes commit together, or none do. */

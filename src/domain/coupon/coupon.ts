@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../shared/domain-error.js';
 import { assertWholeAmount } from '../shared/money.js';
+import { validName } from '../shared/text.js';
 import { CouponNotIssuableError, CouponSoldOutError } from './coupon-errors.js';
 import type { UserCouponDraft } from './user-coupon.js';
 
@@ -50,10 +51,7 @@ export class Coupon implements CouponProps {
   }
 
   static draft(input: CouponDraft): CouponDraft {
-    const name = input.name.trim();
-    if (name.length < 1 || name.length > COUPON_NAME_MAX_LENGTH) {
-      throw new InvalidInputError('name', `must be 1 to ${COUPON_NAME_MAX_LENGTH} characters`);
-    }
+    const name = validName('name', input.name, COUPON_NAME_MAX_LENGTH);
     const maxValue = input.discountType === 'PERCENT' ? MAX_PERCENT_DISCOUNT : MAX_FIXED_DISCOUNT;
     assertWholeAmount('discountValue', input.discountValue, 1, maxValue);
     assertWholeAmount('totalQuantity', input.totalQuantity, 1, MAX_COUPON_QUANTITY);

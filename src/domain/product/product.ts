@@ -1,5 +1,5 @@
-import { InvalidInputError } from '../shared/domain-error.js';
 import { assertWholeAmount } from '../shared/money.js';
+import { validName } from '../shared/text.js';
 import { InsufficientStockError, StockLimitExceededError } from './product-errors.js';
 
 export const PRODUCT_NAME_MAX_LENGTH = 200;
@@ -22,13 +22,10 @@ export class Product {
   ) {}
 
   static draft({ name, price, stock }: ProductDraft): ProductDraft {
-    const trimmed = name.trim();
-    if (trimmed.length < 1 || trimmed.length > PRODUCT_NAME_MAX_LENGTH) {
-      throw new InvalidInputError('name', `must be 1 to ${PRODUCT_NAME_MAX_LENGTH} characters`);
-    }
+    const validated = validName('name', name, PRODUCT_NAME_MAX_LENGTH);
     assertWholeAmount('price', price, 1, MAX_PRICE);
     assertWholeAmount('stock', stock, 0, MAX_STOCK);
-    return { name: trimmed, price, stock };
+    return { name: validated, price, stock };
   }
 
   withPrice(price: number): Product {

@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../shared/domain-error.js';
+import { validName } from '../shared/text.js';
 
 export const USER_NAME_MAX_LENGTH = 100;
 
@@ -9,9 +9,5 @@ export interface User {
 }
 
 export function validUserName(name: string): string {
-  const trimmed = name.trim();
-  if (trimmed.length < 1 || trimmed.length > USER_NAME_MAX_LENGTH) {
-    throw new InvalidInputError('name', `must be 1 to ${USER_NAME_MAX_LENGTH} characters`);
-  }
-  return trimmed;
+  return validName('name', name, USER_NAME_MAX_LENGTH);
 }

@@ -5,7 +5,9 @@ import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
 import { SoldOutCoupons } from '../../../src/application/coupon/sold-out-coupons.js';
 import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
+import { PgCouponIssuer, PgCouponQueries } from '../../../src/adapters/postgres/pg-coupon-repository.js';
 import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
+import { PgUserRepository } from '../../../src/adapters/postgres/pg-user-repository.js';
 import { insertUsers } from '../../support/fixtures.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
@@ -14,7 +16,7 @@ const actor = UNRESTRICTED;
 
 function couponUseCases(clock = new ManualClock()) {
   const uow = new PgUnitOfWork(database.db);
-  return { clock, createCoupon: new CreateCoupon(uow, clock), issueCoupon: new IssueCoupon(uow, clock, new SoldOutCoupons(clock)) };
+  return { clock, createCoupon: new CreateCoupon(uow, clock), issueCoupon: new IssueCoupon(new PgCouponQueries(database.db), new PgUserRepository(database.db), new PgCouponIssuer(database.db), clock, new SoldOutCoupons(clock)) };
 }
 
 async function campaign(createCoupon: CreateCoupon, totalQuantity: number) {

@@ -5,7 +5,7 @@ import { ListUserCoupons } from '../../../src/application/coupon/list-user-coupo
 import { SoldOutCoupons } from '../../../src/application/coupon/sold-out-coupons.js';
 import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
-import { PgCouponQueries } from '../../../src/adapters/postgres/pg-coupon-repository.js';
+import { PgCouponIssuer, PgCouponQueries } from '../../../src/adapters/postgres/pg-coupon-repository.js';
 import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
 import { PgUserRepository } from '../../../src/adapters/postgres/pg-user-repository.js';
 import { insertUsers } from '../../support/fixtures.js';
@@ -19,7 +19,7 @@ describe('held coupons on PostgreSQL', () => {
     const clock = new ManualClock('2026-11-24T03:00:00.000Z');
     const uow = new PgUnitOfWork(database.db);
     const createCoupon = new CreateCoupon(uow, clock);
-    const issueCoupon = new IssueCoupon(uow, clock, new SoldOutCoupons(clock));
+    const issueCoupon = new IssueCoupon(new PgCouponQueries(database.db), new PgUserRepository(database.db), new PgCouponIssuer(database.db), clock, new SoldOutCoupons(clock));
     const list = new ListUserCoupons(new PgUserRepository(database.db), new PgCouponQueries(database.db), clock);
     const [userId] = await insertUsers(database.db, 1);
     const base = { discountType: 'FIXED', discountValue: 500, totalQuantity: 5, issueStartsAt: null, issueEndsAt: null } as const;

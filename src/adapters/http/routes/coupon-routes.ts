@@ -14,7 +14,7 @@ import {
 } from '../../../domain/coupon/coupon.js';
 import type { UserCoupon, UserCouponStatus } from '../../../domain/coupon/user-coupon.js';
 import { actorOf } from '../auth.js';
-import { commonErrors, idParam, problemSchema, timestamp, userIdParams } from '../schemas.js';
+import { commonErrors, idParam, nameText, problemSchema, timestamp, timestampInput, userIdParams } from '../schemas.js';
 
 export interface CouponRoutesOptions {
   createCoupon: CreateCoupon;
@@ -55,13 +55,13 @@ export const userCouponView = z.object({
 
 const createCouponBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(COUPON_NAME_MAX_LENGTH),
+    name: nameText(COUPON_NAME_MAX_LENGTH),
     discountType,
     discountValue: z.number().int().min(1).max(MAX_FIXED_DISCOUNT).describe(`PERCENT: 1..${MAX_PERCENT_DISCOUNT}; FIXED: 1..${MAX_FIXED_DISCOUNT}`),
     totalQuantity: z.number().int().min(1).max(MAX_COUPON_QUANTITY),
     validDays: z.number().int().min(1).max(MAX_VALID_DAYS),
-    issueStartsAt: timestamp.nullable().optional(),
-    issueEndsAt: timestamp.nullable().optional(),
+    issueStartsAt: timestampInput.nullable().optional(),
+    issueEndsAt: timestampInput.nullable().optional(),
   })
   .superRefine((body, ctx) => {
     if (body.discountType === 'PERCENT' && body.discountValue > MAX_PERCENT_DISCOUNT) {

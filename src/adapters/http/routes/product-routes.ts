@@ -6,7 +6,7 @@ import type { ListProducts } from '../../../application/product/list-products.js
 import type { UpdateProduct } from '../../../application/product/update-product.js';
 import { MAX_PRICE, MAX_STOCK, PRODUCT_NAME_MAX_LENGTH, type Product } from '../../../domain/product/product.js';
 import { actorOf } from '../auth.js';
-import { commonErrors, idParam, pageQuery, paginated, problemSchema, toPageRequest, toPaginated } from '../schemas.js';
+import { commonErrors, idParam, nameText, pageQuery, paginated, problemSchema, toPageRequest, toPaginated } from '../schemas.js';
 
 export interface ProductRoutesOptions {
   createProduct: CreateProduct;
@@ -23,7 +23,7 @@ export const productView = z.object({
   stock: z.number().int(),
 });
 const createProductBody = z.strictObject({
-  name: z.string().trim().min(1).max(PRODUCT_NAME_MAX_LENGTH),
+  name: nameText(PRODUCT_NAME_MAX_LENGTH),
   price: z.number().int().min(1).max(MAX_PRICE),
   stock: z.number().int().min(0).max(MAX_STOCK),
 });

@@ -3,13 +3,13 @@ import { z } from 'zod';
 import type { CreateUser } from '../../../application/user/create-user.js';
 import { USER_NAME_MAX_LENGTH, type User } from '../../../domain/user/user.js';
 import { actorOf } from '../auth.js';
-import { commonErrors, timestamp } from '../schemas.js';
+import { commonErrors, nameText, timestamp } from '../schemas.js';
 
 export interface UserRoutesOptions {
   createUser: CreateUser;
 }
 
-const createUserBody = z.strictObject({ name: z.string().trim().min(1).max(USER_NAME_MAX_LENGTH) });
+const createUserBody = z.strictObject({ name: nameText(USER_NAME_MAX_LENGTH) });
 const userView = z.object({ id: z.number().int(), name: z.string(), createdAt: timestamp });
 
 const presentUser = (user: User) => ({ id: user.id, name: user.name, createdAt: user.createdAt.toISOString() });

@@ -1,0 +1,118 @@
+/** The measuring tools every scenario shares: a closed-loop load runner, percentiles and the report. */
+
+export interface Sample<T> {
+  readonly ms: number;
+  /** When the request completed, relative to the start of the run. */
+  readonly doneAt: number;
+  readonly value: T;
+}
+
+export interface LoadRun<T> {
+  readonly samples: Sample<T>[];
+  readonly elapsedMs: number;
+}
+
+/**
+ * Runs `total` tasks with `concurrency` in flight at all times (a closed loop, like a pool of clients),
+ * timing each. The same runner drives the service over HTTP and the ceiling through pg, so the two are
+ * measured alike.
+ */
+export async function runLoad<T>(label: string, total: number, concurrency: number, task: (index: number) => Promise<T>): Promise<LoadRun<T>> {
+  const samples: Sample<T>[] = new Array<Sample<T>>(total);
+  let next = 0;
+  let done = 0;
+  const started = performance.now();
+  const progress = setInterval(() => showProgress(label, done, total), 250);
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, total) }, async () => {
+        while (next < total) {
+          const index = next++;
+          const t0 = performance.now();
+          const value = await task(index);
+          const t1 = performance.now();
+          samples[index] = { ms: t1 - t0, doneAt: t1 - started, value };
+          done++;
+        }
+      }),
+    );
+  } finally {
+    clearInterval(progress);
+    showProgress(label, done, total);
+    process.stderr.write('\n');
+  }
+  return { samples, elapsedMs: performance.now() - started };
+}
+
+function showProgress(label: string, done: number, total: number): void {
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  process.stderr.write(`\r  ${label.padEnd(34)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+}
+
+export function percentile(sortedMs: number[], p: number): number {
+  if (sortedMs.length === 0) return Number.NaN;
+  const rank = Math.min(sortedMs.length - 1, Math.max(0, Math.ceil((p / 100) * sortedMs.length) - 1));
+  return sortedMs[rank]!;
+}
+
+export interface Stats {
+  readonly requests: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+/** Throughput over the window the samples span, and their latency percentiles. */
+export function statsOf(samples: Sample<unknown>[], windowMs: number): Stats {
+  const sorted = samples.map((sample) => sample.ms).sort((a, b) => a - b);
+  return { requests: samples.length, rps: (samples.length / windowMs) * 1000, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+export interface Row {
+  readonly scenario: string;
+  readonly requests: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly ceilingRps: number | null;
+  readonly ratio: number | null;
+  readonly correctness: string;
+  readonly ok: boolean;
+}
+
+export function row(scenario: string, service: Stats, errors: number, ceiling: Stats | null, correctness: string, ok: boolean): Row {
+  return {
+    scenario,
+    requests: service.requests,
+    rps: service.rps,
+    p50: service.p50,
+    p99: service.p99,
+    errors,
+    ceilingRps: ceiling?.rps ?? null,
+    ratio: ceiling ? service.rps / ceiling.rps : null,
+    correctness,
+    ok,
+  };
+}
+
+const fixed = (value: number | null, digits: number) => (value === null || Number.isNaN(value) ? '-' : value.toFixed(digits));
+
+export function formatTable(rows: Row[]): string {
+  const header = ['scenario', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ceiling req/s', 'ratio', 'correctness'];
+  const cells = rows.map((r) => [
+    r.scenario,
+    String(r.requests),
+    fixed(r.rps, 0),
+    fixed(r.p50, 2),
+    fixed(r.p99, 2),
+    String(r.errors),
+    fixed(r.ceilingRps, 0),
+    fixed(r.ratio, 2),
+    `${r.ok ? 'OK' : 'FAIL'} ${r.correctness}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (values: string[]) => values.map((v, i) => (i === 0 || i === values.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}

@@ -1,0 +1,165 @@
+import type pg from 'pg';
+import { type Sample, type Stats, row, runLoad, statsOf } from '../harness.js';
+import { type Scenario, type ScenarioContext, inTransaction, insertUsers, outcomeOf, tally } from './scenario.js';
+
+const USERS = 10_000;
+const QUANTITY = 1_000;
+const SOLD_OUT = 'COUPON_SOLD_OUT';
+
+class Rollback extends Error {
+  constructor(readonly outcome: string) {
+    super(outcome);
+  }
+}
+
+/**
+ * The SQL IssueCoupon runs through the Pg adapters, statement for statement: the campaign read without a
+ * transaction, then one statement that counts and stores the copy (and a user check on a refusal).
+ */
+async function issueConditional(pool: pg.Pool, couponId: number, userId: number): Promise<string> {
+  const coupon = await pool.query('SELECT * FROM coupons WHERE id = $1', [couponId]);
+  const { issued_quantity: issued, total_quantity: total, valid_days: days } = coupon.rows[0] as Record<string, string>;
+  if (Number(issued) >= Number(total)) {
+    await pool.query('SELECT id FROM users WHERE id = $1', [userId]);
+    return SOLD_OUT;
+  }
+  const now = new Date();
+  try {
+    const copy = await pool.query(
+      `WITH reserved AS (
+         UPDATE coupons SET issued_quantity = issued_quantity + 1 WHERE id = $1 AND issued_quantity < total_quantity RETURNING id
+       )
+       INSERT INTO user_coupons (coupon_id, user_id, issued_at, expires_at) SELECT id, $2, $3, $4 FROM reserved RETURNING id`,
+      [couponId, userId, now, new Date(now.getTime() + Number(days) * 86_400_000)],
+    );
+    if (copy.rowCount === 0) await pool.query('SELECT id FROM users WHERE id = $1', [userId]);
+    return copy.rowCount === 0 ? SOLD_OUT : 'ISSUED';
+  } catch (error) {
+    return (error as { code?: string }).code === '23505' ? 'COUPON_ALREADY_ISSUED' : `SQL_ERROR ${(error as Error).message}`;
+  }
+}
+
+/**
+ * The alternative the adapter was measured against: the same reads and writes in one transaction that
+ * locks the campaign row first (SELECT … FOR UPDATE), then inserts the copy and updates the count.
+ */
+async function issueSelectForUpdate(pool: pg.Pool, couponId: number, userId: number): Promise<string> {
+  return attempt(pool, async (client) => {
+    const coupon = await client.query('SELECT * FROM coupons WHERE id = $1 FOR UPDATE', [couponId]);
+    await client.query('SELECT id FROM users WHERE id = $1', [userId]);
+    const { issued_quantity: issued, total_quantity: total, valid_days: days } = coupon.rows[0] as Record<string, string>;
+    if (Number(issued) >= Number(total)) throw new Rollback(SOLD_OUT);
+    const copy = await client.query(
+      `INSERT INTO user_coupons (coupon_id, user_id, issued_at, expires_at) VALUES ($1, $2, now(), now() + $3 * interval '1 day')
+       ON CONFLICT (coupon_id, user_id) DO NOTHING RETURNING id`,
+      [couponId, userId, days],
+    );
+    if (copy.rowCount === 0) throw new Rollback('COUPON_ALREADY_ISSUED');
+    await client.query('UPDATE coupons SET issued_quantity = issued_quantity + 1 WHERE id = $1', [couponId]);
+  });
+}
+
+async function attempt(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<void>): Promise<string> {
+  try {
+    await inTransaction(pool, work);
+    return 'ISSUED';
+  } catch (error) {
+    if (error instanceof Rollback) return error.outcome;
+    return `SQL_ERROR ${(error as Error).message}`;
+  }
+}
+
+async function createCampaign(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ id: string }>(
+    `INSERT INTO coupons (name, discount_type, discount_value, total_quantity, valid_days, created_at)
+     VALUES ('bench storm', 'PERCENT', 10, $1, 7, now()) RETURNING id`,
+    [QUANTITY],
+  );
+  return Number(rows[0]!.id);
+}
+
+async function issuedInDatabase(pool: pg.Pool, couponId: number): Promise<{ counter: number; rows: number }> {
+  const { rows } = await pool.query<{ counter: string; rows: string }>(
+    'SELECT issued_quantity AS counter, (SELECT count(*) FROM user_coupons WHERE coupon_id = $1) AS rows FROM coupons WHERE id = $1',
+    [couponId],
+  );
+  return { counter: Number(rows[0]!.counter), rows: Number(rows[0]!.rows) };
+}
+
+/** Requests that issued a copy, over the time until the last copy went: the selling rate. */
+function selling(samples: Sample<string>[]): Stats {
+  const issued = samples.filter((sample) => sample.value === 'ISSUED');
+  return statsOf(issued, Math.max(...issued.map((sample) => sample.doneAt)));
+}
+
+async function ceilingRun(context: ScenarioContext, label: string, issue: typeof issueConditional) {
+  const couponId = await createCampaign(context.pg);
+  const users = await insertUsers(context.pg, USERS, `ceiling ${label} `);
+  const run = await runLoad(`coupon-storm ceiling (${label})`, USERS, context.concurrency, (i) => issue(context.pg, couponId, users[i]!));
+  return { run, stored: await issuedInDatabase(context.pg, couponId) };
+}
+
+export const couponStorm: Scenario = {
+  name: 'coupon-storm',
+  description: `${USERS} users ask for a campaign of ${QUANTITY} at once, then ${USERS} more requests after it sold out`,
+  async run(context) {
+    const { http, concurrency } = context;
+    const couponId = await createCampaign(context.pg);
+    const users = await insertUsers(context.pg, USERS, 'storm ');
+    const issue = async (userId: number) =>
+      outcomeOf(await http.request('POST', `/api/v1/coupons/${couponId}/issue`, { userId }), 201, 'ISSUED');
+
+    const storm = await runLoad('coupon-storm (service)', USERS, concurrency, (i) => issue(users[i]!));
+    const afterSellOut = await runLoad('coupon-storm sold out (service)', USERS, concurrency, (i) => issue(users[i]!));
+    const stored = await issuedInDatabase(context.pg, couponId);
+    const conditional = await ceilingRun(context, 'conditional UPDATE', issueConditional);
+    const forUpdate = await ceilingRun(context, 'SELECT FOR UPDATE', issueSelectForUpdate);
+
+    const stormTally = tally(storm.samples.map((sample) => sample.value));
+    const soldOutTally = tally(afterSellOut.samples.map((sample) => sample.value));
+    const unexpected = (counts: Record<string, number>, allowed: string[]) =>
+      Object.entries(counts).reduce((sum, [key, count]) => (allowed.includes(key) ? sum : sum + count), 0);
+    const sellingStats = selling(storm.samples);
+    const soldOutStats = statsOf(afterSellOut.samples, afterSellOut.elapsedMs);
+    const exact = (counts: { counter: number; rows: number }, answered: number) =>
+      `issued ${answered}, counter ${counts.counter}, rows ${counts.rows} of ${QUANTITY}`;
+    const isExact = (counts: { counter: number; rows: number }, answered: number) =>
+      answered === QUANTITY && counts.counter === QUANTITY && counts.rows === QUANTITY;
+    const ceilingIssued = (samples: Sample<string>[]) => samples.filter((sample) => sample.value === 'ISSUED').length;
+
+    return [
+      row(
+        'coupon-storm: selling',
+        sellingStats,
+        unexpected(stormTally, ['ISSUED', SOLD_OUT]),
+        selling(conditional.run.samples),
+        exact(stored, stormTally.ISSUED ?? 0),
+        isExact(stored, stormTally.ISSUED ?? 0),
+      ),
+      row(
+        'coupon-storm: whole storm',
+        statsOf(storm.samples, storm.elapsedMs),
+        unexpected(stormTally, ['ISSUED', SOLD_OUT]),
+        statsOf(conditional.run.samples, conditional.run.elapsedMs),
+        `${stormTally[SOLD_OUT] ?? 0} sold-out answers`,
+        (stormTally[SOLD_OUT] ?? 0) === USERS - QUANTITY,
+      ),
+      row(
+        'coupon-storm: after sell-out',
+        soldOutStats,
+        unexpected(soldOutTally, [SOLD_OUT]),
+        null,
+        `all ${SOLD_OUT}; ${(soldOutStats.rps / sellingStats.rps).toFixed(1)}x the selling rate`,
+        soldOutTally[SOLD_OUT] === USERS && soldOutStats.rps >= 5 * sellingStats.rps,
+      ),
+      row(
+        'coupon-storm: FOR UPDATE variant',
+        selling(forUpdate.run.samples),
+        unexpected(tally(forUpdate.run.samples.map((sample) => sample.value)), ['ISSUED', SOLD_OUT]),
+        selling(conditional.run.samples),
+        `pg only, vs the adapter's SQL; ${exact(forUpdate.stored, ceilingIssued(forUpdate.run.samples))}`,
+        isExact(forUpdate.stored, ceilingIssued(forUpdate.run.samples)) && isExact(conditional.stored, ceilingIssued(conditional.run.samples)),
+      ),
+    ];
+  },
+};

@@ -1,0 +1,5 @@
+import { couponStorm } from './coupon-storm.js';
+import type { Scenario } from './scenario.js';
+
+/** Every scenario, in the order `npm run bench` runs them. */
+export const scenarios: Scenario[] = [couponStorm];

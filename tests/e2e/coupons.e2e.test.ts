@@ -1,0 +1,428 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/adapters/memory/manual-clock.js';
+import { createUser, expectProblem, useTestApp } from '../support/test-app.js';
+
+const START = '2026-11-24T03:00:00.000Z';
+const clock = new ManualClock(START);
+const t = useTestApp({ clock });
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const missing = 987_654_321;
+
+interface CouponBody {
+  id: number;
+  name: string;
+  discountType: 'FIXED' | 'PERCENT';
+  discountValue: number;
+  totalQuantity: number;
+  issuedQuantity: number;
+  issueStartsAt: string | null;
+  issueEndsAt: string | null;
+  validDays: number;
+}
+
+interface UserCouponBody {
+  userCouponId: number;
+  couponId: number;
+  userId: number;
+  name: string;
+  discountType: 'FIXED' | 'PERCENT';
+  discountValue: number;
+  status: 'AVAILABLE' | 'USED' | 'EXPIRED';
+  issuedAt: string;
+  expiresAt: string;
+  usedAt: string | null;
+  orderId: number | null;
+}
+
+const validCoupon = { name: 'Welcome', discountType: 'FIXED', discountValue: 1_000, totalQuantity: 100, validDays: 7 };
+
+const createCoupon = (payload: unknown) => t.app.inject({ method: 'POST', url: '/api/v1/admin/coupons', payload: payload as object });
+const getCoupon = (couponId: number | string) => t.app.inject({ method: 'GET', url: `/api/v1/coupons/${couponId}` });
+const issue = (couponId: number | string, payload: unknown) =>
+  t.app.inject({ method: 'POST', url: `/api/v1/coupons/${couponId}/issue`, payload: payload as object });
+const listUserCoupons = (userId: number | string, query = '') => t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/coupons${query}` });
+
+/** A fresh campaign per test: the service remembers sold-out campaigns in-process. */
+async function newCoupon(fields: Record<string, unknown> = {}): Promise<CouponBody> {
+  const response = await createCoupon({ ...validCoupon, ...fields });
+  expect(response.statusCode).toBe(201);
+  return response.json<CouponBody>();
+}
+
+async function issuedQuantityOf(couponId: number): Promise<number> {
+  const response = await getCoupon(couponId);
+  expect(response.statusCode).toBe(200);
+  return response.json<CouponBody>().issuedQuantity;
+}
+
+const inHours = (hours: number) => new Date(clock.now().getTime() + hours * HOUR_MS).toISOString();
+
+beforeEach(() => {
+  clock.set(START);
+});
+
+describe('creating and reading coupons', () => {
+  it('creates a campaign with nothing issued and no window, and answers it by id', async () => {
+    const created = await createCoupon(validCoupon);
+    expect(created.statusCode).toBe(201);
+    const coupon = created.json<CouponBody>();
+    expect(coupon).toEqual({
+      id: expect.any(Number),
+      name: 'Welcome',
+      discountType: 'FIXED',
+      discountValue: 1_000,
+      totalQuantity: 100,
+      issuedQuantity: 0,
+      issueStartsAt: null,
+      issueEndsAt: null,
+      validDays: 7,
+    });
+
+    const fetched = await getCoupon(coupon.id);
+    expect(fetched.statusCode).toBe(200);
+    expect(fetched.json()).toEqual(coupon);
+  });
+
+  it('keeps an issue window as ISO 8601 UTC timestamps', async () => {
+    const window = { issueStartsAt: '2026-12-01T00:00:00.000Z', issueEndsAt: '2026-12-08T15:00:00.000Z' };
+    const coupon = await newCoupon({ discountType: 'PERCENT', discountValue: 15, ...window });
+    expect(coupon).toMatchObject({ discountType: 'PERCENT', discountValue: 15, issuedQuantity: 0, ...window });
+    expect((await getCoupon(coupon.id)).json()).toEqual(coupon);
+  });
+
+  it.each([
+    ['a window open at the end only', { issueStartsAt: '2026-12-01T00:00:00.000Z' }, { issueStartsAt: '2026-12-01T00:00:00.000Z', issueEndsAt: null }],
+    ['a window open at the start only', { issueEndsAt: '2026-12-01T00:00:00.000Z' }, { issueStartsAt: null, issueEndsAt: '2026-12-01T00:00:00.000Z' }],
+    ['explicit nulls', { issueStartsAt: null, issueEndsAt: null }, { issueStartsAt: null, issueEndsAt: null }],
+    ['a PERCENT discount of 100', { discountType: 'PERCENT', discountValue: 100 }, { discountType: 'PERCENT', discountValue: 100 }],
+    ['a FIXED discount of 10,000,000', { discountValue: 10_000_000 }, { discountValue: 10_000_000 }],
+    ['the largest quantity and validity', { totalQuantity: 10_000_000, validDays: 365 }, { totalQuantity: 10_000_000, validDays: 365 }],
+    ['the smallest quantity, value and validity', { discountValue: 1, totalQuantity: 1, validDays: 1 }, { discountValue: 1, totalQuantity: 1, validDays: 1 }],
+    ['a window with a UTC offset, answered in UTC', { issueStartsAt: '2026-12-01T09:00:00+09:00' }, { issueStartsAt: '2026-12-01T00:00:00.000Z' }],
+    ['a name of 200 characters outside the basic plane', { name: '🎟'.repeat(200) }, { name: '🎟'.repeat(200) }],
+  ])('accepts %s', async (_label, fields, expected) => {
+    const created = await createCoupon({ ...validCoupon, ...fields });
+    expect(created.statusCode).toBe(201);
+    const coupon = created.json<CouponBody>();
+    expect(coupon).toMatchObject({ issuedQuantity: 0, ...expected });
+    expect((await getCoupon(coupon.id)).json()).toEqual(coupon);
+  });
+
+  it('answers 404 COUPON_NOT_FOUND for a well-formed id that does not exist', async () => {
+    const body = expectProblem(await getCoupon(missing), 404, 'COUPON_NOT_FOUND');
+    expect(body).toMatchObject({ couponId: missing });
+    expectProblem(await getCoupon('9007199254740991'), 404, 'COUPON_NOT_FOUND');
+  });
+
+  it.each([
+    ['a PERCENT discount of 101', { discountType: 'PERCENT', discountValue: 101 }, 'discountValue'],
+    ['a FIXED discount of 10,000,001', { discountType: 'FIXED', discountValue: 10_000_001 }, 'discountValue'],
+    ['a zero discount', { discountValue: 0 }, 'discountValue'],
+    ['a fractional discount', { discountValue: 10.5 }, 'discountValue'],
+    ['an unknown discount type', { discountType: 'OTHER' }, 'discountType'],
+    ['a lower-case discount type', { discountType: 'fixed' }, 'discountType'],
+    ['a zero quantity', { totalQuantity: 0 }, 'totalQuantity'],
+    ['a quantity over 10,000,000', { totalQuantity: 10_000_001 }, 'totalQuantity'],
+    ['validDays 0', { validDays: 0 }, 'validDays'],
+    ['validDays 366', { validDays: 366 }, 'validDays'],
+    ['an empty name', { name: '' }, 'name'],
+    ['a blank name', { name: '  ' }, 'name'],
+    ['a name of 201 characters', { name: 'x'.repeat(201) }, 'name'],
+    ['a window that ends before it starts', { issueStartsAt: '2026-12-02T00:00:00.000Z', issueEndsAt: '2026-12-01T00:00:00.000Z' }, 'issueEndsAt'],
+    ['a window that ends as it starts', { issueStartsAt: '2026-12-01T00:00:00.000Z', issueEndsAt: '2026-12-01T00:00:00.000Z' }, 'issueEndsAt'],
+    ['a date without a time', { issueStartsAt: '2026-12-01' }, 'issueStartsAt'],
+    ['a time with a space', { issueStartsAt: '2026-12-01 00:00:00' }, 'issueStartsAt'],
+    ['words for a time', { issueEndsAt: 'next tuesday' }, 'issueEndsAt'],
+    ['an impossible date', { issueEndsAt: '2026-13-40T00:00:00.000Z' }, 'issueEndsAt'],
+    ['epoch milliseconds', { issueStartsAt: 1_796_000_000_000 }, 'issueStartsAt'],
+    ['an unknown field', { code: 'WELCOME' }, 'code'],
+  ])('answers 400 for a campaign with %s', async (_label, fields, path) => {
+    const body = expectProblem(await createCoupon({ ...validCoupon, ...fields }), 400, 'INVALID_REQUEST');
+    expect(body.errors).toEqual(expect.arrayContaining([{ path, message: expect.any(String) }]));
+  });
+
+  it('names every missing field of an empty body', async () => {
+    const body = expectProblem(await createCoupon({}), 400, 'INVALID_REQUEST');
+    const paths = (body.errors as { path: string }[]).map((error) => error.path);
+    expect(paths).toEqual(expect.arrayContaining(['name', 'discountType', 'discountValue', 'totalQuantity', 'validDays']));
+  });
+});
+
+describe('issuing a coupon', () => {
+  it('issues an AVAILABLE copy that expires validDays after it was issued, and counts it', async () => {
+    const coupon = await newCoupon({ name: 'Ten percent', discountType: 'PERCENT', discountValue: 10, validDays: 30 });
+    const userId = await createUser(t.app);
+
+    const response = await issue(coupon.id, { userId });
+    expect(response.statusCode).toBe(201);
+    const copy = response.json<UserCouponBody>();
+    expect(copy).toEqual({
+      userCouponId: expect.any(Number),
+      couponId: coupon.id,
+      userId,
+      name: 'Ten percent',
+      discountType: 'PERCENT',
+      discountValue: 10,
+      status: 'AVAILABLE',
+      issuedAt: START,
+      expiresAt: new Date(Date.parse(START) + 30 * DAY_MS).toISOString(),
+      usedAt: null,
+      orderId: null,
+    });
+    expect(await issuedQuantityOf(coupon.id)).toBe(1);
+    expect((await listUserCoupons(userId)).json()).toEqual({ items: [copy] });
+  });
+
+  it('answers 409 COUPON_ALREADY_ISSUED to a user who holds the coupon, and counts nothing more', async () => {
+    const coupon = await newCoupon();
+    const userId = await createUser(t.app);
+    expect((await issue(coupon.id, { userId })).statusCode).toBe(201);
+
+    const body = expectProblem(await issue(coupon.id, { userId }), 409, 'COUPON_ALREADY_ISSUED');
+    expect(body).toMatchObject({ couponId: coupon.id, userId });
+    expect(await issuedQuantityOf(coupon.id)).toBe(1);
+    expect((await listUserCoupons(userId)).json<{ items: unknown[] }>().items).toHaveLength(1);
+  });
+
+  it('answers 404 COUPON_NOT_FOUND for an unknown coupon', async () => {
+    const userId = await createUser(t.app);
+    const body = expectProblem(await issue(missing, { userId }), 404, 'COUPON_NOT_FOUND');
+    expect(body).toMatchObject({ couponId: missing });
+    expect((await listUserCoupons(userId)).json()).toEqual({ items: [] });
+  });
+
+  it('answers 404 USER_NOT_FOUND for an unknown user, and counts nothing', async () => {
+    const coupon = await newCoupon();
+    const body = expectProblem(await issue(coupon.id, { userId: missing }), 404, 'USER_NOT_FOUND');
+    expect(body).toMatchObject({ userId: missing });
+    expect(await issuedQuantityOf(coupon.id)).toBe(0);
+  });
+
+  it('answers COUPON_NOT_FOUND ahead of USER_NOT_FOUND when both are unknown', async () => {
+    expectProblem(await issue(missing, { userId: missing }), 404, 'COUPON_NOT_FOUND');
+  });
+
+  it('answers USER_NOT_FOUND ahead of COUPON_NOT_ISSUABLE', async () => {
+    const coupon = await newCoupon({ issueStartsAt: inHours(1), issueEndsAt: inHours(2) });
+    expectProblem(await issue(coupon.id, { userId: missing }), 404, 'USER_NOT_FOUND');
+  });
+
+  it('answers 409 COUPON_NOT_ISSUABLE before the window opens, and issues from its first instant on', async () => {
+    const coupon = await newCoupon({ issueStartsAt: inHours(1), issueEndsAt: inHours(2) });
+    const userId = await createUser(t.app);
+
+    const body = expectProblem(await issue(coupon.id, { userId }), 409, 'COUPON_NOT_ISSUABLE');
+    expect(body).toMatchObject({ couponId: coupon.id, issueStartsAt: coupon.issueStartsAt, issueEndsAt: coupon.issueEndsAt });
+    clock.set(new Date(Date.parse(coupon.issueStartsAt!) - 1));
+    expectProblem(await issue(coupon.id, { userId }), 409, 'COUPON_NOT_ISSUABLE');
+    expect(await issuedQuantityOf(coupon.id)).toBe(0);
+    expect((await listUserCoupons(userId)).json()).toEqual({ items: [] });
+
+    clock.set(coupon.issueStartsAt!);
+    const issued = await issue(coupon.id, { userId });
+    expect(issued.statusCode).toBe(201);
+    expect(issued.json()).toMatchObject({ issuedAt: coupon.issueStartsAt, status: 'AVAILABLE' });
+    expect(await issuedQuantityOf(coupon.id)).toBe(1);
+  });
+
+  it('answers 409 COUPON_NOT_ISSUABLE from the instant the window closes', async () => {
+    const coupon = await newCoupon({ issueStartsAt: inHours(-1), issueEndsAt: inHours(1) });
+    const early = await createUser(t.app);
+    const late = await createUser(t.app);
+
+    clock.set(new Date(Date.parse(coupon.issueEndsAt!) - 1));
+    expect((await issue(coupon.id, { userId: early })).statusCode).toBe(201);
+
+    clock.set(coupon.issueEndsAt!);
+    const body = expectProblem(await issue(coupon.id, { userId: late }), 409, 'COUPON_NOT_ISSUABLE');
+    expect(body).toMatchObject({ couponId: coupon.id });
+    clock.advance(DAY_MS);
+    expectProblem(await issue(coupon.id, { userId: late }), 409, 'COUPON_NOT_ISSUABLE');
+    expect(await issuedQuantityOf(coupon.id)).toBe(1);
+    expect((await listUserCoupons(late)).json()).toEqual({ items: [] });
+  });
+
+  it('honours a window bounded at one end only', async () => {
+    const opensLater = await newCoupon({ issueStartsAt: inHours(1) });
+    const closesSoon = await newCoupon({ issueEndsAt: inHours(1) });
+    const userId = await createUser(t.app);
+
+    expectProblem(await issue(opensLater.id, { userId }), 409, 'COUPON_NOT_ISSUABLE');
+    expect((await issue(closesSoon.id, { userId })).statusCode).toBe(201);
+
+    clock.advance(HOUR_MS);
+    const other = await createUser(t.app);
+    expect((await issue(opensLater.id, { userId })).statusCode).toBe(201);
+    expectProblem(await issue(closesSoon.id, { userId: other }), 409, 'COUPON_NOT_ISSUABLE');
+  });
+
+  it('answers 409 COUPON_SOLD_OUT once every copy is issued, and the count stays at the total', async () => {
+    const coupon = await newCoupon({ totalQuantity: 2 });
+    const [first, second, third] = [await createUser(t.app), await createUser(t.app), await createUser(t.app)];
+    expect((await issue(coupon.id, { userId: first })).statusCode).toBe(201);
+    expect((await issue(coupon.id, { userId: second })).statusCode).toBe(201);
+
+    const body = expectProblem(await issue(coupon.id, { userId: third }), 409, 'COUPON_SOLD_OUT');
+    expect(body).toMatchObject({ couponId: coupon.id, totalQuantity: 2 });
+    expectProblem(await issue(coupon.id, { userId: third }), 409, 'COUPON_SOLD_OUT');
+    expect(await issuedQuantityOf(coupon.id)).toBe(2);
+    expect((await listUserCoupons(third)).json()).toEqual({ items: [] });
+
+    // Both hold for a holder asking again: either code is allowed.
+    const again = await issue(coupon.id, { userId: first });
+    expect(again.statusCode).toBe(409);
+    expect(['COUPON_ALREADY_ISSUED', 'COUPON_SOLD_OUT']).toContain(again.json<{ code: string }>().code);
+    expect(await issuedQuantityOf(coupon.id)).toBe(2);
+  });
+
+  it('issues exactly totalQuantity copies to 30 concurrent users of a campaign of 5', async () => {
+    const coupon = await newCoupon({ totalQuantity: 5 });
+    const users: number[] = [];
+    for (let i = 0; i < 30; i++) users.push(await createUser(t.app, `Rush ${i}`));
+
+    const responses = await Promise.all(users.map((userId) => issue(coupon.id, { userId })));
+
+    const issued = responses.filter((response) => response.statusCode === 201);
+    const refused = responses.filter((response) => response.statusCode !== 201);
+    expect(issued).toHaveLength(5);
+    expect(refused).toHaveLength(25);
+    for (const response of refused) expectProblem(response, 409, 'COUPON_SOLD_OUT');
+    const copies = issued.map((response) => response.json<UserCouponBody>());
+    expect(new Set(copies.map((copy) => copy.userId)).size).toBe(5);
+    expect(new Set(copies.map((copy) => copy.userCouponId)).size).toBe(5);
+    expect(await issuedQuantityOf(coupon.id)).toBe(5);
+
+    let held = 0;
+    for (const userId of users) held += (await listUserCoupons(userId)).json<{ items: unknown[] }>().items.length;
+    expect(held).toBe(5);
+  });
+
+  it('issues one copy to a user who asks 10 times at once', async () => {
+    const coupon = await newCoupon({ totalQuantity: 100 });
+    const userId = await createUser(t.app);
+
+    const responses = await Promise.all(Array.from({ length: 10 }, () => issue(coupon.id, { userId })));
+
+    expect(responses.filter((response) => response.statusCode === 201)).toHaveLength(1);
+    for (const response of responses.filter((r) => r.statusCode !== 201)) expectProblem(response, 409, 'COUPON_ALREADY_ISSUED');
+    expect(await issuedQuantityOf(coupon.id)).toBe(1);
+    expect((await listUserCoupons(userId)).json<{ items: unknown[] }>().items).toHaveLength(1);
+  });
+});
+
+describe('a user’s coupons', () => {
+  it('lists an empty wallet as { items: [] }', async () => {
+    const userId = await createUser(t.app);
+    const response = await listUserCoupons(userId);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ items: [] });
+  });
+
+  it('lists the coupons a user holds, newest first, and only theirs', async () => {
+    const userId = await createUser(t.app);
+    const other = await createUser(t.app);
+    const coupons = [await newCoupon({ name: 'First' }), await newCoupon({ name: 'Second' }), await newCoupon({ name: 'Third' })];
+    const copies: UserCouponBody[] = [];
+    for (const coupon of coupons) {
+      const response = await issue(coupon.id, { userId });
+      expect(response.statusCode).toBe(201);
+      copies.push(response.json<UserCouponBody>());
+      clock.advance(60_000);
+    }
+    expect((await issue(coupons[0]!.id, { userId: other })).statusCode).toBe(201);
+
+    const response = await listUserCoupons(userId);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ items: [...copies].reverse() });
+    expect(response.json<{ items: UserCouponBody[] }>().items.map((copy) => copy.name)).toEqual(['Third', 'Second', 'First']);
+  });
+
+  it('filters by status, and shows a copy EXPIRED from its expiresAt on', async () => {
+    const userId = await createUser(t.app);
+    const short = await newCoupon({ name: 'One day', validDays: 1 });
+    const long = await newCoupon({ name: 'Thirty days', validDays: 30 });
+    const shortCopy = (await issue(short.id, { userId })).json<UserCouponBody>();
+    const longCopy = (await issue(long.id, { userId })).json<UserCouponBody>();
+    expect(shortCopy.expiresAt).toBe(new Date(Date.parse(START) + DAY_MS).toISOString());
+
+    const list = async (query: string) => {
+      const response = await listUserCoupons(userId, query);
+      expect(response.statusCode).toBe(200);
+      return response.json<{ items: UserCouponBody[] }>().items;
+    };
+
+    expect(await list('?status=AVAILABLE')).toEqual([longCopy, shortCopy]);
+    expect(await list('?status=EXPIRED')).toEqual([]);
+    expect(await list('?status=USED')).toEqual([]);
+
+    clock.set(new Date(Date.parse(shortCopy.expiresAt) - 1));
+    expect(await list('?status=AVAILABLE')).toEqual([longCopy, shortCopy]);
+    expect(await list('?status=EXPIRED')).toEqual([]);
+
+    clock.set(shortCopy.expiresAt);
+    const expired = { ...shortCopy, status: 'EXPIRED' };
+    expect(await list('')).toEqual([longCopy, expired]);
+    expect(await list('?status=AVAILABLE')).toEqual([longCopy]);
+    expect(await list('?status=EXPIRED')).toEqual([expired]);
+    expect(await list('?status=USED')).toEqual([]);
+
+    clock.set(longCopy.expiresAt);
+    expect(await list('?status=AVAILABLE')).toEqual([]);
+    expect(await list('?status=EXPIRED')).toEqual([{ ...longCopy, status: 'EXPIRED' }, expired]);
+  });
+
+  it('answers 404 USER_NOT_FOUND for a user who does not exist, whatever the filter', async () => {
+    expect(expectProblem(await listUserCoupons(missing), 404, 'USER_NOT_FOUND')).toMatchObject({ userId: missing });
+    expectProblem(await listUserCoupons(missing, '?status=AVAILABLE'), 404, 'USER_NOT_FOUND');
+  });
+
+  it.each(['OTHER', 'available', 'EXPIRED,USED', ''])('answers 400 for status=%s', async (status) => {
+    const userId = await createUser(t.app);
+    const body = expectProblem(await listUserCoupons(userId, `?status=${status}`), 400, 'INVALID_REQUEST');
+    expect(body.errors).toEqual([{ path: 'status', message: expect.any(String) }]);
+  });
+});
+
+describe('bad input on the coupon routes', () => {
+  it.each(['abc', '0', '-1', '1.5', '01', '9007199254740992', '99999999999999999999', '1e3'])(
+    'answers 400 for the path id %s',
+    async (id) => {
+      const userId = await createUser(t.app);
+      for (const response of [await getCoupon(id), await issue(id, { userId })]) {
+        const body = expectProblem(response, 400, 'INVALID_REQUEST');
+        expect(body.errors).toEqual([{ path: 'couponId', message: expect.any(String) }]);
+      }
+      const body = expectProblem(await listUserCoupons(id), 400, 'INVALID_REQUEST');
+      expect(body.errors).toEqual([{ path: 'userId', message: expect.any(String) }]);
+    },
+  );
+
+  it.each([
+    ['missing', {}, 'userId'],
+    ['zero', { userId: 0 }, 'userId'],
+    ['negative', { userId: -1 }, 'userId'],
+    ['a fraction', { userId: 1.5 }, 'userId'],
+    ['a string', { userId: '1' }, 'userId'],
+    ['null', { userId: null }, 'userId'],
+    ['beyond 2^53', { userId: 9_007_199_254_740_992 }, 'userId'],
+    ['with an unknown field', { userId: 1, note: 'hi' }, 'note'],
+  ])('answers 400 for an issue body whose userId is %s, and issues nothing', async (_label, payload, path) => {
+    const coupon = await newCoupon();
+    const body = expectProblem(await issue(coupon.id, payload), 400, 'INVALID_REQUEST');
+    expect(body.errors).toEqual(expect.arrayContaining([{ path, message: expect.any(String) }]));
+    expect(await issuedQuantityOf(coupon.id)).toBe(0);
+  });
+
+  it('answers 400 for a malformed JSON issue body', async () => {
+    const coupon = await newCoupon();
+    const response = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/coupons/${coupon.id}/issue`,
+      headers: { 'content-type': 'application/json' },
+      payload: '{"userId": 1',
+    });
+    expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([{ path: '', message: expect.any(String) }]);
+  });
+});
