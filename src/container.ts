@@ -8,9 +8,14 @@ import { GetCoupon } from './application/coupon/get-coupon.js';
 import { IssueCoupon } from './application/coupon/issue-coupon.js';
 import { ListUserCoupons } from './application/coupon/list-user-coupons.js';
 import { SoldOutCoupons } from './application/coupon/sold-out-coupons.js';
+import { RunIdempotently } from './application/idempotency/run-idempotently.js';
+import { GetOrder } from './application/order/get-order.js';
+import { ListUserOrders } from './application/order/list-user-orders.js';
+import { PlaceOrder } from './application/order/place-order.js';
 import type { BalanceQueries } from './application/ports/balance-queries.js';
 import type { Clock } from './application/ports/clock.js';
 import type { CouponIssuer, CouponQueries } from './application/ports/coupon-repository.js';
+import type { OrderQueries } from './application/ports/order-repository.js';
 import type { ProductQueries } from './application/ports/product-repository.js';
 import type { UnitOfWork } from './application/ports/unit-of-work.js';
 import type { UserQueries } from './application/ports/user-repository.js';
@@ -24,6 +29,7 @@ import type { SeedUseCases } from './adapters/seed/demo-shop.js';
 import type { Db } from './adapters/postgres/database.js';
 import { PgBalanceQueries } from './adapters/postgres/pg-balance-queries.js';
 import { PgCouponIssuer, PgCouponQueries } from './adapters/postgres/pg-coupon-repository.js';
+import { PgOrderQueries } from './adapters/postgres/pg-order-repository.js';
 import { PgProductQueries } from './adapters/postgres/pg-product-repository.js';
 import { databaseIsReachable } from './adapters/postgres/pg-readiness.js';
 import { PgUnitOfWork } from './adapters/postgres/pg-unit-of-work.js';
@@ -40,6 +46,7 @@ export const TOKENS = {
   ProductQueries: Symbol('ProductQueries') as InjectionToken<ProductQueries>,
   CouponQueries: Symbol('CouponQueries') as InjectionToken<CouponQueries>,
   CouponIssuer: Symbol('CouponIssuer') as InjectionToken<CouponIssuer>,
+  OrderQueries: Symbol('OrderQueries') as InjectionToken<OrderQueries>,
 };
 
 export interface ContainerOptions {
@@ -64,6 +71,7 @@ export function createContainer({ db, clock = systemClock }: ContainerOptions): 
   single(TOKENS.ProductQueries, (r) => new PgProductQueries(r.resolve(TOKENS.Db)));
   single(TOKENS.CouponQueries, (r) => new PgCouponQueries(r.resolve(TOKENS.Db)));
   single(TOKENS.CouponIssuer, (r) => new PgCouponIssuer(r.resolve(TOKENS.Db)));
+  single(TOKENS.OrderQueries, (r) => new PgOrderQueries(r.resolve(TOKENS.Db)));
   single(SoldOutCoupons, (r) => new SoldOutCoupons(r.resolve(TOKENS.Clock)));
 
   const uow = (r: DependencyContainer) => r.resolve(TOKENS.UnitOfWork);
@@ -83,6 +91,10 @@ export function createContainer({ db, clock = systemClock }: ContainerOptions): 
     (r) =>
       new IssueCoupon(r.resolve(TOKENS.CouponQueries), r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponIssuer), now(r), r.resolve(SoldOutCoupons)),
   );
+  single(PlaceOrder, (r) => new PlaceOrder(uow(r), now(r)));
+  single(GetOrder, (r) => new GetOrder(r.resolve(TOKENS.OrderQueries)));
+  single(ListUserOrders, (r) => new ListUserOrders(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.OrderQueries)));
+  single(RunIdempotently, (r) => new RunIdempotently(uow(r), now(r)));
   single(ListUserCoupons, (r) => new ListUserCoupons(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponQueries), now(r)));
   return c;
 }
@@ -102,6 +114,10 @@ export function appDependencies(c: DependencyContainer): AppDependencies {
     getCoupon: c.resolve(GetCoupon),
     issueCoupon: c.resolve(IssueCoupon),
     listUserCoupons: c.resolve(ListUserCoupons),
+    placeOrder: c.resolve(PlaceOrder),
+    getOrder: c.resolve(GetOrder),
+    listUserOrders: c.resolve(ListUserOrders),
+    runIdempotently: c.resolve(RunIdempotently),
     isReady: () => databaseIsReachable(db),
   };
 }

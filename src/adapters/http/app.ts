@@ -15,6 +15,7 @@ import { type BalanceRoutesOptions, balanceRoutes } from './routes/balance-route
 import { type CouponRoutesOptions, couponRoutes } from './routes/coupon-routes.js';
 import { type ProductRoutesOptions, productRoutes } from './routes/product-routes.js';
 import { type OperationalRoutesOptions, operationalRoutes } from './routes/operational-routes.js';
+import { type OrderRoutesOptions, orderRoutes } from './routes/order-routes.js';
 
 export const API_PREFIX = '/api/v1';
 export const BODY_LIMIT_BYTES = 1_048_576;
@@ -24,6 +25,7 @@ export type AppDependencies = BalanceRoutesOptions &
   UserRoutesOptions &
   ProductRoutesOptions &
   CouponRoutesOptions &
+  OrderRoutesOptions &
   OperationalRoutesOptions;
 
 export interface AppOptions {
@@ -77,6 +79,7 @@ export async function buildApp(deps: AppDependencies, { logger }: AppOptions = {
       await api.register(userRoutes, deps);
       await api.register(productRoutes, deps);
       await api.register(couponRoutes, deps);
+      await api.register(orderRoutes, deps);
     },
     { prefix: API_PREFIX },
   );

@@ -1,9 +1,10 @@
 import type { CouponIssuer, CouponQueries, CouponRepository, IssueRefusal, UserCouponFilter } from '../../application/ports/coupon-repository.js';
+import type { UserCouponRepository } from '../../application/ports/user-coupon-repository.js';
 import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { InMemoryStore, UserCouponRecord } from './in-memory-store.js';
 
-export class InMemoryCouponRepository implements CouponRepository, CouponIssuer, CouponQueries {
+export class InMemoryCouponRepository implements CouponRepository, CouponIssuer, CouponQueries, UserCouponRepository {
   constructor(private readonly store: InMemoryStore) {}
 
   async add(draft: CouponDraft): Promise<Coupon> {
@@ -44,6 +45,17 @@ export class InMemoryCouponRepository implements CouponRepository, CouponIssuer,
       .sort((a, b) => b.id - a.id)
       .map((record) => this.toUserCoupon(record))
       .filter((coupon) => status === undefined || coupon.statusAt(now) === status);
+  }
+
+  async getByIdForUpdate(userCouponId: number): Promise<UserCoupon | undefined> {
+    const record = this.store.state.userCoupons.get(userCouponId);
+    return record && this.toUserCoupon(record);
+  }
+
+  async save(userCoupon: UserCoupon): Promise<void> {
+    const record = this.store.state.userCoupons.get(userCoupon.id);
+    if (!record) throw new Error(`no user coupon ${userCoupon.id}`);
+    this.store.state.userCoupons.set(userCoupon.id, { ...record, usedAt: userCoupon.usedAt, orderId: userCoupon.orderId });
   }
 
   private toUserCoupon(record: UserCouponRecord): UserCoupon {

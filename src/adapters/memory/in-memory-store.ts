@@ -1,6 +1,8 @@
+import type { IdempotencyRecord } from '../../application/ports/idempotency-keys.js';
 import type { StockAdjustment } from '../../application/ports/product-repository.js';
 import type { LedgerEntry } from '../../domain/balance/balance.js';
 import type { CouponProps } from '../../domain/coupon/coupon.js';
+import type { Order, OrderPaidEvent } from '../../domain/order/order.js';
 import type { User } from '../../domain/user/user.js';
 
 export interface BalanceRecord {
@@ -35,6 +37,9 @@ export interface InMemoryState {
   stockAdjustments: StockAdjustment[];
   coupons: Map<number, CouponProps>;
   userCoupons: Map<number, UserCouponRecord>;
+  orders: Map<number, Order>;
+  outbox: { event: OrderPaidEvent; at: Date }[];
+  idempotencyKeys: Map<string, IdempotencyRecord>;
   sequences: Record<string, number>;
 }
 
@@ -48,6 +53,9 @@ export class InMemoryStore {
     stockAdjustments: [],
     coupons: new Map(),
     userCoupons: new Map(),
+    orders: new Map(),
+    outbox: [],
+    idempotencyKeys: new Map(),
     sequences: {},
   };
 

@@ -1,33 +1,44 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { TransactionalRepositories, UnitOfWork } from '../../application/ports/unit-of-work.js';
 import { InMemoryBalanceRepository } from './in-memory-balance-repository.js';
 import { InMemoryCouponRepository } from './in-memory-coupon-repository.js';
+import { InMemoryIdempotencyKeys } from './in-memory-idempotency-keys.js';
+import { InMemoryOrderRepository, InMemoryOutbox } from './in-memory-order-repository.js';
 import { InMemoryProductRepository } from './in-memory-product-repository.js';
 import type { InMemoryStore } from './in-memory-store.js';
 import { InMemoryUserRepository } from './in-memory-user-repository.js';
 
 /**
  * Runs one unit of work at a time (the fakes have no row locks, so serialising is what keeps them
- * honest) and restores the store's snapshot when the work throws, like a rollback.
+ * honest) and restores the store's snapshot when the work throws, like a rollback. A unit of work run
+ * inside another joins it, with its own snapshot as a savepoint.
  */
 export class InMemoryUnitOfWork implements UnitOfWork {
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly inside = new AsyncLocalStorage<true>();
 
   constructor(private readonly store: InMemoryStore) {}
 
   run<T>(work: (repos: TransactionalRepositories) => Promise<T>): Promise<T> {
-    const result = this.tail.then(() => this.runNow(work));
+    if (this.inside.getStore()) return this.runNow(work);
+    const result = this.tail.then(() => this.inside.run(true, () => this.runNow(work)));
     this.tail = result.catch(() => undefined);
     return result;
   }
 
   private async runNow<T>(work: (repos: TransactionalRepositories) => Promise<T>): Promise<T> {
     const snapshot = structuredClone(this.store.state);
+    const coupons = new InMemoryCouponRepository(this.store);
     try {
       return await work({
         users: new InMemoryUserRepository(this.store),
         balances: new InMemoryBalanceRepository(this.store),
         products: new InMemoryProductRepository(this.store),
-        coupons: new InMemoryCouponRepository(this.store),
+        coupons,
+        userCoupons: coupons,
+        orders: new InMemoryOrderRepository(this.store),
+        outbox: new InMemoryOutbox(this.store),
+        idempotencyKeys: new InMemoryIdempotencyKeys(this.store),
       });
     } catch (error) {
       this.store.state = snapshot;

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, type Generated } from 'kysely';
+import { type ColumnType, type Generated, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 
 export interface UsersTable {
@@ -63,6 +63,61 @@ export interface UserCouponsTable {
   order_id: number | null;
 }
 
+export interface OrdersTable {
+  id: Generated<number>;
+  user_id: number;
+  status: 'PAID';
+  total_amount: number;
+  discount_amount: number;
+  paid_amount: number;
+  user_coupon_id: number | null;
+  created_at: Date;
+}
+
+export interface OrderLinesTable {
+  order_id: number;
+  line_no: number;
+  product_id: number;
+  name: string;
+  quantity: number;
+  unit_price: number;
+  amount: number;
+}
+
+export interface PaymentsTable {
+  id: Generated<number>;
+  order_id: number;
+  user_id: number;
+  amount: number;
+  paid_at: Date;
+}
+
+export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
+
+export interface DataPlatformOutboxTable {
+  id: Generated<number>;
+  event_id: Generated<string>;
+  order_id: number;
+  /** The event without its id, as JSON. */
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  next_attempt_at: Date;
+  delivered_at: Date | null;
+  created_at: Date;
+}
+
+export interface IdempotencyKeysTable {
+  user_id: number;
+  key: string;
+  route: string;
+  request_hash: string;
+  status_code: number;
+  response: ColumnType<unknown, string, string>;
+  created_at: Date;
+}
+
 export interface Database {
   users: UsersTable;
   balances: BalancesTable;
@@ -71,6 +126,11 @@ export interface Database {
   stock_adjustments: StockAdjustmentsTable;
   coupons: CouponsTable;
   user_coupons: UserCouponsTable;
+  orders: OrdersTable;
+  order_lines: OrderLinesTable;
+  payments: PaymentsTable;
+  data_platform_outbox: DataPlatformOutboxTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type Db = Kysely<Database>;

@@ -4,6 +4,7 @@ import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { CouponsTable, Db } from './database.js';
 import { isForeignKeyViolation, isUniqueViolation } from './pg-errors.js';
+import { inCurrentTransaction } from './pg-transaction-context.js';
 
 const toCoupon = (row: Selectable<CouponsTable>) =>
   new Coupon({
@@ -58,11 +59,13 @@ export class PgCouponIssuer implements CouponIssuer {
    * commit inside the server, never across a round trip to this process, so the hot row is held as
    * briefly as PostgreSQL allows. A second copy for the same user fails the unique key, which undoes the
    * count with the rest of the statement, and so does a user that does not exist (the foreign key). (Measured against SELECT … FOR UPDATE then UPDATE in a
-   * transaction: `npm run bench -- coupon-storm`.)
+   * transaction: `npm run bench -- coupon-storm`.) Under an Idempotency-Key it joins that request's
+   * transaction instead, so the key and the copy commit together.
    */
   async issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
     try {
-      const row = await this.db
+      const row = await inCurrentTransaction(this.db, (db) =>
+        db
         .with('reserved', (db) =>
           db
             .updateTable('coupons')
@@ -77,7 +80,8 @@ export class PgCouponIssuer implements CouponIssuer {
           db.selectFrom('reserved').select((eb) => ['id', eb.val(draft.userId).as('user_id'), eb.val(draft.issuedAt).as('issued_at'), eb.val(draft.expiresAt).as('expires_at')]),
         )
         .returning('id')
-        .executeTakeFirst();
+        .executeTakeFirst(),
+      );
       return row ? new UserCoupon({ ...draft, id: row.id, usedAt: null, orderId: null }) : 'SOLD_OUT';
     } catch (error) {
       if (isUniqueViolation(error, ONE_PER_USER)) return 'ALREADY_ISSUED';

@@ -1,8 +1,13 @@
 import type { TransactionalRepositories, UnitOfWork } from '../../application/ports/unit-of-work.js';
 import type { Db } from './database.js';
+import { currentTransaction, openTransaction, withSavepoint } from './pg-transaction-context.js';
 import { PgBalanceRepository } from './pg-balance-repository.js';
 import { PgCouponRepository } from './pg-coupon-repository.js';
+import { PgIdempotencyKeys } from './pg-idempotency-keys.js';
+import { PgOrderRepository } from './pg-order-repository.js';
+import { PgOutbox } from './pg-outbox.js';
 import { PgProductRepository } from './pg-product-repository.js';
+import { PgUserCouponRepository } from './pg-user-coupon-repository.js';
 import { PgUserRepository } from './pg-user-repository.js';
 
 /** Repositories bound to one transaction, each built the first time the work asks for it. */
@@ -11,23 +16,36 @@ class PgTransactionalRepositories implements TransactionalRepositories {
   #balances?: PgBalanceRepository;
   #products?: PgProductRepository;
   #coupons?: PgCouponRepository;
+  #userCoupons?: PgUserCouponRepository;
+  #orders?: PgOrderRepository;
+  #outbox?: PgOutbox;
+  #idempotencyKeys?: PgIdempotencyKeys;
 
   constructor(private readonly trx: Db) {}
 
-  get users(): PgUserRepository {
+  get users() {
     return (this.#users ??= new PgUserRepository(this.trx));
   }
-
-  get balances(): PgBalanceRepository {
+  get balances() {
     return (this.#balances ??= new PgBalanceRepository(this.trx));
   }
-
-  get products(): PgProductRepository {
+  get products() {
     return (this.#products ??= new PgProductRepository(this.trx));
   }
-
-  get coupons(): PgCouponRepository {
+  get coupons() {
     return (this.#coupons ??= new PgCouponRepository(this.trx));
+  }
+  get userCoupons() {
+    return (this.#userCoupons ??= new PgUserCouponRepository(this.trx));
+  }
+  get orders() {
+    return (this.#orders ??= new PgOrderRepository(this.trx));
+  }
+  get outbox() {
+    return (this.#outbox ??= new PgOutbox(this.trx));
+  }
+  get idempotencyKeys() {
+    return (this.#idempotencyKeys ??= new PgIdempotencyKeys(this.trx));
   }
 }
 
@@ -36,6 +54,8 @@ export class PgUnitOfWork implements UnitOfWork {
   constructor(private readonly db: Db) {}
 
   run<T>(work: (repos: TransactionalRepositories) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(new PgTransactionalRepositories(trx)));
+    const open = currentTransaction();
+    if (open) return withSavepoint(open, () => work(new PgTransactionalRepositories(open.trx)));
+    return this.db.transaction().execute((trx) => openTransaction(trx, () => work(new PgTransactionalRepositories(trx))));
   }
 }

@@ -1,6 +1,10 @@
 import type { BalanceRepository } from './balance-repository.js';
 import type { CouponRepository } from './coupon-repository.js';
+import type { IdempotencyKeyRepository } from './idempotency-keys.js';
+import type { OrderRepository } from './order-repository.js';
+import type { Outbox } from './outbox.js';
 import type { ProductRepository } from './product-repository.js';
+import type { UserCouponRepository } from './user-coupon-repository.js';
 import type { UserRepository } from './user-repository.js';
 
 /** The repositories a transaction can use. Each is built on first use and bound to that transaction. */
@@ -9,9 +13,18 @@ export interface TransactionalRepositories {
   readonly balances: BalanceRepository;
   readonly products: ProductRepository;
   readonly coupons: CouponRepository;
+  readonly userCoupons: UserCouponRepository;
+  readonly orders: OrderRepository;
+  readonly outbox: Outbox;
+  readonly idempotencyKeys: IdempotencyKeyRepository;
 }
 
-/** Runs `work` in one transaction: all of its writes commit together, or none do. */
+/**
+ * Runs `work` in one transaction: all of its writes commit together, or none do. Called inside another
+ * unit of work's `work`, it joins that transaction as a savepoint: if the inner work throws, its writes
+ * are undone and the outer work may still go on and commit (that is how a business error can be kept
+ * with its Idempotency-Key).
+ */
 export interface UnitOfWork {
   run<T>(work: (repos: TransactionalRepositories) => Promise<T>): Promise<T>;
 }

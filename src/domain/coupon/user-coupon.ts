@@ -47,11 +47,16 @@ export class UserCoupon implements UserCouponProps {
     return discountOn(total, this.discountType, this.discountValue);
   }
 
-  /** Marks the copy used by an order; only its holder may, and only while it is AVAILABLE. */
-  use(userId: number, orderId: number, now: Date): UserCoupon {
+  /** Only its holder may use a copy, and only while it is AVAILABLE. */
+  assertUsableBy(userId: number, now: Date): void {
     if (userId !== this.userId) throw new CouponNotUsableError({ userCouponId: this.id, reason: 'NOT_OWNED' });
     const status = this.statusAt(now);
     if (status !== 'AVAILABLE') throw new CouponNotUsableError({ userCouponId: this.id, reason: status });
+  }
+
+  /** Marks the copy used by an order. */
+  use(userId: number, orderId: number, now: Date): UserCoupon {
+    this.assertUsableBy(userId, now);
     return new UserCoupon({ ...this, usedAt: now, orderId });
   }
 }

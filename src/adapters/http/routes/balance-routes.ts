@@ -4,7 +4,9 @@ import type { ChargeBalance } from '../../../application/balance/charge-balance.
 import type { GetBalance } from '../../../application/balance/get-balance.js';
 import type { GetBalanceHistory } from '../../../application/balance/get-balance-history.js';
 import { MAX_CHARGE_AMOUNT, type Balance, type LedgerEntry } from '../../../domain/balance/balance.js';
+import type { RunIdempotently } from '../../../application/idempotency/run-idempotently.js';
 import { actorOf } from '../auth.js';
+import { idempotencyHeaders, replyIdempotently } from '../idempotency.js';
 import {
   commonErrors,
   pageQuery,
@@ -17,6 +19,7 @@ import {
 } from '../schemas.js';
 
 export interface BalanceRoutesOptions {
+  runIdempotently: RunIdempotently;
   chargeBalance: ChargeBalance;
   getBalance: GetBalance;
   getBalanceHistory: GetBalanceHistory;
@@ -49,7 +52,10 @@ const presentLedgerEntry = (entry: LedgerEntry) => ({
   createdAt: entry.createdAt.toISOString(),
 });
 
-export const balanceRoutes: FastifyPluginAsyncZod<BalanceRoutesOptions> = async (app, { chargeBalance, getBalance, getBalanceHistory }) => {
+export const balanceRoutes: FastifyPluginAsyncZod<BalanceRoutesOptions> = async (
+  app,
+  { runIdempotently, chargeBalance, getBalance, getBalanceHistory },
+) => {
   const tags = ['Balance'];
 
   app.get(
@@ -64,12 +70,15 @@ export const balanceRoutes: FastifyPluginAsyncZod<BalanceRoutesOptions> = async 
       schema: {
         tags,
         params: userIdParams,
+        headers: idempotencyHeaders,
         body: chargeBody,
-        response: { 200: chargeView, 404: problemSchema, 409: problemSchema, ...commonErrors },
+        response: { 200: chargeView, 404: problemSchema, 409: problemSchema, 422: problemSchema, ...commonErrors },
       },
     },
-    async (request) =>
-      chargeBalance.execute({ actor: actorOf(request), userId: request.params.userId, amount: request.body.amount }),
+    async (request, reply) =>
+      replyIdempotently(request, reply, { runIdempotently, userId: request.params.userId, status: 200 }, () =>
+        chargeBalance.execute({ actor: actorOf(request), userId: request.params.userId, amount: request.body.amount }),
+      ),
   );
 
   app.get(

@@ -13,10 +13,13 @@ import {
   MAX_VALID_DAYS,
 } from '../../../domain/coupon/coupon.js';
 import type { UserCoupon, UserCouponStatus } from '../../../domain/coupon/user-coupon.js';
+import type { RunIdempotently } from '../../../application/idempotency/run-idempotently.js';
 import { actorOf } from '../auth.js';
+import { idempotencyHeaders, replyIdempotently } from '../idempotency.js';
 import { commonErrors, idParam, nameText, problemSchema, timestamp, timestampInput, userIdParams } from '../schemas.js';
 
 export interface CouponRoutesOptions {
+  runIdempotently: RunIdempotently;
   createCoupon: CreateCoupon;
   getCoupon: GetCoupon;
   issueCoupon: IssueCoupon;
@@ -107,7 +110,7 @@ const presentHeld = ({ coupon, status }: HeldCoupon) => presentUserCoupon(coupon
 
 export const couponRoutes: FastifyPluginAsyncZod<CouponRoutesOptions> = async (
   app,
-  { createCoupon, getCoupon, issueCoupon, listUserCoupons },
+  { runIdempotently, createCoupon, getCoupon, issueCoupon, listUserCoupons },
 ) => {
   const tags = ['Coupons'];
 
@@ -123,14 +126,17 @@ export const couponRoutes: FastifyPluginAsyncZod<CouponRoutesOptions> = async (
       schema: {
         tags,
         params: couponIdParams,
+        headers: idempotencyHeaders,
         body: issueBody,
-        response: { 201: userCouponView, 404: problemSchema, 409: problemSchema, ...commonErrors },
+        response: { 201: userCouponView, 404: problemSchema, 409: problemSchema, 422: problemSchema, ...commonErrors },
       },
     },
-    async (request, reply) => {
-      const issued = await issueCoupon.execute({ actor: actorOf(request), couponId: request.params.couponId, userId: request.body.userId });
-      return reply.status(201).send(presentUserCoupon(issued, 'AVAILABLE'));
-    },
+    async (request, reply) =>
+      replyIdempotently(request, reply, { runIdempotently, userId: request.body.userId, status: 201 }, async () => {
+        const { couponId } = request.params;
+        const issued = await issueCoupon.execute({ actor: actorOf(request), couponId, userId: request.body.userId });
+        return presentUserCoupon(issued, 'AVAILABLE');
+      }),
   );
 
   app.get(

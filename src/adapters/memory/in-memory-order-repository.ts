@@ -1,0 +1,35 @@
+import type { OrderQueries, OrderRepository } from '../../application/ports/order-repository.js';
+import type { Outbox } from '../../application/ports/outbox.js';
+import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
+import type { Order, OrderDraft, OrderPaidEvent } from '../../domain/order/order.js';
+import type { InMemoryStore } from './in-memory-store.js';
+
+export class InMemoryOrderRepository implements OrderRepository, OrderQueries {
+  constructor(private readonly store: InMemoryStore) {}
+
+  async add(draft: OrderDraft): Promise<Order> {
+    const order = { ...draft, id: this.store.nextId('orders') };
+    this.store.state.orders.set(order.id, order);
+    return order;
+  }
+
+  async findById(orderId: number): Promise<Order | undefined> {
+    return this.store.state.orders.get(orderId);
+  }
+
+  async listByUser(userId: number, { limit, after }: PageRequest): Promise<Page<Order>> {
+    const rows = [...this.store.state.orders.values()]
+      .filter((order) => order.userId === userId && (after === undefined || order.id < after))
+      .sort((a, b) => b.id - a.id)
+      .slice(0, limit + 1);
+    return pageFrom(rows, limit, (order) => order.id);
+  }
+}
+
+export class InMemoryOutbox implements Outbox {
+  constructor(private readonly store: InMemoryStore) {}
+
+  async add(event: OrderPaidEvent, at: Date): Promise<void> {
+    this.store.state.outbox.push({ event, at });
+  }
+}

@@ -1,0 +1,15 @@
+import type { Outbox } from '../../application/ports/outbox.js';
+import type { OrderPaidEvent } from '../../domain/order/order.js';
+import type { Db } from './database.js';
+
+export class PgOutbox implements Outbox {
+  constructor(private readonly db: Db) {}
+
+  /** Due at once; the relay picks it up after the commit. The event id comes from the database. */
+  async add(event: OrderPaidEvent, at: Date): Promise<void> {
+    await this.db
+      .insertInto('data_platform_outbox')
+      .values({ order_id: event.orderId, payload: JSON.stringify(event), next_attempt_at: at, created_at: at })
+      .execute();
+  }
+}

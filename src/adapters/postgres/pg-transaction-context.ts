@@ -1,0 +1,47 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { sql } from 'kysely';
+import type { Db } from './database.js';
+
+export interface OpenTransaction {
+  readonly trx: Db;
+  savepoints: number;
+}
+
+/**
+ * The transaction the current unit of work runs in, for this async call chain only. Only `run` sets
+ * it; it lets a nested unit of work (or a one-statement write such as issuing a coupon) join the outer
+ * transaction instead of opening its own, which is what keeps an Idempotency-Key and its effect in one
+ * commit.
+ */
+const current = new AsyncLocalStorage<OpenTransaction>();
+
+/**
+ * Runs `write` on the current transaction inside a savepoint when there is one (so a failing statement
+ * undoes only itself), else on `db` as a statement of its own.
+ */
+export async function inCurrentTransaction<T>(db: Db, write: (db: Db) => Promise<T>): Promise<T> {
+  const open = current.getStore();
+  return open ? withSavepoint(open, () => write(open.trx)) : write(db);
+}
+
+export async function withSavepoint<T>(open: OpenTransaction, work: () => Promise<T>): Promise<T> {
+  const name = sql.id(`uow_${++open.savepoints}`);
+  await sql`SAVEPOINT ${name}`.execute(open.trx);
+  try {
+    const result = await work();
+    await sql`RELEASE SAVEPOINT ${name}`.execute(open.trx);
+    return result;
+  } catch (error) {
+    await sql`ROLLBACK TO SAVEPOINT ${name}`.execute(open.trx);
+    throw error;
+  }
+}
+
+export function currentTransaction(): OpenTransaction | undefined {
+  return current.getStore();
+}
+
+/** Runs `work` with `trx` as the current transaction of its async call chain. */
+export function openTransaction<T>(trx: Db, work: () => Promise<T>): Promise<T> {
+  return current.run({ trx, savepoints: 0 }, work);
+}
