@@ -11,6 +11,11 @@ import { GetProduct } from '../../src/application/product/get-product.js';
 import { ListProducts } from '../../src/application/product/list-products.js';
 import { UpdateProduct } from '../../src/application/product/update-product.js';
 import { CreateUser } from '../../src/application/user/create-user.js';
+import { RunIdempotently } from '../../src/application/idempotency/run-idempotently.js';
+import { GetOrder } from '../../src/application/order/get-order.js';
+import { ListUserOrders } from '../../src/application/order/list-user-orders.js';
+import { PlaceOrder } from '../../src/application/order/place-order.js';
+import { InMemoryOrderRepository } from '../../src/adapters/memory/in-memory-order-repository.js';
 import { InMemoryCouponRepository } from '../../src/adapters/memory/in-memory-coupon-repository.js';
 import { InMemoryProductRepository } from '../../src/adapters/memory/in-memory-product-repository.js';
 import { InMemoryUserRepository } from '../../src/adapters/memory/in-memory-user-repository.js';
@@ -29,6 +34,7 @@ export function inMemoryShop(start?: string) {
   const coupons = new InMemoryCouponRepository(store);
   const soldOut = new SoldOutCoupons(clock);
   const users = new InMemoryUserRepository(store);
+  const orders = new InMemoryOrderRepository(store);
   return {
     store,
     clock,
@@ -45,5 +51,9 @@ export function inMemoryShop(start?: string) {
     getCoupon: new GetCoupon(coupons),
     issueCoupon: new IssueCoupon(coupons, users, coupons, clock, soldOut),
     listUserCoupons: new ListUserCoupons(users, coupons, clock),
+    placeOrder: new PlaceOrder(uow, clock),
+    getOrder: new GetOrder(orders),
+    listUserOrders: new ListUserOrders(users, orders),
+    runIdempotently: new RunIdempotently(uow, clock),
   };
 }

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { UserCoupon } from '../../../src/domain/coupon/user-coupon.js';
+import { paidEventOf, priceOrder, validateItems } from '../../../src/domain/order/order.js';
+import { Product } from '../../../src/domain/product/product.js';
+import { InvalidInputError } from '../../../src/domain/shared/domain-error.js';
+
+const at = new Date('2026-11-24T07:00:00.000Z');
+const mug = new Product(1, 'Mug', 12_000, 10);
+const beans = new Product(2, 'Beans', 28_000, 10);
+
+function copy(discountType: 'FIXED' | 'PERCENT', discountValue: number) {
+  return new UserCoupon({
+    id: 9,
+    couponId: 3,
+    userId: 5,
+    name: 'c',
+    discountType,
+    discountValue,
+    issuedAt: at,
+    expiresAt: new Date(at.getTime() + 86_400_000),
+    usedAt: null,
+    orderId: null,
+  });
+}
+
+describe('priceOrder', () => {
+  it('prices each line at the current price and adds them up', () => {
+    const draft = priceOrder({ userId: 5, lines: [{ product: mug, quantity: 2 }, { product: beans, quantity: 1 }], at });
+    expect(draft).toEqual({
+      userId: 5,
+      status: 'PAID',
+      lines: [
+        { productId: 1, name: 'Mug', quantity: 2, unitPrice: 12_000, amount: 24_000 },
+        { productId: 2, name: 'Beans', quantity: 1, unitPrice: 28_000, amount: 28_000 },
+      ],
+      totalAmount: 52_000,
+      discountAmount: 0,
+      paidAmount: 52_000,
+      userCouponId: null,
+      createdAt: at,
+    });
+  });
+
+  it.each([
+    ['FIXED below the total', 'FIXED', 5_000, 24_000, 5_000],
+    ['FIXED above the total, capped', 'FIXED', 30_000, 24_000, 24_000],
+    ['PERCENT, rounded down', 'PERCENT', 15, 24_000, 3_600],
+    ['PERCENT of 100', 'PERCENT', 100, 24_000, 24_000],
+  ] as const)('applies a %s', (_label, type, value, total, discount) => {
+    const draft = priceOrder({ userId: 5, lines: [{ product: mug, quantity: total / 12_000 }], coupon: copy(type, value), at });
+    expect({ discount: draft.discountAmount, paid: draft.paidAmount, coupon: draft.userCouponId }).toEqual({ discount, paid: total - discount, coupon: 9 });
+  });
+
+  it('rounds a PERCENT discount down to the won', () => {
+    const odd = new Product(7, 'Odd', 9_999, 5);
+    expect(priceOrder({ userId: 5, lines: [{ product: odd, quantity: 1 }], coupon: copy('PERCENT', 15), at }).discountAmount).toBe(1_499);
+  });
+
+  it('describes the paid order for the data platform', () => {
+    const draft = priceOrder({ userId: 5, lines: [{ product: mug, quantity: 1 }], coupon: copy('FIXED', 2_000), at });
+    expect(paidEventOf({ ...draft, id: 44 })).toEqual({
+      orderId: 44,
+      userId: 5,
+      items: draft.lines,
+      totalAmount: 12_000,
+      discountAmount: 2_000,
+      paidAmount: 10_000,
+      paidAt: '2026-11-24T07:00:00.000Z',
+    });
+  });
+});
+
+describe('validateItems', () => {
+  it.each([
+    ['no lines', [], 'items'],
+    ['51 lines', Array.from({ length: 51 }, (_, i) => ({ productId: i + 1, quantity: 1 })), 'items'],
+    ['a repeated product', [{ productId: 1, quantity: 1 }, { productId: 1, quantity: 2 }], 'items.1.productId'],
+    ['a quantity of 0', [{ productId: 1, quantity: 0 }], 'items.0.quantity'],
+    ['a quantity of 1,001', [{ productId: 1, quantity: 1_001 }], 'items.0.quantity'],
+    ['a fractional quantity', [{ productId: 1, quantity: 1.5 }], 'items.0.quantity'],
+  ])('refuses %s', (_label, items, field) => {
+    expect(() => validateItems(items)).toThrow(InvalidInputError);
+    expect(() => validateItems(items)).toThrow(expect.objectContaining({ field }));
+  });
+
+  it('accepts 50 distinct lines of up to 1,000 units', () => {
+    expect(() => validateItems(Array.from({ length: 50 }, (_, i) => ({ productId: i + 1, quantity: 1_000 })))).not.toThrow();
+  });
+});
