@@ -116,7 +116,7 @@ describe('placing orders on PostgreSQL', () => {
       ),
     );
 
-    expect(results.filter((result) => result.status === 'rejected').map((result) => String((result as PromiseRejectedResult).reason))).toEqual([]);
+    expect(results.filter((result) => result.status === 'rejected').map((result) => String((result).reason))).toEqual([]);
     expect([await stockOf(left.id), await stockOf(right.id)]).toEqual([9_800, 9_800]);
   });
 

@@ -54,7 +54,7 @@ describe('PlaceOrder', () => {
   });
 
   it.each([
-    ['USER_NOT_FOUND for an unknown user', (s: Awaited<ReturnType<typeof shop>>) => ({ userId: 999, items: [{ productId: 999, quantity: 1 }] })],
+    ['USER_NOT_FOUND for an unknown user', (_s: Awaited<ReturnType<typeof shop>>) => ({ userId: 999, items: [{ productId: 999, quantity: 1 }] })],
     ['PRODUCT_NOT_FOUND before stock is judged', (s: Awaited<ReturnType<typeof shop>>) => ({ userId: s.userId, items: [{ productId: s.beans.id, quantity: 5 }, { productId: 999, quantity: 1 }] })],
     ['INSUFFICIENT_STOCK before the coupon is judged', (s: Awaited<ReturnType<typeof shop>>) => ({ userId: s.userId, items: [{ productId: s.mug.id, quantity: 1 }, { productId: s.beans.id, quantity: 2 }], userCouponId: 999 })],
     ['COUPON_NOT_USABLE before the balance is judged', (s: Awaited<ReturnType<typeof shop>>) => ({ userId: s.userId, items: [{ productId: s.mug.id, quantity: 5 }], userCouponId: 999 })],
