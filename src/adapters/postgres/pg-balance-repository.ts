@@ -34,22 +34,30 @@ export class PgBalanceRepository implements BalanceRepository {
       .execute();
   }
 
+  /** One statement, so the balance and its ledger entry are written in a single round trip. */
   async save({ balance, entry }: BalanceChange): Promise<LedgerEntry> {
-    await this.db
-      .updateTable('balances')
-      .set({ amount: balance.amount, updated_at: balance.updatedAt })
-      .where('user_id', '=', balance.userId)
-      .execute();
     const row = await this.db
+      .with('updated', (db) =>
+        db
+          .updateTable('balances')
+          .set({ amount: balance.amount, updated_at: balance.updatedAt })
+          .where('user_id', '=', balance.userId)
+          .returning('user_id'),
+      )
       .insertInto('balance_ledger')
-      .values({
-        user_id: entry.userId,
-        type: entry.type,
-        amount: entry.amount,
-        balance_after: entry.balanceAfter,
-        order_id: entry.orderId,
-        created_at: entry.createdAt,
-      })
+      .columns(['user_id', 'type', 'amount', 'balance_after', 'order_id', 'created_at'])
+      .expression((db) =>
+        db
+          .selectFrom('updated')
+          .select((eb) => [
+            'user_id',
+            eb.val(entry.type).as('type'),
+            eb.val(entry.amount).as('amount'),
+            eb.val(entry.balanceAfter).as('balance_after'),
+            eb.val(entry.orderId).as('order_id'),
+            eb.val(entry.createdAt).as('created_at'),
+          ]),
+      )
       .returningAll()
       .executeTakeFirstOrThrow();
     return toLedgerEntry(row);
