@@ -22,9 +22,9 @@ export interface IdempotentOutcome {
 /**
  * The Idempotency-Key semantics (IETF draft, Stripe) for any write, in one place. The request runs in a
  * unit of work that also claims the key and stores the response, so the effect and its key commit
- * together or not at all: a crash can't leave one without the other. The use case's own unit of work
- * joins this one. A business error is kept too (`keep` turns it into the response to keep); its writes,
- * if any, are undone by the inner unit of work's savepoint. Anything `keep` declines (a 400, a bug) is
+ * together or not at all: a crash can't leave one without the other. `perform` runs in a nested unit of
+ * work (a savepoint) that the use case's own joins. A business error is kept too (`keep` turns it into
+ * the response to keep) and its writes, if any, are undone with the savepoint. Anything `keep` declines (a 400, a bug) is
  * rethrown and nothing is kept, so a retry runs afresh.
  */
 export class RunIdempotently {
@@ -51,7 +51,8 @@ export class RunIdempotently {
 
       let response: RecordedResponse;
       try {
-        response = await perform();
+        // Nested, so a failure undoes whatever `perform` wrote, however many units of work it ran.
+        response = await this.uow.run(() => perform());
       } catch (error) {
         const kept = keep(error);
         if (!kept) throw error;
