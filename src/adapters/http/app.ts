@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -9,6 +10,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { errorHandler, notFoundHandler } from './error-handler.js';
+import { PROBLEM_CONTENT_TYPE, problem } from './problems.js';
 import { registerMetrics } from './metrics.js';
 import { type UserRoutesOptions, userRoutes } from './routes/user-routes.js';
 import { type BalanceRoutesOptions, balanceRoutes } from './routes/balance-routes.js';
@@ -35,6 +37,22 @@ export interface AppOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/**
+ * Requests Node's HTTP parser rejects before Fastify sees them (a control character in a header, a
+ * broken request line) still get a problem+json 400, written straight to the socket.
+ */
+function answerMalformedRequest(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return;
+  const body = JSON.stringify(
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? problem('INVALID_REQUEST', 'The request headers are too large.', { errors: [{ path: '', message: 'headers too large' }] })
+      : problem('INVALID_REQUEST', 'The request is not valid HTTP.', { errors: [{ path: '', message: 'malformed HTTP request' }] }),
+  );
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export async function buildApp(deps: AppDependencies, { logger }: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
@@ -45,6 +63,7 @@ export async function buildApp(deps: AppDependencies, { logger }: AppOptions = {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    clientErrorHandler: answerMalformedRequest,
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
 

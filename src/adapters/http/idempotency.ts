@@ -52,7 +52,9 @@ export async function replyIdempotently(
     {
       userId,
       key,
-      route: `${request.method} ${request.url.split('?')[0]}`,
+      // The route's pattern and its parsed parameters: the same route however its path is spelled
+      // (a trailing slash, percent-encoding), and another route for another coupon or user.
+      route: `${request.method} ${request.routeOptions.url ?? request.url} ${canonicalJson(request.params)}`,
       requestHash: createHash('sha256').update(canonicalJson(request.body)).digest('base64url'),
     },
     async () => ({ status, body: await perform() }),
