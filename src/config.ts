@@ -27,6 +27,7 @@ const schema = z.object({
   SHOP_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Seoul').default('Asia/Seoul'),
   DATA_PLATFORM_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   DATA_PLATFORM_MAX_ATTEMPTS: integer(1, 100).default(10),
+  DATA_PLATFORM_TIMEOUT_MS: integer(100, 60_000).default(5_000),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
 });
 

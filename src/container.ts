@@ -8,7 +8,7 @@ import { GetCoupon } from './application/coupon/get-coupon.js';
 import { IssueCoupon } from './application/coupon/issue-coupon.js';
 import { ListUserCoupons } from './application/coupon/list-user-coupons.js';
 import { SoldOutCoupons } from './application/coupon/sold-out-coupons.js';
-import { RunIdempotently } from './application/idempotency/run-idempotently.js';
+import { IDEMPOTENCY_KEY_TTL_MS, RunIdempotently } from './application/idempotency/run-idempotently.js';
 import { GetOrder } from './application/order/get-order.js';
 import { ListUserOrders } from './application/order/list-user-orders.js';
 import { PlaceOrder } from './application/order/place-order.js';
@@ -24,11 +24,21 @@ import { GetProduct } from './application/product/get-product.js';
 import { ListProducts } from './application/product/list-products.js';
 import { UpdateProduct } from './application/product/update-product.js';
 import { CreateUser } from './application/user/create-user.js';
+import { DeliverDueEvents } from './application/data-platform/deliver-due-events.js';
+import { ListDeliveries } from './application/data-platform/list-deliveries.js';
+import { RetryDelivery } from './application/data-platform/retry-delivery.js';
+import type { DataPlatformClient, DeliveryStore } from './application/ports/data-platform.js';
+import { type DeliveryLog, LoggingDataPlatformClient } from './adapters/data-platform/logging-data-platform-client.js';
+import { OutboxRelay } from './adapters/data-platform/outbox-relay.js';
+import { UndiciDataPlatformClient } from './adapters/data-platform/undici-data-platform-client.js';
+import { PgDeliveryStore } from './adapters/postgres/pg-delivery-store.js';
+import { DEFAULT_RETRY_POLICY } from './domain/data-platform/delivery.js';
 import type { AppDependencies } from './adapters/http/app.js';
 import type { SeedUseCases } from './adapters/seed/demo-shop.js';
 import type { Db } from './adapters/postgres/database.js';
 import { PgBalanceQueries } from './adapters/postgres/pg-balance-queries.js';
 import { PgCouponIssuer, PgCouponQueries } from './adapters/postgres/pg-coupon-repository.js';
+import { PgIdempotencyKeys } from './adapters/postgres/pg-idempotency-keys.js';
 import { PgOrderQueries } from './adapters/postgres/pg-order-repository.js';
 import { PgProductQueries } from './adapters/postgres/pg-product-repository.js';
 import { databaseIsReachable } from './adapters/postgres/pg-readiness.js';
@@ -47,18 +57,29 @@ export const TOKENS = {
   CouponQueries: Symbol('CouponQueries') as InjectionToken<CouponQueries>,
   CouponIssuer: Symbol('CouponIssuer') as InjectionToken<CouponIssuer>,
   OrderQueries: Symbol('OrderQueries') as InjectionToken<OrderQueries>,
+  DeliveryStore: Symbol('DeliveryStore') as InjectionToken<DeliveryStore>,
+  DataPlatformClient: Symbol('DataPlatformClient') as InjectionToken<DataPlatformClient>,
 };
+
+export interface DataPlatformOptions {
+  /** Unset: each event is logged instead of sent, and counts as delivered. */
+  readonly url?: string | undefined;
+  readonly timeoutMs?: number;
+  readonly maxAttempts?: number;
+  readonly log?: DeliveryLog;
+}
 
 export interface ContainerOptions {
   readonly db: Db;
   readonly clock?: Clock;
+  readonly dataPlatform?: DataPlatformOptions;
 }
 
 /**
  * The composition root: the only module that knows every piece. Factories, not decorators, so nothing
  * depends on emitDecoratorMetadata; each registration is built once, on first resolve.
  */
-export function createContainer({ db, clock = systemClock }: ContainerOptions): DependencyContainer {
+export function createContainer({ db, clock = systemClock, dataPlatform = {} }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
   const single = <T>(token: InjectionToken<T>, build: (r: DependencyContainer) => T) =>
     c.register(token, { useFactory: instanceCachingFactory(build) });
@@ -73,6 +94,9 @@ export function createContainer({ db, clock = systemClock }: ContainerOptions): 
   single(TOKENS.CouponIssuer, (r) => new PgCouponIssuer(r.resolve(TOKENS.Db)));
   single(TOKENS.OrderQueries, (r) => new PgOrderQueries(r.resolve(TOKENS.Db)));
   single(SoldOutCoupons, (r) => new SoldOutCoupons(r.resolve(TOKENS.Clock)));
+  const { url, timeoutMs = 5_000, maxAttempts = DEFAULT_RETRY_POLICY.maxAttempts, log = () => undefined } = dataPlatform;
+  single(TOKENS.DeliveryStore, (r) => new PgDeliveryStore(r.resolve(TOKENS.Db)));
+  single(TOKENS.DataPlatformClient, () => (url ? new UndiciDataPlatformClient({ baseUrl: url, timeoutMs }) : new LoggingDataPlatformClient(log)));
 
   const uow = (r: DependencyContainer) => r.resolve(TOKENS.UnitOfWork);
   const now = (r: DependencyContainer) => r.resolve(TOKENS.Clock);
@@ -95,6 +119,17 @@ export function createContainer({ db, clock = systemClock }: ContainerOptions): 
   single(GetOrder, (r) => new GetOrder(r.resolve(TOKENS.OrderQueries)));
   single(ListUserOrders, (r) => new ListUserOrders(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.OrderQueries)));
   single(RunIdempotently, (r) => new RunIdempotently(uow(r), now(r)));
+  single(
+    DeliverDueEvents,
+    (r) =>
+      new DeliverDueEvents(r.resolve(TOKENS.DeliveryStore), r.resolve(TOKENS.DataPlatformClient), now(r), {
+        // A claimed event is not due again before its lease ends: well past one attempt's timeout.
+        leaseMs: Math.max(30_000, 3 * timeoutMs),
+        policy: { ...DEFAULT_RETRY_POLICY, maxAttempts },
+      }),
+  );
+  single(ListDeliveries, (r) => new ListDeliveries(r.resolve(TOKENS.DeliveryStore)));
+  single(RetryDelivery, (r) => new RetryDelivery(r.resolve(TOKENS.DeliveryStore), now(r)));
   single(ListUserCoupons, (r) => new ListUserCoupons(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponQueries), now(r)));
   return c;
 }
@@ -118,6 +153,8 @@ export function appDependencies(c: DependencyContainer): AppDependencies {
     getOrder: c.resolve(GetOrder),
     listUserOrders: c.resolve(ListUserOrders),
     runIdempotently: c.resolve(RunIdempotently),
+    listDeliveries: c.resolve(ListDeliveries),
+    retryDelivery: c.resolve(RetryDelivery),
     isReady: () => databaseIsReachable(db),
   };
 }
@@ -129,4 +166,33 @@ export function seedUseCases(c: DependencyContainer): SeedUseCases {
     createProduct: c.resolve(CreateProduct),
     createCoupon: c.resolve(CreateCoupon),
   };
+}
+
+/**
+ * Starts delivering the outbox in the background. `stop` lets the batch in flight finish, then frees the
+ * client's connections; call it after the HTTP server has closed and before the database is.
+ */
+export function startOutboxRelay(c: DependencyContainer, onError: (error: unknown) => void): { stop(): Promise<void> } {
+  const relay = new OutboxRelay(c.resolve(DeliverDueEvents), { onError });
+  relay.start();
+  return {
+    async stop() {
+      await relay.stop();
+      const client = c.resolve(TOKENS.DataPlatformClient);
+      if (client instanceof UndiciDataPlatformClient) await client.close();
+    },
+  };
+}
+
+/**
+ * Deletes Idempotency-Key records past their 24 hours, once at start and then hourly. (Expired ones are
+ * already ignored on lookup; this only keeps the table small.)
+ */
+export function startKeyPurge(c: DependencyContainer, onError: (error: unknown) => void): { stop(): void } {
+  const keys = new PgIdempotencyKeys(c.resolve(TOKENS.Db));
+  const clock = c.resolve(TOKENS.Clock);
+  const purge = () => void keys.purge(new Date(clock.now().getTime() - IDEMPOTENCY_KEY_TTL_MS)).catch(onError);
+  purge();
+  const timer = setInterval(purge, 60 * 60 * 1000).unref();
+  return { stop: () => clearInterval(timer) };
 }

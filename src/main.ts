@@ -5,7 +5,7 @@ import type { EmbeddedDatabase } from './adapters/postgres/embedded.js';
 import { migrateToLatest } from './adapters/postgres/migrate.js';
 import { seedDemoShopIfEmpty } from './adapters/seed/demo-shop.js';
 import { ConfigError, loadConfig } from './config.js';
-import { appDependencies, createContainer, seedUseCases } from './container.js';
+import { appDependencies, createContainer, seedUseCases, startKeyPurge, startOutboxRelay } from './container.js';
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
@@ -36,13 +36,24 @@ async function main(): Promise<void> {
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
 
-  const container = createContainer({ db });
+  const container = createContainer({
+    db,
+    dataPlatform: {
+      url: config.DATA_PLATFORM_URL,
+      timeoutMs: config.DATA_PLATFORM_TIMEOUT_MS,
+      maxAttempts: config.DATA_PLATFORM_MAX_ATTEMPTS,
+      log: (message, fields) => logger.info(fields, message),
+    },
+  });
   if (embedded && (await seedDemoShopIfEmpty(db, seedUseCases(container)))) {
     logger.info('seeded a demo shop into the empty embedded database');
   }
 
   const app = await buildApp(appDependencies(container), { logger });
   await app.listen({ port: config.PORT, host: config.HOST });
+  const relay = startOutboxRelay(container, (error) => logger.error({ err: error }, 'outbox relay round failed; trying again shortly'));
+  const keyPurge = startKeyPurge(container, (error) => logger.warn({ err: error }, 'purging expired idempotency keys failed'));
+  if (!config.DATA_PLATFORM_URL) logger.warn('DATA_PLATFORM_URL is unset: paid orders are logged, not sent to the data platform');
   logger.info({ startupMs: Math.round(performance.now() - startedAt) }, 'ready');
 
   let stopping = false;
@@ -55,6 +66,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS).unref();
     await app.close();
+    keyPurge.stop();
+    await relay.stop();
     await db.destroy();
     await embedded?.stop();
     logger.info('stopped');

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { type Stats, row, runLoad, statsOf } from '../harness.js';
+import { row, runLoad, statsOf } from '../harness.js';
 import { type Scenario, type ScenarioContext, inTransaction, insertUsers, outcomeOf, tally } from './scenario.js';
 
 const ORDERS = 5_000;
@@ -129,7 +129,7 @@ function orderScenario(name: string, description: string, productCount: number, 
     const run = await runLoad(`${name} (${label})`, ORDERS, context.concurrency, (i) => place(buyers[i % buyers.length]!, plan(products, i)));
     const placed = run.samples.filter((s) => s.value === 'PAID');
     const check = await stockCheck(context.pg, products, stock);
-    return { run, placed, check, stats: statsOf(placed, Math.max(...placed.map((s) => s.doneAt))) as Stats };
+    return { run, placed, check, stats: statsOf(placed, Math.max(...placed.map((s) => s.doneAt))) };
   }
 
   return {

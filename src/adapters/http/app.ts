@@ -18,6 +18,7 @@ import { type CouponRoutesOptions, couponRoutes } from './routes/coupon-routes.j
 import { type ProductRoutesOptions, productRoutes } from './routes/product-routes.js';
 import { type OperationalRoutesOptions, operationalRoutes } from './routes/operational-routes.js';
 import { type OrderRoutesOptions, orderRoutes } from './routes/order-routes.js';
+import { type DeliveryRoutesOptions, deliveryRoutes } from './routes/delivery-routes.js';
 
 export const API_PREFIX = '/api/v1';
 export const BODY_LIMIT_BYTES = 1_048_576;
@@ -28,6 +29,7 @@ export type AppDependencies = BalanceRoutesOptions &
   ProductRoutesOptions &
   CouponRoutesOptions &
   OrderRoutesOptions &
+  DeliveryRoutesOptions &
   OperationalRoutesOptions;
 
 export interface AppOptions {
@@ -99,6 +101,7 @@ export async function buildApp(deps: AppDependencies, { logger }: AppOptions = {
       await api.register(productRoutes, deps);
       await api.register(couponRoutes, deps);
       await api.register(orderRoutes, deps);
+      await api.register(deliveryRoutes, deps);
     },
     { prefix: API_PREFIX },
   );

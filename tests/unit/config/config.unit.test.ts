@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'info',
       SHOP_TIMEZONE: 'Asia/Seoul',
       DATA_PLATFORM_MAX_ATTEMPTS: 10,
+      DATA_PLATFORM_TIMEOUT_MS: 5_000,
       SHUTDOWN_TIMEOUT_MS: 10_000,
     });
   });

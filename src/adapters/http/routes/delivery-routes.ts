@@ -1,0 +1,67 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ListDeliveries } from '../../../application/data-platform/list-deliveries.js';
+import type { RetryDelivery } from '../../../application/data-platform/retry-delivery.js';
+import type { Delivery } from '../../../domain/data-platform/delivery.js';
+import { actorOf } from '../auth.js';
+import { commonErrors, pageQuery, paginated, problemSchema, timestamp, toPageRequest, toPaginated } from '../schemas.js';
+
+export interface DeliveryRoutesOptions {
+  listDeliveries: ListDeliveries;
+  retryDelivery: RetryDelivery;
+}
+
+const deliveryStatus = z.enum(['PENDING', 'DELIVERED', 'FAILED']);
+const listQuery = pageQuery.extend({ status: deliveryStatus.optional() });
+const eventIdParams = z.object({ eventId: z.guid().transform((id) => id.toLowerCase()) });
+
+const deliveryView = z.object({
+  eventId: z.guid(),
+  orderId: z.number().int(),
+  status: deliveryStatus,
+  attempts: z.number().int(),
+  lastError: z.string().nullable(),
+  nextAttemptAt: timestamp.nullable().describe('When it is next due; null once DELIVERED or FAILED'),
+  deliveredAt: timestamp.nullable(),
+});
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+export const presentDelivery = (delivery: Delivery) => ({
+  eventId: delivery.eventId,
+  orderId: delivery.orderId,
+  status: delivery.status,
+  attempts: delivery.attempts,
+  lastError: delivery.lastError,
+  nextAttemptAt: iso(delivery.nextAttemptAt),
+  deliveredAt: iso(delivery.deliveredAt),
+});
+
+export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = async (app, { listDeliveries, retryDelivery }) => {
+  const tags = ['Administration'];
+
+  app.get(
+    '/admin/data-platform/deliveries',
+    { schema: { tags, querystring: listQuery, response: { 200: paginated(deliveryView), ...commonErrors } } },
+    async (request) => {
+      const { status, ...page } = request.query;
+      const deliveries = await listDeliveries.execute({ actor: actorOf(request), status, page: toPageRequest(page) });
+      return toPaginated(deliveries, presentDelivery);
+    },
+  );
+
+  app.post(
+    '/admin/data-platform/deliveries/:eventId/retry',
+    {
+      schema: {
+        tags,
+        params: eventIdParams,
+        response: { 202: deliveryView.describe('Due now, attempts reset'), 404: problemSchema, 409: problemSchema, ...commonErrors },
+      },
+    },
+    async (request, reply) => {
+      const delivery = await retryDelivery.execute({ actor: actorOf(request), eventId: request.params.eventId });
+      return reply.status(202).send(presentDelivery(delivery));
+    },
+  );
+};

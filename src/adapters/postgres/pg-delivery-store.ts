@@ -1,0 +1,86 @@
+import { type Selectable, sql } from 'kysely';
+import type { DeliveryFilter, DeliveryStore } from '../../application/ports/data-platform.js';
+import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
+import type { ClaimedDelivery, Delivery, FailureOutcome } from '../../domain/data-platform/delivery.js';
+import type { OrderPaidEvent } from '../../domain/order/order.js';
+import type { DataPlatformOutboxTable, Db } from './database.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const toDelivery = (row: Selectable<DataPlatformOutboxTable>): Delivery => ({
+  id: row.id,
+  eventId: row.event_id,
+  orderId: row.order_id,
+  status: row.status,
+  attempts: row.attempts,
+  lastError: row.last_error,
+  nextAttemptAt: row.status === 'PENDING' ? row.next_attempt_at : null,
+  deliveredAt: row.delivered_at,
+  createdAt: row.created_at,
+});
+
+export class PgDeliveryStore implements DeliveryStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * One statement, so one short transaction of its own: the due rows are locked, skipping any another
+   * claimer holds, and leased and counted before the commit. The sends happen after it.
+   */
+  async claimDue(limit: number, now: Date, leaseUntil: Date): Promise<ClaimedDelivery[]> {
+    const { rows } = await sql<{ event_id: string; payload: OrderPaidEvent; attempts: number }>`
+      WITH due AS MATERIALIZED (
+        SELECT id FROM data_platform_outbox
+        WHERE status = 'PENDING' AND next_attempt_at <= ${now}
+        ORDER BY next_attempt_at, id
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE data_platform_outbox AS outbox
+      SET attempts = outbox.attempts + 1, next_attempt_at = ${leaseUntil}
+      FROM due
+      WHERE outbox.id = due.id
+      RETURNING outbox.event_id, outbox.payload, outbox.attempts`.execute(this.db);
+    return rows.map((row) => ({ eventId: row.event_id, event: row.payload, attempt: row.attempts }));
+  }
+
+  async markDelivered(eventId: string, at: Date): Promise<void> {
+    await this.db
+      .updateTable('data_platform_outbox')
+      .set({ status: 'DELIVERED', delivered_at: at })
+      .where('event_id', '=', eventId)
+      .where('status', '<>', 'DELIVERED')
+      .execute();
+  }
+
+  async recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, error: string): Promise<void> {
+    await this.db
+      .updateTable('data_platform_outbox')
+      .set(outcome.status === 'FAILED' ? { status: 'FAILED', last_error: error } : { last_error: error, next_attempt_at: outcome.nextAttemptAt })
+      .where('event_id', '=', eventId)
+      .where('status', '=', 'PENDING')
+      .where('attempts', '=', attempt)
+      .execute();
+  }
+
+  async list({ status }: DeliveryFilter, { limit, after }: PageRequest): Promise<Page<Delivery>> {
+    let query = this.db.selectFrom('data_platform_outbox').selectAll();
+    if (status !== undefined) query = query.where('status', '=', status);
+    if (after !== undefined) query = query.where('id', '>', after);
+    const rows = await query.orderBy('id').limit(limit + 1).execute();
+    return pageFrom(rows.map(toDelivery), limit, (delivery) => delivery.id);
+  }
+
+  async resetForRetry(eventId: string, at: Date): Promise<Delivery | undefined> {
+    if (!UUID.test(eventId)) return undefined;
+    const reset = await this.db
+      .updateTable('data_platform_outbox')
+      .set({ status: 'PENDING', attempts: 0, next_attempt_at: at })
+      .where('event_id', '=', eventId)
+      .where('status', '<>', 'DELIVERED')
+      .returningAll()
+      .executeTakeFirst();
+    if (reset) return toDelivery(reset);
+    const row = await this.db.selectFrom('data_platform_outbox').selectAll().where('event_id', '=', eventId).executeTakeFirst();
+    return row && toDelivery(row);
+  }
+}

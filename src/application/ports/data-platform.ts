@@ -1,0 +1,37 @@
+import type { ClaimedDelivery, Delivery, DeliveryStatus, FailureOutcome } from '../../domain/data-platform/delivery.js';
+import type { OrderPaidEvent } from '../../domain/order/order.js';
+import type { Page, PageRequest } from '../shared/pagination.js';
+
+/** The external data platform. */
+export interface DataPlatformClient {
+  /** Resolves once the platform accepted the event (2xx); rejects on anything else: network error, timeout, non-2xx. */
+  deliver(eventId: string, event: OrderPaidEvent): Promise<void>;
+}
+
+export interface DeliveryFilter {
+  readonly status?: DeliveryStatus | undefined;
+}
+
+/**
+ * The outbox seen from the relay and from operators. Each method is one short atomic step of its own;
+ * no network call ever happens while one is open.
+ */
+export interface DeliveryStore {
+  /**
+   * Claims up to `limit` PENDING deliveries due at `now`, most overdue first: each one's attempt is counted and
+   * it is not due again before `leaseUntil`. Concurrent claimers, in any number of processes, never get the
+   * same delivery.
+   */
+  claimDue(limit: number, now: Date, leaseUntil: Date): Promise<ClaimedDelivery[]>;
+  /** DELIVERED, whatever happened to it meanwhile: the platform has it. */
+  markDelivered(eventId: string, at: Date): Promise<void>;
+  /** Records attempt `attempt`'s failure; a no-op when the delivery has moved on since that attempt was claimed. */
+  recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, error: string): Promise<void>;
+  /** By outbox id ascending; the page key is that id. */
+  list(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>>;
+  /**
+   * Makes a PENDING or FAILED delivery due at `at` with its attempts reset, and returns it; a DELIVERED one is
+   * returned unchanged; undefined when there is none with that event id.
+   */
+  resetForRetry(eventId: string, at: Date): Promise<Delivery | undefined>;
+}

@@ -1,0 +1,91 @@
+import type { OrderPaidEvent } from '../order/order.js';
+
+export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
+
+/** One paid order on its way to the data platform: an outbox row. */
+export interface Delivery {
+  /** The outbox row's id: the order deliveries are listed in. */
+  readonly id: number;
+  readonly eventId: string;
+  readonly orderId: number;
+  readonly status: DeliveryStatus;
+  /** Attempts started, counted when an attempt is claimed. */
+  readonly attempts: number;
+  readonly lastError: string | null;
+  /** When it is next due; null once DELIVERED or FAILED. */
+  readonly nextAttemptAt: Date | null;
+  readonly deliveredAt: Date | null;
+  readonly createdAt: Date;
+}
+
+/** A delivery claimed for one attempt: what to send, and which attempt this is. */
+export interface ClaimedDelivery {
+  readonly eventId: string;
+  readonly event: OrderPaidEvent;
+  readonly attempt: number;
+}
+
+/** What a failed attempt leads to: another try later, or parked for an operator. */
+export type FailureOutcome = { readonly status: 'PENDING'; readonly nextAttemptAt: Date } | { readonly status: 'FAILED' };
+
+export interface RetryPolicy {
+  readonly baseMs: number;
+  readonly capMs: number;
+  readonly maxAttempts: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { baseMs: 1_000, capMs: 60_000, maxAttempts: 10 };
+
+const JITTER = 0.2;
+export const MAX_ERROR_LENGTH = 500;
+
+/**
+ * The pause after failed attempt `attempt` (1, 2, …): base · 2^(attempt−1), capped, then spread ±20 % so
+ * that events failed together by one outage do not all come back at the same instant. `random` is in [0, 1).
+ */
+export function backoffMs(attempt: number, policy: RetryPolicy, random: number): number {
+  const exponential = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exponential * (1 - JITTER + 2 * JITTER * random));
+}
+
+export function afterFailure(attempt: number, at: Date, policy: RetryPolicy, random: number): FailureOutcome {
+  if (attempt >= policy.maxAttempts) return { status: 'FAILED' };
+  return { status: 'PENDING', nextAttemptAt: new Date(at.getTime() + backoffMs(attempt, policy, random)) };
+}
+
+/** What is kept of an error: enough for an operator, never an unbounded column. */
+export function describeFailure(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
+}
+
+export function isDue(delivery: Delivery, now: Date): boolean {
+  return delivery.status === 'PENDING' && delivery.nextAttemptAt !== null && delivery.nextAttemptAt <= now;
+}
+
+/** Taken for an attempt: counted, and not due again until the lease ends (a crash mid-send only delays it). */
+export function claim(delivery: Delivery, leaseUntil: Date): Delivery {
+  return { ...delivery, attempts: delivery.attempts + 1, nextAttemptAt: leaseUntil };
+}
+
+export function delivered(delivery: Delivery, at: Date): Delivery {
+  if (delivery.status === 'DELIVERED') return delivery;
+  return { ...delivery, status: 'DELIVERED', nextAttemptAt: null, deliveredAt: at };
+}
+
+/**
+ * Records the failure of attempt `attempt`. A stale outcome (the delivery was claimed again after its lease
+ * ran out, reset by an operator, or settled meanwhile) changes nothing.
+ */
+export function failed(delivery: Delivery, attempt: number, outcome: FailureOutcome, error: string): Delivery {
+  if (delivery.status !== 'PENDING' || delivery.attempts !== attempt) return delivery;
+  return outcome.status === 'FAILED'
+    ? { ...delivery, status: 'FAILED', lastError: error, nextAttemptAt: null }
+    : { ...delivery, lastError: error, nextAttemptAt: outcome.nextAttemptAt };
+}
+
+/** An operator's retry: due at once with a fresh count of attempts. What was delivered stays as it is. */
+export function retried(delivery: Delivery, at: Date): Delivery {
+  if (delivery.status === 'DELIVERED') return delivery;
+  return { ...delivery, status: 'PENDING', attempts: 0, nextAttemptAt: at };
+}

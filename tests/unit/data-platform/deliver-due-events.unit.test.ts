@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import { DeliverDueEvents } from '../../../src/application/data-platform/deliver-due-events.js';
+import { ListDeliveries } from '../../../src/application/data-platform/list-deliveries.js';
+import { RetryDelivery } from '../../../src/application/data-platform/retry-delivery.js';
+import type { DataPlatformClient } from '../../../src/application/ports/data-platform.js';
+import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { LoggingDataPlatformClient } from '../../../src/adapters/data-platform/logging-data-platform-client.js';
+import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
+import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
+import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
+
+const actor = UNRESTRICTED;
+const policy = { baseMs: 1_000, capMs: 60_000, maxAttempts: 3 };
+
+const paidEvent = (orderId: number): OrderPaidEvent => ({
+  orderId,
+  userId: 7,
+  items: [{ productId: 3, name: 'Keyboard', quantity: 2, unitPrice: 5_000, amount: 10_000 }],
+  totalAmount: 10_000,
+  discountAmount: 1_000,
+  paidAmount: 9_000,
+  paidAt: '2026-11-24T03:00:00.000Z',
+});
+
+/** Fails the first `failures` sends of each order it is told to, then accepts; remembers what it accepted. */
+class FlakyPlatform implements DataPlatformClient {
+  readonly sent: { eventId: string; orderId: number }[] = [];
+  readonly accepted: { eventId: string; event: OrderPaidEvent }[] = [];
+  private readonly failuresLeft = new Map<number, number>();
+
+  failFirst(orderId: number, failures: number): void {
+    this.failuresLeft.set(orderId, failures);
+  }
+
+  async deliver(eventId: string, event: OrderPaidEvent): Promise<void> {
+    this.sent.push({ eventId, orderId: event.orderId });
+    const left = this.failuresLeft.get(event.orderId) ?? 0;
+    if (left > 0) {
+      this.failuresLeft.set(event.orderId, left - 1);
+      throw new Error(`POST http://platform.test/orders answered 503 (${left} left)`);
+    }
+    this.accepted.push({ eventId, event });
+  }
+}
+
+async function relayWith(orderIds: number[], batchSize = 20) {
+  const clock = new ManualClock('2026-11-24T03:00:00.000Z');
+  const store = new InMemoryDeliveryStore();
+  const platform = new FlakyPlatform();
+  for (const orderId of orderIds) await store.add(paidEvent(orderId), clock.now());
+  const deliverDueEvents = new DeliverDueEvents(store, platform, clock, { batchSize, leaseMs: 30_000, policy, random: () => 0.5 });
+  const only = () => store.all()[0]!;
+  return { clock, store, platform, deliverDueEvents, only };
+}
+
+describe('DeliverDueEvents', () => {
+  it('sends a due event with its event id and marks it DELIVERED', async () => {
+    const { clock, platform, deliverDueEvents, only } = await relayWith([10]);
+
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+
+    expect(platform.accepted).toEqual([{ eventId: only().eventId, event: paidEvent(10) }]);
+    expect(only()).toMatchObject({ status: 'DELIVERED', attempts: 1, deliveredAt: clock.now(), nextAttemptAt: null, lastError: null });
+    await expect(deliverDueEvents.execute()).resolves.toBe(0);
+  });
+
+  it('retries a failing event after 1 s, then 2 s, and delivers it with the same event id', async () => {
+    const { clock, platform, deliverDueEvents, only } = await relayWith([10]);
+    platform.failFirst(10, 2);
+    const start = clock.now().getTime();
+
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+    expect(only()).toMatchObject({ status: 'PENDING', attempts: 1, nextAttemptAt: new Date(start + 1_000) });
+    expect(only().lastError).toMatch(/answered 503/);
+
+    clock.advance(999);
+    await expect(deliverDueEvents.execute()).resolves.toBe(0);
+    clock.advance(1);
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+    expect(only()).toMatchObject({ status: 'PENDING', attempts: 2, nextAttemptAt: new Date(start + 3_000) });
+
+    clock.advance(2_000);
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+    expect(only()).toMatchObject({ status: 'DELIVERED', attempts: 3, deliveredAt: new Date(start + 3_000) });
+    expect(new Set(platform.sent.map((send) => send.eventId))).toEqual(new Set([only().eventId]));
+    expect(platform.sent).toHaveLength(3);
+  });
+
+  it('parks an event FAILED after maxAttempts, keeping the last error, and sends it no more', async () => {
+    const { clock, platform, deliverDueEvents, only } = await relayWith([10]);
+    platform.failFirst(10, 100);
+
+    for (let round = 0; round < 3; round++) {
+      await expect(deliverDueEvents.execute()).resolves.toBe(1);
+      clock.advance(60_000);
+    }
+
+    expect(only()).toMatchObject({ status: 'FAILED', attempts: 3, nextAttemptAt: null, deliveredAt: null, lastError: expect.stringMatching(/503 \(98 left\)/) });
+    clock.advance(3_600_000);
+    await expect(deliverDueEvents.execute()).resolves.toBe(0);
+    expect(platform.sent).toHaveLength(3);
+  });
+
+  it('does not let one failing event hold back the others in its batch', async () => {
+    const { platform, store, deliverDueEvents } = await relayWith([10, 11, 12]);
+    platform.failFirst(11, 1);
+
+    await expect(deliverDueEvents.execute()).resolves.toBe(3);
+
+    expect(store.all().map((delivery) => `${delivery.orderId}:${delivery.status}`)).toEqual(['10:DELIVERED', '11:PENDING', '12:DELIVERED']);
+  });
+
+  it('claims at most a batch per round and leaves the rest for the next rounds', async () => {
+    const { store, deliverDueEvents } = await relayWith([1, 2, 3, 4, 5], 2);
+
+    const handled = [await deliverDueEvents.execute(), await deliverDueEvents.execute(), await deliverDueEvents.execute(), await deliverDueEvents.execute()];
+
+    expect(handled).toEqual([2, 2, 1, 0]);
+    expect(store.all().every((delivery) => delivery.status === 'DELIVERED')).toBe(true);
+  });
+
+  it('fails the round when the outcome cannot be recorded, after every send has finished', async () => {
+    const { store, platform, deliverDueEvents } = await relayWith([10, 11]);
+    store.markDelivered = () => Promise.reject(new Error('database down'));
+
+    await expect(deliverDueEvents.execute()).rejects.toThrow('database down');
+    expect(platform.accepted.map((sent) => sent.event.orderId)).toEqual([10, 11]);
+  });
+});
+
+describe('without a data platform configured', () => {
+  it('logs one line per event and counts it delivered, so the outbox drains', async () => {
+    const { clock, store } = await relayWith([10, 11]);
+    const lines: { message: string; fields: Record<string, unknown> }[] = [];
+    const logging = new LoggingDataPlatformClient((message, fields) => lines.push({ message, fields }));
+
+    await expect(new DeliverDueEvents(store, logging, clock).execute()).resolves.toBe(2);
+
+    expect(lines.map((line) => line.fields)).toEqual(
+      store.all().map((delivery): unknown => expect.objectContaining({ eventId: delivery.eventId, orderId: delivery.orderId, paidAmount: 9_000 })),
+    );
+    expect(lines[0]!.message).toMatch(/not configured/);
+    expect(store.all().every((delivery) => delivery.status === 'DELIVERED')).toBe(true);
+  });
+});
+
+describe('RetryDelivery', () => {
+  it('makes a parked delivery due now with its attempts reset, and the next round delivers it', async () => {
+    const { clock, store, platform, deliverDueEvents, only } = await relayWith([10]);
+    platform.failFirst(10, 3);
+    for (let round = 0; round < 3; round++) {
+      await deliverDueEvents.execute();
+      clock.advance(60_000);
+    }
+    expect(only().status).toBe('FAILED');
+
+    const retry = new RetryDelivery(store, clock);
+    const reset = await retry.execute({ actor, eventId: only().eventId });
+
+    expect(reset).toMatchObject({ status: 'PENDING', attempts: 0, nextAttemptAt: clock.now(), lastError: expect.stringMatching(/503/) });
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+    expect(only()).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+  });
+
+  it('brings a backed-off PENDING delivery forward to now', async () => {
+    const { clock, store, platform, deliverDueEvents, only } = await relayWith([10]);
+    platform.failFirst(10, 2);
+    await deliverDueEvents.execute();
+    await deliverDueEvents.execute();
+    expect(only()).toMatchObject({ status: 'PENDING', attempts: 1 });
+
+    await expect(new RetryDelivery(store, clock).execute({ actor, eventId: only().eventId })).resolves.toMatchObject({
+      status: 'PENDING',
+      attempts: 0,
+      nextAttemptAt: clock.now(),
+    });
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+    expect(only()).toMatchObject({ status: 'PENDING', attempts: 1 });
+  });
+
+  it('refuses a delivered event with ALREADY_DELIVERED and an unknown one with DELIVERY_NOT_FOUND', async () => {
+    const { clock, store, deliverDueEvents, only } = await relayWith([10]);
+    await deliverDueEvents.execute();
+    const retry = new RetryDelivery(store, clock);
+
+    await expect(retry.execute({ actor, eventId: only().eventId })).rejects.toMatchObject({
+      code: 'ALREADY_DELIVERED',
+      facts: { eventId: only().eventId, deliveredAt: clock.now().toISOString() },
+    });
+    await expect(retry.execute({ actor, eventId: '00000000-0000-4000-8000-000000000000' })).rejects.toMatchObject({ code: 'DELIVERY_NOT_FOUND' });
+    expect(only().status).toBe('DELIVERED');
+  });
+
+  it('is for admins only', async () => {
+    const { clock, store, only } = await relayWith([10]);
+    await expect(new RetryDelivery(store, clock).execute({ actor: { role: 'user', userId: 7 }, eventId: only().eventId })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+  });
+});
+
+describe('ListDeliveries', () => {
+  it('lists by outbox id, filtered by status, a page at a time', async () => {
+    const { platform, store, deliverDueEvents } = await relayWith([10, 11, 12, 13]);
+    platform.failFirst(11, 1);
+    platform.failFirst(13, 1);
+    await deliverDueEvents.execute();
+    const list = new ListDeliveries(store);
+
+    const first = await list.execute({ actor, page: { limit: 3 } });
+    expect(first.items.map((delivery) => delivery.orderId)).toEqual([10, 11, 12]);
+    expect(first.nextAfter).toBe(first.items[2]!.id);
+    const second = await list.execute({ actor, page: { limit: 3, after: first.nextAfter! } });
+    expect(second).toMatchObject({ items: [{ orderId: 13 }], nextAfter: null });
+
+    const pending = await list.execute({ actor, status: 'PENDING', page: { limit: 20 } });
+    expect(pending.items.map((delivery) => delivery.orderId)).toEqual([11, 13]);
+    await expect(list.execute({ actor: { role: 'user', userId: 1 }, page: { limit: 20 } })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+});

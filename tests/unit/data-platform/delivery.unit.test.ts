@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_RETRY_POLICY,
+  type Delivery,
+  MAX_ERROR_LENGTH,
+  afterFailure,
+  backoffMs,
+  claim,
+  delivered,
+  describeFailure,
+  failed,
+  isDue,
+  retried,
+} from '../../../src/domain/data-platform/delivery.js';
+
+const policy = DEFAULT_RETRY_POLICY;
+const at = new Date('2026-11-24T03:00:00.000Z');
+const later = (ms: number) => new Date(at.getTime() + ms);
+
+const pending: Delivery = {
+  id: 1,
+  eventId: '7d1f3c1e-1b9a-4b55-9d7e-0a8f2b6c4d11',
+  orderId: 10,
+  status: 'PENDING',
+  attempts: 0,
+  lastError: null,
+  nextAttemptAt: at,
+  deliveredAt: null,
+  createdAt: at,
+};
+
+describe('backoff', () => {
+  it('doubles from 1 s and is capped at 60 s (no jitter at random 0.5)', () => {
+    const delays = Array.from({ length: 10 }, (_, i) => backoffMs(i + 1, policy, 0.5));
+    expect(delays).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000, 60_000]);
+    expect(backoffMs(1_000, policy, 0.5)).toBe(60_000);
+  });
+
+  it('spreads each delay by ±20 %', () => {
+    expect(backoffMs(1, policy, 0)).toBe(800);
+    expect(backoffMs(3, policy, 0.25)).toBe(3_600);
+    expect(backoffMs(3, policy, 0.75)).toBe(4_400);
+    expect(backoffMs(7, policy, 0)).toBe(48_000);
+    expect(backoffMs(7, policy, 0.999_999)).toBe(72_000);
+    for (let attempt = 1; attempt <= 12; attempt++) {
+      const plain = Math.min(60_000, 1_000 * 2 ** (attempt - 1));
+      for (const random of [0, 0.1, 0.5, 0.9, 0.999]) {
+        const delay = backoffMs(attempt, policy, random);
+        expect(delay).toBeGreaterThanOrEqual(plain * 0.8);
+        expect(delay).toBeLessThanOrEqual(plain * 1.2);
+      }
+    }
+  });
+
+  it('follows a configured base and cap', () => {
+    const fast = { baseMs: 10, capMs: 50, maxAttempts: 3 };
+    expect([1, 2, 3, 4].map((attempt) => backoffMs(attempt, fast, 0.5))).toEqual([10, 20, 40, 50]);
+  });
+});
+
+describe('after a failed attempt', () => {
+  it('is due again after the backoff while attempts remain', () => {
+    expect(afterFailure(1, at, policy, 0.5)).toEqual({ status: 'PENDING', nextAttemptAt: later(1_000) });
+    expect(afterFailure(9, at, policy, 0)).toEqual({ status: 'PENDING', nextAttemptAt: later(48_000) });
+  });
+
+  it('is parked FAILED once maxAttempts attempts have failed', () => {
+    expect(afterFailure(10, at, policy, 0.5)).toEqual({ status: 'FAILED' });
+    expect(afterFailure(11, at, policy, 0.5)).toEqual({ status: 'FAILED' });
+    expect(afterFailure(2, at, { ...policy, maxAttempts: 2 }, 0.5)).toEqual({ status: 'FAILED' });
+  });
+
+  it('keeps a bounded description of the error', () => {
+    expect(describeFailure(new Error('POST /orders answered 500'))).toBe('POST /orders answered 500');
+    expect(describeFailure('plain')).toBe('plain');
+    expect(describeFailure(new Error('x'.repeat(5_000)))).toHaveLength(MAX_ERROR_LENGTH);
+  });
+});
+
+describe('delivery state', () => {
+  it('is due when PENDING and its time has come', () => {
+    expect(isDue(pending, at)).toBe(true);
+    expect(isDue(pending, later(-1))).toBe(false);
+    expect(isDue({ ...pending, status: 'FAILED', nextAttemptAt: null }, later(1))).toBe(false);
+  });
+
+  it('counts an attempt and leases the delivery when it is claimed', () => {
+    const claimed = claim(pending, later(30_000));
+    expect(claimed).toMatchObject({ attempts: 1, nextAttemptAt: later(30_000), status: 'PENDING' });
+    expect(isDue(claimed, later(29_999))).toBe(false);
+    expect(isDue(claimed, later(30_000))).toBe(true);
+  });
+
+  it('records a failure of the current attempt only', () => {
+    const claimed = claim(pending, later(30_000));
+    const rescheduled = failed(claimed, 1, { status: 'PENDING', nextAttemptAt: later(1_000) }, 'answered 500');
+    expect(rescheduled).toMatchObject({ status: 'PENDING', attempts: 1, lastError: 'answered 500', nextAttemptAt: later(1_000) });
+    expect(failed(claimed, 1, { status: 'FAILED' }, 'timed out')).toMatchObject({ status: 'FAILED', lastError: 'timed out', nextAttemptAt: null });
+
+    const reclaimed = claim(claimed, later(60_000));
+    expect(failed(reclaimed, 1, { status: 'FAILED' }, 'stale')).toBe(reclaimed);
+  });
+
+  it('is delivered once, whatever it was', () => {
+    const parked = { ...pending, status: 'FAILED' as const, attempts: 10, nextAttemptAt: null, lastError: 'down' };
+    const done = delivered(parked, later(5));
+    expect(done).toMatchObject({ status: 'DELIVERED', deliveredAt: later(5), nextAttemptAt: null, lastError: 'down' });
+    expect(delivered(done, later(10))).toBe(done);
+  });
+
+  it('is retried by an operator from zero attempts, unless delivered', () => {
+    const parked = { ...pending, status: 'FAILED' as const, attempts: 10, nextAttemptAt: null, lastError: 'down' };
+    expect(retried(parked, later(7))).toMatchObject({ status: 'PENDING', attempts: 0, nextAttemptAt: later(7), lastError: 'down' });
+    const done = delivered(pending, later(1));
+    expect(retried(done, later(7))).toBe(done);
+  });
+});

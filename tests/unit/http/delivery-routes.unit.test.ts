@@ -1,0 +1,128 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DeliverDueEvents } from '../../../src/application/data-platform/deliver-due-events.js';
+import { ListDeliveries } from '../../../src/application/data-platform/list-deliveries.js';
+import { RetryDelivery } from '../../../src/application/data-platform/retry-delivery.js';
+import { errorHandler } from '../../../src/adapters/http/error-handler.js';
+import { deliveryRoutes } from '../../../src/adapters/http/routes/delivery-routes.js';
+import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
+import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
+import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
+
+const paidEvent = (orderId: number): OrderPaidEvent => ({
+  orderId,
+  userId: 1,
+  items: [{ productId: 1, name: 'Widget', quantity: 1, unitPrice: 500, amount: 500 }],
+  totalAmount: 500,
+  discountAmount: 0,
+  paidAmount: 500,
+  paidAt: '2026-11-24T03:00:00.000Z',
+});
+
+interface DeliveryBody {
+  eventId: string;
+  orderId: number;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+}
+
+let app: FastifyInstance;
+let store: InMemoryDeliveryStore;
+let clock: ManualClock;
+
+/** Orders 1..4: 1 delivered, 2 parked FAILED after one attempt, 3 and 4 still PENDING. */
+beforeEach(async () => {
+  clock = new ManualClock('2026-11-24T03:00:00.000Z');
+  store = new InMemoryDeliveryStore();
+  for (const orderId of [1, 2, 3, 4]) await store.add(paidEvent(orderId), clock.now());
+  const platform = {
+    deliver: async (_eventId: string, event: OrderPaidEvent) => {
+      if (event.orderId !== 1) throw new Error('answered 503');
+    },
+  };
+  await new DeliverDueEvents(store, platform, clock, { batchSize: 2, policy: { baseMs: 1_000, capMs: 60_000, maxAttempts: 1 }, random: () => 0.5 }).execute();
+
+  app = Fastify({ logger: false }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  await app.register(deliveryRoutes, { prefix: '/api/v1', listDeliveries: new ListDeliveries(store), retryDelivery: new RetryDelivery(store, clock) });
+  await app.ready();
+});
+afterEach(async () => {
+  await app.close();
+});
+
+const list = (query = '') => app.inject({ method: 'GET', url: `/api/v1/admin/data-platform/deliveries${query}` });
+const retry = (eventId: string) => app.inject({ method: 'POST', url: `/api/v1/admin/data-platform/deliveries/${eventId}/retry` });
+const eventIdOf = (orderId: number) => store.all().find((delivery) => delivery.orderId === orderId)!.eventId;
+
+describe('GET /admin/data-platform/deliveries', () => {
+  it('lists deliveries by outbox id with ISO timestamps, a page at a time', async () => {
+    const first = await list('?limit=3');
+    expect(first.statusCode).toBe(200);
+    const page = first.json<{ items: DeliveryBody[]; nextCursor: string | null }>();
+    expect(page.items).toEqual([
+      { eventId: eventIdOf(1), orderId: 1, status: 'DELIVERED', attempts: 1, lastError: null, nextAttemptAt: null, deliveredAt: '2026-11-24T03:00:00.000Z' },
+      { eventId: eventIdOf(2), orderId: 2, status: 'FAILED', attempts: 1, lastError: 'answered 503', nextAttemptAt: null, deliveredAt: null },
+      { eventId: eventIdOf(3), orderId: 3, status: 'PENDING', attempts: 0, lastError: null, nextAttemptAt: '2026-11-24T03:00:00.000Z', deliveredAt: null },
+    ]);
+    expect(page.nextCursor).toEqual(expect.any(String));
+
+    const second = await list(`?limit=3&cursor=${page.nextCursor}`);
+    expect(second.json()).toEqual({ items: [expect.objectContaining({ orderId: 4 })], nextCursor: null });
+  });
+
+  it('filters by status', async () => {
+    const response = await list('?status=PENDING');
+    expect(response.json<{ items: DeliveryBody[] }>().items.map((item) => item.orderId)).toEqual([3, 4]);
+  });
+
+  it('rejects an unknown status, a bad limit and a forged cursor with 400', async () => {
+    for (const query of ['?status=LOST', '?limit=0', '?cursor=abc']) {
+      const response = await list(query);
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'INVALID_REQUEST' });
+    }
+  });
+});
+
+describe('POST /admin/data-platform/deliveries/{eventId}/retry', () => {
+  it('answers 202 with the delivery due now and its attempts reset', async () => {
+    clock.advance(5_000);
+    const response = await retry(eventIdOf(2).toUpperCase());
+
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toEqual({
+      eventId: eventIdOf(2),
+      orderId: 2,
+      status: 'PENDING',
+      attempts: 0,
+      lastError: 'answered 503',
+      nextAttemptAt: '2026-11-24T03:00:05.000Z',
+      deliveredAt: null,
+    });
+  });
+
+  it('is 409 ALREADY_DELIVERED for a delivered event, 404 DELIVERY_NOT_FOUND for an unknown one, 400 for a non-UUID', async () => {
+    const delivered = await retry(eventIdOf(1));
+    expect(delivered.statusCode).toBe(409);
+    expect(delivered.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(delivered.json()).toMatchObject({ code: 'ALREADY_DELIVERED', eventId: eventIdOf(1), deliveredAt: '2026-11-24T03:00:00.000Z' });
+
+    const unknown = await retry('00000000-0000-4000-8000-000000000000');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: 'DELIVERY_NOT_FOUND', eventId: '00000000-0000-4000-8000-000000000000' });
+
+    const anyVersion = await retry('11111111-1111-1111-1111-111111111111');
+    expect(anyVersion.statusCode).toBe(404);
+
+    const malformed = await retry('not-a-uuid');
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toMatchObject({ code: 'INVALID_REQUEST', errors: [{ path: 'eventId' }] });
+  });
+});
