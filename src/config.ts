@@ -28,6 +28,8 @@ const schema = z.object({
   DATA_PLATFORM_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   DATA_PLATFORM_MAX_ATTEMPTS: integer(1, 100).default(10),
   DATA_PLATFORM_TIMEOUT_MS: integer(100, 60_000).default(5_000),
+  DATA_PLATFORM_BACKOFF_BASE_MS: integer(10, 600_000).default(1_000),
+  DATA_PLATFORM_BACKOFF_CAP_MS: integer(10, 3_600_000).default(60_000),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
 });
 

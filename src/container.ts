@@ -66,6 +66,9 @@ export interface DataPlatformOptions {
   readonly url?: string | undefined;
   readonly timeoutMs?: number;
   readonly maxAttempts?: number;
+  /** The first retry's pause, doubling from there up to the cap. */
+  readonly backoffBaseMs?: number;
+  readonly backoffCapMs?: number;
   readonly log?: DeliveryLog;
 }
 
@@ -94,7 +97,12 @@ export function createContainer({ db, clock = systemClock, dataPlatform = {} }: 
   single(TOKENS.CouponIssuer, (r) => new PgCouponIssuer(r.resolve(TOKENS.Db)));
   single(TOKENS.OrderQueries, (r) => new PgOrderQueries(r.resolve(TOKENS.Db)));
   single(SoldOutCoupons, (r) => new SoldOutCoupons(r.resolve(TOKENS.Clock)));
-  const { url, timeoutMs = 5_000, maxAttempts = DEFAULT_RETRY_POLICY.maxAttempts, log = () => undefined } = dataPlatform;
+  const { url, timeoutMs = 5_000, log = () => undefined } = dataPlatform;
+  const policy = {
+    maxAttempts: dataPlatform.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
+    baseMs: dataPlatform.backoffBaseMs ?? DEFAULT_RETRY_POLICY.baseMs,
+    capMs: dataPlatform.backoffCapMs ?? DEFAULT_RETRY_POLICY.capMs,
+  };
   single(TOKENS.DeliveryStore, (r) => new PgDeliveryStore(r.resolve(TOKENS.Db)));
   single(TOKENS.DataPlatformClient, () => (url ? new UndiciDataPlatformClient({ baseUrl: url, timeoutMs }) : new LoggingDataPlatformClient(log)));
 
@@ -123,9 +131,10 @@ export function createContainer({ db, clock = systemClock, dataPlatform = {} }: 
     DeliverDueEvents,
     (r) =>
       new DeliverDueEvents(r.resolve(TOKENS.DeliveryStore), r.resolve(TOKENS.DataPlatformClient), now(r), {
-        // A claimed event is not due again before its lease ends: well past one attempt's timeout.
-        leaseMs: Math.max(30_000, 3 * timeoutMs),
-        policy: { ...DEFAULT_RETRY_POLICY, maxAttempts },
+        // A claimed event is not due again before its lease ends: well past one attempt's timeout, and
+        // short enough that events claimed by a process that died are sent again soon.
+        leaseMs: Math.max(1_000, 3 * timeoutMs),
+        policy,
       }),
   );
   single(ListDeliveries, (r) => new ListDeliveries(r.resolve(TOKENS.DeliveryStore)));

@@ -42,6 +42,8 @@ async function main(): Promise<void> {
       url: config.DATA_PLATFORM_URL,
       timeoutMs: config.DATA_PLATFORM_TIMEOUT_MS,
       maxAttempts: config.DATA_PLATFORM_MAX_ATTEMPTS,
+      backoffBaseMs: config.DATA_PLATFORM_BACKOFF_BASE_MS,
+      backoffCapMs: config.DATA_PLATFORM_BACKOFF_CAP_MS,
       log: (message, fields) => logger.info(fields, message),
     },
   });

@@ -2,7 +2,7 @@ import { type Selectable, sql } from 'kysely';
 import type { CouponIssuer, CouponQueries, CouponRepository, IssueRefusal, UserCouponFilter } from '../../application/ports/coupon-repository.js';
 import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
-import type { CouponsTable, Db } from './database.js';
+import type { CouponsTable, Db, UserCouponsTable } from './database.js';
 import { isForeignKeyViolation, isUniqueViolation } from './pg-errors.js';
 import { inCurrentTransaction } from './pg-transaction-context.js';
 
@@ -17,6 +17,23 @@ const toCoupon = (row: Selectable<CouponsTable>) =>
     validDays: row.valid_days,
     issueStartsAt: row.issue_starts_at,
     issueEndsAt: row.issue_ends_at,
+  });
+
+/** A user_coupons row joined with its campaign's name and discount. */
+export const toUserCoupon = (
+  row: Selectable<UserCouponsTable> & Pick<Selectable<CouponsTable>, 'name' | 'discount_type' | 'discount_value'>,
+) =>
+  new UserCoupon({
+    id: row.id,
+    couponId: row.coupon_id,
+    userId: row.user_id,
+    name: row.name,
+    discountType: row.discount_type,
+    discountValue: row.discount_value,
+    issuedAt: row.issued_at,
+    expiresAt: row.expires_at,
+    usedAt: row.used_at,
+    orderId: row.order_id,
   });
 
 export class PgCouponRepository implements CouponRepository {
@@ -110,20 +127,6 @@ export class PgCouponQueries implements CouponQueries {
     if (status === 'AVAILABLE') query = query.where('uc.used_at', 'is', null).where('uc.expires_at', '>', now);
     if (status === 'EXPIRED') query = query.where('uc.used_at', 'is', null).where('uc.expires_at', '<=', now);
     const rows = await query.orderBy('uc.id', 'desc').execute();
-    return rows.map(
-      (row) =>
-        new UserCoupon({
-          id: row.id,
-          couponId: row.coupon_id,
-          userId: row.user_id,
-          name: row.name,
-          discountType: row.discount_type,
-          discountValue: row.discount_value,
-          issuedAt: row.issued_at,
-          expiresAt: row.expires_at,
-          usedAt: row.used_at,
-          orderId: row.order_id,
-        }),
-    );
+    return rows.map(toUserCoupon);
   }
 }

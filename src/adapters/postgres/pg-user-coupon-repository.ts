@@ -1,6 +1,7 @@
 import type { UserCouponRepository } from '../../application/ports/user-coupon-repository.js';
-import { UserCoupon } from '../../domain/coupon/user-coupon.js';
+import type { UserCoupon } from '../../domain/coupon/user-coupon.js';
 import type { Db } from './database.js';
+import { toUserCoupon } from './pg-coupon-repository.js';
 
 export class PgUserCouponRepository implements UserCouponRepository {
   constructor(private readonly db: Db) {}
@@ -15,21 +16,7 @@ export class PgUserCouponRepository implements UserCouponRepository {
       // Only the copy: the campaign row is the issuers' hot row and must not wait on orders.
       .forUpdate('uc')
       .executeTakeFirst();
-    return (
-      row &&
-      new UserCoupon({
-        id: row.id,
-        couponId: row.coupon_id,
-        userId: row.user_id,
-        name: row.name,
-        discountType: row.discount_type,
-        discountValue: row.discount_value,
-        issuedAt: row.issued_at,
-        expiresAt: row.expires_at,
-        usedAt: row.used_at,
-        orderId: row.order_id,
-      })
-    );
+    return row && toUserCoupon(row);
   }
 
   async save(userCoupon: UserCoupon): Promise<void> {

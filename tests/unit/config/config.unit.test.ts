@@ -14,6 +14,8 @@ describe('loadConfig', () => {
       SHOP_TIMEZONE: 'Asia/Seoul',
       DATA_PLATFORM_MAX_ATTEMPTS: 10,
       DATA_PLATFORM_TIMEOUT_MS: 5_000,
+      DATA_PLATFORM_BACKOFF_BASE_MS: 1_000,
+      DATA_PLATFORM_BACKOFF_CAP_MS: 60_000,
       SHUTDOWN_TIMEOUT_MS: 10_000,
     });
   });

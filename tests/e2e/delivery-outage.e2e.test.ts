@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { Receiver } from '../integration/data-platform/receiver.js';
+import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
+
+/**
+ * The whole path of a paid order to the data platform, with real processes: the service, a receiver on
+ * loopback that fails, hangs, goes down and comes back, and a SIGKILL of the service in the middle.
+ */
+const baseUrl = inject('databaseUrl');
+const schema = `outage_${randomBytes(5).toString('hex')}`;
+const databaseUrl = `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+
+async function admin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: baseUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(() => admin(`CREATE SCHEMA ${schema}`));
+afterAll(() => admin(`DROP SCHEMA ${schema} CASCADE`));
+
+interface Sent {
+  eventId: string;
+  orderId: number;
+  paidAmount: number;
+}
+
+describe('delivery to the data platform', () => {
+  it('sends a paid order within a second of its commit when the platform is healthy', async () => {
+    const receiver = await new Receiver().start();
+    const service = await startServiceProcess({ DATABASE_URL: databaseUrl, DATA_PLATFORM_URL: receiver.url });
+    try {
+      const user = await service.request<{ id: number }>('POST', '/api/v1/admin/users', { name: 'buyer' });
+      await service.request('POST', `/api/v1/users/${user.body.id}/balance/charge`, { amount: 10_000 });
+      const product = await service.request<{ id: number }>('POST', '/api/v1/admin/products', { name: 'Lamp', price: 1_000, stock: 5 });
+      const placed = await service.request<{ orderId: number }>('POST', '/api/v1/orders', {
+        userId: user.body.id,
+        items: [{ productId: product.body.id, quantity: 2 }],
+      });
+      const committedAt = performance.now();
+      const arrived = () => receiver.requests.find((r) => (JSON.parse(r.body) as Sent).orderId === placed.body.orderId);
+      while (!arrived() && performance.now() - committedAt < 1_000) await sleep(10);
+      expect(arrived()).toBeDefined();
+      expect(JSON.parse(arrived()!.body)).toMatchObject({ orderId: placed.body.orderId, userId: user.body.id, totalAmount: 2_000, paidAmount: 2_000 });
+    } finally {
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+      await receiver.stop();
+    }
+  });
+
+  it('delivers every paid order once the platform recovers, each with one event id, after a SIGKILL and restart', async () => {
+    const receiver = await new Receiver().start();
+    const env = {
+      DATABASE_URL: databaseUrl,
+      DATA_PLATFORM_URL: receiver.url,
+      DATA_PLATFORM_TIMEOUT_MS: '300',
+      DATA_PLATFORM_BACKOFF_BASE_MS: '100',
+      DATA_PLATFORM_BACKOFF_CAP_MS: '800',
+      DATA_PLATFORM_MAX_ATTEMPTS: '100',
+    };
+    let service: ServiceProcess = await startServiceProcess(env);
+    try {
+      const user = await service.request<{ id: number }>('POST', '/api/v1/admin/users', { name: 'buyer' });
+      await service.request('POST', `/api/v1/users/${user.body.id}/balance/charge`, { amount: 10_000_000 });
+      const product = await service.request<{ id: number }>('POST', '/api/v1/admin/products', { name: 'Widget', price: 1_000, stock: 1_000 });
+      const orderIds: number[] = [];
+      const order = async () => {
+        const placed = await service.request<{ orderId: number }>('POST', '/api/v1/orders', {
+          userId: user.body.id,
+          items: [{ productId: product.body.id, quantity: 1 }],
+        });
+        expect(placed.status).toBe(201);
+        orderIds.push(placed.body.orderId);
+      };
+
+      receiver.answer = () => ({ status: 500, body: '{"error":"overloaded"}' });
+      for (let i = 0; i < 5; i++) await order();
+      await sleep(600);
+      receiver.answer = () => 'hang';
+      for (let i = 0; i < 5; i++) await order();
+      await sleep(800);
+      await receiver.stop(); // down: connections refused
+      for (let i = 0; i < 5; i++) await order();
+      await sleep(400);
+
+      service.child.kill('SIGKILL');
+      await service.exited;
+      service = await startServiceProcess(env);
+      for (let i = 0; i < 5; i++) await order();
+
+      const accepted = new Set<number>();
+      receiver.answer = (request) => {
+        accepted.add((JSON.parse(request.body) as Sent).orderId);
+        return { status: 200, body: '{"accepted":true}' };
+      };
+      await receiver.start();
+      for (let waited = 0; orderIds.some((id) => !accepted.has(id)); waited += 100) {
+        if (waited > 20_000) throw new Error(`not delivered after 20 s: ${orderIds.filter((id) => !accepted.has(id)).join(', ')}`);
+        await sleep(100);
+      }
+
+      // Every attempt for an order carried the same event id, in the body and as the Idempotency-Key.
+      const sent = receiver.requests.filter((r) => r.body.length > 0).map((r) => ({ body: JSON.parse(r.body) as Sent, key: r.headers['idempotency-key'] }));
+      for (const orderId of orderIds) {
+        const attempts = sent.filter((s) => s.body.orderId === orderId);
+        expect(new Set(attempts.map((s) => s.body.eventId)).size).toBe(1);
+        expect(attempts.every((s) => s.key === s.body.eventId)).toBe(true);
+      }
+      expect(sent.filter((s) => s.body.orderId === orderIds[0]).length).toBeGreaterThan(1);
+
+      const listed = await service.request<{ items: { orderId: number; status: string }[] }>('GET', '/api/v1/admin/data-platform/deliveries?limit=100');
+      const ours = listed.body.items.filter((item) => orderIds.includes(item.orderId));
+      expect(ours).toHaveLength(20);
+      await sleep(200); // the last DELIVERED marks land just after the receiver answered
+      const after = await service.request<{ items: { orderId: number; status: string }[] }>('GET', '/api/v1/admin/data-platform/deliveries?status=DELIVERED&limit=100');
+      expect(after.body.items.filter((item) => orderIds.includes(item.orderId))).toHaveLength(20);
+    } finally {
+      service.child.kill('SIGTERM');
+      await service.exited;
+      await receiver.stop();
+    }
+  });
+});
