@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as usersAndBalances from './0001-users-and-balances.js';
 import * as productsAndCoupons from './0002-products-and-coupons.js';
 import * as ordersOutboxIdempotency from './0003-orders-outbox-idempotency.js';
+import * as productDailySales from './0004-product-daily-sales.js';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the folder so the same code runs from
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '0001-users-and-balances': usersAndBalances,
   '0002-products-and-coupons': productsAndCoupons,
   '0003-orders-outbox-idempotency': ordersOutboxIdempotency,
+  '0004-product-daily-sales': productDailySales,
 };

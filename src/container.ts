@@ -12,6 +12,7 @@ import { IDEMPOTENCY_KEY_TTL_MS, RunIdempotently } from './application/idempoten
 import { GetOrder } from './application/order/get-order.js';
 import { ListUserOrders } from './application/order/list-user-orders.js';
 import { PlaceOrder } from './application/order/place-order.js';
+import { GetPopularProducts } from './application/statistics/get-popular-products.js';
 import type { BalanceQueries } from './application/ports/balance-queries.js';
 import type { Clock } from './application/ports/clock.js';
 import type { CouponIssuer, CouponQueries } from './application/ports/coupon-repository.js';
@@ -40,6 +41,7 @@ import { PgBalanceQueries } from './adapters/postgres/pg-balance-queries.js';
 import { PgCouponIssuer, PgCouponQueries } from './adapters/postgres/pg-coupon-repository.js';
 import { PgIdempotencyKeys } from './adapters/postgres/pg-idempotency-keys.js';
 import { PgOrderQueries } from './adapters/postgres/pg-order-repository.js';
+import { PgSalesStatistics } from './adapters/postgres/pg-sales-statistics.js';
 import { PgProductQueries } from './adapters/postgres/pg-product-repository.js';
 import { databaseIsReachable } from './adapters/postgres/pg-readiness.js';
 import { PgUnitOfWork } from './adapters/postgres/pg-unit-of-work.js';
@@ -75,6 +77,8 @@ export interface DataPlatformOptions {
 export interface ContainerOptions {
   readonly db: Db;
   readonly clock?: Clock;
+  /** The shop's time zone (SHOP_TIMEZONE): its days are the ones sales are counted on. */
+  readonly timeZone?: string;
   readonly dataPlatform?: DataPlatformOptions;
 }
 
@@ -82,7 +86,7 @@ export interface ContainerOptions {
  * The composition root: the only module that knows every piece. Factories, not decorators, so nothing
  * depends on emitDecoratorMetadata; each registration is built once, on first resolve.
  */
-export function createContainer({ db, clock = systemClock, dataPlatform = {} }: ContainerOptions): DependencyContainer {
+export function createContainer({ db, clock = systemClock, timeZone = 'Asia/Seoul', dataPlatform = {} }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
   const single = <T>(token: InjectionToken<T>, build: (r: DependencyContainer) => T) =>
     c.register(token, { useFactory: instanceCachingFactory(build) });
@@ -123,7 +127,8 @@ export function createContainer({ db, clock = systemClock, dataPlatform = {} }: 
     (r) =>
       new IssueCoupon(r.resolve(TOKENS.CouponQueries), r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponIssuer), now(r), r.resolve(SoldOutCoupons)),
   );
-  single(PlaceOrder, (r) => new PlaceOrder(uow(r), now(r)));
+  single(PlaceOrder, (r) => new PlaceOrder(uow(r), now(r), timeZone));
+  single(GetPopularProducts, (r) => new GetPopularProducts(new PgSalesStatistics(r.resolve(TOKENS.Db)), now(r), timeZone));
   single(GetOrder, (r) => new GetOrder(r.resolve(TOKENS.OrderQueries)));
   single(ListUserOrders, (r) => new ListUserOrders(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.OrderQueries)));
   single(RunIdempotently, (r) => new RunIdempotently(uow(r), now(r)));
@@ -154,6 +159,7 @@ export function appDependencies(c: DependencyContainer): AppDependencies {
     updateProduct: c.resolve(UpdateProduct),
     getProduct: c.resolve(GetProduct),
     listProducts: c.resolve(ListProducts),
+    getPopularProducts: c.resolve(GetPopularProducts),
     createCoupon: c.resolve(CreateCoupon),
     getCoupon: c.resolve(GetCoupon),
     issueCoupon: c.resolve(IssueCoupon),

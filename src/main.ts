@@ -38,6 +38,7 @@ async function main(): Promise<void> {
 
   const container = createContainer({
     db,
+    timeZone: config.SHOP_TIMEZONE,
     dataPlatform: {
       url: config.DATA_PLATFORM_URL,
       timeoutMs: config.DATA_PLATFORM_TIMEOUT_MS,

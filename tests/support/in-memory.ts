@@ -15,6 +15,8 @@ import { RunIdempotently } from '../../src/application/idempotency/run-idempoten
 import { GetOrder } from '../../src/application/order/get-order.js';
 import { ListUserOrders } from '../../src/application/order/list-user-orders.js';
 import { PlaceOrder } from '../../src/application/order/place-order.js';
+import { GetPopularProducts } from '../../src/application/statistics/get-popular-products.js';
+import { InMemorySales } from '../../src/adapters/memory/in-memory-sales.js';
 import { InMemoryOrderRepository } from '../../src/adapters/memory/in-memory-order-repository.js';
 import { InMemoryCouponRepository } from '../../src/adapters/memory/in-memory-coupon-repository.js';
 import { InMemoryProductRepository } from '../../src/adapters/memory/in-memory-product-repository.js';
@@ -51,7 +53,8 @@ export function inMemoryShop(start?: string) {
     getCoupon: new GetCoupon(coupons),
     issueCoupon: new IssueCoupon(coupons, users, coupons, clock, soldOut),
     listUserCoupons: new ListUserCoupons(users, coupons, clock),
-    placeOrder: new PlaceOrder(uow, clock),
+    placeOrder: new PlaceOrder(uow, clock, 'Asia/Seoul'),
+    getPopularProducts: new GetPopularProducts(new InMemorySales(store), clock, 'Asia/Seoul'),
     getOrder: new GetOrder(orders),
     listUserOrders: new ListUserOrders(users, orders),
     runIdempotently: new RunIdempotently(uow, clock),

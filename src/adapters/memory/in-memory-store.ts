@@ -40,6 +40,8 @@ export interface InMemoryState {
   orders: Map<number, Order>;
   outbox: { event: OrderPaidEvent; at: Date }[];
   idempotencyKeys: Map<string, IdempotencyRecord>;
+  /** Units sold, keyed by 'YYYY-MM-DD|productId'. */
+  dailySales: Map<string, number>;
   sequences: Record<string, number>;
 }
 
@@ -56,6 +58,7 @@ export class InMemoryStore {
     orders: new Map(),
     outbox: [],
     idempotencyKeys: new Map(),
+    dailySales: new Map(),
     sequences: {},
   };
 

@@ -5,6 +5,7 @@ import { InMemoryCouponRepository } from './in-memory-coupon-repository.js';
 import { InMemoryIdempotencyKeys } from './in-memory-idempotency-keys.js';
 import { InMemoryOrderRepository, InMemoryOutbox } from './in-memory-order-repository.js';
 import { InMemoryProductRepository } from './in-memory-product-repository.js';
+import { InMemorySales } from './in-memory-sales.js';
 import type { InMemoryStore } from './in-memory-store.js';
 import { InMemoryUserRepository } from './in-memory-user-repository.js';
 
@@ -39,6 +40,7 @@ export class InMemoryUnitOfWork implements UnitOfWork {
         orders: new InMemoryOrderRepository(this.store),
         outbox: new InMemoryOutbox(this.store),
         idempotencyKeys: new InMemoryIdempotencyKeys(this.store),
+        sales: new InMemorySales(this.store),
       });
     } catch (error) {
       this.store.state = snapshot;

@@ -118,6 +118,13 @@ export interface IdempotencyKeysTable {
   created_at: Date;
 }
 
+export interface ProductDailySalesTable {
+  /** The shop-local day, as 'YYYY-MM-DD'. */
+  sales_date: ColumnType<string, string, string>;
+  product_id: number;
+  quantity: number;
+}
+
 export interface Database {
   users: UsersTable;
   balances: BalancesTable;
@@ -131,6 +138,7 @@ export interface Database {
   payments: PaymentsTable;
   data_platform_outbox: DataPlatformOutboxTable;
   idempotency_keys: IdempotencyKeysTable;
+  product_daily_sales: ProductDailySalesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -7,6 +7,7 @@ import { PgIdempotencyKeys } from './pg-idempotency-keys.js';
 import { PgOrderRepository } from './pg-order-repository.js';
 import { PgOutbox } from './pg-outbox.js';
 import { PgProductRepository } from './pg-product-repository.js';
+import { PgSalesRollup } from './pg-sales-statistics.js';
 import { PgUserCouponRepository } from './pg-user-coupon-repository.js';
 import { PgUserRepository } from './pg-user-repository.js';
 
@@ -20,6 +21,7 @@ class PgTransactionalRepositories implements TransactionalRepositories {
   #orders?: PgOrderRepository;
   #outbox?: PgOutbox;
   #idempotencyKeys?: PgIdempotencyKeys;
+  #sales?: PgSalesRollup;
 
   constructor(private readonly trx: Db) {}
 
@@ -46,6 +48,9 @@ class PgTransactionalRepositories implements TransactionalRepositories {
   }
   get idempotencyKeys() {
     return (this.#idempotencyKeys ??= new PgIdempotencyKeys(this.trx));
+  }
+  get sales() {
+    return (this.#sales ??= new PgSalesRollup(this.trx));
   }
 }
 

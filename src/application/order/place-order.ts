@@ -2,6 +2,7 @@ import type { UserCoupon } from '../../domain/coupon/user-coupon.js';
 import { CouponNotUsableError } from '../../domain/coupon/coupon-errors.js';
 import { type Order, type OrderItem, paidEventOf, priceOrder, validateItems } from '../../domain/order/order.js';
 import { ProductNotFoundError } from '../../domain/product/product-errors.js';
+import { localDateOf } from '../../domain/statistics/shop-calendar.js';
 import { UserNotFoundError } from '../../domain/user/user-errors.js';
 import { type Actor, assertMayActFor } from '../shared/actor.js';
 import type { Clock } from '../ports/clock.js';
@@ -15,8 +16,8 @@ export interface PlaceOrderInput {
 }
 
 /**
- * One transaction takes the stock, uses the coupon, debits the balance and records the payment and the
- * outbox event, or does none of it. Locks are taken in one global order (products by ascending id, then
+ * One transaction takes the stock, uses the coupon, debits the balance and records the payment, the
+ * outbox event and the day's sales, or does none of it. Locks are taken in one global order (products by ascending id, then
  * the coupon copy, then the balance), the same in every use case that takes more than one, so two orders
  * can't deadlock. Checks run in the contract's order of precedence.
  */
@@ -24,6 +25,8 @@ export class PlaceOrder {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly clock: Clock,
+    /** The shop's time zone: sales are counted on its days. */
+    private readonly timeZone: string,
   ) {}
 
   async execute({ actor, userId, items, userCouponId }: PlaceOrderInput): Promise<Order> {
@@ -58,6 +61,7 @@ export class PlaceOrder {
       await repos.products.saveStock(taken, at);
       if (coupon) await repos.userCoupons.save(coupon.use(userId, order.id, at));
       await repos.outbox.add(paidEventOf(order), at);
+      await repos.sales.add(localDateOf(at, this.timeZone), items);
       return order;
     });
   }

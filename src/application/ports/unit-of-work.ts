@@ -4,6 +4,7 @@ import type { IdempotencyKeyRepository } from './idempotency-keys.js';
 import type { OrderRepository } from './order-repository.js';
 import type { Outbox } from './outbox.js';
 import type { ProductRepository } from './product-repository.js';
+import type { SalesRollup } from './sales-statistics.js';
 import type { UserCouponRepository } from './user-coupon-repository.js';
 import type { UserRepository } from './user-repository.js';
 
@@ -17,6 +18,7 @@ export interface TransactionalRepositories {
   readonly orders: OrderRepository;
   readonly outbox: Outbox;
   readonly idempotencyKeys: IdempotencyKeyRepository;
+  readonly sales: SalesRollup;
 }
 
 /**

@@ -1,14 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CreateProduct } from '../../../application/product/create-product.js';
+import type { GetPopularProducts } from '../../../application/statistics/get-popular-products.js';
+import type { PopularProducts } from '../../../domain/statistics/popular-products.js';
 import type { GetProduct } from '../../../application/product/get-product.js';
 import type { ListProducts } from '../../../application/product/list-products.js';
 import type { UpdateProduct } from '../../../application/product/update-product.js';
 import { MAX_PRICE, MAX_STOCK, PRODUCT_NAME_MAX_LENGTH, type Product } from '../../../domain/product/product.js';
 import { actorOf } from '../auth.js';
-import { commonErrors, idParam, nameText, pageQuery, paginated, problemSchema, toPageRequest, toPaginated } from '../schemas.js';
+import { commonErrors, idParam, nameText, pageQuery, paginated, problemSchema, timestamp, toPageRequest, toPaginated } from '../schemas.js';
 
 export interface ProductRoutesOptions {
+  getPopularProducts: GetPopularProducts;
   createProduct: CreateProduct;
   updateProduct: UpdateProduct;
   getProduct: GetProduct;
@@ -36,10 +39,43 @@ const updateProductBody = z
 
 export const presentProduct = ({ id, name, price, stock }: Product) => ({ id, name, price, stock });
 
+const popularView = z.object({
+  from: timestamp.describe('00:00 shop time, two days ago (inclusive)'),
+  to: timestamp.describe('00:00 shop time, tomorrow (exclusive)'),
+  items: z.array(
+    z.object({
+      rank: z.number().int(),
+      productId: z.number().int(),
+      name: z.string(),
+      price: z.number().int(),
+      stock: z.number().int(),
+      soldQuantity: z.number().int(),
+    }),
+  ),
+});
+
+const presentPopular = ({ window, items }: PopularProducts) => ({
+  from: window.from.toISOString(),
+  to: window.to.toISOString(),
+  items: items.map(({ rank, product, soldQuantity }) => ({ rank, productId: product.id, name: product.name, price: product.price, stock: product.stock, soldQuantity })),
+});
+
 export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async (
   app,
-  { createProduct, updateProduct, getProduct, listProducts },
+  { getPopularProducts, createProduct, updateProduct, getProduct, listProducts },
 ) => {
+  app.get(
+    '/products/popular',
+    {
+      schema: {
+        tags: ['Products'],
+        description: 'The 5 best sellers by units over today and the two days before it in SHOP_TIMEZONE; may lag by up to 5 s.',
+        response: { 200: popularView, ...commonErrors },
+      },
+    },
+    async () => presentPopular(await getPopularProducts.execute()),
+  );
+
   app.get(
     '/products',
     { schema: { tags: ['Products'], querystring: pageQuery, response: { 200: paginated(productView), ...commonErrors } } },

@@ -1,0 +1,30 @@
+import type { ProductSales, SalesRollup, SalesStatistics, UnitsSold } from '../../application/ports/sales-statistics.js';
+import { Product } from '../../domain/product/product.js';
+import type { LocalDate } from '../../domain/statistics/shop-calendar.js';
+import type { InMemoryStore } from './in-memory-store.js';
+
+export class InMemorySales implements SalesRollup, SalesStatistics {
+  constructor(private readonly store: InMemoryStore) {}
+
+  async add(day: LocalDate, lines: readonly UnitsSold[]): Promise<void> {
+    for (const { productId, quantity } of lines) {
+      const key = `${day}|${productId}`;
+      this.store.state.dailySales.set(key, (this.store.state.dailySales.get(key) ?? 0) + quantity);
+    }
+  }
+
+  async topSellers(firstDay: LocalDate, lastDay: LocalDate, limit: number): Promise<ProductSales[]> {
+    const sold = new Map<number, number>();
+    for (const [key, quantity] of this.store.state.dailySales) {
+      const [day = '', productId] = key.split('|');
+      if (day >= firstDay && day <= lastDay) sold.set(Number(productId), (sold.get(Number(productId)) ?? 0) + quantity);
+    }
+    return [...sold]
+      .sort(([idA, a], [idB, b]) => b - a || idA - idB)
+      .slice(0, limit)
+      .map(([productId, soldQuantity]) => {
+        const { id, name, price, stock } = this.store.state.products.get(productId)!;
+        return { product: new Product(id, name, price, stock), soldQuantity };
+      });
+  }
+}

@@ -1,0 +1,43 @@
+import { sql } from 'kysely';
+import type { ProductSales, SalesRollup, SalesStatistics, UnitsSold } from '../../application/ports/sales-statistics.js';
+import { Product } from '../../domain/product/product.js';
+import type { LocalDate } from '../../domain/statistics/shop-calendar.js';
+import type { Db } from './database.js';
+
+export class PgSalesRollup implements SalesRollup {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * One upsert for all lines, in product id order. The order already holds these products' row locks,
+   * so two orders never wait on each other's rollup rows in a cycle.
+   */
+  async add(day: LocalDate, lines: readonly UnitsSold[]): Promise<void> {
+    const sorted = [...lines].sort((a, b) => a.productId - b.productId);
+    await sql`
+      INSERT INTO product_daily_sales (sales_date, product_id, quantity)
+      SELECT ${day}::date, sold.product_id, sold.quantity
+      FROM unnest(${sorted.map((l) => l.productId)}::bigint[], ${sorted.map((l) => l.quantity)}::bigint[]) AS sold (product_id, quantity)
+      ON CONFLICT (sales_date, product_id) DO UPDATE SET quantity = product_daily_sales.quantity + excluded.quantity`.execute(this.db);
+  }
+}
+
+export class PgSalesStatistics implements SalesStatistics {
+  constructor(private readonly db: Db) {}
+
+  /** Reads at most (days × products sold) rollup rows: its cost does not grow with the number of orders. */
+  async topSellers(firstDay: LocalDate, lastDay: LocalDate, limit: number): Promise<ProductSales[]> {
+    const { rows } = await sql<{ id: number; name: string; price: number; stock: number; sold: number }>`
+      SELECT p.id, p.name, p.price, p.stock, top.sold
+      FROM (
+        SELECT product_id, sum(quantity) AS sold
+        FROM product_daily_sales
+        WHERE sales_date BETWEEN ${firstDay}::date AND ${lastDay}::date
+        GROUP BY product_id
+        ORDER BY sold DESC, product_id
+        LIMIT ${limit}
+      ) AS top
+      JOIN products p ON p.id = top.product_id
+      ORDER BY top.sold DESC, p.id`.execute(this.db);
+    return rows.map((row) => ({ product: new Product(row.id, row.name, row.price, row.stock), soldQuantity: row.sold }));
+  }
+}

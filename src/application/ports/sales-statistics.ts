@@ -1,0 +1,23 @@
+import type { Product } from '../../domain/product/product.js';
+import type { LocalDate } from '../../domain/statistics/shop-calendar.js';
+
+export interface ProductSales {
+  readonly product: Product;
+  readonly soldQuantity: number;
+}
+
+export interface UnitsSold {
+  readonly productId: number;
+  readonly quantity: number;
+}
+
+/** Inside a unit of work: counts an order's units on the day it was paid. */
+export interface SalesRollup {
+  add(day: LocalDate, lines: readonly UnitsSold[]): Promise<void>;
+}
+
+/** Reads that need no transaction. */
+export interface SalesStatistics {
+  /** The best sellers over the days, most units first, ties to the lower product id, with the products as they are now. */
+  topSellers(firstDay: LocalDate, lastDay: LocalDate, limit: number): Promise<ProductSales[]>;
+}
