@@ -50,6 +50,11 @@ function showProgress(label: string, done: number, total: number): void {
   process.stderr.write(`\r  ${label.padEnd(34)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
 }
 
+/** A progress callback that redraws one line on stderr. */
+export function progressBar(label: string): (done: number, total: number) => void {
+  return (done, total) => showProgress(label, done, total);
+}
+
 export function percentile(sortedMs: number[], p: number): number {
   if (sortedMs.length === 0) return Number.NaN;
   const rank = Math.min(sortedMs.length - 1, Math.max(0, Math.ceil((p / 100) * sortedMs.length) - 1));

@@ -8,7 +8,7 @@ import os from 'node:os';
 import pg from 'pg';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../src/adapters/postgres/embedded.js';
 import { type Row, formatTable } from './harness.js';
-import { scenarios } from './scenarios/index.js';
+import { popular, scenarios } from './scenarios/index.js';
 import { httpClient, startService } from './service.js';
 
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -74,6 +74,7 @@ async function main(): Promise<void> {
 }
 
 function report(rows: Row[], peakMemoryMiB: number): void {
+  if (popular.explain) console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the popular query at the largest size:\n${popular.explain}`);
   console.log(`\n${formatTable(rows)}`);
   console.log(
     `\nconcurrency ${concurrency}, pool ${poolSize} connections (service and ceiling alike), service peak RSS ${peakMemoryMiB.toFixed(0)} MiB, ` +
@@ -81,7 +82,7 @@ function report(rows: Row[], peakMemoryMiB: number): void {
   );
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/${new Date().toISOString().replaceAll(':', '-')}.json`;
-  const document = { at: new Date().toISOString(), concurrency, poolSize, peakMemoryMiB, node: process.version, rows };
+  const document = { at: new Date().toISOString(), concurrency, poolSize, peakMemoryMiB, node: process.version, rows, popularExplain: popular.explain ?? null };
   writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
   writeFileSync('bench/results/latest.json', `${JSON.stringify(document, null, 2)}\n`);
   console.log(`results written to ${file}`);

@@ -1,6 +1,10 @@
+import { chargeOneUser } from './charge-one-user.js';
 import { couponStorm } from './coupon-storm.js';
 import { orderHot, orderSpread } from './orders.js';
+import { popularScenario } from './popular.js';
 import type { Scenario } from './scenario.js';
 
+export const popular = popularScenario();
+
 /** Every scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [couponStorm, orderSpread, orderHot];
+export const scenarios: Scenario[] = [chargeOneUser, couponStorm, orderSpread, orderHot, popular];

@@ -1,0 +1,103 @@
+import type pg from 'pg';
+import { generateOrderLines } from '../generate.js';
+import { type Row, progressBar, row, runLoad, statsOf } from '../harness.js';
+import type { Scenario, ScenarioContext } from './scenario.js';
+
+const REQUESTS = 20_000;
+/** A second, light load: at 64 clients a cached answer's latency is mostly queueing (Little's law). */
+const LIGHT_CONCURRENCY = 8;
+const CEILING_REQUESTS = 1_000;
+const STEPS = [1_000_000, 5_000_000];
+
+/** The query the Pg adapter runs for the ranking, for the ceiling and the EXPLAIN. */
+const TOP_SELLERS = `
+  SELECT p.id, p.name, p.price, p.stock, top.sold
+  FROM (
+    SELECT product_id, sum(quantity) AS sold
+    FROM product_daily_sales
+    WHERE sales_date BETWEEN $1::date AND $2::date
+    GROUP BY product_id
+    ORDER BY sold DESC, product_id
+    LIMIT 5
+  ) AS top
+  JOIN products p ON p.id = top.product_id
+  ORDER BY top.sold DESC, p.id`;
+
+interface PopularBody {
+  from: string;
+  to: string;
+  items: { productId: number; soldQuantity: number }[];
+}
+
+const day = (iso: string, timeZone: string) => new Intl.DateTimeFormat('en-CA', { timeZone }).format(new Date(iso));
+
+/** The ranking recomputed from the order lines themselves, the slow way, to check the rollup's answer. */
+async function groundTruth(pool: pg.Pool, body: PopularBody): Promise<string> {
+  const { rows } = await pool.query<{ product_id: string; sold: string }>(
+    `SELECT l.product_id, sum(l.quantity) AS sold FROM order_lines l JOIN orders o ON o.id = l.order_id
+     WHERE o.created_at >= $1 AND o.created_at < $2 GROUP BY l.product_id ORDER BY sold DESC, l.product_id LIMIT 5`,
+    [body.from, body.to],
+  );
+  return rows.map((r) => `${r.product_id}:${r.sold}`).join(',');
+}
+
+/** The popular scenario: the ranking at 1 M order lines, then at 5 M, over 10,000 products and 30 days. */
+export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Seoul'): Scenario & { explain?: string } {
+  const scenario: Scenario & { explain?: string } = {
+    name: 'popular',
+    description: `GET /products/popular at ${STEPS.map((n) => `${n / 1_000_000} M`).join(' and ')} order lines over 10,000 products and 30 days`,
+    async run(context: ScenarioContext) {
+      const rows: Row[] = [];
+      let generated = 0;
+      let firstP99: number | undefined;
+      for (const lines of STEPS) {
+        const started = performance.now();
+        await generateOrderLines(context.pg, { lines: lines - generated, timeZone, onProgress: progressBar(`generating ${lines / 1_000_000} M lines`) });
+        process.stderr.write(`\n  ${lines - generated} lines generated in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+        generated = lines;
+
+        const first = await context.http.request('GET', '/api/v1/products/popular');
+        const body = first.body as unknown as PopularBody;
+        const service = await runLoad(`popular @${lines / 1_000_000}M (service)`, REQUESTS, context.concurrency, async () =>
+          (await context.http.request('GET', '/api/v1/products/popular')).status,
+        );
+        const light = await runLoad(`popular @${lines / 1_000_000}M (service, ${LIGHT_CONCURRENCY} clients)`, REQUESTS, LIGHT_CONCURRENCY, async () =>
+          (await context.http.request('GET', '/api/v1/products/popular')).status,
+        );
+        const [firstDay, lastDay] = [day(body.from, timeZone), day(new Date(new Date(body.to).getTime() - 1).toISOString(), timeZone)];
+        const ceiling = await runLoad(`popular @${lines / 1_000_000}M (ceiling: pg, no cache)`, CEILING_REQUESTS, context.concurrency, async () =>
+          (await context.pg.query(TOP_SELLERS, [firstDay, lastDay])).rowCount,
+        );
+        const explain = await context.pg.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${TOP_SELLERS}`, [firstDay, lastDay]);
+        scenario.explain = explain.rows.map((r) => r['QUERY PLAN']).join('\n');
+
+        const answered = body.items.map((item) => `${item.productId}:${item.soldQuantity}`).join(',');
+        const matches = answered === (await groundTruth(context.pg, body));
+        const stats = statsOf(service.samples, service.elapsedMs);
+        const errors = service.samples.filter((s) => s.value !== 200).length;
+        firstP99 ??= stats.p99;
+        const drift = lines === STEPS[0] ? '' : `, p99 ${(((stats.p99 - firstP99) / firstP99) * 100).toFixed(0)} % vs 1 M`;
+        rows.push(
+          row(
+            `popular @${lines / 1_000_000}M lines`,
+            stats,
+            errors,
+            statsOf(ceiling.samples, ceiling.elapsedMs),
+            `top 5 ${matches ? 'equals' : 'DIFFERS FROM'} order lines${drift}`,
+            matches && errors === 0,
+          ),
+          row(
+            `popular @${lines / 1_000_000}M, ${LIGHT_CONCURRENCY} clients`,
+            statsOf(light.samples, light.elapsedMs),
+            light.samples.filter((s) => s.value !== 200).length,
+            null,
+            'latency without queueing',
+            light.samples.every((s) => s.value === 200),
+          ),
+        );
+      }
+      return rows;
+    },
+  };
+  return scenario;
+}
