@@ -156,14 +156,17 @@ export interface DatabaseOptions {
 
 const INT8 = 20;
 const NUMERIC = 1700;
+const DATE = 1082;
 
 /**
  * Money and ids are bigint columns; every value this service stores stays below 2^53, so they are read as
- * plain numbers. Per pool, not pg's global parser table, so nothing else in the process is affected.
+ * plain numbers; calendar days are read as their text. Per pool, not pg's global parser table, so nothing else in the process is affected.
  */
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
     if (oid === INT8 || oid === NUMERIC) return (value: string) => Number(value);
+    // A calendar day stays 'YYYY-MM-DD': as a Date it would become some time zone's midnight.
+    if (oid === DATE) return (value: string) => value;
     return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
   },
 };

@@ -13,7 +13,7 @@ export const MAX_POPULAR_STALENESS_MS = 5_000;
  */
 export class GetPopularProducts {
   private cached: { firstDay: string; computedAt: number; value: PopularProducts } | undefined;
-  private inFlight: { firstDay: string; promise: Promise<PopularProducts> } | undefined;
+  private inFlight: { firstDay: string; startedAt: number; promise: Promise<PopularProducts> } | undefined;
 
   constructor(
     private readonly statistics: SalesStatistics,
@@ -29,10 +29,14 @@ export class GetPopularProducts {
     const window = salesWindow(now, this.timeZone);
     const cached = this.cached;
     if (cached && cached.firstDay === window.firstDay && now.getTime() - cached.computedAt < this.ttlMs) return cached.value;
-    if (this.inFlight?.firstDay === window.firstDay) return this.inFlight.promise;
+    // Join the query in flight only while what it will return is still fresh enough to keep for the TTL.
+    const inFlight = this.inFlight;
+    if (inFlight?.firstDay === window.firstDay && now.getTime() - inFlight.startedAt < MAX_POPULAR_STALENESS_MS - this.ttlMs) {
+      return inFlight.promise;
+    }
 
     const promise = this.compute(window, now.getTime());
-    this.inFlight = { firstDay: window.firstDay, promise };
+    this.inFlight = { firstDay: window.firstDay, startedAt: now.getTime(), promise };
     try {
       return await promise;
     } finally {

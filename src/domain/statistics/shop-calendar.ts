@@ -39,14 +39,18 @@ function offsetMs(instant: Date, timeZone: string): number {
   return Date.UTC(year!, month! - 1, day, hour, minute, second) - Math.floor(instant.getTime() / 1000) * 1000;
 }
 
-/** The instant a shop-local day starts (its 00:00, or the first instant after it where a DST gap skips it). */
+/**
+ * The instant a shop-local day starts: its 00:00, or, where a DST gap skips 00:00, the first instant
+ * after the gap.
+ */
 export function startOfLocalDay(date: LocalDate, timeZone: string): Date {
   const [year, month, day] = date.split('-').map(Number) as [number, number, number];
   const midnightAsUtc = Date.UTC(year, month - 1, day);
-  let instant = midnightAsUtc - offsetMs(new Date(midnightAsUtc), timeZone);
-  // Once more, in case the offset at local midnight differs from the one at UTC midnight (DST).
-  instant = midnightAsUtc - offsetMs(new Date(instant), timeZone);
-  return new Date(instant);
+  const first = midnightAsUtc - offsetMs(new Date(midnightAsUtc), timeZone);
+  // Again with the offset in force at that instant, in case it differs from the one at UTC midnight;
+  // unless that lands on the day before, which means 00:00 fell in a gap and `first` is the day's start.
+  const second = midnightAsUtc - offsetMs(new Date(first), timeZone);
+  return new Date(localDateOf(new Date(second), timeZone) === date ? second : first);
 }
 
 /** The day `days` after `date` (negative: before). */
