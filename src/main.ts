@@ -3,6 +3,7 @@ import { buildApp } from './adapters/http/app.js';
 import { createDb } from './adapters/postgres/database.js';
 import type { EmbeddedDatabase } from './adapters/postgres/embedded.js';
 import { migrateToLatest } from './adapters/postgres/migrate.js';
+import { isDatabaseUnavailable } from './adapters/postgres/pg-errors.js';
 import { seedDemoShopIfEmpty } from './adapters/seed/demo-shop.js';
 import { ConfigError, loadConfig } from './config.js';
 import { appDependencies, createContainer, seedUseCases, startKeyPurge, startOutboxRelay } from './container.js';
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
     logger.info('seeded a demo shop into the empty embedded database');
   }
 
-  const app = await buildApp(appDependencies(container), { logger });
+  const app = await buildApp(appDependencies(container), { logger, isUnavailable: isDatabaseUnavailable });
   await app.listen({ port: config.PORT, host: config.HOST });
   const relay = startOutboxRelay(container, (error) => logger.error({ err: error }, 'outbox relay round failed; trying again shortly'));
   const keyPurge = startKeyPurge(container, (error) => logger.warn({ err: error }, 'purging expired idempotency keys failed'));

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { localDateOf } from '../../src/domain/statistics/shop-calendar.js';
 import { row, runLoad, statsOf } from '../harness.js';
 import { type Scenario, type ScenarioContext, inTransaction, insertUsers, outcomeOf, tally } from './scenario.js';
 
@@ -15,10 +16,12 @@ interface Item {
 
 class Refused extends Error {}
 
+const TIME_ZONE = process.env.SHOP_TIMEZONE ?? 'Asia/Seoul';
+
 /**
  * The SQL PlaceOrder runs through the Pg adapters, statement for statement, in one transaction: user,
  * products locked in id order, the order with its lines and payment, the balance locked and debited
- * with its ledger entry, the stock, the outbox row.
+ * with its ledger entry, the stock, the outbox row, the day's sales.
  */
 async function placeOrderSql(pool: pg.Pool, userId: number, items: Item[]): Promise<string> {
   try {
@@ -73,6 +76,13 @@ async function placeOrderSql(pool: pg.Pool, userId: number, items: Item[]): Prom
         JSON.stringify({ orderId, userId, items: lines, totalAmount: total, discountAmount: 0, paidAmount: total, paidAt: now.toISOString() }),
         now,
       ]);
+      const sold = [...lines].sort((a, b) => a.productId - b.productId);
+      await client.query(
+        `INSERT INTO product_daily_sales (sales_date, product_id, quantity)
+         SELECT $1::date, sold.product_id, sold.quantity FROM unnest($2::bigint[], $3::bigint[]) AS sold (product_id, quantity)
+         ON CONFLICT (sales_date, product_id) DO UPDATE SET quantity = product_daily_sales.quantity + excluded.quantity`,
+        [localDateOf(now, TIME_ZONE), sold.map((l) => l.productId), sold.map((l) => l.quantity)],
+      );
     });
     return 'PAID';
   } catch (error) {

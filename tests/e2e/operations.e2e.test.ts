@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/adapters/http/app.js';
 import { createDb } from '../../src/adapters/postgres/database.js';
+import { isDatabaseUnavailable } from '../../src/adapters/postgres/pg-errors.js';
 import { appDependencies, createContainer } from '../../src/container.js';
 import { expectProblem, useTestApp } from '../support/test-app.js';
 
@@ -14,14 +15,22 @@ describe('operational endpoints', () => {
     expect({ status: ready.statusCode, body: ready.json() }).toEqual({ status: 200, body: { status: 'ready' } });
   });
 
-  it('answers /ready with 503 and Retry-After when the database is unreachable', async () => {
+  it('answers /ready and the API with 503 and Retry-After when the database is unreachable', async () => {
     // Nothing listens on port 1: every connection is refused at once.
     const db = createDb({ url: 'postgres://nobody:nothing@127.0.0.1:1/none', connectionTimeoutMs: 1_000 });
-    const app = await buildApp(appDependencies(createContainer({ db })));
+    const app = await buildApp(appDependencies(createContainer({ db })), { isUnavailable: isDatabaseUnavailable });
     try {
       const ready = await app.inject({ method: 'GET', url: '/ready' });
       expectProblem(ready, 503, 'SERVICE_UNAVAILABLE');
-      expect(ready.headers['retry-after']).toBe('5');
+      expect(ready.headers['retry-after']).toBe('1');
+      for (const response of [
+        await app.inject({ method: 'GET', url: '/api/v1/users/1/balance' }),
+        await app.inject({ method: 'POST', url: '/api/v1/users/1/balance/charge', payload: { amount: 1 } }),
+      ]) {
+        const body = expectProblem(response, 503, 'SERVICE_UNAVAILABLE');
+        expect(response.headers['retry-after']).toBe('1');
+        expect(JSON.stringify(body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|stack/);
+      }
     } finally {
       await app.close();
       await db.destroy();

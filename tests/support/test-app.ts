@@ -2,6 +2,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Clock } from '../../src/application/ports/clock.js';
 import { buildApp } from '../../src/adapters/http/app.js';
+import { isDatabaseUnavailable } from '../../src/adapters/postgres/pg-errors.js';
 import { appDependencies, createContainer } from '../../src/container.js';
 import { type TestDatabase, useTestDatabase } from './test-database.js';
 
@@ -16,7 +17,7 @@ export function useTestApp({ clock }: { clock?: Clock } = {}): TestApp {
   let app: FastifyInstance | undefined;
 
   beforeAll(async () => {
-    app = await buildApp(appDependencies(createContainer({ db: database.db, ...(clock ? { clock } : {}) })));
+    app = await buildApp(appDependencies(createContainer({ db: database.db, ...(clock ? { clock } : {}) })), { isUnavailable: isDatabaseUnavailable });
   });
   afterAll(async () => {
     await app?.close();

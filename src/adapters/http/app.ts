@@ -9,7 +9,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import { errorHandler, notFoundHandler } from './error-handler.js';
+import { type UnavailabilityTest, errorHandler, notFoundHandler } from './error-handler.js';
 import { PROBLEM_CONTENT_TYPE, problem } from './problems.js';
 import { registerMetrics } from './metrics.js';
 import { type UserRoutesOptions, userRoutes } from './routes/user-routes.js';
@@ -35,6 +35,8 @@ export type AppDependencies = BalanceRoutesOptions &
 export interface AppOptions {
   /** Without one the app logs nothing (tests). */
   logger?: FastifyBaseLogger;
+  /** Which unexpected errors mean the database is unreachable (answered 503 with Retry-After). */
+  isUnavailable?: UnavailabilityTest;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -55,7 +57,7 @@ function answerMalformedRequest(error: Error & { code?: string }, socket: Socket
   );
 }
 
-export async function buildApp(deps: AppDependencies, { logger }: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(deps: AppDependencies, { logger, isUnavailable = () => false }: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: BODY_LIMIT_BYTES,
@@ -73,7 +75,7 @@ export async function buildApp(deps: AppDependencies, { logger }: AppOptions = {
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler(errorHandler);
+  app.setErrorHandler(errorHandler(isUnavailable));
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -34,7 +34,10 @@ function fieldErrors({ keyword, instancePath, message, params }: ValidationIssue
   return [{ path, message: message ?? 'is invalid' }];
 }
 
-export function toProblem(error: FastifyError | Error): Problem {
+/** Tells which unknown errors mean "try again shortly" (the database unreachable): those are a 503. */
+export type UnavailabilityTest = (error: unknown) => boolean;
+
+export function toProblem(error: FastifyError | Error, isUnavailable: UnavailabilityTest = () => false): Problem {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = error.validation as ValidationIssue[];
     return invalidRequest(issues.flatMap(fieldErrors));
@@ -47,14 +50,23 @@ export function toProblem(error: FastifyError | Error): Problem {
   if (status === 415) return problem('UNSUPPORTED_MEDIA_TYPE', error.message);
   // Fastify's own 4xx: malformed JSON, an empty JSON body, a bad Content-Length. All are the request's fault.
   if (status !== undefined && status >= 400 && status < 500) return invalidRequest([{ path: '', message: error.message }]);
+  if (isUnavailable(error)) return problem('SERVICE_UNAVAILABLE', 'The service cannot reach its database right now; retry shortly.');
   return problem('INTERNAL_ERROR', 'Something went wrong on our side. The request id identifies it in our logs.');
 }
 
-export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const body = toProblem(error);
-  if (body.status >= 500) request.log.error({ err: error }, 'request failed');
-  else request.log.info({ code: body.code }, 'request rejected');
-  return reply.status(body.status).type(PROBLEM_CONTENT_TYPE).send({ ...body, requestId: request.id });
+/** Seconds a client is told to wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 1;
+
+export function errorHandler(isUnavailable: UnavailabilityTest) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const body = toProblem(error, isUnavailable);
+    if (body.status === 503) {
+      request.log.warn({ err: error }, 'database unavailable');
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    } else if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: body.code }, 'request rejected');
+    return reply.status(body.status).type(PROBLEM_CONTENT_TYPE).send({ ...body, requestId: request.id });
+  };
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -13,3 +13,21 @@ function violates(error: unknown, sqlState: string, constraint: string): boolean
 
 export const isUniqueViolation = (error: unknown, constraint: string) => violates(error, UNIQUE_VIOLATION, constraint);
 export const isForeignKeyViolation = (error: unknown, constraint: string) => violates(error, FOREIGN_KEY_VIOLATION, constraint);
+
+const UNAVAILABLE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+
+/**
+ * True when the error says the database could not be reached or is going away, rather than that a
+ * statement was wrong: no free connection within the pool's timeout, a refused or dropped connection,
+ * the server shutting down or out of connections. The request may succeed if retried shortly.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (UNAVAILABLE_NETWORK_CODES.has(code)) return true;
+    // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutting down, cannot connect now), 53300 (too many connections).
+    if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+  }
+  return typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+}

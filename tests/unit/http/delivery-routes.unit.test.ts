@@ -49,7 +49,7 @@ beforeEach(async () => {
   app = Fastify({ logger: false }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler(errorHandler);
+  app.setErrorHandler(errorHandler(() => false));
   await app.register(deliveryRoutes, { prefix: '/api/v1', listDeliveries: new ListDeliveries(store), retryDelivery: new RetryDelivery(store, clock) });
   await app.ready();
 });

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { RETRY_AFTER_SECONDS } from '../error-handler.js';
 import { problem, PROBLEM_CONTENT_TYPE } from '../problems.js';
 import { problemSchema } from '../schemas.js';
 
@@ -19,7 +20,7 @@ export const operationalRoutes: FastifyPluginAsyncZod<OperationalRoutesOptions> 
     return reply
       .status(503)
       .type(PROBLEM_CONTENT_TYPE)
-      .header('retry-after', '5')
+      .header('retry-after', String(RETRY_AFTER_SECONDS))
       .send({ ...problem('SERVICE_UNAVAILABLE', 'The database is not reachable.'), requestId: request.id });
   });
 };
