@@ -32,5 +32,6 @@ try {
   console.log(`${lines} order lines in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 } finally {
   await pool.end();
-  await embedded?.stop();
+  // A server that was already running belongs to someone else (a running `npm start`): leave it be.
+  if (embedded && !embedded.adopted) await embedded.stop();
 }

@@ -35,6 +35,8 @@ export interface EmbeddedDatabase {
   readonly dataDir: string;
   /** True when this start created the cluster. */
   readonly created: boolean;
+  /** True when the server was already running (left by a killed process, or another one's): not started here. */
+  readonly adopted: boolean;
   stop(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export async function startEmbeddedPostgres({
     url,
     dataDir,
     created,
+    adopted: orphan !== undefined,
     stop: async () => {
       runningDataDirs.delete(dataDir);
       await stop();

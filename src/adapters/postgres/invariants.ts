@@ -1,0 +1,124 @@
+import { sql } from 'kysely';
+import type { Db } from './database.js';
+
+export interface InvariantResult {
+  readonly name: string;
+  readonly holds: boolean;
+  /** How many rows break it (users, products, campaigns, orders or days). */
+  readonly violations: number;
+  /** A few of them, to start looking. */
+  readonly examples: unknown[];
+}
+
+interface Invariant {
+  readonly name: string;
+  /** A query returning one row per violation. */
+  readonly violations: (timeZone: string) => ReturnType<typeof sql>;
+}
+
+/**
+ * What must be true of the shop's data whatever happened: crashes, retries, races. Each is a query for
+ * the rows that break it, so a report says where to look, not just that something is wrong.
+ */
+const INVARIANTS: Invariant[] = [
+  {
+    name: 'money: per user, charges = balance + payments, and the payments table agrees with the ledger',
+    violations: () => sql`
+      SELECT b.user_id, b.amount AS balance, coalesce(l.charged, 0) AS charged, coalesce(l.paid, 0) AS paid_in_ledger,
+             coalesce(p.paid, 0) AS paid_in_payments
+      FROM balances b
+      LEFT JOIN (
+        SELECT user_id, sum(amount) FILTER (WHERE type = 'CHARGE') AS charged, -sum(amount) FILTER (WHERE type = 'PAYMENT') AS paid
+        FROM balance_ledger GROUP BY user_id
+      ) l ON l.user_id = b.user_id
+      LEFT JOIN (SELECT user_id, sum(amount) AS paid FROM payments GROUP BY user_id) p ON p.user_id = b.user_id
+      WHERE coalesce(l.charged, 0) <> b.amount + coalesce(l.paid, 0) OR coalesce(l.paid, 0) <> coalesce(p.paid, 0)`,
+  },
+  {
+    name: 'ledger: replayed in order, every entry carries the running balance and the last one the balance',
+    violations: () => sql`
+      WITH replay AS (
+        SELECT id, user_id, balance_after, sum(amount) OVER (PARTITION BY user_id ORDER BY id) AS running,
+               row_number() OVER (PARTITION BY user_id ORDER BY id DESC) AS from_last
+        FROM balance_ledger
+      )
+      SELECT r.user_id, r.id AS entry_id, r.balance_after, r.running, b.amount AS balance
+      FROM replay r JOIN balances b ON b.user_id = r.user_id
+      WHERE r.balance_after <> r.running OR (r.from_last = 1 AND r.balance_after <> b.amount)`,
+  },
+  {
+    name: 'stock: per product, initial stock + restocks = current stock + units sold',
+    violations: () => sql`
+      SELECT p.id AS product_id, p.stock, coalesce(a.added, 0) AS added, coalesce(s.sold, 0) AS sold
+      FROM products p
+      LEFT JOIN (SELECT product_id, sum(delta) AS added FROM stock_adjustments GROUP BY product_id) a ON a.product_id = p.id
+      LEFT JOIN (SELECT product_id, sum(quantity) AS sold FROM order_lines GROUP BY product_id) s ON s.product_id = p.id
+      WHERE coalesce(a.added, 0) <> p.stock + coalesce(s.sold, 0)`,
+  },
+  {
+    name: 'coupons: issuedQuantity = copies issued <= totalQuantity, one copy per user',
+    violations: () => sql`
+      SELECT c.id AS coupon_id, c.issued_quantity, c.total_quantity, count(u.id) AS copies, count(DISTINCT u.user_id) AS holders
+      FROM coupons c LEFT JOIN user_coupons u ON u.coupon_id = c.id
+      GROUP BY c.id
+      HAVING c.issued_quantity <> count(u.id) OR count(u.id) > c.total_quantity OR count(DISTINCT u.user_id) <> count(u.id)`,
+  },
+  {
+    name: 'orders: each has its payment and PAYMENT entry for paidAmount, its lines add up, its coupon copy names it',
+    violations: () => sql`
+      SELECT o.id AS order_id, o.total_amount, o.paid_amount, p.amount AS payment, -l.amount AS ledger_payment, lines.total AS lines_total,
+             u.order_id AS coupon_order_id
+      FROM orders o
+      LEFT JOIN payments p ON p.order_id = o.id
+      LEFT JOIN balance_ledger l ON l.order_id = o.id AND l.type = 'PAYMENT'
+      LEFT JOIN (SELECT order_id, sum(amount) AS total FROM order_lines GROUP BY order_id) lines ON lines.order_id = o.id
+      LEFT JOIN user_coupons u ON u.id = o.user_coupon_id
+      WHERE p.amount IS DISTINCT FROM o.paid_amount OR -l.amount IS DISTINCT FROM o.paid_amount
+         OR lines.total IS DISTINCT FROM o.total_amount
+         OR (o.user_coupon_id IS NOT NULL AND u.order_id IS DISTINCT FROM o.id)`,
+  },
+  {
+    name: 'coupons used: a used copy is used by exactly the order that names it',
+    violations: () => sql`
+      SELECT u.id AS user_coupon_id, u.order_id, o.user_coupon_id AS order_coupon
+      FROM user_coupons u LEFT JOIN orders o ON o.id = u.order_id
+      WHERE u.order_id IS NOT NULL AND o.user_coupon_id IS DISTINCT FROM u.id`,
+  },
+  {
+    name: 'outbox: every paid order has exactly one outbox row',
+    violations: () => sql`
+      SELECT o.id AS order_id, count(x.id) AS outbox_rows
+      FROM orders o LEFT JOIN data_platform_outbox x ON x.order_id = o.id
+      GROUP BY o.id HAVING count(x.id) <> 1`,
+  },
+  {
+    name: 'popular rollup: per shop-local day and product, units in the rollup = units in the order lines',
+    violations: (timeZone) => sql`
+      WITH lines AS (
+        SELECT (o.created_at AT TIME ZONE ${timeZone})::date AS day, l.product_id, sum(l.quantity) AS quantity
+        FROM order_lines l JOIN orders o ON o.id = l.order_id GROUP BY 1, 2
+      )
+      SELECT coalesce(lines.day, r.sales_date)::text AS day, coalesce(lines.product_id, r.product_id) AS product_id,
+             lines.quantity AS in_lines, r.quantity AS in_rollup
+      FROM lines FULL JOIN product_daily_sales r ON r.sales_date = lines.day AND r.product_id = lines.product_id
+      WHERE lines.quantity IS DISTINCT FROM r.quantity`,
+  },
+];
+
+const EXAMPLES = 5;
+
+/** Checks every invariant against the database; read-only, one repeatable-read snapshot for all of them. */
+export async function checkInvariants(db: Db, timeZone: string): Promise<InvariantResult[]> {
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      await sql`SET TRANSACTION READ ONLY`.execute(trx);
+      const results: InvariantResult[] = [];
+      for (const invariant of INVARIANTS) {
+        const { rows } = await invariant.violations(timeZone).execute(trx);
+        results.push({ name: invariant.name, holds: rows.length === 0, violations: rows.length, examples: rows.slice(0, EXAMPLES) });
+      }
+      return results;
+    });
+}

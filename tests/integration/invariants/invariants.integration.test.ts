@@ -1,0 +1,81 @@
+import { sql } from 'kysely';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
+import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
+import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
+import { PlaceOrder } from '../../../src/application/order/place-order.js';
+import { CreateProduct } from '../../../src/application/product/create-product.js';
+import { UpdateProduct } from '../../../src/application/product/update-product.js';
+import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { CreateUser } from '../../../src/application/user/create-user.js';
+import { checkInvariants } from '../../../src/adapters/postgres/invariants.js';
+import { createContainer } from '../../../src/container.js';
+import { useTestDatabase } from '../../support/test-database.js';
+
+const database = useTestDatabase();
+const actor = UNRESTRICTED;
+const TZ = 'Asia/Seoul';
+
+/** A small shop after a realistic day: charges, restocks, coupons, orders paid and refused. */
+beforeAll(async () => {
+  const c = createContainer({ db: database.db, timeZone: TZ });
+  const users = await Promise.all(['a', 'b', 'c', 'd'].map((name) => c.resolve(CreateUser).execute({ actor, name })));
+  for (const user of users) await c.resolve(ChargeBalance).execute({ actor, userId: user.id, amount: 200_000 });
+  const products = await Promise.all(
+    [5, 8, 3].map((stock, i) => c.resolve(CreateProduct).execute({ actor, name: `p${i}`, price: 9_000 + i * 1_000, stock })),
+  );
+  await c.resolve(UpdateProduct).execute({ actor, productId: products[2]!.id, stockDelta: 4 });
+  const coupon = await c.resolve(CreateCoupon).execute({
+    actor, name: 'ten', discountType: 'PERCENT', discountValue: 10, totalQuantity: 3, validDays: 7, issueStartsAt: null, issueEndsAt: null,
+  });
+  const copies = await Promise.allSettled(users.map((user) => c.resolve(IssueCoupon).execute({ actor, couponId: coupon.id, userId: user.id })));
+  const placeOrder = c.resolve(PlaceOrder);
+  await Promise.allSettled(
+    users.flatMap((user, i) => {
+      const copy = copies[i]?.status === 'fulfilled' ? copies[i].value.id : undefined;
+      return [
+        placeOrder.execute({ actor, userId: user.id, items: [{ productId: products[0]!.id, quantity: 2 }, { productId: products[1]!.id, quantity: 1 }], userCouponId: copy }),
+        placeOrder.execute({ actor, userId: user.id, items: [{ productId: products[2]!.id, quantity: 3 }] }),
+        placeOrder.execute({ actor, userId: user.id, items: [{ productId: products[1]!.id, quantity: 50 }] }), // refused: stock
+      ];
+    }),
+  );
+});
+
+async function broken(): Promise<string[]> {
+  return (await checkInvariants(database.db, TZ)).filter((result) => !result.holds).map((result) => result.name.split(':')[0]!);
+}
+
+describe('the invariant checker', () => {
+  it('finds every invariant holding after a realistic day of concurrent work', async () => {
+    const results = await checkInvariants(database.db, TZ);
+    expect(results).toHaveLength(8);
+    expect(results.filter((result) => !result.holds)).toEqual([]);
+    const orders = await database.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(orders.n).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each([
+    ['a balance changed behind the ledger', sql`UPDATE balances SET amount = amount + 1 WHERE user_id = (SELECT min(user_id) FROM balances)`, sql`UPDATE balances SET amount = amount - 1 WHERE user_id = (SELECT min(user_id) FROM balances)`, ['money', 'ledger']],
+    ['stock appearing from nowhere', sql`UPDATE products SET stock = stock + 1 WHERE id = (SELECT min(id) FROM products)`, sql`UPDATE products SET stock = stock - 1 WHERE id = (SELECT min(id) FROM products)`, ['stock']],
+    ['a coupon count off by one', sql`UPDATE coupons SET issued_quantity = issued_quantity - 1`, sql`UPDATE coupons SET issued_quantity = issued_quantity + 1`, ['coupons']],
+    ['a payment amount changed', sql`UPDATE payments SET amount = amount + 1 WHERE id = (SELECT min(id) FROM payments)`, sql`UPDATE payments SET amount = amount - 1 WHERE id = (SELECT min(id) FROM payments)`, ['money', 'orders']],
+    ['a sale missing from the rollup', sql`UPDATE product_daily_sales SET quantity = quantity + 1`, sql`UPDATE product_daily_sales SET quantity = quantity - 1`, ['popular rollup']],
+  ])('catches %s, and holds again once it is put back', async (_label, corrupt, restore, expected) => {
+    await corrupt.execute(database.db);
+    expect(await broken()).toEqual(expected);
+    await restore.execute(database.db);
+    expect(await broken()).toEqual([]);
+  });
+
+  it('catches a paid order whose outbox row is gone', async () => {
+    const row = await database.db.selectFrom('data_platform_outbox').selectAll().orderBy('id').limit(1).executeTakeFirstOrThrow();
+    await database.db.deleteFrom('data_platform_outbox').where('id', '=', row.id).execute();
+    expect(await broken()).toEqual(['outbox']);
+    await database.db
+      .insertInto('data_platform_outbox')
+      .values({ order_id: row.order_id, payload: JSON.stringify(row.payload), next_attempt_at: row.next_attempt_at, created_at: row.created_at })
+      .execute();
+    expect(await broken()).toEqual([]);
+  });
+});
