@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/adapters/http/app.js';
 import { createDb } from '../../src/adapters/postgres/database.js';
@@ -31,6 +33,27 @@ describe('operational endpoints', () => {
         expect(response.headers['retry-after']).toBe('1');
         expect(JSON.stringify(body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|stack/);
       }
+    } finally {
+      await app.close();
+      await db.destroy();
+    }
+  });
+
+  it('answers 503 with Retry-After after a bounded wait when every pooled connection is busy', async () => {
+    const db = createDb({ url: t.database.url, schema: t.database.schema, poolSize: 1, connectionTimeoutMs: 200 });
+    const app = await buildApp(appDependencies(createContainer({ db })), { isUnavailable: isDatabaseUnavailable });
+    try {
+      const holding = sql`SELECT pg_sleep(1)`.execute(db); // the pool's only connection, busy for a second
+      await sleep(100);
+      const started = performance.now();
+      const response = await app.inject({ method: 'GET', url: '/api/v1/products' });
+      const waited = performance.now() - started;
+      await holding;
+      expectProblem(response, 503, 'SERVICE_UNAVAILABLE');
+      expect(response.headers['retry-after']).toBe('1');
+      expect(waited).toBeGreaterThanOrEqual(150);
+      expect(waited).toBeLessThan(2_000);
+      expect((await app.inject({ method: 'GET', url: '/api/v1/products' })).statusCode).toBe(200);
     } finally {
       await app.close();
       await db.destroy();
