@@ -1,7 +1,8 @@
 /**
  * `npm run generate -- <lines>`: adds that many order lines (default 1,000,000) over 30 days and 10,000
- * products, in bulk, to DATABASE_URL or else to the embedded development database. For benchmarks only:
- * see generateOrderLines.
+ * products, in bulk, to DATABASE_URL or else to the benchmarks' embedded server (.data/bench-postgres,
+ * database shop_generated), never to the development shop: it writes orders without payments, so
+ * `npm run check` would rightly fail on a shop it had filled. See generateOrderLines.
  */
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/adapters/postgres/embedded.js';
@@ -19,7 +20,7 @@ if (!Number.isSafeInteger(lines) || lines < 1) {
 const config = loadConfig();
 const embedded = config.DATABASE_URL
   ? undefined
-  : await startEmbeddedPostgres({ dataDir: config.EMBEDDED_PG_DATA_DIR, port: config.EMBEDDED_PG_PORT });
+  : await startEmbeddedPostgres({ dataDir: '.data/bench-postgres', port: Number(process.env.BENCH_PG_PORT ?? 54_330), database: 'shop_generated' });
 const url = config.DATABASE_URL ?? embedded!.url;
 const db = createDb({ url, poolSize: 1 });
 await migrateToLatest(db);

@@ -137,6 +137,8 @@ describe('creating and reading coupons', () => {
     ['words for a time', { issueEndsAt: 'next tuesday' }, 'issueEndsAt'],
     ['an impossible date', { issueEndsAt: '2026-13-40T00:00:00.000Z' }, 'issueEndsAt'],
     ['epoch milliseconds', { issueStartsAt: 1_796_000_000_000 }, 'issueStartsAt'],
+    ['a start past the year 9999 in UTC', { issueStartsAt: '9999-12-31T23:59:59-23:59' }, 'issueStartsAt'],
+    ['an end before the year 0001 in UTC', { issueEndsAt: '0000-01-01T00:00:00+14:00' }, 'issueEndsAt'],
     ['an unknown field', { code: 'WELCOME' }, 'code'],
   ])('answers 400 for a campaign with %s', async (_label, fields, path) => {
     const body = expectProblem(await createCoupon({ ...validCoupon, ...fields }), 400, 'INVALID_REQUEST');

@@ -237,6 +237,8 @@ describe('bad input on the product routes', () => {
     ['an empty name', { name: '', price: 1_000, stock: 1 }, 'name'],
     ['a blank name', { name: '   ', price: 1_000, stock: 1 }, 'name'],
     ['a name of 201 characters', { name: 'x'.repeat(201), price: 1_000, stock: 1 }, 'name'],
+    ['a name with a NUL character', { name: 'a\u0000b', price: 1_000, stock: 1 }, 'name'],
+    ['a name with a line feed', { name: 'a\nb', price: 1_000, stock: 1 }, 'name'],
     ['a name that is not a string', { name: 42, price: 1_000, stock: 1 }, 'name'],
     ['a zero price', { name: 'Pen', price: 0, stock: 1 }, 'price'],
     ['a price over 100,000,000', { name: 'Pen', price: 100_000_001, stock: 1 }, 'price'],

@@ -66,7 +66,8 @@ export async function buildApp(deps: AppDependencies, { logger, isUnavailable = 
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    return503OnClosing: true,
+    // While closing, requests already on open connections are still served: the pool closes only after.
+    return503OnClosing: false,
     clientErrorHandler: answerMalformedRequest,
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();

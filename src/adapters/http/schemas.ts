@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../../application/shared/pagination.js';
-import { characterCount } from '../../domain/shared/text.js';
+import { CONTROL_CHARACTERS, characterCount } from '../../domain/shared/text.js';
 
 /** A positive integer id in a path: `abc`, `0`, `1.5`, `01` and anything past 2^53 − 1 are rejected. */
 export const idParam = z
@@ -63,8 +63,14 @@ export function toPaginated<T, R>(page: { items: T[]; nextAfter: number | null }
 /** Timestamps the API writes: ISO 8601 in UTC. */
 export const timestamp = z.iso.datetime();
 
-/** Timestamps the API reads: ISO 8601 with Z or an offset, which is the same instant. */
-export const timestampInput = z.iso.datetime({ offset: true });
+/**
+ * Timestamps the API reads: ISO 8601 with Z or an offset, which is the same instant; in UTC it must fall
+ * in the years 0001-9999, the ones the API can write back.
+ */
+export const timestampInput = z.iso.datetime({ offset: true }).refine((value) => {
+  const year = new Date(value).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}, 'must be an instant in the years 0001 to 9999 (UTC)');
 
 /** A name: trimmed, 1 to `max` characters counted as code points (as the database counts them). */
 export function nameText(max: number) {
@@ -73,6 +79,7 @@ export function nameText(max: number) {
     .trim()
     .min(1)
     .refine((value) => characterCount(value) <= max, `must be 1 to ${max} characters`)
+    .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters')
     .meta({ maxLength: max, description: `1 to ${max} characters` });
 }
 

@@ -4,7 +4,7 @@ import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { CouponsTable, Db, UserCouponsTable } from './database.js';
 import { isForeignKeyViolation, isUniqueViolation } from './pg-errors.js';
-import { inCurrentTransaction } from './pg-transaction-context.js';
+import { inCurrentTransaction, readerFor } from './pg-transaction-context.js';
 
 const toCoupon = (row: Selectable<CouponsTable>) =>
   new Coupon({
@@ -57,10 +57,6 @@ export class PgCouponRepository implements CouponRepository {
     return toCoupon(row);
   }
 
-  async findById(couponId: number): Promise<Coupon | undefined> {
-    const row = await this.db.selectFrom('coupons').selectAll().where('id', '=', couponId).executeTakeFirst();
-    return row && toCoupon(row);
-  }
 }
 
 /** A unique violation here means the user already holds a copy; a foreign key one, that there is no such user. */
@@ -77,7 +73,8 @@ export class PgCouponIssuer implements CouponIssuer {
    * briefly as PostgreSQL allows. A second copy for the same user fails the unique key, which undoes the
    * count with the rest of the statement, and so does a user that does not exist (the foreign key). (Measured against SELECT … FOR UPDATE then UPDATE in a
    * transaction: `npm run bench -- coupon-storm`.) Under an Idempotency-Key it joins that request's
-   * transaction instead, so the key and the copy commit together.
+   * transaction instead, so the key and the copy commit together; the campaign row then stays locked
+   * until that transaction commits, which is the price of a retry-safe request.
    */
   async issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
     try {
@@ -112,7 +109,8 @@ export class PgCouponQueries implements CouponQueries {
   constructor(private readonly db: Db) {}
 
   async findById(couponId: number): Promise<Coupon | undefined> {
-    const row = await this.db.selectFrom('coupons').selectAll().where('id', '=', couponId).executeTakeFirst();
+    const row = await readerFor(this.db)
+      .selectFrom('coupons').selectAll().where('id', '=', couponId).executeTakeFirst();
     return row && toCoupon(row);
   }
 

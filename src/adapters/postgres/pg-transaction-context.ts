@@ -8,8 +8,8 @@ export interface OpenTransaction {
 }
 
 /**
- * The transaction the current unit of work runs in, for this async call chain only. Only `run` sets
- * it; it lets a nested unit of work (or a one-statement write such as issuing a coupon) join the outer
+ * The transaction the current unit of work runs in, for this async call chain only. Only
+ * `openTransaction` (called by PgUnitOfWork.run) sets it; it lets a nested unit of work (or a one-statement write such as issuing a coupon) join the outer
  * transaction instead of opening its own, which is what keeps an Idempotency-Key and its effect in one
  * commit.
  */
@@ -44,4 +44,13 @@ export function currentTransaction(): OpenTransaction | undefined {
 /** Runs `work` with `trx` as the current transaction of its async call chain. */
 export function openTransaction<T>(trx: Db, work: () => Promise<T>): Promise<T> {
   return current.run({ trx, savepoints: 0 }, work);
+}
+
+/**
+ * Where a read should run: on the current transaction when there is one, else on the pool. A request
+ * inside a unit of work (an Idempotency-Key's, say) already holds a connection; a read that asked the
+ * pool for another could wait forever once every connection is held that way.
+ */
+export function readerFor(db: Db): Db {
+  return current.getStore()?.trx ?? db;
 }

@@ -1,6 +1,7 @@
 import type { NewUser, UserQueries, UserRepository } from '../../application/ports/user-repository.js';
 import type { User } from '../../domain/user/user.js';
 import type { Db } from './database.js';
+import { readerFor } from './pg-transaction-context.js';
 
 /** Bound to a transaction inside a unit of work, or to the pool for reads. */
 export class PgUserRepository implements UserRepository, UserQueries {
@@ -16,7 +17,8 @@ export class PgUserRepository implements UserRepository, UserQueries {
   }
 
   async exists(userId: number): Promise<boolean> {
-    const row = await this.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
+    const row = await readerFor(this.db)
+      .selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
     return row !== undefined;
   }
 }

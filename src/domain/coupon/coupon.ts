@@ -85,11 +85,6 @@ export class Coupon implements CouponProps {
     return new CouponSoldOutError({ couponId: this.id, totalQuantity: this.totalQuantity });
   }
 
-  /** One more copy issued; the caller stores it atomically with the check (see CouponRepository.reserveOne). */
-  reserveOne(): Coupon {
-    if (this.soldOut) throw this.soldOutError();
-    return new Coupon({ ...this, issuedQuantity: this.issuedQuantity + 1 });
-  }
 
   /** The copy a user receives: valid for `validDays` from the moment it is issued. */
   copyFor(userId: number, issuedAt: Date): UserCouponDraft {

@@ -10,6 +10,7 @@ import { CreateProduct } from '../../../src/application/product/create-product.j
 import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
 import { DomainError } from '../../../src/domain/shared/domain-error.js';
 import { createContainer } from '../../../src/container.js';
+import { createDb } from '../../../src/adapters/postgres/database.js';
 import { insertUsers } from '../../support/fixtures.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
@@ -141,6 +142,26 @@ describe('placing orders on PostgreSQL', () => {
     expect(await footprint(userId!, [product.id])).toMatchObject({ balance: 97_000, orders: 1, payments: 1, ledger: 1, outbox: 1 });
     const replay = await attempt();
     expect(replay.replayed).toBe(true);
+  });
+
+  it('serves more concurrent keyed coupon issues than the pool has connections, without waiting on itself', async () => {
+    const small = createDb({ url: database.url, schema: database.schema, poolSize: 2, connectionTimeoutMs: 2_000 });
+    try {
+      const c = createContainer({ db: small });
+      const [issue, run] = [c.resolve(IssueCoupon), c.resolve(RunIdempotently)];
+      const coupon = await shop().createCoupon.execute({ actor, name: 'keyed', discountType: 'FIXED', discountValue: 1, totalQuantity: 100, validDays: 1, issueStartsAt: null, issueEndsAt: null });
+      const users = await fundedUsers(8, 0);
+      const keep = (error: unknown) => (error instanceof DomainError ? { status: 409, body: { code: error.code } } : undefined);
+      const results = await Promise.all(
+        users.map((userId) =>
+          run.execute({ userId, key: 'k', route: 'POST issue', requestHash: 'h' }, async () => ({ status: 201, body: await issue.execute({ actor, couponId: coupon.id, userId }) }), keep),
+        ),
+      );
+      expect(results.map((result) => result.response.status)).toEqual(users.map(() => 201));
+      expect(await scalar(database.db, sql`SELECT issued_quantity AS value FROM coupons WHERE id = ${coupon.id}`)).toBe(8);
+    } finally {
+      await small.destroy();
+    }
   });
 
   it('keeps a refused coupon issue with its key, the failed statement undone and the transaction still usable', async () => {

@@ -43,11 +43,12 @@ describe('Coupon', () => {
     expect(open.isIssuableAt(new Date('2999-01-01T00:00:00.000Z'))).toBe(true);
   });
 
-  it('reserves copies until none is left', () => {
-    const twice = coupon.reserveOne().reserveOne();
-    expect(twice.issuedQuantity).toBe(2);
-    expect(twice.soldOut).toBe(true);
-    expect(() => twice.reserveOne()).toThrow(CouponSoldOutError);
+  it('is sold out once every copy is issued, and says so with the total', () => {
+    expect(new Coupon({ ...draft, id: 1, issuedQuantity: 1 }).soldOut).toBe(false);
+    const full = new Coupon({ ...draft, id: 1, issuedQuantity: 2 });
+    expect(full.soldOut).toBe(true);
+    expect(full.soldOutError()).toEqual(expect.objectContaining({ code: 'COUPON_SOLD_OUT', facts: { couponId: 1, totalQuantity: 2 } }));
+    expect(full.soldOutError()).toBeInstanceOf(CouponSoldOutError);
   });
 
   it('issues a copy that expires validDays after it is issued', () => {
