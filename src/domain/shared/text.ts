@@ -8,6 +8,7 @@ export function characterCount(text: string): number {
 }
 
 /** C0 controls and DEL: no name needs them, and PostgreSQL refuses NUL in text. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 export const CONTROL_CHARACTERS = /[\u0000-\u001F\u007F]/;
 
 /** Trims `value` and checks it has 1 to `max` characters, none of them control characters. */
