@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   type ZodTypeProvider,
   jsonSchemaTransform,
@@ -41,6 +41,11 @@ export interface AppOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+function answerRefusedUrl(error: Error, request: FastifyRequest, reply: FastifyReply): void {
+  const body = problem('INVALID_REQUEST', error.message, { errors: [{ path: '', message: error.message }] });
+  void reply.status(400).type(PROBLEM_CONTENT_TYPE).send({ ...body, requestId: request.id });
+}
+
 /**
  * Requests Node's HTTP parser rejects before Fastify sees them (a control character in a header, a
  * broken request line) still get a problem+json 400, written straight to the socket.
@@ -68,8 +73,12 @@ export async function buildApp(deps: AppDependencies, { logger, isUnavailable = 
     },
     // While closing, requests already on open connections are still served: the pool closes only after.
     return503OnClosing: false,
+    // A URL the router itself refuses (bad percent-encoding, a path segment past maxParamLength) is the
+    // request's fault like any other: a 400 problem, not Fastify's own JSON.
+    frameworkErrors: answerRefusedUrl,
     clientErrorHandler: answerMalformedRequest,
-    routerOptions: { ignoreTrailingSlash: true },
+    // Long enough that an over-long id reaches the schema and is reported against its own path.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1_000 },
   }).withTypeProvider<ZodTypeProvider>();
 
   // JSON only: a text/plain body is 415, not a string the validators then puzzle over.

@@ -44,13 +44,14 @@ export interface OrderPaidEvent {
   readonly paidAt: string;
 }
 
-/** 1 to 50 lines, each a different product, each 1 to 1,000 units. */
+/** 1 to 50 lines, each a different product (a positive integer id), each 1 to 1,000 units. */
 export function validateItems(items: readonly OrderItem[]): void {
   if (items.length < 1 || items.length > MAX_ORDER_LINES) {
     throw new InvalidInputError('items', `must have 1 to ${MAX_ORDER_LINES} lines`);
   }
   const seen = new Set<number>();
   items.forEach(({ productId, quantity }, index) => {
+    if (!Number.isSafeInteger(productId) || productId < 1) throw new InvalidInputError(`items.${index}.productId`, 'must be a positive integer');
     if (seen.has(productId)) throw new InvalidInputError(`items.${index}.productId`, 'appears on another line; one line per product');
     seen.add(productId);
     if (!Number.isSafeInteger(quantity) || quantity < 1 || quantity > MAX_LINE_QUANTITY) {
