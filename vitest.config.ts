@@ -25,6 +25,19 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // Real processes killed, PostgreSQL restarted, the platform down: about a minute and a half, so
+        // `npm test` names the three tiers above and `npm run test:faults` runs this one.
+        test: {
+          name: 'faults',
+          include: ['tests/faults/**/*.faults.test.ts'],
+          globalSetup: [databaseSetup],
+          // One file at a time: each drives service processes and PostgreSQL hard on two cores.
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -150,7 +150,7 @@ export interface DatabaseOptions {
   readonly connectionTimeoutMs?: number;
   /** Postgres schema to work in (tests give each file its own). */
   readonly schema?: string;
-  /** Told when an idle connection dies (a database restart, say); the pool replaces it by itself. */
+  /** Told when a connection dies (a database restart, say); the pool replaces it by itself. */
   readonly onIdleConnectionError?: (error: Error) => void;
 }
 
@@ -180,8 +180,11 @@ export function createPool({ url, poolSize = 20, connectionTimeoutMs = 5_000, sc
     types,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
-  // Without a listener, an idle connection's error would be thrown as an uncaught exception.
+  // Without listeners, a connection's error would be thrown as an uncaught exception and end the process:
+  // the pool's covers idle connections, the client's own covers one checked out when the server ends it
+  // (a restart, pg_terminate_backend); the query in flight then fails and is answered 503.
   pool.on('error', (error) => onIdleConnectionError?.(error));
+  pool.on('connect', (client) => client.on('error', (error) => onIdleConnectionError?.(error)));
   return pool;
 }
 

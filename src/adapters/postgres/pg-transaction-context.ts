@@ -32,7 +32,8 @@ export async function withSavepoint<T>(open: OpenTransaction, work: () => Promis
     await sql`RELEASE SAVEPOINT ${name}`.execute(open.trx);
     return result;
   } catch (error) {
-    await sql`ROLLBACK TO SAVEPOINT ${name}`.execute(open.trx);
+    // If the connection itself died, the rollback fails too; the first error is the one that explains.
+    await sql`ROLLBACK TO SAVEPOINT ${name}`.execute(open.trx).catch(() => undefined);
     throw error;
   }
 }

@@ -1,0 +1,101 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, inject, it } from 'vitest';
+import {
+  FAST_DELIVERY_ENV,
+  cleanUp,
+  crashLine,
+  createFaultSchema,
+  deliveryLine,
+  invariants,
+  percentile,
+  printSummary,
+  statusLine,
+  toldVersusStored,
+  waitForDeliveries,
+} from './support/harness.js';
+import { LoadDriver, setupShop } from './support/load.js';
+import { runSeed, seededRandom } from './support/random.js';
+import { FaultReceiver } from './support/receiver.js';
+import { ServiceInstance } from './support/service.js';
+
+/**
+ * The data platform fails under load: first slow past the service's timeout (every attempt times out),
+ * then down (connections refused), then back. Orders keep being paid throughout without waiting for
+ * it, and afterwards every paid order is delivered; none is parked, lost or changed.
+ */
+const TIMEOUT_MS = Number(FAST_DELIVERY_ENV.DATA_PLATFORM_TIMEOUT_MS);
+const SLOW_ANSWER_MS = 3 * TIMEOUT_MS;
+
+describe('the data platform slow, then down, then back, under load', () => {
+  it('delivers every paid order afterwards, and keeps serving meanwhile', async () => {
+    const seed = runSeed();
+    const began = performance.now();
+    const schema = await createFaultSchema(inject('databaseUrl'), 'faults_dp');
+    const receiver = await new FaultReceiver(seededRandom(seed)).start();
+    receiver.mode = { kind: 'ok', minMs: 0, maxMs: 20 };
+    const service = new ServiceInstance('service', { DATABASE_URL: schema.serviceUrl, DATA_PLATFORM_URL: receiver.url, ...FAST_DELIVERY_ENV });
+    let load: LoadDriver | undefined;
+    try {
+      await service.start();
+      const shop = await setupShop(service.origin);
+      load = new LoadDriver(shop, [service], { seed, clients: 8 }).start();
+
+      const mark = () => performance.now();
+      await sleep(3_000);
+      const slowAt = mark();
+      receiver.mode = { kind: 'slow', delayMs: SLOW_ANSWER_MS };
+      await sleep(5_000);
+      const downAt = mark();
+      await receiver.stop();
+      await sleep(5_000);
+      const backAt = mark();
+      receiver.mode = { kind: 'ok', minMs: 0, maxMs: 20 };
+      await receiver.start();
+      await sleep(2_000);
+      await load.stop();
+      const loadEndedAt = mark();
+
+      const deliveries = await waitForDeliveries(schema.db, receiver, 30_000);
+      const told = await toldVersusStored(schema.db, load);
+      const checked = await invariants(schema.db);
+      const records = load.records;
+      const during = records.filter((r) => r.startedAt >= slowAt && r.endedAt <= backAt);
+      const orderLatency = during.filter((r) => r.op === 'order' || r.op === 'order+coupon').map((r) => r.endedAt - r.startedAt);
+      const slowAttempts = receiver.attempts.filter((a) => a.startedAt >= slowAt && a.startedAt < downAt);
+      const orders = await schema.db.selectFrom('orders').select(['id', 'created_at']).execute();
+      const secondsIn = (at: number) => ((at - began) / 1000).toFixed(1);
+      printSummary(`faults: data-platform (seed ${seed})`, {
+        injected:
+          `receiver slow (answers after ${SLOW_ANSWER_MS} ms, timeout ${TIMEOUT_MS} ms) from ${secondsIn(slowAt)} s, down from ${secondsIn(downAt)} s, ` +
+          `back at ${secondsIn(backAt)} s; load ended ${secondsIn(loadEndedAt)} s`,
+        load: `8 clients, ${load.operations} operations, ${records.length} requests (${statusLine(records)})`,
+        outcomes: load.describe(),
+        'orders paid (201)': `${load.paid.size} in all; ${orders.length} stored; unknown outcome ${load.unknownOrders}`,
+        'while it failed': `${during.length} requests (${statusLine(during)}); orders p50 ${percentile(orderLatency, 50).toFixed(0)} ms, p99 ${percentile(orderLatency, 99).toFixed(0)} ms, max ${Math.max(0, ...orderLatency).toFixed(0)} ms`,
+        'slow phase': `${slowAttempts.length} attempts reached the receiver, ${slowAttempts.filter((a) => a.outcome === 'aborted').length} abandoned by the service at its timeout`,
+        delivered: deliveryLine(deliveries),
+        'told vs stored': told.length === 0 ? 'agree' : told.join('; '),
+        invariants: checked.line,
+        'service crashes': crashLine([service]),
+        'run time': `${((performance.now() - began) / 1000).toFixed(1)} s`,
+      });
+
+      expect(service.crashes).toEqual([]);
+      // The shop kept selling while the platform failed, without waiting for it.
+      expect(during.filter((r) => typeof r.status !== 'number' || r.status >= 500)).toEqual([]);
+      expect(orderLatency.length).toBeGreaterThan(50);
+      expect(percentile(orderLatency, 99)).toBeLessThan(1_000);
+      // The faults took effect: slow attempts were abandoned, events were retried.
+      expect(slowAttempts.filter((a) => a.outcome === 'aborted').length).toBeGreaterThan(0);
+      expect(deliveries.retried).toBeGreaterThan(0);
+      // Every paid order delivered, as paid, none parked.
+      expect(deliveries.missingExamples).toEqual([]);
+      expect(deliveries.failed).toBe(0);
+      expect(deliveries.problems).toEqual([]);
+      expect(told).toEqual([]);
+      expect(checked.broken).toEqual([]);
+    } finally {
+      await cleanUp([async () => load?.stop(), () => service.stop(), () => receiver.stop(), () => schema.drop()]);
+    }
+  });
+});

@@ -1,0 +1,252 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
+import { type InvariantResult, checkInvariants } from '../../../src/adapters/postgres/invariants.js';
+import type { LoadDriver, RequestRecord } from './load.js';
+import type { FaultReceiver } from './receiver.js';
+import type { ServiceInstance } from './service.js';
+
+export const SHOP_TIMEZONE = 'Asia/Seoul';
+
+/** The data platform settings every fault test runs the service with: quick retries, short attempts. */
+export const FAST_DELIVERY_ENV = {
+  DATA_PLATFORM_BACKOFF_BASE_MS: '100',
+  DATA_PLATFORM_BACKOFF_CAP_MS: '1000',
+  DATA_PLATFORM_TIMEOUT_MS: '500',
+  // An outage of tens of seconds at a 1 s cap is far more than the default 10 attempts; nothing must be
+  // parked as FAILED here (100, the most allowed, is about 100 s of outage).
+  DATA_PLATFORM_MAX_ATTEMPTS: '100',
+  SHOP_TIMEZONE,
+} as const;
+
+export interface FaultSchema {
+  readonly schema: string;
+  /** DATABASE_URL for the service: the server's URL with this schema as search_path. */
+  readonly serviceUrl: string;
+  /** The test's own connection to the schema, for checks. */
+  readonly db: Db;
+  drop(): Promise<void>;
+}
+
+async function admin(url: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A schema of the test's own on `baseUrl`; the service migrates it at its first start. */
+export async function createFaultSchema(baseUrl: string, prefix: string): Promise<FaultSchema> {
+  const schema = `${prefix}_${randomBytes(5).toString('hex')}`;
+  await admin(baseUrl, `CREATE SCHEMA ${schema}`);
+  const serviceUrl = `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  const db = createDb({ url: baseUrl, schema, poolSize: 3 });
+  return {
+    schema,
+    serviceUrl,
+    db,
+    async drop() {
+      await db.destroy();
+      await admin(baseUrl, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    },
+  };
+}
+
+/** The invariants, and one line for the summary: `8/8 hold` or the broken ones with examples. */
+export async function invariants(db: Db): Promise<{ results: InvariantResult[]; broken: InvariantResult[]; line: string }> {
+  const results = await checkInvariants(db, SHOP_TIMEZONE);
+  const broken = results.filter((result) => !result.holds);
+  const line =
+    broken.length === 0
+      ? `${results.length}/${results.length} hold (${results.map((result) => result.name.split(':')[0]).join(', ')})`
+      : `${broken.length} of ${results.length} BROKEN: ${broken.map((result) => `${result.name.split(':')[0]} (${result.violations}: ${JSON.stringify(result.examples)})`).join('; ')}`;
+  return { results, broken, line };
+}
+
+/**
+ * What the clients were told against what is stored: every order told 201 exists as told; no more
+ * orders, charges or coupon copies exist than were confirmed plus those whose outcome the client never
+ * learnt. Returns the discrepancies, none when all agree.
+ */
+export async function toldVersusStored(db: Db, load: LoadDriver): Promise<string[]> {
+  const problems: string[] = [];
+  const orders = await db.selectFrom('orders').select(['id', 'user_id', 'paid_amount', 'total_amount', 'user_coupon_id']).execute();
+  const stored = new Map(orders.map((order) => [order.id, order]));
+  for (const told of load.paid.values()) {
+    const order = stored.get(told.orderId);
+    if (!order) problems.push(`order ${told.orderId} was answered 201 but does not exist`);
+    else if (order.user_id !== told.userId || order.paid_amount !== told.paidAmount || order.total_amount !== told.totalAmount || order.user_coupon_id !== told.userCouponId) {
+      problems.push(`order ${told.orderId} differs from its 201: stored ${JSON.stringify(order)}, told ${JSON.stringify(told)}`);
+    }
+  }
+  const untold = orders.length - load.paid.size;
+  if (untold > load.unknownOrders) problems.push(`${untold} orders exist that no client was told of, but only ${load.unknownOrders} outcomes are unknown`);
+
+  const charges = await db
+    .selectFrom('balance_ledger')
+    .select(['user_id', (eb) => eb.fn.sum<number>('amount').as('charged')])
+    .where('type', '=', 'CHARGE')
+    .groupBy('user_id')
+    .execute();
+  const chargedInDb = new Map(charges.map((row) => [row.user_id, Number(row.charged)]));
+  for (const [userId, confirmed] of load.charged) {
+    const inDb = chargedInDb.get(userId) ?? 0;
+    const unknown = load.unknownCharges.get(userId) ?? 0;
+    if (inDb < confirmed || inDb > confirmed + unknown) {
+      problems.push(`user ${userId}: ${inDb} charged in the ledger, ${confirmed} confirmed to clients, ${unknown} unknown`);
+    }
+  }
+
+  const copies = await db.selectFrom('user_coupons').select(['id', 'user_id', 'coupon_id']).execute();
+  const copyById = new Map(copies.map((copy) => [copy.id, copy]));
+  for (const [id, told] of load.issued) {
+    const copy = copyById.get(id);
+    if (!copy || copy.user_id !== told.userId || copy.coupon_id !== told.couponId) problems.push(`coupon copy ${id} answered 201 but stored as ${JSON.stringify(copy)}`);
+  }
+  if (copies.length - load.issued.size > load.unknownIssues) {
+    problems.push(`${copies.length - load.issued.size} coupon copies exist that no client was told of, only ${load.unknownIssues} unknown`);
+  }
+  return problems;
+}
+
+/** The summary line for a delivery check. */
+export function deliveryLine(check: DeliveryCheck): string {
+  const state =
+    check.missing === 0
+      ? `${check.events} events, all DELIVERED, ${check.waitedMs} ms after the load`
+      : `${check.missing} of ${check.events} events NOT DELIVERED after ${check.waitedMs} ms, e.g. ${JSON.stringify(check.missingExamples)}`;
+  return `${state}; ${check.requests} requests to the receiver, ${check.retried} events received more than once (max ${check.maxAttemptsForOneEvent}); most attempts by the outbox's count ${check.maxOutboxAttempts}; FAILED ${check.failed}`;
+}
+
+export interface DeliveryCheck {
+  readonly events: number;
+  readonly waitedMs: number;
+  /** Requests the receiver got, answered or not. */
+  readonly requests: number;
+  /** Events that took more than one request. */
+  readonly retried: number;
+  readonly maxAttemptsForOneEvent: number;
+  /** Attempts the outbox counted for its most tried event (refused connections included, which the receiver never sees). */
+  readonly maxOutboxAttempts: number;
+  /** Outbox rows parked as FAILED. */
+  readonly failed: number;
+  /** Events not delivered within the wait (none when all were), a few of them. */
+  readonly missing: number;
+  readonly missingExamples: unknown[];
+  /** Bodies or keys that disagree with the outbox. */
+  readonly problems: string[];
+}
+
+/**
+ * Waits until every outbox row (every order in the schema, paid through whatever faults) has been
+ * answered 2xx by the receiver and is marked DELIVERED, polling every 200 ms, at most `timeoutMs` (then
+ * `missing` says how many were not). Then checks what arrived: the order's own event id in the body and as the
+ * Idempotency-Key, the amounts of the order.
+ */
+export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeoutMs: number): Promise<DeliveryCheck> {
+  const startedAt = performance.now();
+  let missing: { event_id: string; order_id: number; status: string }[] = [];
+  let rows: { event_id: string; order_id: number; status: string; attempts: number }[] = [];
+  for (;;) {
+    rows = await db.selectFrom('data_platform_outbox').select(['event_id', 'order_id', 'status', 'attempts']).execute();
+    const delivered = receiver.delivered();
+    missing = rows.filter((row) => row.status !== 'DELIVERED' || !delivered.has(row.event_id));
+    if (missing.length === 0 || performance.now() - startedAt > timeoutMs) break;
+    await sleep(200);
+  }
+
+  const problems: string[] = [];
+  const orders = await db.selectFrom('orders').select(['id', 'user_id', 'paid_amount', 'total_amount', 'discount_amount']).execute();
+  const orderById = new Map(orders.map((order) => [order.id, order]));
+  const eventByOrder = new Map(rows.map((row) => [row.order_id, row.event_id]));
+  const perEvent = new Map<string, number>();
+  for (const attempt of receiver.attempts) {
+    if (!attempt.eventId) {
+      problems.push(`a request without an event id: ${attempt.path}`);
+      continue;
+    }
+    perEvent.set(attempt.eventId, (perEvent.get(attempt.eventId) ?? 0) + 1);
+    if (attempt.idempotencyKey !== attempt.eventId) problems.push(`event ${attempt.eventId} sent with Idempotency-Key ${attempt.idempotencyKey}`);
+    const order = attempt.orderId === undefined ? undefined : orderById.get(attempt.orderId);
+    if (!order || eventByOrder.get(order.id) !== attempt.eventId) {
+      problems.push(`event ${attempt.eventId} names order ${attempt.orderId}, whose event is ${order ? eventByOrder.get(order.id) : 'none'}`);
+      continue;
+    }
+    const body = attempt.body ?? {};
+    if (body.userId !== order.user_id || body.paidAmount !== order.paid_amount || body.totalAmount !== order.total_amount || body.discountAmount !== order.discount_amount) {
+      problems.push(`event ${attempt.eventId} carries ${JSON.stringify(body)} for order ${JSON.stringify(order)}`);
+    }
+  }
+  if (orders.length !== rows.length) problems.push(`${orders.length} orders but ${rows.length} outbox rows`);
+  const counts = [...perEvent.values()];
+  return {
+    events: rows.length,
+    waitedMs: Math.round(performance.now() - startedAt),
+    requests: receiver.attempts.length,
+    retried: counts.filter((n) => n > 1).length,
+    maxAttemptsForOneEvent: counts.length > 0 ? Math.max(...counts) : 0,
+    maxOutboxAttempts: rows.reduce((max, row) => Math.max(max, row.attempts), 0),
+    failed: rows.filter((row) => row.status === 'FAILED').length,
+    missing: missing.length,
+    missingExamples: missing.slice(0, 5),
+    problems,
+  };
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Request counts by status over some records: `2xx 1204, 4xx 88, 503 31, network 4`. */
+export function statusLine(records: readonly RequestRecord[]): string {
+  const counts = new Map<string, number>();
+  for (const record of records) {
+    const label = typeof record.status === 'number' ? (record.status === 503 || record.status >= 500 ? `${record.status}` : `${Math.floor(record.status / 100)}xx`) : record.status;
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([label, n]) => `${label} ${n}`).join(', ') || 'none';
+}
+
+/** Records answered with a 5xx other than 503: never expected, whatever the fault. */
+export const unexpected5xx = (records: readonly RequestRecord[]) => records.filter((r) => typeof r.status === 'number' && r.status >= 500 && r.status !== 503);
+
+/** `none`, or each unasked-for exit of the service processes with the lines that say why. */
+export function crashLine(instances: readonly ServiceInstance[]): string {
+  const crashes = instances.flatMap((instance) => instance.crashes.map((crash) => ({ instance, crash })));
+  if (crashes.length === 0) return 'none';
+  return crashes
+    .map(({ instance, crash }) => {
+      const lines = crash.tail.split('\n').filter((line) => !line.startsWith('{'));
+      const unhandled = lines.find((line) => /Unhandled|uncaught/i.test(line));
+      const error = lines.find((line) => /^\s*\w*(Error|error)\b.*:/.test(line));
+      const code = lines.find((line) => /^\s*code: /.test(line));
+      const why = [unhandled, error, code].filter(Boolean).map((line) => line!.trim()).join(' / ');
+      return `${instance.name} exited by itself (code ${crash.code}, signal ${crash.signal}): ${why || lines.at(-1)?.trim() || 'no output'}`;
+    })
+    .join('; ');
+}
+
+/** The summary every fault test prints, one fact a line, for the lead to quote. */
+export function printSummary(title: string, facts: Record<string, string | number>): void {
+  const width = Math.max(...Object.keys(facts).map((key) => key.length));
+  console.log([`── ${title} ──`, ...Object.entries(facts).map(([key, value]) => `  ${key.padEnd(width)}  ${value}`)].join('\n'));
+}
+
+/** Tries each clean-up step, whatever the others did; rethrows the first failure at the end. */
+export async function cleanUp(steps: (() => Promise<unknown>)[]): Promise<void> {
+  let first: Error | undefined;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      first ??= error instanceof Error ? error : new Error(`clean-up failed: ${JSON.stringify(error)}`);
+    }
+  }
+  if (first) throw first;
+}

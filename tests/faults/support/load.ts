@@ -1,0 +1,432 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+import { between, pick, seededRandom } from './random.js';
+
+/** A service process the load is sent to; `origin` is read at each request, so it may change across restarts. */
+export interface Target {
+  readonly name: string;
+  readonly origin: string;
+}
+
+export type OpName = 'charge' | 'issue' | 'order' | 'order+coupon' | 'read';
+
+/** One HTTP request as the client saw it. Times are performance.now() in the test process. */
+export interface RequestRecord {
+  readonly op: OpName;
+  readonly path: string;
+  readonly target: string;
+  readonly keyed: boolean;
+  /** 0 for the first try of an operation, then 1, 2… for its retries. */
+  readonly attempt: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** An HTTP status, or how the request failed without one. */
+  readonly status: number | 'refused' | 'network' | 'timeout';
+  readonly code?: string | undefined;
+  readonly retryAfter?: string | undefined;
+  readonly error?: string | undefined;
+}
+
+export interface PaidOrder {
+  readonly orderId: number;
+  readonly userId: number;
+  readonly paidAmount: number;
+  readonly totalAmount: number;
+  readonly userCouponId: number | null;
+  readonly keyed: boolean;
+}
+
+export interface Shop {
+  readonly users: number[];
+  /** Plenty of stock. */
+  readonly products: { id: number; price: number }[];
+  /** Little stock: orders for it run out and are refused (rolled back). */
+  readonly hotProduct: { id: number; price: number };
+  readonly coupons: number[];
+  /** The charge each user started with. */
+  readonly initialCharge: number;
+}
+
+export interface LoadOptions {
+  readonly clients: number;
+  /** The load stops by itself after this long, whatever else happens. */
+  readonly maxDurationMs: number;
+  /** And after this many operations (retries not counted). */
+  readonly maxOps: number;
+  /** Each request is abandoned after this long (counted as a timeout). */
+  readonly requestTimeoutMs: number;
+  /** How long after `stop()` a write with an Idempotency-Key keeps being retried to learn its outcome. */
+  readonly retryWindowMs: number;
+  /** The share of writes sent with an Idempotency-Key (and retried with it). */
+  readonly keyedShare: number;
+  readonly seed: number;
+}
+
+const DEFAULTS: Omit<LoadOptions, 'seed'> = {
+  clients: 8,
+  maxDurationMs: 90_000,
+  maxOps: 50_000,
+  requestTimeoutMs: 10_000,
+  retryWindowMs: 15_000,
+  keyedShare: 0.6,
+};
+
+type Sent =
+  | { kind: 'answer'; status: number; code?: string | undefined; body: unknown; replayed: boolean; retryAfter?: string | undefined }
+  | { kind: 'refused' | 'network' | 'timeout'; error: string };
+
+/** What a write ended as, from the client's side. */
+type Final = { kind: 'ok'; body: unknown; keyed: boolean; replayed: boolean } | { kind: 'rejected'; status: number; code: string | undefined } | { kind: 'unknown'; why: string };
+
+const API = '/api/v1';
+
+/** Plain JSON requests for setting up, retried briefly on network errors and 503. */
+export async function adminRequest<T>(
+  origin: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  idempotencyKey?: string,
+): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await fetch(`${origin}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const parsed = (await response.json()) as T;
+      if (response.status !== 503 || attempt >= 20) return { status: response.status, body: parsed };
+    } catch (error) {
+      if (attempt >= 20) throw error;
+    }
+    await sleep(250);
+  }
+}
+
+async function created<T>(origin: string, path: string, body: unknown, idempotencyKey?: string): Promise<T> {
+  const answer = await adminRequest<T>(origin, 'POST', path, body, idempotencyKey);
+  if (answer.status !== 201 && answer.status !== 200) throw new Error(`POST ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}
+
+/** A small shop: users with money, products (one scarce), coupon campaigns (two that sell out). */
+export async function setupShop(origin: string, { users = 16, initialCharge = 300_000 } = {}): Promise<Shop> {
+  const userIds: number[] = [];
+  for (let i = 0; i < users; i++) {
+    const user = await created<{ id: number }>(origin, `${API}/admin/users`, { name: `load-user-${i}` });
+    await created(origin, `${API}/users/${user.id}/balance/charge`, { amount: initialCharge }, `setup-charge-${user.id}`);
+    userIds.push(user.id);
+  }
+  const products: { id: number; price: number }[] = [];
+  for (let i = 0; i < 8; i++) {
+    const price = 1_000 * (i + 1);
+    const product = await created<{ id: number }>(origin, `${API}/admin/products`, { name: `load-product-${i}`, price, stock: 100_000 });
+    products.push({ id: product.id, price });
+  }
+  const hot = await created<{ id: number }>(origin, `${API}/admin/products`, { name: 'load-hot-product', price: 700, stock: 40 });
+  const coupons: number[] = [];
+  for (const [discountType, discountValue, totalQuantity] of [
+    ['FIXED', 2_000, 10_000],
+    ['PERCENT', 10, 10_000],
+    ['PERCENT', 50, 4],
+    ['FIXED', 5_000, 6],
+  ] as const) {
+    const coupon = await created<{ id: number }>(origin, `${API}/admin/coupons`, {
+      name: `load-${discountType}-${discountValue}`,
+      discountType,
+      discountValue,
+      totalQuantity,
+      validDays: 7,
+    });
+    coupons.push(coupon.id);
+  }
+  return { users: userIds, products, hotProduct: { id: hot.id, price: 700 }, coupons, initialCharge };
+}
+
+/**
+ * The mixed load: `clients` concurrent loops, each doing charges, coupon issues, orders with and without
+ * a coupon, and reads, spread over the targets. Writes carry an Idempotency-Key in `keyedShare` of cases
+ * and are then retried with the same key on network errors, 5xx and IDEMPOTENCY_KEY_IN_USE until their
+ * outcome is known; writes without a key are retried only when the connection was refused (never sent).
+ * It records every request and what it was told: orders paid (201), charges confirmed, coupons issued.
+ */
+export class LoadDriver {
+  readonly records: RequestRecord[] = [];
+  readonly paid = new Map<number, PaidOrder>();
+  /** Confirmed charges per user, the initial one included. */
+  readonly charged = new Map<number, number>();
+  /** Charges whose outcome the client never learnt, per user (they may or may not have happened). */
+  readonly unknownCharges = new Map<number, number>();
+  /** Order attempts whose outcome the client never learnt. */
+  unknownOrders = 0;
+  /** Coupon copies issued (201), by user coupon id. */
+  readonly issued = new Map<number, { userId: number; couponId: number }>();
+  unknownIssues = 0;
+  /** Successful answers that were replays of a first request (Idempotent-Replayed: true). */
+  replays = 0;
+  /** Operations begun (retries not counted) and outcomes per operation. */
+  readonly ops = new Map<OpName, Map<string, number>>();
+  private readonly options: LoadOptions;
+  private readonly random: () => number;
+  private readonly agent = new Agent({ connections: 64, keepAliveTimeout: 2_000, pipelining: 1 });
+  private readonly available = new Map<number, number[]>();
+  private readonly runId: string;
+  private startedAt = 0;
+  private stopAt = Number.POSITIVE_INFINITY;
+  private begun = 0;
+  private running: Promise<void>[] = [];
+  private stopped: Promise<void> | undefined;
+  private keySeq = 0;
+
+  constructor(
+    private readonly shop: Shop,
+    private readonly targets: readonly Target[],
+    options: Partial<LoadOptions> & { seed: number },
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+    this.random = seededRandom(this.options.seed);
+    this.runId = `${this.options.seed.toString(36)}-${Date.now().toString(36)}`;
+    for (const user of shop.users) this.charged.set(user, shop.initialCharge);
+  }
+
+  get operations(): number {
+    return this.begun;
+  }
+
+  start(): this {
+    this.startedAt = performance.now();
+    this.stopAt = this.startedAt + this.options.maxDurationMs;
+    this.running = Array.from({ length: this.options.clients }, (_, client) => this.client(client));
+    return this;
+  }
+
+  /** No new operations; resolves once those under way have settled (their retries bounded by retryWindowMs). */
+  stop(): Promise<void> {
+    this.stopAt = Math.min(this.stopAt, performance.now());
+    this.stopped ??= Promise.all(this.running).then(() => this.agent.close());
+    return this.stopped;
+  }
+
+  /** One line per operation: `order 812 (ok 640, 409 INSUFFICIENT_BALANCE 12, …)`. */
+  describe(): string {
+    return [...this.ops]
+      .map(([op, outcomes]) => {
+        const total = [...outcomes.values()].reduce((sum, n) => sum + n, 0);
+        const parts = [...outcomes].sort((a, b) => b[1] - a[1]).map(([label, n]) => `${label} ${n}`);
+        return `${op} ${total} (${parts.join(', ')})`;
+      })
+      .join('; ');
+  }
+
+  private async client(client: number): Promise<void> {
+    while (performance.now() < this.stopAt && this.begun < this.options.maxOps) {
+      this.begun++;
+      const roll = this.random();
+      const userId = pick(this.random, this.shop.users);
+      if (roll < 0.18) await this.charge(client, userId);
+      else if (roll < 0.3) await this.issue(client, userId);
+      else if (roll < 0.58) await this.order(client, userId, false);
+      else if (roll < 0.7) await this.order(client, userId, true);
+      else await this.read(client, userId);
+      await sleep(between(this.random, 0, 15));
+    }
+  }
+
+  private count(op: OpName, label: string): void {
+    const outcomes = this.ops.get(op) ?? new Map<string, number>();
+    outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
+    this.ops.set(op, outcomes);
+  }
+
+  private label(final: Final): string {
+    if (final.kind === 'ok') return 'ok';
+    if (final.kind === 'rejected') return `${final.status}${final.code ? ` ${final.code}` : ''}`;
+    return `unknown (${final.why})`;
+  }
+
+  private async charge(client: number, userId: number): Promise<void> {
+    const amount = 1_000 * between(this.random, 1, 50);
+    const final = await this.write('charge', client, `${API}/users/${userId}/balance/charge`, { amount }, 200);
+    this.count('charge', this.label(final));
+    if (final.kind === 'ok') this.charged.set(userId, (this.charged.get(userId) ?? 0) + amount);
+    else if (final.kind === 'unknown') this.unknownCharges.set(userId, (this.unknownCharges.get(userId) ?? 0) + amount);
+  }
+
+  private async issue(client: number, userId: number): Promise<void> {
+    const couponId = pick(this.random, this.shop.coupons);
+    const final = await this.write('issue', client, `${API}/coupons/${couponId}/issue`, { userId }, 201);
+    this.count('issue', this.label(final));
+    if (final.kind === 'ok') {
+      const copy = final.body as { userCouponId: number };
+      this.issued.set(copy.userCouponId, { userId, couponId });
+      this.available.set(userId, [...(this.available.get(userId) ?? []), copy.userCouponId]);
+    } else if (final.kind === 'unknown') this.unknownIssues++;
+  }
+
+  private async order(client: number, userId: number, withCoupon: boolean): Promise<void> {
+    const lines = between(this.random, 1, 3);
+    const chosen = new Set<number>();
+    while (chosen.size < lines) chosen.add(pick(this.random, this.shop.products).id);
+    if (this.random() < 0.2) chosen.add(this.shop.hotProduct.id);
+    const items = [...chosen].map((productId) => ({ productId, quantity: between(this.random, 1, 3) }));
+    const copies = this.available.get(userId) ?? [];
+    const userCouponId = withCoupon ? copies.shift() : undefined;
+    const op: OpName = userCouponId === undefined ? 'order' : 'order+coupon';
+    const final = await this.write(op, client, `${API}/orders`, { userId, items, ...(userCouponId === undefined ? {} : { userCouponId }) }, 201);
+    this.count(op, this.label(final));
+    if (final.kind === 'ok') {
+      const order = final.body as { orderId: number; paidAmount: number; totalAmount: number; userCouponId: number | null; userId: number };
+      this.paid.set(order.orderId, {
+        orderId: order.orderId,
+        userId: order.userId,
+        paidAmount: order.paidAmount,
+        totalAmount: order.totalAmount,
+        userCouponId: order.userCouponId,
+        keyed: final.keyed,
+      });
+    } else if (final.kind === 'unknown') this.unknownOrders++;
+  }
+
+  private async read(client: number, userId: number): Promise<void> {
+    const known = [...this.paid.keys()];
+    const paths = [
+      `${API}/users/${userId}/balance`,
+      `${API}/users/${userId}/balance/history?limit=5`,
+      `${API}/products/${pick(this.random, this.shop.products).id}`,
+      `${API}/products?limit=20`,
+      `${API}/products/popular`,
+      `${API}/users/${userId}/orders?limit=5`,
+      `${API}/users/${userId}/coupons`,
+      `${API}/coupons/${pick(this.random, this.shop.coupons)}`,
+      ...(known.length > 0 ? [`${API}/orders/${pick(this.random, known)}`] : []),
+    ];
+    const path = pick(this.random, paths);
+    for (let attempt = 0; ; attempt++) {
+      const sent = await this.send('read', client, attempt, 'GET', path, undefined, undefined);
+      const retry = sent.kind !== 'answer' || sent.status === 503;
+      if (!retry || performance.now() > this.stopAt || attempt >= 3) {
+        this.count('read', sent.kind === 'answer' ? `${sent.status}` : sent.kind);
+        return;
+      }
+      await this.backoff(attempt);
+    }
+  }
+
+  /**
+   * A write until its outcome is known: `ok` with the body on `success`, `rejected` on a business answer,
+   * `unknown` when the client cannot tell whether it happened.
+   */
+  private async write(op: OpName, client: number, path: string, body: unknown, success: number): Promise<Final> {
+    const key = this.random() < this.options.keyedShare ? `${this.runId}-${client}-${++this.keySeq}` : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const sent = await this.send(op, client, attempt, 'POST', path, body, key);
+      if (sent.kind === 'answer') {
+        if (sent.status === success) {
+          if (sent.replayed) this.replays++;
+          return { kind: 'ok', body: sent.body, keyed: key !== undefined, replayed: sent.replayed };
+        }
+        const inUse = sent.status === 409 && sent.code === 'IDEMPOTENCY_KEY_IN_USE';
+        // With a key a 5xx is safe to retry: it is never kept with the key, so the retry runs afresh.
+        const retry = key !== undefined && (sent.status >= 500 || inUse);
+        if (!retry) {
+          if (sent.status >= 500) return { kind: 'unknown', why: `${sent.status}` };
+          return { kind: 'rejected', status: sent.status, code: sent.code };
+        }
+      } else if (sent.kind !== 'refused' && key === undefined) {
+        return { kind: 'unknown', why: sent.kind };
+      }
+      // Retried: a refused connection (nothing sent), or a keyed write whose outcome is still unknown.
+      if (performance.now() > this.stopAt + this.options.retryWindowMs) return { kind: 'unknown', why: 'gave up retrying' };
+      await this.backoff(attempt);
+    }
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    const cap = Math.min(1_000, 100 * 2 ** attempt);
+    await sleep(cap / 2 + this.random() * (cap / 2));
+  }
+
+  private async send(
+    op: OpName,
+    client: number,
+    attempt: number,
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    key: string | undefined,
+  ): Promise<Sent> {
+    // Clients are spread over the targets, and a retry goes to the next one.
+    const target = this.targets[(client + attempt) % this.targets.length]!;
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (key !== undefined) headers['idempotency-key'] = key;
+    const signal = AbortSignal.timeout(this.options.requestTimeoutMs);
+    const startedAt = performance.now();
+    let sent: Sent;
+    try {
+      const response = await request(`${target.origin}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        dispatcher: this.agent,
+        signal,
+      });
+      const text = await response.body.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+      const header = (name: string) => {
+        const value = response.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      const code = typeof parsed === 'object' && parsed !== null && 'code' in parsed ? String(parsed.code) : undefined;
+      sent = {
+        kind: 'answer',
+        status: response.statusCode,
+        code,
+        body: parsed,
+        replayed: header('idempotent-replayed') === 'true',
+        retryAfter: header('retry-after'),
+      };
+    } catch (error) {
+      const code = errorCode(error);
+      const message = `${error instanceof Error ? error.message : String(error)}${code ? ` (${code})` : ''}`;
+      if (signal.aborted) sent = { kind: 'timeout', error: message };
+      else if (code === 'ECONNREFUSED') sent = { kind: 'refused', error: message };
+      else sent = { kind: 'network', error: message };
+    }
+    this.records.push({
+      op,
+      path,
+      target: target.name,
+      keyed: key !== undefined,
+      attempt,
+      startedAt,
+      endedAt: performance.now(),
+      status: sent.kind === 'answer' ? sent.status : sent.kind,
+      code: sent.kind === 'answer' ? sent.code : undefined,
+      retryAfter: sent.kind === 'answer' ? sent.retryAfter : undefined,
+      error: sent.kind === 'answer' ? undefined : sent.error,
+    });
+    return sent;
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, errors, cause } = error as { code?: unknown; errors?: unknown; cause?: unknown };
+  if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
+  if (Array.isArray(errors)) {
+    const inner = errors.map(errorCode).find(Boolean);
+    if (inner) return inner;
+  }
+  return errorCode(cause) ?? (typeof code === 'string' ? code : undefined);
+}
