@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { freePort } from '../tests/support/service-process.js';
+import { startServiceProcess } from '../tests/support/service-process.js';
 
 export interface RunningService {
   readonly origin: string;
@@ -19,22 +17,7 @@ export interface HttpResult {
 
 /** Starts `src/main.ts` as its own process, as `npm start` would, against the given database. */
 export async function startService(databaseUrl: string, poolSize: number): Promise<RunningService> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: String(poolSize) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const origin = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`the service exited with code ${child.exitCode} during start-up`);
-    try {
-      if ((await fetch(`${origin}/ready`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (attempt > 300) throw new Error('the service did not become ready within 30 s');
-    await sleep(100);
-  }
+  const { origin, child, exited } = await startServiceProcess({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(poolSize) });
   return {
     origin,
     pid: child.pid!,
@@ -43,7 +26,6 @@ export async function startService(databaseUrl: string, poolSize: number): Promi
       return match ? Number(match[1]) / 1024 : Number.NaN;
     },
     stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createUser, expectProblem, useTestApp } from '../support/test-app.js';
+import { BAD_CURSORS, BAD_LIMITS, createUser, expectProblem, useTestApp } from '../support/test-app.js';
 
 const t = useTestApp();
 
@@ -152,19 +152,13 @@ describe('bad input on the balance routes', () => {
     expectProblem(response, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
-  it.each(['0', '101', 'abc', '-1', '1.5', ''])('answers 400 for limit=%s', async (limit) => {
+  it.each(BAD_LIMITS)('answers 400 for limit=%s', async (limit) => {
     const userId = await createUser(t.app);
     const response = await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/balance/history?limit=${limit}` });
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([{ path: 'limit', message: expect.any(String) }]);
   });
 
-  it.each([
-    ['garbage', 'not-a-cursor'],
-    ['valid base64 of non-JSON', Buffer.from('hello').toString('base64url')],
-    ['a tampered payload', Buffer.from(JSON.stringify({ after: -3 })).toString('base64url')],
-    ['an unknown shape', Buffer.from(JSON.stringify({ id: 3 })).toString('base64url')],
-    ['overlong', 'a'.repeat(500)],
-  ])('answers 400 for a cursor that is %s', async (_label, cursor) => {
+  it.each(BAD_CURSORS)('answers 400 for a cursor that is %s', async (_label, cursor) => {
     const userId = await createUser(t.app);
     const response = await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/balance/history?cursor=${cursor}` });
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([{ path: 'cursor', message: expect.any(String) }]);

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { userCouponView } from '../../src/adapters/http/routes/coupon-routes.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/adapters/memory/manual-clock.js';
 import { createUser, expectProblem, useTestApp } from '../support/test-app.js';
@@ -22,19 +24,8 @@ interface CouponBody {
   validDays: number;
 }
 
-interface UserCouponBody {
-  userCouponId: number;
-  couponId: number;
-  userId: number;
-  name: string;
-  discountType: 'FIXED' | 'PERCENT';
-  discountValue: number;
-  status: 'AVAILABLE' | 'USED' | 'EXPIRED';
-  issuedAt: string;
-  expiresAt: string;
-  usedAt: string | null;
-  orderId: number | null;
-}
+/** As the route's schema writes it. */
+type UserCouponBody = z.output<typeof userCouponView>;
 
 const validCoupon = { name: 'Welcome', discountType: 'FIXED', discountValue: 1_000, totalQuantity: 100, validDays: 7 };
 

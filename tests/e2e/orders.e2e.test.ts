@@ -1,8 +1,10 @@
+import type { z } from 'zod';
+import type { userCouponView } from '../../src/adapters/http/routes/coupon-routes.js';
 import { sql } from 'kysely';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/adapters/memory/manual-clock.js';
 import { scalar } from '../support/test-database.js';
-import { createUser, expectProblem, useTestApp } from '../support/test-app.js';
+import { BAD_CURSORS, BAD_LIMITS, createUser, expectProblem, useTestApp } from '../support/test-app.js';
 
 const START = '2026-11-24T03:00:00.000Z';
 const clock = new ManualClock(START);
@@ -39,19 +41,8 @@ interface LedgerEntryBody {
   createdAt: string;
 }
 
-interface UserCouponBody {
-  userCouponId: number;
-  couponId: number;
-  userId: number;
-  name: string;
-  discountType: 'FIXED' | 'PERCENT';
-  discountValue: number;
-  status: 'AVAILABLE' | 'USED' | 'EXPIRED';
-  issuedAt: string;
-  expiresAt: string;
-  usedAt: string | null;
-  orderId: number | null;
-}
+/** As the route's schema writes it. */
+type UserCouponBody = z.output<typeof userCouponView>;
 
 const placeOrder = (payload: unknown) => t.app.inject({ method: 'POST', url: '/api/v1/orders', payload: payload as object });
 const getOrder = (orderId: number | string) => t.app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}` });
@@ -693,19 +684,13 @@ describe('bad input on the order routes', () => {
     expectProblem(await listOrders(missing, '?limit=5'), 404, 'USER_NOT_FOUND');
   });
 
-  it.each(['0', '101', 'abc', '-1', '1.5', ''])('answers 400 for limit=%s', async (limit) => {
+  it.each(BAD_LIMITS)('answers 400 for limit=%s', async (limit) => {
     const userId = await newUser(0);
     const response = await listOrders(userId, `?limit=${limit}`);
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([{ path: 'limit', message: expect.any(String) }]);
   });
 
-  it.each([
-    ['garbage', 'not-a-cursor'],
-    ['valid base64 of non-JSON', Buffer.from('hello').toString('base64url')],
-    ['a tampered payload', Buffer.from(JSON.stringify({ after: -3 })).toString('base64url')],
-    ['an unknown shape', Buffer.from(JSON.stringify({ id: 3 })).toString('base64url')],
-    ['overlong', 'a'.repeat(500)],
-  ])('answers 400 for a cursor that is %s', async (_label, cursor) => {
+  it.each(BAD_CURSORS)('answers 400 for a cursor that is %s', async (_label, cursor) => {
     const userId = await newUser(0);
     const response = await listOrders(userId, `?cursor=${cursor}`);
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([{ path: 'cursor', message: expect.any(String) }]);

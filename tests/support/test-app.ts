@@ -46,3 +46,15 @@ export async function createUser(app: FastifyInstance, name = 'Test user'): Prom
   expect(response.statusCode).toBe(201);
   return response.json<{ id: number }>().id;
 }
+
+/** Query values the contract's `?limit=` refuses (1..100). */
+export const BAD_LIMITS = ['0', '101', 'abc', '-1', '1.5', ''];
+
+/** Cursors the API never issued: garbage, tampered, or of another shape. */
+export const BAD_CURSORS: [label: string, cursor: string][] = [
+  ['garbage', 'not-a-cursor'],
+  ['valid base64 of non-JSON', Buffer.from('hello').toString('base64url')],
+  ['a tampered payload', Buffer.from(JSON.stringify({ after: -3 })).toString('base64url')],
+  ['an unknown shape', Buffer.from(JSON.stringify({ id: 3 })).toString('base64url')],
+  ['overlong', 'a'.repeat(500)],
+];
