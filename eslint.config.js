@@ -24,7 +24,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/application/**', '**/adapters/**', 'fastify*', 'kysely', 'pg', 'undici', 'tsyringe', 'zod'], message: 'The domain is pure: it imports nothing outside src/domain.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/application/**', '**/adapters/**', 'fastify*', 'kysely', 'pg', 'undici', 'tsyringe', 'zod'],
+              message: 'The domain is pure: it imports nothing outside src/domain.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -33,7 +40,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/adapters/**', 'fastify*', 'kysely', 'pg', 'undici', 'tsyringe'], message: 'Use cases depend on ports, never on adapters or frameworks.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/adapters/**', 'fastify*', 'kysely', 'pg', 'undici', 'tsyringe'],
+              message: 'Use cases depend on ports, never on adapters or frameworks.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -20,7 +20,11 @@ if (!Number.isSafeInteger(lines) || lines < 1) {
 const config = loadConfig();
 const embedded = config.DATABASE_URL
   ? undefined
-  : await startEmbeddedPostgres({ dataDir: '.data/bench-postgres', port: Number(process.env.BENCH_PG_PORT ?? 54_330), database: 'shop_generated' });
+  : await startEmbeddedPostgres({
+      dataDir: '.data/bench-postgres',
+      port: Number(process.env.BENCH_PG_PORT ?? 54_330),
+      database: 'shop_generated',
+    });
 const url = config.DATABASE_URL ?? embedded!.url;
 const db = createDb({ url, poolSize: 1 });
 await migrateToLatest(db);
@@ -28,7 +32,11 @@ await db.destroy();
 const pool = new pg.Pool({ connectionString: url, max: 1 });
 const started = performance.now();
 try {
-  await generateOrderLines(pool, { lines, timeZone: config.SHOP_TIMEZONE, onProgress: progressBar('generating order lines') });
+  await generateOrderLines(pool, {
+    lines,
+    timeZone: config.SHOP_TIMEZONE,
+    onProgress: progressBar('generating order lines'),
+  });
   process.stderr.write('\n');
   console.log(`${lines} order lines in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 } finally {

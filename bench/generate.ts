@@ -77,9 +77,18 @@ export async function generateOrderLines(pool: pg.Pool, options: GenerateOptions
  * The generator's own rows of a table: made in one statement, so their ids are consecutive. Recognised by
  * their names, so a second run reuses them.
  */
-async function ensureRange(pool: pg.Pool, table: 'products' | 'users', count: number, insert: string): Promise<{ first: number; count: number }> {
+async function ensureRange(
+  pool: pg.Pool,
+  table: 'products' | 'users',
+  count: number,
+  insert: string,
+): Promise<{ first: number; count: number }> {
   const existing = async () =>
-    (await pool.query<{ first: string | null; n: string }>(`SELECT min(id) AS first, count(*) AS n FROM ${table} WHERE name LIKE 'generated %'`)).rows[0]!;
+    (
+      await pool.query<{ first: string | null; n: string }>(
+        `SELECT min(id) AS first, count(*) AS n FROM ${table} WHERE name LIKE 'generated %'`,
+      )
+    ).rows[0]!;
   let found = await existing();
   if (Number(found.n) === 0) {
     await pool.query(insert, [count]);

@@ -17,7 +17,12 @@ export interface LoadRun<T> {
  * timing each. The same runner drives the service over HTTP and the ceiling through pg, so the two are
  * measured alike.
  */
-export async function runLoad<T>(label: string, total: number, concurrency: number, task: (index: number) => Promise<T>): Promise<LoadRun<T>> {
+export async function runLoad<T>(
+  label: string,
+  total: number,
+  concurrency: number,
+  task: (index: number) => Promise<T>,
+): Promise<LoadRun<T>> {
   const samples: Sample<T>[] = new Array<Sample<T>>(total);
   let next = 0;
   let done = 0;
@@ -71,7 +76,12 @@ export interface Stats {
 /** Throughput over the window the samples span, and their latency percentiles. */
 export function statsOf(samples: Sample<unknown>[], windowMs: number): Stats {
   const sorted = samples.map((sample) => sample.ms).sort((a, b) => a - b);
-  return { requests: samples.length, rps: (samples.length / windowMs) * 1000, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  return {
+    requests: samples.length,
+    rps: (samples.length / windowMs) * 1000,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+  };
 }
 
 export interface Row {
@@ -87,7 +97,14 @@ export interface Row {
   readonly ok: boolean;
 }
 
-export function row(scenario: string, service: Stats, errors: number, ceiling: Stats | null, correctness: string, ok: boolean): Row {
+export function row(
+  scenario: string,
+  service: Stats,
+  errors: number,
+  ceiling: Stats | null,
+  correctness: string,
+  ok: boolean,
+): Row {
   return {
     scenario,
     requests: service.requests,
@@ -102,10 +119,21 @@ export function row(scenario: string, service: Stats, errors: number, ceiling: S
   };
 }
 
-const fixed = (value: number | null, digits: number) => (value === null || Number.isNaN(value) ? '-' : value.toFixed(digits));
+const fixed = (value: number | null, digits: number) =>
+  value === null || Number.isNaN(value) ? '-' : value.toFixed(digits);
 
 export function formatTable(rows: Row[]): string {
-  const header = ['scenario', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ceiling req/s', 'ratio', 'correctness'];
+  const header = [
+    'scenario',
+    'requests',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'ceiling req/s',
+    'ratio',
+    'correctness',
+  ];
   const cells = rows.map((r) => [
     r.scenario,
     String(r.requests),
@@ -118,6 +146,9 @@ export function formatTable(rows: Row[]): string {
     `${r.ok ? 'OK' : 'FAIL'} ${r.correctness}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => (i === 0 || i === values.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => (i === 0 || i === values.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!)))
+      .join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }

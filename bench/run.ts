@@ -46,7 +46,11 @@ async function main(): Promise<void> {
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     process.stderr.write('starting the embedded PostgreSQL for benchmarks (.data/bench-postgres)\n');
-    embedded = await startEmbeddedPostgres({ dataDir: '.data/bench-postgres', port: Number(process.env.BENCH_PG_PORT ?? 54_330), database: 'postgres' });
+    embedded = await startEmbeddedPostgres({
+      dataDir: '.data/bench-postgres',
+      port: Number(process.env.BENCH_PG_PORT ?? 54_330),
+      database: 'postgres',
+    });
     serverUrl = embedded.url;
   }
   const database = `shop_bench_${Date.now()}`;
@@ -74,7 +78,8 @@ async function main(): Promise<void> {
 }
 
 function report(rows: Row[], peakMemoryMiB: number): void {
-  if (popular.explain) console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the popular query at the largest size:\n${popular.explain}`);
+  if (popular.explain)
+    console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the popular query at the largest size:\n${popular.explain}`);
   console.log(`\n${formatTable(rows)}`);
   console.log(
     `\nconcurrency ${concurrency}, pool ${poolSize} connections (service and ceiling alike), service peak RSS ${peakMemoryMiB.toFixed(0)} MiB, ` +
@@ -82,7 +87,15 @@ function report(rows: Row[], peakMemoryMiB: number): void {
   );
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/${new Date().toISOString().replaceAll(':', '-')}.json`;
-  const document = { at: new Date().toISOString(), concurrency, poolSize, peakMemoryMiB, node: process.version, rows, popularExplain: popular.explain ?? null };
+  const document = {
+    at: new Date().toISOString(),
+    concurrency,
+    poolSize,
+    peakMemoryMiB,
+    node: process.version,
+    rows,
+    popularExplain: popular.explain ?? null,
+  };
   writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
   writeFileSync('bench/results/latest.json', `${JSON.stringify(document, null, 2)}\n`);
   console.log(`results written to ${file}`);

@@ -17,7 +17,10 @@ export interface HttpResult {
 
 /** Starts `src/main.ts` as its own process, as `npm start` would, against the given database. */
 export async function startService(databaseUrl: string, poolSize: number): Promise<RunningService> {
-  const { origin, child, exited } = await startServiceProcess({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(poolSize) });
+  const { origin, child, exited } = await startServiceProcess({
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_SIZE: String(poolSize),
+  });
   return {
     origin,
     pid: child.pid!,

@@ -53,7 +53,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       created_at      timestamptz NOT NULL,
       CONSTRAINT data_platform_outbox_delivered CHECK ((status = 'DELIVERED') = (delivered_at IS NOT NULL))
     )`.execute(db);
-  await sql`CREATE INDEX data_platform_outbox_due ON data_platform_outbox (next_attempt_at) WHERE status = 'PENDING'`.execute(db);
+  await sql`CREATE INDEX data_platform_outbox_due ON data_platform_outbox (next_attempt_at) WHERE status = 'PENDING'`.execute(
+    db,
+  );
   await sql`CREATE INDEX data_platform_outbox_status_id ON data_platform_outbox (status, id)`.execute(db);
 
   // Responses kept for Idempotency-Key retries. No foreign key to users: a 404 for an unknown user is kept too.
@@ -70,8 +72,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`.execute(db);
   await sql`CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at)`.execute(db);
 
-  await sql`ALTER TABLE balance_ledger ADD CONSTRAINT balance_ledger_order_id_fkey FOREIGN KEY (order_id) REFERENCES orders (id)`.execute(db);
-  await sql`ALTER TABLE user_coupons ADD CONSTRAINT user_coupons_order_id_fkey FOREIGN KEY (order_id) REFERENCES orders (id)`.execute(db);
+  await sql`ALTER TABLE balance_ledger ADD CONSTRAINT balance_ledger_order_id_fkey FOREIGN KEY (order_id) REFERENCES orders (id)`.execute(
+    db,
+  );
+  await sql`ALTER TABLE user_coupons ADD CONSTRAINT user_coupons_order_id_fkey FOREIGN KEY (order_id) REFERENCES orders (id)`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

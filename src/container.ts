@@ -1,5 +1,10 @@
 import 'reflect-metadata';
-import { type DependencyContainer, type InjectionToken, container as rootContainer, instanceCachingFactory } from 'tsyringe';
+import {
+  type DependencyContainer,
+  type InjectionToken,
+  container as rootContainer,
+  instanceCachingFactory,
+} from 'tsyringe';
 import { ChargeBalance } from './application/balance/charge-balance.js';
 import { GetBalance } from './application/balance/get-balance.js';
 import { GetBalanceHistory } from './application/balance/get-balance-history.js';
@@ -86,7 +91,12 @@ export interface ContainerOptions {
  * The composition root: the only module that knows every piece. Factories, not decorators, so nothing
  * depends on emitDecoratorMetadata; each registration is built once, on first resolve.
  */
-export function createContainer({ db, clock = systemClock, timeZone = 'Asia/Seoul', dataPlatform = {} }: ContainerOptions): DependencyContainer {
+export function createContainer({
+  db,
+  clock = systemClock,
+  timeZone = 'Asia/Seoul',
+  dataPlatform = {},
+}: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
   const single = <T>(token: InjectionToken<T>, build: (r: DependencyContainer) => T) =>
     c.register(token, { useFactory: instanceCachingFactory(build) });
@@ -108,7 +118,9 @@ export function createContainer({ db, clock = systemClock, timeZone = 'Asia/Seou
     capMs: dataPlatform.backoffCapMs ?? DEFAULT_RETRY_POLICY.capMs,
   };
   single(TOKENS.DeliveryStore, (r) => new PgDeliveryStore(r.resolve(TOKENS.Db)));
-  single(TOKENS.DataPlatformClient, () => (url ? new UndiciDataPlatformClient({ baseUrl: url, timeoutMs }) : new LoggingDataPlatformClient(log)));
+  single(TOKENS.DataPlatformClient, () =>
+    url ? new UndiciDataPlatformClient({ baseUrl: url, timeoutMs }) : new LoggingDataPlatformClient(log),
+  );
 
   const uow = (r: DependencyContainer) => r.resolve(TOKENS.UnitOfWork);
   const now = (r: DependencyContainer) => r.resolve(TOKENS.Clock);
@@ -125,10 +137,19 @@ export function createContainer({ db, clock = systemClock, timeZone = 'Asia/Seou
   single(
     IssueCoupon,
     (r) =>
-      new IssueCoupon(r.resolve(TOKENS.CouponQueries), r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponIssuer), now(r), r.resolve(SoldOutCoupons)),
+      new IssueCoupon(
+        r.resolve(TOKENS.CouponQueries),
+        r.resolve(TOKENS.UserQueries),
+        r.resolve(TOKENS.CouponIssuer),
+        now(r),
+        r.resolve(SoldOutCoupons),
+      ),
   );
   single(PlaceOrder, (r) => new PlaceOrder(uow(r), now(r), timeZone));
-  single(GetPopularProducts, (r) => new GetPopularProducts(new PgSalesStatistics(r.resolve(TOKENS.Db)), now(r), timeZone));
+  single(
+    GetPopularProducts,
+    (r) => new GetPopularProducts(new PgSalesStatistics(r.resolve(TOKENS.Db)), now(r), timeZone),
+  );
   single(GetOrder, (r) => new GetOrder(r.resolve(TOKENS.OrderQueries)));
   single(ListUserOrders, (r) => new ListUserOrders(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.OrderQueries)));
   single(RunIdempotently, (r) => new RunIdempotently(uow(r), now(r)));
@@ -144,7 +165,10 @@ export function createContainer({ db, clock = systemClock, timeZone = 'Asia/Seou
   );
   single(ListDeliveries, (r) => new ListDeliveries(r.resolve(TOKENS.DeliveryStore)));
   single(RetryDelivery, (r) => new RetryDelivery(r.resolve(TOKENS.DeliveryStore), now(r)));
-  single(ListUserCoupons, (r) => new ListUserCoupons(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponQueries), now(r)));
+  single(
+    ListUserCoupons,
+    (r) => new ListUserCoupons(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponQueries), now(r)),
+  );
   return c;
 }
 

@@ -32,7 +32,8 @@ async function main(): Promise<void> {
     url: config.DATABASE_URL ?? embedded!.url,
     poolSize: config.DATABASE_POOL_SIZE,
     connectionTimeoutMs: config.DATABASE_POOL_TIMEOUT_MS,
-    onIdleConnectionError: (error) => logger.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
+    onIdleConnectionError: (error) =>
+      logger.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
   });
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
@@ -55,9 +56,14 @@ async function main(): Promise<void> {
 
   const app = await buildApp(appDependencies(container), { logger, isUnavailable: isDatabaseUnavailable });
   await app.listen({ port: config.PORT, host: config.HOST });
-  const relay = startOutboxRelay(container, (error) => logger.error({ err: error }, 'outbox relay round failed; trying again shortly'));
-  const keyPurge = startKeyPurge(container, (error) => logger.warn({ err: error }, 'purging expired idempotency keys failed'));
-  if (!config.DATA_PLATFORM_URL) logger.warn('DATA_PLATFORM_URL is unset: paid orders are logged, not sent to the data platform');
+  const relay = startOutboxRelay(container, (error) =>
+    logger.error({ err: error }, 'outbox relay round failed; trying again shortly'),
+  );
+  const keyPurge = startKeyPurge(container, (error) =>
+    logger.warn({ err: error }, 'purging expired idempotency keys failed'),
+  );
+  if (!config.DATA_PLATFORM_URL)
+    logger.warn('DATA_PLATFORM_URL is unset: paid orders are logged, not sent to the data platform');
   logger.info({ startupMs: Math.round(performance.now() - startedAt) }, 'ready');
 
   let stopping = false;

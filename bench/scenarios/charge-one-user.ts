@@ -10,12 +10,19 @@ export const chargeOneUser: Scenario = {
   async run(context) {
     const [serviceUser, ceilingUser] = await insertUsers(context.pg, 2, 'charge ');
     const service = await runLoad('charge-one-user (service)', CHARGES, context.concurrency, async () =>
-      outcomeOf(await context.http.request('POST', `/api/v1/users/${serviceUser}/balance/charge`, { amount: 1 }), 200, 'CHARGED'),
+      outcomeOf(
+        await context.http.request('POST', `/api/v1/users/${serviceUser}/balance/charge`, { amount: 1 }),
+        200,
+        'CHARGED',
+      ),
     );
     // The SQL ChargeBalance runs through the Pg adapters: lock the row, then the balance and its ledger entry in one statement.
     const ceiling = await runLoad('charge-one-user (ceiling: pg)', CHARGES, context.concurrency, async () => {
       await inTransaction(context.pg, async (client) => {
-        const { rows } = await client.query<{ amount: string }>('SELECT * FROM balances WHERE user_id = $1 FOR UPDATE', [ceilingUser]);
+        const { rows } = await client.query<{ amount: string }>(
+          'SELECT * FROM balances WHERE user_id = $1 FOR UPDATE',
+          [ceilingUser],
+        );
         const after = Number(rows[0]!.amount) + 1;
         const now = new Date();
         await client.query(
@@ -36,7 +43,8 @@ export const chargeOneUser: Scenario = {
     );
     const stored = rows[0]!;
     const counts = tally(service.samples.map((s) => s.value));
-    const exact = Number(stored.amount) === CHARGES && Number(stored.last) === CHARGES && Number(stored.entries) === CHARGES;
+    const exact =
+      Number(stored.amount) === CHARGES && Number(stored.last) === CHARGES && Number(stored.entries) === CHARGES;
     return [
       row(
         'charge-one-user',

@@ -35,7 +35,9 @@ async function issueConditional(pool: pg.Pool, couponId: number, userId: number)
     if (copy.rowCount === 0) await pool.query('SELECT id FROM users WHERE id = $1', [userId]);
     return copy.rowCount === 0 ? SOLD_OUT : 'ISSUED';
   } catch (error) {
-    return (error as { code?: string }).code === '23505' ? 'COUPON_ALREADY_ISSUED' : `SQL_ERROR ${(error as Error).message}`;
+    return (error as { code?: string }).code === '23505'
+      ? 'COUPON_ALREADY_ISSUED'
+      : `SQL_ERROR ${(error as Error).message}`;
   }
 }
 
@@ -47,7 +49,11 @@ async function issueSelectForUpdate(pool: pg.Pool, couponId: number, userId: num
   return attempt(pool, async (client) => {
     const coupon = await client.query('SELECT * FROM coupons WHERE id = $1 FOR UPDATE', [couponId]);
     await client.query('SELECT id FROM users WHERE id = $1', [userId]);
-    const { issued_quantity: issued, total_quantity: total, valid_days: days } = coupon.rows[0] as Record<string, string>;
+    const {
+      issued_quantity: issued,
+      total_quantity: total,
+      valid_days: days,
+    } = coupon.rows[0] as Record<string, string>;
     if (Number(issued) >= Number(total)) throw new Rollback(SOLD_OUT);
     const copy = await client.query(
       `INSERT INTO user_coupons (coupon_id, user_id, issued_at, expires_at) VALUES ($1, $2, now(), now() + $3 * interval '1 day')
@@ -95,7 +101,9 @@ function selling(samples: Sample<string>[]): Stats {
 async function ceilingRun(context: ScenarioContext, label: string, issue: typeof issueConditional) {
   const couponId = await createCampaign(context.pg);
   const users = await insertUsers(context.pg, USERS, `ceiling ${label} `);
-  const run = await runLoad(`coupon-storm ceiling (${label})`, USERS, context.concurrency, (i) => issue(context.pg, couponId, users[i]!));
+  const run = await runLoad(`coupon-storm ceiling (${label})`, USERS, context.concurrency, (i) =>
+    issue(context.pg, couponId, users[i]!),
+  );
   return { run, stored: await issuedInDatabase(context.pg, couponId) };
 }
 
@@ -158,7 +166,8 @@ export const couponStorm: Scenario = {
         unexpected(tally(forUpdate.run.samples.map((sample) => sample.value)), ['ISSUED', SOLD_OUT]),
         selling(conditional.run.samples),
         `pg only, vs the adapter's SQL; ${exact(forUpdate.stored, ceilingIssued(forUpdate.run.samples))}`,
-        isExact(forUpdate.stored, ceilingIssued(forUpdate.run.samples)) && isExact(conditional.stored, ceilingIssued(conditional.run.samples)),
+        isExact(forUpdate.stored, ceilingIssued(forUpdate.run.samples)) &&
+          isExact(conditional.stored, ceilingIssued(conditional.run.samples)),
       ),
     ];
   },

@@ -37,7 +37,14 @@ async function placeOrderSql(pool: pg.Pool, userId: number, items: Item[]): Prom
       const lines = items.map(({ productId, quantity }) => {
         const product = byId.get(productId)!;
         if (Number(product.stock) < quantity) throw new Refused('INSUFFICIENT_STOCK');
-        return { productId, name: product.name, quantity, unitPrice: Number(product.price), amount: Number(product.price) * quantity, stock: Number(product.stock) - quantity };
+        return {
+          productId,
+          name: product.name,
+          quantity,
+          unitPrice: Number(product.price),
+          amount: Number(product.price) * quantity,
+          stock: Number(product.stock) - quantity,
+        };
       });
       const total = lines.reduce((sum, line) => sum + line.amount, 0);
       const order = await client.query<{ id: string }>(
@@ -53,11 +60,22 @@ async function placeOrderSql(pool: pg.Pool, userId: number, items: Item[]): Prom
            INSERT INTO payments (order_id, user_id, amount, paid_at) SELECT placed.id, $1, $2, $3 FROM placed
          )
          SELECT id FROM placed`,
-        [userId, total, now, lines.map((_, i) => i + 1), lines.map((l) => l.productId), lines.map((l) => l.name),
-          lines.map((l) => l.quantity), lines.map((l) => l.unitPrice), lines.map((l) => l.amount)],
+        [
+          userId,
+          total,
+          now,
+          lines.map((_, i) => i + 1),
+          lines.map((l) => l.productId),
+          lines.map((l) => l.name),
+          lines.map((l) => l.quantity),
+          lines.map((l) => l.unitPrice),
+          lines.map((l) => l.amount),
+        ],
       );
       const orderId = Number(order.rows[0]!.id);
-      const balance = await client.query<{ amount: string }>('SELECT * FROM balances WHERE user_id = $1 FOR UPDATE', [userId]);
+      const balance = await client.query<{ amount: string }>('SELECT * FROM balances WHERE user_id = $1 FOR UPDATE', [
+        userId,
+      ]);
       const after = Number(balance.rows[0]!.amount) - total;
       if (after < 0) throw new Refused('INSUFFICIENT_BALANCE');
       await client.query(
@@ -71,11 +89,22 @@ async function placeOrderSql(pool: pg.Pool, userId: number, items: Item[]): Prom
          FROM unnest($2::bigint[], $3::bigint[]) AS sold (id, stock) WHERE products.id = sold.id`,
         [now, lines.map((l) => l.productId), lines.map((l) => l.stock)],
       );
-      await client.query('INSERT INTO data_platform_outbox (order_id, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $3)', [
-        orderId,
-        JSON.stringify({ orderId, userId, items: lines, totalAmount: total, discountAmount: 0, paidAmount: total, paidAt: now.toISOString() }),
-        now,
-      ]);
+      await client.query(
+        'INSERT INTO data_platform_outbox (order_id, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $3)',
+        [
+          orderId,
+          JSON.stringify({
+            orderId,
+            userId,
+            items: lines,
+            totalAmount: total,
+            discountAmount: 0,
+            paidAmount: total,
+            paidAt: now.toISOString(),
+          }),
+          now,
+        ],
+      );
       const sold = [...lines].sort((a, b) => a.productId - b.productId);
       await client.query(
         `INSERT INTO product_daily_sales (sales_date, product_id, quantity)
@@ -125,7 +154,13 @@ async function stockCheck(pool: pg.Pool, productIds: number[], initialStock: num
   return { oversold: Number(r.oversold), mismatched: Number(r.mismatched), sold: Number(r.sold) };
 }
 
-function orderScenario(name: string, description: string, productCount: number, linesPerOrder: number, stock: number): Scenario {
+function orderScenario(
+  name: string,
+  description: string,
+  productCount: number,
+  linesPerOrder: number,
+  stock: number,
+): Scenario {
   /** Order i's items: the same plan for the service and the ceiling, so both do the same work. */
   const plan = (products: number[], i: number): Item[] =>
     Array.from({ length: linesPerOrder }, (_, line) => ({
@@ -133,10 +168,16 @@ function orderScenario(name: string, description: string, productCount: number, 
       quantity: 1 + ((i + line) % 3),
     })).filter((item, index, all) => all.findIndex((other) => other.productId === item.productId) === index);
 
-  async function runOn(context: ScenarioContext, label: string, place: (userId: number, items: Item[]) => Promise<string>) {
+  async function runOn(
+    context: ScenarioContext,
+    label: string,
+    place: (userId: number, items: Item[]) => Promise<string>,
+  ) {
     const products = await createProducts(context.pg, productCount, stock, `${name} ${label} `);
     const buyers = await fundedBuyers(context.pg, `${name} ${label} `);
-    const run = await runLoad(`${name} (${label})`, ORDERS, context.concurrency, (i) => place(buyers[i % buyers.length]!, plan(products, i)));
+    const run = await runLoad(`${name} (${label})`, ORDERS, context.concurrency, (i) =>
+      place(buyers[i % buyers.length]!, plan(products, i)),
+    );
     const placed = run.samples.filter((s) => s.value === 'PAID');
     const check = await stockCheck(context.pg, products, stock);
     return { run, placed, check, stats: statsOf(placed, Math.max(...placed.map((s) => s.doneAt))) };
@@ -155,7 +196,8 @@ function orderScenario(name: string, description: string, productCount: number, 
         (sum, [key, count]) => (key === 'PAID' || expectedRefusal.includes(key) ? sum : sum + count),
         0,
       );
-      const ok = service.check.oversold === 0 && service.check.mismatched === 0 && ceiling.check.oversold === 0 && errors === 0;
+      const ok =
+        service.check.oversold === 0 && service.check.mismatched === 0 && ceiling.check.oversold === 0 && errors === 0;
       return [
         row(
           name,

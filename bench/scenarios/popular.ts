@@ -52,23 +52,44 @@ export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Se
       let firstP99: number | undefined;
       for (const lines of STEPS) {
         const started = performance.now();
-        await generateOrderLines(context.pg, { lines: lines - generated, timeZone, onProgress: progressBar(`generating ${lines / 1_000_000} M lines`) });
-        process.stderr.write(`\n  ${lines - generated} lines generated in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+        await generateOrderLines(context.pg, {
+          lines: lines - generated,
+          timeZone,
+          onProgress: progressBar(`generating ${lines / 1_000_000} M lines`),
+        });
+        process.stderr.write(
+          `\n  ${lines - generated} lines generated in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+        );
         generated = lines;
 
         const first = await context.http.request('GET', '/api/v1/products/popular');
         const body = first.body as unknown as PopularBody;
-        const service = await runLoad(`popular @${lines / 1_000_000}M (service)`, REQUESTS, context.concurrency, async () =>
-          (await context.http.request('GET', '/api/v1/products/popular')).status,
+        const service = await runLoad(
+          `popular @${lines / 1_000_000}M (service)`,
+          REQUESTS,
+          context.concurrency,
+          async () => (await context.http.request('GET', '/api/v1/products/popular')).status,
         );
-        const light = await runLoad(`popular @${lines / 1_000_000}M (service, ${LIGHT_CONCURRENCY} clients)`, REQUESTS, LIGHT_CONCURRENCY, async () =>
-          (await context.http.request('GET', '/api/v1/products/popular')).status,
+        const light = await runLoad(
+          `popular @${lines / 1_000_000}M (service, ${LIGHT_CONCURRENCY} clients)`,
+          REQUESTS,
+          LIGHT_CONCURRENCY,
+          async () => (await context.http.request('GET', '/api/v1/products/popular')).status,
         );
-        const [firstDay, lastDay] = [day(body.from, timeZone), day(new Date(new Date(body.to).getTime() - 1).toISOString(), timeZone)];
-        const ceiling = await runLoad(`popular @${lines / 1_000_000}M (ceiling: pg, no cache)`, CEILING_REQUESTS, context.concurrency, async () =>
-          (await context.pg.query(TOP_SELLERS, [firstDay, lastDay])).rowCount,
+        const [firstDay, lastDay] = [
+          day(body.from, timeZone),
+          day(new Date(new Date(body.to).getTime() - 1).toISOString(), timeZone),
+        ];
+        const ceiling = await runLoad(
+          `popular @${lines / 1_000_000}M (ceiling: pg, no cache)`,
+          CEILING_REQUESTS,
+          context.concurrency,
+          async () => (await context.pg.query(TOP_SELLERS, [firstDay, lastDay])).rowCount,
         );
-        const explain = await context.pg.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${TOP_SELLERS}`, [firstDay, lastDay]);
+        const explain = await context.pg.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${TOP_SELLERS}`, [
+          firstDay,
+          lastDay,
+        ]);
         scenario.explain = explain.rows.map((r) => r['QUERY PLAN']).join('\n');
 
         const answered = body.items.map((item) => `${item.productId}:${item.soldQuantity}`).join(',');
@@ -76,7 +97,8 @@ export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Se
         const stats = statsOf(service.samples, service.elapsedMs);
         const errors = service.samples.filter((s) => s.value !== 200).length;
         firstP99 ??= stats.p99;
-        const drift = lines === STEPS[0] ? '' : `, p99 ${(((stats.p99 - firstP99) / firstP99) * 100).toFixed(0)} % vs 1 M`;
+        const drift =
+          lines === STEPS[0] ? '' : `, p99 ${(((stats.p99 - firstP99) / firstP99) * 100).toFixed(0)} % vs 1 M`;
         rows.push(
           row(
             `popular @${lines / 1_000_000}M lines`,

@@ -29,8 +29,22 @@ describe('balance over HTTP', () => {
     expect(history.statusCode).toBe(200);
     expect(history.json()).toEqual({
       items: [
-        { id: expect.any(Number), type: 'CHARGE', amount: 2_000, balanceAfter: 5_000, orderId: null, createdAt: expect.any(String) },
-        { id: expect.any(Number), type: 'CHARGE', amount: 3_000, balanceAfter: 3_000, orderId: null, createdAt: expect.any(String) },
+        {
+          id: expect.any(Number),
+          type: 'CHARGE',
+          amount: 2_000,
+          balanceAfter: 5_000,
+          orderId: null,
+          createdAt: expect.any(String),
+        },
+        {
+          id: expect.any(Number),
+          type: 'CHARGE',
+          amount: 3_000,
+          balanceAfter: 3_000,
+          orderId: null,
+          createdAt: expect.any(String),
+        },
       ],
       nextCursor: null,
     });
@@ -56,8 +70,16 @@ describe('balance over HTTP', () => {
 
   it('answers 404 USER_NOT_FOUND for a well-formed id that does not exist, on every balance route', async () => {
     const missing = 987_654_321;
-    expectProblem(await t.app.inject({ method: 'GET', url: `/api/v1/users/${missing}/balance` }), 404, 'USER_NOT_FOUND');
-    expectProblem(await t.app.inject({ method: 'GET', url: `/api/v1/users/${missing}/balance/history` }), 404, 'USER_NOT_FOUND');
+    expectProblem(
+      await t.app.inject({ method: 'GET', url: `/api/v1/users/${missing}/balance` }),
+      404,
+      'USER_NOT_FOUND',
+    );
+    expectProblem(
+      await t.app.inject({ method: 'GET', url: `/api/v1/users/${missing}/balance/history` }),
+      404,
+      'USER_NOT_FOUND',
+    );
     expectProblem(await charge(missing, { amount: 1 }), 404, 'USER_NOT_FOUND');
   });
 
@@ -88,7 +110,11 @@ describe('bad input on the balance routes', () => {
   );
 
   it('accepts the largest safe integer id as well-formed (404, not 400)', async () => {
-    expectProblem(await t.app.inject({ method: 'GET', url: '/api/v1/users/9007199254740991/balance' }), 404, 'USER_NOT_FOUND');
+    expectProblem(
+      await t.app.inject({ method: 'GET', url: '/api/v1/users/9007199254740991/balance' }),
+      404,
+      'USER_NOT_FOUND',
+    );
   });
 
   it.each([
@@ -105,7 +131,9 @@ describe('bad input on the balance routes', () => {
     const userId = await createUser(t.app);
     const body = expectProblem(await charge(userId, payload), 400, 'INVALID_REQUEST');
     expect(body.errors).toEqual(expect.arrayContaining([{ path, message: expect.any(String) }]));
-    expect((await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/balance` })).json()).toMatchObject({ balance: 0 });
+    expect((await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/balance` })).json()).toMatchObject({
+      balance: 0,
+    });
   });
 
   it('answers 400 for malformed JSON, with the body as the path', async () => {
@@ -154,14 +182,24 @@ describe('bad input on the balance routes', () => {
 
   it.each(BAD_LIMITS)('answers 400 for limit=%s', async (limit) => {
     const userId = await createUser(t.app);
-    const response = await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/balance/history?limit=${limit}` });
-    expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([{ path: 'limit', message: expect.any(String) }]);
+    const response = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/users/${userId}/balance/history?limit=${limit}`,
+    });
+    expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([
+      { path: 'limit', message: expect.any(String) },
+    ]);
   });
 
   it.each(BAD_CURSORS)('answers 400 for a cursor that is %s', async (_label, cursor) => {
     const userId = await createUser(t.app);
-    const response = await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/balance/history?cursor=${cursor}` });
-    expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([{ path: 'cursor', message: expect.any(String) }]);
+    const response = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/users/${userId}/balance/history?cursor=${cursor}`,
+    });
+    expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([
+      { path: 'cursor', message: expect.any(String) },
+    ]);
   });
 
   it.each([

@@ -29,11 +29,13 @@ type UserCouponBody = z.output<typeof userCouponView>;
 
 const validCoupon = { name: 'Welcome', discountType: 'FIXED', discountValue: 1_000, totalQuantity: 100, validDays: 7 };
 
-const createCoupon = (payload: unknown) => t.app.inject({ method: 'POST', url: '/api/v1/admin/coupons', payload: payload as object });
+const createCoupon = (payload: unknown) =>
+  t.app.inject({ method: 'POST', url: '/api/v1/admin/coupons', payload: payload as object });
 const getCoupon = (couponId: number | string) => t.app.inject({ method: 'GET', url: `/api/v1/coupons/${couponId}` });
 const issue = (couponId: number | string, payload: unknown) =>
   t.app.inject({ method: 'POST', url: `/api/v1/coupons/${couponId}/issue`, payload: payload as object });
-const listUserCoupons = (userId: number | string, query = '') => t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/coupons${query}` });
+const listUserCoupons = (userId: number | string, query = '') =>
+  t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/coupons${query}` });
 
 /** A fresh campaign per test: the service remembers sold-out campaigns in-process. */
 async function newCoupon(fields: Record<string, unknown> = {}): Promise<CouponBody> {
@@ -84,14 +86,38 @@ describe('creating and reading coupons', () => {
   });
 
   it.each([
-    ['a window open at the end only', { issueStartsAt: '2026-12-01T00:00:00.000Z' }, { issueStartsAt: '2026-12-01T00:00:00.000Z', issueEndsAt: null }],
-    ['a window open at the start only', { issueEndsAt: '2026-12-01T00:00:00.000Z' }, { issueStartsAt: null, issueEndsAt: '2026-12-01T00:00:00.000Z' }],
+    [
+      'a window open at the end only',
+      { issueStartsAt: '2026-12-01T00:00:00.000Z' },
+      { issueStartsAt: '2026-12-01T00:00:00.000Z', issueEndsAt: null },
+    ],
+    [
+      'a window open at the start only',
+      { issueEndsAt: '2026-12-01T00:00:00.000Z' },
+      { issueStartsAt: null, issueEndsAt: '2026-12-01T00:00:00.000Z' },
+    ],
     ['explicit nulls', { issueStartsAt: null, issueEndsAt: null }, { issueStartsAt: null, issueEndsAt: null }],
-    ['a PERCENT discount of 100', { discountType: 'PERCENT', discountValue: 100 }, { discountType: 'PERCENT', discountValue: 100 }],
+    [
+      'a PERCENT discount of 100',
+      { discountType: 'PERCENT', discountValue: 100 },
+      { discountType: 'PERCENT', discountValue: 100 },
+    ],
     ['a FIXED discount of 10,000,000', { discountValue: 10_000_000 }, { discountValue: 10_000_000 }],
-    ['the largest quantity and validity', { totalQuantity: 10_000_000, validDays: 365 }, { totalQuantity: 10_000_000, validDays: 365 }],
-    ['the smallest quantity, value and validity', { discountValue: 1, totalQuantity: 1, validDays: 1 }, { discountValue: 1, totalQuantity: 1, validDays: 1 }],
-    ['a window with a UTC offset, answered in UTC', { issueStartsAt: '2026-12-01T09:00:00+09:00' }, { issueStartsAt: '2026-12-01T00:00:00.000Z' }],
+    [
+      'the largest quantity and validity',
+      { totalQuantity: 10_000_000, validDays: 365 },
+      { totalQuantity: 10_000_000, validDays: 365 },
+    ],
+    [
+      'the smallest quantity, value and validity',
+      { discountValue: 1, totalQuantity: 1, validDays: 1 },
+      { discountValue: 1, totalQuantity: 1, validDays: 1 },
+    ],
+    [
+      'a window with a UTC offset, answered in UTC',
+      { issueStartsAt: '2026-12-01T09:00:00+09:00' },
+      { issueStartsAt: '2026-12-01T00:00:00.000Z' },
+    ],
     ['a name of 200 characters outside the basic plane', { name: '🎟'.repeat(200) }, { name: '🎟'.repeat(200) }],
   ])('accepts %s', async (_label, fields, expected) => {
     const created = await createCoupon({ ...validCoupon, ...fields });
@@ -121,8 +147,16 @@ describe('creating and reading coupons', () => {
     ['an empty name', { name: '' }, 'name'],
     ['a blank name', { name: '  ' }, 'name'],
     ['a name of 201 characters', { name: 'x'.repeat(201) }, 'name'],
-    ['a window that ends before it starts', { issueStartsAt: '2026-12-02T00:00:00.000Z', issueEndsAt: '2026-12-01T00:00:00.000Z' }, 'issueEndsAt'],
-    ['a window that ends as it starts', { issueStartsAt: '2026-12-01T00:00:00.000Z', issueEndsAt: '2026-12-01T00:00:00.000Z' }, 'issueEndsAt'],
+    [
+      'a window that ends before it starts',
+      { issueStartsAt: '2026-12-02T00:00:00.000Z', issueEndsAt: '2026-12-01T00:00:00.000Z' },
+      'issueEndsAt',
+    ],
+    [
+      'a window that ends as it starts',
+      { issueStartsAt: '2026-12-01T00:00:00.000Z', issueEndsAt: '2026-12-01T00:00:00.000Z' },
+      'issueEndsAt',
+    ],
     ['a date without a time', { issueStartsAt: '2026-12-01' }, 'issueStartsAt'],
     ['a time with a space', { issueStartsAt: '2026-12-01 00:00:00' }, 'issueStartsAt'],
     ['words for a time', { issueEndsAt: 'next tuesday' }, 'issueEndsAt'],
@@ -139,7 +173,9 @@ describe('creating and reading coupons', () => {
   it('names every missing field of an empty body', async () => {
     const body = expectProblem(await createCoupon({}), 400, 'INVALID_REQUEST');
     const paths = (body.errors as { path: string }[]).map((error) => error.path);
-    expect(paths).toEqual(expect.arrayContaining(['name', 'discountType', 'discountValue', 'totalQuantity', 'validDays']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['name', 'discountType', 'discountValue', 'totalQuantity', 'validDays']),
+    );
   });
 });
 
@@ -207,7 +243,11 @@ describe('issuing a coupon', () => {
     const userId = await createUser(t.app);
 
     const body = expectProblem(await issue(coupon.id, { userId }), 409, 'COUPON_NOT_ISSUABLE');
-    expect(body).toMatchObject({ couponId: coupon.id, issueStartsAt: coupon.issueStartsAt, issueEndsAt: coupon.issueEndsAt });
+    expect(body).toMatchObject({
+      couponId: coupon.id,
+      issueStartsAt: coupon.issueStartsAt,
+      issueEndsAt: coupon.issueEndsAt,
+    });
     clock.set(new Date(Date.parse(coupon.issueStartsAt!) - 1));
     expectProblem(await issue(coupon.id, { userId }), 409, 'COUPON_NOT_ISSUABLE');
     expect(await issuedQuantityOf(coupon.id)).toBe(0);
@@ -299,7 +339,8 @@ describe('issuing a coupon', () => {
     const responses = await Promise.all(Array.from({ length: 10 }, () => issue(coupon.id, { userId })));
 
     expect(responses.filter((response) => response.statusCode === 201)).toHaveLength(1);
-    for (const response of responses.filter((r) => r.statusCode !== 201)) expectProblem(response, 409, 'COUPON_ALREADY_ISSUED');
+    for (const response of responses.filter((r) => r.statusCode !== 201))
+      expectProblem(response, 409, 'COUPON_ALREADY_ISSUED');
     expect(await issuedQuantityOf(coupon.id)).toBe(1);
     expect((await listUserCoupons(userId)).json<{ items: unknown[] }>().items).toHaveLength(1);
   });
@@ -316,7 +357,11 @@ describe('a user’s coupons', () => {
   it('lists the coupons a user holds, newest first, and only theirs', async () => {
     const userId = await createUser(t.app);
     const other = await createUser(t.app);
-    const coupons = [await newCoupon({ name: 'First' }), await newCoupon({ name: 'Second' }), await newCoupon({ name: 'Third' })];
+    const coupons = [
+      await newCoupon({ name: 'First' }),
+      await newCoupon({ name: 'Second' }),
+      await newCoupon({ name: 'Third' }),
+    ];
     const copies: UserCouponBody[] = [];
     for (const coupon of coupons) {
       const response = await issue(coupon.id, { userId });
@@ -329,7 +374,11 @@ describe('a user’s coupons', () => {
     const response = await listUserCoupons(userId);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ items: [...copies].reverse() });
-    expect(response.json<{ items: UserCouponBody[] }>().items.map((copy) => copy.name)).toEqual(['Third', 'Second', 'First']);
+    expect(response.json<{ items: UserCouponBody[] }>().items.map((copy) => copy.name)).toEqual([
+      'Third',
+      'Second',
+      'First',
+    ]);
   });
 
   it('filters by status, and shows a copy EXPIRED from its expiresAt on', async () => {

@@ -39,7 +39,11 @@ describe('delivery to the data platform', () => {
     try {
       const user = await service.request<{ id: number }>('POST', '/api/v1/admin/users', { name: 'buyer' });
       await service.request('POST', `/api/v1/users/${user.body.id}/balance/charge`, { amount: 10_000 });
-      const product = await service.request<{ id: number }>('POST', '/api/v1/admin/products', { name: 'Lamp', price: 1_000, stock: 5 });
+      const product = await service.request<{ id: number }>('POST', '/api/v1/admin/products', {
+        name: 'Lamp',
+        price: 1_000,
+        stock: 5,
+      });
       const placed = await service.request<{ orderId: number }>('POST', '/api/v1/orders', {
         userId: user.body.id,
         items: [{ productId: product.body.id, quantity: 2 }],
@@ -48,7 +52,12 @@ describe('delivery to the data platform', () => {
       const arrived = () => receiver.requests.find((r) => (JSON.parse(r.body) as Sent).orderId === placed.body.orderId);
       while (!arrived() && performance.now() - committedAt < 1_000) await sleep(10);
       expect(arrived()).toBeDefined();
-      expect(JSON.parse(arrived()!.body)).toMatchObject({ orderId: placed.body.orderId, userId: user.body.id, totalAmount: 2_000, paidAmount: 2_000 });
+      expect(JSON.parse(arrived()!.body)).toMatchObject({
+        orderId: placed.body.orderId,
+        userId: user.body.id,
+        totalAmount: 2_000,
+        paidAmount: 2_000,
+      });
     } finally {
       service.child.kill('SIGTERM');
       expect(await service.exited).toBe(0);
@@ -70,7 +79,11 @@ describe('delivery to the data platform', () => {
     try {
       const user = await service.request<{ id: number }>('POST', '/api/v1/admin/users', { name: 'buyer' });
       await service.request('POST', `/api/v1/users/${user.body.id}/balance/charge`, { amount: 10_000_000 });
-      const product = await service.request<{ id: number }>('POST', '/api/v1/admin/products', { name: 'Widget', price: 1_000, stock: 1_000 });
+      const product = await service.request<{ id: number }>('POST', '/api/v1/admin/products', {
+        name: 'Widget',
+        price: 1_000,
+        stock: 1_000,
+      });
       const orderIds: number[] = [];
       const order = async () => {
         const placed = await service.request<{ orderId: number }>('POST', '/api/v1/orders', {
@@ -103,12 +116,15 @@ describe('delivery to the data platform', () => {
       };
       await receiver.start();
       for (let waited = 0; orderIds.some((id) => !accepted.has(id)); waited += 100) {
-        if (waited > 20_000) throw new Error(`not delivered after 20 s: ${orderIds.filter((id) => !accepted.has(id)).join(', ')}`);
+        if (waited > 20_000)
+          throw new Error(`not delivered after 20 s: ${orderIds.filter((id) => !accepted.has(id)).join(', ')}`);
         await sleep(100);
       }
 
       // Every attempt for an order carried the same event id, in the body and as the Idempotency-Key.
-      const sent = receiver.requests.filter((r) => r.body.length > 0).map((r) => ({ body: JSON.parse(r.body) as Sent, key: r.headers['idempotency-key'] }));
+      const sent = receiver.requests
+        .filter((r) => r.body.length > 0)
+        .map((r) => ({ body: JSON.parse(r.body) as Sent, key: r.headers['idempotency-key'] }));
       for (const orderId of orderIds) {
         const attempts = sent.filter((s) => s.body.orderId === orderId);
         expect(new Set(attempts.map((s) => s.body.eventId)).size).toBe(1);
@@ -116,11 +132,17 @@ describe('delivery to the data platform', () => {
       }
       expect(sent.filter((s) => s.body.orderId === orderIds[0]).length).toBeGreaterThan(1);
 
-      const listed = await service.request<{ items: { orderId: number; status: string }[] }>('GET', '/api/v1/admin/data-platform/deliveries?limit=100');
+      const listed = await service.request<{ items: { orderId: number; status: string }[] }>(
+        'GET',
+        '/api/v1/admin/data-platform/deliveries?limit=100',
+      );
       const ours = listed.body.items.filter((item) => orderIds.includes(item.orderId));
       expect(ours).toHaveLength(20);
       await sleep(200); // the last DELIVERED marks land just after the receiver answered
-      const after = await service.request<{ items: { orderId: number; status: string }[] }>('GET', '/api/v1/admin/data-platform/deliveries?status=DELIVERED&limit=100');
+      const after = await service.request<{ items: { orderId: number; status: string }[] }>(
+        'GET',
+        '/api/v1/admin/data-platform/deliveries?status=DELIVERED&limit=100',
+      );
       expect(after.body.items.filter((item) => orderIds.includes(item.orderId))).toHaveLength(20);
     } finally {
       service.child.kill('SIGTERM');

@@ -13,7 +13,8 @@ const MiB = 1_048_576;
 type Method = 'GET' | 'POST' | 'PATCH';
 
 /** Shows as `label` in a counterexample, instead of an object full of functions. */
-const named = <T extends object>(label: string, value: T): T => Object.assign(value, { [fc.toStringMethod]: () => label });
+const named = <T extends object>(label: string, value: T): T =>
+  Object.assign(value, { [fc.toStringMethod]: () => label });
 
 /** The shop the hostile requests aim at: real ids, so only the hostile part of a request can be wrong. */
 interface Shop {
@@ -36,10 +37,22 @@ beforeAll(async () => {
   const otherUserId = await createUser(t.app, 'Bystander');
   await post(`/users/${userId}/balance/charge`, { amount: 50_000 });
   const product = await post('/admin/products', { name: 'Target', price: 1_000, stock: 10 });
-  const coupon = await post('/admin/coupons', { name: 'Target', discountType: 'FIXED', discountValue: 500, totalQuantity: 100, validDays: 30 });
+  const coupon = await post('/admin/coupons', {
+    name: 'Target',
+    discountType: 'FIXED',
+    discountValue: 500,
+    totalQuantity: 100,
+    validDays: 30,
+  });
   await post(`/coupons/${Number(coupon.id)}/issue`, { userId });
   const order = await post('/orders', { userId, items: [{ productId: product.id, quantity: 1 }] });
-  shop = { userId, otherUserId, productId: Number(product.id), couponId: Number(coupon.id), orderId: Number(order.orderId) };
+  shop = {
+    userId,
+    otherUserId,
+    productId: Number(product.id),
+    couponId: Number(coupon.id),
+    orderId: Number(order.orderId),
+  };
 });
 
 /** Everything a request could have changed, read with plain SQL. */
@@ -61,7 +74,9 @@ async function state(): Promise<Record<string, number>> {
       (SELECT count(*) FROM orders) AS orders,
       (SELECT count(*) FROM balance_ledger) AS ledger,
       (SELECT count(*) FROM idempotency_keys) AS idempotency_keys,
-      (SELECT count(*) FROM data_platform_outbox WHERE status = 'PENDING' AND attempts = 0) AS fresh_deliveries`.execute(t.database.db);
+      (SELECT count(*) FROM data_platform_outbox WHERE status = 'PENDING' AND attempts = 0) AS fresh_deliveries`.execute(
+    t.database.db,
+  );
   return Object.fromEntries(Object.entries(rows[0]!).map(([key, value]) => [key, Number(value)]));
 }
 
@@ -89,7 +104,8 @@ function expectProblemShape(response: LightMyRequestResponse): Record<string, un
   if (response.statusCode === 400) {
     expect(body.code).toBe('INVALID_REQUEST');
     expect(body.errors).toEqual(expect.arrayContaining([{ path: expect.any(String), message: expect.any(String) }]));
-    for (const error of body.errors as unknown[]) expect(error).toEqual({ path: expect.any(String), message: expect.any(String) });
+    for (const error of body.errors as unknown[])
+      expect(error).toEqual({ path: expect.any(String), message: expect.any(String) });
   }
   return body;
 }
@@ -117,7 +133,9 @@ function jsonText(value: unknown): string {
   if (value instanceof RawJson) return value.text;
   if (Array.isArray(value)) return `[${value.map(jsonText).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.entries(value).map(([key, inner]) => `${JSON.stringify(key)}:${jsonText(inner)}`).join(',')}}`;
+    return `{${Object.entries(value)
+      .map(([key, inner]) => `${JSON.stringify(key)}:${jsonText(inner)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
@@ -138,7 +156,9 @@ const nest = (depth: number, asArray: boolean): unknown => {
   for (let i = 0; i < depth; i++) value = asArray ? [value] : { a: value };
   return value;
 };
-const deep = fc.tuple(fc.oneof(fc.constant(1_000), fc.integer({ min: 1, max: 1_000 })), fc.boolean()).map(([depth, asArray]) => nest(depth, asArray));
+const deep = fc
+  .tuple(fc.oneof(fc.constant(1_000), fc.integer({ min: 1, max: 1_000 })), fc.boolean())
+  .map(([depth, asArray]) => nest(depth, asArray));
 const deepArray = fc.oneof(fc.constant(1_000), fc.integer({ min: 1, max: 1_000 })).map((depth) => nest(depth, true));
 
 const notANumber = fc.oneof(
@@ -155,8 +175,25 @@ const notANumber = fc.oneof(
 /** Anything but a whole number in min..max, as the JSON body carries it. */
 function outside(min: number, max: number): fc.Arbitrary<unknown> {
   const isIn = (value: number) => Number.isSafeInteger(value) && value >= min && value <= max;
-  const edges = [min - 1, max + 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e308, -1e308, Number.MIN_VALUE, min + 0.5, max - 0.5].filter((v) => !isIn(v));
-  const raw = ['1e400', '-1e400', '9007199254740993', '-9007199254740993', ...(min > 0 ? ['-0', '1e-400', '-0.0'] : [])];
+  const edges = [
+    min - 1,
+    max + 1,
+    2 ** 53,
+    2 ** 53 + 2,
+    -(2 ** 53),
+    1e308,
+    -1e308,
+    Number.MIN_VALUE,
+    min + 0.5,
+    max - 0.5,
+  ].filter((v) => !isIn(v));
+  const raw = [
+    '1e400',
+    '-1e400',
+    '9007199254740993',
+    '-9007199254740993',
+    ...(min > 0 ? ['-0', '1e-400', '-0.0'] : []),
+  ];
   return fc.oneof(
     fc.constantFrom(...edges),
     fc.maxSafeInteger().filter((v) => !isIn(v)),
@@ -174,9 +211,18 @@ const invalidName = (max: number) =>
   fc.oneof(
     fc.constant(''),
     fc.string({ unit: whitespace, minLength: 1, maxLength: 12 }),
-    fc.string({ unit: 'binary', minLength: max + 1, maxLength: max + 30 }).filter((name) => codePoints(name.trim()) > max),
+    fc
+      .string({ unit: 'binary', minLength: max + 1, maxLength: max + 30 })
+      .filter((name) => codePoints(name.trim()) > max),
     fc.constant('😀'.repeat(max + 1)),
-    fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }), deep),
+    fc.oneof(
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.string(), { maxLength: 2 }),
+      fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }),
+      deep,
+    ),
   );
 
 const invalidTimestamp = fc.oneof(
@@ -199,11 +245,30 @@ const invalidTimestamp = fc.oneof(
   fc.oneof(fc.integer(), fc.boolean(), fc.array(fc.string(), { maxLength: 2 }), deep),
 );
 
-const KNOWN_KEYS = new Set(['amount', 'userId', 'items', 'productId', 'quantity', 'userCouponId', 'name', 'price', 'stock', 'stockDelta',
-  'discountType', 'discountValue', 'totalQuantity', 'validDays', 'issueStartsAt', 'issueEndsAt']);
+const KNOWN_KEYS = new Set([
+  'amount',
+  'userId',
+  'items',
+  'productId',
+  'quantity',
+  'userCouponId',
+  'name',
+  'price',
+  'stock',
+  'stockDelta',
+  'discountType',
+  'discountValue',
+  'totalQuantity',
+  'validDays',
+  'issueStartsAt',
+  'issueEndsAt',
+]);
 /** Keys the JSON parser itself refuses (prototype poisoning) are covered on their own below. */
 const unknownKey = fc
-  .oneof(fc.string({ maxLength: 12 }), fc.constantFrom('id', 'balance', 'admin', 'toString', 'hasOwnProperty', 'AMOUNT', 'amount ', ''))
+  .oneof(
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom('id', 'balance', 'admin', 'toString', 'hasOwnProperty', 'AMOUNT', 'amount ', ''),
+  )
   .filter((key) => !KNOWN_KEYS.has(key) && !['__proto__', 'constructor', 'prototype'].includes(key));
 const extraField = fc.tuple(unknownKey, fc.oneof(fc.jsonValue({ maxDepth: 2 }), deep));
 
@@ -216,7 +281,13 @@ const badKeyChar = fc
 const invalidKey = fc.oneof(
   fc.constant(''),
   fc.string({ unit: printableAscii, minLength: 256, maxLength: 600 }),
-  fc.tuple(fc.string({ unit: printableAscii, maxLength: 20 }), badKeyChar, fc.string({ unit: printableAscii, maxLength: 20 })).map((parts) => parts.join('')),
+  fc
+    .tuple(
+      fc.string({ unit: printableAscii, maxLength: 20 }),
+      badKeyChar,
+      fc.string({ unit: printableAscii, maxLength: 20 }),
+    )
+    .map((parts) => parts.join('')),
   fc.constantFrom('ключ', 'clé', 'key\u0000', 'k\u00e9y'),
 );
 
@@ -244,7 +315,10 @@ interface BodyRoute {
 const coupon = { name: 'Hostile', discountType: 'FIXED', discountValue: 100, totalQuantity: 10, validDays: 7 };
 const orderLine = () => ({ productId: shop.productId, quantity: 1 });
 const isoPair = fc
-  .tuple(fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }), fc.integer({ min: 0, max: 10 ** 10 }))
+  .tuple(
+    fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }),
+    fc.integer({ min: 0, max: 10 ** 10 }),
+  )
   .map(([end, back]) => [new Date(end.getTime() - back).toISOString(), end.toISOString()] as const);
 
 const bodyRoutes: readonly BodyRoute[] = [
@@ -275,8 +349,16 @@ const bodyRoutes: readonly BodyRoute[] = [
       userId: invalidId,
       items: fc.oneof(
         fc.constant([]),
-        fc.integer({ min: 51, max: 70 }).map((n) => Array.from({ length: n }, (_, i) => ({ productId: i + 1, quantity: 1 }))),
-        fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.boolean(), fc.dictionary(fc.string(), fc.integer(), { maxKeys: 2 })),
+        fc
+          .integer({ min: 51, max: 70 })
+          .map((n) => Array.from({ length: n }, (_, i) => ({ productId: i + 1, quantity: 1 }))),
+        fc.oneof(
+          fc.string(),
+          fc.integer(),
+          fc.constant(null),
+          fc.boolean(),
+          fc.dictionary(fc.string(), fc.integer(), { maxKeys: 2 }),
+        ),
       ),
       userCouponId: invalidId,
     },
@@ -284,14 +366,25 @@ const bodyRoutes: readonly BodyRoute[] = [
     idempotent: true,
     extra: () =>
       fc.oneof(
-        invalidId.map((productId) => ({ body: { userId: shop.userId, items: [{ ...orderLine(), productId }] }, path: 'items.0.productId' })),
-        outside(1, 1_000).map((quantity) => ({ body: { userId: shop.userId, items: [{ ...orderLine(), quantity }] }, path: 'items.0.quantity' })),
+        invalidId.map((productId) => ({
+          body: { userId: shop.userId, items: [{ ...orderLine(), productId }] },
+          path: 'items.0.productId',
+        })),
+        outside(1, 1_000).map((quantity) => ({
+          body: { userId: shop.userId, items: [{ ...orderLine(), quantity }] },
+          path: 'items.0.quantity',
+        })),
         fc.constantFrom('productId', 'quantity').map((field) => {
           const { [field as 'productId']: _gone, ...line } = orderLine();
           return { body: { userId: shop.userId, items: [line] }, path: `items.0.${field}` };
         }),
-        fc.oneof(fc.integer(), fc.string(), fc.constant(null), deepArray).map((line) => ({ body: { userId: shop.userId, items: [line] }, path: 'items.0' })),
-        extraField.map(([key, value]) => ({ body: { userId: shop.userId, items: [{ ...orderLine(), [key]: value }] }, path: `items.0.${key}` })),
+        fc
+          .oneof(fc.integer(), fc.string(), fc.constant(null), deepArray)
+          .map((line) => ({ body: { userId: shop.userId, items: [line] }, path: 'items.0' })),
+        extraField.map(([key, value]) => ({
+          body: { userId: shop.userId, items: [{ ...orderLine(), [key]: value }] },
+          path: `items.0.${key}`,
+        })),
         fc.uniqueArray(fc.integer({ min: 1, max: 10 ** 6 }), { minLength: 1, maxLength: 49 }).chain((ids) =>
           fc.nat({ max: ids.length - 1 }).map((dup) => ({
             body: { userId: shop.userId, items: [...ids, ids[dup]].map((productId) => ({ productId, quantity: 1 })) },
@@ -346,8 +439,16 @@ const bodyRoutes: readonly BodyRoute[] = [
     required: ['name', 'discountType', 'discountValue', 'totalQuantity', 'validDays'],
     extra: () =>
       fc.oneof(
-        fc.integer({ min: 101, max: 10_000_000 }).map((discountValue) => ({ body: { ...coupon, discountType: 'PERCENT', discountValue }, path: 'discountValue' })),
-        isoPair.map(([issueEndsAt, issueStartsAt]) => ({ body: { ...coupon, issueStartsAt, issueEndsAt }, path: 'issueEndsAt' })),
+        fc
+          .integer({ min: 101, max: 10_000_000 })
+          .map((discountValue) => ({
+            body: { ...coupon, discountType: 'PERCENT', discountValue },
+            path: 'discountValue',
+          })),
+        isoPair.map(([issueEndsAt, issueStartsAt]) => ({
+          body: { ...coupon, issueStartsAt, issueEndsAt },
+          path: 'issueEndsAt',
+        })),
       ),
   },
 ];
@@ -362,11 +463,21 @@ const retryRoute = named('POST /admin/data-platform/deliveries/{eventId}/retry',
 function corruptions(route: BodyRoute): fc.Arbitrary<Corruption> {
   const valid = route.valid();
   const options: fc.Arbitrary<Corruption>[] = [
-    ...Object.entries(route.fields).map(([field, values]) => values.map((value) => ({ body: { ...valid, [field]: value }, path: field }))),
-    extraField.map(([key, value]) => ({ body: { ...valid, [key]: value }, path: key })),
-    fc.oneof(fc.constant(null), fc.string(), fc.double(), fc.boolean(), fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }), fc.constant([valid]), deepArray).map(
-      (body) => ({ body, path: '' }),
+    ...Object.entries(route.fields).map(([field, values]) =>
+      values.map((value) => ({ body: { ...valid, [field]: value }, path: field })),
     ),
+    extraField.map(([key, value]) => ({ body: { ...valid, [key]: value }, path: key })),
+    fc
+      .oneof(
+        fc.constant(null),
+        fc.string(),
+        fc.double(),
+        fc.boolean(),
+        fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
+        fc.constant([valid]),
+        deepArray,
+      )
+      .map((body) => ({ body, path: '' })),
   ];
   if (route.required.length > 0) {
     options.push(
@@ -392,12 +503,21 @@ const byName = (name: string) => bodyRoutes.find((route) => route.name === name)
 
 describe('hostile bodies on every write route', () => {
   it('answers 400 INVALID_REQUEST naming the field for one wrong field, missing field, unknown field or wrong shape, and changes nothing', async () => {
-    const cases = fc.constantFrom(...routeNames).chain((name) =>
-      fc.tuple(fc.constant(byName(name)), corruptions(byName(name)), byName(name).idempotent ? fc.option(validKey, { nil: undefined }) : fc.constant(undefined)),
-    );
+    const cases = fc
+      .constantFrom(...routeNames)
+      .chain((name) =>
+        fc.tuple(
+          fc.constant(byName(name)),
+          corruptions(byName(name)),
+          byName(name).idempotent ? fc.option(validKey, { nil: undefined }) : fc.constant(undefined),
+        ),
+      );
     await fc.assert(
       fc.asyncProperty(cases, async ([route, { body, path }, key]) => {
-        expectInvalid(await send(jsonRequest(route, jsonText(body), key === undefined ? {} : { 'idempotency-key': key })), path);
+        expectInvalid(
+          await send(jsonRequest(route, jsonText(body), key === undefined ? {} : { 'idempotency-key': key })),
+          path,
+        );
       }),
       { numRuns: 300 },
     );
@@ -408,19 +528,51 @@ describe('hostile bodies on every write route', () => {
     const routes = [...bodyRoutes, retryRoute];
     const validText = fc.constantFrom(...bodyRoutes).map((route) => JSON.stringify(route.valid()));
     const broken = fc.oneof(
-      fc.constantFrom('', ' ', '{', '}', '{"amount":}', "{'amount':1}", '{"amount":1,}', 'NaN', 'undefined', '{"amount":NaN}', '{"amount":Infinity}',
-        '{"amount":0x10}', '{"amount":01}', '{"amount":.5}', '{"amount":+1}', '\u0000', '{"a":1}{"b":2}', '[1,]', '{"amount":1}garbage', '{"amount":"\u0001"}'),
+      fc.constantFrom(
+        '',
+        ' ',
+        '{',
+        '}',
+        '{"amount":}',
+        "{'amount':1}",
+        '{"amount":1,}',
+        'NaN',
+        'undefined',
+        '{"amount":NaN}',
+        '{"amount":Infinity}',
+        '{"amount":0x10}',
+        '{"amount":01}',
+        '{"amount":.5}',
+        '{"amount":+1}',
+        '\u0000',
+        '{"a":1}{"b":2}',
+        '[1,]',
+        '{"amount":1}garbage',
+        '{"amount":"\u0001"}',
+      ),
       fc.string({ unit: 'binary', maxLength: 60 }),
       validText.chain((text) => fc.nat({ max: text.length - 1 }).map((end) => text.slice(0, end))),
-      fc.tuple(validText, fc.nat(), fc.string({ unit: 'binary', minLength: 1, maxLength: 3 })).map(
-        ([text, at, insert]) => text.slice(0, at % text.length) + insert + text.slice(at % text.length),
-      ),
+      fc
+        .tuple(validText, fc.nat(), fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }))
+        .map(([text, at, insert]) => text.slice(0, at % text.length) + insert + text.slice(at % text.length)),
       fc.uint8Array({ minLength: 1, maxLength: 40 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...routes), broken.filter((text) => !parses(text)), async (route, text) => {
-        expectInvalid(await send({ method: route.method, url: `${API}${route.url()}`, headers: { 'content-type': 'application/json' }, payload: text }), '');
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        broken.filter((text) => !parses(text)),
+        async (route, text) => {
+          expectInvalid(
+            await send({
+              method: route.method,
+              url: `${API}${route.url()}`,
+              headers: { 'content-type': 'application/json' },
+              payload: text,
+            }),
+            '',
+          );
+        },
+      ),
       { numRuns: 300 },
     );
     await expectNothingChanged();
@@ -442,13 +594,25 @@ describe('hostile bodies on every write route', () => {
 
   it('answers 413 PAYLOAD_TOO_LARGE for a body over 1 MiB, valid JSON or not', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom<BodyRoute | typeof retryRoute>(...bodyRoutes, retryRoute), fc.integer({ min: MiB + 1, max: MiB + 200_000 }), fc.boolean(), async (route, size, asJson) => {
-        const valid = 'valid' in route ? JSON.stringify(route.valid()) : '{}';
-        const text = asJson ? `${valid.slice(0, -1)}${valid.length > 2 ? ',' : ''}"padding":"${'x'.repeat(size)}"}` : '['.repeat(size);
-        const response = await send({ method: route.method, url: `${API}${route.url()}`, headers: { 'content-type': 'application/json' }, payload: text });
-        expect(response.statusCode).toBe(413);
-        expect(expectProblemShape(response).code).toBe('PAYLOAD_TOO_LARGE');
-      }),
+      fc.asyncProperty(
+        fc.constantFrom<BodyRoute | typeof retryRoute>(...bodyRoutes, retryRoute),
+        fc.integer({ min: MiB + 1, max: MiB + 200_000 }),
+        fc.boolean(),
+        async (route, size, asJson) => {
+          const valid = 'valid' in route ? JSON.stringify(route.valid()) : '{}';
+          const text = asJson
+            ? `${valid.slice(0, -1)}${valid.length > 2 ? ',' : ''}"padding":"${'x'.repeat(size)}"}`
+            : '['.repeat(size);
+          const response = await send({
+            method: route.method,
+            url: `${API}${route.url()}`,
+            headers: { 'content-type': 'application/json' },
+            payload: text,
+          });
+          expect(response.statusCode).toBe(413);
+          expect(expectProblemShape(response).code).toBe('PAYLOAD_TOO_LARGE');
+        },
+      ),
       { numRuns: 20 },
     );
     await expectNothingChanged();
@@ -456,27 +620,54 @@ describe('hostile bodies on every write route', () => {
 
   it('answers 400 for nesting far past any sane depth, without exhausting the stack', async () => {
     for (const depth of [10_000, 100_000, 400_000]) {
-      for (const text of ['['.repeat(depth) + ']'.repeat(depth), `{"amount":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`]) {
+      for (const text of [
+        '['.repeat(depth) + ']'.repeat(depth),
+        `{"amount":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`,
+      ]) {
         if (text.length > MiB) continue;
-        expectInvalid(await send(jsonRequest(byName('POST /users/{userId}/balance/charge'), text)), text.startsWith('[') ? '' : 'amount');
+        expectInvalid(
+          await send(jsonRequest(byName('POST /users/{userId}/balance/charge'), text)),
+          text.startsWith('[') ? '' : 'amount',
+        );
       }
     }
     await expectNothingChanged();
   });
 
   it('answers 415 UNSUPPORTED_MEDIA_TYPE for a valid body under any media type but JSON, and changes nothing', async () => {
-    const token = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-+.'), minLength: 1, maxLength: 12 });
+    const token = fc.string({
+      unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-+.'),
+      minLength: 1,
+      maxLength: 12,
+    });
     const mediaType = fc
       .oneof(
-        fc.constantFrom('text/plain', 'text/plain; charset=utf-8', 'text/html', 'application/xml', 'application/x-www-form-urlencoded',
-          'multipart/form-data; boundary=x', 'application/octet-stream', 'image/png', '*/*', 'application', ';', ''),
+        fc.constantFrom(
+          'text/plain',
+          'text/plain; charset=utf-8',
+          'text/html',
+          'application/xml',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/octet-stream',
+          'image/png',
+          '*/*',
+          'application',
+          ';',
+          '',
+        ),
         fc.tuple(token, token).map(([type, subtype]) => `${type}/${subtype}`),
         fc.string({ unit: printableAscii, maxLength: 30 }),
       )
       .filter((type) => !type.toLowerCase().includes('json'));
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...bodyRoutes), mediaType, async (route, type) => {
-        const response = await send({ method: route.method, url: `${API}${route.url()}`, headers: { 'content-type': type }, payload: Buffer.from(JSON.stringify(route.valid())) });
+        const response = await send({
+          method: route.method,
+          url: `${API}${route.url()}`,
+          headers: { 'content-type': type },
+          payload: Buffer.from(JSON.stringify(route.valid())),
+        });
         expect(response.statusCode, `${type} → ${response.body}`).toBe(415);
         expect(expectProblemShape(response).code).toBe('UNSUPPORTED_MEDIA_TYPE');
       }),
@@ -491,7 +682,10 @@ describe('hostile headers', () => {
     const idempotent = bodyRoutes.filter((route) => route.idempotent);
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...idempotent), invalidKey, async (route, key) => {
-        expectInvalid(await send(jsonRequest(route, JSON.stringify(route.valid()), { 'idempotency-key': key })), 'idempotency-key');
+        expectInvalid(
+          await send(jsonRequest(route, JSON.stringify(route.valid()), { 'idempotency-key': key })),
+          'idempotency-key',
+        );
       }),
       { numRuns: 200 },
     );
@@ -501,7 +695,9 @@ describe('hostile headers', () => {
   it('keeps any X-Request-Id out of trouble: a problem still carries a request id', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 200 }), async (requestId) => {
-        const body = expectProblemShape(await send({ method: 'GET', url: `${API}/users/abc/balance`, headers: { 'x-request-id': requestId } }));
+        const body = expectProblemShape(
+          await send({ method: 'GET', url: `${API}/users/abc/balance`, headers: { 'x-request-id': requestId } }),
+        );
         expect(body.requestId).toEqual(expect.any(String));
         if (/^[\w.:-]{1,128}$/.test(requestId)) expect(body.requestId).toBe(requestId);
       }),
@@ -525,8 +721,42 @@ const preEncoded = (raw: string): Segment => ({ raw, value: decodeURIComponent(r
 
 const segments: fc.Arbitrary<Segment> = fc.oneof(
   fc
-    .constantFrom('abc', '0', '-0', '-1', '1.5', '1.0', '1e3', '01', '+1', ' 1', '1 ', '0x1A', 'NaN', 'Infinity', '-Infinity', 'null', 'undefined', 'true', '[]', '{}',
-      '9007199254740992', '99999999999999999999', '١٢٣', '１', '1_000', '1,000', '1/2', '?', '#', '%', '%00', '\u0000', '😀', 'popular')
+    .constantFrom(
+      'abc',
+      '0',
+      '-0',
+      '-1',
+      '1.5',
+      '1.0',
+      '1e3',
+      '01',
+      '+1',
+      ' 1',
+      '1 ',
+      '0x1A',
+      'NaN',
+      'Infinity',
+      '-Infinity',
+      'null',
+      'undefined',
+      'true',
+      '[]',
+      '{}',
+      '9007199254740992',
+      '99999999999999999999',
+      '١٢٣',
+      '１',
+      '1_000',
+      '1,000',
+      '1/2',
+      '?',
+      '#',
+      '%',
+      '%00',
+      '\u0000',
+      '😀',
+      'popular',
+    )
     .map(encoded),
   fc.constantFrom('%00', '%201', '1%20', '%2B1', '%E2%80%8B1', '1%00', '%31%00', '%2F', '%3F1', '%231').map(preEncoded),
   fc.string({ unit: 'binary', maxLength: 20 }).map(encoded),
@@ -541,7 +771,8 @@ const segments: fc.Arbitrary<Segment> = fc.oneof(
  * percent-encoding and a parameter past 100 characters, which Fastify answers itself in plain JSON.
  * Left out as other routes: empty, `.` and `..` segments, and `popular` after `/products/`.
  */
-const routable = (segment: Segment) => segment.raw.length > 0 && segment.raw.length <= 100 && segment.value !== '.' && segment.value !== '..';
+const routable = (segment: Segment) =>
+  segment.raw.length > 0 && segment.raw.length <= 100 && segment.value !== '.' && segment.value !== '..';
 
 interface IdRoute {
   readonly method: Method;
@@ -557,9 +788,19 @@ const idRoutes: readonly IdRoute[] = [
   { method: 'GET', url: (id) => `/users/${id}/coupons`, param: 'userId' },
   { method: 'GET', url: (id) => `/users/${id}/orders`, param: 'userId' },
   { method: 'GET', url: (id) => `/products/${id}`, param: 'productId' },
-  { method: 'PATCH', url: (id) => `/admin/products/${id}`, param: 'productId', body: () => ({ price: 2_000, stockDelta: 1 }) },
+  {
+    method: 'PATCH',
+    url: (id) => `/admin/products/${id}`,
+    param: 'productId',
+    body: () => ({ price: 2_000, stockDelta: 1 }),
+  },
   { method: 'GET', url: (id) => `/coupons/${id}`, param: 'couponId' },
-  { method: 'POST', url: (id) => `/coupons/${id}/issue`, param: 'couponId', body: () => ({ userId: shop.otherUserId }) },
+  {
+    method: 'POST',
+    url: (id) => `/coupons/${id}/issue`,
+    param: 'couponId',
+    body: () => ({ userId: shop.otherUserId }),
+  },
   { method: 'GET', url: (id) => `/orders/${id}`, param: 'orderId' },
 ];
 for (const route of idRoutes) named(`${route.method} ${route.url('{id}')}`, route);
@@ -570,7 +811,8 @@ const idRequest = (route: IdRoute, segment: Segment): InjectOptions => ({
   ...(route.body ? { payload: route.body() } : {}),
 });
 
-const isOtherRoute = (route: IdRoute, segment: Segment) => route.param === 'productId' && route.method === 'GET' && segment.value === 'popular';
+const isOtherRoute = (route: IdRoute, segment: Segment) =>
+  route.param === 'productId' && route.method === 'GET' && segment.value === 'popular';
 
 describe('hostile path parameters', () => {
   it('answers 400 INVALID_REQUEST naming the parameter for any id that is not a positive integer, even with a valid body', async () => {
@@ -612,15 +854,21 @@ describe('hostile path parameters', () => {
   });
 
   it('answers 400 for an event id that is not a UUID and 404 DELIVERY_NOT_FOUND for one that names nothing', async () => {
-    const looksLikeUuid = (value: string) => /^[0-9a-f]{32}$/i.test(value.replace(/^urn:uuid:/i, '').replace(/[{}-]/g, ''));
+    const looksLikeUuid = (value: string) =>
+      /^[0-9a-f]{32}$/i.test(value.replace(/^urn:uuid:/i, '').replace(/[{}-]/g, ''));
     const eventIds = fc.oneof(
-      segments.filter((segment) => routable(segment) && !looksLikeUuid(segment.value)).map((segment) => ({ segment, uuid: false })),
+      segments
+        .filter((segment) => routable(segment) && !looksLikeUuid(segment.value))
+        .map((segment) => ({ segment, uuid: false })),
       fc.uuid().map((uuid) => ({ segment: encoded(uuid), uuid: true })),
       fc.uuid().map((uuid) => ({ segment: encoded(uuid.toUpperCase()), uuid: true })),
     );
     await fc.assert(
       fc.asyncProperty(eventIds, async ({ segment, uuid }) => {
-        const response = await send({ method: 'POST', url: `${API}/admin/data-platform/deliveries/${segment.raw}/retry` });
+        const response = await send({
+          method: 'POST',
+          url: `${API}/admin/data-platform/deliveries/${segment.raw}/retry`,
+        });
         if (uuid) expect(expectProblemShape(response)).toMatchObject({ status: 404, code: 'DELIVERY_NOT_FOUND' });
         else expectInvalid(response, 'eventId');
       }),
@@ -638,10 +886,28 @@ const paginated = [
   () => `/users/${shop.userId}/orders`,
   () => '/admin/data-platform/deliveries',
 ];
-['/products', '/users/{userId}/balance/history', '/users/{userId}/orders', '/admin/data-platform/deliveries'].forEach((label, i) => named(label, paginated[i]!));
+['/products', '/users/{userId}/balance/history', '/users/{userId}/orders', '/admin/data-platform/deliveries'].forEach(
+  (label, i) => named(label, paginated[i]!),
+);
 
 const queryValue = fc.oneof(
-  fc.constantFrom('0', '101', '-1', '1.5', '1e2', '0x10', ' 5', '5 ', '', 'NaN', 'Infinity', '١', '+5', '1000', '99999999999999999999'),
+  fc.constantFrom(
+    '0',
+    '101',
+    '-1',
+    '1.5',
+    '1e2',
+    '0x10',
+    ' 5',
+    '5 ',
+    '',
+    'NaN',
+    'Infinity',
+    '١',
+    '+5',
+    '1000',
+    '99999999999999999999',
+  ),
   fc.string({ unit: 'binary', maxLength: 20 }),
   fc.string({ maxLength: 20 }),
   fc.integer().map(String),
@@ -652,13 +918,18 @@ const queryValue = fc.oneof(
 function couldBeCursor(value: string): boolean {
   try {
     const after: unknown = (JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { after?: unknown }).after;
-    return Number.isSafeInteger(after) && (after as number) > 0 && Buffer.from(JSON.stringify({ after })).toString('base64url') === value;
+    return (
+      Number.isSafeInteger(after) &&
+      (after as number) > 0 &&
+      Buffer.from(JSON.stringify({ after })).toString('base64url') === value
+    );
   } catch {
     return false;
   }
 }
 
-const query = (entries: readonly (readonly [string, string])[]) => entries.map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`).join('&');
+const query = (entries: readonly (readonly [string, string])[]) =>
+  entries.map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`).join('&');
 
 describe('hostile query strings', () => {
   it('answers 400 naming limit for any limit that is not 1..100', async () => {
@@ -677,7 +948,9 @@ describe('hostile query strings', () => {
         queryValue,
         fc.jsonValue({ maxDepth: 2 }).map((value) => Buffer.from(JSON.stringify(value)).toString('base64url')),
         fc.integer().map((after) => Buffer.from(JSON.stringify({ after })).toString('base64')),
-        fc.oneof(fc.integer({ max: 0 }), fc.double(), fc.constant(2 ** 53)).map((after) => Buffer.from(JSON.stringify({ after })).toString('base64url')),
+        fc
+          .oneof(fc.integer({ max: 0 }), fc.double(), fc.constant(2 ** 53))
+          .map((after) => Buffer.from(JSON.stringify({ after })).toString('base64url')),
         fc.string({ minLength: 201, maxLength: 400 }),
       )
       .filter((value) => !couldBeCursor(value) || value.length > 200);
@@ -691,15 +964,31 @@ describe('hostile query strings', () => {
 
   it('answers 400 naming status for any status filter outside the enum, and for a repeated parameter', async () => {
     const filters = [
-      named('/users/{userId}/coupons', { path: () => `/users/${shop.userId}/coupons`, allowed: ['AVAILABLE', 'USED', 'EXPIRED'] }),
-      named('/admin/data-platform/deliveries', { path: () => '/admin/data-platform/deliveries', allowed: ['PENDING', 'DELIVERED', 'FAILED'] }),
+      named('/users/{userId}/coupons', {
+        path: () => `/users/${shop.userId}/coupons`,
+        allowed: ['AVAILABLE', 'USED', 'EXPIRED'],
+      }),
+      named('/admin/data-platform/deliveries', {
+        path: () => '/admin/data-platform/deliveries',
+        allowed: ['PENDING', 'DELIVERED', 'FAILED'],
+      }),
     ];
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...filters), fc.oneof(queryValue, fc.constantFrom('available', 'Used', ' PENDING', 'FAILED ')), fc.boolean(), async (filter, status, repeat) => {
-        const entries: [string, string][] = repeat ? [['status', filter.allowed[0]!], ['status', filter.allowed[1]!]] : [['status', status]];
-        fc.pre(repeat || !filter.allowed.includes(status));
-        expectInvalid(await send({ method: 'GET', url: `${API}${filter.path()}?${query(entries)}` }), 'status');
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...filters),
+        fc.oneof(queryValue, fc.constantFrom('available', 'Used', ' PENDING', 'FAILED ')),
+        fc.boolean(),
+        async (filter, status, repeat) => {
+          const entries: [string, string][] = repeat
+            ? [
+                ['status', filter.allowed[0]!],
+                ['status', filter.allowed[1]!],
+              ]
+            : [['status', status]];
+          fc.pre(repeat || !filter.allowed.includes(status));
+          expectInvalid(await send({ method: 'GET', url: `${API}${filter.path()}?${query(entries)}` }), 'status');
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -715,7 +1004,10 @@ describe('hostile query strings', () => {
       () => `/orders/${shop.orderId}`,
     ].map((path) => named(`${API}${path()}`, () => `${API}${path()}`));
     const operational = ['/health', '/ready', '/metrics', '/docs/json'].map((path) => named(path, () => path));
-    const entries = fc.array(fc.tuple(fc.oneof(fc.constantFrom('limit', 'cursor', 'status'), fc.string({ maxLength: 8 })), queryValue), { maxLength: 4 });
+    const entries = fc.array(
+      fc.tuple(fc.oneof(fc.constantFrom('limit', 'cursor', 'status'), fc.string({ maxLength: 8 })), queryValue),
+      { maxLength: 4 },
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...reads, ...operational), entries, async (path, pairs) => {
         expectNoServerError(await send({ method: 'GET', url: `${path()}?${query(pairs)}` }));
@@ -728,25 +1020,46 @@ describe('hostile query strings', () => {
 
 describe('unknown routes', () => {
   it('answers 404 ROUTE_NOT_FOUND for a method the contract does not list on a path it does', async () => {
-    const paths = [...idRoutes.map((route) => () => route.url('1')), ...bodyRoutes.map((route) => route.url), ...paginated, () => '/products/popular'].map((path) =>
-      named(path(), path),
-    );
+    const paths = [
+      ...idRoutes.map((route) => () => route.url('1')),
+      ...bodyRoutes.map((route) => route.url),
+      ...paginated,
+      () => '/products/popular',
+    ].map((path) => named(path(), path));
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...paths), fc.constantFrom<'PUT' | 'DELETE'>('PUT', 'DELETE'), async (path, method) => {
-        const body = expectProblemShape(await send({ method, url: `${API}${path()}`, payload: { amount: 1 } }));
-        expect(body).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND' });
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...paths),
+        fc.constantFrom<'PUT' | 'DELETE'>('PUT', 'DELETE'),
+        async (path, method) => {
+          const body = expectProblemShape(await send({ method, url: `${API}${path()}`, payload: { amount: 1 } }));
+          expect(body).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND' });
+        },
+      ),
       { numRuns: 60 },
     );
     await expectNothingChanged();
   });
 
   it('answers arbitrary paths with a problem, never a 5xx', async () => {
-    const paths = fc.array(segments.filter(routable), { minLength: 1, maxLength: 4 }).map((parts) => parts.map((part) => part.raw).join('/'));
+    const paths = fc
+      .array(segments.filter(routable), { minLength: 1, maxLength: 4 })
+      .map((parts) => parts.map((part) => part.raw).join('/'));
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(`${API}/`, `${API}/admin/`, `${API}/users/1/`, '/'), paths, fc.constantFrom<Method>('GET', 'POST', 'PATCH'), async (prefix, path, method) => {
-        expectNoServerError(await send({ method, url: `${prefix}${path}`, payload: '{', headers: { 'content-type': 'application/json' } }));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(`${API}/`, `${API}/admin/`, `${API}/users/1/`, '/'),
+        paths,
+        fc.constantFrom<Method>('GET', 'POST', 'PATCH'),
+        async (prefix, path, method) => {
+          expectNoServerError(
+            await send({
+              method,
+              url: `${prefix}${path}`,
+              payload: '{',
+              headers: { 'content-type': 'application/json' },
+            }),
+          );
+        },
+      ),
       { numRuns: 200 },
     );
     await expectNothingChanged();
@@ -762,10 +1075,22 @@ describe('unusual but well-formed values', () => {
   it('answers a name of any characters with 201 and that name trimmed, or a problem that stores nothing', async () => {
     const targets = [
       named('POST /admin/users', { table: 'users' as const, url: '/admin/users', body: (name: string) => ({ name }) }),
-      named('POST /admin/products', { table: 'products' as const, url: '/admin/products', body: (name: string) => ({ name, price: 1, stock: 0 }) }),
-      named('POST /admin/coupons', { table: 'coupons' as const, url: '/admin/coupons', body: (name: string) => ({ ...coupon, name }) }),
+      named('POST /admin/products', {
+        table: 'products' as const,
+        url: '/admin/products',
+        body: (name: string) => ({ name, price: 1, stock: 0 }),
+      }),
+      named('POST /admin/coupons', {
+        table: 'coupons' as const,
+        url: '/admin/coupons',
+        body: (name: string) => ({ ...coupon, name }),
+      }),
     ];
-    const names = fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }), fc.constantFrom('a\u0000b', '\u0000', 'a\u007fb', '\u200b', '\ufffe', '\u{10ffff}'));
+    const names = fc.oneof(
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
+      fc.constantFrom('a\u0000b', '\u0000', 'a\u007fb', '\u200b', '\ufffe', '\u{10ffff}'),
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...targets), names, async (target, name) => {
         const count = await countOf(target.table);
@@ -783,16 +1108,34 @@ describe('unusual but well-formed values', () => {
     const pad = (n: number, width = 2) => String(n).padStart(width, '0');
     const offset = fc.oneof(
       fc.constant('Z'),
-      fc.tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([sign, h, m]) => `${sign}${pad(h)}:${pad(m)}`),
-    );
-    const daysIn = (year: number, month: number) => new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 1 : 0);
-    const local = fc.oneof(
-      fc.constantFrom('0000-01-01T00:00:00', '0001-01-01T00:00:00', '1970-01-01T00:00:00', '9999-12-31T23:59:59', '2000-02-29T12:00:00'),
       fc
-        .tuple(fc.oneof(fc.constantFrom(0, 1, 1970, 9999), fc.integer({ min: 0, max: 9999 })), fc.integer({ min: 1, max: 12 }))
+        .tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+        .map(([sign, h, m]) => `${sign}${pad(h)}:${pad(m)}`),
+    );
+    const daysIn = (year: number, month: number) =>
+      new Date(Date.UTC(2000, month, 0)).getUTCDate() -
+      (month === 2 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 1 : 0);
+    const local = fc.oneof(
+      fc.constantFrom(
+        '0000-01-01T00:00:00',
+        '0001-01-01T00:00:00',
+        '1970-01-01T00:00:00',
+        '9999-12-31T23:59:59',
+        '2000-02-29T12:00:00',
+      ),
+      fc
+        .tuple(
+          fc.oneof(fc.constantFrom(0, 1, 1970, 9999), fc.integer({ min: 0, max: 9999 })),
+          fc.integer({ min: 1, max: 12 }),
+        )
         .chain(([y, mo]) =>
           fc
-            .tuple(fc.integer({ min: 1, max: daysIn(y, mo) }), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 59 }))
+            .tuple(
+              fc.integer({ min: 1, max: daysIn(y, mo) }),
+              fc.integer({ min: 0, max: 23 }),
+              fc.integer({ min: 0, max: 59 }),
+              fc.integer({ min: 0, max: 59 }),
+            )
             .map(([d, h, mi, sec]) => `${pad(y, 4)}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(mi)}:${pad(sec)}`),
         ),
     );
@@ -802,7 +1145,11 @@ describe('unusual but well-formed values', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('issueStartsAt', 'issueEndsAt'), instant, async (field, value) => {
         const count = await countOf('coupons');
-        const response = await send({ method: 'POST', url: `${API}/admin/coupons`, payload: { ...coupon, [field]: value } });
+        const response = await send({
+          method: 'POST',
+          url: `${API}/admin/coupons`,
+          payload: { ...coupon, [field]: value },
+        });
         expectNoServerError(response);
         if (response.statusCode === 201) {
           const created = response.json<Record<string, unknown>>();

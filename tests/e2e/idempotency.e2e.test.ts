@@ -33,12 +33,17 @@ async function getJson<T>(url: string): Promise<T> {
   return response.json<T>();
 }
 
-const balanceOf = async (userId: number) => (await getJson<{ balance: number }>(`/api/v1/users/${userId}/balance`)).balance;
-const historyOf = async (userId: number) => (await getJson<{ items: unknown[] }>(`/api/v1/users/${userId}/balance/history?limit=100`)).items;
+const balanceOf = async (userId: number) =>
+  (await getJson<{ balance: number }>(`/api/v1/users/${userId}/balance`)).balance;
+const historyOf = async (userId: number) =>
+  (await getJson<{ items: unknown[] }>(`/api/v1/users/${userId}/balance/history?limit=100`)).items;
 const stockOf = async (productId: number) => (await getJson<{ stock: number }>(`/api/v1/products/${productId}`)).stock;
-const ordersOf = async (userId: number) => (await getJson<{ items: unknown[] }>(`/api/v1/users/${userId}/orders?limit=100`)).items;
-const couponsOf = async (userId: number) => (await getJson<{ items: unknown[] }>(`/api/v1/users/${userId}/coupons`)).items;
-const issuedQuantityOf = async (couponId: number) => (await getJson<{ issuedQuantity: number }>(`/api/v1/coupons/${couponId}`)).issuedQuantity;
+const ordersOf = async (userId: number) =>
+  (await getJson<{ items: unknown[] }>(`/api/v1/users/${userId}/orders?limit=100`)).items;
+const couponsOf = async (userId: number) =>
+  (await getJson<{ items: unknown[] }>(`/api/v1/users/${userId}/coupons`)).items;
+const issuedQuantityOf = async (couponId: number) =>
+  (await getJson<{ issuedQuantity: number }>(`/api/v1/coupons/${couponId}`)).issuedQuantity;
 
 async function newUser(balance = 0): Promise<number> {
   const userId = await createUser(t.app);
@@ -47,7 +52,11 @@ async function newUser(balance = 0): Promise<number> {
 }
 
 async function newProduct(price: number, stock: number): Promise<number> {
-  const response = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', payload: { name: 'Widget', price, stock } });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/admin/products',
+    payload: { name: 'Widget', price, stock },
+  });
   expect(response.statusCode).toBe(201);
   return response.json<{ id: number }>().id;
 }
@@ -56,7 +65,14 @@ async function newCoupon(fields: Payload = {}): Promise<number> {
   const response = await t.app.inject({
     method: 'POST',
     url: '/api/v1/admin/coupons',
-    payload: { name: 'Retry coupon', discountType: 'FIXED', discountValue: 500, totalQuantity: 100, validDays: 7, ...fields },
+    payload: {
+      name: 'Retry coupon',
+      discountType: 'FIXED',
+      discountValue: 500,
+      totalQuantity: 100,
+      validDays: 7,
+      ...fields,
+    },
   });
   expect(response.statusCode).toBe(201);
   return response.json<{ id: number }>().id;
@@ -106,7 +122,11 @@ const scenarios: [string, () => Promise<Scenario>][] = [
         status: 201,
         body: { userId },
         invalidBody: { userId, note: 'x' },
-        effects: async () => ({ issued: await issuedQuantityOf(couponId), held: await couponsOf(userId), otherHeld: await couponsOf(other) }),
+        effects: async () => ({
+          issued: await issuedQuantityOf(couponId),
+          held: await couponsOf(userId),
+          otherHeld: await couponsOf(other),
+        }),
       };
     },
   ],
@@ -198,28 +218,39 @@ describe.each(scenarios)('Idempotency-Key on %s', (_route, setUp) => {
     const first = await post(s.url, s.body, key);
     expect(first.statusCode).toBe(s.status);
     const second = await post(s.url, s.body, key);
-    expect({ status: second.statusCode, replayed: replayed(second), body: second.json() }).toEqual({ status: s.status, replayed: 'true', body: first.json() });
+    expect({ status: second.statusCode, replayed: replayed(second), body: second.json() }).toEqual({
+      status: s.status,
+      replayed: 'true',
+      body: first.json(),
+    });
   });
 });
 
-describe.each(scenarios.filter(([route]) => !route.includes('/issue')))('Idempotency-Key with another body on %s', (_route, setUp) => {
-  it('answers 422 IDEMPOTENCY_KEY_REUSED for the same key with a different body, and does nothing', async () => {
-    const s = await setUp();
-    const otherBody = s.otherBody!;
-    const key = freshKey();
-    const first = await post(s.url, s.body, key);
-    expect(first.statusCode).toBe(s.status);
-    const afterFirst = await s.effects();
+describe.each(scenarios.filter(([route]) => !route.includes('/issue')))(
+  'Idempotency-Key with another body on %s',
+  (_route, setUp) => {
+    it('answers 422 IDEMPOTENCY_KEY_REUSED for the same key with a different body, and does nothing', async () => {
+      const s = await setUp();
+      const otherBody = s.otherBody!;
+      const key = freshKey();
+      const first = await post(s.url, s.body, key);
+      expect(first.statusCode).toBe(s.status);
+      const afterFirst = await s.effects();
 
-    const body = expectProblem(await post(s.url, otherBody, key), 422, 'IDEMPOTENCY_KEY_REUSED');
-    expect(body).toMatchObject({ idempotencyKey: key });
-    expect(await s.effects()).toEqual(afterFirst);
+      const body = expectProblem(await post(s.url, otherBody, key), 422, 'IDEMPOTENCY_KEY_REUSED');
+      expect(body).toMatchObject({ idempotencyKey: key });
+      expect(await s.effects()).toEqual(afterFirst);
 
-    // The key still answers its own request.
-    const again = await post(s.url, s.body, key);
-    expect({ status: again.statusCode, replayed: replayed(again), body: again.json() }).toEqual({ status: s.status, replayed: 'true', body: first.json() });
-  });
-});
+      // The key still answers its own request.
+      const again = await post(s.url, s.body, key);
+      expect({ status: again.statusCode, replayed: replayed(again), body: again.json() }).toEqual({
+        status: s.status,
+        replayed: 'true',
+        body: first.json(),
+      });
+    });
+  },
+);
 
 describe('Idempotency-Key: what counts as the same request', () => {
   it('replays an order whose JSON has its keys in another order', async () => {
@@ -228,14 +259,22 @@ describe('Idempotency-Key: what counts as the same request', () => {
     const b = await newProduct(500, 10);
     const key = freshKey();
 
-    const first = await post(ORDERS_URL, `{"userId":${userId},"items":[{"productId":${a},"quantity":1},{"productId":${b},"quantity":2}]}`, key);
+    const first = await post(
+      ORDERS_URL,
+      `{"userId":${userId},"items":[{"productId":${a},"quantity":1},{"productId":${b},"quantity":2}]}`,
+      key,
+    );
     expect(first.statusCode).toBe(201);
     const second = await post(
       ORDERS_URL,
       `{ "items": [ { "quantity": 1, "productId": ${a} }, { "quantity": 2, "productId": ${b} } ],\n  "userId": ${userId} }`,
       key,
     );
-    expect({ status: second.statusCode, replayed: replayed(second), body: second.json() }).toEqual({ status: 201, replayed: 'true', body: first.json() });
+    expect({ status: second.statusCode, replayed: replayed(second), body: second.json() }).toEqual({
+      status: 201,
+      replayed: 'true',
+      body: first.json(),
+    });
     expect(await ordersOf(userId)).toHaveLength(1);
     expect([await stockOf(a), await stockOf(b)]).toEqual([9, 8]);
     expect(await balanceOf(userId)).toBe(8_000);
@@ -261,7 +300,11 @@ describe('Idempotency-Key: what counts as the same request', () => {
     expect(first.statusCode).toBe(200);
     for (const text of ['{ "amount" : 1000 }', '{"amount":1000.0}', '{"amount":1e3}']) {
       const again = await post(chargeUrl(userId), text, key);
-      expect({ status: again.statusCode, replayed: replayed(again), body: again.json() }).toEqual({ status: 200, replayed: 'true', body: first.json() });
+      expect({ status: again.statusCode, replayed: replayed(again), body: again.json() }).toEqual({
+        status: 200,
+        replayed: 'true',
+        body: first.json(),
+      });
     }
     expect(await balanceOf(userId)).toBe(1_000);
   });
@@ -271,10 +314,17 @@ describe('Idempotency-Key: what counts as the same request', () => {
     const key = freshKey();
     const first = await post(chargeUrl(userId), { amount: 1_000 }, key);
     expect(first.statusCode).toBe(200);
-    const encoded = chargeUrl(userId).replace(`/users/${userId}/`, `/users/${encodeURIComponent(String(userId)).replace(/./g, (c) => `%${c.charCodeAt(0).toString(16)}`)}/`);
+    const encoded = chargeUrl(userId).replace(
+      `/users/${userId}/`,
+      `/users/${encodeURIComponent(String(userId)).replace(/./g, (c) => `%${c.charCodeAt(0).toString(16)}`)}/`,
+    );
     for (const url of [`${chargeUrl(userId)}/`, encoded, `${chargeUrl(userId)}?utm=1`]) {
       const again = await post(url, { amount: 1_000 }, key);
-      expect({ url, status: again.statusCode, replayed: replayed(again) }).toEqual({ url, status: 200, replayed: 'true' });
+      expect({ url, status: again.statusCode, replayed: replayed(again) }).toEqual({
+        url,
+        status: 200,
+        replayed: 'true',
+      });
     }
     expect(await balanceOf(userId)).toBe(1_000);
   });
@@ -286,7 +336,11 @@ describe('Idempotency-Key: what counts as the same request', () => {
     const key = freshKey();
     expect((await post(chargeUrl(userId), { amount: 5_000 }, key)).statusCode).toBe(200);
 
-    expectProblem(await post(ORDERS_URL, { userId, items: [{ productId, quantity: 1 }] }, key), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expectProblem(
+      await post(ORDERS_URL, { userId, items: [{ productId, quantity: 1 }] }, key),
+      422,
+      'IDEMPOTENCY_KEY_REUSED',
+    );
     expectProblem(await post(issueUrl(couponId), { userId }, key), 422, 'IDEMPOTENCY_KEY_REUSED');
 
     expect(await ordersOf(userId)).toEqual([]);
@@ -374,7 +428,11 @@ describe('Idempotency-Key keeps business errors', () => {
     expect(expectProblem(first, 409, 'INSUFFICIENT_STOCK')).toMatchObject({ productId, requested: 2, available: 1 });
     expect(replayed(first)).toBeUndefined();
 
-    const restocked = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${productId}`, payload: { stockDelta: 5 } });
+    const restocked = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/admin/products/${productId}`,
+      payload: { stockDelta: 5 },
+    });
     expect(restocked.statusCode).toBe(200);
 
     const retry = await post(ORDERS_URL, order, key);
@@ -403,7 +461,11 @@ describe('Idempotency-Key keeps business errors', () => {
     expect((await post(chargeUrl(userId), { amount: 5_000 })).statusCode).toBe(200);
 
     const retry = await post(ORDERS_URL, order, key);
-    expect({ status: retry.statusCode, replayed: replayed(retry), body: retry.json() }).toEqual({ status: 409, replayed: 'true', body: first.json() });
+    expect({ status: retry.statusCode, replayed: replayed(retry), body: retry.json() }).toEqual({
+      status: 409,
+      replayed: 'true',
+      body: first.json(),
+    });
     expect(await stockOf(productId)).toBe(10);
     expect(await balanceOf(userId)).toBe(5_500);
   });
@@ -418,7 +480,11 @@ describe('Idempotency-Key keeps business errors', () => {
 
     clock.advance(2 * HOUR_MS);
     const retry = await post(issueUrl(couponId), { userId }, key);
-    expect({ status: retry.statusCode, replayed: replayed(retry), body: retry.json() }).toEqual({ status: 409, replayed: 'true', body: first.json() });
+    expect({ status: retry.statusCode, replayed: replayed(retry), body: retry.json() }).toEqual({
+      status: 409,
+      replayed: 'true',
+      body: first.json(),
+    });
     expect(retry.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(await issuedQuantityOf(couponId)).toBe(0);
 
@@ -432,7 +498,11 @@ describe('Idempotency-Key keeps business errors', () => {
     const first = await post(chargeUrl(missing), { amount: 1_000 }, key);
     expectProblem(first, 404, 'USER_NOT_FOUND');
     const retry = await post(chargeUrl(missing), { amount: 1_000 }, key);
-    expect({ status: retry.statusCode, replayed: replayed(retry), body: retry.json() }).toEqual({ status: 404, replayed: 'true', body: first.json() });
+    expect({ status: retry.statusCode, replayed: replayed(retry), body: retry.json() }).toEqual({
+      status: 404,
+      replayed: 'true',
+      body: first.json(),
+    });
   });
 });
 
@@ -441,13 +511,16 @@ describe('Idempotency-Key under concurrency', () => {
     const userId = await newUser();
     const key = freshKey();
 
-    const responses = await Promise.all(Array.from({ length: 20 }, () => post(chargeUrl(userId), { amount: 1_000 }, key)));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => post(chargeUrl(userId), { amount: 1_000 }, key)),
+    );
 
     const ok = responses.filter((response) => response.statusCode === 200);
     expect(ok.length).toBeGreaterThanOrEqual(1);
     for (const response of ok) expect(response.json()).toEqual({ userId, balance: 1_000, charged: 1_000 });
     expect(ok.filter((response) => replayed(response) === undefined)).toHaveLength(1);
-    for (const response of responses.filter((r) => r.statusCode !== 200)) expectProblem(response, 409, 'IDEMPOTENCY_KEY_IN_USE');
+    for (const response of responses.filter((r) => r.statusCode !== 200))
+      expectProblem(response, 409, 'IDEMPOTENCY_KEY_IN_USE');
     expect(await balanceOf(userId)).toBe(1_000);
     expect(await historyOf(userId)).toHaveLength(1);
 
@@ -470,7 +543,8 @@ describe('Idempotency-Key under concurrency', () => {
     const created = responses.filter((response) => response.statusCode === 201);
     expect(created.length).toBeGreaterThanOrEqual(1);
     expect(new Set(created.map((response) => response.body)).size).toBe(1);
-    for (const response of responses.filter((r) => r.statusCode !== 201)) expectProblem(response, 409, 'IDEMPOTENCY_KEY_IN_USE');
+    for (const response of responses.filter((r) => r.statusCode !== 201))
+      expectProblem(response, 409, 'IDEMPOTENCY_KEY_IN_USE');
     expect(await stockOf(productId)).toBe(97);
     expect(await balanceOf(userId)).toBe(97_000);
     expect(await ordersOf(userId)).toHaveLength(1);
@@ -507,7 +581,11 @@ describe('Idempotency-Key lifetime', () => {
     for (const at of [23 * HOUR_MS, DAY_MS - 1, DAY_MS]) {
       clock.set(new Date(Date.parse(START) + at));
       const retry = await post(chargeUrl(userId), { amount: 1_000 }, key);
-      expect({ status: retry.statusCode, replayed: replayed(retry), body: retry.json() }).toEqual({ status: 200, replayed: 'true', body: first.json() });
+      expect({ status: retry.statusCode, replayed: replayed(retry), body: retry.json() }).toEqual({
+        status: 200,
+        replayed: 'true',
+        body: first.json(),
+      });
     }
     expect(await balanceOf(userId)).toBe(1_000);
 
@@ -520,7 +598,11 @@ describe('Idempotency-Key lifetime', () => {
 
     // The fresh run is what the key answers from now on.
     const retry = await post(chargeUrl(userId), { amount: 1_000 }, key);
-    expect({ status: retry.statusCode, replayed: replayed(retry), body: retry.json() }).toEqual({ status: 200, replayed: 'true', body: fresh.json() });
+    expect({ status: retry.statusCode, replayed: replayed(retry), body: retry.json() }).toEqual({
+      status: 200,
+      replayed: 'true',
+      body: fresh.json(),
+    });
     expect(await historyOf(userId)).toHaveLength(2);
   });
 
@@ -555,7 +637,9 @@ describe('Idempotency-Key over a real socket', () => {
   function chargeBytes(userId: number, key: Buffer): Buffer {
     const body = JSON.stringify({ amount: 1_000 });
     return Buffer.concat([
-      Buffer.from(`POST ${chargeUrl(userId)} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n`),
+      Buffer.from(
+        `POST ${chargeUrl(userId)} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n`,
+      ),
       Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\nIdempotency-Key: `),
       key,
       Buffer.from(`\r\n\r\n${body}`),

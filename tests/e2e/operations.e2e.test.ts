@@ -97,7 +97,11 @@ describe('operational endpoints', () => {
   it('echoes a sane X-Request-Id and makes one up otherwise, in errors too', async () => {
     const given = await t.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'abc-123' } });
     expect(given.headers['x-request-id']).toBe('abc-123');
-    const made = await t.app.inject({ method: 'GET', url: '/api/v1/nowhere', headers: { 'x-request-id': 'bad id with spaces' } });
+    const made = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/nowhere',
+      headers: { 'x-request-id': 'bad id with spaces' },
+    });
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(made.json()).toMatchObject({ requestId: made.headers['x-request-id'] });
   });

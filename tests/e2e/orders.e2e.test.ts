@@ -44,14 +44,20 @@ interface LedgerEntryBody {
 /** As the route's schema writes it. */
 type UserCouponBody = z.output<typeof userCouponView>;
 
-const placeOrder = (payload: unknown) => t.app.inject({ method: 'POST', url: '/api/v1/orders', payload: payload as object });
+const placeOrder = (payload: unknown) =>
+  t.app.inject({ method: 'POST', url: '/api/v1/orders', payload: payload as object });
 const getOrder = (orderId: number | string) => t.app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}` });
-const listOrders = (userId: number | string, query = '') => t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/orders${query}` });
+const listOrders = (userId: number | string, query = '') =>
+  t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/orders${query}` });
 const charge = (userId: number, amount: number) =>
   t.app.inject({ method: 'POST', url: `/api/v1/users/${userId}/balance/charge`, payload: { amount } });
 
 async function newProduct(price: number, stock: number, name = `Product ${price}/${stock}`): Promise<ProductBody> {
-  const response = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', payload: { name, price, stock } });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/admin/products',
+    payload: { name, price, stock },
+  });
   expect(response.statusCode).toBe(201);
   return response.json<ProductBody>();
 }
@@ -71,7 +77,11 @@ async function couponFor(userId: number, fields: Record<string, unknown>): Promi
     payload: { name: 'Order coupon', totalQuantity: 100, validDays: 7, ...fields },
   });
   expect(created.statusCode).toBe(201);
-  const issued = await t.app.inject({ method: 'POST', url: `/api/v1/coupons/${created.json<{ id: number }>().id}/issue`, payload: { userId } });
+  const issued = await t.app.inject({
+    method: 'POST',
+    url: `/api/v1/coupons/${created.json<{ id: number }>().id}/issue`,
+    payload: { userId },
+  });
   expect(issued.statusCode).toBe(201);
   return issued.json<UserCouponBody>();
 }
@@ -120,7 +130,10 @@ async function orderRowCounts() {
     lines: await scalar(db, sql<{ value: number }>`SELECT count(*)::int AS value FROM order_lines`),
     payments: await scalar(db, sql<{ value: number }>`SELECT count(*)::int AS value FROM payments`),
     outbox: await scalar(db, sql<{ value: number }>`SELECT count(*)::int AS value FROM data_platform_outbox`),
-    paymentEntries: await scalar(db, sql<{ value: number }>`SELECT count(*)::int AS value FROM balance_ledger WHERE type = 'PAYMENT'`),
+    paymentEntries: await scalar(
+      db,
+      sql<{ value: number }>`SELECT count(*)::int AS value FROM balance_ledger WHERE type = 'PAYMENT'`,
+    ),
   };
 }
 
@@ -205,11 +218,19 @@ describe('placing a paid order', () => {
     const userId = await newUser(10_000);
     const first = await placed({ userId, items: [{ productId: product.id, quantity: 2 }] });
 
-    const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${product.id}`, payload: { price: 1_500 } });
+    const patched = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/admin/products/${product.id}`,
+      payload: { price: 1_500 },
+    });
     expect(patched.statusCode).toBe(200);
     const second = await placed({ userId, items: [{ productId: product.id, quantity: 2 }] });
 
-    expect(second).toMatchObject({ items: [{ unitPrice: 1_500, amount: 3_000 }], totalAmount: 3_000, paidAmount: 3_000 });
+    expect(second).toMatchObject({
+      items: [{ unitPrice: 1_500, amount: 3_000 }],
+      totalAmount: 3_000,
+      paidAmount: 3_000,
+    });
     expect((await getOrder(first.orderId)).json()).toEqual(first);
     expect(first).toMatchObject({ items: [{ unitPrice: 1_000, amount: 2_000 }], totalAmount: 2_000 });
     expect(await balanceOf(userId)).toBe(5_000);
@@ -223,7 +244,12 @@ describe('placing a paid order', () => {
     expect(order).toMatchObject({ totalAmount: 1_500, paidAmount: 1_500 });
     expect(await stockOf(product.id)).toBe(0);
     expect(await balanceOf(userId)).toBe(0);
-    expect((await historyOf(userId))[0]).toMatchObject({ type: 'PAYMENT', amount: -1_500, balanceAfter: 0, orderId: order.orderId });
+    expect((await historyOf(userId))[0]).toMatchObject({
+      type: 'PAYMENT',
+      amount: -1_500,
+      balanceAfter: 0,
+      orderId: order.orderId,
+    });
   });
 
   it('takes the largest allowed order: 50 lines of 1,000 units', async () => {
@@ -231,7 +257,10 @@ describe('placing a paid order', () => {
     for (let i = 0; i < 50; i++) products.push(await newProduct(1, 1_000, `Bolt ${i}`));
     const userId = await newUser(50_000);
 
-    const order = await placed({ userId, items: products.map((product) => ({ productId: product.id, quantity: 1_000 })) });
+    const order = await placed({
+      userId,
+      items: products.map((product) => ({ productId: product.id, quantity: 1_000 })),
+    });
 
     expect(order.items).toHaveLength(50);
     expect(order.items.map((line) => line.productId)).toEqual(products.map((product) => product.id));
@@ -288,11 +317,25 @@ describe('orders with a coupon', () => {
     const userId = await newUser(10_000);
     const copy = await couponFor(userId, { discountType: 'FIXED', discountValue: 1_000 });
 
-    const order = await placed({ userId, items: [{ productId: product.id, quantity: 2 }], userCouponId: copy.userCouponId });
+    const order = await placed({
+      userId,
+      items: [{ productId: product.id, quantity: 2 }],
+      userCouponId: copy.userCouponId,
+    });
 
-    expect(order).toMatchObject({ totalAmount: 5_000, discountAmount: 1_000, paidAmount: 4_000, userCouponId: copy.userCouponId });
+    expect(order).toMatchObject({
+      totalAmount: 5_000,
+      discountAmount: 1_000,
+      paidAmount: 4_000,
+      userCouponId: copy.userCouponId,
+    });
     expect(await balanceOf(userId)).toBe(6_000);
-    expect((await historyOf(userId))[0]).toMatchObject({ type: 'PAYMENT', amount: -4_000, balanceAfter: 6_000, orderId: order.orderId });
+    expect((await historyOf(userId))[0]).toMatchObject({
+      type: 'PAYMENT',
+      amount: -4_000,
+      balanceAfter: 6_000,
+      orderId: order.orderId,
+    });
   });
 
   it('caps a FIXED discount at the total: 5,000 off a 3,000 order pays 0 and still writes a PAYMENT of 0', async () => {
@@ -300,14 +343,30 @@ describe('orders with a coupon', () => {
     const userId = await newUser(1_000);
     const copy = await couponFor(userId, { discountType: 'FIXED', discountValue: 5_000 });
 
-    const order = await placed({ userId, items: [{ productId: product.id, quantity: 2 }], userCouponId: copy.userCouponId });
+    const order = await placed({
+      userId,
+      items: [{ productId: product.id, quantity: 2 }],
+      userCouponId: copy.userCouponId,
+    });
 
-    expect(order).toMatchObject({ totalAmount: 3_000, discountAmount: 3_000, paidAmount: 0, userCouponId: copy.userCouponId });
+    expect(order).toMatchObject({
+      totalAmount: 3_000,
+      discountAmount: 3_000,
+      paidAmount: 0,
+      userCouponId: copy.userCouponId,
+    });
     expect(await balanceOf(userId)).toBe(1_000);
     expect(await stockOf(product.id)).toBe(8);
     const history = await historyOf(userId);
     expect(history).toHaveLength(2);
-    expect(history[0]).toEqual({ id: expect.any(Number), type: 'PAYMENT', amount: 0, balanceAfter: 1_000, orderId: order.orderId, createdAt: START });
+    expect(history[0]).toEqual({
+      id: expect.any(Number),
+      type: 'PAYMENT',
+      amount: 0,
+      balanceAfter: 1_000,
+      orderId: order.orderId,
+      createdAt: START,
+    });
     expect(Object.is(history[0]!.amount, 0)).toBe(true);
   });
 
@@ -316,11 +375,20 @@ describe('orders with a coupon', () => {
     const userId = await newUser(0);
     const copy = await couponFor(userId, { discountType: 'PERCENT', discountValue: 100 });
 
-    const order = await placed({ userId, items: [{ productId: product.id, quantity: 3 }], userCouponId: copy.userCouponId });
+    const order = await placed({
+      userId,
+      items: [{ productId: product.id, quantity: 3 }],
+      userCouponId: copy.userCouponId,
+    });
 
     expect(order).toMatchObject({ totalAmount: 3_000, discountAmount: 3_000, paidAmount: 0 });
     expect(await balanceOf(userId)).toBe(0);
-    expect((await historyOf(userId))[0]).toMatchObject({ type: 'PAYMENT', amount: 0, balanceAfter: 0, orderId: order.orderId });
+    expect((await historyOf(userId))[0]).toMatchObject({
+      type: 'PAYMENT',
+      amount: 0,
+      balanceAfter: 0,
+      orderId: order.orderId,
+    });
   });
 
   it.each([
@@ -334,7 +402,11 @@ describe('orders with a coupon', () => {
     const userId = await newUser(total);
     const copy = await couponFor(userId, { discountType: 'PERCENT', discountValue: percent });
 
-    const order = await placed({ userId, items: [{ productId: product.id, quantity: 1 }], userCouponId: copy.userCouponId });
+    const order = await placed({
+      userId,
+      items: [{ productId: product.id, quantity: 1 }],
+      userCouponId: copy.userCouponId,
+    });
 
     expect(order).toMatchObject({ totalAmount: total, discountAmount: discount, paidAmount: total - discount });
     expect(await balanceOf(userId)).toBe(discount);
@@ -346,7 +418,11 @@ describe('orders with a coupon', () => {
     const copy = await couponFor(userId, { discountType: 'FIXED', discountValue: 300 });
     clock.advance(90_000);
 
-    const order = await placed({ userId, items: [{ productId: product.id, quantity: 1 }], userCouponId: copy.userCouponId });
+    const order = await placed({
+      userId,
+      items: [{ productId: product.id, quantity: 1 }],
+      userCouponId: copy.userCouponId,
+    });
 
     const used = { ...copy, status: 'USED', orderId: order.orderId, usedAt: clock.now().toISOString() };
     expect(await couponsOf(userId)).toEqual([used]);
@@ -377,14 +453,22 @@ describe('orders with a coupon', () => {
     expect(lateCopy.expiresAt).toBe(new Date(Date.parse(START) + DAY_MS).toISOString());
 
     clock.set(new Date(Date.parse(earlyCopy.expiresAt) - 1));
-    const order = await placed({ userId: early, items: [{ productId: product.id, quantity: 1 }], userCouponId: earlyCopy.userCouponId });
+    const order = await placed({
+      userId: early,
+      items: [{ productId: product.id, quantity: 1 }],
+      userCouponId: earlyCopy.userCouponId,
+    });
     expect(order).toMatchObject({ discountAmount: 200, paidAmount: 800 });
 
     clock.set(lateCopy.expiresAt);
     const before = await snapshot(late, [product.id]);
     expect(before.coupons).toEqual([{ ...lateCopy, status: 'EXPIRED' }]);
     const body = expectProblem(
-      await placeOrder({ userId: late, items: [{ productId: product.id, quantity: 1 }], userCouponId: lateCopy.userCouponId }),
+      await placeOrder({
+        userId: late,
+        items: [{ productId: product.id, quantity: 1 }],
+        userCouponId: lateCopy.userCouponId,
+      }),
       409,
       'COUPON_NOT_USABLE',
     );
@@ -401,7 +485,11 @@ describe('orders with a coupon', () => {
     const holderBefore = await snapshot(holder, [product.id]);
     const thiefBefore = await snapshot(thief, [product.id]);
     const body = expectProblem(
-      await placeOrder({ userId: thief, items: [{ productId: product.id, quantity: 1 }], userCouponId: copy.userCouponId }),
+      await placeOrder({
+        userId: thief,
+        items: [{ productId: product.id, quantity: 1 }],
+        userCouponId: copy.userCouponId,
+      }),
       409,
       'COUPON_NOT_USABLE',
     );
@@ -411,7 +499,15 @@ describe('orders with a coupon', () => {
     expect(holderBefore.coupons).toEqual([copy]);
 
     // The holder can still use it.
-    expect((await placed({ userId: holder, items: [{ productId: product.id, quantity: 1 }], userCouponId: copy.userCouponId })).paidAmount).toBe(500);
+    expect(
+      (
+        await placed({
+          userId: holder,
+          items: [{ productId: product.id, quantity: 1 }],
+          userCouponId: copy.userCouponId,
+        })
+      ).paidAmount,
+    ).toBe(500);
   });
 
   it('refuses an unknown userCouponId with 409 COUPON_NOT_USABLE', async () => {
@@ -433,14 +529,22 @@ describe('orders with a coupon', () => {
     const copy = await couponFor(userId, { discountType: 'FIXED', discountValue: 1_000 });
 
     const responses = await Promise.all(
-      Array.from({ length: 5 }, () => placeOrder({ userId, items: [{ productId: product.id, quantity: 2 }], userCouponId: copy.userCouponId })),
+      Array.from({ length: 5 }, () =>
+        placeOrder({ userId, items: [{ productId: product.id, quantity: 2 }], userCouponId: copy.userCouponId }),
+      ),
     );
 
     const paid = responses.filter((response) => response.statusCode === 201);
     expect(paid).toHaveLength(1);
-    for (const response of responses.filter((r) => r.statusCode !== 201)) expectProblem(response, 409, 'COUPON_NOT_USABLE');
+    for (const response of responses.filter((r) => r.statusCode !== 201))
+      expectProblem(response, 409, 'COUPON_NOT_USABLE');
     const order = paid[0]!.json<OrderBody>();
-    expect(order).toMatchObject({ totalAmount: 2_000, discountAmount: 1_000, paidAmount: 1_000, userCouponId: copy.userCouponId });
+    expect(order).toMatchObject({
+      totalAmount: 2_000,
+      discountAmount: 1_000,
+      paidAmount: 1_000,
+      userCouponId: copy.userCouponId,
+    });
     expect(await stockOf(product.id)).toBe(98);
     expect(await balanceOf(userId)).toBe(9_000);
     expect(await couponsOf(userId)).toEqual([{ ...copy, status: 'USED', orderId: order.orderId, usedAt: START }]);
@@ -455,7 +559,13 @@ describe('a refused order changes nothing', () => {
     const rows = await orderRowCounts();
 
     const body = expectProblem(
-      await placeOrder({ userId: missing, items: [{ productId: first.id, quantity: 1 }, { productId: second.id, quantity: 1 }] }),
+      await placeOrder({
+        userId: missing,
+        items: [
+          { productId: first.id, quantity: 1 },
+          { productId: second.id, quantity: 1 },
+        ],
+      }),
       404,
       'USER_NOT_FOUND',
     );
@@ -554,7 +664,11 @@ describe('a refused order changes nothing', () => {
     const product = await newProduct(1_001, 10);
     const userId = await newUser(1_000);
     const before = await snapshot(userId, [product.id]);
-    const body = expectProblem(await placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] }), 409, 'INSUFFICIENT_BALANCE');
+    const body = expectProblem(
+      await placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] }),
+      409,
+      'INSUFFICIENT_BALANCE',
+    );
     expect(body).toMatchObject({ required: 1_001, available: 1_000 });
     expect(await snapshot(userId, [product.id])).toEqual(before);
   });
@@ -564,7 +678,13 @@ describe('which error wins when several hold', () => {
   it('answers USER_NOT_FOUND ahead of PRODUCT_NOT_FOUND', async () => {
     const product = await newProduct(1_000, 10);
     expectProblem(
-      await placeOrder({ userId: missing, items: [{ productId: product.id, quantity: 1 }, { productId: missing, quantity: 1 }] }),
+      await placeOrder({
+        userId: missing,
+        items: [
+          { productId: product.id, quantity: 1 },
+          { productId: missing, quantity: 1 },
+        ],
+      }),
       404,
       'USER_NOT_FOUND',
     );
@@ -576,7 +696,13 @@ describe('which error wins when several hold', () => {
     const userId = await newUser(50_000);
     const before = await snapshot(userId, [scarce.id]);
     const body = expectProblem(
-      await placeOrder({ userId, items: [{ productId: scarce.id, quantity: 5 }, { productId: missing, quantity: 1 }] }),
+      await placeOrder({
+        userId,
+        items: [
+          { productId: scarce.id, quantity: 5 },
+          { productId: missing, quantity: 1 },
+        ],
+      }),
       404,
       'PRODUCT_NOT_FOUND',
     );
@@ -603,7 +729,11 @@ describe('which error wins when several hold', () => {
     const othersCopy = await couponFor(other, { discountType: 'FIXED', discountValue: 100 });
     const before = await snapshot(userId, [product.id]);
     expectProblem(
-      await placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }], userCouponId: othersCopy.userCouponId }),
+      await placeOrder({
+        userId,
+        items: [{ productId: product.id, quantity: 1 }],
+        userCouponId: othersCopy.userCouponId,
+      }),
       409,
       'COUPON_NOT_USABLE',
     );
@@ -614,7 +744,11 @@ describe('which error wins when several hold', () => {
     const product = await newProduct(10_000, 10);
     const userId = await newUser(9_000);
     const copy = await couponFor(userId, { discountType: 'FIXED', discountValue: 1_000 });
-    const order = await placed({ userId, items: [{ productId: product.id, quantity: 1 }], userCouponId: copy.userCouponId });
+    const order = await placed({
+      userId,
+      items: [{ productId: product.id, quantity: 1 }],
+      userCouponId: copy.userCouponId,
+    });
     expect(order).toMatchObject({ totalAmount: 10_000, discountAmount: 1_000, paidAmount: 9_000 });
     expect(await balanceOf(userId)).toBe(0);
   });
@@ -628,26 +762,80 @@ describe('bad input on the order routes', () => {
     ['there are 51 lines', (_p: number, u: number) => ({ userId: u, items: manyLines }), 'items'],
     ['items is missing', (_p: number, u: number) => ({ userId: u }), 'items'],
     ['items is not an array', (p: number, u: number) => ({ userId: u, items: { productId: p, quantity: 1 } }), 'items'],
-    ['a quantity is 0', (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 0 }] }), 'items.0.quantity'],
-    ['a quantity is 1001', (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1_001 }] }), 'items.0.quantity'],
-    ['a quantity is 1.5', (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1.5 }] }), 'items.0.quantity'],
-    ['a quantity is a string', (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: '2' }] }), 'items.0.quantity'],
-    ['a quantity is negative', (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: -1 }] }), 'items.0.quantity'],
+    [
+      'a quantity is 0',
+      (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 0 }] }),
+      'items.0.quantity',
+    ],
+    [
+      'a quantity is 1001',
+      (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1_001 }] }),
+      'items.0.quantity',
+    ],
+    [
+      'a quantity is 1.5',
+      (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1.5 }] }),
+      'items.0.quantity',
+    ],
+    [
+      'a quantity is a string',
+      (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: '2' }] }),
+      'items.0.quantity',
+    ],
+    [
+      'a quantity is negative',
+      (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: -1 }] }),
+      'items.0.quantity',
+    ],
     ['a quantity is missing', (p: number, u: number) => ({ userId: u, items: [{ productId: p }] }), 'items.0.quantity'],
     [
       'a product appears twice',
-      (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1 }, { productId: p, quantity: 2 }] }),
+      (p: number, u: number) => ({
+        userId: u,
+        items: [
+          { productId: p, quantity: 1 },
+          { productId: p, quantity: 2 },
+        ],
+      }),
       'items.1.productId',
     ],
-    ['a productId is 0', (_p: number, u: number) => ({ userId: u, items: [{ productId: 0, quantity: 1 }] }), 'items.0.productId'],
-    ['a productId is a string', (p: number, u: number) => ({ userId: u, items: [{ productId: String(p), quantity: 1 }] }), 'items.0.productId'],
-    ['a line has an unknown field', (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1, price: 1 }] }), 'items.0.price'],
+    [
+      'a productId is 0',
+      (_p: number, u: number) => ({ userId: u, items: [{ productId: 0, quantity: 1 }] }),
+      'items.0.productId',
+    ],
+    [
+      'a productId is a string',
+      (p: number, u: number) => ({ userId: u, items: [{ productId: String(p), quantity: 1 }] }),
+      'items.0.productId',
+    ],
+    [
+      'a line has an unknown field',
+      (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1, price: 1 }] }),
+      'items.0.price',
+    ],
     ['userId is missing', (p: number) => ({ items: [{ productId: p, quantity: 1 }] }), 'userId'],
     ['userId is 0', (p: number) => ({ userId: 0, items: [{ productId: p, quantity: 1 }] }), 'userId'],
-    ['userId is beyond 2^53', (p: number) => ({ userId: 9_007_199_254_740_992, items: [{ productId: p, quantity: 1 }] }), 'userId'],
-    ['there is an unknown field', (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1 }], note: 'gift' }), 'note'],
-    ['userCouponId is 0', (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1 }], userCouponId: 0 }), 'userCouponId'],
-    ['userCouponId is null', (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1 }], userCouponId: null }), 'userCouponId'],
+    [
+      'userId is beyond 2^53',
+      (p: number) => ({ userId: 9_007_199_254_740_992, items: [{ productId: p, quantity: 1 }] }),
+      'userId',
+    ],
+    [
+      'there is an unknown field',
+      (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1 }], note: 'gift' }),
+      'note',
+    ],
+    [
+      'userCouponId is 0',
+      (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1 }], userCouponId: 0 }),
+      'userCouponId',
+    ],
+    [
+      'userCouponId is null',
+      (p: number, u: number) => ({ userId: u, items: [{ productId: p, quantity: 1 }], userCouponId: null }),
+      'userCouponId',
+    ],
     ['the body is an array', (p: number, u: number) => [{ userId: u, items: [{ productId: p, quantity: 1 }] }], ''],
   ])('answers 400 INVALID_REQUEST when %s, naming the path, and changes nothing', async (_label, build, path) => {
     const product = await newProduct(1_000, 10);
@@ -687,13 +875,17 @@ describe('bad input on the order routes', () => {
   it.each(BAD_LIMITS)('answers 400 for limit=%s', async (limit) => {
     const userId = await newUser(0);
     const response = await listOrders(userId, `?limit=${limit}`);
-    expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([{ path: 'limit', message: expect.any(String) }]);
+    expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([
+      { path: 'limit', message: expect.any(String) },
+    ]);
   });
 
   it.each(BAD_CURSORS)('answers 400 for a cursor that is %s', async (_label, cursor) => {
     const userId = await newUser(0);
     const response = await listOrders(userId, `?cursor=${cursor}`);
-    expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([{ path: 'cursor', message: expect.any(String) }]);
+    expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([
+      { path: 'cursor', message: expect.any(String) },
+    ]);
   });
 });
 
@@ -703,14 +895,20 @@ describe('concurrent orders over HTTP', () => {
     const users: number[] = [];
     for (let i = 0; i < 30; i++) users.push(await newUser(5_000, `Rush ${i}`));
 
-    const responses = await Promise.all(users.map((userId) => placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] })));
+    const responses = await Promise.all(
+      users.map((userId) => placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] })),
+    );
 
     const paid = responses.filter((response) => response.statusCode === 201);
     const refused = responses.filter((response) => response.statusCode !== 201);
     expect(paid).toHaveLength(10);
     expect(refused).toHaveLength(20);
     for (const response of refused) {
-      expect(expectProblem(response, 409, 'INSUFFICIENT_STOCK')).toMatchObject({ productId: product.id, requested: 1, available: 0 });
+      expect(expectProblem(response, 409, 'INSUFFICIENT_STOCK')).toMatchObject({
+        productId: product.id,
+        requested: 1,
+        available: 0,
+      });
     }
     expect(await stockOf(product.id)).toBe(0);
 
@@ -720,7 +918,9 @@ describe('concurrent orders over HTTP', () => {
       const won = winners.has(userId);
       expect(await balanceOf(userId)).toBe(won ? 4_000 : 5_000);
       expect(await ordersOf(userId)).toHaveLength(won ? 1 : 0);
-      expect((await historyOf(userId))[0]).toMatchObject(won ? { type: 'PAYMENT', amount: -1_000, balanceAfter: 4_000 } : { type: 'CHARGE' });
+      expect((await historyOf(userId))[0]).toMatchObject(
+        won ? { type: 'PAYMENT', amount: -1_000, balanceAfter: 4_000 } : { type: 'CHARGE' },
+      );
     }
   });
 
@@ -744,9 +944,12 @@ describe('concurrent orders over HTTP', () => {
     expect(history[0]!.balanceAfter).toBe(0);
     expect(history.map((entry) => entry.balanceAfter)).toEqual([0, 1_000, 2_000, 3_000]);
     const byId = (a: number, b: number) => a - b;
-    expect(history.slice(0, 3).map((entry) => entry.orderId!).sort(byId)).toEqual(
-      paid.map((response) => response.json<OrderBody>().orderId).sort(byId),
-    );
+    expect(
+      history
+        .slice(0, 3)
+        .map((entry) => entry.orderId!)
+        .sort(byId),
+    ).toEqual(paid.map((response) => response.json<OrderBody>().orderId).sort(byId));
     expect(await ordersOf(userId)).toHaveLength(3);
   });
 
@@ -763,7 +966,8 @@ describe('concurrent orders over HTTP', () => {
     for (const response of charges) expect(response.statusCode).toBe(200);
     const orders = responses.slice(0, 10);
     const sold = orders.filter((response) => response.statusCode === 201).length;
-    for (const response of orders.filter((r) => r.statusCode !== 201)) expectProblem(response, 409, 'INSUFFICIENT_BALANCE');
+    for (const response of orders.filter((r) => r.statusCode !== 201))
+      expectProblem(response, 409, 'INSUFFICIENT_BALANCE');
 
     const balance = await balanceOf(userId);
     expect(balance).toBe(7_000 - sold * 1_000);
@@ -774,7 +978,9 @@ describe('concurrent orders over HTTP', () => {
     expect(history.reduce((sum, entry) => sum + entry.amount, 0)).toBe(balance);
     // Each entry's balanceAfter follows from the one before it.
     const oldestFirst = [...history].reverse();
-    oldestFirst.forEach((entry, i) => expect(entry.balanceAfter).toBe((i === 0 ? 0 : oldestFirst[i - 1]!.balanceAfter) + entry.amount));
+    oldestFirst.forEach((entry, i) =>
+      expect(entry.balanceAfter).toBe((i === 0 ? 0 : oldestFirst[i - 1]!.balanceAfter) + entry.amount),
+    );
   });
 
   it('does not deadlock when concurrent orders take the same products in opposite orders', async () => {
@@ -789,8 +995,14 @@ describe('concurrent orders over HTTP', () => {
           userId,
           items:
             i % 2 === 0
-              ? [{ productId: a.id, quantity: 1 }, { productId: b.id, quantity: 2 }]
-              : [{ productId: b.id, quantity: 2 }, { productId: a.id, quantity: 1 }],
+              ? [
+                  { productId: a.id, quantity: 1 },
+                  { productId: b.id, quantity: 2 },
+                ]
+              : [
+                  { productId: b.id, quantity: 2 },
+                  { productId: a.id, quantity: 1 },
+                ],
         }),
       ),
     );

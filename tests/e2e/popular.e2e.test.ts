@@ -31,14 +31,22 @@ async function popular(): Promise<PopularBody> {
 }
 
 async function newProduct(name: string, price: number, stock: number): Promise<ProductBody> {
-  const response = await t.app.inject({ method: 'POST', url: '/api/v1/admin/products', payload: { name, price, stock } });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/admin/products',
+    payload: { name, price, stock },
+  });
   expect(response.statusCode).toBe(201);
   return response.json<ProductBody>();
 }
 
 async function newBuyer(): Promise<number> {
   const userId = await createUser(t.app, 'Popular buyer');
-  const charged = await t.app.inject({ method: 'POST', url: `/api/v1/users/${userId}/balance/charge`, payload: { amount: 10_000_000 } });
+  const charged = await t.app.inject({
+    method: 'POST',
+    url: `/api/v1/users/${userId}/balance/charge`,
+    payload: { amount: 10_000_000 },
+  });
   expect(charged.statusCode).toBe(200);
   return userId;
 }
@@ -64,7 +72,15 @@ describe('GET /api/v1/products/popular', () => {
     const names = ['Tea', 'Cup', 'Pot', 'Tray', 'Spoon', 'Kettle', 'Filter'];
     const products: ProductBody[] = [];
     for (const [i, name] of names.entries()) products.push(await newProduct(name, 1_000 * (i + 1), 100));
-    const [tea, cup, pot, tray, spoon, kettle, filter] = products as [ProductBody, ProductBody, ProductBody, ProductBody, ProductBody, ProductBody, ProductBody];
+    const [tea, cup, pot, tray, spoon, kettle, filter] = products as [
+      ProductBody,
+      ProductBody,
+      ProductBody,
+      ProductBody,
+      ProductBody,
+      ProductBody,
+      ProductBody,
+    ];
 
     clock.set('2026-11-28T14:59:59.999Z'); // 23:59:59.999 KST on 2026-11-28: before the window
     await buy(userId, [filter.id, 50]);
@@ -98,15 +114,23 @@ describe('GET /api/v1/products/popular', () => {
     const lamp = await newProduct('Lamp', 20_000, 10);
     await buy(userId, [lamp.id, 3]);
 
-    expect((await popular()).items).toEqual([{ rank: 1, productId: lamp.id, name: 'Lamp', price: 20_000, stock: 7, soldQuantity: 3 }]);
+    expect((await popular()).items).toEqual([
+      { rank: 1, productId: lamp.id, name: 'Lamp', price: 20_000, stock: 7, soldQuantity: 3 },
+    ]);
 
     clock.advance(CACHE_TTL_MS);
-    const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${lamp.id}`, payload: { price: 18_500, stockDelta: 5 } });
+    const patched = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/admin/products/${lamp.id}`,
+      payload: { price: 18_500, stockDelta: 5 },
+    });
     expect(patched.statusCode).toBe(200);
     await buy(userId, [lamp.id, 2]);
     clock.advance(CACHE_TTL_MS);
 
-    expect((await popular()).items).toEqual([{ rank: 1, productId: lamp.id, name: 'Lamp', price: 18_500, stock: 10, soldQuantity: 5 }]);
+    expect((await popular()).items).toEqual([
+      { rank: 1, productId: lamp.id, name: 'Lamp', price: 18_500, stock: 10, soldQuantity: 5 },
+    ]);
   });
 
   it('may lag a new order for under 2 s of the shop clock, then shows it', async () => {
@@ -139,7 +163,10 @@ describe('GET /api/v1/products/popular', () => {
     expect(await popular()).toMatchObject({
       from: '2027-01-31T15:00:00.000Z',
       to: '2027-02-03T15:00:00.000Z',
-      items: [{ productId: early.id, soldQuantity: 5 }, { productId: late.id, soldQuantity: 1 }],
+      items: [
+        { productId: early.id, soldQuantity: 5 },
+        { productId: late.id, soldQuantity: 1 },
+      ],
     });
     clock.advance(1); // 00:00 KST on 2027-02-04
     expect(await popular()).toEqual({

@@ -10,7 +10,11 @@ const home = path.join(tmpdir(), `shop-process-${process.pid}-${Date.now()}`);
 const dataDir = path.join(home, 'postgres');
 
 async function start(pgPort: number): Promise<ServiceProcess> {
-  return startServiceProcess({ DATABASE_URL: undefined, EMBEDDED_PG_PORT: String(pgPort), EMBEDDED_PG_DATA_DIR: dataDir });
+  return startServiceProcess({
+    DATABASE_URL: undefined,
+    EMBEDDED_PG_PORT: String(pgPort),
+    EMBEDDED_PG_DATA_DIR: dataDir,
+  });
 }
 
 afterAll(async () => {

@@ -15,8 +15,10 @@ interface ProductPage {
   nextCursor: string | null;
 }
 
-const createProduct = (payload: unknown) => t.app.inject({ method: 'POST', url: '/api/v1/admin/products', payload: payload as object });
-const getProduct = (productId: number | string) => t.app.inject({ method: 'GET', url: `/api/v1/products/${productId}` });
+const createProduct = (payload: unknown) =>
+  t.app.inject({ method: 'POST', url: '/api/v1/admin/products', payload: payload as object });
+const getProduct = (productId: number | string) =>
+  t.app.inject({ method: 'GET', url: `/api/v1/products/${productId}` });
 const listProducts = (query = '') => t.app.inject({ method: 'GET', url: `/api/v1/products${query}` });
 const patchProduct = (productId: number | string, payload: unknown) =>
   t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${productId}`, payload: payload as object });
@@ -61,8 +63,14 @@ describe('products over HTTP', () => {
 
   it.each([
     ['the shortest name, lowest price and no stock', { name: 'x', price: 1, stock: 0 }],
-    ['the longest name, highest price and most stock', { name: 'y'.repeat(200), price: 100_000_000, stock: 1_000_000_000 }],
-    ['a name of 200 characters outside the basic plane (400 UTF-16 units)', { name: '😀'.repeat(200), price: 1, stock: 0 }],
+    [
+      'the longest name, highest price and most stock',
+      { name: 'y'.repeat(200), price: 100_000_000, stock: 1_000_000_000 },
+    ],
+    [
+      'a name of 200 characters outside the basic plane (400 UTF-16 units)',
+      { name: '😀'.repeat(200), price: 1, stock: 0 },
+    ],
   ])('accepts %s', async (_label, payload) => {
     const created = await createProduct(payload);
     expect(created.statusCode).toBe(201);
@@ -208,9 +216,15 @@ describe('updating a product', () => {
     const ok = responses.filter((response) => response.statusCode === 200);
     const refused = responses.filter((response) => response.statusCode === 409);
     expect({ ok: ok.length, refused: refused.length }).toEqual({ ok: 10, refused: 10 });
-    expect(ok.map((response) => response.json<ProductBody>().stock).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(ok.map((response) => response.json<ProductBody>().stock).sort((a, b) => a - b)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
     for (const response of refused) {
-      expect(expectProblem(response, 409, 'INSUFFICIENT_STOCK')).toMatchObject({ productId: product.id, requested: 1, available: 0 });
+      expect(expectProblem(response, 409, 'INSUFFICIENT_STOCK')).toMatchObject({
+        productId: product.id,
+        requested: 1,
+        available: 0,
+      });
     }
     expect((await getProduct(product.id)).json()).toEqual({ ...product, stock: 0 });
   });

@@ -33,7 +33,11 @@ describe('the data platform slow, then down, then back, under load', () => {
     const schema = await createFaultSchema(inject('databaseUrl'), 'faults_dp');
     const receiver = await new FaultReceiver(seededRandom(seed)).start();
     receiver.mode = { kind: 'ok', minMs: 0, maxMs: 20 };
-    const service = new ServiceInstance('service', { DATABASE_URL: schema.serviceUrl, DATA_PLATFORM_URL: receiver.url, ...FAST_DELIVERY_ENV });
+    const service = new ServiceInstance('service', {
+      DATABASE_URL: schema.serviceUrl,
+      DATA_PLATFORM_URL: receiver.url,
+      ...FAST_DELIVERY_ENV,
+    });
     let load: LoadDriver | undefined;
     try {
       await service.start();
@@ -60,7 +64,9 @@ describe('the data platform slow, then down, then back, under load', () => {
       const checked = await invariants(schema.db);
       const records = load.records;
       const during = records.filter((r) => r.startedAt >= slowAt && r.endedAt <= backAt);
-      const orderLatency = during.filter((r) => r.op === 'order' || r.op === 'order+coupon').map((r) => r.endedAt - r.startedAt);
+      const orderLatency = during
+        .filter((r) => r.op === 'order' || r.op === 'order+coupon')
+        .map((r) => r.endedAt - r.startedAt);
       const slowAttempts = receiver.attempts.filter((a) => a.startedAt >= slowAt && a.startedAt < downAt);
       const orders = await schema.db.selectFrom('orders').select(['id', 'created_at']).execute();
       const secondsIn = (at: number) => ((at - began) / 1000).toFixed(1);

@@ -33,7 +33,11 @@ describe('SIGKILL of the service under load', () => {
     const schema = await createFaultSchema(inject('databaseUrl'), 'faults_kill');
     const receiver = await new FaultReceiver(random).start();
     receiver.mode = { kind: 'ok', minMs: 0, maxMs: 20 };
-    const service = new ServiceInstance('service', { DATABASE_URL: schema.serviceUrl, DATA_PLATFORM_URL: receiver.url, ...FAST_DELIVERY_ENV });
+    const service = new ServiceInstance('service', {
+      DATABASE_URL: schema.serviceUrl,
+      DATA_PLATFORM_URL: receiver.url,
+      ...FAST_DELIVERY_ENV,
+    });
     let load: LoadDriver | undefined;
     try {
       await service.start();

@@ -68,7 +68,12 @@ function monitorReady(service: ServiceInstance): { probes: Probe[]; stop(): Prom
       try {
         const response = await fetch(`${service.origin}/ready`, { signal: AbortSignal.timeout(10_000) });
         await response.arrayBuffer();
-        probes.push({ startedAt, endedAt: performance.now(), status: response.status, retryAfter: response.headers.get('retry-after') });
+        probes.push({
+          startedAt,
+          endedAt: performance.now(),
+          status: response.status,
+          retryAfter: response.headers.get('retry-after'),
+        });
       } catch {
         probes.push({ startedAt, endedAt: performance.now(), status: 'error', retryAfter: null });
       }
@@ -110,7 +115,9 @@ const isWrite = (record: RequestRecord) => record.op !== 'read';
  */
 const fromCache = (record: RequestRecord, outage: Outage) =>
   (record.op === 'issue' && record.status === 409 && record.code === 'COUPON_SOLD_OUT') ||
-  (record.path.endsWith('/products/popular') && record.status === 200 && record.endedAt - outage.stopAt < MAX_POPULAR_STALENESS_MS);
+  (record.path.endsWith('/products/popular') &&
+    record.status === 200 &&
+    record.endedAt - outage.stopAt < MAX_POPULAR_STALENESS_MS);
 const ms = (value: number) => `${Math.round(value)} ms`;
 
 describe('PostgreSQL stopped and started again under load', () => {
@@ -179,14 +186,17 @@ describe('PostgreSQL stopped and started again under load', () => {
       // Recovery: the first write answered 2xx, and the first /ready 200, after each restart.
       const records = load.records;
       for (const outage of outages) {
-        const firstWrite = records.filter((r) => isWrite(r) && r.startedAt >= outage.upAt && typeof r.status === 'number' && r.status < 300).sort((a, b) => a.endedAt - b.endedAt)[0];
+        const firstWrite = records
+          .filter((r) => isWrite(r) && r.startedAt >= outage.upAt && typeof r.status === 'number' && r.status < 300)
+          .sort((a, b) => a.endedAt - b.endedAt)[0];
         outage.recoveredAfterMs = firstWrite && firstWrite.endedAt - outage.upAt;
         const firstReady = ready.probes.find((p) => p.startedAt >= outage.upAt && p.status === 200);
         outage.readyAfterMs = firstReady && firstReady.endedAt - outage.upAt;
       }
       // While the server was down (from its exit to the start of the next one): every request, every /ready.
       const whileDown = (o: Outage) => records.filter((r) => r.startedAt >= o.downAt && r.endedAt <= o.restartAt);
-      const probesDown = (o: Outage) => ready!.probes.filter((p) => p.startedAt >= o.downAt && p.endedAt <= o.restartAt);
+      const probesDown = (o: Outage) =>
+        ready!.probes.filter((p) => p.startedAt >= o.downAt && p.endedAt <= o.restartAt);
       // Around each outage (from the stop until 3 s after the server is back): nothing hangs.
       const around = (o: Outage) => records.filter((r) => r.endedAt >= o.stopAt && r.startedAt <= o.upAt + 3_000);
 
@@ -197,7 +207,10 @@ describe('PostgreSQL stopped and started again under load', () => {
       const bad5xx = unexpected5xx(records);
       const facts: Record<string, string | number> = {
         injected: outages
-          .map((o) => `${o.how} at ${((o.stopAt - began) / 1000).toFixed(1)} s, down ${ms(o.restartAt - o.downAt)}, restart took ${ms(o.upAt - o.restartAt)}`)
+          .map(
+            (o) =>
+              `${o.how} at ${((o.stopAt - began) / 1000).toFixed(1)} s, down ${ms(o.restartAt - o.downAt)}, restart took ${ms(o.upAt - o.restartAt)}`,
+          )
           .join('; '),
         load: `8 clients, ${load.operations} operations, ${records.length} requests (${statusLine(records)}); /ready polled ${ready.probes.length} times`,
         outcomes: load.describe(),
@@ -208,14 +221,27 @@ describe('PostgreSQL stopped and started again under load', () => {
         const latencies = around(o).map((r) => r.endedAt - r.startedAt);
         facts[`outage ${i + 1} while down`] =
           `${down.length} requests: ${statusLine(down)}; 503 with Retry-After ${down.filter((r) => r.status === 503 && r.retryAfter).length}, answered from in-process caches ${down.filter((r) => fromCache(r, o)).length}; ` +
-          `slowest ${ms(Math.max(0, ...down.map((r) => r.endedAt - r.startedAt)))}; /ready ${probesDown(o).map((p) => p.status).filter((s) => s === 503).length}×503 of ${probesDown(o).length}`;
+          `slowest ${ms(Math.max(0, ...down.map((r) => r.endedAt - r.startedAt)))}; /ready ${
+            probesDown(o)
+              .map((p) => p.status)
+              .filter((s) => s === 503).length
+          }×503 of ${probesDown(o).length}`;
         facts[`outage ${i + 1} around`] =
           `${latencies.length} requests from the stop to 3 s after the restart: ${statusLine(around(o))}; p99 ${ms(percentile(latencies, 99))}, max ${ms(Math.max(0, ...latencies))}`;
         facts[`outage ${i + 1} recovery`] =
           `first 2xx write ${o.recoveredAfterMs === undefined ? 'NEVER' : `${ms(o.recoveredAfterMs)}`} after PostgreSQL accepted again, /ready 200 after ${o.readyAfterMs === undefined ? 'NEVER' : ms(o.readyAfterMs)}`;
       });
       Object.assign(facts, {
-        'unexpected 5xx': bad5xx.length === 0 ? 'none' : `${bad5xx.length}: ${bad5xx.slice(0, 5).map((r) => `${r.op} ${r.path} ${r.status} ${r.code ?? ''} at ${((r.startedAt - began) / 1000).toFixed(2)} s`).join('; ')}`,
+        'unexpected 5xx':
+          bad5xx.length === 0
+            ? 'none'
+            : `${bad5xx.length}: ${bad5xx
+                .slice(0, 5)
+                .map(
+                  (r) =>
+                    `${r.op} ${r.path} ${r.status} ${r.code ?? ''} at ${((r.startedAt - began) / 1000).toFixed(2)} s`,
+                )
+                .join('; ')}`,
         'service process': `pid ${servicePid} throughout: ${service.pid === servicePid && service.running && service.starts === 1 ? 'yes' : 'NO'}`,
         delivered: deliveryLine(deliveries),
         'told vs stored': told.length === 0 ? 'agree' : told.join('; '),
@@ -239,7 +265,9 @@ describe('PostgreSQL stopped and started again under load', () => {
         expect(down.filter((r) => r.endedAt - r.startedAt >= FAIL_FAST_MS)).toEqual([]);
         expect(probesDown(outage).filter((p) => p.status !== 503 || !p.retryAfter)).toEqual([]);
         // Around it: nothing hangs or times out, nothing but answers (the service itself never went away).
-        expect(around(outage).filter((r) => typeof r.status !== 'number' || r.endedAt - r.startedAt >= FAIL_FAST_MS)).toEqual([]);
+        expect(
+          around(outage).filter((r) => typeof r.status !== 'number' || r.endedAt - r.startedAt >= FAIL_FAST_MS),
+        ).toEqual([]);
         // Back: 2xx again, without a restart of the service.
         expect(outage.recoveredAfterMs).toBeDefined();
         expect(outage.recoveredAfterMs!).toBeLessThan(5_000);

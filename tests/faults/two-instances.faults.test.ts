@@ -61,11 +61,14 @@ describe('two service instances on one database', () => {
       const both = [...byA].filter((eventId) => byB.has(eventId)).length;
       const gaps: number[] = [];
       const perEvent = new Map<string, typeof receiver.attempts>();
-      for (const attempt of receiver.attempts) perEvent.set(attempt.eventId ?? '', [...(perEvent.get(attempt.eventId ?? '') ?? []), attempt]);
+      for (const attempt of receiver.attempts)
+        perEvent.set(attempt.eventId ?? '', [...(perEvent.get(attempt.eventId ?? '') ?? []), attempt]);
       for (const list of perEvent.values()) {
-        for (let i = 1; i < list.length; i++) gaps.push(list[i]!.startedAt - (list[i - 1]!.endedAt ?? list[i - 1]!.startedAt));
+        for (let i = 1; i < list.length; i++)
+          gaps.push(list[i]!.startedAt - (list[i - 1]!.endedAt ?? list[i - 1]!.startedAt));
       }
-      const answered = (name: string) => records.filter((r) => r.target === name && typeof r.status === 'number').length;
+      const answered = (name: string) =>
+        records.filter((r) => r.target === name && typeof r.status === 'number').length;
       printSummary(`faults: two-instances (seed ${seed})`, {
         injected: `a second instance on the same database; the receiver answers in 10-150 ms, but 15 % of requests with 500 and 1 % after ${SLOW_ANSWER_MS} ms (past the timeout)`,
         load: `8 clients over both, ${(LOAD_MS / 1000).toFixed(0)} s, ${load.operations} operations, ${records.length} requests (${statusLine(records)}); answered by A ${answered(a.name)}, by B ${answered(b.name)}`,
@@ -93,7 +96,13 @@ describe('two service instances on one database', () => {
       expect(told).toEqual([]);
       expect(checked.broken).toEqual([]);
     } finally {
-      await cleanUp([async () => load?.stop(), () => a.stop(), () => b.stop(), () => receiver.stop(), () => schema.drop()]);
+      await cleanUp([
+        async () => load?.stop(),
+        () => a.stop(),
+        () => b.stop(),
+        () => receiver.stop(),
+        () => schema.drop(),
+      ]);
     }
   });
 });

@@ -17,7 +17,9 @@ export function useTestApp({ clock }: { clock?: Clock } = {}): TestApp {
   let app: FastifyInstance | undefined;
 
   beforeAll(async () => {
-    app = await buildApp(appDependencies(createContainer({ db: database.db, ...(clock ? { clock } : {}) })), { isUnavailable: isDatabaseUnavailable });
+    app = await buildApp(appDependencies(createContainer({ db: database.db, ...(clock ? { clock } : {}) })), {
+      isUnavailable: isDatabaseUnavailable,
+    });
   });
   afterAll(async () => {
     await app?.close();
@@ -37,7 +39,12 @@ export function expectProblem(response: LightMyRequestResponse, status: number, 
   expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
   const body = response.json<Record<string, unknown>>();
   expect({ status: response.statusCode, code: body.code }).toEqual({ status, code });
-  expect(body).toMatchObject({ status, type: expect.stringMatching(/\/problems\/[a-z-]+$/), title: expect.any(String), detail: expect.any(String) });
+  expect(body).toMatchObject({
+    status,
+    type: expect.stringMatching(/\/problems\/[a-z-]+$/),
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   return body;
 }
 

@@ -29,7 +29,11 @@ async function startContainer(): Promise<TestPostgres | undefined> {
   }
   const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
   const container = await new PostgreSqlContainer('postgres:17-alpine').start();
-  return { url: container.getConnectionUri(), source: 'Testcontainers (postgres:17-alpine)', stop: async () => void (await container.stop()) };
+  return {
+    url: container.getConnectionUri(),
+    source: 'Testcontainers (postgres:17-alpine)',
+    stop: async () => void (await container.stop()),
+  };
 }
 
 async function startEmbedded(): Promise<TestPostgres> {

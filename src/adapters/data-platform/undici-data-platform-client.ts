@@ -47,7 +47,8 @@ export class UndiciDataPlatformClient implements DataPlatformClient {
       }
       answer = (await response.body.text()).trim().slice(0, ERROR_BODY_CHARS);
     } catch (error) {
-      if (signal.aborted) throw new Error(`POST ${this.target} timed out: no complete answer within ${this.timeoutMs} ms`);
+      if (signal.aborted)
+        throw new Error(`POST ${this.target} timed out: no complete answer within ${this.timeoutMs} ms`);
       throw new Error(`POST ${this.target} failed: ${describeNetworkError(error)}`, { cause: error });
     }
     throw new Error(`POST ${this.target} answered ${statusCode}${answer ? `: ${answer}` : ''}`);

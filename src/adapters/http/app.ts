@@ -43,7 +43,10 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 function answerRefusedUrl(error: Error, request: FastifyRequest, reply: FastifyReply): void {
   const body = problem('INVALID_REQUEST', error.message, { errors: [{ path: '', message: error.message }] });
-  void reply.status(400).type(PROBLEM_CONTENT_TYPE).send({ ...body, requestId: request.id });
+  void reply
+    .status(400)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send({ ...body, requestId: request.id });
 }
 
 /**
@@ -54,15 +57,22 @@ function answerMalformedRequest(error: Error & { code?: string }, socket: Socket
   if (!socket.writable) return;
   const body = JSON.stringify(
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? problem('INVALID_REQUEST', 'The request headers are too large.', { errors: [{ path: '', message: 'headers too large' }] })
-      : problem('INVALID_REQUEST', 'The request is not valid HTTP.', { errors: [{ path: '', message: 'malformed HTTP request' }] }),
+      ? problem('INVALID_REQUEST', 'The request headers are too large.', {
+          errors: [{ path: '', message: 'headers too large' }],
+        })
+      : problem('INVALID_REQUEST', 'The request is not valid HTTP.', {
+          errors: [{ path: '', message: 'malformed HTTP request' }],
+        }),
   );
   socket.end(
     `HTTP/1.1 400 Bad Request\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
-export async function buildApp(deps: AppDependencies, { logger, isUnavailable = () => false }: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(
+  deps: AppDependencies,
+  { logger, isUnavailable = () => false }: AppOptions = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: BODY_LIMIT_BYTES,
@@ -97,7 +107,8 @@ export async function buildApp(deps: AppDependencies, { logger, isUnavailable = 
       info: {
         title: 'Shop API',
         version: '1.0.0',
-        description: 'Prepaid balance, products, first-come-first-served coupons and orders. Errors are RFC 9457 problem details.',
+        description:
+          'Prepaid balance, products, first-come-first-served coupons and orders. Errors are RFC 9457 problem details.',
       },
     },
     transform: jsonSchemaTransform,

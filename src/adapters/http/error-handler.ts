@@ -46,11 +46,14 @@ export function toProblem(error: FastifyError | Error, isUnavailable: Unavailabi
   if (error instanceof DomainError && isProblemCode(error.code)) return problem(error.code, error.message, error.facts);
 
   const status = 'statusCode' in error ? error.statusCode : undefined;
-  if (status === 413) return problem('PAYLOAD_TOO_LARGE', 'The request body is larger than 1 MiB.', { limitBytes: 1_048_576 });
+  if (status === 413)
+    return problem('PAYLOAD_TOO_LARGE', 'The request body is larger than 1 MiB.', { limitBytes: 1_048_576 });
   if (status === 415) return problem('UNSUPPORTED_MEDIA_TYPE', error.message);
   // Fastify's own 4xx: malformed JSON, an empty JSON body, a bad Content-Length. All are the request's fault.
-  if (status !== undefined && status >= 400 && status < 500) return invalidRequest([{ path: '', message: error.message }]);
-  if (isUnavailable(error)) return problem('SERVICE_UNAVAILABLE', 'The service cannot reach its database right now; retry shortly.');
+  if (status !== undefined && status >= 400 && status < 500)
+    return invalidRequest([{ path: '', message: error.message }]);
+  if (isUnavailable(error))
+    return problem('SERVICE_UNAVAILABLE', 'The service cannot reach its database right now; retry shortly.');
   return problem('INTERNAL_ERROR', 'Something went wrong on our side. The request id identifies it in our logs.');
 }
 
@@ -65,11 +68,17 @@ export function errorHandler(isUnavailable: UnavailabilityTest) {
       reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     } else if (body.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.code }, 'request rejected');
-    return reply.status(body.status).type(PROBLEM_CONTENT_TYPE).send({ ...body, requestId: request.id });
+    return reply
+      .status(body.status)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send({ ...body, requestId: request.id });
   };
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const body = problem('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`);
-  return reply.status(404).type(PROBLEM_CONTENT_TYPE).send({ ...body, requestId: request.id });
+  return reply
+    .status(404)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send({ ...body, requestId: request.id });
 }

@@ -60,7 +60,9 @@ export async function replyIdempotently(
     async () => ({ status, body: await perform() }),
     (error) => {
       const problem = toProblem(error as Error);
-      return KEPT_STATUSES.has(problem.status) ? { status: problem.status, body: { ...problem, requestId: request.id } } : undefined;
+      return KEPT_STATUSES.has(problem.status)
+        ? { status: problem.status, body: { ...problem, requestId: request.id } }
+        : undefined;
     },
   );
   if (replayed) reply.header('idempotent-replayed', 'true');

@@ -48,7 +48,10 @@ const limitParam = z
 
 export const pageQuery = z.object({ limit: limitParam, cursor: cursorParam.optional() });
 
-export function toPageRequest(query: { limit: number; cursor?: number | undefined }): { limit: number; after?: number } {
+export function toPageRequest(query: { limit: number; cursor?: number | undefined }): {
+  limit: number;
+  after?: number;
+} {
   return query.cursor === undefined ? { limit: query.limit } : { limit: query.limit, after: query.cursor };
 }
 

@@ -1,4 +1,10 @@
-import type { CouponIssuer, CouponQueries, CouponRepository, IssueRefusal, UserCouponFilter } from '../../application/ports/coupon-repository.js';
+import type {
+  CouponIssuer,
+  CouponQueries,
+  CouponRepository,
+  IssueRefusal,
+  UserCouponFilter,
+} from '../../application/ports/coupon-repository.js';
 import type { UserCouponRepository } from '../../application/ports/user-coupon-repository.js';
 import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
@@ -23,7 +29,9 @@ export class InMemoryCouponRepository implements CouponRepository, CouponIssuer,
     const props = this.store.state.coupons.get(draft.couponId);
     if (!props || new Coupon(props).soldOut) return 'SOLD_OUT';
     if (!this.store.state.users.has(draft.userId)) return 'USER_NOT_FOUND';
-    const held = [...this.store.state.userCoupons.values()].some((r) => r.couponId === draft.couponId && r.userId === draft.userId);
+    const held = [...this.store.state.userCoupons.values()].some(
+      (r) => r.couponId === draft.couponId && r.userId === draft.userId,
+    );
     if (held) return 'ALREADY_ISSUED';
     this.store.state.coupons.set(draft.couponId, { ...props, issuedQuantity: props.issuedQuantity + 1 });
     const record: UserCouponRecord = {
@@ -55,12 +63,21 @@ export class InMemoryCouponRepository implements CouponRepository, CouponIssuer,
   async save(userCoupon: UserCoupon): Promise<void> {
     const record = this.store.state.userCoupons.get(userCoupon.id);
     if (!record) throw new Error(`no user coupon ${userCoupon.id}`);
-    this.store.state.userCoupons.set(userCoupon.id, { ...record, usedAt: userCoupon.usedAt, orderId: userCoupon.orderId });
+    this.store.state.userCoupons.set(userCoupon.id, {
+      ...record,
+      usedAt: userCoupon.usedAt,
+      orderId: userCoupon.orderId,
+    });
   }
 
   private toUserCoupon(record: UserCouponRecord): UserCoupon {
     const coupon = this.store.state.coupons.get(record.couponId);
     if (!coupon) throw new Error(`user coupon ${record.id} refers to a missing coupon`);
-    return new UserCoupon({ ...record, name: coupon.name, discountType: coupon.discountType, discountValue: coupon.discountValue });
+    return new UserCoupon({
+      ...record,
+      name: coupon.name,
+      discountType: coupon.discountType,
+      discountValue: coupon.discountValue,
+    });
   }
 }

@@ -66,7 +66,10 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
 
   async list({ status }: DeliveryFilter, { limit, after }: PageRequest): Promise<Page<Delivery>> {
     const rows = this.all()
-      .filter((delivery) => (status === undefined || delivery.status === status) && (after === undefined || delivery.id > after))
+      .filter(
+        (delivery) =>
+          (status === undefined || delivery.status === status) && (after === undefined || delivery.id > after),
+      )
       .slice(0, limit + 1);
     return pageFrom(rows, limit, (delivery) => delivery.id);
   }

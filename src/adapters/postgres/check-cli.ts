@@ -13,7 +13,9 @@ const db = createDb({ url: config.DATABASE_URL ?? embedded!.url, poolSize: 1 });
 try {
   const results = await checkInvariants(db, config.SHOP_TIMEZONE);
   for (const result of results) {
-    console.log(`${result.holds ? 'OK  ' : 'FAIL'} ${result.name}${result.holds ? '' : ` (${result.violations} violations)`}`);
+    console.log(
+      `${result.holds ? 'OK  ' : 'FAIL'} ${result.name}${result.holds ? '' : ` (${result.violations} violations)`}`,
+    );
     for (const example of result.examples) console.log(`       ${JSON.stringify(example)}`);
   }
   process.exitCode = results.every((result) => result.holds) ? 0 : 1;

@@ -171,7 +171,13 @@ const types = {
   },
 };
 
-export function createPool({ url, poolSize = 20, connectionTimeoutMs = 5_000, schema, onIdleConnectionError }: DatabaseOptions): pg.Pool {
+export function createPool({
+  url,
+  poolSize = 20,
+  connectionTimeoutMs = 5_000,
+  schema,
+  onIdleConnectionError,
+}: DatabaseOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,

@@ -117,7 +117,12 @@ export async function checkInvariants(db: Db, timeZone: string): Promise<Invaria
       const results: InvariantResult[] = [];
       for (const invariant of INVARIANTS) {
         const { rows } = await invariant.violations(timeZone).execute(trx);
-        results.push({ name: invariant.name, holds: rows.length === 0, violations: rows.length, examples: rows.slice(0, EXAMPLES) });
+        results.push({
+          name: invariant.name,
+          holds: rows.length === 0,
+          violations: rows.length,
+          examples: rows.slice(0, EXAMPLES),
+        });
       }
       return results;
     });

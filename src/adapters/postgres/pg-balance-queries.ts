@@ -15,7 +15,10 @@ export class PgBalanceQueries implements BalanceQueries {
   async listLedger(userId: number, { limit, after }: PageRequest): Promise<Page<LedgerEntry>> {
     let query = this.db.selectFrom('balance_ledger').selectAll().where('user_id', '=', userId);
     if (after !== undefined) query = query.where('id', '<', after);
-    const rows = await query.orderBy('id', 'desc').limit(limit + 1).execute();
+    const rows = await query
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute();
     return pageFrom(rows.map(toLedgerEntry), limit, (entry) => entry.id);
   }
 }

@@ -23,7 +23,12 @@ export class PgBalanceRepository implements BalanceRepository {
   constructor(private readonly db: Db) {}
 
   async getByUserIdForUpdate(userId: number): Promise<Balance | undefined> {
-    const row = await this.db.selectFrom('balances').selectAll().where('user_id', '=', userId).forUpdate().executeTakeFirst();
+    const row = await this.db
+      .selectFrom('balances')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .forUpdate()
+      .executeTakeFirst();
     return row && toBalance(row);
   }
 

@@ -1,5 +1,11 @@
 import { type Selectable, sql } from 'kysely';
-import type { CouponIssuer, CouponQueries, CouponRepository, IssueRefusal, UserCouponFilter } from '../../application/ports/coupon-repository.js';
+import type {
+  CouponIssuer,
+  CouponQueries,
+  CouponRepository,
+  IssueRefusal,
+  UserCouponFilter,
+} from '../../application/ports/coupon-repository.js';
 import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { CouponsTable, Db, UserCouponsTable } from './database.js';
@@ -56,7 +62,6 @@ export class PgCouponRepository implements CouponRepository {
       .executeTakeFirstOrThrow();
     return toCoupon(row);
   }
-
 }
 
 /** A unique violation here means the user already holds a copy; a foreign key one, that there is no such user. */
@@ -80,21 +85,28 @@ export class PgCouponIssuer implements CouponIssuer {
     try {
       const row = await inCurrentTransaction(this.db, (db) =>
         db
-        .with('reserved', (db) =>
-          db
-            .updateTable('coupons')
-            .set({ issued_quantity: sql`issued_quantity + 1` })
-            .where('id', '=', draft.couponId)
-            .where('issued_quantity', '<', sql<number>`total_quantity`)
-            .returning('id'),
-        )
-        .insertInto('user_coupons')
-        .columns(['coupon_id', 'user_id', 'issued_at', 'expires_at'])
-        .expression((db) =>
-          db.selectFrom('reserved').select((eb) => ['id', eb.val(draft.userId).as('user_id'), eb.val(draft.issuedAt).as('issued_at'), eb.val(draft.expiresAt).as('expires_at')]),
-        )
-        .returning('id')
-        .executeTakeFirst(),
+          .with('reserved', (db) =>
+            db
+              .updateTable('coupons')
+              .set({ issued_quantity: sql`issued_quantity + 1` })
+              .where('id', '=', draft.couponId)
+              .where('issued_quantity', '<', sql<number>`total_quantity`)
+              .returning('id'),
+          )
+          .insertInto('user_coupons')
+          .columns(['coupon_id', 'user_id', 'issued_at', 'expires_at'])
+          .expression((db) =>
+            db
+              .selectFrom('reserved')
+              .select((eb) => [
+                'id',
+                eb.val(draft.userId).as('user_id'),
+                eb.val(draft.issuedAt).as('issued_at'),
+                eb.val(draft.expiresAt).as('expires_at'),
+              ]),
+          )
+          .returning('id')
+          .executeTakeFirst(),
       );
       return row ? new UserCoupon({ ...draft, id: row.id, usedAt: null, orderId: null }) : 'SOLD_OUT';
     } catch (error) {
@@ -110,7 +122,10 @@ export class PgCouponQueries implements CouponQueries {
 
   async findById(couponId: number): Promise<Coupon | undefined> {
     const row = await readerFor(this.db)
-      .selectFrom('coupons').selectAll().where('id', '=', couponId).executeTakeFirst();
+      .selectFrom('coupons')
+      .selectAll()
+      .where('id', '=', couponId)
+      .executeTakeFirst();
     return row && toCoupon(row);
   }
 

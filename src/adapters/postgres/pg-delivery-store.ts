@@ -55,7 +55,11 @@ export class PgDeliveryStore implements DeliveryStore {
   async recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, error: string): Promise<void> {
     await this.db
       .updateTable('data_platform_outbox')
-      .set(outcome.status === 'FAILED' ? { status: 'FAILED', last_error: error } : { last_error: error, next_attempt_at: outcome.nextAttemptAt })
+      .set(
+        outcome.status === 'FAILED'
+          ? { status: 'FAILED', last_error: error }
+          : { last_error: error, next_attempt_at: outcome.nextAttemptAt },
+      )
       .where('event_id', '=', eventId)
       .where('status', '=', 'PENDING')
       .where('attempts', '=', attempt)
@@ -66,7 +70,10 @@ export class PgDeliveryStore implements DeliveryStore {
     let query = this.db.selectFrom('data_platform_outbox').selectAll();
     if (status !== undefined) query = query.where('status', '=', status);
     if (after !== undefined) query = query.where('id', '>', after);
-    const rows = await query.orderBy('id').limit(limit + 1).execute();
+    const rows = await query
+      .orderBy('id')
+      .limit(limit + 1)
+      .execute();
     return pageFrom(rows.map(toDelivery), limit, (delivery) => delivery.id);
   }
 
@@ -80,7 +87,11 @@ export class PgDeliveryStore implements DeliveryStore {
       .returningAll()
       .executeTakeFirst();
     if (reset) return toDelivery(reset);
-    const row = await this.db.selectFrom('data_platform_outbox').selectAll().where('event_id', '=', eventId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('data_platform_outbox')
+      .selectAll()
+      .where('event_id', '=', eventId)
+      .executeTakeFirst();
     return row && toDelivery(row);
   }
 }

@@ -12,9 +12,17 @@ function violates(error: unknown, sqlState: string, constraint: string): boolean
 }
 
 export const isUniqueViolation = (error: unknown, constraint: string) => violates(error, UNIQUE_VIOLATION, constraint);
-export const isForeignKeyViolation = (error: unknown, constraint: string) => violates(error, FOREIGN_KEY_VIOLATION, constraint);
+export const isForeignKeyViolation = (error: unknown, constraint: string) =>
+  violates(error, FOREIGN_KEY_VIOLATION, constraint);
 
-const UNAVAILABLE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+const UNAVAILABLE_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
 
 /**
  * True when the error says the database could not be reached or is going away, rather than that a
@@ -29,5 +37,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutting down, cannot connect now), 53300 (too many connections).
     if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
   }
-  return typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated|is not queryable/i.test(message);
+  return (
+    typeof message === 'string' &&
+    /timeout exceeded when trying to connect|Connection terminated|is not queryable/i.test(message)
+  );
 }

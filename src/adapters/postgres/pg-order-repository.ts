@@ -44,7 +44,10 @@ export class PgOrderQueries implements OrderQueries {
   async listByUser(userId: number, { limit, after }: PageRequest): Promise<Page<Order>> {
     let query = this.db.selectFrom('orders').selectAll().where('user_id', '=', userId);
     if (after !== undefined) query = query.where('id', '<', after);
-    const rows = await query.orderBy('id', 'desc').limit(limit + 1).execute();
+    const rows = await query
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute();
     return pageFrom(await this.withLines(rows), limit, (order) => order.id);
   }
 
@@ -54,14 +57,24 @@ export class PgOrderQueries implements OrderQueries {
     const lineRows = await this.db
       .selectFrom('order_lines')
       .selectAll()
-      .where('order_id', 'in', rows.map((row) => row.id))
+      .where(
+        'order_id',
+        'in',
+        rows.map((row) => row.id),
+      )
       .orderBy('order_id')
       .orderBy('line_no')
       .execute();
     const linesByOrder = new Map<number, OrderLine[]>();
     for (const line of lineRows) {
       const list = linesByOrder.get(line.order_id) ?? [];
-      list.push({ productId: line.product_id, name: line.name, quantity: line.quantity, unitPrice: line.unit_price, amount: line.amount });
+      list.push({
+        productId: line.product_id,
+        name: line.name,
+        quantity: line.quantity,
+        unitPrice: line.unit_price,
+        amount: line.amount,
+      });
       linesByOrder.set(line.order_id, list);
     }
     return rows.map((row) => ({

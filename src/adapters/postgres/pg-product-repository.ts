@@ -20,14 +20,25 @@ export class PgProductRepository implements ProductRepository {
   }
 
   async getByIdForUpdate(productId: number): Promise<Product | undefined> {
-    const row = await this.db.selectFrom('products').selectAll().where('id', '=', productId).forUpdate().executeTakeFirst();
+    const row = await this.db
+      .selectFrom('products')
+      .selectAll()
+      .where('id', '=', productId)
+      .forUpdate()
+      .executeTakeFirst();
     return row && toProduct(row);
   }
 
   async getManyForUpdate(productIds: readonly number[]): Promise<Map<number, Product>> {
     if (productIds.length === 0) return new Map();
     // The rows are locked as the ORDER BY returns them, so in ascending id order.
-    const rows = await this.db.selectFrom('products').selectAll().where('id', 'in', productIds).orderBy('id').forUpdate().execute();
+    const rows = await this.db
+      .selectFrom('products')
+      .selectAll()
+      .where('id', 'in', productIds)
+      .orderBy('id')
+      .forUpdate()
+      .execute();
     return new Map(rows.map((row) => [row.id, toProduct(row)]));
   }
 
@@ -48,7 +59,10 @@ export class PgProductRepository implements ProductRepository {
   }
 
   async recordAdjustment({ productId, delta, reason, at }: StockAdjustment): Promise<void> {
-    await this.db.insertInto('stock_adjustments').values({ product_id: productId, delta, reason, created_at: at }).execute();
+    await this.db
+      .insertInto('stock_adjustments')
+      .values({ product_id: productId, delta, reason, created_at: at })
+      .execute();
   }
 }
 
@@ -63,7 +77,10 @@ export class PgProductQueries implements ProductQueries {
   async list({ limit, after }: PageRequest): Promise<Page<Product>> {
     let query = this.db.selectFrom('products').selectAll();
     if (after !== undefined) query = query.where('id', '>', after);
-    const rows = await query.orderBy('id').limit(limit + 1).execute();
+    const rows = await query
+      .orderBy('id')
+      .limit(limit + 1)
+      .execute();
     return pageFrom(rows.map(toProduct), limit, (product) => product.id);
   }
 }

@@ -1,5 +1,10 @@
 import { sql } from 'kysely';
-import type { ProductSales, SalesRollup, SalesStatistics, UnitsSold } from '../../application/ports/sales-statistics.js';
+import type {
+  ProductSales,
+  SalesRollup,
+  SalesStatistics,
+  UnitsSold,
+} from '../../application/ports/sales-statistics.js';
 import { Product } from '../../domain/product/product.js';
 import type { LocalDate } from '../../domain/statistics/shop-calendar.js';
 import type { Db } from './database.js';
@@ -17,7 +22,9 @@ export class PgSalesRollup implements SalesRollup {
       INSERT INTO product_daily_sales (sales_date, product_id, quantity)
       SELECT ${day}::date, sold.product_id, sold.quantity
       FROM unnest(${sorted.map((l) => l.productId)}::bigint[], ${sorted.map((l) => l.quantity)}::bigint[]) AS sold (product_id, quantity)
-      ON CONFLICT (sales_date, product_id) DO UPDATE SET quantity = product_daily_sales.quantity + excluded.quantity`.execute(this.db);
+      ON CONFLICT (sales_date, product_id) DO UPDATE SET quantity = product_daily_sales.quantity + excluded.quantity`.execute(
+      this.db,
+    );
   }
 }
 
@@ -38,6 +45,9 @@ export class PgSalesStatistics implements SalesStatistics {
       ) AS top
       JOIN products p ON p.id = top.product_id
       ORDER BY top.sold DESC, p.id`.execute(this.db);
-    return rows.map((row) => ({ product: new Product(row.id, row.name, row.price, row.stock), soldQuantity: row.sold }));
+    return rows.map((row) => ({
+      product: new Product(row.id, row.name, row.price, row.stock),
+      soldQuantity: row.sold,
+    }));
   }
 }

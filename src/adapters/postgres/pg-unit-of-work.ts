@@ -61,6 +61,8 @@ export class PgUnitOfWork implements UnitOfWork {
   run<T>(work: (repos: TransactionalRepositories) => Promise<T>): Promise<T> {
     const open = currentTransaction();
     if (open) return withSavepoint(open, () => work(new PgTransactionalRepositories(open.trx)));
-    return this.db.transaction().execute((trx) => openTransaction(trx, () => work(new PgTransactionalRepositories(trx))));
+    return this.db
+      .transaction()
+      .execute((trx) => openTransaction(trx, () => work(new PgTransactionalRepositories(trx))));
   }
 }

@@ -17,8 +17,7 @@ export class PgUserRepository implements UserRepository, UserQueries {
   }
 
   async exists(userId: number): Promise<boolean> {
-    const row = await readerFor(this.db)
-      .selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
+    const row = await readerFor(this.db).selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
     return row !== undefined;
   }
 }

@@ -37,7 +37,21 @@ export async function seedDemoShopIfEmpty(db: Db, useCases: SeedUseCases): Promi
   }
   for (const product of PRODUCTS) await useCases.createProduct.execute({ actor, ...product });
   const campaign = { validDays: 30, issueStartsAt: null, issueEndsAt: null };
-  await useCases.createCoupon.execute({ actor, ...campaign, name: 'Welcome 10% off', discountType: 'PERCENT', discountValue: 10, totalQuantity: 100 });
-  await useCases.createCoupon.execute({ actor, ...campaign, name: '5,000 won off', discountType: 'FIXED', discountValue: 5_000, totalQuantity: 10 });
+  await useCases.createCoupon.execute({
+    actor,
+    ...campaign,
+    name: 'Welcome 10% off',
+    discountType: 'PERCENT',
+    discountValue: 10,
+    totalQuantity: 100,
+  });
+  await useCases.createCoupon.execute({
+    actor,
+    ...campaign,
+    name: '5,000 won off',
+    discountType: 'FIXED',
+    discountValue: 5_000,
+    totalQuantity: 10,
+  });
   return true;
 }

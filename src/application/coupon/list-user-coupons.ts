@@ -27,7 +27,10 @@ export class ListUserCoupons {
   async execute({ actor, userId, status }: ListUserCouponsInput): Promise<HeldCoupon[]> {
     assertMayActFor(actor, userId);
     const now = this.clock.now();
-    const [exists, coupons] = await Promise.all([this.users.exists(userId), this.coupons.listUserCoupons(userId, { status, now })]);
+    const [exists, coupons] = await Promise.all([
+      this.users.exists(userId),
+      this.coupons.listUserCoupons(userId, { status, now }),
+    ]);
     if (!exists) throw new UserNotFoundError(userId);
     return coupons.map((coupon) => ({ coupon, status: coupon.statusAt(now) }));
   }

@@ -28,7 +28,10 @@ export class SoldOutCoupons {
   }
 
   remember(coupon: Coupon): CouponSoldOutError {
-    this.entries.set(coupon.id, { totalQuantity: coupon.totalQuantity, until: this.clock.now().getTime() + this.ttlMs });
+    this.entries.set(coupon.id, {
+      totalQuantity: coupon.totalQuantity,
+      until: this.clock.now().getTime() + this.ttlMs,
+    });
     return coupon.soldOutError();
   }
 }

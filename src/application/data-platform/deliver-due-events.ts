@@ -33,7 +33,12 @@ export class DeliverDueEvents {
     private readonly deliveries: DeliveryStore,
     private readonly client: DataPlatformClient,
     private readonly clock: Clock,
-    { batchSize = 20, leaseMs = 30_000, policy = DEFAULT_RETRY_POLICY, random = Math.random }: DeliverDueEventsOptions = {},
+    {
+      batchSize = 20,
+      leaseMs = 30_000,
+      policy = DEFAULT_RETRY_POLICY,
+      random = Math.random,
+    }: DeliverDueEventsOptions = {},
   ) {
     this.batchSize = batchSize;
     this.leaseMs = leaseMs;

@@ -22,7 +22,8 @@ export class UpdateProduct {
   /** Under the product's row lock, so concurrent corrections can never take stock below zero. */
   async execute({ actor, productId, price, stockDelta }: UpdateProductInput): Promise<Product> {
     assertAdmin(actor);
-    if (price === undefined && stockDelta === undefined) throw new InvalidInputError('', 'give price, stockDelta or both');
+    if (price === undefined && stockDelta === undefined)
+      throw new InvalidInputError('', 'give price, stockDelta or both');
     const at = this.clock.now();
     return this.uow.run(async (repos) => {
       const current = await repos.products.getByIdForUpdate(productId);

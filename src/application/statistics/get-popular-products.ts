@@ -28,10 +28,14 @@ export class GetPopularProducts {
     const now = this.clock.now();
     const window = salesWindow(now, this.timeZone);
     const cached = this.cached;
-    if (cached && cached.firstDay === window.firstDay && now.getTime() - cached.computedAt < this.ttlMs) return cached.value;
+    if (cached && cached.firstDay === window.firstDay && now.getTime() - cached.computedAt < this.ttlMs)
+      return cached.value;
     // Join the query in flight only while what it will return is still fresh enough to keep for the TTL.
     const inFlight = this.inFlight;
-    if (inFlight?.firstDay === window.firstDay && now.getTime() - inFlight.startedAt < MAX_POPULAR_STALENESS_MS - this.ttlMs) {
+    if (
+      inFlight?.firstDay === window.firstDay &&
+      now.getTime() - inFlight.startedAt < MAX_POPULAR_STALENESS_MS - this.ttlMs
+    ) {
       return inFlight.promise;
     }
 

@@ -85,7 +85,6 @@ export class Coupon implements CouponProps {
     return new CouponSoldOutError({ couponId: this.id, totalQuantity: this.totalQuantity });
   }
 
-
   /** The copy a user receives: valid for `validDays` from the moment it is issued. */
   copyFor(userId: number, issuedAt: Date): UserCouponDraft {
     return {

@@ -26,7 +26,9 @@ export interface ClaimedDelivery {
 }
 
 /** What a failed attempt leads to: another try later, or parked for an operator. */
-export type FailureOutcome = { readonly status: 'PENDING'; readonly nextAttemptAt: Date } | { readonly status: 'FAILED' };
+export type FailureOutcome =
+  | { readonly status: 'PENDING'; readonly nextAttemptAt: Date }
+  | { readonly status: 'FAILED' };
 
 export interface RetryPolicy {
   readonly baseMs: number;

@@ -51,8 +51,10 @@ export function validateItems(items: readonly OrderItem[]): void {
   }
   const seen = new Set<number>();
   items.forEach(({ productId, quantity }, index) => {
-    if (!Number.isSafeInteger(productId) || productId < 1) throw new InvalidInputError(`items.${index}.productId`, 'must be a positive integer');
-    if (seen.has(productId)) throw new InvalidInputError(`items.${index}.productId`, 'appears on another line; one line per product');
+    if (!Number.isSafeInteger(productId) || productId < 1)
+      throw new InvalidInputError(`items.${index}.productId`, 'must be a positive integer');
+    if (seen.has(productId))
+      throw new InvalidInputError(`items.${index}.productId`, 'appears on another line; one line per product');
     seen.add(productId);
     if (!Number.isSafeInteger(quantity) || quantity < 1 || quantity > MAX_LINE_QUANTITY) {
       throw new InvalidInputError(`items.${index}.quantity`, `must be an integer from 1 to ${MAX_LINE_QUANTITY}`);

@@ -23,7 +23,8 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 
 function wallClock(instant: Date, timeZone: string): Record<string, number> {
   const parts: Record<string, number> = {};
-  for (const { type, value } of formatterFor(timeZone).formatToParts(instant)) if (type !== 'literal') parts[type] = Number(value);
+  for (const { type, value } of formatterFor(timeZone).formatToParts(instant))
+    if (type !== 'literal') parts[type] = Number(value);
   return parts;
 }
 
@@ -72,5 +73,10 @@ export interface SalesWindow {
 export function salesWindow(now: Date, timeZone: string, days = 3): SalesWindow {
   const lastDay = localDateOf(now, timeZone);
   const firstDay = addDays(lastDay, -(days - 1));
-  return { firstDay, lastDay, from: startOfLocalDay(firstDay, timeZone), to: startOfLocalDay(addDays(lastDay, 1), timeZone) };
+  return {
+    firstDay,
+    lastDay,
+    from: startOfLocalDay(firstDay, timeZone),
+    to: startOfLocalDay(addDays(lastDay, 1), timeZone),
+  };
 }

@@ -57,7 +57,9 @@ export async function createFaultSchema(baseUrl: string, prefix: string): Promis
 }
 
 /** The invariants, and one line for the summary: `8/8 hold` or the broken ones with examples. */
-export async function invariants(db: Db): Promise<{ results: InvariantResult[]; broken: InvariantResult[]; line: string }> {
+export async function invariants(
+  db: Db,
+): Promise<{ results: InvariantResult[]; broken: InvariantResult[]; line: string }> {
   const results = await checkInvariants(db, SHOP_TIMEZONE);
   const broken = results.filter((result) => !result.holds);
   const line =
@@ -74,17 +76,30 @@ export async function invariants(db: Db): Promise<{ results: InvariantResult[]; 
  */
 export async function toldVersusStored(db: Db, load: LoadDriver): Promise<string[]> {
   const problems: string[] = [];
-  const orders = await db.selectFrom('orders').select(['id', 'user_id', 'paid_amount', 'total_amount', 'user_coupon_id']).execute();
+  const orders = await db
+    .selectFrom('orders')
+    .select(['id', 'user_id', 'paid_amount', 'total_amount', 'user_coupon_id'])
+    .execute();
   const stored = new Map(orders.map((order) => [order.id, order]));
   for (const told of load.paid.values()) {
     const order = stored.get(told.orderId);
     if (!order) problems.push(`order ${told.orderId} was answered 201 but does not exist`);
-    else if (order.user_id !== told.userId || order.paid_amount !== told.paidAmount || order.total_amount !== told.totalAmount || order.user_coupon_id !== told.userCouponId) {
-      problems.push(`order ${told.orderId} differs from its 201: stored ${JSON.stringify(order)}, told ${JSON.stringify(told)}`);
+    else if (
+      order.user_id !== told.userId ||
+      order.paid_amount !== told.paidAmount ||
+      order.total_amount !== told.totalAmount ||
+      order.user_coupon_id !== told.userCouponId
+    ) {
+      problems.push(
+        `order ${told.orderId} differs from its 201: stored ${JSON.stringify(order)}, told ${JSON.stringify(told)}`,
+      );
     }
   }
   const untold = orders.length - load.paid.size;
-  if (untold > load.unknownOrders) problems.push(`${untold} orders exist that no client was told of, but only ${load.unknownOrders} outcomes are unknown`);
+  if (untold > load.unknownOrders)
+    problems.push(
+      `${untold} orders exist that no client was told of, but only ${load.unknownOrders} outcomes are unknown`,
+    );
 
   const charges = await db
     .selectFrom('balance_ledger')
@@ -97,7 +112,9 @@ export async function toldVersusStored(db: Db, load: LoadDriver): Promise<string
     const inDb = chargedInDb.get(userId) ?? 0;
     const unknown = load.unknownCharges.get(userId) ?? 0;
     if (inDb < confirmed || inDb > confirmed + unknown) {
-      problems.push(`user ${userId}: ${inDb} charged in the ledger, ${confirmed} confirmed to clients, ${unknown} unknown`);
+      problems.push(
+        `user ${userId}: ${inDb} charged in the ledger, ${confirmed} confirmed to clients, ${unknown} unknown`,
+      );
     }
   }
 
@@ -105,10 +122,13 @@ export async function toldVersusStored(db: Db, load: LoadDriver): Promise<string
   const copyById = new Map(copies.map((copy) => [copy.id, copy]));
   for (const [id, told] of load.issued) {
     const copy = copyById.get(id);
-    if (!copy || copy.user_id !== told.userId || copy.coupon_id !== told.couponId) problems.push(`coupon copy ${id} answered 201 but stored as ${JSON.stringify(copy)}`);
+    if (!copy || copy.user_id !== told.userId || copy.coupon_id !== told.couponId)
+      problems.push(`coupon copy ${id} answered 201 but stored as ${JSON.stringify(copy)}`);
   }
   if (copies.length - load.issued.size > load.unknownIssues) {
-    problems.push(`${copies.length - load.issued.size} coupon copies exist that no client was told of, only ${load.unknownIssues} unknown`);
+    problems.push(
+      `${copies.length - load.issued.size} coupon copies exist that no client was told of, only ${load.unknownIssues} unknown`,
+    );
   }
   return problems;
 }
@@ -160,7 +180,10 @@ export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeout
   }
 
   const problems: string[] = [];
-  const orders = await db.selectFrom('orders').select(['id', 'user_id', 'paid_amount', 'total_amount', 'discount_amount']).execute();
+  const orders = await db
+    .selectFrom('orders')
+    .select(['id', 'user_id', 'paid_amount', 'total_amount', 'discount_amount'])
+    .execute();
   const orderById = new Map(orders.map((order) => [order.id, order]));
   const eventByOrder = new Map(rows.map((row) => [row.order_id, row.event_id]));
   const perEvent = new Map<string, number>();
@@ -170,14 +193,22 @@ export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeout
       continue;
     }
     perEvent.set(attempt.eventId, (perEvent.get(attempt.eventId) ?? 0) + 1);
-    if (attempt.idempotencyKey !== attempt.eventId) problems.push(`event ${attempt.eventId} sent with Idempotency-Key ${attempt.idempotencyKey}`);
+    if (attempt.idempotencyKey !== attempt.eventId)
+      problems.push(`event ${attempt.eventId} sent with Idempotency-Key ${attempt.idempotencyKey}`);
     const order = attempt.orderId === undefined ? undefined : orderById.get(attempt.orderId);
     if (!order || eventByOrder.get(order.id) !== attempt.eventId) {
-      problems.push(`event ${attempt.eventId} names order ${attempt.orderId}, whose event is ${order ? eventByOrder.get(order.id) : 'none'}`);
+      problems.push(
+        `event ${attempt.eventId} names order ${attempt.orderId}, whose event is ${order ? eventByOrder.get(order.id) : 'none'}`,
+      );
       continue;
     }
     const body = attempt.body ?? {};
-    if (body.userId !== order.user_id || body.paidAmount !== order.paid_amount || body.totalAmount !== order.total_amount || body.discountAmount !== order.discount_amount) {
+    if (
+      body.userId !== order.user_id ||
+      body.paidAmount !== order.paid_amount ||
+      body.totalAmount !== order.total_amount ||
+      body.discountAmount !== order.discount_amount
+    ) {
       problems.push(`event ${attempt.eventId} carries ${JSON.stringify(body)} for order ${JSON.stringify(order)}`);
     }
   }
@@ -207,14 +238,25 @@ export function percentile(values: number[], p: number): number {
 export function statusLine(records: readonly RequestRecord[]): string {
   const counts = new Map<string, number>();
   for (const record of records) {
-    const label = typeof record.status === 'number' ? (record.status === 503 || record.status >= 500 ? `${record.status}` : `${Math.floor(record.status / 100)}xx`) : record.status;
+    const label =
+      typeof record.status === 'number'
+        ? record.status === 503 || record.status >= 500
+          ? `${record.status}`
+          : `${Math.floor(record.status / 100)}xx`
+        : record.status;
     counts.set(label, (counts.get(label) ?? 0) + 1);
   }
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([label, n]) => `${label} ${n}`).join(', ') || 'none';
+  return (
+    [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([label, n]) => `${label} ${n}`)
+      .join(', ') || 'none'
+  );
 }
 
 /** Records answered with a 5xx other than 503: never expected, whatever the fault. */
-export const unexpected5xx = (records: readonly RequestRecord[]) => records.filter((r) => typeof r.status === 'number' && r.status >= 500 && r.status !== 503);
+export const unexpected5xx = (records: readonly RequestRecord[]) =>
+  records.filter((r) => typeof r.status === 'number' && r.status >= 500 && r.status !== 503);
 
 /** `none`, or each unasked-for exit of the service processes with the lines that say why. */
 export function crashLine(instances: readonly ServiceInstance[]): string {
@@ -226,7 +268,10 @@ export function crashLine(instances: readonly ServiceInstance[]): string {
       const unhandled = lines.find((line) => /Unhandled|uncaught/i.test(line));
       const error = lines.find((line) => /^\s*\w*(Error|error)\b.*:/.test(line));
       const code = lines.find((line) => /^\s*code: /.test(line));
-      const why = [unhandled, error, code].filter(Boolean).map((line) => line!.trim()).join(' / ');
+      const why = [unhandled, error, code]
+        .filter(Boolean)
+        .map((line) => line!.trim())
+        .join(' / ');
       return `${instance.name} exited by itself (code ${crash.code}, signal ${crash.signal}): ${why || lines.at(-1)?.trim() || 'no output'}`;
     })
     .join('; ');
@@ -235,7 +280,9 @@ export function crashLine(instances: readonly ServiceInstance[]): string {
 /** The summary every fault test prints, one fact a line, for the lead to quote. */
 export function printSummary(title: string, facts: Record<string, string | number>): void {
   const width = Math.max(...Object.keys(facts).map((key) => key.length));
-  console.log([`── ${title} ──`, ...Object.entries(facts).map(([key, value]) => `  ${key.padEnd(width)}  ${value}`)].join('\n'));
+  console.log(
+    [`── ${title} ──`, ...Object.entries(facts).map(([key, value]) => `  ${key.padEnd(width)}  ${value}`)].join('\n'),
+  );
 }
 
 /** Tries each clean-up step, whatever the others did; rethrows the first failure at the end. */

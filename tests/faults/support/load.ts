@@ -72,11 +72,21 @@ const DEFAULTS: Omit<LoadOptions, 'seed'> = {
 };
 
 type Sent =
-  | { kind: 'answer'; status: number; code?: string | undefined; body: unknown; replayed: boolean; retryAfter?: string | undefined }
+  | {
+      kind: 'answer';
+      status: number;
+      code?: string | undefined;
+      body: unknown;
+      replayed: boolean;
+      retryAfter?: string | undefined;
+    }
   | { kind: 'refused' | 'network' | 'timeout'; error: string };
 
 /** What a write ended as, from the client's side. */
-type Final = { kind: 'ok'; body: unknown; keyed: boolean; replayed: boolean } | { kind: 'rejected'; status: number; code: string | undefined } | { kind: 'unknown'; why: string };
+type Final =
+  | { kind: 'ok'; body: unknown; keyed: boolean; replayed: boolean }
+  | { kind: 'rejected'; status: number; code: string | undefined }
+  | { kind: 'unknown'; why: string };
 
 const API = '/api/v1';
 
@@ -110,7 +120,8 @@ export async function adminRequest<T>(
 
 async function created<T>(origin: string, path: string, body: unknown, idempotencyKey?: string): Promise<T> {
   const answer = await adminRequest<T>(origin, 'POST', path, body, idempotencyKey);
-  if (answer.status !== 201 && answer.status !== 200) throw new Error(`POST ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  if (answer.status !== 201 && answer.status !== 200)
+    throw new Error(`POST ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body;
 }
 
@@ -119,16 +130,29 @@ export async function setupShop(origin: string, { users = 16, initialCharge = 30
   const userIds: number[] = [];
   for (let i = 0; i < users; i++) {
     const user = await created<{ id: number }>(origin, `${API}/admin/users`, { name: `load-user-${i}` });
-    await created(origin, `${API}/users/${user.id}/balance/charge`, { amount: initialCharge }, `setup-charge-${user.id}`);
+    await created(
+      origin,
+      `${API}/users/${user.id}/balance/charge`,
+      { amount: initialCharge },
+      `setup-charge-${user.id}`,
+    );
     userIds.push(user.id);
   }
   const products: { id: number; price: number }[] = [];
   for (let i = 0; i < 8; i++) {
     const price = 1_000 * (i + 1);
-    const product = await created<{ id: number }>(origin, `${API}/admin/products`, { name: `load-product-${i}`, price, stock: 100_000 });
+    const product = await created<{ id: number }>(origin, `${API}/admin/products`, {
+      name: `load-product-${i}`,
+      price,
+      stock: 100_000,
+    });
     products.push({ id: product.id, price });
   }
-  const hot = await created<{ id: number }>(origin, `${API}/admin/products`, { name: 'load-hot-product', price: 700, stock: 40 });
+  const hot = await created<{ id: number }>(origin, `${API}/admin/products`, {
+    name: 'load-hot-product',
+    price: 700,
+    stock: 40,
+  });
   const coupons: number[] = [];
   for (const [discountType, discountValue, totalQuantity] of [
     ['FIXED', 2_000, 10_000],
@@ -277,10 +301,22 @@ export class LoadDriver {
     const copies = this.available.get(userId) ?? [];
     const userCouponId = withCoupon ? copies.shift() : undefined;
     const op: OpName = userCouponId === undefined ? 'order' : 'order+coupon';
-    const final = await this.write(op, client, `${API}/orders`, { userId, items, ...(userCouponId === undefined ? {} : { userCouponId }) }, 201);
+    const final = await this.write(
+      op,
+      client,
+      `${API}/orders`,
+      { userId, items, ...(userCouponId === undefined ? {} : { userCouponId }) },
+      201,
+    );
     this.count(op, this.label(final));
     if (final.kind === 'ok') {
-      const order = final.body as { orderId: number; paidAmount: number; totalAmount: number; userCouponId: number | null; userId: number };
+      const order = final.body as {
+        orderId: number;
+        paidAmount: number;
+        totalAmount: number;
+        userCouponId: number | null;
+        userId: number;
+      };
       this.paid.set(order.orderId, {
         orderId: order.orderId,
         userId: order.userId,
@@ -341,7 +377,8 @@ export class LoadDriver {
         return { kind: 'unknown', why: sent.kind };
       }
       // Retried: a refused connection (nothing sent), or a keyed write whose outcome is still unknown.
-      if (performance.now() > this.stopAt + this.options.retryWindowMs) return { kind: 'unknown', why: 'gave up retrying' };
+      if (performance.now() > this.stopAt + this.options.retryWindowMs)
+        return { kind: 'unknown', why: 'gave up retrying' };
       await this.backoff(attempt);
     }
   }

@@ -16,7 +16,8 @@ export function runSeed(): number {
   return Number.isInteger(given) ? given : Math.floor(Math.random() * 2 ** 31);
 }
 
-export const between = (random: () => number, min: number, max: number): number => min + Math.floor(random() * (max - min + 1));
+export const between = (random: () => number, min: number, max: number): number =>
+  min + Math.floor(random() * (max - min + 1));
 
 export function pick<T>(random: () => number, items: readonly T[]): T {
   if (items.length === 0) throw new Error('pick from an empty list');

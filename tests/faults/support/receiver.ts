@@ -86,7 +86,13 @@ export class FaultReceiver {
   delivered(): Map<string, ReceivedAttempt> {
     const delivered = new Map<string, ReceivedAttempt>();
     for (const attempt of this.attempts) {
-      if (attempt.eventId && attempt.outcome === 'answered' && attempt.status !== undefined && attempt.status < 300 && !delivered.has(attempt.eventId)) {
+      if (
+        attempt.eventId &&
+        attempt.outcome === 'answered' &&
+        attempt.status !== undefined &&
+        attempt.status < 300 &&
+        !delivered.has(attempt.eventId)
+      ) {
         delivered.set(attempt.eventId, attempt);
       }
     }
@@ -107,7 +113,8 @@ export class FaultReceiver {
       list.sort((a, b) => a.startedAt - b.startedAt);
       for (let i = 0; i < list.length; i++) {
         for (let j = i + 1; j < list.length; j++) {
-          if (list[j]!.startedAt < (list[i]!.endedAt ?? Number.POSITIVE_INFINITY)) found.push({ eventId, first: list[i]!, second: list[j]! });
+          if (list[j]!.startedAt < (list[i]!.endedAt ?? Number.POSITIVE_INFINITY))
+            found.push({ eventId, first: list[i]!, second: list[j]! });
         }
       }
     }
@@ -164,6 +171,8 @@ export class FaultReceiver {
     attempt.status = status;
     attempt.outcome = 'answered';
     attempt.endedAt = performance.now();
-    response.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{"accepted":true}' : '{"error":"overloaded"}');
+    response
+      .writeHead(status, { 'content-type': 'application/json' })
+      .end(status === 200 ? '{"accepted":true}' : '{"error":"overloaded"}');
   }
 }

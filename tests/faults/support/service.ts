@@ -102,14 +102,19 @@ export class ServiceInstance {
       if (value === undefined) delete env[name];
       else env[name] = value;
     }
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     this.expectingExit = false;
     this.exit = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         // Give the last output a moment to arrive before keeping the tail.
         setTimeout(() => {
-          if (!this.expectingExit && this.starts > 0) this.crashes.push({ at: performance.now(), code, signal, tail: this.tail(60) });
+          if (!this.expectingExit && this.starts > 0)
+            this.crashes.push({ at: performance.now(), code, signal, tail: this.tail(60) });
           resolve(code);
         }, 50);
       }),
@@ -126,7 +131,10 @@ export class ServiceInstance {
 
     const deadline = performance.now() + readyWithinMs;
     for (;;) {
-      if (!this.running) throw new Error(`${this.name} exited with ${child.exitCode ?? child.signalCode} during start-up:\n${this.tail()}`);
+      if (!this.running)
+        throw new Error(
+          `${this.name} exited with ${child.exitCode ?? child.signalCode} during start-up:\n${this.tail()}`,
+        );
       try {
         const response = await fetch(`${this.origin}/ready`, { signal: AbortSignal.timeout(2_000) });
         await response.arrayBuffer();

@@ -51,17 +51,22 @@ describe('charging a balance on PostgreSQL', () => {
   it('never passes the ceiling under concurrent charges near it', async () => {
     const { createUser, chargeBalance } = useCases();
     const user = await createUser.execute({ actor: UNRESTRICTED, name: 'Near the ceiling' });
-    for (let i = 0; i < 99; i++) await chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 10_000_000 });
+    for (let i = 0; i < 99; i++)
+      await chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 10_000_000 });
     const room = MAX_BALANCE - (await storedBalance(user.id)); // 10,000,000 left
 
     const results = await Promise.allSettled(
-      Array.from({ length: 50 }, () => chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 3_000_000 })),
+      Array.from({ length: 50 }, () =>
+        chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 3_000_000 }),
+      ),
     );
 
     const fulfilled = results.filter((result) => result.status === 'fulfilled');
     const rejected = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
     expect(fulfilled).toHaveLength(Math.floor(room / 3_000_000));
-    expect(rejected.every((result) => (result.reason as { code?: string }).code === 'BALANCE_LIMIT_EXCEEDED')).toBe(true);
+    expect(rejected.every((result) => (result.reason as { code?: string }).code === 'BALANCE_LIMIT_EXCEEDED')).toBe(
+      true,
+    );
     expect(await storedBalance(user.id)).toBe(MAX_BALANCE - room + fulfilled.length * 3_000_000);
     const ledger = await ledgerOf(user.id);
     expect(ledger.at(-1)?.balance_after).toBe(await storedBalance(user.id));
@@ -70,10 +75,16 @@ describe('charging a balance on PostgreSQL', () => {
   it('keeps the history newest first and its latest balanceAfter equal to the balance', async () => {
     const { createUser, chargeBalance, history } = useCases();
     const user = await createUser.execute({ actor: UNRESTRICTED, name: 'History' });
-    await Promise.all([1, 2, 3, 4, 5].map((amount) => chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount })));
+    await Promise.all(
+      [1, 2, 3, 4, 5].map((amount) => chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount })),
+    );
 
     const page = await history.execute({ actor: UNRESTRICTED, userId: user.id, page: { limit: 3 } });
-    const rest = await history.execute({ actor: UNRESTRICTED, userId: user.id, page: { limit: 3, after: page.nextAfter! } });
+    const rest = await history.execute({
+      actor: UNRESTRICTED,
+      userId: user.id,
+      page: { limit: 3, after: page.nextAfter! },
+    });
 
     const all = [...page.items, ...rest.items];
     expect(all).toHaveLength(5);
@@ -85,7 +96,15 @@ describe('charging a balance on PostgreSQL', () => {
   it('rejects an impossible row at the database too', async () => {
     const { createUser } = useCases();
     const user = await createUser.execute({ actor: UNRESTRICTED, name: 'Constraint' });
-    await expect(database.db.updateTable('balances').set({ amount: -1 }).where('user_id', '=', user.id).execute()).rejects.toThrow(/check constraint/);
-    await expect(database.db.updateTable('balances').set({ amount: MAX_BALANCE + 1 }).where('user_id', '=', user.id).execute()).rejects.toThrow(/check constraint/);
+    await expect(
+      database.db.updateTable('balances').set({ amount: -1 }).where('user_id', '=', user.id).execute(),
+    ).rejects.toThrow(/check constraint/);
+    await expect(
+      database.db
+        .updateTable('balances')
+        .set({ amount: MAX_BALANCE + 1 })
+        .where('user_id', '=', user.id)
+        .execute(),
+    ).rejects.toThrow(/check constraint/);
   });
 });

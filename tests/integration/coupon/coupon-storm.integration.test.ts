@@ -16,7 +16,17 @@ const actor = UNRESTRICTED;
 
 function couponUseCases(clock = new ManualClock()) {
   const uow = new PgUnitOfWork(database.db);
-  return { clock, createCoupon: new CreateCoupon(uow, clock), issueCoupon: new IssueCoupon(new PgCouponQueries(database.db), new PgUserRepository(database.db), new PgCouponIssuer(database.db), clock, new SoldOutCoupons(clock)) };
+  return {
+    clock,
+    createCoupon: new CreateCoupon(uow, clock),
+    issueCoupon: new IssueCoupon(
+      new PgCouponQueries(database.db),
+      new PgUserRepository(database.db),
+      new PgCouponIssuer(database.db),
+      clock,
+      new SoldOutCoupons(clock),
+    ),
+  };
 }
 
 async function campaign(createCoupon: CreateCoupon, totalQuantity: number) {
@@ -36,14 +46,18 @@ async function counts(couponId: number) {
   return {
     issuedQuantity: await scalar(database.db, sql`SELECT issued_quantity AS value FROM coupons WHERE id = ${couponId}`),
     rows: await scalar(database.db, sql`SELECT count(*) AS value FROM user_coupons WHERE coupon_id = ${couponId}`),
-    distinctUsers: await scalar(database.db, sql`SELECT count(DISTINCT user_id) AS value FROM user_coupons WHERE coupon_id = ${couponId}`),
+    distinctUsers: await scalar(
+      database.db,
+      sql`SELECT count(DISTINCT user_id) AS value FROM user_coupons WHERE coupon_id = ${couponId}`,
+    ),
   };
 }
 
 function codesOf(results: PromiseSettledResult<unknown>[]): Record<string, number> {
   const tally: Record<string, number> = {};
   for (const result of results) {
-    const key = result.status === 'fulfilled' ? 'ISSUED' : String((result.reason as { code?: string }).code ?? result.reason);
+    const key =
+      result.status === 'fulfilled' ? 'ISSUED' : String((result.reason as { code?: string }).code ?? result.reason);
     tally[key] = (tally[key] ?? 0) + 1;
   }
   return tally;
@@ -55,7 +69,9 @@ describe('first come, first served on PostgreSQL', () => {
     const coupon = await campaign(createCoupon, 100);
     const users = await insertUsers(database.db, 1_000);
 
-    const results = await Promise.allSettled(users.map((userId) => issueCoupon.execute({ actor, couponId: coupon.id, userId })));
+    const results = await Promise.allSettled(
+      users.map((userId) => issueCoupon.execute({ actor, couponId: coupon.id, userId })),
+    );
 
     expect(codesOf(results)).toEqual({ ISSUED: 100, COUPON_SOLD_OUT: 900 });
     expect(await counts(coupon.id)).toEqual({ issuedQuantity: 100, rows: 100, distinctUsers: 100 });
@@ -66,7 +82,9 @@ describe('first come, first served on PostgreSQL', () => {
     const coupon = await campaign(createCoupon, 50);
     const [userId] = await insertUsers(database.db, 1);
 
-    const results = await Promise.allSettled(Array.from({ length: 100 }, () => issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 100 }, () => issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! })),
+    );
 
     expect(codesOf(results)).toEqual({ ISSUED: 1, COUPON_ALREADY_ISSUED: 99 });
     expect(await counts(coupon.id)).toEqual({ issuedQuantity: 1, rows: 1, distinctUsers: 1 });
@@ -92,22 +110,37 @@ describe('first come, first served on PostgreSQL', () => {
     const coupon = await campaign(createCoupon, 1);
     const [first, second] = await insertUsers(database.db, 2);
     await issueCoupon.execute({ actor, couponId: coupon.id, userId: first! });
-    await expect(issueCoupon.execute({ actor, couponId: coupon.id, userId: second! })).rejects.toMatchObject({ code: 'COUPON_SOLD_OUT' });
+    await expect(issueCoupon.execute({ actor, couponId: coupon.id, userId: second! })).rejects.toMatchObject({
+      code: 'COUPON_SOLD_OUT',
+    });
 
     await sql`UPDATE coupons SET total_quantity = 2 WHERE id = ${coupon.id}`.execute(database.db);
-    await expect(issueCoupon.execute({ actor, couponId: coupon.id, userId: second! })).rejects.toMatchObject({ code: 'COUPON_SOLD_OUT' });
+    await expect(issueCoupon.execute({ actor, couponId: coupon.id, userId: second! })).rejects.toMatchObject({
+      code: 'COUPON_SOLD_OUT',
+    });
     clock.advance(10_001);
-    await expect(issueCoupon.execute({ actor, couponId: coupon.id, userId: second! })).resolves.toMatchObject({ userId: second });
+    await expect(issueCoupon.execute({ actor, couponId: coupon.id, userId: second! })).resolves.toMatchObject({
+      userId: second,
+    });
     expect(await counts(coupon.id)).toEqual({ issuedQuantity: 2, rows: 2, distinctUsers: 2 });
   });
 
   it('refuses more copies than the total at the database too', async () => {
     const { createCoupon } = couponUseCases();
     const coupon = await campaign(createCoupon, 1);
-    await expect(sql`UPDATE coupons SET issued_quantity = 2 WHERE id = ${coupon.id}`.execute(database.db)).rejects.toThrow(/coupons_issued_within_total/);
+    await expect(
+      sql`UPDATE coupons SET issued_quantity = 2 WHERE id = ${coupon.id}`.execute(database.db),
+    ).rejects.toThrow(/coupons_issued_within_total/);
     const [userId] = await insertUsers(database.db, 1);
-    const copy = { coupon_id: coupon.id, user_id: userId!, issued_at: new Date(), expires_at: new Date(Date.now() + 1_000) };
+    const copy = {
+      coupon_id: coupon.id,
+      user_id: userId!,
+      issued_at: new Date(),
+      expires_at: new Date(Date.now() + 1_000),
+    };
     await database.db.insertInto('user_coupons').values(copy).execute();
-    await expect(database.db.insertInto('user_coupons').values(copy).execute()).rejects.toThrow(/user_coupons_one_per_user/);
+    await expect(database.db.insertInto('user_coupons').values(copy).execute()).rejects.toThrow(
+      /user_coupons_one_per_user/,
+    );
   });
 });

@@ -19,10 +19,22 @@ describe('held coupons on PostgreSQL', () => {
     const clock = new ManualClock('2026-11-24T03:00:00.000Z');
     const uow = new PgUnitOfWork(database.db);
     const createCoupon = new CreateCoupon(uow, clock);
-    const issueCoupon = new IssueCoupon(new PgCouponQueries(database.db), new PgUserRepository(database.db), new PgCouponIssuer(database.db), clock, new SoldOutCoupons(clock));
+    const issueCoupon = new IssueCoupon(
+      new PgCouponQueries(database.db),
+      new PgUserRepository(database.db),
+      new PgCouponIssuer(database.db),
+      clock,
+      new SoldOutCoupons(clock),
+    );
     const list = new ListUserCoupons(new PgUserRepository(database.db), new PgCouponQueries(database.db), clock);
     const [userId] = await insertUsers(database.db, 1);
-    const base = { discountType: 'FIXED', discountValue: 500, totalQuantity: 5, issueStartsAt: null, issueEndsAt: null } as const;
+    const base = {
+      discountType: 'FIXED',
+      discountValue: 500,
+      totalQuantity: 5,
+      issueStartsAt: null,
+      issueEndsAt: null,
+    } as const;
     const oneDay = await createCoupon.execute({ actor, ...base, name: 'one day', validDays: 1 });
     const window = await createCoupon.execute({
       actor,
@@ -34,7 +46,9 @@ describe('held coupons on PostgreSQL', () => {
     });
 
     await issueCoupon.execute({ actor, couponId: oneDay.id, userId: userId! });
-    await expect(issueCoupon.execute({ actor, couponId: window.id, userId: userId! })).rejects.toMatchObject({ code: 'COUPON_NOT_ISSUABLE' });
+    await expect(issueCoupon.execute({ actor, couponId: window.id, userId: userId! })).rejects.toMatchObject({
+      code: 'COUPON_NOT_ISSUABLE',
+    });
     clock.set('2026-11-24T04:00:00.000Z');
     await issueCoupon.execute({ actor, couponId: window.id, userId: userId! });
 

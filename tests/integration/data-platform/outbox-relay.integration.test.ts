@@ -33,7 +33,11 @@ function startRelay(baseUrl: string, errors: unknown[]): OutboxRelay {
     leaseMs: 5 * TIMEOUT_MS,
     policy: FAST_POLICY,
   });
-  const relay = new OutboxRelay(deliverDueEvents, { pollIntervalMs: 20, errorPauseMs: 100, onError: (error) => errors.push(error) });
+  const relay = new OutboxRelay(deliverDueEvents, {
+    pollIntervalMs: 20,
+    errorPauseMs: 100,
+    onError: (error) => errors.push(error),
+  });
   relay.start();
   cleanups.push(async () => {
     await relay.stop();
@@ -46,12 +50,17 @@ const eventIdOf = (request: ReceivedRequest) => (JSON.parse(request.body) as { e
 
 async function statusesOf(eventIds: string[]): Promise<Record<string, number>> {
   const { rows } = await sql<{ status: string; n: number }>`
-    SELECT status, count(*)::int AS n FROM data_platform_outbox WHERE event_id = ANY(${eventIds}::uuid[]) GROUP BY status`.execute(database.db);
+    SELECT status, count(*)::int AS n FROM data_platform_outbox WHERE event_id = ANY(${eventIds}::uuid[]) GROUP BY status`.execute(
+    database.db,
+  );
   return Object.fromEntries(rows.map((row) => [row.status, row.n]));
 }
 
 async function errorsLike(eventIds: string[], pattern: string): Promise<number> {
-  return scalar(database.db, sql`SELECT count(*)::int AS value FROM data_platform_outbox WHERE event_id = ANY(${eventIds}::uuid[]) AND last_error LIKE ${pattern}`);
+  return scalar(
+    database.db,
+    sql`SELECT count(*)::int AS value FROM data_platform_outbox WHERE event_id = ANY(${eventIds}::uuid[]) AND last_error LIKE ${pattern}`,
+  );
 }
 
 async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
@@ -102,7 +111,9 @@ describe('OutboxRelay against PostgreSQL and an HTTP data platform', () => {
     expect([...accepted.keys()].sort()).toEqual([...eventIds].sort());
     expect(receiver.requests.every((request) => request.headers['idempotency-key'] === eventIdOf(request))).toBe(true);
     const { rows: outcomes } = await sql<{ attempts: number; last_error: string | null }>`
-      SELECT attempts, last_error FROM data_platform_outbox WHERE event_id = ANY(${eventIds}::uuid[])`.execute(database.db);
+      SELECT attempts, last_error FROM data_platform_outbox WHERE event_id = ANY(${eventIds}::uuid[])`.execute(
+      database.db,
+    );
     expect(outcomes.every((row) => row.attempts >= 2)).toBe(true);
     // DELIVERED keeps the error of the last failed attempt, for the operator.
     expect(outcomes.every((row) => row.last_error?.startsWith(`POST ${receiver.url}/orders `))).toBe(true);
@@ -124,7 +135,8 @@ describe('OutboxRelay against PostgreSQL and an HTTP data platform', () => {
     await until(async () => (await statusesOf(eventIds)).DELIVERED === 50, 15_000);
 
     const received = new Map<string, number>();
-    for (const request of receiver.requests) received.set(eventIdOf(request), (received.get(eventIdOf(request)) ?? 0) + 1);
+    for (const request of receiver.requests)
+      received.set(eventIdOf(request), (received.get(eventIdOf(request)) ?? 0) + 1);
     expect(receiver.requests).toHaveLength(50);
     expect([...received.keys()].sort()).toEqual([...eventIds].sort());
     expect([...received.values()].every((count) => count === 1)).toBe(true);

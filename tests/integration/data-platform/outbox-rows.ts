@@ -14,7 +14,9 @@ export interface OutboxRow {
  * the tests of the relay depend on nothing but the table. In outbox id order.
  */
 export async function insertOutboxRows(db: Db, count: number, dueAt: Date = new Date()): Promise<OutboxRow[]> {
-  const { rows: users } = await sql<{ id: number }>`INSERT INTO users (name, created_at) VALUES ('outbox buyer', now()) RETURNING id`.execute(db);
+  const { rows: users } = await sql<{
+    id: number;
+  }>`INSERT INTO users (name, created_at) VALUES ('outbox buyer', now()) RETURNING id`.execute(db);
   const userId = users[0]!.id;
   const { rows: orders } = await sql<{ id: number; created_at: Date }>`
     INSERT INTO orders (user_id, status, total_amount, discount_amount, paid_amount, created_at)

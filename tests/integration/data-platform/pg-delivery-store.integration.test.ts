@@ -52,8 +52,12 @@ describe('PgDeliveryStore claiming', () => {
     const ids = batches.flat().map((delivery) => delivery.eventId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.every((id) => due.some((row) => row.eventId === id))).toBe(true);
-    expect(await scalar(database.db, sql`SELECT count(*)::int AS value FROM data_platform_outbox WHERE attempts = 1`)).toBe(ids.length);
-    expect(await scalar(database.db, sql`SELECT count(*)::int AS value FROM data_platform_outbox WHERE attempts > 1`)).toBe(0);
+    expect(
+      await scalar(database.db, sql`SELECT count(*)::int AS value FROM data_platform_outbox WHERE attempts = 1`),
+    ).toBe(ids.length);
+    expect(
+      await scalar(database.db, sql`SELECT count(*)::int AS value FROM data_platform_outbox WHERE attempts > 1`),
+    ).toBe(0);
   });
 
   it('returns the event as written, most overdue first, and leaves rows that are not yet due', async () => {
@@ -66,14 +70,20 @@ describe('PgDeliveryStore claiming', () => {
 
     expect(first).toEqual([{ eventId: oldest!.eventId, event: oldest!.event, attempt: 1 }]);
     expect(rest.map((delivery) => delivery.eventId)).toEqual([late!.eventId]);
-    expect(await outboxState(database.db, future!.eventId)).toMatchObject({ status: 'PENDING', attempts: 0, nextAttemptAt: at(1) });
+    expect(await outboxState(database.db, future!.eventId)).toMatchObject({
+      status: 'PENDING',
+      attempts: 0,
+      nextAttemptAt: at(1),
+    });
   });
 
   it('hands out what PgOutbox wrote, as the same event, with an event id of its own', async () => {
     const [existing] = await insertOutboxRows(database.db, 1, at(3_600_000));
     const { rows } = await sql<{ id: number }>`
       INSERT INTO orders (user_id, status, total_amount, discount_amount, paid_amount, created_at)
-      SELECT user_id, 'PAID', 3000, 0, 3000, now() FROM orders WHERE id = ${existing!.orderId} RETURNING id`.execute(database.db);
+      SELECT user_id, 'PAID', 3000, 0, 3000, now() FROM orders WHERE id = ${existing!.orderId} RETURNING id`.execute(
+      database.db,
+    );
     const event: OrderPaidEvent = {
       orderId: rows[0]!.id,
       userId: existing!.event.userId,
@@ -95,7 +105,11 @@ describe('PgDeliveryStore claiming', () => {
     const [row] = await insertOutboxRows(database.db, 1, T0);
 
     expect(await store.claimDue(10, T0, at(LEASE_MS))).toHaveLength(1);
-    expect(await outboxState(database.db, row!.eventId)).toMatchObject({ status: 'PENDING', attempts: 1, nextAttemptAt: at(LEASE_MS) });
+    expect(await outboxState(database.db, row!.eventId)).toMatchObject({
+      status: 'PENDING',
+      attempts: 1,
+      nextAttemptAt: at(LEASE_MS),
+    });
     await expect(store.claimDue(10, at(LEASE_MS - 1), at(2 * LEASE_MS))).resolves.toEqual([]);
 
     const again = await store.claimDue(10, at(LEASE_MS), at(2 * LEASE_MS));
@@ -119,11 +133,19 @@ describe('PgDeliveryStore outcomes', () => {
     });
 
     await store.recordFailure(eventId, 2, { status: 'FAILED' }, 'from an attempt that was never claimed');
-    expect(await outboxState(database.db, eventId)).toMatchObject({ status: 'PENDING', lastError: 'POST /orders answered 500' });
+    expect(await outboxState(database.db, eventId)).toMatchObject({
+      status: 'PENDING',
+      lastError: 'POST /orders answered 500',
+    });
 
     await expect(store.claimDue(10, at(1_000), at(1_000 + LEASE_MS))).resolves.toMatchObject([{ eventId, attempt: 2 }]);
     await store.recordFailure(eventId, 2, { status: 'FAILED' }, 'timed out');
-    expect(await outboxState(database.db, eventId)).toMatchObject({ status: 'FAILED', attempts: 2, lastError: 'timed out', deliveredAt: null });
+    expect(await outboxState(database.db, eventId)).toMatchObject({
+      status: 'FAILED',
+      attempts: 2,
+      lastError: 'timed out',
+      deliveredAt: null,
+    });
     await expect(store.claimDue(10, at(86_400_000), at(86_400_000 + LEASE_MS))).resolves.toEqual([]);
   });
 
@@ -137,7 +159,11 @@ describe('PgDeliveryStore outcomes', () => {
     await store.markDelivered(eventId, at(900));
     await store.recordFailure(eventId, 1, { status: 'PENDING', nextAttemptAt: at(1_000) }, 'late failure');
 
-    expect(await outboxState(database.db, eventId)).toMatchObject({ status: 'DELIVERED', deliveredAt: at(500), lastError: 'answered 502' });
+    expect(await outboxState(database.db, eventId)).toMatchObject({
+      status: 'DELIVERED',
+      deliveredAt: at(500),
+      lastError: 'answered 502',
+    });
   });
 
   it('resets a FAILED or PENDING delivery for retry, returns a DELIVERED one unchanged, and knows no unknown id', async () => {
@@ -153,8 +179,16 @@ describe('PgDeliveryStore outcomes', () => {
       nextAttemptAt: at(60_000),
       lastError: 'down',
     });
-    await expect(store.resetForRetry(pending!.eventId, at(60_000))).resolves.toMatchObject({ status: 'PENDING', attempts: 0, nextAttemptAt: at(60_000) });
-    await expect(store.resetForRetry(done!.eventId, at(60_000))).resolves.toMatchObject({ status: 'DELIVERED', attempts: 1, deliveredAt: at(10) });
+    await expect(store.resetForRetry(pending!.eventId, at(60_000))).resolves.toMatchObject({
+      status: 'PENDING',
+      attempts: 0,
+      nextAttemptAt: at(60_000),
+    });
+    await expect(store.resetForRetry(done!.eventId, at(60_000))).resolves.toMatchObject({
+      status: 'DELIVERED',
+      attempts: 1,
+      deliveredAt: at(10),
+    });
     await expect(store.resetForRetry('00000000-0000-4000-8000-000000000000', at(60_000))).resolves.toBeUndefined();
     await expect(store.resetForRetry('not-a-uuid', at(60_000))).resolves.toBeUndefined();
 
@@ -182,8 +216,28 @@ describe('PgDeliveryStore listing', () => {
     expect([first.nextAfter, second.nextAfter, third.nextAfter]).toEqual([rows[1]!.id, rows[3]!.id, null]);
 
     expect(first.items).toEqual([
-      { id: rows[0]!.id, eventId: rows[0]!.eventId, orderId: rows[0]!.orderId, status: 'DELIVERED', attempts: 1, lastError: null, nextAttemptAt: null, deliveredAt: at(100), createdAt: expect.any(Date) },
-      { id: rows[1]!.id, eventId: rows[1]!.eventId, orderId: rows[1]!.orderId, status: 'FAILED', attempts: 1, lastError: 'answered 500', nextAttemptAt: null, deliveredAt: null, createdAt: expect.any(Date) },
+      {
+        id: rows[0]!.id,
+        eventId: rows[0]!.eventId,
+        orderId: rows[0]!.orderId,
+        status: 'DELIVERED',
+        attempts: 1,
+        lastError: null,
+        nextAttemptAt: null,
+        deliveredAt: at(100),
+        createdAt: expect.any(Date),
+      },
+      {
+        id: rows[1]!.id,
+        eventId: rows[1]!.eventId,
+        orderId: rows[1]!.orderId,
+        status: 'FAILED',
+        attempts: 1,
+        lastError: 'answered 500',
+        nextAttemptAt: null,
+        deliveredAt: null,
+        createdAt: expect.any(Date),
+      },
     ]);
     const delivered = await store.list({ status: 'DELIVERED' }, { limit: 1 });
     expect(delivered.items.map((delivery) => delivery.eventId)).toEqual([rows[0]!.eventId]);
@@ -194,6 +248,9 @@ describe('PgDeliveryStore listing', () => {
       [rows[2]!.eventId, at(LEASE_MS)],
       [rows[4]!.eventId, at(LEASE_MS)],
     ]);
-    await expect(store.list({ status: 'FAILED' }, { limit: 20 })).resolves.toMatchObject({ items: [{ eventId: rows[1]!.eventId }], nextAfter: null });
+    await expect(store.list({ status: 'FAILED' }, { limit: 20 })).resolves.toMatchObject({
+      items: [{ eventId: rows[1]!.eventId }],
+      nextAfter: null,
+    });
   });
 });

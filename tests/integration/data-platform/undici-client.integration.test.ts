@@ -69,7 +69,9 @@ describe('UndiciDataPlatformClient', () => {
   it('throws on a 500, saying the status and what the platform answered', async () => {
     receiver.answer = () => ({ status: 500, body: '{"error":"ingest down"}' });
 
-    await expect(clientFor(receiver.url).deliver(eventId, event)).rejects.toThrow(/answered 500: \{"error":"ingest down"\}/);
+    await expect(clientFor(receiver.url).deliver(eventId, event)).rejects.toThrow(
+      /answered 500: \{"error":"ingest down"\}/,
+    );
   });
 
   it('throws on a 4xx and on a redirect, which are not deliveries either', async () => {
@@ -84,7 +86,9 @@ describe('UndiciDataPlatformClient', () => {
     receiver.answer = () => 'hang';
     const started = performance.now();
 
-    await expect(clientFor(receiver.url, 200).deliver(eventId, event)).rejects.toThrow(/timed out: no complete answer within 200 ms/);
+    await expect(clientFor(receiver.url, 200).deliver(eventId, event)).rejects.toThrow(
+      /timed out: no complete answer within 200 ms/,
+    );
 
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(180);

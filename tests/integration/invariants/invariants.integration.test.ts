@@ -22,19 +22,38 @@ beforeAll(async () => {
   const users = await Promise.all(['a', 'b', 'c', 'd'].map((name) => c.resolve(CreateUser).execute({ actor, name })));
   for (const user of users) await c.resolve(ChargeBalance).execute({ actor, userId: user.id, amount: 200_000 });
   const products = await Promise.all(
-    [5, 8, 3].map((stock, i) => c.resolve(CreateProduct).execute({ actor, name: `p${i}`, price: 9_000 + i * 1_000, stock })),
+    [5, 8, 3].map((stock, i) =>
+      c.resolve(CreateProduct).execute({ actor, name: `p${i}`, price: 9_000 + i * 1_000, stock }),
+    ),
   );
   await c.resolve(UpdateProduct).execute({ actor, productId: products[2]!.id, stockDelta: 4 });
   const coupon = await c.resolve(CreateCoupon).execute({
-    actor, name: 'ten', discountType: 'PERCENT', discountValue: 10, totalQuantity: 3, validDays: 7, issueStartsAt: null, issueEndsAt: null,
+    actor,
+    name: 'ten',
+    discountType: 'PERCENT',
+    discountValue: 10,
+    totalQuantity: 3,
+    validDays: 7,
+    issueStartsAt: null,
+    issueEndsAt: null,
   });
-  const copies = await Promise.allSettled(users.map((user) => c.resolve(IssueCoupon).execute({ actor, couponId: coupon.id, userId: user.id })));
+  const copies = await Promise.allSettled(
+    users.map((user) => c.resolve(IssueCoupon).execute({ actor, couponId: coupon.id, userId: user.id })),
+  );
   const placeOrder = c.resolve(PlaceOrder);
   await Promise.allSettled(
     users.flatMap((user, i) => {
       const copy = copies[i]?.status === 'fulfilled' ? copies[i].value.id : undefined;
       return [
-        placeOrder.execute({ actor, userId: user.id, items: [{ productId: products[0]!.id, quantity: 2 }, { productId: products[1]!.id, quantity: 1 }], userCouponId: copy }),
+        placeOrder.execute({
+          actor,
+          userId: user.id,
+          items: [
+            { productId: products[0]!.id, quantity: 2 },
+            { productId: products[1]!.id, quantity: 1 },
+          ],
+          userCouponId: copy,
+        }),
         placeOrder.execute({ actor, userId: user.id, items: [{ productId: products[2]!.id, quantity: 3 }] }),
         placeOrder.execute({ actor, userId: user.id, items: [{ productId: products[1]!.id, quantity: 50 }] }), // refused: stock
       ];
@@ -43,7 +62,9 @@ beforeAll(async () => {
 });
 
 async function broken(): Promise<string[]> {
-  return (await checkInvariants(database.db, TZ)).filter((result) => !result.holds).map((result) => result.name.split(':')[0]!);
+  return (await checkInvariants(database.db, TZ))
+    .filter((result) => !result.holds)
+    .map((result) => result.name.split(':')[0]!);
 }
 
 describe('the invariant checker', () => {
@@ -51,16 +72,44 @@ describe('the invariant checker', () => {
     const results = await checkInvariants(database.db, TZ);
     expect(results).toHaveLength(8);
     expect(results.filter((result) => !result.holds)).toEqual([]);
-    const orders = await database.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const orders = await database.db
+      .selectFrom('orders')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(orders.n).toBeGreaterThanOrEqual(4);
   });
 
   it.each([
-    ['a balance changed behind the ledger', sql`UPDATE balances SET amount = amount + 1 WHERE user_id = (SELECT min(user_id) FROM balances)`, sql`UPDATE balances SET amount = amount - 1 WHERE user_id = (SELECT min(user_id) FROM balances)`, ['money', 'ledger']],
-    ['stock appearing from nowhere', sql`UPDATE products SET stock = stock + 1 WHERE id = (SELECT min(id) FROM products)`, sql`UPDATE products SET stock = stock - 1 WHERE id = (SELECT min(id) FROM products)`, ['stock']],
-    ['a coupon count off by one', sql`UPDATE coupons SET issued_quantity = issued_quantity - 1`, sql`UPDATE coupons SET issued_quantity = issued_quantity + 1`, ['coupons']],
-    ['a payment amount changed', sql`UPDATE payments SET amount = amount + 1 WHERE id = (SELECT min(id) FROM payments)`, sql`UPDATE payments SET amount = amount - 1 WHERE id = (SELECT min(id) FROM payments)`, ['money', 'orders']],
-    ['a sale missing from the rollup', sql`UPDATE product_daily_sales SET quantity = quantity + 1`, sql`UPDATE product_daily_sales SET quantity = quantity - 1`, ['popular rollup']],
+    [
+      'a balance changed behind the ledger',
+      sql`UPDATE balances SET amount = amount + 1 WHERE user_id = (SELECT min(user_id) FROM balances)`,
+      sql`UPDATE balances SET amount = amount - 1 WHERE user_id = (SELECT min(user_id) FROM balances)`,
+      ['money', 'ledger'],
+    ],
+    [
+      'stock appearing from nowhere',
+      sql`UPDATE products SET stock = stock + 1 WHERE id = (SELECT min(id) FROM products)`,
+      sql`UPDATE products SET stock = stock - 1 WHERE id = (SELECT min(id) FROM products)`,
+      ['stock'],
+    ],
+    [
+      'a coupon count off by one',
+      sql`UPDATE coupons SET issued_quantity = issued_quantity - 1`,
+      sql`UPDATE coupons SET issued_quantity = issued_quantity + 1`,
+      ['coupons'],
+    ],
+    [
+      'a payment amount changed',
+      sql`UPDATE payments SET amount = amount + 1 WHERE id = (SELECT min(id) FROM payments)`,
+      sql`UPDATE payments SET amount = amount - 1 WHERE id = (SELECT min(id) FROM payments)`,
+      ['money', 'orders'],
+    ],
+    [
+      'a sale missing from the rollup',
+      sql`UPDATE product_daily_sales SET quantity = quantity + 1`,
+      sql`UPDATE product_daily_sales SET quantity = quantity - 1`,
+      ['popular rollup'],
+    ],
   ])('catches %s, and holds again once it is put back', async (_label, corrupt, restore, expected) => {
     await corrupt.execute(database.db);
     expect(await broken()).toEqual(expected);
@@ -69,12 +118,22 @@ describe('the invariant checker', () => {
   });
 
   it('catches a paid order whose outbox row is gone', async () => {
-    const row = await database.db.selectFrom('data_platform_outbox').selectAll().orderBy('id').limit(1).executeTakeFirstOrThrow();
+    const row = await database.db
+      .selectFrom('data_platform_outbox')
+      .selectAll()
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirstOrThrow();
     await database.db.deleteFrom('data_platform_outbox').where('id', '=', row.id).execute();
     expect(await broken()).toEqual(['outbox']);
     await database.db
       .insertInto('data_platform_outbox')
-      .values({ order_id: row.order_id, payload: JSON.stringify(row.payload), next_attempt_at: row.next_attempt_at, created_at: row.created_at })
+      .values({
+        order_id: row.order_id,
+        payload: JSON.stringify(row.payload),
+        next_attempt_at: row.next_attempt_at,
+        created_at: row.created_at,
+      })
       .execute();
     expect(await broken()).toEqual([]);
   });

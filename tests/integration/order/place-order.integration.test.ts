@@ -35,7 +35,8 @@ async function fundedUsers(count: number, amount: number): Promise<number[]> {
   return users;
 }
 
-const stockOf = (productId: number) => scalar(database.db, sql`SELECT stock AS value FROM products WHERE id = ${productId}`);
+const stockOf = (productId: number) =>
+  scalar(database.db, sql`SELECT stock AS value FROM products WHERE id = ${productId}`);
 
 /** Every row an order may touch for this user and these products, to prove a refused one touched none. */
 async function footprint(userId: number, productIds: number[], userCouponId?: number) {
@@ -45,9 +46,14 @@ async function footprint(userId: number, productIds: number[], userCouponId?: nu
     ledger: await count(sql`SELECT count(*) AS value FROM balance_ledger WHERE user_id = ${userId}`),
     orders: await count(sql`SELECT count(*) AS value FROM orders WHERE user_id = ${userId}`),
     payments: await count(sql`SELECT count(*) AS value FROM payments WHERE user_id = ${userId}`),
-    outbox: await count(sql`SELECT count(*) AS value FROM data_platform_outbox o JOIN orders ON orders.id = o.order_id WHERE orders.user_id = ${userId}`),
+    outbox: await count(
+      sql`SELECT count(*) AS value FROM data_platform_outbox o JOIN orders ON orders.id = o.order_id WHERE orders.user_id = ${userId}`,
+    ),
     stock: await Promise.all(productIds.map(stockOf)),
-    couponUsed: userCouponId === undefined ? null : await count(sql`SELECT count(used_at) AS value FROM user_coupons WHERE id = ${userCouponId}`),
+    couponUsed:
+      userCouponId === undefined
+        ? null
+        : await count(sql`SELECT count(used_at) AS value FROM user_coupons WHERE id = ${userCouponId}`),
   };
 }
 
@@ -56,47 +62,120 @@ describe('placing orders on PostgreSQL', () => {
     const s = shop();
     const [userId] = await fundedUsers(1, 100_000);
     const mug = await s.createProduct.execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
-    const coupon = await s.createCoupon.execute({ actor, name: 'c', discountType: 'FIXED', discountValue: 2_000, totalQuantity: 5, validDays: 3, issueStartsAt: null, issueEndsAt: null });
+    const coupon = await s.createCoupon.execute({
+      actor,
+      name: 'c',
+      discountType: 'FIXED',
+      discountValue: 2_000,
+      totalQuantity: 5,
+      validDays: 3,
+      issueStartsAt: null,
+      issueEndsAt: null,
+    });
     const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! });
 
-    const order = await s.placeOrder.execute({ actor, userId: userId!, items: [{ productId: mug.id, quantity: 2 }], userCouponId: copy.id });
+    const order = await s.placeOrder.execute({
+      actor,
+      userId: userId!,
+      items: [{ productId: mug.id, quantity: 2 }],
+      userCouponId: copy.id,
+    });
 
     expect(order).toMatchObject({ totalAmount: 24_000, discountAmount: 2_000, paidAmount: 22_000 });
-    expect(await footprint(userId!, [mug.id], copy.id)).toEqual({ balance: 78_000, ledger: 1, orders: 1, payments: 1, outbox: 1, stock: [3], couponUsed: 1 });
-    const outbox = await database.db.selectFrom('data_platform_outbox').selectAll().where('order_id', '=', order.id).executeTakeFirstOrThrow();
-    expect(outbox).toMatchObject({ status: 'PENDING', attempts: 0, event_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
-    expect(outbox.payload).toMatchObject({ orderId: order.id, userId, paidAmount: 22_000, items: [{ productId: mug.id, quantity: 2, amount: 24_000 }] });
+    expect(await footprint(userId!, [mug.id], copy.id)).toEqual({
+      balance: 78_000,
+      ledger: 1,
+      orders: 1,
+      payments: 1,
+      outbox: 1,
+      stock: [3],
+      couponUsed: 1,
+    });
+    const outbox = await database.db
+      .selectFrom('data_platform_outbox')
+      .selectAll()
+      .where('order_id', '=', order.id)
+      .executeTakeFirstOrThrow();
+    expect(outbox).toMatchObject({
+      status: 'PENDING',
+      attempts: 0,
+      event_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+    expect(outbox.payload).toMatchObject({
+      orderId: order.id,
+      userId,
+      paidAmount: 22_000,
+      items: [{ productId: mug.id, quantity: 2, amount: 24_000 }],
+    });
   });
 
   it.each([
-    ['PRODUCT_NOT_FOUND', (ids: number[]) => ({ items: [{ productId: ids[0]!, quantity: 1 }, { productId: 987_654, quantity: 1 }] })],
-    ['INSUFFICIENT_STOCK', (ids: number[]) => ({ items: [{ productId: ids[0]!, quantity: 1 }, { productId: ids[1]!, quantity: 99 }] })],
+    [
+      'PRODUCT_NOT_FOUND',
+      (ids: number[]) => ({
+        items: [
+          { productId: ids[0]!, quantity: 1 },
+          { productId: 987_654, quantity: 1 },
+        ],
+      }),
+    ],
+    [
+      'INSUFFICIENT_STOCK',
+      (ids: number[]) => ({
+        items: [
+          { productId: ids[0]!, quantity: 1 },
+          { productId: ids[1]!, quantity: 99 },
+        ],
+      }),
+    ],
     ['COUPON_NOT_USABLE', (ids: number[]) => ({ items: [{ productId: ids[0]!, quantity: 1 }], userCouponId: 987_654 })],
-    ['INSUFFICIENT_BALANCE', (ids: number[]) => ({ items: [{ productId: ids[0]!, quantity: 5 }, { productId: ids[1]!, quantity: 5 }] })],
-  ] as [string, (ids: number[]) => { items: OrderItem[]; userCouponId?: number }][])('leaves everything as it was on %s', async (code, input) => {
-    const s = shop();
-    const [userId] = await fundedUsers(1, 50_000);
-    const a = await s.createProduct.execute({ actor, name: 'A', price: 9_000, stock: 5 });
-    const b = await s.createProduct.execute({ actor, name: 'B', price: 9_000, stock: 5 });
-    const before = await footprint(userId!, [a.id, b.id]);
+    [
+      'INSUFFICIENT_BALANCE',
+      (ids: number[]) => ({
+        items: [
+          { productId: ids[0]!, quantity: 5 },
+          { productId: ids[1]!, quantity: 5 },
+        ],
+      }),
+    ],
+  ] as [string, (ids: number[]) => { items: OrderItem[]; userCouponId?: number }][])(
+    'leaves everything as it was on %s',
+    async (code, input) => {
+      const s = shop();
+      const [userId] = await fundedUsers(1, 50_000);
+      const a = await s.createProduct.execute({ actor, name: 'A', price: 9_000, stock: 5 });
+      const b = await s.createProduct.execute({ actor, name: 'B', price: 9_000, stock: 5 });
+      const before = await footprint(userId!, [a.id, b.id]);
 
-    await expect(s.placeOrder.execute({ actor, userId: userId!, ...input([a.id, b.id]) })).rejects.toMatchObject({ code });
+      await expect(s.placeOrder.execute({ actor, userId: userId!, ...input([a.id, b.id]) })).rejects.toMatchObject({
+        code,
+      });
 
-    expect(await footprint(userId!, [a.id, b.id])).toEqual(before);
-  });
+      expect(await footprint(userId!, [a.id, b.id])).toEqual(before);
+    },
+  );
 
   it('sells exactly the stock to five times as many concurrent buyers', async () => {
     const s = shop();
     const product = await s.createProduct.execute({ actor, name: 'Hot', price: 1_000, stock: 40 });
     const buyers = await fundedUsers(200, 10_000);
 
-    const results = await Promise.allSettled(buyers.map((userId) => s.placeOrder.execute({ actor, userId, items: [{ productId: product.id, quantity: 1 }] })));
+    const results = await Promise.allSettled(
+      buyers.map((userId) => s.placeOrder.execute({ actor, userId, items: [{ productId: product.id, quantity: 1 }] })),
+    );
 
-    const codes = results.map((result) => (result.status === 'fulfilled' ? 'PAID' : (result.reason as DomainError).code));
+    const codes = results.map((result) =>
+      result.status === 'fulfilled' ? 'PAID' : (result.reason as DomainError).code,
+    );
     expect(codes.filter((code) => code === 'PAID')).toHaveLength(40);
     expect(codes.filter((code) => code !== 'PAID').every((code) => code === 'INSUFFICIENT_STOCK')).toBe(true);
     expect(await stockOf(product.id)).toBe(0);
-    expect(await scalar(database.db, sql`SELECT coalesce(sum(quantity), 0) AS value FROM order_lines WHERE product_id = ${product.id}`)).toBe(40);
+    expect(
+      await scalar(
+        database.db,
+        sql`SELECT coalesce(sum(quantity), 0) AS value FROM order_lines WHERE product_id = ${product.id}`,
+      ),
+    ).toBe(40);
   });
 
   it('finishes 200 concurrent orders crossing two products in opposite orders without a deadlock', async () => {
@@ -110,14 +189,21 @@ describe('placing orders on PostgreSQL', () => {
         s.placeOrder.execute({
           actor,
           userId,
-          items: i % 2 === 0
-            ? [{ productId: left.id, quantity: 1 }, { productId: right.id, quantity: 1 }]
-            : [{ productId: right.id, quantity: 1 }, { productId: left.id, quantity: 1 }],
+          items:
+            i % 2 === 0
+              ? [
+                  { productId: left.id, quantity: 1 },
+                  { productId: right.id, quantity: 1 },
+                ]
+              : [
+                  { productId: right.id, quantity: 1 },
+                  { productId: left.id, quantity: 1 },
+                ],
         }),
       ),
     );
 
-    expect(results.filter((result) => result.status === 'rejected').map((result) => String((result).reason))).toEqual([]);
+    expect(results.filter((result) => result.status === 'rejected').map((result) => String(result.reason))).toEqual([]);
     expect([await stockOf(left.id), await stockOf(right.id)]).toEqual([9_800, 9_800]);
   });
 
@@ -125,21 +211,33 @@ describe('placing orders on PostgreSQL', () => {
     const s = shop();
     const [userId] = await fundedUsers(1, 100_000);
     const product = await s.createProduct.execute({ actor, name: 'Once', price: 1_000, stock: 100 });
-    const keep = (error: unknown) => (error instanceof DomainError ? { status: 409, body: { code: error.code } } : undefined);
+    const keep = (error: unknown) =>
+      error instanceof DomainError ? { status: 409, body: { code: error.code } } : undefined;
     const attempt = () =>
       s.runIdempotently.execute(
         { userId: userId!, key: 'order-once', route: 'POST /orders', requestHash: 'same' },
-        async () => ({ status: 201, body: await s.placeOrder.execute({ actor, userId: userId!, items: [{ productId: product.id, quantity: 3 }] }) }),
+        async () => ({
+          status: 201,
+          body: await s.placeOrder.execute({ actor, userId: userId!, items: [{ productId: product.id, quantity: 3 }] }),
+        }),
         keep,
       );
 
     const results = await Promise.allSettled(Array.from({ length: 20 }, attempt));
 
-    const answers = results.map((result) => (result.status === 'fulfilled' ? result.value.response.status : (result.reason as DomainError).code));
+    const answers = results.map((result) =>
+      result.status === 'fulfilled' ? result.value.response.status : (result.reason as DomainError).code,
+    );
     expect(answers.every((answer) => answer === 201 || answer === 'IDEMPOTENCY_KEY_IN_USE')).toBe(true);
     expect(answers).toContain(201);
     expect(await stockOf(product.id)).toBe(97);
-    expect(await footprint(userId!, [product.id])).toMatchObject({ balance: 97_000, orders: 1, payments: 1, ledger: 1, outbox: 1 });
+    expect(await footprint(userId!, [product.id])).toMatchObject({
+      balance: 97_000,
+      orders: 1,
+      payments: 1,
+      ledger: 1,
+      outbox: 1,
+    });
     const replay = await attempt();
     expect(replay.replayed).toBe(true);
   });
@@ -149,16 +247,32 @@ describe('placing orders on PostgreSQL', () => {
     try {
       const c = createContainer({ db: small });
       const [issue, run] = [c.resolve(IssueCoupon), c.resolve(RunIdempotently)];
-      const coupon = await shop().createCoupon.execute({ actor, name: 'keyed', discountType: 'FIXED', discountValue: 1, totalQuantity: 100, validDays: 1, issueStartsAt: null, issueEndsAt: null });
+      const coupon = await shop().createCoupon.execute({
+        actor,
+        name: 'keyed',
+        discountType: 'FIXED',
+        discountValue: 1,
+        totalQuantity: 100,
+        validDays: 1,
+        issueStartsAt: null,
+        issueEndsAt: null,
+      });
       const users = await fundedUsers(8, 0);
-      const keep = (error: unknown) => (error instanceof DomainError ? { status: 409, body: { code: error.code } } : undefined);
+      const keep = (error: unknown) =>
+        error instanceof DomainError ? { status: 409, body: { code: error.code } } : undefined;
       const results = await Promise.all(
         users.map((userId) =>
-          run.execute({ userId, key: 'k', route: 'POST issue', requestHash: 'h' }, async () => ({ status: 201, body: await issue.execute({ actor, couponId: coupon.id, userId }) }), keep),
+          run.execute(
+            { userId, key: 'k', route: 'POST issue', requestHash: 'h' },
+            async () => ({ status: 201, body: await issue.execute({ actor, couponId: coupon.id, userId }) }),
+            keep,
+          ),
         ),
       );
       expect(results.map((result) => result.response.status)).toEqual(users.map(() => 201));
-      expect(await scalar(database.db, sql`SELECT issued_quantity AS value FROM coupons WHERE id = ${coupon.id}`)).toBe(8);
+      expect(await scalar(database.db, sql`SELECT issued_quantity AS value FROM coupons WHERE id = ${coupon.id}`)).toBe(
+        8,
+      );
     } finally {
       await small.destroy();
     }
@@ -167,18 +281,36 @@ describe('placing orders on PostgreSQL', () => {
   it('keeps a refused coupon issue with its key, the failed statement undone and the transaction still usable', async () => {
     const s = shop();
     const [userId] = await fundedUsers(1, 0);
-    const coupon = await s.createCoupon.execute({ actor, name: 'one', discountType: 'FIXED', discountValue: 1, totalQuantity: 5, validDays: 1, issueStartsAt: null, issueEndsAt: null });
+    const coupon = await s.createCoupon.execute({
+      actor,
+      name: 'one',
+      discountType: 'FIXED',
+      discountValue: 1,
+      totalQuantity: 5,
+      validDays: 1,
+      issueStartsAt: null,
+      issueEndsAt: null,
+    });
     await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! });
-    const keep = (error: unknown) => (error instanceof DomainError ? { status: 409, body: { code: error.code } } : undefined);
+    const keep = (error: unknown) =>
+      error instanceof DomainError ? { status: 409, body: { code: error.code } } : undefined;
     const again = () =>
       s.runIdempotently.execute(
         { userId: userId!, key: 'issue-again', route: `POST /coupons/${coupon.id}/issue`, requestHash: 'h' },
-        async () => ({ status: 201, body: await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! }) }),
+        async () => ({
+          status: 201,
+          body: await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! }),
+        }),
         keep,
       );
 
-    await expect(again()).resolves.toEqual({ response: { status: 409, body: { code: 'COUPON_ALREADY_ISSUED' } }, replayed: false });
+    await expect(again()).resolves.toEqual({
+      response: { status: 409, body: { code: 'COUPON_ALREADY_ISSUED' } },
+      replayed: false,
+    });
     await expect(again()).resolves.toMatchObject({ replayed: true });
-    expect(await scalar(database.db, sql`SELECT issued_quantity AS value FROM coupons WHERE id = ${coupon.id}`)).toBe(1);
+    expect(await scalar(database.db, sql`SELECT issued_quantity AS value FROM coupons WHERE id = ${coupon.id}`)).toBe(
+      1,
+    );
   });
 });

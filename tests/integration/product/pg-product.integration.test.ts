@@ -25,7 +25,8 @@ describe('products on PostgreSQL', () => {
   it('walks every product exactly once, by id ascending, whatever the page size', async () => {
     const { createProduct, listProducts } = productUseCases();
     const created: number[] = [];
-    for (let i = 0; i < 23; i++) created.push((await createProduct.execute({ actor, name: `p${i}`, price: 100 + i, stock: i })).id);
+    for (let i = 0; i < 23; i++)
+      created.push((await createProduct.execute({ actor, name: `p${i}`, price: 100 + i, stock: i })).id);
 
     for (const limit of [1, 7, 23, 100]) {
       const seen: number[] = [];
@@ -53,12 +54,19 @@ describe('products on PostgreSQL', () => {
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(20);
     expect(await scalar(database.db, sql`SELECT stock AS value FROM products WHERE id = ${product.id}`)).toBe(0);
     // Every unit is accounted for: the adjustments add up to the stock that is left.
-    expect(await scalar(database.db, sql`SELECT sum(delta) AS value FROM stock_adjustments WHERE product_id = ${product.id}`)).toBe(0);
+    expect(
+      await scalar(
+        database.db,
+        sql`SELECT sum(delta) AS value FROM stock_adjustments WHERE product_id = ${product.id}`,
+      ),
+    ).toBe(0);
   });
 
   it('rejects negative stock at the database too', async () => {
     const { createProduct } = productUseCases();
     const product = await createProduct.execute({ actor, name: 'guarded', price: 1_000, stock: 1 });
-    await expect(sql`UPDATE products SET stock = -1 WHERE id = ${product.id}`.execute(database.db)).rejects.toThrow(/check constraint/);
+    await expect(sql`UPDATE products SET stock = -1 WHERE id = ${product.id}`.execute(database.db)).rejects.toThrow(
+      /check constraint/,
+    );
   });
 });

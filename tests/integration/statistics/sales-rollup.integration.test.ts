@@ -16,7 +16,12 @@ const actor = UNRESTRICTED;
 
 function shop(clock = new ManualClock('2026-11-24T03:00:00.000Z')) {
   const c = createContainer({ db: database.db, clock, timeZone: 'Asia/Seoul' });
-  return { clock, placeOrder: c.resolve(PlaceOrder), createProduct: c.resolve(CreateProduct), getPopularProducts: c.resolve(GetPopularProducts) };
+  return {
+    clock,
+    placeOrder: c.resolve(PlaceOrder),
+    createProduct: c.resolve(CreateProduct),
+    getPopularProducts: c.resolve(GetPopularProducts),
+  };
 }
 
 async function fundedUsers(count: number, amount: number): Promise<number[]> {
@@ -25,27 +30,42 @@ async function fundedUsers(count: number, amount: number): Promise<number[]> {
   return users;
 }
 
-async function newProducts(s: ReturnType<typeof shop>, count: number, { price = 100, stock = 1_000_000 } = {}): Promise<number[]> {
+async function newProducts(
+  s: ReturnType<typeof shop>,
+  count: number,
+  { price = 100, stock = 1_000_000 } = {},
+): Promise<number[]> {
   const ids: number[] = [];
-  for (let i = 0; i < count; i++) ids.push((await s.createProduct.execute({ actor, name: `rollup product ${i}`, price, stock })).id);
+  for (let i = 0; i < count; i++)
+    ids.push((await s.createProduct.execute({ actor, name: `rollup product ${i}`, price, stock })).id);
   return ids;
 }
 
 /** Units per product as [productId, units], by product id, from a query returning product_id and units. */
-async function unitsBy(query: ReturnType<typeof sql<{ product_id: number; units: number }>>): Promise<[number, number][]> {
+async function unitsBy(
+  query: ReturnType<typeof sql<{ product_id: number; units: number }>>,
+): Promise<[number, number][]> {
   const { rows } = await query.execute(database.db);
   return rows.map((row) => [Number(row.product_id), Number(row.units)] as [number, number]).sort(([a], [b]) => a - b);
 }
 
 const rollupOf = (productIds: number[]) =>
-  unitsBy(sql`SELECT product_id, sum(quantity) AS units FROM product_daily_sales WHERE product_id = ANY(${productIds}::bigint[]) GROUP BY product_id`);
+  unitsBy(
+    sql`SELECT product_id, sum(quantity) AS units FROM product_daily_sales WHERE product_id = ANY(${productIds}::bigint[]) GROUP BY product_id`,
+  );
 const orderLinesOf = (productIds: number[]) =>
-  unitsBy(sql`SELECT product_id, sum(quantity) AS units FROM order_lines WHERE product_id = ANY(${productIds}::bigint[]) GROUP BY product_id`);
+  unitsBy(
+    sql`SELECT product_id, sum(quantity) AS units FROM order_lines WHERE product_id = ANY(${productIds}::bigint[]) GROUP BY product_id`,
+  );
 const rollupRowsOf = async (productIds: number[]) => {
   const { rows } = await sql<{ day: string; product_id: number; quantity: number }>`
     SELECT sales_date::text AS day, product_id, quantity FROM product_daily_sales
     WHERE product_id = ANY(${productIds}::bigint[]) ORDER BY sales_date, product_id`.execute(database.db);
-  return rows.map(({ day, product_id, quantity }) => ({ day, productId: Number(product_id), quantity: Number(quantity) }));
+  return rows.map(({ day, product_id, quantity }) => ({
+    day,
+    productId: Number(product_id),
+    quantity: Number(quantity),
+  }));
 };
 
 /** A small deterministic generator, so a failure can be replayed. */
@@ -70,9 +90,12 @@ describe('the product_daily_sales rollup on PostgreSQL', () => {
       return [...chosen].map((productId) => ({ productId, quantity: 1 + random(9) }));
     });
     const expected = new Map<number, number>();
-    for (const items of orders) for (const { productId, quantity } of items) expected.set(productId, (expected.get(productId) ?? 0) + quantity);
+    for (const items of orders)
+      for (const { productId, quantity } of items) expected.set(productId, (expected.get(productId) ?? 0) + quantity);
 
-    const results = await Promise.allSettled(orders.map((items, i) => s.placeOrder.execute({ actor, userId: users[i]!, items })));
+    const results = await Promise.allSettled(
+      orders.map((items, i) => s.placeOrder.execute({ actor, userId: users[i]!, items })),
+    );
 
     expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
     const fromLines = await orderLinesOf(products);
@@ -85,29 +108,50 @@ describe('the product_daily_sales rollup on PostgreSQL', () => {
     // And the ranking read from it is the top five of the same sums.
     const top = [...expected].sort(([idA, a], [idB, b]) => b - a || idA - idB).slice(0, 5);
     const popular = await s.getPopularProducts.execute();
-    expect(popular.items.map(({ rank, product, soldQuantity }) => [rank, product.id, soldQuantity])).toEqual(top.map(([id, units], i) => [i + 1, id, units]));
+    expect(popular.items.map(({ rank, product, soldQuantity }) => [rank, product.id, soldQuantity])).toEqual(
+      top.map(([id, units], i) => [i + 1, id, units]),
+    );
   });
 
   it('adds nothing for orders refused for stock or balance, even when they race successful ones', async () => {
     const s = shop();
     const [scarce, plenty] = await newProducts(s, 2, { price: 1_000, stock: 10 });
     const [poor] = await fundedUsers(1, 500);
-    await expect(s.placeOrder.execute({ actor, userId: poor!, items: [{ productId: plenty!, quantity: 1 }] })).rejects.toMatchObject({
+    await expect(
+      s.placeOrder.execute({ actor, userId: poor!, items: [{ productId: plenty!, quantity: 1 }] }),
+    ).rejects.toMatchObject({
       code: 'INSUFFICIENT_BALANCE',
     });
     const [rich] = await fundedUsers(1, 1_000_000);
     await expect(
-      s.placeOrder.execute({ actor, userId: rich!, items: [{ productId: plenty!, quantity: 1 }, { productId: scarce!, quantity: 11 }] }),
+      s.placeOrder.execute({
+        actor,
+        userId: rich!,
+        items: [
+          { productId: plenty!, quantity: 1 },
+          { productId: scarce!, quantity: 11 },
+        ],
+      }),
     ).rejects.toMatchObject({ code: 'INSUFFICIENT_STOCK' });
     expect(await rollupRowsOf([scarce!, plenty!])).toEqual([]);
 
     // 30 buyers race for the 10 units of `scarce`, each also buying one `plenty`: only 10 orders go through.
     const buyers = await fundedUsers(30, 1_000_000);
     const results = await Promise.allSettled(
-      buyers.map((userId) => s.placeOrder.execute({ actor, userId, items: [{ productId: scarce!, quantity: 1 }, { productId: plenty!, quantity: 1 }] })),
+      buyers.map((userId) =>
+        s.placeOrder.execute({
+          actor,
+          userId,
+          items: [
+            { productId: scarce!, quantity: 1 },
+            { productId: plenty!, quantity: 1 },
+          ],
+        }),
+      ),
     );
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(10);
-    for (const result of results) if (result.status === 'rejected') expect(result.reason).toMatchObject({ code: 'INSUFFICIENT_STOCK' });
+    for (const result of results)
+      if (result.status === 'rejected') expect(result.reason).toMatchObject({ code: 'INSUFFICIENT_STOCK' });
 
     expect(await rollupOf([scarce!, plenty!])).toEqual([
       [scarce, 10],
@@ -150,11 +194,16 @@ describe('the product_daily_sales rollup on PostgreSQL', () => {
       ['2026-10-02', a, 2], // a: 2 in the range
     ];
     for (const [day, productId, quantity] of rows) {
-      await sql`INSERT INTO product_daily_sales (sales_date, product_id, quantity) VALUES (${day}::date, ${productId}, ${quantity})`.execute(database.db);
+      await sql`INSERT INTO product_daily_sales (sales_date, product_id, quantity) VALUES (${day}::date, ${productId}, ${quantity})`.execute(
+        database.db,
+      );
     }
     const statistics = new PgSalesStatistics(database.db);
     const ranked = async (firstDay: string, lastDay: string, limit: number) =>
-      (await statistics.topSellers(firstDay, lastDay, limit)).map(({ product, soldQuantity }) => [product.id, soldQuantity]);
+      (await statistics.topSellers(firstDay, lastDay, limit)).map(({ product, soldQuantity }) => [
+        product.id,
+        soldQuantity,
+      ]);
 
     expect(await ranked('2026-10-02', '2026-10-04', 10)).toEqual([
       [c, 9],
@@ -181,8 +230,16 @@ describe('the product_daily_sales rollup on PostgreSQL', () => {
     expect(await ranked('2026-09-01', '2026-09-30', 5)).toEqual([]);
 
     const [first] = await statistics.topSellers('2026-10-02', '2026-10-04', 1);
-    expect(first).toMatchObject({ product: { id: c, name: 'rollup product 2', price: 2_500, stock: 40 }, soldQuantity: 9 });
+    expect(first).toMatchObject({
+      product: { id: c, name: 'rollup product 2', price: 2_500, stock: 40 },
+      soldQuantity: 9,
+    });
     expect(typeof first!.soldQuantity).toBe('number');
-    expect(await scalar(database.db, sql`SELECT count(*) AS value FROM product_daily_sales WHERE sales_date BETWEEN '2026-10-01' AND '2026-10-05'`)).toBe(rows.length);
+    expect(
+      await scalar(
+        database.db,
+        sql`SELECT count(*) AS value FROM product_daily_sales WHERE sales_date BETWEEN '2026-10-01' AND '2026-10-05'`,
+      ),
+    ).toBe(rows.length);
   });
 });

@@ -15,23 +15,30 @@ describe('ChargeBalance', () => {
     const balance = await shop.getBalance.execute({ actor: UNRESTRICTED, userId: user.id });
     expect(balance.amount).toBe(5_000);
     expect(balance.updatedAt).toEqual(shop.clock.now());
-    expect(shop.store.state.ledger).toEqual([expect.objectContaining({ userId: user.id, type: 'CHARGE', amount: 5_000, balanceAfter: 5_000 })]);
+    expect(shop.store.state.ledger).toEqual([
+      expect.objectContaining({ userId: user.id, type: 'CHARGE', amount: 5_000, balanceAfter: 5_000 }),
+    ]);
   });
 
   it('fails with USER_NOT_FOUND for an unknown user and writes nothing', async () => {
     const shop = inMemoryShop();
-    await expect(shop.chargeBalance.execute({ actor: UNRESTRICTED, userId: 404, amount: 1 })).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
+    await expect(shop.chargeBalance.execute({ actor: UNRESTRICTED, userId: 404, amount: 1 })).rejects.toMatchObject({
+      code: 'USER_NOT_FOUND',
+    });
     expect(shop.store.state.ledger).toHaveLength(0);
   });
 
   it('leaves balance and ledger untouched when the ceiling would be passed', async () => {
     const shop = inMemoryShop();
     const user = await shop.createUser.execute({ actor: UNRESTRICTED, name: 'Ana' });
-    for (let i = 0; i < 100; i++) await shop.chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 10_000_000 });
+    for (let i = 0; i < 100; i++)
+      await shop.chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 10_000_000 });
 
-    await expect(shop.chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 1 })).rejects.toMatchObject({
-      code: 'BALANCE_LIMIT_EXCEEDED',
-    });
+    await expect(shop.chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 1 })).rejects.toMatchObject(
+      {
+        code: 'BALANCE_LIMIT_EXCEEDED',
+      },
+    );
     expect((await shop.getBalance.execute({ actor: UNRESTRICTED, userId: user.id })).amount).toBe(MAX_BALANCE);
     expect(shop.store.state.ledger).toHaveLength(100);
   });
@@ -47,8 +54,14 @@ describe('ChargeBalance', () => {
   it('serialises concurrent charges on one user', async () => {
     const shop = inMemoryShop();
     const user = await shop.createUser.execute({ actor: UNRESTRICTED, name: 'Ana' });
-    await Promise.all(Array.from({ length: 50 }, () => shop.chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 10 })));
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        shop.chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 10 }),
+      ),
+    );
     expect((await shop.getBalance.execute({ actor: UNRESTRICTED, userId: user.id })).amount).toBe(500);
-    expect(shop.store.state.ledger.map((entry) => entry.balanceAfter)).toEqual(Array.from({ length: 50 }, (_, i) => (i + 1) * 10));
+    expect(shop.store.state.ledger.map((entry) => entry.balanceAfter)).toEqual(
+      Array.from({ length: 50 }, (_, i) => (i + 1) * 10),
+    );
   });
 });

@@ -21,13 +21,29 @@ describe('loadConfig', () => {
   });
 
   it('reads given values and treats an empty variable as unset', () => {
-    const config = loadConfig({ PORT: '8080', DATABASE_URL: 'postgres://u:p@db:5432/shop', SHOP_TIMEZONE: 'Europe/Paris', LOG_LEVEL: '' });
-    expect(config).toMatchObject({ PORT: 8080, DATABASE_URL: 'postgres://u:p@db:5432/shop', SHOP_TIMEZONE: 'Europe/Paris', LOG_LEVEL: 'info' });
+    const config = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u:p@db:5432/shop',
+      SHOP_TIMEZONE: 'Europe/Paris',
+      LOG_LEVEL: '',
+    });
+    expect(config).toMatchObject({
+      PORT: 8080,
+      DATABASE_URL: 'postgres://u:p@db:5432/shop',
+      SHOP_TIMEZONE: 'Europe/Paris',
+      LOG_LEVEL: 'info',
+    });
   });
 
   it('reports every bad value, one line each, naming the variable and what it got', () => {
     const load = () =>
-      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', SHOP_TIMEZONE: 'Mars/Olympus', DATA_PLATFORM_URL: 'ftp://x', LOG_LEVEL: 'loud' });
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        SHOP_TIMEZONE: 'Mars/Olympus',
+        DATA_PLATFORM_URL: 'ftp://x',
+        LOG_LEVEL: 'loud',
+      });
     expect(load).toThrow(ConfigError);
     try {
       load();

@@ -47,13 +47,20 @@ describe('Coupon', () => {
     expect(new Coupon({ ...draft, id: 1, issuedQuantity: 1 }).soldOut).toBe(false);
     const full = new Coupon({ ...draft, id: 1, issuedQuantity: 2 });
     expect(full.soldOut).toBe(true);
-    expect(full.soldOutError()).toEqual(expect.objectContaining({ code: 'COUPON_SOLD_OUT', facts: { couponId: 1, totalQuantity: 2 } }));
+    expect(full.soldOutError()).toEqual(
+      expect.objectContaining({ code: 'COUPON_SOLD_OUT', facts: { couponId: 1, totalQuantity: 2 } }),
+    );
     expect(full.soldOutError()).toBeInstanceOf(CouponSoldOutError);
   });
 
   it('issues a copy that expires validDays after it is issued', () => {
     const issuedAt = new Date('2026-11-24T10:00:00.000Z');
-    expect(coupon.copyFor(9, issuedAt)).toMatchObject({ couponId: 1, userId: 9, issuedAt, expiresAt: new Date('2026-12-01T10:00:00.000Z') });
+    expect(coupon.copyFor(9, issuedAt)).toMatchObject({
+      couponId: 1,
+      userId: 9,
+      issuedAt,
+      expiresAt: new Date('2026-12-01T10:00:00.000Z'),
+    });
   });
 });
 
@@ -85,7 +92,10 @@ describe('UserCoupon', () => {
 
   it('is USED once used, whatever the time', () => {
     const used = copy.use(9, 77, new Date('2026-11-25T00:00:00.000Z'));
-    expect({ usedAt: used.usedAt, orderId: used.orderId }).toEqual({ usedAt: new Date('2026-11-25T00:00:00.000Z'), orderId: 77 });
+    expect({ usedAt: used.usedAt, orderId: used.orderId }).toEqual({
+      usedAt: new Date('2026-11-25T00:00:00.000Z'),
+      orderId: 77,
+    });
     expect(used.statusAt(new Date('2030-01-01T00:00:00.000Z'))).toBe('USED');
   });
 
@@ -93,11 +103,15 @@ describe('UserCoupon', () => {
     ['held by someone else', 8, '2026-11-25T00:00:00.000Z', 'NOT_OWNED'],
     ['expired', 9, '2026-12-01T10:00:00.000Z', 'EXPIRED'],
   ])('cannot be used when %s', (_label, userId, at, reason) => {
-    expect(() => copy.use(userId, 1, new Date(at))).toThrow(expect.objectContaining({ code: 'COUPON_NOT_USABLE', facts: { userCouponId: 5, reason } }));
+    expect(() => copy.use(userId, 1, new Date(at))).toThrow(
+      expect.objectContaining({ code: 'COUPON_NOT_USABLE', facts: { userCouponId: 5, reason } }),
+    );
   });
 
   it('cannot be used twice', () => {
     const used = copy.use(9, 77, new Date('2026-11-25T00:00:00.000Z'));
-    expect(() => used.use(9, 78, new Date('2026-11-25T00:00:01.000Z'))).toThrow(expect.objectContaining({ facts: { userCouponId: 5, reason: 'USED' } }));
+    expect(() => used.use(9, 78, new Date('2026-11-25T00:00:01.000Z'))).toThrow(
+      expect.objectContaining({ facts: { userCouponId: 5, reason: 'USED' } }),
+    );
   });
 });

@@ -29,7 +29,13 @@ describe('IssueCoupon', () => {
 
     const copy = await shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[0]! });
 
-    expect(copy).toMatchObject({ couponId: coupon.id, userId: users[0], issuedAt: shop.clock.now(), usedAt: null, orderId: null });
+    expect(copy).toMatchObject({
+      couponId: coupon.id,
+      userId: users[0],
+      issuedAt: shop.clock.now(),
+      usedAt: null,
+      orderId: null,
+    });
     expect(copy.expiresAt).toEqual(new Date('2026-12-01T03:00:00.000Z'));
     expect(copy.statusAt(shop.clock.now())).toBe('AVAILABLE');
     expect((await shop.getCoupon.execute({ couponId: coupon.id })).issuedQuantity).toBe(1);
@@ -40,17 +46,23 @@ describe('IssueCoupon', () => {
     const coupon = await shop.createCoupon.execute({ actor, ...campaign() });
     await shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[0]! });
 
-    await expect(shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[0]! })).rejects.toMatchObject({ code: 'COUPON_ALREADY_ISSUED' });
+    await expect(shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[0]! })).rejects.toMatchObject({
+      code: 'COUPON_ALREADY_ISSUED',
+    });
     expect((await shop.getCoupon.execute({ couponId: coupon.id })).issuedQuantity).toBe(1);
   });
 
   it('issues exactly totalQuantity copies, then COUPON_SOLD_OUT', async () => {
     const { shop, users } = await shopWithUsers(3);
     const coupon = await shop.createCoupon.execute({ actor, ...campaign({ totalQuantity: 2 }) });
-    const results = await Promise.allSettled(users.map((userId) => shop.issueCoupon.execute({ actor, couponId: coupon.id, userId })));
+    const results = await Promise.allSettled(
+      users.map((userId) => shop.issueCoupon.execute({ actor, couponId: coupon.id, userId })),
+    );
 
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
-    await expect(shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[2]! })).rejects.toMatchObject({ code: 'COUPON_SOLD_OUT' });
+    await expect(shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[2]! })).rejects.toMatchObject({
+      code: 'COUPON_SOLD_OUT',
+    });
     expect(shop.store.state.userCoupons.size).toBe(2);
   });
 
@@ -58,19 +70,32 @@ describe('IssueCoupon', () => {
     const { shop, users } = await shopWithUsers(1);
     const closed = await shop.createCoupon.execute({
       actor,
-      ...campaign({ issueStartsAt: new Date('2026-12-01T00:00:00.000Z'), issueEndsAt: new Date('2026-12-02T00:00:00.000Z') }),
+      ...campaign({
+        issueStartsAt: new Date('2026-12-01T00:00:00.000Z'),
+        issueEndsAt: new Date('2026-12-02T00:00:00.000Z'),
+      }),
     });
 
-    await expect(shop.issueCoupon.execute({ actor, couponId: 999, userId: 999 })).rejects.toMatchObject({ code: 'COUPON_NOT_FOUND' });
-    await expect(shop.issueCoupon.execute({ actor, couponId: closed.id, userId: 999 })).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
-    await expect(shop.issueCoupon.execute({ actor, couponId: closed.id, userId: users[0]! })).rejects.toMatchObject({ code: 'COUPON_NOT_ISSUABLE' });
+    await expect(shop.issueCoupon.execute({ actor, couponId: 999, userId: 999 })).rejects.toMatchObject({
+      code: 'COUPON_NOT_FOUND',
+    });
+    await expect(shop.issueCoupon.execute({ actor, couponId: closed.id, userId: 999 })).rejects.toMatchObject({
+      code: 'USER_NOT_FOUND',
+    });
+    await expect(shop.issueCoupon.execute({ actor, couponId: closed.id, userId: users[0]! })).rejects.toMatchObject({
+      code: 'COUPON_NOT_ISSUABLE',
+    });
   });
 
   it('opens and closes with the window as the clock moves', async () => {
     const { shop, users } = await shopWithUsers(3);
     const coupon = await shop.createCoupon.execute({
       actor,
-      ...campaign({ totalQuantity: 10, issueStartsAt: new Date('2026-11-24T04:00:00.000Z'), issueEndsAt: new Date('2026-11-24T05:00:00.000Z') }),
+      ...campaign({
+        totalQuantity: 10,
+        issueStartsAt: new Date('2026-11-24T04:00:00.000Z'),
+        issueEndsAt: new Date('2026-11-24T05:00:00.000Z'),
+      }),
     });
     const issue = (userId: number) => shop.issueCoupon.execute({ actor, couponId: coupon.id, userId });
 
@@ -87,14 +112,20 @@ describe('IssueCoupon', () => {
     const { shop, users } = await shopWithUsers(2);
     const coupon = await shop.createCoupon.execute({ actor, ...campaign({ totalQuantity: 1 }) });
     await shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[0]! });
-    await expect(shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[1]! })).rejects.toMatchObject({ code: 'COUPON_SOLD_OUT' });
+    await expect(shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[1]! })).rejects.toMatchObject({
+      code: 'COUPON_SOLD_OUT',
+    });
 
     // The campaign grows behind the cache's back: the remembered answer holds until its TTL passes.
     const props = shop.store.state.coupons.get(coupon.id)!;
     shop.store.state.coupons.set(coupon.id, { ...props, totalQuantity: 2 });
-    await expect(shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[1]! })).rejects.toMatchObject({ code: 'COUPON_SOLD_OUT' });
+    await expect(shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[1]! })).rejects.toMatchObject({
+      code: 'COUPON_SOLD_OUT',
+    });
     shop.clock.advance(10_001);
-    await expect(shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[1]! })).resolves.toMatchObject({ userId: users[1] });
+    await expect(shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[1]! })).resolves.toMatchObject({
+      userId: users[1],
+    });
   });
 });
 
@@ -108,7 +139,9 @@ describe('ListUserCoupons', () => {
     await shop.issueCoupon.execute({ actor, couponId: long.id, userId });
 
     const names = async (status?: 'AVAILABLE' | 'USED' | 'EXPIRED') =>
-      (await shop.listUserCoupons.execute({ actor, userId, status })).map(({ coupon, status: s }) => `${coupon.name}:${s}`);
+      (await shop.listUserCoupons.execute({ actor, userId, status })).map(
+        ({ coupon, status: s }) => `${coupon.name}:${s}`,
+      );
 
     expect(await names()).toEqual(['long:AVAILABLE', 'short:AVAILABLE']);
     shop.clock.advance(86_400_000);

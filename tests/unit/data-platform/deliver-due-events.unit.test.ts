@@ -48,7 +48,12 @@ async function relayWith(orderIds: number[], batchSize = 20) {
   const store = new InMemoryDeliveryStore();
   const platform = new FlakyPlatform();
   for (const orderId of orderIds) await store.add(paidEvent(orderId), clock.now());
-  const deliverDueEvents = new DeliverDueEvents(store, platform, clock, { batchSize, leaseMs: 30_000, policy, random: () => 0.5 });
+  const deliverDueEvents = new DeliverDueEvents(store, platform, clock, {
+    batchSize,
+    leaseMs: 30_000,
+    policy,
+    random: () => 0.5,
+  });
   const only = () => store.all()[0]!;
   return { clock, store, platform, deliverDueEvents, only };
 }
@@ -60,7 +65,13 @@ describe('DeliverDueEvents', () => {
     await expect(deliverDueEvents.execute()).resolves.toBe(1);
 
     expect(platform.accepted).toEqual([{ eventId: only().eventId, event: paidEvent(10) }]);
-    expect(only()).toMatchObject({ status: 'DELIVERED', attempts: 1, deliveredAt: clock.now(), nextAttemptAt: null, lastError: null });
+    expect(only()).toMatchObject({
+      status: 'DELIVERED',
+      attempts: 1,
+      deliveredAt: clock.now(),
+      nextAttemptAt: null,
+      lastError: null,
+    });
     await expect(deliverDueEvents.execute()).resolves.toBe(0);
   });
 
@@ -95,7 +106,13 @@ describe('DeliverDueEvents', () => {
       clock.advance(60_000);
     }
 
-    expect(only()).toMatchObject({ status: 'FAILED', attempts: 3, nextAttemptAt: null, deliveredAt: null, lastError: expect.stringMatching(/503 \(98 left\)/) });
+    expect(only()).toMatchObject({
+      status: 'FAILED',
+      attempts: 3,
+      nextAttemptAt: null,
+      deliveredAt: null,
+      lastError: expect.stringMatching(/503 \(98 left\)/),
+    });
     clock.advance(3_600_000);
     await expect(deliverDueEvents.execute()).resolves.toBe(0);
     expect(platform.sent).toHaveLength(3);
@@ -107,13 +124,22 @@ describe('DeliverDueEvents', () => {
 
     await expect(deliverDueEvents.execute()).resolves.toBe(3);
 
-    expect(store.all().map((delivery) => `${delivery.orderId}:${delivery.status}`)).toEqual(['10:DELIVERED', '11:PENDING', '12:DELIVERED']);
+    expect(store.all().map((delivery) => `${delivery.orderId}:${delivery.status}`)).toEqual([
+      '10:DELIVERED',
+      '11:PENDING',
+      '12:DELIVERED',
+    ]);
   });
 
   it('claims at most a batch per round and leaves the rest for the next rounds', async () => {
     const { store, deliverDueEvents } = await relayWith([1, 2, 3, 4, 5], 2);
 
-    const handled = [await deliverDueEvents.execute(), await deliverDueEvents.execute(), await deliverDueEvents.execute(), await deliverDueEvents.execute()];
+    const handled = [
+      await deliverDueEvents.execute(),
+      await deliverDueEvents.execute(),
+      await deliverDueEvents.execute(),
+      await deliverDueEvents.execute(),
+    ];
 
     expect(handled).toEqual([2, 2, 1, 0]);
     expect(store.all().every((delivery) => delivery.status === 'DELIVERED')).toBe(true);
@@ -137,7 +163,11 @@ describe('without a data platform configured', () => {
     await expect(new DeliverDueEvents(store, logging, clock).execute()).resolves.toBe(2);
 
     expect(lines.map((line) => line.fields)).toEqual(
-      store.all().map((delivery): unknown => expect.objectContaining({ eventId: delivery.eventId, orderId: delivery.orderId, paidAmount: 9_000 })),
+      store
+        .all()
+        .map((delivery): unknown =>
+          expect.objectContaining({ eventId: delivery.eventId, orderId: delivery.orderId, paidAmount: 9_000 }),
+        ),
     );
     expect(lines[0]!.message).toMatch(/not configured/);
     expect(store.all().every((delivery) => delivery.status === 'DELIVERED')).toBe(true);
@@ -157,7 +187,12 @@ describe('RetryDelivery', () => {
     const retry = new RetryDelivery(store, clock);
     const reset = await retry.execute({ actor, eventId: only().eventId });
 
-    expect(reset).toMatchObject({ status: 'PENDING', attempts: 0, nextAttemptAt: clock.now(), lastError: expect.stringMatching(/503/) });
+    expect(reset).toMatchObject({
+      status: 'PENDING',
+      attempts: 0,
+      nextAttemptAt: clock.now(),
+      lastError: expect.stringMatching(/503/),
+    });
     await expect(deliverDueEvents.execute()).resolves.toBe(1);
     expect(only()).toMatchObject({ status: 'DELIVERED', attempts: 1 });
   });
@@ -187,13 +222,17 @@ describe('RetryDelivery', () => {
       code: 'ALREADY_DELIVERED',
       facts: { eventId: only().eventId, deliveredAt: clock.now().toISOString() },
     });
-    await expect(retry.execute({ actor, eventId: '00000000-0000-4000-8000-000000000000' })).rejects.toMatchObject({ code: 'DELIVERY_NOT_FOUND' });
+    await expect(retry.execute({ actor, eventId: '00000000-0000-4000-8000-000000000000' })).rejects.toMatchObject({
+      code: 'DELIVERY_NOT_FOUND',
+    });
     expect(only().status).toBe('DELIVERED');
   });
 
   it('is for admins only', async () => {
     const { clock, store, only } = await relayWith([10]);
-    await expect(new RetryDelivery(store, clock).execute({ actor: { role: 'user', userId: 7 }, eventId: only().eventId })).rejects.toMatchObject({
+    await expect(
+      new RetryDelivery(store, clock).execute({ actor: { role: 'user', userId: 7 }, eventId: only().eventId }),
+    ).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
   });
@@ -215,6 +254,8 @@ describe('ListDeliveries', () => {
 
     const pending = await list.execute({ actor, status: 'PENDING', page: { limit: 20 } });
     expect(pending.items.map((delivery) => delivery.orderId)).toEqual([11, 13]);
-    await expect(list.execute({ actor: { role: 'user', userId: 1 }, page: { limit: 20 } })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(list.execute({ actor: { role: 'user', userId: 1 }, page: { limit: 20 } })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
   });
 });

@@ -94,8 +94,17 @@ describe('delivery state', () => {
   it('records a failure of the current attempt only', () => {
     const claimed = claim(pending, later(30_000));
     const rescheduled = failed(claimed, 1, { status: 'PENDING', nextAttemptAt: later(1_000) }, 'answered 500');
-    expect(rescheduled).toMatchObject({ status: 'PENDING', attempts: 1, lastError: 'answered 500', nextAttemptAt: later(1_000) });
-    expect(failed(claimed, 1, { status: 'FAILED' }, 'timed out')).toMatchObject({ status: 'FAILED', lastError: 'timed out', nextAttemptAt: null });
+    expect(rescheduled).toMatchObject({
+      status: 'PENDING',
+      attempts: 1,
+      lastError: 'answered 500',
+      nextAttemptAt: later(1_000),
+    });
+    expect(failed(claimed, 1, { status: 'FAILED' }, 'timed out')).toMatchObject({
+      status: 'FAILED',
+      lastError: 'timed out',
+      nextAttemptAt: null,
+    });
 
     const reclaimed = claim(claimed, later(60_000));
     expect(failed(reclaimed, 1, { status: 'FAILED' }, 'stale')).toBe(reclaimed);
@@ -110,7 +119,12 @@ describe('delivery state', () => {
 
   it('is retried by an operator from zero attempts, unless delivered', () => {
     const parked = { ...pending, status: 'FAILED' as const, attempts: 10, nextAttemptAt: null, lastError: 'down' };
-    expect(retried(parked, later(7))).toMatchObject({ status: 'PENDING', attempts: 0, nextAttemptAt: later(7), lastError: 'down' });
+    expect(retried(parked, later(7))).toMatchObject({
+      status: 'PENDING',
+      attempts: 0,
+      nextAttemptAt: later(7),
+      lastError: 'down',
+    });
     const done = delivered(pending, later(1));
     expect(retried(done, later(7))).toBe(done);
   });

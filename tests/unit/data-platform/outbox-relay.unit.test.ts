@@ -54,7 +54,11 @@ describe('OutboxRelay', () => {
   it('reports a failed round, pauses, and carries on', async () => {
     const errors: unknown[] = [];
     const round = new ScriptedRound([new Error('database down'), new Error('still down'), 2]);
-    const relay = new OutboxRelay(round, { pollIntervalMs: 10, errorPauseMs: 100, onError: (error) => errors.push(error) });
+    const relay = new OutboxRelay(round, {
+      pollIntervalMs: 10,
+      errorPauseMs: 100,
+      onError: (error) => errors.push(error),
+    });
 
     relay.start();
     await until(() => round.finished >= 4);
@@ -89,7 +93,11 @@ describe('OutboxRelay', () => {
     await until(() => round.inFlight === 1);
     await relay.stop();
 
-    expect({ inFlight: round.inFlight, started: round.startedAt.length, finished: round.finished }).toEqual({ inFlight: 0, started: 1, finished: 1 });
+    expect({ inFlight: round.inFlight, started: round.startedAt.length, finished: round.finished }).toEqual({
+      inFlight: 0,
+      started: 1,
+      finished: 1,
+    });
     await sleep(50);
     expect(round.startedAt).toHaveLength(1);
   });

@@ -44,13 +44,21 @@ beforeEach(async () => {
       if (event.orderId !== 1) throw new Error('answered 503');
     },
   };
-  await new DeliverDueEvents(store, platform, clock, { batchSize: 2, policy: { baseMs: 1_000, capMs: 60_000, maxAttempts: 1 }, random: () => 0.5 }).execute();
+  await new DeliverDueEvents(store, platform, clock, {
+    batchSize: 2,
+    policy: { baseMs: 1_000, capMs: 60_000, maxAttempts: 1 },
+    random: () => 0.5,
+  }).execute();
 
   app = Fastify({ logger: false }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler(() => false));
-  await app.register(deliveryRoutes, { prefix: '/api/v1', listDeliveries: new ListDeliveries(store), retryDelivery: new RetryDelivery(store, clock) });
+  await app.register(deliveryRoutes, {
+    prefix: '/api/v1',
+    listDeliveries: new ListDeliveries(store),
+    retryDelivery: new RetryDelivery(store, clock),
+  });
   await app.ready();
 });
 afterEach(async () => {
@@ -58,7 +66,8 @@ afterEach(async () => {
 });
 
 const list = (query = '') => app.inject({ method: 'GET', url: `/api/v1/admin/data-platform/deliveries${query}` });
-const retry = (eventId: string) => app.inject({ method: 'POST', url: `/api/v1/admin/data-platform/deliveries/${eventId}/retry` });
+const retry = (eventId: string) =>
+  app.inject({ method: 'POST', url: `/api/v1/admin/data-platform/deliveries/${eventId}/retry` });
 const eventIdOf = (orderId: number) => store.all().find((delivery) => delivery.orderId === orderId)!.eventId;
 
 describe('GET /admin/data-platform/deliveries', () => {
@@ -67,9 +76,33 @@ describe('GET /admin/data-platform/deliveries', () => {
     expect(first.statusCode).toBe(200);
     const page = first.json<{ items: DeliveryBody[]; nextCursor: string | null }>();
     expect(page.items).toEqual([
-      { eventId: eventIdOf(1), orderId: 1, status: 'DELIVERED', attempts: 1, lastError: null, nextAttemptAt: null, deliveredAt: '2026-11-24T03:00:00.000Z' },
-      { eventId: eventIdOf(2), orderId: 2, status: 'FAILED', attempts: 1, lastError: 'answered 503', nextAttemptAt: null, deliveredAt: null },
-      { eventId: eventIdOf(3), orderId: 3, status: 'PENDING', attempts: 0, lastError: null, nextAttemptAt: '2026-11-24T03:00:00.000Z', deliveredAt: null },
+      {
+        eventId: eventIdOf(1),
+        orderId: 1,
+        status: 'DELIVERED',
+        attempts: 1,
+        lastError: null,
+        nextAttemptAt: null,
+        deliveredAt: '2026-11-24T03:00:00.000Z',
+      },
+      {
+        eventId: eventIdOf(2),
+        orderId: 2,
+        status: 'FAILED',
+        attempts: 1,
+        lastError: 'answered 503',
+        nextAttemptAt: null,
+        deliveredAt: null,
+      },
+      {
+        eventId: eventIdOf(3),
+        orderId: 3,
+        status: 'PENDING',
+        attempts: 0,
+        lastError: null,
+        nextAttemptAt: '2026-11-24T03:00:00.000Z',
+        deliveredAt: null,
+      },
     ]);
     expect(page.nextCursor).toEqual(expect.any(String));
 
@@ -112,11 +145,18 @@ describe('POST /admin/data-platform/deliveries/{eventId}/retry', () => {
     const delivered = await retry(eventIdOf(1));
     expect(delivered.statusCode).toBe(409);
     expect(delivered.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(delivered.json()).toMatchObject({ code: 'ALREADY_DELIVERED', eventId: eventIdOf(1), deliveredAt: '2026-11-24T03:00:00.000Z' });
+    expect(delivered.json()).toMatchObject({
+      code: 'ALREADY_DELIVERED',
+      eventId: eventIdOf(1),
+      deliveredAt: '2026-11-24T03:00:00.000Z',
+    });
 
     const unknown = await retry('00000000-0000-4000-8000-000000000000');
     expect(unknown.statusCode).toBe(404);
-    expect(unknown.json()).toMatchObject({ code: 'DELIVERY_NOT_FOUND', eventId: '00000000-0000-4000-8000-000000000000' });
+    expect(unknown.json()).toMatchObject({
+      code: 'DELIVERY_NOT_FOUND',
+      eventId: '00000000-0000-4000-8000-000000000000',
+    });
 
     const anyVersion = await retry('11111111-1111-1111-1111-111111111111');
     expect(anyVersion.statusCode).toBe(404);

@@ -4,13 +4,24 @@ import { DomainError } from '../../../src/domain/shared/domain-error.js';
 import { inMemoryShop } from '../../support/in-memory.js';
 
 const actor = UNRESTRICTED;
-const keepBusinessErrors = (error: unknown) => (error instanceof DomainError && error.code !== 'INVALID_REQUEST' ? { status: 409, body: { code: error.code } } : undefined);
+const keepBusinessErrors = (error: unknown) =>
+  error instanceof DomainError && error.code !== 'INVALID_REQUEST'
+    ? { status: 409, body: { code: error.code } }
+    : undefined;
 
 async function setup() {
   const s = inMemoryShop('2026-11-24T03:00:00.000Z');
   const user = await s.createUser.execute({ actor, name: 'payer' });
-  const charge = (amount: number) => async () => ({ status: 200, body: await s.chargeBalance.execute({ actor, userId: user.id, amount }) });
-  const request = (key: string, requestHash = 'h1', route = 'POST /charge') => ({ userId: user.id, key, route, requestHash });
+  const charge = (amount: number) => async () => ({
+    status: 200,
+    body: await s.chargeBalance.execute({ actor, userId: user.id, amount }),
+  });
+  const request = (key: string, requestHash = 'h1', route = 'POST /charge') => ({
+    userId: user.id,
+    key,
+    route,
+    requestHash,
+  });
   const balance = async () => (await s.getBalance.execute({ actor, userId: user.id })).amount;
   return { s, charge, request, balance };
 }
@@ -29,8 +40,12 @@ describe('RunIdempotently', () => {
   it('refuses the key for another body or another route', async () => {
     const { s, charge, request } = await setup();
     await s.runIdempotently.execute(request('k'), charge(500), keepBusinessErrors);
-    await expect(s.runIdempotently.execute(request('k', 'h2'), charge(600), keepBusinessErrors)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
-    await expect(s.runIdempotently.execute(request('k', 'h1', 'POST /other'), charge(500), keepBusinessErrors)).rejects.toMatchObject({
+    await expect(s.runIdempotently.execute(request('k', 'h2'), charge(600), keepBusinessErrors)).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+    });
+    await expect(
+      s.runIdempotently.execute(request('k', 'h1', 'POST /other'), charge(500), keepBusinessErrors),
+    ).rejects.toMatchObject({
       code: 'IDEMPOTENCY_KEY_REUSED',
     });
   });
@@ -53,7 +68,9 @@ describe('RunIdempotently', () => {
 
   it('keeps nothing for an error it declines, so a retry runs afresh', async () => {
     const { s, charge, request, balance } = await setup();
-    await expect(s.runIdempotently.execute(request('k'), charge(0), keepBusinessErrors)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(s.runIdempotently.execute(request('k'), charge(0), keepBusinessErrors)).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+    });
     const retry = await s.runIdempotently.execute(request('k'), charge(300), keepBusinessErrors);
     expect(retry.replayed).toBe(false);
     expect(await balance()).toBe(300);

@@ -25,7 +25,14 @@ function copy(discountType: 'FIXED' | 'PERCENT', discountValue: number) {
 
 describe('priceOrder', () => {
   it('prices each line at the current price and adds them up', () => {
-    const draft = priceOrder({ userId: 5, lines: [{ product: mug, quantity: 2 }, { product: beans, quantity: 1 }], at });
+    const draft = priceOrder({
+      userId: 5,
+      lines: [
+        { product: mug, quantity: 2 },
+        { product: beans, quantity: 1 },
+      ],
+      at,
+    });
     expect(draft).toEqual({
       userId: 5,
       status: 'PAID',
@@ -47,13 +54,24 @@ describe('priceOrder', () => {
     ['PERCENT, rounded down', 'PERCENT', 15, 24_000, 3_600],
     ['PERCENT of 100', 'PERCENT', 100, 24_000, 24_000],
   ] as const)('applies a %s', (_label, type, value, total, discount) => {
-    const draft = priceOrder({ userId: 5, lines: [{ product: mug, quantity: total / 12_000 }], coupon: copy(type, value), at });
-    expect({ discount: draft.discountAmount, paid: draft.paidAmount, coupon: draft.userCouponId }).toEqual({ discount, paid: total - discount, coupon: 9 });
+    const draft = priceOrder({
+      userId: 5,
+      lines: [{ product: mug, quantity: total / 12_000 }],
+      coupon: copy(type, value),
+      at,
+    });
+    expect({ discount: draft.discountAmount, paid: draft.paidAmount, coupon: draft.userCouponId }).toEqual({
+      discount,
+      paid: total - discount,
+      coupon: 9,
+    });
   });
 
   it('rounds a PERCENT discount down to the won', () => {
     const odd = new Product(7, 'Odd', 9_999, 5);
-    expect(priceOrder({ userId: 5, lines: [{ product: odd, quantity: 1 }], coupon: copy('PERCENT', 15), at }).discountAmount).toBe(1_499);
+    expect(
+      priceOrder({ userId: 5, lines: [{ product: odd, quantity: 1 }], coupon: copy('PERCENT', 15), at }).discountAmount,
+    ).toBe(1_499);
   });
 
   it('describes the paid order for the data platform', () => {
@@ -74,7 +92,14 @@ describe('validateItems', () => {
   it.each([
     ['no lines', [], 'items'],
     ['51 lines', Array.from({ length: 51 }, (_, i) => ({ productId: i + 1, quantity: 1 })), 'items'],
-    ['a repeated product', [{ productId: 1, quantity: 1 }, { productId: 1, quantity: 2 }], 'items.1.productId'],
+    [
+      'a repeated product',
+      [
+        { productId: 1, quantity: 1 },
+        { productId: 1, quantity: 2 },
+      ],
+      'items.1.productId',
+    ],
     ['a quantity of 0', [{ productId: 1, quantity: 0 }], 'items.0.quantity'],
     ['a quantity of 1,001', [{ productId: 1, quantity: 1_001 }], 'items.0.quantity'],
     ['a fractional quantity', [{ productId: 1, quantity: 1.5 }], 'items.0.quantity'],
@@ -84,6 +109,8 @@ describe('validateItems', () => {
   });
 
   it('accepts 50 distinct lines of up to 1,000 units', () => {
-    expect(() => validateItems(Array.from({ length: 50 }, (_, i) => ({ productId: i + 1, quantity: 1_000 })))).not.toThrow();
+    expect(() =>
+      validateItems(Array.from({ length: 50 }, (_, i) => ({ productId: i + 1, quantity: 1_000 }))),
+    ).not.toThrow();
   });
 });

@@ -28,7 +28,10 @@ async function shop({ balance = 100_000 } = {}) {
 async function stateOf(s: Awaited<ReturnType<typeof shop>>) {
   return {
     balance: (await s.getBalance.execute({ actor, userId: s.userId })).amount,
-    stock: [(await s.getProduct.execute({ productId: s.mug.id })).stock, (await s.getProduct.execute({ productId: s.beans.id })).stock],
+    stock: [
+      (await s.getProduct.execute({ productId: s.mug.id })).stock,
+      (await s.getProduct.execute({ productId: s.beans.id })).stock,
+    ],
     ledger: s.store.state.ledger.length,
     orders: s.store.state.orders.size,
     outbox: s.store.state.outbox.length,
@@ -42,23 +45,81 @@ describe('PlaceOrder', () => {
     const order = await s.placeOrder.execute({
       actor,
       userId: s.userId,
-      items: [{ productId: s.mug.id, quantity: 2 }, { productId: s.beans.id, quantity: 1 }],
+      items: [
+        { productId: s.mug.id, quantity: 2 },
+        { productId: s.beans.id, quantity: 1 },
+      ],
       userCouponId: s.copy.id,
     });
 
-    expect(order).toMatchObject({ totalAmount: 52_000, discountAmount: 5_200, paidAmount: 46_800, userCouponId: s.copy.id });
-    expect(await stateOf(s)).toEqual({ balance: 53_200, stock: [3, 0], ledger: 2, orders: 1, outbox: 1, coupon: s.clock.now() });
-    expect(s.store.state.ledger.at(-1)).toMatchObject({ type: 'PAYMENT', amount: -46_800, balanceAfter: 53_200, orderId: order.id });
+    expect(order).toMatchObject({
+      totalAmount: 52_000,
+      discountAmount: 5_200,
+      paidAmount: 46_800,
+      userCouponId: s.copy.id,
+    });
+    expect(await stateOf(s)).toEqual({
+      balance: 53_200,
+      stock: [3, 0],
+      ledger: 2,
+      orders: 1,
+      outbox: 1,
+      coupon: s.clock.now(),
+    });
+    expect(s.store.state.ledger.at(-1)).toMatchObject({
+      type: 'PAYMENT',
+      amount: -46_800,
+      balanceAfter: 53_200,
+      orderId: order.id,
+    });
     expect(s.store.state.outbox[0]?.event).toMatchObject({ orderId: order.id, paidAmount: 46_800 });
     expect(s.store.state.userCoupons.get(s.copy.id)?.orderId).toBe(order.id);
   });
 
   it.each([
-    ['USER_NOT_FOUND for an unknown user', (_s: Awaited<ReturnType<typeof shop>>) => ({ userId: 999, items: [{ productId: 999, quantity: 1 }] })],
-    ['PRODUCT_NOT_FOUND before stock is judged', (s: Awaited<ReturnType<typeof shop>>) => ({ userId: s.userId, items: [{ productId: s.beans.id, quantity: 5 }, { productId: 999, quantity: 1 }] })],
-    ['INSUFFICIENT_STOCK before the coupon is judged', (s: Awaited<ReturnType<typeof shop>>) => ({ userId: s.userId, items: [{ productId: s.mug.id, quantity: 1 }, { productId: s.beans.id, quantity: 2 }], userCouponId: 999 })],
-    ['COUPON_NOT_USABLE before the balance is judged', (s: Awaited<ReturnType<typeof shop>>) => ({ userId: s.userId, items: [{ productId: s.mug.id, quantity: 5 }], userCouponId: 999 })],
-    ['INSUFFICIENT_BALANCE last', (s: Awaited<ReturnType<typeof shop>>) => ({ userId: s.userId, items: [{ productId: s.mug.id, quantity: 5 }, { productId: s.beans.id, quantity: 1 }] })],
+    [
+      'USER_NOT_FOUND for an unknown user',
+      (_s: Awaited<ReturnType<typeof shop>>) => ({ userId: 999, items: [{ productId: 999, quantity: 1 }] }),
+    ],
+    [
+      'PRODUCT_NOT_FOUND before stock is judged',
+      (s: Awaited<ReturnType<typeof shop>>) => ({
+        userId: s.userId,
+        items: [
+          { productId: s.beans.id, quantity: 5 },
+          { productId: 999, quantity: 1 },
+        ],
+      }),
+    ],
+    [
+      'INSUFFICIENT_STOCK before the coupon is judged',
+      (s: Awaited<ReturnType<typeof shop>>) => ({
+        userId: s.userId,
+        items: [
+          { productId: s.mug.id, quantity: 1 },
+          { productId: s.beans.id, quantity: 2 },
+        ],
+        userCouponId: 999,
+      }),
+    ],
+    [
+      'COUPON_NOT_USABLE before the balance is judged',
+      (s: Awaited<ReturnType<typeof shop>>) => ({
+        userId: s.userId,
+        items: [{ productId: s.mug.id, quantity: 5 }],
+        userCouponId: 999,
+      }),
+    ],
+    [
+      'INSUFFICIENT_BALANCE last',
+      (s: Awaited<ReturnType<typeof shop>>) => ({
+        userId: s.userId,
+        items: [
+          { productId: s.mug.id, quantity: 5 },
+          { productId: s.beans.id, quantity: 1 },
+        ],
+      }),
+    ],
   ])('answers %s and changes nothing', async (label, input) => {
     const s = await shop({ balance: 50_000 });
     const before = await stateOf(s);
@@ -68,20 +129,36 @@ describe('PlaceOrder', () => {
 
   it('names the short product with what was asked and what is left', async () => {
     const s = await shop();
-    await expect(s.placeOrder.execute({ actor, userId: s.userId, items: [{ productId: s.beans.id, quantity: 3 }] })).rejects.toMatchObject({
+    await expect(
+      s.placeOrder.execute({ actor, userId: s.userId, items: [{ productId: s.beans.id, quantity: 3 }] }),
+    ).rejects.toMatchObject({
       code: 'INSUFFICIENT_STOCK',
       facts: { productId: s.beans.id, requested: 3, available: 1 },
     });
   });
 
   it.each([
-    ['used', async (s: Awaited<ReturnType<typeof shop>>) => void (await s.placeOrder.execute({ actor, userId: s.userId, items: [{ productId: s.mug.id, quantity: 1 }], userCouponId: s.copy.id }))],
+    [
+      'used',
+      async (s: Awaited<ReturnType<typeof shop>>) =>
+        void (await s.placeOrder.execute({
+          actor,
+          userId: s.userId,
+          items: [{ productId: s.mug.id, quantity: 1 }],
+          userCouponId: s.copy.id,
+        })),
+    ],
     ['expired', async (s: Awaited<ReturnType<typeof shop>>) => s.clock.advance(86_400_000)],
   ])('refuses a coupon that is %s', async (_label, spoil) => {
     const s = await shop();
     await spoil(s);
     await expect(
-      s.placeOrder.execute({ actor, userId: s.userId, items: [{ productId: s.mug.id, quantity: 1 }], userCouponId: s.copy.id }),
+      s.placeOrder.execute({
+        actor,
+        userId: s.userId,
+        items: [{ productId: s.mug.id, quantity: 1 }],
+        userCouponId: s.copy.id,
+      }),
     ).rejects.toMatchObject({ code: 'COUPON_NOT_USABLE' });
   });
 
@@ -90,25 +167,50 @@ describe('PlaceOrder', () => {
     const other = await s.createUser.execute({ actor, name: 'other' });
     await s.chargeBalance.execute({ actor, userId: other.id, amount: 100_000 });
     await expect(
-      s.placeOrder.execute({ actor, userId: other.id, items: [{ productId: s.mug.id, quantity: 1 }], userCouponId: s.copy.id }),
+      s.placeOrder.execute({
+        actor,
+        userId: other.id,
+        items: [{ productId: s.mug.id, quantity: 1 }],
+        userCouponId: s.copy.id,
+      }),
     ).rejects.toMatchObject({ code: 'COUPON_NOT_USABLE', facts: { reason: 'NOT_OWNED' } });
   });
 
   it('pays 0 when the coupon covers everything, and still records the payment', async () => {
     const s = await shop({ balance: 0 });
     const coupon = await s.createCoupon.execute({
-      actor, name: 'All', discountType: 'FIXED', discountValue: 50_000, totalQuantity: 1, validDays: 1, issueStartsAt: null, issueEndsAt: null,
+      actor,
+      name: 'All',
+      discountType: 'FIXED',
+      discountValue: 50_000,
+      totalQuantity: 1,
+      validDays: 1,
+      issueStartsAt: null,
+      issueEndsAt: null,
     });
     const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: s.userId });
-    const order = await s.placeOrder.execute({ actor, userId: s.userId, items: [{ productId: s.mug.id, quantity: 1 }], userCouponId: copy.id });
+    const order = await s.placeOrder.execute({
+      actor,
+      userId: s.userId,
+      items: [{ productId: s.mug.id, quantity: 1 }],
+      userCouponId: copy.id,
+    });
     expect({ discount: order.discountAmount, paid: order.paidAmount }).toEqual({ discount: 12_000, paid: 0 });
     expect(s.store.state.ledger.at(-1)).toMatchObject({ type: 'PAYMENT', amount: 0, balanceAfter: 0 });
   });
 
-  it('lists a user\'s orders newest first and finds one by id', async () => {
+  it("lists a user's orders newest first and finds one by id", async () => {
     const s = await shop();
-    const first = await s.placeOrder.execute({ actor, userId: s.userId, items: [{ productId: s.mug.id, quantity: 1 }] });
-    const second = await s.placeOrder.execute({ actor, userId: s.userId, items: [{ productId: s.mug.id, quantity: 1 }] });
+    const first = await s.placeOrder.execute({
+      actor,
+      userId: s.userId,
+      items: [{ productId: s.mug.id, quantity: 1 }],
+    });
+    const second = await s.placeOrder.execute({
+      actor,
+      userId: s.userId,
+      items: [{ productId: s.mug.id, quantity: 1 }],
+    });
     const page = await s.listUserOrders.execute({ actor, userId: s.userId, page: { limit: 10 } });
     expect(page.items.map((order) => order.id)).toEqual([second.id, first.id]);
     await expect(s.getOrder.execute({ actor, orderId: first.id })).resolves.toEqual(first);

@@ -29,7 +29,9 @@ describe('Product', () => {
 
   it('refuses a correction below zero with the numbers', () => {
     expect(() => mug.adjustStock(-6)).toThrow(InsufficientStockError);
-    expect(() => mug.adjustStock(-6)).toThrow(expect.objectContaining({ facts: { productId: 3, requested: 6, available: 5 } }));
+    expect(() => mug.adjustStock(-6)).toThrow(
+      expect.objectContaining({ facts: { productId: 3, requested: 6, available: 5 } }),
+    );
   });
 
   it('refuses a restock past the stock ceiling', () => {
@@ -38,7 +40,9 @@ describe('Product', () => {
 
   it('takes units for an order but never more than there are', () => {
     expect(mug.take(5).stock).toBe(0);
-    expect(() => mug.take(6)).toThrow(expect.objectContaining({ code: 'INSUFFICIENT_STOCK', facts: { productId: 3, requested: 6, available: 5 } }));
+    expect(() => mug.take(6)).toThrow(
+      expect.objectContaining({ code: 'INSUFFICIENT_STOCK', facts: { productId: 3, requested: 6, available: 5 } }),
+    );
     expect(() => mug.take(0)).toThrow(InvalidInputError);
   });
 

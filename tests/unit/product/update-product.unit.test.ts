@@ -23,7 +23,9 @@ describe('UpdateProduct', () => {
     const shop = inMemoryShop();
     const product = await shop.createProduct.execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
 
-    await expect(shop.updateProduct.execute({ actor, productId: product.id, price: 1, stockDelta: -6 })).rejects.toMatchObject({
+    await expect(
+      shop.updateProduct.execute({ actor, productId: product.id, price: 1, stockDelta: -6 }),
+    ).rejects.toMatchObject({
       code: 'INSUFFICIENT_STOCK',
       facts: { productId: product.id, requested: 6, available: 5 },
     });
@@ -33,8 +35,12 @@ describe('UpdateProduct', () => {
 
   it('needs something to change and a product that exists', async () => {
     const shop = inMemoryShop();
-    await expect(shop.updateProduct.execute({ actor, productId: 1 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
-    await expect(shop.updateProduct.execute({ actor, productId: 1, price: 5 })).rejects.toMatchObject({ code: 'PRODUCT_NOT_FOUND' });
+    await expect(shop.updateProduct.execute({ actor, productId: 1 })).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+    });
+    await expect(shop.updateProduct.execute({ actor, productId: 1, price: 5 })).rejects.toMatchObject({
+      code: 'PRODUCT_NOT_FOUND',
+    });
   });
 
   it('lists products by id, a page at a time', async () => {

@@ -1,9 +1,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Balance, MAX_BALANCE, MAX_CHARGE_AMOUNT } from '../../../src/domain/balance/balance.js';
-import { Coupon, type DiscountType, MAX_FIXED_DISCOUNT, MAX_PERCENT_DISCOUNT, discountOn } from '../../../src/domain/coupon/coupon.js';
+import {
+  Coupon,
+  type DiscountType,
+  MAX_FIXED_DISCOUNT,
+  MAX_PERCENT_DISCOUNT,
+  discountOn,
+} from '../../../src/domain/coupon/coupon.js';
 import { UserCoupon } from '../../../src/domain/coupon/user-coupon.js';
-import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, type OrderItem, priceOrder, validateItems } from '../../../src/domain/order/order.js';
+import {
+  MAX_LINE_QUANTITY,
+  MAX_ORDER_LINES,
+  type OrderItem,
+  priceOrder,
+  validateItems,
+} from '../../../src/domain/order/order.js';
 import { MAX_PRICE, MAX_STOCK, Product } from '../../../src/domain/product/product.js';
 import { DomainError } from '../../../src/domain/shared/domain-error.js';
 
@@ -11,7 +23,8 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const at = new Date('2026-11-24T07:00:00.000Z');
 const RUNS = { numRuns: 300 };
 
-const isWhole = (value: number, min: number, max: number) => Number.isSafeInteger(value) && value >= min && value <= max;
+const isWhole = (value: number, min: number, max: number) =>
+  Number.isSafeInteger(value) && value >= min && value <= max;
 
 /**
  * Any number a caller could pass where a whole amount is expected: the edges of the given ranges and
@@ -29,7 +42,8 @@ function numbersAround(...bounds: number[]): fc.Arbitrary<number> {
 }
 
 /** Where a whole amount in min..max is kept: the edges and anything in between. */
-const within = (min: number, max: number) => fc.oneof(fc.constantFrom(min, min + 1, max - 1, max), fc.integer({ min, max }));
+const within = (min: number, max: number) =>
+  fc.oneof(fc.constantFrom(min, min + 1, max - 1, max), fc.integer({ min, max }));
 
 type Outcome<T> = { ok: T } | { code: string };
 
@@ -47,19 +61,30 @@ describe('Balance', () => {
 
   it('charges a whole amount up to the ceiling, and refuses anything else with a domain error', () => {
     fc.assert(
-      fc.property(balances, fc.oneof(within(1, MAX_CHARGE_AMOUNT), numbersAround(MAX_CHARGE_AMOUNT, MAX_BALANCE)), (amount, charge) => {
-        const expected = !isWhole(charge, 1, MAX_CHARGE_AMOUNT)
-          ? { code: 'INVALID_REQUEST' }
-          : amount + charge > MAX_BALANCE
-            ? { code: 'BALANCE_LIMIT_EXCEEDED' }
-            : {
-                ok: {
-                  balance: new Balance(7, amount + charge, at),
-                  entry: { userId: 7, type: 'CHARGE', amount: charge, balanceAfter: amount + charge, orderId: null, createdAt: at },
-                },
-              };
-        expect(outcomeOf(() => new Balance(7, amount, at).charge(charge, at))).toEqual(expected);
-      }),
+      fc.property(
+        balances,
+        fc.oneof(within(1, MAX_CHARGE_AMOUNT), numbersAround(MAX_CHARGE_AMOUNT, MAX_BALANCE)),
+        (amount, charge) => {
+          const expected = !isWhole(charge, 1, MAX_CHARGE_AMOUNT)
+            ? { code: 'INVALID_REQUEST' }
+            : amount + charge > MAX_BALANCE
+              ? { code: 'BALANCE_LIMIT_EXCEEDED' }
+              : {
+                  ok: {
+                    balance: new Balance(7, amount + charge, at),
+                    entry: {
+                      userId: 7,
+                      type: 'CHARGE',
+                      amount: charge,
+                      balanceAfter: amount + charge,
+                      orderId: null,
+                      createdAt: at,
+                    },
+                  },
+                };
+          expect(outcomeOf(() => new Balance(7, amount, at).charge(charge, at))).toEqual(expected);
+        },
+      ),
       RUNS,
     );
   });
@@ -74,7 +99,14 @@ describe('Balance', () => {
             : {
                 ok: {
                   balance: new Balance(7, amount - payment, at),
-                  entry: { userId: 7, type: 'PAYMENT', amount: 0 - payment, balanceAfter: amount - payment, orderId: 42, createdAt: at },
+                  entry: {
+                    userId: 7,
+                    type: 'PAYMENT',
+                    amount: 0 - payment,
+                    balanceAfter: amount - payment,
+                    orderId: 42,
+                    createdAt: at,
+                  },
                 },
               };
         const outcome = outcomeOf(() => new Balance(7, amount, at).pay(payment, 42, at));
@@ -88,8 +120,14 @@ describe('Balance', () => {
 
   it('keeps the balance within 0..1,000,000,000 over any run of charges and payments, the ledger adding up to it', () => {
     const operation = fc.oneof(
-      fc.record({ type: fc.constant('charge' as const), amount: fc.oneof(within(1, MAX_CHARGE_AMOUNT), numbersAround(MAX_CHARGE_AMOUNT)) }),
-      fc.record({ type: fc.constant('pay' as const), amount: fc.oneof(within(0, MAX_CHARGE_AMOUNT), numbersAround(MAX_CHARGE_AMOUNT, MAX_BALANCE)) }),
+      fc.record({
+        type: fc.constant('charge' as const),
+        amount: fc.oneof(within(1, MAX_CHARGE_AMOUNT), numbersAround(MAX_CHARGE_AMOUNT)),
+      }),
+      fc.record({
+        type: fc.constant('pay' as const),
+        amount: fc.oneof(within(0, MAX_CHARGE_AMOUNT), numbersAround(MAX_CHARGE_AMOUNT, MAX_BALANCE)),
+      }),
     );
     fc.assert(
       fc.property(balances, fc.array(operation, { maxLength: 60 }), (start, operations) => {
@@ -120,14 +158,18 @@ describe('Product', () => {
 
   it('takes a whole quantity it has in stock, and refuses anything else with a domain error', () => {
     fc.assert(
-      fc.property(stocks, fc.oneof(within(1, MAX_LINE_QUANTITY), numbersAround(MAX_STOCK, MAX_LINE_QUANTITY)), (stock, quantity) => {
-        const expected = !isWhole(quantity, 1, MAX_STOCK)
-          ? { code: 'INVALID_REQUEST' }
-          : quantity > stock
-            ? { code: 'INSUFFICIENT_STOCK' }
-            : { ok: product(stock - quantity) };
-        expect(outcomeOf(() => product(stock).take(quantity))).toEqual(expected);
-      }),
+      fc.property(
+        stocks,
+        fc.oneof(within(1, MAX_LINE_QUANTITY), numbersAround(MAX_STOCK, MAX_LINE_QUANTITY)),
+        (stock, quantity) => {
+          const expected = !isWhole(quantity, 1, MAX_STOCK)
+            ? { code: 'INVALID_REQUEST' }
+            : quantity > stock
+              ? { code: 'INSUFFICIENT_STOCK' }
+              : { ok: product(stock - quantity) };
+          expect(outcomeOf(() => product(stock).take(quantity))).toEqual(expected);
+        },
+      ),
       RUNS,
     );
   });
@@ -152,7 +194,8 @@ describe('Product', () => {
 });
 
 const discountTypes = fc.constantFrom<DiscountType>('FIXED', 'PERCENT');
-const discountValueFor = (type: DiscountType) => within(1, type === 'FIXED' ? MAX_FIXED_DISCOUNT : MAX_PERCENT_DISCOUNT);
+const discountValueFor = (type: DiscountType) =>
+  within(1, type === 'FIXED' ? MAX_FIXED_DISCOUNT : MAX_PERCENT_DISCOUNT);
 const discounts = discountTypes.chain((type) => discountValueFor(type).map((value) => ({ type, value })));
 
 /** The contract's discount, computed exactly: FIXED its value, PERCENT floor(total · v / 100), never past the total. */
@@ -177,12 +220,21 @@ const copyOf = ({ type, value }: { type: DiscountType; value: number }) =>
 
 describe('priceOrder', () => {
   const lines = fc
-    .uniqueArray(fc.record({ id: fc.integer({ min: 1, max: 1_000_000 }), price: within(1, MAX_PRICE), quantity: within(1, MAX_LINE_QUANTITY) }), {
-      minLength: 1,
-      maxLength: MAX_ORDER_LINES,
-      selector: (line) => line.id,
-    })
-    .map((drafts) => drafts.map(({ id, price, quantity }) => ({ product: new Product(id, `P${id}`, price, MAX_STOCK), quantity })));
+    .uniqueArray(
+      fc.record({
+        id: fc.integer({ min: 1, max: 1_000_000 }),
+        price: within(1, MAX_PRICE),
+        quantity: within(1, MAX_LINE_QUANTITY),
+      }),
+      {
+        minLength: 1,
+        maxLength: MAX_ORDER_LINES,
+        selector: (line) => line.id,
+      },
+    )
+    .map((drafts) =>
+      drafts.map(({ id, price, quantity }) => ({ product: new Product(id, `P${id}`, price, MAX_STOCK), quantity })),
+    );
 
   it('adds up the lines, takes off a discount within 0..total, and leaves total − discount to pay', () => {
     fc.assert(
@@ -191,9 +243,17 @@ describe('priceOrder', () => {
 
         draft.lines.forEach((line, i) => {
           const { product, quantity } = orderLines[i]!;
-          expect(line).toEqual({ productId: product.id, name: product.name, quantity, unitPrice: product.price, amount: product.price * quantity });
+          expect(line).toEqual({
+            productId: product.id,
+            name: product.name,
+            quantity,
+            unitPrice: product.price,
+            amount: product.price * quantity,
+          });
         });
-        expect(draft.totalAmount).toBe(orderLines.reduce((sum, { product, quantity }) => sum + product.price * quantity, 0));
+        expect(draft.totalAmount).toBe(
+          orderLines.reduce((sum, { product, quantity }) => sum + product.price * quantity, 0),
+        );
         expect(Number.isSafeInteger(draft.totalAmount)).toBe(true);
         expect(draft.discountAmount).toBe(discount ? expectedDiscount(draft.totalAmount, discount) : 0);
         expect(draft.discountAmount).toBeGreaterThanOrEqual(0);
@@ -207,7 +267,10 @@ describe('priceOrder', () => {
 });
 
 describe('discountOn', () => {
-  const totals = fc.oneof(fc.constantFrom(0, 1, 99, 100, 101, MAX_FIXED_DISCOUNT - 1, MAX_FIXED_DISCOUNT, MAX_FIXED_DISCOUNT + 1), fc.integer({ min: 0, max: 5e12 }));
+  const totals = fc.oneof(
+    fc.constantFrom(0, 1, 99, 100, 101, MAX_FIXED_DISCOUNT - 1, MAX_FIXED_DISCOUNT, MAX_FIXED_DISCOUNT + 1),
+    fc.integer({ min: 0, max: 5e12 }),
+  );
 
   it('is FIXED = min(v, total) and PERCENT = min(floor(total · v / 100), total)', () => {
     fc.assert(
@@ -262,16 +325,23 @@ describe('validateItems', () => {
   // is a number at all; only the HTTP schema does. Flip to `it` once the entity guards its own input.
   it('rejects a line whose productId is not a positive integer', () => {
     fc.assert(
-      fc.property(numbersAround(1).filter((id) => !isWhole(id, 1, MAX_SAFE)), (productId) => {
-        expect(() => validateItems([{ productId, quantity: 1 }])).toThrow(DomainError);
-      }),
+      fc.property(
+        numbersAround(1).filter((id) => !isWhole(id, 1, MAX_SAFE)),
+        (productId) => {
+          expect(() => validateItems([{ productId, quantity: 1 }])).toThrow(DomainError);
+        },
+      ),
       { numRuns: 50 },
     );
   });
 });
 
 describe('Coupon.isIssuableAt', () => {
-  const dates = fc.date({ min: new Date('2000-01-01T00:00:00.000Z'), max: new Date('2100-01-01T00:00:00.000Z'), noInvalidDate: true });
+  const dates = fc.date({
+    min: new Date('2000-01-01T00:00:00.000Z'),
+    max: new Date('2100-01-01T00:00:00.000Z'),
+    noInvalidDate: true,
+  });
   const coupon = (issueStartsAt: Date | null, issueEndsAt: Date | null) =>
     new Coupon({
       id: 1,
@@ -285,14 +355,21 @@ describe('Coupon.isIssuableAt', () => {
       issueEndsAt,
     });
   const near = (date: Date | null) => (date ? [new Date(date.getTime() - 1), date, new Date(date.getTime() + 1)] : []);
-  const cases = fc.tuple(fc.option(dates), fc.option(dates)).chain(([starts, ends]) =>
-    fc.tuple(fc.constant(starts), fc.constant(ends), fc.oneof(dates, fc.constantFrom(...near(starts), ...near(ends), at))),
-  );
+  const cases = fc
+    .tuple(fc.option(dates), fc.option(dates))
+    .chain(([starts, ends]) =>
+      fc.tuple(
+        fc.constant(starts),
+        fc.constant(ends),
+        fc.oneof(dates, fc.constantFrom(...near(starts), ...near(ends), at)),
+      ),
+    );
 
   it('is issuable exactly when issueStartsAt <= now < issueEndsAt, an open end unbounded', () => {
     fc.assert(
       fc.property(cases, ([starts, ends, now]) => {
-        const expected = (starts === null || starts.getTime() <= now.getTime()) && (ends === null || now.getTime() < ends.getTime());
+        const expected =
+          (starts === null || starts.getTime() <= now.getTime()) && (ends === null || now.getTime() < ends.getTime());
         expect(coupon(starts, ends).isIssuableAt(now)).toBe(expected);
       }),
       { numRuns: 500 },

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import type { ProductSales, SalesStatistics } from '../../../src/application/ports/sales-statistics.js';
 import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
-import { GetPopularProducts, MAX_POPULAR_STALENESS_MS } from '../../../src/application/statistics/get-popular-products.js';
+import {
+  GetPopularProducts,
+  MAX_POPULAR_STALENESS_MS,
+} from '../../../src/application/statistics/get-popular-products.js';
 import { Product } from '../../../src/domain/product/product.js';
 import type { PopularProducts } from '../../../src/domain/statistics/popular-products.js';
 import { inMemoryShop } from '../../support/in-memory.js';
@@ -21,9 +24,14 @@ async function shopWithProducts(products: { price?: number; stock?: number }[], 
     ids.push((await shop.createProduct.execute({ actor, name: `product ${i}`, price, stock })).id);
   }
   const buy = (...lines: [productId: number, quantity: number][]) =>
-    shop.placeOrder.execute({ actor, userId: buyer.id, items: lines.map(([productId, quantity]) => ({ productId, quantity })) });
+    shop.placeOrder.execute({
+      actor,
+      userId: buyer.id,
+      items: lines.map(([productId, quantity]) => ({ productId, quantity })),
+    });
   /** The ranking as [productId, soldQuantity] pairs, in rank order. */
-  const ranking = async () => (await shop.getPopularProducts.execute()).items.map(({ product, soldQuantity }) => [product.id, soldQuantity]);
+  const ranking = async () =>
+    (await shop.getPopularProducts.execute()).items.map(({ product, soldQuantity }) => [product.id, soldQuantity]);
   return { shop, ids, buy, ranking };
 }
 
@@ -76,7 +84,10 @@ describe('GetPopularProducts: the ranking', () => {
   });
 
   it('numbers the ranks from 1 and gives the products with their sold quantities', async () => {
-    const { shop, ids, buy } = await shopWithProducts([{ price: 1_500, stock: 10 }, { price: 700, stock: 20 }]);
+    const { shop, ids, buy } = await shopWithProducts([
+      { price: 1_500, stock: 10 },
+      { price: 700, stock: 20 },
+    ]);
     const [a, b] = ids as [number, number];
     await buy([a, 3]);
     await buy([b, 1]);
@@ -94,7 +105,12 @@ describe('GetPopularProducts: the ranking', () => {
 
     const top = await ranking();
     expect(top).toHaveLength(5);
-    expect(top).toEqual([...ids].reverse().slice(0, 5).map((id) => [id, ids.indexOf(id) + 1]));
+    expect(top).toEqual(
+      [...ids]
+        .reverse()
+        .slice(0, 5)
+        .map((id) => [id, ids.indexOf(id) + 1]),
+    );
   });
 
   it('gives fewer than 5 when fewer products sold', async () => {
@@ -162,7 +178,11 @@ describe('GetPopularProducts: the window', () => {
     ]);
     shop.clock.advance(1); // 00:00 KST on 2026-11-25: 23..25 counted, whatever was cached a moment ago
     const popular = await shop.getPopularProducts.execute();
-    expect(popular.window).toMatchObject({ firstDay: '2026-11-23', lastDay: '2026-11-25', from: new Date('2026-11-22T15:00:00.000Z') });
+    expect(popular.window).toMatchObject({
+      firstDay: '2026-11-23',
+      lastDay: '2026-11-25',
+      from: new Date('2026-11-22T15:00:00.000Z'),
+    });
     expect(popular.items.map(({ product, soldQuantity }) => [product.id, soldQuantity])).toEqual([[recent, 1]]);
 
     shop.clock.set('2026-11-26T15:00:00.000Z'); // 2026-11-27 KST: nothing left

@@ -57,7 +57,9 @@ describe('startOfLocalDay', () => {
   });
 
   it('makes the New York days around the DST changes 23 h and 25 h long', () => {
-    const length = (date: string) => startOfLocalDay(addDays(date, 1), 'America/New_York').getTime() - startOfLocalDay(date, 'America/New_York').getTime();
+    const length = (date: string) =>
+      startOfLocalDay(addDays(date, 1), 'America/New_York').getTime() -
+      startOfLocalDay(date, 'America/New_York').getTime();
     expect(length('2026-03-07')).toBe(24 * HOUR_MS);
     expect(length('2026-03-08')).toBe(23 * HOUR_MS);
     expect(length('2026-11-01')).toBe(25 * HOUR_MS);
@@ -65,11 +67,24 @@ describe('startOfLocalDay', () => {
   });
 
   it('agrees with localDateOf on every day of a year in several zones', () => {
-    for (const timeZone of ['Asia/Seoul', 'UTC', 'America/New_York', 'Asia/Kolkata', 'Asia/Kathmandu', 'Europe/London', 'Australia/Sydney']) {
+    for (const timeZone of [
+      'Asia/Seoul',
+      'UTC',
+      'America/New_York',
+      'Asia/Kolkata',
+      'Asia/Kathmandu',
+      'Europe/London',
+      'Australia/Sydney',
+    ]) {
       let date = '2026-01-01';
       for (let i = 0; i < 366; i++, date = addDays(date, 1)) {
         const start = startOfLocalDay(date, timeZone);
-        expect({ timeZone, date, day: localDateOf(start, timeZone), before: localDateOf(new Date(start.getTime() - 1), timeZone) }).toEqual({
+        expect({
+          timeZone,
+          date,
+          day: localDateOf(start, timeZone),
+          before: localDateOf(new Date(start.getTime() - 1), timeZone),
+        }).toEqual({
           timeZone,
           date,
           day: date,
@@ -113,8 +128,18 @@ describe('salesWindow', () => {
   it('moves to the next days exactly at 00:00 KST', () => {
     const before = salesWindow(at('2026-11-23T14:59:59.999Z'), 'Asia/Seoul');
     const after = salesWindow(at('2026-11-23T15:00:00.000Z'), 'Asia/Seoul');
-    expect(before).toMatchObject({ firstDay: '2026-11-21', lastDay: '2026-11-23', from: at('2026-11-20T15:00:00.000Z'), to: at('2026-11-23T15:00:00.000Z') });
-    expect(after).toMatchObject({ firstDay: '2026-11-22', lastDay: '2026-11-24', from: at('2026-11-21T15:00:00.000Z'), to: at('2026-11-24T15:00:00.000Z') });
+    expect(before).toMatchObject({
+      firstDay: '2026-11-21',
+      lastDay: '2026-11-23',
+      from: at('2026-11-20T15:00:00.000Z'),
+      to: at('2026-11-23T15:00:00.000Z'),
+    });
+    expect(after).toMatchObject({
+      firstDay: '2026-11-22',
+      lastDay: '2026-11-24',
+      from: at('2026-11-21T15:00:00.000Z'),
+      to: at('2026-11-24T15:00:00.000Z'),
+    });
   });
 
   it('crosses a year end', () => {
@@ -127,7 +152,11 @@ describe('salesWindow', () => {
   });
 
   it('always holds now, starts on firstDay and ends where the day after lastDay starts, 72 h in KST', () => {
-    for (let t = Date.parse('2026-11-20T00:00:00.000Z'); t < Date.parse('2026-11-27T00:00:00.000Z'); t += 37 * 60_000 + 1_234) {
+    for (
+      let t = Date.parse('2026-11-20T00:00:00.000Z');
+      t < Date.parse('2026-11-27T00:00:00.000Z');
+      t += 37 * 60_000 + 1_234
+    ) {
       const now = new Date(t);
       const window = salesWindow(now, 'Asia/Seoul');
       expect(window.lastDay).toBe(localDateOf(now, 'Asia/Seoul'));
@@ -165,7 +194,15 @@ describe('salesWindow', () => {
   });
 
   it('counts more days when asked', () => {
-    expect(salesWindow(at('2026-11-24T03:00:00.000Z'), 'Asia/Seoul', 7)).toMatchObject({ firstDay: '2026-11-18', lastDay: '2026-11-24', from: at('2026-11-17T15:00:00.000Z') });
-    expect(salesWindow(at('2026-11-24T03:00:00.000Z'), 'Asia/Seoul', 1)).toMatchObject({ firstDay: '2026-11-24', lastDay: '2026-11-24', from: at('2026-11-23T15:00:00.000Z') });
+    expect(salesWindow(at('2026-11-24T03:00:00.000Z'), 'Asia/Seoul', 7)).toMatchObject({
+      firstDay: '2026-11-18',
+      lastDay: '2026-11-24',
+      from: at('2026-11-17T15:00:00.000Z'),
+    });
+    expect(salesWindow(at('2026-11-24T03:00:00.000Z'), 'Asia/Seoul', 1)).toMatchObject({
+      firstDay: '2026-11-24',
+      lastDay: '2026-11-24',
+      from: at('2026-11-23T15:00:00.000Z'),
+    });
   });
 });

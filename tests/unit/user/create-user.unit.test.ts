@@ -21,7 +21,11 @@ describe('CreateUser', () => {
 
   it('is for admins only once users authenticate', async () => {
     const shop = inMemoryShop();
-    await expect(shop.createUser.execute({ actor: { role: 'user', userId: 1 }, name: 'Ana' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(shop.createUser.execute({ actor: { role: 'admin' }, name: 'Ana' })).resolves.toMatchObject({ name: 'Ana' });
+    await expect(shop.createUser.execute({ actor: { role: 'user', userId: 1 }, name: 'Ana' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(shop.createUser.execute({ actor: { role: 'admin' }, name: 'Ana' })).resolves.toMatchObject({
+      name: 'Ana',
+    });
   });
 });

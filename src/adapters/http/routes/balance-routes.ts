@@ -61,7 +61,8 @@ export const balanceRoutes: FastifyPluginAsyncZod<BalanceRoutesOptions> = async 
   app.get(
     '/users/:userId/balance',
     { schema: { tags, params: userIdParams, response: { 200: balanceView, 404: problemSchema, ...commonErrors } } },
-    async (request) => presentBalance(await getBalance.execute({ actor: actorOf(request), userId: request.params.userId })),
+    async (request) =>
+      presentBalance(await getBalance.execute({ actor: actorOf(request), userId: request.params.userId })),
   );
 
   app.post(

@@ -60,7 +60,12 @@ const createCouponBody = z
   .strictObject({
     name: nameText(COUPON_NAME_MAX_LENGTH),
     discountType,
-    discountValue: z.number().int().min(1).max(MAX_FIXED_DISCOUNT).describe(`PERCENT: 1..${MAX_PERCENT_DISCOUNT}; FIXED: 1..${MAX_FIXED_DISCOUNT}`),
+    discountValue: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_FIXED_DISCOUNT)
+      .describe(`PERCENT: 1..${MAX_PERCENT_DISCOUNT}; FIXED: 1..${MAX_FIXED_DISCOUNT}`),
     totalQuantity: z.number().int().min(1).max(MAX_COUPON_QUANTITY),
     validDays: z.number().int().min(1).max(MAX_VALID_DAYS),
     issueStartsAt: timestampInput.nullable().optional(),
@@ -68,7 +73,11 @@ const createCouponBody = z
   })
   .superRefine((body, ctx) => {
     if (body.discountType === 'PERCENT' && body.discountValue > MAX_PERCENT_DISCOUNT) {
-      ctx.addIssue({ code: 'custom', path: ['discountValue'], message: `a PERCENT discount is 1 to ${MAX_PERCENT_DISCOUNT}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['discountValue'],
+        message: `a PERCENT discount is 1 to ${MAX_PERCENT_DISCOUNT}`,
+      });
     }
     if (body.issueStartsAt && body.issueEndsAt && new Date(body.issueStartsAt) >= new Date(body.issueEndsAt)) {
       ctx.addIssue({ code: 'custom', path: ['issueEndsAt'], message: 'must be after issueStartsAt' });
@@ -141,9 +150,20 @@ export const couponRoutes: FastifyPluginAsyncZod<CouponRoutesOptions> = async (
 
   app.get(
     '/users/:userId/coupons',
-    { schema: { tags, params: userIdParams, querystring: listQuery, response: { 200: z.object({ items: z.array(userCouponView) }), 404: problemSchema, ...commonErrors } } },
+    {
+      schema: {
+        tags,
+        params: userIdParams,
+        querystring: listQuery,
+        response: { 200: z.object({ items: z.array(userCouponView) }), 404: problemSchema, ...commonErrors },
+      },
+    },
     async (request) => {
-      const held = await listUserCoupons.execute({ actor: actorOf(request), userId: request.params.userId, status: request.query.status });
+      const held = await listUserCoupons.execute({
+        actor: actorOf(request),
+        userId: request.params.userId,
+        status: request.query.status,
+      });
       return { items: held.map(presentHeld) };
     },
   );

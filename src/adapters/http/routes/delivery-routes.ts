@@ -4,7 +4,15 @@ import type { ListDeliveries } from '../../../application/data-platform/list-del
 import type { RetryDelivery } from '../../../application/data-platform/retry-delivery.js';
 import type { Delivery } from '../../../domain/data-platform/delivery.js';
 import { actorOf } from '../auth.js';
-import { commonErrors, pageQuery, paginated, problemSchema, timestamp, toPageRequest, toPaginated } from '../schemas.js';
+import {
+  commonErrors,
+  pageQuery,
+  paginated,
+  problemSchema,
+  timestamp,
+  toPageRequest,
+  toPaginated,
+} from '../schemas.js';
 
 export interface DeliveryRoutesOptions {
   listDeliveries: ListDeliveries;
@@ -37,7 +45,10 @@ export const presentDelivery = (delivery: Delivery) => ({
   deliveredAt: iso(delivery.deliveredAt),
 });
 
-export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = async (app, { listDeliveries, retryDelivery }) => {
+export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = async (
+  app,
+  { listDeliveries, retryDelivery },
+) => {
   const tags = ['Administration'];
 
   app.get(
@@ -56,7 +67,12 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
       schema: {
         tags,
         params: eventIdParams,
-        response: { 202: deliveryView.describe('Due now, attempts reset'), 404: problemSchema, 409: problemSchema, ...commonErrors },
+        response: {
+          202: deliveryView.describe('Due now, attempts reset'),
+          404: problemSchema,
+          409: problemSchema,
+          ...commonErrors,
+        },
       },
     },
     async (request, reply) => {

@@ -7,7 +7,17 @@ import type { PlaceOrder } from '../../../application/order/place-order.js';
 import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, type Order } from '../../../domain/order/order.js';
 import { actorOf } from '../auth.js';
 import { idempotencyHeaders, replyIdempotently } from '../idempotency.js';
-import { commonErrors, idParam, pageQuery, paginated, problemSchema, timestamp, toPageRequest, toPaginated, userIdParams } from '../schemas.js';
+import {
+  commonErrors,
+  idParam,
+  pageQuery,
+  paginated,
+  problemSchema,
+  timestamp,
+  toPageRequest,
+  toPaginated,
+  userIdParams,
+} from '../schemas.js';
 
 export interface OrderRoutesOptions {
   placeOrder: PlaceOrder;
@@ -30,7 +40,12 @@ const placeOrderBody = z
   .superRefine((body, ctx) => {
     const seen = new Set<number>();
     body.items.forEach((item, index) => {
-      if (seen.has(item.productId)) ctx.addIssue({ code: 'custom', path: ['items', index, 'productId'], message: 'appears on another line; one line per product' });
+      if (seen.has(item.productId))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', index, 'productId'],
+          message: 'appears on another line; one line per product',
+        });
       seen.add(item.productId);
     });
   });
@@ -40,7 +55,13 @@ const orderView = z.object({
   userId: z.number().int(),
   status: z.literal('PAID'),
   items: z.array(
-    z.object({ productId: z.number().int(), name: z.string(), quantity: z.number().int(), unitPrice: z.number().int(), amount: z.number().int() }),
+    z.object({
+      productId: z.number().int(),
+      name: z.string(),
+      quantity: z.number().int(),
+      unitPrice: z.number().int(),
+      amount: z.number().int(),
+    }),
   ),
   totalAmount: z.number().int(),
   discountAmount: z.number().int(),
@@ -53,7 +74,13 @@ export const presentOrder = (order: Order) => ({
   orderId: order.id,
   userId: order.userId,
   status: order.status,
-  items: order.lines.map(({ productId, name, quantity, unitPrice, amount }) => ({ productId, name, quantity, unitPrice, amount })),
+  items: order.lines.map(({ productId, name, quantity, unitPrice, amount }) => ({
+    productId,
+    name,
+    quantity,
+    unitPrice,
+    amount,
+  })),
   totalAmount: order.totalAmount,
   discountAmount: order.discountAmount,
   paidAmount: order.paidAmount,
@@ -61,7 +88,10 @@ export const presentOrder = (order: Order) => ({
   createdAt: order.createdAt.toISOString(),
 });
 
-export const orderRoutes: FastifyPluginAsyncZod<OrderRoutesOptions> = async (app, { placeOrder, getOrder, listUserOrders, runIdempotently }) => {
+export const orderRoutes: FastifyPluginAsyncZod<OrderRoutesOptions> = async (
+  app,
+  { placeOrder, getOrder, listUserOrders, runIdempotently },
+) => {
   const tags = ['Orders'];
 
   app.post(
@@ -82,16 +112,34 @@ export const orderRoutes: FastifyPluginAsyncZod<OrderRoutesOptions> = async (app
 
   app.get(
     '/orders/:orderId',
-    { schema: { tags, params: z.object({ orderId: idParam }), response: { 200: orderView, 404: problemSchema, ...commonErrors } } },
-    async (request) => presentOrder(await getOrder.execute({ actor: actorOf(request), orderId: request.params.orderId })),
+    {
+      schema: {
+        tags,
+        params: z.object({ orderId: idParam }),
+        response: { 200: orderView, 404: problemSchema, ...commonErrors },
+      },
+    },
+    async (request) =>
+      presentOrder(await getOrder.execute({ actor: actorOf(request), orderId: request.params.orderId })),
   );
 
   app.get(
     '/users/:userId/orders',
-    { schema: { tags, params: userIdParams, querystring: pageQuery, response: { 200: paginated(orderView), 404: problemSchema, ...commonErrors } } },
+    {
+      schema: {
+        tags,
+        params: userIdParams,
+        querystring: pageQuery,
+        response: { 200: paginated(orderView), 404: problemSchema, ...commonErrors },
+      },
+    },
     async (request) =>
       toPaginated(
-        await listUserOrders.execute({ actor: actorOf(request), userId: request.params.userId, page: toPageRequest(request.query) }),
+        await listUserOrders.execute({
+          actor: actorOf(request),
+          userId: request.params.userId,
+          page: toPageRequest(request.query),
+        }),
         presentOrder,
       ),
   );

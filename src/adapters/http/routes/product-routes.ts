@@ -8,7 +8,17 @@ import type { ListProducts } from '../../../application/product/list-products.js
 import type { UpdateProduct } from '../../../application/product/update-product.js';
 import { MAX_PRICE, MAX_STOCK, PRODUCT_NAME_MAX_LENGTH, type Product } from '../../../domain/product/product.js';
 import { actorOf } from '../auth.js';
-import { commonErrors, idParam, nameText, pageQuery, paginated, problemSchema, timestamp, toPageRequest, toPaginated } from '../schemas.js';
+import {
+  commonErrors,
+  idParam,
+  nameText,
+  pageQuery,
+  paginated,
+  problemSchema,
+  timestamp,
+  toPageRequest,
+  toPaginated,
+} from '../schemas.js';
 
 export interface ProductRoutesOptions {
   getPopularProducts: GetPopularProducts;
@@ -57,7 +67,14 @@ const popularView = z.object({
 const presentPopular = ({ window, items }: PopularProducts) => ({
   from: window.from.toISOString(),
   to: window.to.toISOString(),
-  items: items.map(({ rank, product, soldQuantity }) => ({ rank, productId: product.id, name: product.name, price: product.price, stock: product.stock, soldQuantity })),
+  items: items.map(({ rank, product, soldQuantity }) => ({
+    rank,
+    productId: product.id,
+    name: product.name,
+    price: product.price,
+    stock: product.stock,
+    soldQuantity,
+  })),
 });
 
 export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async (
@@ -69,7 +86,8 @@ export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async 
     {
       schema: {
         tags: ['Products'],
-        description: 'The 5 best sellers by units over today and the two days before it in SHOP_TIMEZONE; may lag by up to 5 s.',
+        description:
+          'The 5 best sellers by units over today and the two days before it in SHOP_TIMEZONE; may lag by up to 5 s.',
         response: { 200: popularView, ...commonErrors },
       },
     },
@@ -78,13 +96,25 @@ export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async 
 
   app.get(
     '/products',
-    { schema: { tags: ['Products'], querystring: pageQuery, response: { 200: paginated(productView), ...commonErrors } } },
+    {
+      schema: {
+        tags: ['Products'],
+        querystring: pageQuery,
+        response: { 200: paginated(productView), ...commonErrors },
+      },
+    },
     async (request) => toPaginated(await listProducts.execute({ page: toPageRequest(request.query) }), presentProduct),
   );
 
   app.get(
     '/products/:productId',
-    { schema: { tags: ['Products'], params: productIdParams, response: { 200: productView, 404: problemSchema, ...commonErrors } } },
+    {
+      schema: {
+        tags: ['Products'],
+        params: productIdParams,
+        response: { 200: productView, 404: problemSchema, ...commonErrors },
+      },
+    },
     async (request) => presentProduct(await getProduct.execute(request.params)),
   );
 
@@ -108,6 +138,8 @@ export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async 
       },
     },
     async (request) =>
-      presentProduct(await updateProduct.execute({ actor: actorOf(request), productId: request.params.productId, ...request.body })),
+      presentProduct(
+        await updateProduct.execute({ actor: actorOf(request), productId: request.params.productId, ...request.body }),
+      ),
   );
 };
