@@ -1,11 +1,11 @@
-import type { Product, ProductDraft } from '../../domain/product/product.js';
+import type { Product, ProductDraft, StockAdjustmentReason } from '../../domain/product/product.js';
 import type { Page, PageRequest } from '../shared/pagination.js';
 
 /** A change of stock that is not a sale: the initial stock, a restock or a correction. */
 export interface StockAdjustment {
   readonly productId: number;
   readonly delta: number;
-  readonly reason: 'INITIAL' | 'ADJUSTMENT';
+  readonly reason: StockAdjustmentReason;
   readonly at: Date;
 }
 

@@ -4,7 +4,8 @@ import { BalanceLimitExceededError, InsufficientBalanceError } from './balance-e
 export const MAX_CHARGE_AMOUNT = 10_000_000;
 export const MAX_BALANCE = 1_000_000_000;
 
-export type LedgerEntryType = 'CHARGE' | 'PAYMENT';
+export const LEDGER_ENTRY_TYPES = ['CHARGE', 'PAYMENT'] as const;
+export type LedgerEntryType = (typeof LEDGER_ENTRY_TYPES)[number];
 
 /** One change to a balance, as the ledger records it. `amount` is signed: + for a charge, − for a payment. */
 export interface LedgerEntryDraft {

@@ -4,7 +4,8 @@ import { validName } from '../shared/text.js';
 import { CouponNotIssuableError, CouponSoldOutError } from './coupon-errors.js';
 import type { UserCouponDraft } from './user-coupon.js';
 
-export type DiscountType = 'FIXED' | 'PERCENT';
+export const DISCOUNT_TYPES = ['FIXED', 'PERCENT'] as const;
+export type DiscountType = (typeof DISCOUNT_TYPES)[number];
 
 export const COUPON_NAME_MAX_LENGTH = 200;
 export const MAX_FIXED_DISCOUNT = 10_000_000;

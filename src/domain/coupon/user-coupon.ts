@@ -1,7 +1,8 @@
 import { CouponNotUsableError } from './coupon-errors.js';
 import { type DiscountType, discountOn } from './coupon.js';
 
-export type UserCouponStatus = 'AVAILABLE' | 'USED' | 'EXPIRED';
+export const USER_COUPON_STATUSES = ['AVAILABLE', 'USED', 'EXPIRED'] as const;
+export type UserCouponStatus = (typeof USER_COUPON_STATUSES)[number];
 
 /** A copy about to be issued. Name and discount are the campaign's, so a held copy reads on its own. */
 export interface UserCouponDraft {

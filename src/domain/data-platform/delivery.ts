@@ -1,6 +1,7 @@
 import type { OrderPaidEvent } from '../order/order.js';
 
-export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
+export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'FAILED'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** One paid order on its way to the data platform: an outbox row. */
 export interface Delivery {

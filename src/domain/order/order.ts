@@ -2,6 +2,9 @@ import type { UserCoupon } from '../coupon/user-coupon.js';
 import type { Product } from '../product/product.js';
 import { InvalidInputError } from '../shared/domain-error.js';
 
+export const ORDER_STATUSES = ['PAID'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
 export const MAX_ORDER_LINES = 50;
 export const MAX_LINE_QUANTITY = 1_000;
 
@@ -20,7 +23,7 @@ export interface OrderLine {
 
 export interface OrderDraft {
   readonly userId: number;
-  readonly status: 'PAID';
+  readonly status: OrderStatus;
   readonly lines: OrderLine[];
   readonly totalAmount: number;
   readonly discountAmount: number;
