@@ -13,7 +13,7 @@ export class InMemoryBalanceRepository implements BalanceRepository, BalanceQuer
 
   async findByUserId(userId: number): Promise<Balance | undefined> {
     const record = this.store.state.balances.get(userId);
-    return record && new Balance(record.userId, record.amount, record.updatedAt);
+    return record && new Balance(record);
   }
 
   async add(balance: Balance): Promise<void> {

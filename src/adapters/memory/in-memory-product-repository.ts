@@ -1,9 +1,9 @@
 import type { ProductQueries, ProductRepository, StockAdjustment } from '../../application/ports/product-repository.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import { Product, type ProductDraft } from '../../domain/product/product.js';
-import type { InMemoryStore, ProductRecord } from './in-memory-store.js';
+import { Product, type ProductDraft, type ProductProps } from '../../domain/product/product.js';
+import type { InMemoryStore } from './in-memory-store.js';
 
-const toProduct = ({ id, name, price, stock }: ProductRecord) => new Product(id, name, price, stock);
+const toProduct = (props: ProductProps) => new Product(props);
 
 export class InMemoryProductRepository implements ProductRepository, ProductQueries {
   constructor(private readonly store: InMemoryStore) {}

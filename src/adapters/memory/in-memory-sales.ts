@@ -28,8 +28,7 @@ export class InMemorySales implements SalesRollup, SalesStatistics {
       .sort(([idA, a], [idB, b]) => b - a || idA - idB)
       .slice(0, limit)
       .map(([productId, soldQuantity]) => {
-        const { id, name, price, stock } = this.store.state.products.get(productId)!;
-        return { product: new Product(id, name, price, stock), soldQuantity };
+        return { product: new Product(this.store.state.products.get(productId)!), soldQuantity };
       });
   }
 }

@@ -1,22 +1,10 @@
 import type { IdempotencyRecord } from '../../application/ports/idempotency-keys.js';
 import type { StockAdjustment } from '../../application/ports/product-repository.js';
-import type { LedgerEntry } from '../../domain/balance/balance.js';
+import type { BalanceProps, LedgerEntry } from '../../domain/balance/balance.js';
 import type { CouponProps } from '../../domain/coupon/coupon.js';
 import type { Order, OrderPaidEvent } from '../../domain/order/order.js';
-import type { User } from '../../domain/user/user.js';
-
-export interface BalanceRecord {
-  userId: number;
-  amount: number;
-  updatedAt: Date;
-}
-
-export interface ProductRecord {
-  id: number;
-  name: string;
-  price: number;
-  stock: number;
-}
+import type { ProductProps } from '../../domain/product/product.js';
+import type { UserProps } from '../../domain/user/user.js';
 
 export interface UserCouponRecord {
   id: number;
@@ -30,10 +18,10 @@ export interface UserCouponRecord {
 
 /** Plain data only, so a unit of work can snapshot it with structuredClone and roll back. */
 export interface InMemoryState {
-  users: Map<number, User>;
-  balances: Map<number, BalanceRecord>;
+  users: Map<number, UserProps>;
+  balances: Map<number, BalanceProps>;
   ledger: LedgerEntry[];
-  products: Map<number, ProductRecord>;
+  products: Map<number, ProductProps>;
   stockAdjustments: StockAdjustment[];
   coupons: Map<number, CouponProps>;
   userCoupons: Map<number, UserCouponRecord>;

@@ -4,7 +4,7 @@ import type { BalanceLedgerTable, BalancesTable, Db } from './database.js';
 import type { Selectable } from 'kysely';
 
 export function toBalance(row: Selectable<BalancesTable>): Balance {
-  return new Balance(row.user_id, row.amount, row.updated_at);
+  return new Balance({ userId: row.user_id, amount: row.amount, updatedAt: row.updated_at });
 }
 
 export function toLedgerEntry(row: Selectable<BalanceLedgerTable>): LedgerEntry {

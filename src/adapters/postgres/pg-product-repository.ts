@@ -4,7 +4,8 @@ import { type Page, type PageRequest, pageFrom } from '../../application/shared/
 import { Product, type ProductDraft } from '../../domain/product/product.js';
 import type { Db, ProductsTable } from './database.js';
 
-const toProduct = (row: Selectable<ProductsTable>) => new Product(row.id, row.name, row.price, row.stock);
+const toProduct = (row: Selectable<ProductsTable>) =>
+  new Product({ id: row.id, name: row.name, price: row.price, stock: row.stock });
 
 export class PgProductRepository implements ProductRepository {
   constructor(private readonly db: Db) {}

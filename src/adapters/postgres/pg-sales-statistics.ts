@@ -46,7 +46,7 @@ export class PgSalesStatistics implements SalesStatistics {
       JOIN products p ON p.id = top.product_id
       ORDER BY top.sold DESC, p.id`.execute(this.db);
     return rows.map((row) => ({
-      product: new Product(row.id, row.name, row.price, row.stock),
+      product: new Product({ id: row.id, name: row.name, price: row.price, stock: row.stock }),
       soldQuantity: row.sold,
     }));
   }

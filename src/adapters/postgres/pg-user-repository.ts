@@ -1,5 +1,5 @@
-import type { NewUser, UserQueries, UserRepository } from '../../application/ports/user-repository.js';
-import type { User } from '../../domain/user/user.js';
+import type { UserQueries, UserRepository } from '../../application/ports/user-repository.js';
+import { User, type UserDraft } from '../../domain/user/user.js';
 import type { Db } from './database.js';
 import { readerFor } from './pg-transaction-context.js';
 
@@ -7,13 +7,13 @@ import { readerFor } from './pg-transaction-context.js';
 export class PgUserRepository implements UserRepository, UserQueries {
   constructor(private readonly db: Db) {}
 
-  async add({ name, createdAt }: NewUser): Promise<User> {
+  async add({ name, createdAt }: UserDraft): Promise<User> {
     const row = await this.db
       .insertInto('users')
       .values({ name, created_at: createdAt })
       .returning(['id', 'name', 'created_at'])
       .executeTakeFirstOrThrow();
-    return { id: row.id, name: row.name, createdAt: row.created_at };
+    return new User({ id: row.id, name: row.name, createdAt: row.created_at });
   }
 
   async exists(userId: number): Promise<boolean> {

@@ -1,16 +1,11 @@
-import type { User } from '../../domain/user/user.js';
-
-export interface NewUser {
-  readonly name: string;
-  readonly createdAt: Date;
-}
+import type { User, UserDraft } from '../../domain/user/user.js';
 
 export interface UserRepository {
-  add(user: NewUser): Promise<User>;
+  add(draft: UserDraft): Promise<User>;
   exists(userId: number): Promise<boolean>;
 }
 
-/** Reads that need no transaction. */
+/** Reads: no lock, no transaction of their own (see "Reads" on UnitOfWork). */
 export interface UserQueries {
   exists(userId: number): Promise<boolean>;
 }

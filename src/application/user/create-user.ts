@@ -1,5 +1,5 @@
 import { Balance } from '../../domain/balance/balance.js';
-import { type User, validUserName } from '../../domain/user/user.js';
+import { User } from '../../domain/user/user.js';
 import { type Actor, assertAdmin } from '../shared/actor.js';
 import type { Clock } from '../ports/clock.js';
 import type { UnitOfWork } from '../ports/unit-of-work.js';
@@ -18,10 +18,10 @@ export class CreateUser {
   /** A user is born with a zero balance, in the same transaction, so every user has exactly one. */
   async execute({ actor, name }: CreateUserInput): Promise<User> {
     assertAdmin(actor);
-    const validName = validUserName(name);
+    const draft = User.draft({ name, createdAt: this.clock.now() });
     return this.uow.run(async (repos) => {
-      const user = await repos.users.add({ name: validName, createdAt: this.clock.now() });
-      await repos.balances.add(new Balance(user.id, 0, user.createdAt));
+      const user = await repos.users.add(draft);
+      await repos.balances.add(Balance.open(user.id, user.createdAt));
       return user;
     });
   }

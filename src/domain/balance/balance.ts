@@ -27,13 +27,28 @@ export interface BalanceChange {
   readonly entry: LedgerEntryDraft;
 }
 
+export interface BalanceProps {
+  readonly userId: number;
+  readonly amount: number;
+  readonly updatedAt: Date;
+}
+
 /** A user's prepaid balance. Immutable: each change returns a new Balance with its ledger entry. */
-export class Balance {
-  constructor(
-    readonly userId: number,
-    readonly amount: number,
-    readonly updatedAt: Date,
-  ) {}
+export class Balance implements BalanceProps {
+  readonly userId: number;
+  readonly amount: number;
+  readonly updatedAt: Date;
+
+  constructor(props: BalanceProps) {
+    this.userId = props.userId;
+    this.amount = props.amount;
+    this.updatedAt = props.updatedAt;
+  }
+
+  /** A new user's balance: empty, from the moment the user exists. */
+  static open(userId: number, at: Date): Balance {
+    return new Balance({ userId, amount: 0, updatedAt: at });
+  }
 
   charge(amount: number, at: Date): BalanceChange {
     assertWholeAmount('amount', amount, 1, MAX_CHARGE_AMOUNT);
@@ -53,7 +68,7 @@ export class Balance {
   }
 
   private change(type: LedgerEntryType, signedAmount: number, orderId: number | null, at: Date): BalanceChange {
-    const balance = new Balance(this.userId, this.amount + signedAmount, at);
+    const balance = new Balance({ userId: this.userId, amount: this.amount + signedAmount, updatedAt: at });
     return {
       balance,
       entry: { userId: this.userId, type, amount: signedAmount, balanceAfter: balance.amount, orderId, createdAt: at },

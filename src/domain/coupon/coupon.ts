@@ -37,18 +37,26 @@ export interface CouponProps extends CouponDraft {
 
 /** A campaign: a limited quantity of copies, issued first come, first served, within an optional window. */
 export class Coupon implements CouponProps {
-  declare readonly id: number;
-  declare readonly name: string;
-  declare readonly discountType: DiscountType;
-  declare readonly discountValue: number;
-  declare readonly totalQuantity: number;
-  declare readonly issuedQuantity: number;
-  declare readonly validDays: number;
-  declare readonly issueStartsAt: Date | null;
-  declare readonly issueEndsAt: Date | null;
+  readonly id: number;
+  readonly name: string;
+  readonly discountType: DiscountType;
+  readonly discountValue: number;
+  readonly totalQuantity: number;
+  readonly issuedQuantity: number;
+  readonly validDays: number;
+  readonly issueStartsAt: Date | null;
+  readonly issueEndsAt: Date | null;
 
   constructor(props: CouponProps) {
-    Object.assign(this, props);
+    this.id = props.id;
+    this.name = props.name;
+    this.discountType = props.discountType;
+    this.discountValue = props.discountValue;
+    this.totalQuantity = props.totalQuantity;
+    this.issuedQuantity = props.issuedQuantity;
+    this.validDays = props.validDays;
+    this.issueStartsAt = props.issueStartsAt;
+    this.issueEndsAt = props.issueEndsAt;
   }
 
   static draft(input: CouponDraft): CouponDraft {

@@ -23,19 +23,28 @@ export interface UserCouponProps extends UserCouponDraft {
 
 /** One issued copy of a coupon, held by one user. Its status is derived from the time, never stored. */
 export class UserCoupon implements UserCouponProps {
-  declare readonly id: number;
-  declare readonly couponId: number;
-  declare readonly userId: number;
-  declare readonly name: string;
-  declare readonly discountType: DiscountType;
-  declare readonly discountValue: number;
-  declare readonly issuedAt: Date;
-  declare readonly expiresAt: Date;
-  declare readonly usedAt: Date | null;
-  declare readonly orderId: number | null;
+  readonly id: number;
+  readonly couponId: number;
+  readonly userId: number;
+  readonly name: string;
+  readonly discountType: DiscountType;
+  readonly discountValue: number;
+  readonly issuedAt: Date;
+  readonly expiresAt: Date;
+  readonly usedAt: Date | null;
+  readonly orderId: number | null;
 
   constructor(props: UserCouponProps) {
-    Object.assign(this, props);
+    this.id = props.id;
+    this.couponId = props.couponId;
+    this.userId = props.userId;
+    this.name = props.name;
+    this.discountType = props.discountType;
+    this.discountValue = props.discountValue;
+    this.issuedAt = props.issuedAt;
+    this.expiresAt = props.expiresAt;
+    this.usedAt = props.usedAt;
+    this.orderId = props.orderId;
   }
 
   /** USED once used; otherwise EXPIRED from `expiresAt` on; otherwise AVAILABLE. */

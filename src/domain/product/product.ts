@@ -16,14 +16,23 @@ export interface ProductDraft {
   readonly stock: number;
 }
 
+export interface ProductProps extends ProductDraft {
+  readonly id: number;
+}
+
 /** A catalog entry. Immutable: every change returns a new Product. */
-export class Product {
-  constructor(
-    readonly id: number,
-    readonly name: string,
-    readonly price: number,
-    readonly stock: number,
-  ) {}
+export class Product implements ProductProps {
+  readonly id: number;
+  readonly name: string;
+  readonly price: number;
+  readonly stock: number;
+
+  constructor(props: ProductProps) {
+    this.id = props.id;
+    this.name = props.name;
+    this.price = props.price;
+    this.stock = props.stock;
+  }
 
   static draft({ name, price, stock }: ProductDraft): ProductDraft {
     const validated = validName('name', name, PRODUCT_NAME_MAX_LENGTH);
@@ -34,7 +43,7 @@ export class Product {
 
   withPrice(price: number): Product {
     assertWholeAmount('price', price, 1, MAX_PRICE);
-    return new Product(this.id, this.name, price, this.stock);
+    return this.with({ price });
   }
 
   /** Restock (positive) or correct (negative); stock never goes below 0 nor past MAX_STOCK. */
@@ -46,7 +55,7 @@ export class Product {
     if (this.stock + delta > MAX_STOCK) {
       throw new StockLimitExceededError({ productId: this.id, stock: this.stock, stockDelta: delta, limit: MAX_STOCK });
     }
-    return new Product(this.id, this.name, this.price, this.stock + delta);
+    return this.with({ stock: this.stock + delta });
   }
 
   /** Takes `quantity` units for an order. */
@@ -55,6 +64,10 @@ export class Product {
     if (quantity > this.stock) {
       throw new InsufficientStockError({ productId: this.id, requested: quantity, available: this.stock });
     }
-    return new Product(this.id, this.name, this.price, this.stock - quantity);
+    return this.with({ stock: this.stock - quantity });
+  }
+
+  private with(changes: Partial<ProductProps>): Product {
+    return new Product({ ...this, ...changes });
   }
 }

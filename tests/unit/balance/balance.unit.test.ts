@@ -8,9 +8,9 @@ const later = new Date('2026-11-24T08:00:00.000Z');
 
 describe('Balance', () => {
   it('adds a charge and records it with the balance after', () => {
-    const { balance, entry } = new Balance(7, 1_000, at).charge(500, later);
+    const { balance, entry } = new Balance({ userId: 7, amount: 1_000, updatedAt: at }).charge(500, later);
 
-    expect(balance).toEqual(new Balance(7, 1_500, later));
+    expect(balance).toEqual(new Balance({ userId: 7, amount: 1_500, updatedAt: later }));
     expect(entry).toEqual({
       userId: 7,
       type: 'CHARGE',
@@ -22,7 +22,7 @@ describe('Balance', () => {
   });
 
   it('does not change itself when charged', () => {
-    const original = new Balance(7, 1_000, at);
+    const original = new Balance({ userId: 7, amount: 1_000, updatedAt: at });
     original.charge(500, later);
     expect(original.amount).toBe(1_000);
   });
@@ -30,20 +30,26 @@ describe('Balance', () => {
   it.each([0, -1, 1.5, MAX_CHARGE_AMOUNT + 1, Number.NaN, Number.POSITIVE_INFINITY])(
     'rejects a charge of %s',
     (amount) => {
-      expect(() => new Balance(7, 0, at).charge(amount, later)).toThrow(InvalidInputError);
+      expect(() => new Balance({ userId: 7, amount: 0, updatedAt: at }).charge(amount, later)).toThrow(
+        InvalidInputError,
+      );
     },
   );
 
   it('accepts the largest single charge', () => {
-    expect(new Balance(7, 0, at).charge(MAX_CHARGE_AMOUNT, later).balance.amount).toBe(MAX_CHARGE_AMOUNT);
+    expect(new Balance({ userId: 7, amount: 0, updatedAt: at }).charge(MAX_CHARGE_AMOUNT, later).balance.amount).toBe(
+      MAX_CHARGE_AMOUNT,
+    );
   });
 
   it('may reach the ceiling exactly', () => {
-    expect(new Balance(7, MAX_BALANCE - 10, at).charge(10, later).balance.amount).toBe(MAX_BALANCE);
+    expect(new Balance({ userId: 7, amount: MAX_BALANCE - 10, updatedAt: at }).charge(10, later).balance.amount).toBe(
+      MAX_BALANCE,
+    );
   });
 
   it('refuses a charge that would pass the ceiling, naming the numbers', () => {
-    const charge = () => new Balance(7, MAX_BALANCE - 10, at).charge(11, later);
+    const charge = () => new Balance({ userId: 7, amount: MAX_BALANCE - 10, updatedAt: at }).charge(11, later);
     expect(charge).toThrow(BalanceLimitExceededError);
     expect(charge).toThrow(
       expect.objectContaining({
@@ -54,7 +60,7 @@ describe('Balance', () => {
   });
 
   it('takes a payment as a negative ledger amount tied to its order', () => {
-    const { balance, entry } = new Balance(7, 1_000, at).pay(400, 99, later);
+    const { balance, entry } = new Balance({ userId: 7, amount: 1_000, updatedAt: at }).pay(400, 99, later);
     expect(balance.amount).toBe(600);
     expect(entry).toEqual({
       userId: 7,
@@ -67,11 +73,11 @@ describe('Balance', () => {
   });
 
   it('allows a payment of zero, for an order a coupon covers in full', () => {
-    expect(new Balance(7, 0, at).pay(0, 99, later).entry.amount).toBe(0);
+    expect(new Balance({ userId: 7, amount: 0, updatedAt: at }).pay(0, 99, later).entry.amount).toBe(0);
   });
 
   it('refuses a payment larger than the balance, naming what was required and available', () => {
-    const pay = () => new Balance(7, 300, at).pay(301, 99, later);
+    const pay = () => new Balance({ userId: 7, amount: 300, updatedAt: at }).pay(301, 99, later);
     expect(pay).toThrow(InsufficientBalanceError);
     expect(pay).toThrow(expect.objectContaining({ facts: { userId: 7, required: 301, available: 300 } }));
   });

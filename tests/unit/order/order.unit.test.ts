@@ -5,8 +5,8 @@ import { Product } from '../../../src/domain/product/product.js';
 import { InvalidInputError } from '../../../src/domain/shared/domain-error.js';
 
 const at = new Date('2026-11-24T07:00:00.000Z');
-const mug = new Product(1, 'Mug', 12_000, 10);
-const beans = new Product(2, 'Beans', 28_000, 10);
+const mug = new Product({ id: 1, name: 'Mug', price: 12_000, stock: 10 });
+const beans = new Product({ id: 2, name: 'Beans', price: 28_000, stock: 10 });
 
 function copy(discountType: 'FIXED' | 'PERCENT', discountValue: number) {
   return new UserCoupon({
@@ -68,7 +68,7 @@ describe('priceOrder', () => {
   });
 
   it('rounds a PERCENT discount down to the won', () => {
-    const odd = new Product(7, 'Odd', 9_999, 5);
+    const odd = new Product({ id: 7, name: 'Odd', price: 9_999, stock: 5 });
     expect(
       priceOrder({ userId: 5, lines: [{ product: odd, quantity: 1 }], coupon: copy('PERCENT', 15), at }).discountAmount,
     ).toBe(1_499);

@@ -4,7 +4,7 @@ import { InsufficientStockError, StockLimitExceededError } from '../../../src/do
 import { InvalidInputError } from '../../../src/domain/shared/domain-error.js';
 
 describe('Product', () => {
-  const mug = new Product(3, 'Mug', 12_000, 5);
+  const mug = new Product({ id: 3, name: 'Mug', price: 12_000, stock: 5 });
 
   it('validates a draft and trims its name', () => {
     expect(Product.draft({ name: '  Mug ', price: 1, stock: 0 })).toEqual({ name: 'Mug', price: 1, stock: 0 });
@@ -47,7 +47,7 @@ describe('Product', () => {
   });
 
   it('changes price without touching stock', () => {
-    expect(mug.withPrice(9_900)).toEqual(new Product(3, 'Mug', 9_900, 5));
+    expect(mug.withPrice(9_900)).toEqual(new Product({ id: 3, name: 'Mug', price: 9_900, stock: 5 }));
     expect(() => mug.withPrice(0)).toThrow(InvalidInputError);
   });
 });

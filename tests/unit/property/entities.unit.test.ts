@@ -71,7 +71,7 @@ describe('Balance', () => {
               ? { code: 'BALANCE_LIMIT_EXCEEDED' }
               : {
                   ok: {
-                    balance: new Balance(7, amount + charge, at),
+                    balance: new Balance({ userId: 7, amount: amount + charge, updatedAt: at }),
                     entry: {
                       userId: 7,
                       type: 'CHARGE',
@@ -82,7 +82,9 @@ describe('Balance', () => {
                     },
                   },
                 };
-          expect(outcomeOf(() => new Balance(7, amount, at).charge(charge, at))).toEqual(expected);
+          expect(outcomeOf(() => new Balance({ userId: 7, amount, updatedAt: at }).charge(charge, at))).toEqual(
+            expected,
+          );
         },
       ),
       RUNS,
@@ -98,7 +100,7 @@ describe('Balance', () => {
             ? { code: 'INSUFFICIENT_BALANCE' }
             : {
                 ok: {
-                  balance: new Balance(7, amount - payment, at),
+                  balance: new Balance({ userId: 7, amount: amount - payment, updatedAt: at }),
                   entry: {
                     userId: 7,
                     type: 'PAYMENT',
@@ -109,7 +111,7 @@ describe('Balance', () => {
                   },
                 },
               };
-        const outcome = outcomeOf(() => new Balance(7, amount, at).pay(payment, 42, at));
+        const outcome = outcomeOf(() => new Balance({ userId: 7, amount, updatedAt: at }).pay(payment, 42, at));
         expect(outcome).toEqual(expected);
         // A payment of 0 is written as 0, not −0.
         if ('ok' in outcome) expect(Object.is(outcome.ok.entry.amount, -0)).toBe(false);
@@ -131,7 +133,7 @@ describe('Balance', () => {
     );
     fc.assert(
       fc.property(balances, fc.array(operation, { maxLength: 60 }), (start, operations) => {
-        let balance = new Balance(7, start, at);
+        let balance = new Balance({ userId: 7, amount: start, updatedAt: at });
         let sum = start;
         for (const { type, amount } of operations) {
           try {
@@ -154,7 +156,7 @@ describe('Balance', () => {
 
 describe('Product', () => {
   const stocks = within(0, MAX_STOCK);
-  const product = (stock: number) => new Product(3, 'Mug', 12_000, stock);
+  const product = (stock: number) => new Product({ id: 3, name: 'Mug', price: 12_000, stock });
 
   it('takes a whole quantity it has in stock, and refuses anything else with a domain error', () => {
     fc.assert(
@@ -233,7 +235,10 @@ describe('priceOrder', () => {
       },
     )
     .map((drafts) =>
-      drafts.map(({ id, price, quantity }) => ({ product: new Product(id, `P${id}`, price, MAX_STOCK), quantity })),
+      drafts.map(({ id, price, quantity }) => ({
+        product: new Product({ id, name: `P${id}`, price, stock: MAX_STOCK }),
+        quantity,
+      })),
     );
 
   it('adds up the lines, takes off a discount within 0..total, and leaves total − discount to pay', () => {

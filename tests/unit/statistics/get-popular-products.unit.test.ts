@@ -264,7 +264,9 @@ class GatedStatistics implements SalesStatistics {
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe('GetPopularProducts: one query at a time', () => {
-  const answer: ProductSales[] = [{ product: new Product(7, 'Mug', 12_000, 3), soldQuantity: 4 }];
+  const answer: ProductSales[] = [
+    { product: new Product({ id: 7, name: 'Mug', price: 12_000, stock: 3 }), soldQuantity: 4 },
+  ];
 
   it('shares one query among calls that arrive while it runs', async () => {
     const statistics = new GatedStatistics(answer);
