@@ -3,9 +3,15 @@ import { type Page, type PageRequest, pageFrom } from '../../application/shared/
 import type { Balance, LedgerEntry } from '../../domain/balance/balance.js';
 import type { Db } from './database.js';
 import { toBalance, toLedgerEntry } from './pg-balance-repository.js';
+import { readerFor } from './pg-transaction-context.js';
 
 export class PgBalanceQueries implements BalanceQueries {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly pool: Db) {}
+
+  /** On the open unit of work's connection when there is one (see the ports' note on reads), else the pool. */
+  private get db(): Db {
+    return readerFor(this.pool);
+  }
 
   async findByUserId(userId: number): Promise<Balance | undefined> {
     const row = await this.db.selectFrom('balances').selectAll().where('user_id', '=', userId).executeTakeFirst();

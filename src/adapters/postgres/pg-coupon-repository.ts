@@ -118,14 +118,15 @@ export class PgCouponIssuer implements CouponIssuer {
 }
 
 export class PgCouponQueries implements CouponQueries {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly pool: Db) {}
+
+  /** On the open unit of work's connection when there is one (see the ports' note on reads), else the pool. */
+  private get db(): Db {
+    return readerFor(this.pool);
+  }
 
   async findById(couponId: number): Promise<Coupon | undefined> {
-    const row = await readerFor(this.db)
-      .selectFrom('coupons')
-      .selectAll()
-      .where('id', '=', couponId)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('coupons').selectAll().where('id', '=', couponId).executeTakeFirst();
     return row && toCoupon(row);
   }
 

@@ -3,6 +3,7 @@ import type { OrderQueries, OrderRepository } from '../../application/ports/orde
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import type { Order, OrderDraft, OrderLine } from '../../domain/order/order.js';
 import type { Db, OrdersTable } from './database.js';
+import { readerFor } from './pg-transaction-context.js';
 
 export class PgOrderRepository implements OrderRepository {
   constructor(private readonly db: Db) {}
@@ -33,7 +34,12 @@ export class PgOrderRepository implements OrderRepository {
 }
 
 export class PgOrderQueries implements OrderQueries {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly pool: Db) {}
+
+  /** On the open unit of work's connection when there is one (see the ports' note on reads), else the pool. */
+  private get db(): Db {
+    return readerFor(this.pool);
+  }
 
   async findById(orderId: number): Promise<Order | undefined> {
     const rows = await this.db.selectFrom('orders').selectAll().where('id', '=', orderId).execute();

@@ -3,6 +3,7 @@ import type { ProductQueries, ProductRepository, StockAdjustment } from '../../a
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import { Product, type ProductDraft } from '../../domain/product/product.js';
 import type { Db, ProductsTable } from './database.js';
+import { readerFor } from './pg-transaction-context.js';
 
 const toProduct = (row: Selectable<ProductsTable>) =>
   new Product({ id: row.id, name: row.name, price: row.price, stock: row.stock });
@@ -68,7 +69,12 @@ export class PgProductRepository implements ProductRepository {
 }
 
 export class PgProductQueries implements ProductQueries {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly pool: Db) {}
+
+  /** On the open unit of work's connection when there is one (see the ports' note on reads), else the pool. */
+  private get db(): Db {
+    return readerFor(this.pool);
+  }
 
   async findById(productId: number): Promise<Product | undefined> {
     const row = await this.db.selectFrom('products').selectAll().where('id', '=', productId).executeTakeFirst();

@@ -8,6 +8,7 @@ import type {
 import { Product } from '../../domain/product/product.js';
 import type { LocalDate } from '../../domain/statistics/shop-calendar.js';
 import type { Db } from './database.js';
+import { readerFor } from './pg-transaction-context.js';
 
 export class PgSalesRollup implements SalesRollup {
   constructor(private readonly db: Db) {}
@@ -29,7 +30,12 @@ export class PgSalesRollup implements SalesRollup {
 }
 
 export class PgSalesStatistics implements SalesStatistics {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly pool: Db) {}
+
+  /** On the open unit of work's connection when there is one (see the ports' note on reads), else the pool. */
+  private get db(): Db {
+    return readerFor(this.pool);
+  }
 
   /** Reads at most (days × products sold) rollup rows: its cost does not grow with the number of orders. */
   async topSellers(firstDay: LocalDate, lastDay: LocalDate, limit: number): Promise<ProductSales[]> {

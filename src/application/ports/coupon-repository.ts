@@ -29,7 +29,7 @@ export interface UserCouponFilter {
   readonly now: Date;
 }
 
-/** Reads that need no lock and no transaction. */
+/** Reads: no lock, no transaction of their own (see "Reads" on UnitOfWork). */
 export interface CouponQueries {
   findById(couponId: number): Promise<Coupon | undefined>;
   /** Newest first. */

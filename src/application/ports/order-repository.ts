@@ -7,7 +7,7 @@ export interface OrderRepository {
   add(draft: OrderDraft): Promise<Order>;
 }
 
-/** Reads that need no lock and no transaction. */
+/** Reads: no lock, no transaction of their own (see "Reads" on UnitOfWork). */
 export interface OrderQueries {
   findById(orderId: number): Promise<Order | undefined>;
   /** Newest first; the page key is the order id. */

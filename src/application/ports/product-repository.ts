@@ -22,7 +22,7 @@ export interface ProductRepository {
   recordAdjustment(adjustment: StockAdjustment): Promise<void>;
 }
 
-/** Reads that need no lock and no transaction. */
+/** Reads: no lock, no transaction of their own (see "Reads" on UnitOfWork). */
 export interface ProductQueries {
   findById(productId: number): Promise<Product | undefined>;
   /** By id ascending; the page key is the product id. */

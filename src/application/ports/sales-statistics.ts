@@ -16,7 +16,7 @@ export interface SalesRollup {
   add(day: LocalDate, lines: readonly UnitsSold[]): Promise<void>;
 }
 
-/** Reads that need no transaction. */
+/** Reads: no lock, no transaction of their own (see "Reads" on UnitOfWork). */
 export interface SalesStatistics {
   /** The best sellers over the days, most units first, ties to the lower product id, with the products as they are now. */
   topSellers(firstDay: LocalDate, lastDay: LocalDate, limit: number): Promise<ProductSales[]>;

@@ -26,6 +26,13 @@ export interface TransactionalRepositories {
  * unit of work's `work`, it joins that transaction as a savepoint: if the inner work throws, its writes
  * are undone and the outer work may still go on and commit (that is how a business error can be kept
  * with its Idempotency-Key).
+ *
+ * Reads: every query port (`*Queries`, `SalesStatistics`) runs outside any unit of work of its own, and
+ * when it is called while one is open in the same call chain it reads on that unit of work's
+ * transaction. The edge may run any use case inside a unit of work it opened (an Idempotency-Key's), and
+ * the use case cannot know it; a read that took a second connection there would hold one connection
+ * while waiting for another, which starves the pool under load. The adapters do this by themselves
+ * (the call chain's transaction, never a parameter to forget), so use cases stay the same either way.
  */
 export interface UnitOfWork {
   run<T>(work: (repos: TransactionalRepositories) => Promise<T>): Promise<T>;
