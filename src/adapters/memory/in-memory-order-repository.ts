@@ -1,27 +1,29 @@
 import type { OrderQueries, OrderRepository } from '../../application/ports/order-repository.js';
 import type { Outbox } from '../../application/ports/outbox.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import type { Order, OrderDraft, OrderPaidEvent } from '../../domain/order/order.js';
+import { Order, type OrderDraft, type OrderPaidEvent } from '../../domain/order/order.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
 export class InMemoryOrderRepository implements OrderRepository, OrderQueries {
   constructor(private readonly store: InMemoryStore) {}
 
   async add(draft: OrderDraft): Promise<Order> {
-    const order = { ...draft, id: this.store.nextId('orders') };
-    this.store.state.orders.set(order.id, order);
-    return order;
+    const props = { ...draft, id: this.store.nextId('orders') };
+    this.store.state.orders.set(props.id, props);
+    return new Order(props);
   }
 
   async findById(orderId: number): Promise<Order | undefined> {
-    return this.store.state.orders.get(orderId);
+    const props = this.store.state.orders.get(orderId);
+    return props && new Order(props);
   }
 
   async listByUser(userId: number, { limit, after }: PageRequest): Promise<Page<Order>> {
     const rows = [...this.store.state.orders.values()]
       .filter((order) => order.userId === userId && (after === undefined || order.id < after))
       .sort((a, b) => b.id - a.id)
-      .slice(0, limit + 1);
+      .slice(0, limit + 1)
+      .map((props) => new Order(props));
     return pageFrom(rows, limit, (order) => order.id);
   }
 }

@@ -2,7 +2,7 @@ import type { IdempotencyRecord } from '../../application/ports/idempotency-keys
 import type { StockAdjustment } from '../../application/ports/product-repository.js';
 import type { BalanceProps, LedgerEntry } from '../../domain/balance/balance.js';
 import type { CouponProps } from '../../domain/coupon/coupon.js';
-import type { Order, OrderPaidEvent } from '../../domain/order/order.js';
+import type { OrderPaidEvent, OrderProps } from '../../domain/order/order.js';
 import type { ProductProps } from '../../domain/product/product.js';
 import type { UserProps } from '../../domain/user/user.js';
 
@@ -25,7 +25,7 @@ export interface InMemoryState {
   stockAdjustments: StockAdjustment[];
   coupons: Map<number, CouponProps>;
   userCoupons: Map<number, UserCouponRecord>;
-  orders: Map<number, Order>;
+  orders: Map<number, OrderProps>;
   outbox: { event: OrderPaidEvent; at: Date }[];
   idempotencyKeys: Map<string, IdempotencyRecord>;
   /** Units sold, keyed by 'YYYY-MM-DD|productId'. */

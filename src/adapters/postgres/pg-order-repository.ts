@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { OrderQueries, OrderRepository } from '../../application/ports/order-repository.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import type { Order, OrderDraft, OrderLine } from '../../domain/order/order.js';
+import { Order, type OrderDraft, type OrderLine } from '../../domain/order/order.js';
 import type { Db, OrdersTable } from './database.js';
 import { readerFor } from './pg-transaction-context.js';
 
@@ -29,7 +29,7 @@ export class PgOrderRepository implements OrderRepository {
         SELECT placed.id, ${draft.userId}, ${draft.paidAmount}, ${draft.createdAt} FROM placed
       )
       SELECT id FROM placed`.execute(this.db);
-    return { ...draft, id: rows[0]!.id };
+    return new Order({ ...draft, id: rows[0]!.id });
   }
 }
 
@@ -83,16 +83,19 @@ export class PgOrderQueries implements OrderQueries {
       });
       linesByOrder.set(line.order_id, list);
     }
-    return rows.map((row) => ({
-      id: row.id,
-      userId: row.user_id,
-      status: row.status,
-      lines: linesByOrder.get(row.id) ?? [],
-      totalAmount: row.total_amount,
-      discountAmount: row.discount_amount,
-      paidAmount: row.paid_amount,
-      userCouponId: row.user_coupon_id,
-      createdAt: row.created_at,
-    }));
+    return rows.map(
+      (row) =>
+        new Order({
+          id: row.id,
+          userId: row.user_id,
+          status: row.status,
+          lines: linesByOrder.get(row.id) ?? [],
+          totalAmount: row.total_amount,
+          discountAmount: row.discount_amount,
+          paidAmount: row.paid_amount,
+          userCouponId: row.user_coupon_id,
+          createdAt: row.created_at,
+        }),
+    );
   }
 }

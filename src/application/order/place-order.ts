@@ -1,6 +1,6 @@
 import type { UserCoupon } from '../../domain/coupon/user-coupon.js';
 import { CouponNotUsableError } from '../../domain/coupon/coupon-errors.js';
-import { type Order, type OrderItem, paidEventOf, priceOrder, validateItems } from '../../domain/order/order.js';
+import { Order, type OrderItem, validateItems } from '../../domain/order/order.js';
 import { ProductNotFoundError } from '../../domain/product/product-errors.js';
 import { localDateOf } from '../../domain/statistics/shop-calendar.js';
 import { UserNotFoundError } from '../../domain/user/user-errors.js';
@@ -54,13 +54,13 @@ export class PlaceOrder {
 
       // The order row comes first because the payment names it; if the balance is short, the rollback
       // takes the order with it.
-      const order = await repos.orders.add(priceOrder({ userId, lines, coupon, at }));
+      const order = await repos.orders.add(Order.place({ userId, lines, coupon, at }));
       const balance = await repos.balances.getByUserIdForUpdate(userId);
       if (!balance) throw new UserNotFoundError(userId);
       await repos.balances.save(balance.pay(order.paidAmount, order.id, at));
       await repos.products.saveStock(taken, at);
       if (coupon) await repos.userCoupons.save(coupon.use(userId, order.id, at));
-      await repos.outbox.add(paidEventOf(order), at);
+      await repos.outbox.add(order.paidEvent(), at);
       await repos.sales.add(localDateOf(at, this.timeZone), items);
       return order;
     });

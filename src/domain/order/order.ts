@@ -32,7 +32,7 @@ export interface OrderDraft {
   readonly createdAt: Date;
 }
 
-export interface Order extends OrderDraft {
+export interface OrderProps extends OrderDraft {
   readonly id: number;
 }
 
@@ -65,46 +65,72 @@ export function validateItems(items: readonly OrderItem[]): void {
   });
 }
 
-/**
- * Prices an order at the products' current prices: each line's amount, their total, the coupon's
- * discount (never more than the total) and what is left to pay. The caller has checked the stock and
- * that the coupon is the user's and usable.
- */
-export function priceOrder(input: {
+/** A placed order. Immutable: a change of state returns a new Order (and what happened, where it matters). */
+export class Order implements OrderProps {
+  readonly id: number;
   readonly userId: number;
-  readonly lines: readonly { product: Product; quantity: number }[];
-  readonly coupon?: UserCoupon | undefined;
-  readonly at: Date;
-}): OrderDraft {
-  const lines = input.lines.map(({ product, quantity }) => ({
-    productId: product.id,
-    name: product.name,
-    quantity,
-    unitPrice: product.price,
-    amount: product.price * quantity,
-  }));
-  const totalAmount = lines.reduce((sum, line) => sum + line.amount, 0);
-  const discountAmount = input.coupon ? input.coupon.discountOn(totalAmount) : 0;
-  return {
-    userId: input.userId,
-    status: 'PAID',
-    lines,
-    totalAmount,
-    discountAmount,
-    paidAmount: totalAmount - discountAmount,
-    userCouponId: input.coupon?.id ?? null,
-    createdAt: input.at,
-  };
-}
+  readonly status: OrderStatus;
+  readonly lines: OrderLine[];
+  readonly totalAmount: number;
+  readonly discountAmount: number;
+  readonly paidAmount: number;
+  readonly userCouponId: number | null;
+  readonly createdAt: Date;
 
-export function paidEventOf(order: Order): OrderPaidEvent {
-  return {
-    orderId: order.id,
-    userId: order.userId,
-    items: order.lines,
-    totalAmount: order.totalAmount,
-    discountAmount: order.discountAmount,
-    paidAmount: order.paidAmount,
-    paidAt: order.createdAt.toISOString(),
-  };
+  constructor(props: OrderProps) {
+    this.id = props.id;
+    this.userId = props.userId;
+    this.status = props.status;
+    this.lines = props.lines;
+    this.totalAmount = props.totalAmount;
+    this.discountAmount = props.discountAmount;
+    this.paidAmount = props.paidAmount;
+    this.userCouponId = props.userCouponId;
+    this.createdAt = props.createdAt;
+  }
+
+  /**
+   * A new order, PAID, priced at the products' current prices: each line's amount, their total, the
+   * coupon's discount (never more than the total) and what is left to pay. The caller has checked the
+   * items (validateItems), the stock and that the coupon is the user's and usable.
+   */
+  static place(input: {
+    readonly userId: number;
+    readonly lines: readonly { product: Product; quantity: number }[];
+    readonly coupon?: UserCoupon | undefined;
+    readonly at: Date;
+  }): OrderDraft {
+    const lines = input.lines.map(({ product, quantity }) => ({
+      productId: product.id,
+      name: product.name,
+      quantity,
+      unitPrice: product.price,
+      amount: product.price * quantity,
+    }));
+    const totalAmount = lines.reduce((sum, line) => sum + line.amount, 0);
+    const discountAmount = input.coupon ? input.coupon.discountOn(totalAmount) : 0;
+    return {
+      userId: input.userId,
+      status: 'PAID',
+      lines,
+      totalAmount,
+      discountAmount,
+      paidAmount: totalAmount - discountAmount,
+      userCouponId: input.coupon?.id ?? null,
+      createdAt: input.at,
+    };
+  }
+
+  /** What the data platform is told once the order is paid. */
+  paidEvent(): OrderPaidEvent {
+    return {
+      orderId: this.id,
+      userId: this.userId,
+      items: this.lines,
+      totalAmount: this.totalAmount,
+      discountAmount: this.discountAmount,
+      paidAmount: this.paidAmount,
+      paidAt: this.createdAt.toISOString(),
+    };
+  }
 }

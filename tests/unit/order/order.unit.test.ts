@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserCoupon } from '../../../src/domain/coupon/user-coupon.js';
-import { paidEventOf, priceOrder, validateItems } from '../../../src/domain/order/order.js';
+import { Order, validateItems } from '../../../src/domain/order/order.js';
 import { Product } from '../../../src/domain/product/product.js';
 import { InvalidInputError } from '../../../src/domain/shared/domain-error.js';
 
@@ -23,9 +23,9 @@ function copy(discountType: 'FIXED' | 'PERCENT', discountValue: number) {
   });
 }
 
-describe('priceOrder', () => {
+describe('Order.place', () => {
   it('prices each line at the current price and adds them up', () => {
-    const draft = priceOrder({
+    const draft = Order.place({
       userId: 5,
       lines: [
         { product: mug, quantity: 2 },
@@ -54,7 +54,7 @@ describe('priceOrder', () => {
     ['PERCENT, rounded down', 'PERCENT', 15, 24_000, 3_600],
     ['PERCENT of 100', 'PERCENT', 100, 24_000, 24_000],
   ] as const)('applies a %s', (_label, type, value, total, discount) => {
-    const draft = priceOrder({
+    const draft = Order.place({
       userId: 5,
       lines: [{ product: mug, quantity: total / 12_000 }],
       coupon: copy(type, value),
@@ -70,13 +70,14 @@ describe('priceOrder', () => {
   it('rounds a PERCENT discount down to the won', () => {
     const odd = new Product({ id: 7, name: 'Odd', price: 9_999, stock: 5 });
     expect(
-      priceOrder({ userId: 5, lines: [{ product: odd, quantity: 1 }], coupon: copy('PERCENT', 15), at }).discountAmount,
+      Order.place({ userId: 5, lines: [{ product: odd, quantity: 1 }], coupon: copy('PERCENT', 15), at })
+        .discountAmount,
     ).toBe(1_499);
   });
 
   it('describes the paid order for the data platform', () => {
-    const draft = priceOrder({ userId: 5, lines: [{ product: mug, quantity: 1 }], coupon: copy('FIXED', 2_000), at });
-    expect(paidEventOf({ ...draft, id: 44 })).toEqual({
+    const draft = Order.place({ userId: 5, lines: [{ product: mug, quantity: 1 }], coupon: copy('FIXED', 2_000), at });
+    expect(new Order({ ...draft, id: 44 }).paidEvent()).toEqual({
       orderId: 44,
       userId: 5,
       items: draft.lines,

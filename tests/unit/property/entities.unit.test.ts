@@ -12,8 +12,8 @@ import { UserCoupon } from '../../../src/domain/coupon/user-coupon.js';
 import {
   MAX_LINE_QUANTITY,
   MAX_ORDER_LINES,
+  Order,
   type OrderItem,
-  priceOrder,
   validateItems,
 } from '../../../src/domain/order/order.js';
 import { MAX_PRICE, MAX_STOCK, Product } from '../../../src/domain/product/product.js';
@@ -220,7 +220,7 @@ const copyOf = ({ type, value }: { type: DiscountType; value: number }) =>
     orderId: null,
   });
 
-describe('priceOrder', () => {
+describe('Order.place', () => {
   const lines = fc
     .uniqueArray(
       fc.record({
@@ -244,7 +244,7 @@ describe('priceOrder', () => {
   it('adds up the lines, takes off a discount within 0..total, and leaves total − discount to pay', () => {
     fc.assert(
       fc.property(lines, fc.option(discounts, { nil: undefined }), (orderLines, discount) => {
-        const draft = priceOrder({ userId: 5, lines: orderLines, coupon: discount && copyOf(discount), at });
+        const draft = Order.place({ userId: 5, lines: orderLines, coupon: discount && copyOf(discount), at });
 
         draft.lines.forEach((line, i) => {
           const { product, quantity } = orderLines[i]!;
