@@ -60,7 +60,7 @@ export function progressBar(label: string): (done: number, total: number) => voi
   return (done, total) => showProgress(label, done, total);
 }
 
-export function percentile(sortedMs: number[], p: number): number {
+function percentile(sortedMs: number[], p: number): number {
   if (sortedMs.length === 0) return Number.NaN;
   const rank = Math.min(sortedMs.length - 1, Math.max(0, Math.ceil((p / 100) * sortedMs.length) - 1));
   return sortedMs[rank]!;

@@ -171,7 +171,7 @@ const types = {
   },
 };
 
-export function createPool({
+function createPool({
   url,
   poolSize = 20,
   connectionTimeoutMs = 5_000,

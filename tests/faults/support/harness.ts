@@ -7,7 +7,7 @@ import type { LoadDriver, RequestRecord } from './load.js';
 import type { FaultReceiver } from './receiver.js';
 import type { ServiceInstance } from './service.js';
 
-export const SHOP_TIMEZONE = 'Asia/Seoul';
+const SHOP_TIMEZONE = 'Asia/Seoul';
 
 /** The data platform settings every fault test runs the service with: quick retries, short attempts. */
 export const FAST_DELIVERY_ENV = {

@@ -91,7 +91,7 @@ type Final =
 const API = '/api/v1';
 
 /** Plain JSON requests for setting up, retried briefly on network errors and 503. */
-export async function adminRequest<T>(
+async function adminRequest<T>(
   origin: string,
   method: 'GET' | 'POST',
   path: string,
