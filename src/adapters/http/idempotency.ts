@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { RunIdempotently } from '../../application/idempotency/run-idempotently.js';
+import { IDEMPOTENCY_KEY_MAX_LENGTH, type RunIdempotently } from '../../application/idempotency/run-idempotently.js';
 import { toProblem } from './error-handler.js';
 import { PROBLEM_CONTENT_TYPE } from './problems.js';
 
@@ -9,7 +9,10 @@ import { PROBLEM_CONTENT_TYPE } from './problems.js';
 export const idempotencyHeaders = z.object({
   'idempotency-key': z
     .string()
-    .regex(/^[\x20-\x7E]{1,255}$/, 'must be 1 to 255 printable ASCII characters')
+    .regex(
+      new RegExp(`^[\\x20-\\x7E]{1,${IDEMPOTENCY_KEY_MAX_LENGTH}}$`),
+      `must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters`,
+    )
     .optional()
     .describe('Retry-safe: the same key and body within 24 h replays the first answer (Idempotent-Replayed: true)'),
 });

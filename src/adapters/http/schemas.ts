@@ -39,9 +39,10 @@ function decodeJson(text: string): unknown {
   }
 }
 
+// No more digits than MAX_PAGE_LIMIT has, so a huge number is refused before it is parsed.
 const limitParam = z
   .string()
-  .regex(/^[0-9]{1,3}$/, `must be an integer from 1 to ${MAX_PAGE_LIMIT}`)
+  .regex(new RegExp(`^[0-9]{1,${String(MAX_PAGE_LIMIT).length}}$`), `must be an integer from 1 to ${MAX_PAGE_LIMIT}`)
   .transform(Number)
   .refine((limit) => limit >= 1 && limit <= MAX_PAGE_LIMIT, `must be an integer from 1 to ${MAX_PAGE_LIMIT}`)
   .default(DEFAULT_PAGE_LIMIT);

@@ -5,6 +5,8 @@ import { IdempotencyKeyInUseError, IdempotencyKeyReusedError } from './idempoten
 
 /** Responses are kept for at least this long. */
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+/** A key is 1 to this many printable ASCII characters (the IETF draft leaves the length to the server). */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
 
 export interface IdempotentRequest {
   /** The user the request acts for: keys are scoped to them. */

@@ -3,7 +3,12 @@ import { z } from 'zod';
 import type { ChargeBalance } from '../../../application/balance/charge-balance.js';
 import type { GetBalance } from '../../../application/balance/get-balance.js';
 import type { GetBalanceHistory } from '../../../application/balance/get-balance-history.js';
-import { MAX_CHARGE_AMOUNT, type Balance, type LedgerEntry } from '../../../domain/balance/balance.js';
+import {
+  LEDGER_ENTRY_TYPES,
+  MAX_CHARGE_AMOUNT,
+  type Balance,
+  type LedgerEntry,
+} from '../../../domain/balance/balance.js';
 import type { RunIdempotently } from '../../../application/idempotency/run-idempotently.js';
 import { actorOf } from '../auth.js';
 import { idempotencyHeaders, replyIdempotently } from '../idempotency.js';
@@ -30,7 +35,7 @@ const chargeBody = z.strictObject({ amount: z.number().int().min(1).max(MAX_CHAR
 const chargeView = z.object({ userId: z.number().int(), balance: z.number().int(), charged: z.number().int() });
 const ledgerEntryView = z.object({
   id: z.number().int(),
-  type: z.enum(['CHARGE', 'PAYMENT']),
+  type: z.enum(LEDGER_ENTRY_TYPES),
   amount: z.number().int().describe('The signed change: + for a charge, − for a payment'),
   balanceAfter: z.number().int(),
   orderId: z.number().int().nullable(),

@@ -7,12 +7,13 @@ import type { HeldCoupon, ListUserCoupons } from '../../../application/coupon/li
 import {
   COUPON_NAME_MAX_LENGTH,
   type Coupon,
+  DISCOUNT_TYPES,
   MAX_COUPON_QUANTITY,
   MAX_FIXED_DISCOUNT,
   MAX_PERCENT_DISCOUNT,
   MAX_VALID_DAYS,
 } from '../../../domain/coupon/coupon.js';
-import type { UserCoupon, UserCouponStatus } from '../../../domain/coupon/user-coupon.js';
+import { USER_COUPON_STATUSES, type UserCoupon, type UserCouponStatus } from '../../../domain/coupon/user-coupon.js';
 import type { RunIdempotently } from '../../../application/idempotency/run-idempotently.js';
 import { actorOf } from '../auth.js';
 import { idempotencyHeaders, replyIdempotently } from '../idempotency.js';
@@ -27,8 +28,8 @@ export interface CouponRoutesOptions {
 }
 
 const couponIdParams = z.object({ couponId: idParam });
-const discountType = z.enum(['FIXED', 'PERCENT']);
-const userCouponStatus = z.enum(['AVAILABLE', 'USED', 'EXPIRED']);
+const discountType = z.enum(DISCOUNT_TYPES);
+const userCouponStatus = z.enum(USER_COUPON_STATUSES);
 
 const couponView = z.object({
   id: z.number().int(),

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ListDeliveries } from '../../../application/data-platform/list-deliveries.js';
 import type { RetryDelivery } from '../../../application/data-platform/retry-delivery.js';
-import type { Delivery } from '../../../domain/data-platform/delivery.js';
+import { DELIVERY_STATUSES, type Delivery } from '../../../domain/data-platform/delivery.js';
 import { actorOf } from '../auth.js';
 import {
   commonErrors,
@@ -19,7 +19,7 @@ export interface DeliveryRoutesOptions {
   retryDelivery: RetryDelivery;
 }
 
-const deliveryStatus = z.enum(['PENDING', 'DELIVERED', 'FAILED']);
+const deliveryStatus = z.enum(DELIVERY_STATUSES);
 const listQuery = pageQuery.extend({ status: deliveryStatus.optional() });
 const eventIdParams = z.object({ eventId: z.guid().transform((id) => id.toLowerCase()) });
 

@@ -4,7 +4,7 @@ import type { RunIdempotently } from '../../../application/idempotency/run-idemp
 import type { GetOrder } from '../../../application/order/get-order.js';
 import type { ListUserOrders } from '../../../application/order/list-user-orders.js';
 import type { PlaceOrder } from '../../../application/order/place-order.js';
-import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, type Order } from '../../../domain/order/order.js';
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, ORDER_STATUSES, type Order } from '../../../domain/order/order.js';
 import { actorOf } from '../auth.js';
 import { idempotencyHeaders, replyIdempotently } from '../idempotency.js';
 import {
@@ -53,7 +53,7 @@ const placeOrderBody = z
 const orderView = z.object({
   orderId: z.number().int(),
   userId: z.number().int(),
-  status: z.literal('PAID'),
+  status: z.enum(ORDER_STATUSES),
   items: z.array(
     z.object({
       productId: z.number().int(),
