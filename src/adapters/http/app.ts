@@ -19,9 +19,9 @@ import { type ProductRoutesOptions, productRoutes } from './routes/product-route
 import { type OperationalRoutesOptions, operationalRoutes } from './routes/operational-routes.js';
 import { type OrderRoutesOptions, orderRoutes } from './routes/order-routes.js';
 import { type DeliveryRoutesOptions, deliveryRoutes } from './routes/delivery-routes.js';
+import { BODY_LIMIT_BYTES } from './schemas.js';
 
-export const API_PREFIX = '/api/v1';
-export const BODY_LIMIT_BYTES = 1_048_576;
+const API_PREFIX = '/api/v1';
 
 /** What the HTTP edge needs: the use cases it exposes and a readiness probe. Nothing else. */
 export type AppDependencies = BalanceRoutesOptions &

@@ -2,6 +2,9 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, InvalidInputError } from '../../domain/shared/domain-error.js';
 import { type Problem, PROBLEM_CONTENT_TYPE, isProblemCode, problem } from './problems.js';
+import { BODY_LIMIT_BYTES } from './schemas.js';
+
+const MIB = 2 ** 20;
 
 interface FieldError {
   path: string;
@@ -47,7 +50,9 @@ export function toProblem(error: FastifyError | Error, isUnavailable: Unavailabi
 
   const status = 'statusCode' in error ? error.statusCode : undefined;
   if (status === 413)
-    return problem('PAYLOAD_TOO_LARGE', 'The request body is larger than 1 MiB.', { limitBytes: 1_048_576 });
+    return problem('PAYLOAD_TOO_LARGE', `The request body is larger than ${BODY_LIMIT_BYTES / MIB} MiB.`, {
+      limitBytes: BODY_LIMIT_BYTES,
+    });
   if (status === 415) return problem('UNSUPPORTED_MEDIA_TYPE', error.message);
   // Fastify's own 4xx: malformed JSON, an empty JSON body, a bad Content-Length. All are the request's fault.
   if (status !== undefined && status >= 400 && status < 500)

@@ -31,7 +31,7 @@ export const PROBLEMS = {
 
 export type ProblemCode = keyof typeof PROBLEMS;
 
-export const PROBLEM_TYPE_BASE = 'https://shop.example.com/problems/';
+const PROBLEM_TYPE_BASE = 'https://shop.example.com/problems/';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 export interface Problem {

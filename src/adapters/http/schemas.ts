@@ -11,17 +11,23 @@ export const idParam = z
 
 export const userIdParams = z.object({ userId: idParam });
 
+/** A positive integer id in a body (a JSON number): 1 to 2^53 − 1. */
+export const idValue = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** The largest request body accepted: 1 MiB, the contract's; past it the answer is 413 PAYLOAD_TOO_LARGE. */
+export const BODY_LIMIT_BYTES = 1_048_576;
+
 /**
  * Cursors are opaque to clients: base64url of `{"after": <key>}`. Anything else, tampered or garbage, is a
  * validation error, never a 500.
  */
-export function encodeCursor(after: number): string {
+function encodeCursor(after: number): string {
   return Buffer.from(JSON.stringify({ after })).toString('base64url');
 }
 
-const cursorPayload = z.strictObject({ after: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+const cursorPayload = z.strictObject({ after: idValue });
 
-export const cursorParam = z
+const cursorParam = z
   .string()
   .max(200)
   .transform((value, ctx) => {
@@ -67,6 +73,9 @@ export function toPaginated<T, R>(page: { items: T[]; nextAfter: number | null }
 /** Timestamps the API writes: ISO 8601 in UTC. */
 export const timestamp = z.iso.datetime();
 
+/** How an optional instant is written: ISO 8601 in UTC, or null. */
+export const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
+
 /**
  * Timestamps the API reads: ISO 8601 with Z or an offset, which is the same instant; in UTC it must fall
  * in the years 0001-9999, the ones the API can write back.
@@ -95,7 +104,7 @@ export const problemSchema = z.looseObject({
   code: z.string(),
 });
 
-export const validationProblemSchema = problemSchema.extend({
+const validationProblemSchema = problemSchema.extend({
   errors: z.array(z.object({ path: z.string(), message: z.string() })),
 });
 

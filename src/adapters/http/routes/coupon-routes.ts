@@ -17,7 +17,17 @@ import { USER_COUPON_STATUSES, type UserCoupon, type UserCouponStatus } from '..
 import type { RunIdempotently } from '../../../application/idempotency/run-idempotently.js';
 import { actorOf } from '../auth.js';
 import { idempotencyHeaders, replyIdempotently } from '../idempotency.js';
-import { commonErrors, idParam, nameText, problemSchema, timestamp, timestampInput, userIdParams } from '../schemas.js';
+import {
+  commonErrors,
+  idParam,
+  idValue,
+  iso,
+  nameText,
+  problemSchema,
+  timestamp,
+  timestampInput,
+  userIdParams,
+} from '../schemas.js';
 
 export interface CouponRoutesOptions {
   runIdempotently: RunIdempotently;
@@ -43,7 +53,7 @@ const couponView = z.object({
   validDays: z.number().int(),
 });
 
-export const userCouponView = z.object({
+const userCouponView = z.object({
   userCouponId: z.number().int(),
   couponId: z.number().int(),
   userId: z.number().int(),
@@ -85,10 +95,8 @@ const createCouponBody = z
     }
   });
 
-const issueBody = z.strictObject({ userId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+const issueBody = z.strictObject({ userId: idValue });
 const listQuery = z.object({ status: userCouponStatus.optional() });
-
-const iso = (date: Date | null) => date?.toISOString() ?? null;
 
 const presentCoupon = (coupon: Coupon) => ({
   id: coupon.id,
@@ -102,7 +110,7 @@ const presentCoupon = (coupon: Coupon) => ({
   validDays: coupon.validDays,
 });
 
-export const presentUserCoupon = (coupon: UserCoupon, status: UserCouponStatus) => ({
+const presentUserCoupon = (coupon: UserCoupon, status: UserCouponStatus) => ({
   userCouponId: coupon.id,
   couponId: coupon.couponId,
   userId: coupon.userId,

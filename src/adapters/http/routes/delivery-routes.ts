@@ -6,6 +6,7 @@ import { DELIVERY_STATUSES, type Delivery } from '../../../domain/data-platform/
 import { actorOf } from '../auth.js';
 import {
   commonErrors,
+  iso,
   pageQuery,
   paginated,
   problemSchema,
@@ -33,9 +34,7 @@ const deliveryView = z.object({
   deliveredAt: timestamp.nullable(),
 });
 
-const iso = (date: Date | null) => date?.toISOString() ?? null;
-
-export const presentDelivery = (delivery: Delivery) => ({
+const presentDelivery = (delivery: Delivery) => ({
   eventId: delivery.eventId,
   orderId: delivery.orderId,
   status: delivery.status,

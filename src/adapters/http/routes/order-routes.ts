@@ -10,6 +10,7 @@ import { idempotencyHeaders, replyIdempotently } from '../idempotency.js';
 import {
   commonErrors,
   idParam,
+  idValue,
   pageQuery,
   paginated,
   problemSchema,
@@ -26,16 +27,14 @@ export interface OrderRoutesOptions {
   runIdempotently: RunIdempotently;
 }
 
-const positiveId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-
 const placeOrderBody = z
   .strictObject({
-    userId: positiveId,
+    userId: idValue,
     items: z
-      .array(z.strictObject({ productId: positiveId, quantity: z.number().int().min(1).max(MAX_LINE_QUANTITY) }))
+      .array(z.strictObject({ productId: idValue, quantity: z.number().int().min(1).max(MAX_LINE_QUANTITY) }))
       .min(1)
       .max(MAX_ORDER_LINES),
-    userCouponId: positiveId.optional(),
+    userCouponId: idValue.optional(),
   })
   .superRefine((body, ctx) => {
     const seen = new Set<number>();
@@ -70,7 +69,7 @@ const orderView = z.object({
   createdAt: timestamp,
 });
 
-export const presentOrder = (order: Order) => ({
+const presentOrder = (order: Order) => ({
   orderId: order.id,
   userId: order.userId,
   status: order.status,

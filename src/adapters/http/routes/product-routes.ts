@@ -29,25 +29,26 @@ export interface ProductRoutesOptions {
 }
 
 const productIdParams = z.object({ productId: idParam });
-export const productView = z.object({
+const productView = z.object({
   id: z.number().int(),
   name: z.string(),
   price: z.number().int(),
   stock: z.number().int(),
 });
+const priceValue = z.number().int().min(1).max(MAX_PRICE);
 const createProductBody = z.strictObject({
   name: nameText(PRODUCT_NAME_MAX_LENGTH),
-  price: z.number().int().min(1).max(MAX_PRICE),
+  price: priceValue,
   stock: z.number().int().min(0).max(MAX_STOCK),
 });
 const updateProductBody = z
   .strictObject({
-    price: z.number().int().min(1).max(MAX_PRICE).optional(),
+    price: priceValue.optional(),
     stockDelta: z.number().int().min(-MAX_STOCK).max(MAX_STOCK).optional().describe('Restock (+) or correction (−)'),
   })
   .refine((body) => body.price !== undefined || body.stockDelta !== undefined, 'give price, stockDelta or both');
 
-export const presentProduct = ({ id, name, price, stock }: Product) => ({ id, name, price, stock });
+const presentProduct = ({ id, name, price, stock }: Product) => ({ id, name, price, stock });
 
 const popularView = z.object({
   from: timestamp.describe('00:00 shop time, two days ago (inclusive)'),
