@@ -1,10 +1,10 @@
 /**
  * Every error code the API answers with, its HTTP status and title: the one registry the error handler
  * reads. Codes are the contract's; a new domain error needs a row here or it surfaces as a 500.
+ * tests/unit/http/problem-registry.unit.test.ts holds it to what src/ throws and what ../shared/API.md promises.
  */
 export const PROBLEMS = {
   INVALID_REQUEST: { status: 400, title: 'The request is not valid' },
-  UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
   FORBIDDEN: { status: 403, title: 'Not allowed' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   USER_NOT_FOUND: { status: 404, title: 'User not found' },
