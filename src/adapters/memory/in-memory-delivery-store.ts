@@ -1,67 +1,50 @@
-import { randomUUID } from 'node:crypto';
 import type { DeliveryFilter, DeliveryStore } from '../../application/ports/data-platform.js';
 import type { Outbox } from '../../application/ports/outbox.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import {
-  type ClaimedDelivery,
-  type Delivery,
-  type FailureOutcome,
-  claim,
-  delivered,
-  failed,
-  isDue,
-  retried,
-} from '../../domain/data-platform/delivery.js';
+import { type ClaimedDelivery, Delivery, type FailureOutcome } from '../../domain/data-platform/delivery.js';
 import type { OrderPaidEvent } from '../../domain/order/order.js';
+import { InMemoryOutbox } from './in-memory-outbox.js';
+import { InMemoryStore } from './in-memory-store.js';
 
-interface Row {
-  delivery: Delivery;
-  readonly event: OrderPaidEvent;
-}
-
-/** The outbox in memory, for unit tests and demos: it is also the Outbox the orders are written to. */
+/**
+ * The outbox seen from the relay and from operators, for unit tests and demos: it reads the rows that
+ * orders placed through an InMemoryUnitOfWork on the same store wrote, so those orders are delivered.
+ * Its own `add` writes the same rows, for tests that start from the outbox.
+ */
 export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
-  private readonly rows: Row[] = [];
+  private readonly outbox: InMemoryOutbox;
 
-  async add(event: OrderPaidEvent, at: Date): Promise<void> {
-    this.rows.push({
-      event: structuredClone(event),
-      delivery: {
-        id: this.rows.length + 1,
-        eventId: randomUUID(),
-        orderId: event.orderId,
-        status: 'PENDING',
-        attempts: 0,
-        lastError: null,
-        nextAttemptAt: at,
-        deliveredAt: null,
-        createdAt: at,
-      },
-    });
+  constructor(private readonly store: InMemoryStore = new InMemoryStore()) {
+    this.outbox = new InMemoryOutbox(store);
+  }
+
+  add(event: OrderPaidEvent, at: Date): Promise<void> {
+    return this.outbox.add(event, at);
   }
 
   /** Every delivery, by id: for assertions. */
   all(): Delivery[] {
-    return this.rows.map((row) => row.delivery);
+    return this.store.state.outbox.map((row) => new Delivery(row.delivery));
   }
 
   async claimDue(limit: number, now: Date, leaseUntil: Date): Promise<ClaimedDelivery[]> {
-    const due = this.rows
-      .filter((row) => isDue(row.delivery, now))
+    const due = this.store.state.outbox
+      .filter((row) => new Delivery(row.delivery).isDue(now))
       .sort((a, b) => a.delivery.nextAttemptAt!.getTime() - b.delivery.nextAttemptAt!.getTime())
       .slice(0, limit);
     return due.map((row) => {
-      row.delivery = claim(row.delivery, leaseUntil);
-      return { eventId: row.delivery.eventId, event: structuredClone(row.event), attempt: row.delivery.attempts };
+      const claimed = new Delivery(row.delivery).claim(leaseUntil);
+      row.delivery = { ...claimed };
+      return { eventId: claimed.eventId, event: structuredClone(row.event), attempt: claimed.attempts };
     });
   }
 
   async markDelivered(eventId: string, at: Date): Promise<void> {
-    this.update(eventId, (delivery) => delivered(delivery, at));
+    this.update(eventId, (delivery) => delivery.delivered(at));
   }
 
   async recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, error: string): Promise<void> {
-    this.update(eventId, (delivery) => failed(delivery, attempt, outcome, error));
+    this.update(eventId, (delivery) => delivery.failed(attempt, outcome, error));
   }
 
   async list({ status }: DeliveryFilter, { limit, after }: PageRequest): Promise<Page<Delivery>> {
@@ -75,13 +58,14 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
   }
 
   async resetForRetry(eventId: string, at: Date): Promise<Delivery | undefined> {
-    return this.update(eventId, (delivery) => retried(delivery, at));
+    return this.update(eventId, (delivery) => delivery.retried(at));
   }
 
   private update(eventId: string, change: (delivery: Delivery) => Delivery): Delivery | undefined {
-    const row = this.rows.find((candidate) => candidate.delivery.eventId === eventId.toLowerCase());
+    const row = this.store.state.outbox.find((candidate) => candidate.delivery.eventId === eventId.toLowerCase());
     if (!row) return undefined;
-    row.delivery = change(row.delivery);
-    return row.delivery;
+    const changed = change(new Delivery(row.delivery));
+    row.delivery = { ...changed };
+    return changed;
   }
 }

@@ -1,7 +1,6 @@
 import type { OrderQueries, OrderRepository } from '../../application/ports/order-repository.js';
-import type { Outbox } from '../../application/ports/outbox.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import { Order, type OrderDraft, type OrderPaidEvent } from '../../domain/order/order.js';
+import { Order, type OrderDraft } from '../../domain/order/order.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
 export class InMemoryOrderRepository implements OrderRepository, OrderQueries {
@@ -25,13 +24,5 @@ export class InMemoryOrderRepository implements OrderRepository, OrderQueries {
       .slice(0, limit + 1)
       .map((props) => new Order(props));
     return pageFrom(rows, limit, (order) => order.id);
-  }
-}
-
-export class InMemoryOutbox implements Outbox {
-  constructor(private readonly store: InMemoryStore) {}
-
-  async add(event: OrderPaidEvent, at: Date): Promise<void> {
-    this.store.state.outbox.push({ event, at });
   }
 }

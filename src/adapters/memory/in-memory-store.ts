@@ -2,6 +2,7 @@ import type { IdempotencyRecord } from '../../application/ports/idempotency-keys
 import type { StockAdjustment } from '../../application/ports/product-repository.js';
 import type { BalanceProps, LedgerEntry } from '../../domain/balance/balance.js';
 import type { CouponProps } from '../../domain/coupon/coupon.js';
+import type { DeliveryProps } from '../../domain/data-platform/delivery.js';
 import type { OrderPaidEvent, OrderProps } from '../../domain/order/order.js';
 import type { ProductProps } from '../../domain/product/product.js';
 import type { UserProps } from '../../domain/user/user.js';
@@ -16,6 +17,12 @@ export interface UserCouponRecord {
   orderId: number | null;
 }
 
+/** An outbox row: the event to send and how its delivery stands. */
+export interface OutboxRecord {
+  readonly event: OrderPaidEvent;
+  delivery: DeliveryProps;
+}
+
 /** Plain data only, so a unit of work can snapshot it with structuredClone and roll back. */
 export interface InMemoryState {
   users: Map<number, UserProps>;
@@ -26,7 +33,7 @@ export interface InMemoryState {
   coupons: Map<number, CouponProps>;
   userCoupons: Map<number, UserCouponRecord>;
   orders: Map<number, OrderProps>;
-  outbox: { event: OrderPaidEvent; at: Date }[];
+  outbox: OutboxRecord[];
   idempotencyKeys: Map<string, IdempotencyRecord>;
   /** Units sold, keyed by 'YYYY-MM-DD|productId'. */
   dailySales: Map<string, number>;

@@ -3,7 +3,8 @@ import type { TransactionalRepositories, UnitOfWork } from '../../application/po
 import { InMemoryBalanceRepository } from './in-memory-balance-repository.js';
 import { InMemoryCouponRepository } from './in-memory-coupon-repository.js';
 import { InMemoryIdempotencyKeys } from './in-memory-idempotency-keys.js';
-import { InMemoryOrderRepository, InMemoryOutbox } from './in-memory-order-repository.js';
+import { InMemoryOrderRepository } from './in-memory-order-repository.js';
+import { InMemoryOutbox } from './in-memory-outbox.js';
 import { InMemoryProductRepository } from './in-memory-product-repository.js';
 import { InMemorySales } from './in-memory-sales.js';
 import type { InMemoryStore } from './in-memory-store.js';

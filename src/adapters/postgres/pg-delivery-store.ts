@@ -1,23 +1,24 @@
 import { type Selectable, sql } from 'kysely';
 import type { DeliveryFilter, DeliveryStore } from '../../application/ports/data-platform.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import type { ClaimedDelivery, Delivery, FailureOutcome } from '../../domain/data-platform/delivery.js';
+import { type ClaimedDelivery, Delivery, type FailureOutcome } from '../../domain/data-platform/delivery.js';
 import type { OrderPaidEvent } from '../../domain/order/order.js';
 import type { DataPlatformOutboxTable, Db } from './database.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const toDelivery = (row: Selectable<DataPlatformOutboxTable>): Delivery => ({
-  id: row.id,
-  eventId: row.event_id,
-  orderId: row.order_id,
-  status: row.status,
-  attempts: row.attempts,
-  lastError: row.last_error,
-  nextAttemptAt: row.status === 'PENDING' ? row.next_attempt_at : null,
-  deliveredAt: row.delivered_at,
-  createdAt: row.created_at,
-});
+const toDelivery = (row: Selectable<DataPlatformOutboxTable>) =>
+  new Delivery({
+    id: row.id,
+    eventId: row.event_id,
+    orderId: row.order_id,
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    nextAttemptAt: row.status === 'PENDING' ? row.next_attempt_at : null,
+    deliveredAt: row.delivered_at,
+    createdAt: row.created_at,
+  });
 
 export class PgDeliveryStore implements DeliveryStore {
   constructor(private readonly db: Db) {}

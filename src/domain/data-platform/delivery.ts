@@ -3,8 +3,7 @@ import type { OrderPaidEvent } from '../order/order.js';
 export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'FAILED'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-/** One paid order on its way to the data platform: an outbox row. */
-export interface Delivery {
+export interface DeliveryProps {
   /** The outbox row's id: the order deliveries are listed in. */
   readonly id: number;
   readonly eventId: string;
@@ -62,33 +61,77 @@ export function describeFailure(error: unknown): string {
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 }
 
-export function isDue(delivery: Delivery, now: Date): boolean {
-  return delivery.status === 'PENDING' && delivery.nextAttemptAt !== null && delivery.nextAttemptAt <= now;
-}
+/** One paid order on its way to the data platform: an outbox row. Immutable: each step returns a new Delivery. */
+export class Delivery implements DeliveryProps {
+  readonly id: number;
+  readonly eventId: string;
+  readonly orderId: number;
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  readonly lastError: string | null;
+  readonly nextAttemptAt: Date | null;
+  readonly deliveredAt: Date | null;
+  readonly createdAt: Date;
 
-/** Taken for an attempt: counted, and not due again until the lease ends (a crash mid-send only delays it). */
-export function claim(delivery: Delivery, leaseUntil: Date): Delivery {
-  return { ...delivery, attempts: delivery.attempts + 1, nextAttemptAt: leaseUntil };
-}
+  constructor(props: DeliveryProps) {
+    this.id = props.id;
+    this.eventId = props.eventId;
+    this.orderId = props.orderId;
+    this.status = props.status;
+    this.attempts = props.attempts;
+    this.lastError = props.lastError;
+    this.nextAttemptAt = props.nextAttemptAt;
+    this.deliveredAt = props.deliveredAt;
+    this.createdAt = props.createdAt;
+  }
 
-export function delivered(delivery: Delivery, at: Date): Delivery {
-  if (delivery.status === 'DELIVERED') return delivery;
-  return { ...delivery, status: 'DELIVERED', nextAttemptAt: null, deliveredAt: at };
-}
+  /** A new outbox row, due at once. */
+  static enqueue({ id, eventId, orderId, at }: { id: number; eventId: string; orderId: number; at: Date }): Delivery {
+    return new Delivery({
+      id,
+      eventId,
+      orderId,
+      status: 'PENDING',
+      attempts: 0,
+      lastError: null,
+      nextAttemptAt: at,
+      deliveredAt: null,
+      createdAt: at,
+    });
+  }
 
-/**
- * Records the failure of attempt `attempt`. A stale outcome (the delivery was claimed again after its lease
- * ran out, reset by an operator, or settled meanwhile) changes nothing.
- */
-export function failed(delivery: Delivery, attempt: number, outcome: FailureOutcome, error: string): Delivery {
-  if (delivery.status !== 'PENDING' || delivery.attempts !== attempt) return delivery;
-  return outcome.status === 'FAILED'
-    ? { ...delivery, status: 'FAILED', lastError: error, nextAttemptAt: null }
-    : { ...delivery, lastError: error, nextAttemptAt: outcome.nextAttemptAt };
-}
+  isDue(now: Date): boolean {
+    return this.status === 'PENDING' && this.nextAttemptAt !== null && this.nextAttemptAt <= now;
+  }
 
-/** An operator's retry: due at once with a fresh count of attempts. What was delivered stays as it is. */
-export function retried(delivery: Delivery, at: Date): Delivery {
-  if (delivery.status === 'DELIVERED') return delivery;
-  return { ...delivery, status: 'PENDING', attempts: 0, nextAttemptAt: at };
+  /** Taken for an attempt: counted, and not due again until the lease ends (a crash mid-send only delays it). */
+  claim(leaseUntil: Date): Delivery {
+    return this.with({ attempts: this.attempts + 1, nextAttemptAt: leaseUntil });
+  }
+
+  delivered(at: Date): Delivery {
+    if (this.status === 'DELIVERED') return this;
+    return this.with({ status: 'DELIVERED', nextAttemptAt: null, deliveredAt: at });
+  }
+
+  /**
+   * Records the failure of attempt `attempt`. A stale outcome (the delivery was claimed again after its lease
+   * ran out, reset by an operator, or settled meanwhile) changes nothing.
+   */
+  failed(attempt: number, outcome: FailureOutcome, error: string): Delivery {
+    if (this.status !== 'PENDING' || this.attempts !== attempt) return this;
+    return outcome.status === 'FAILED'
+      ? this.with({ status: 'FAILED', lastError: error, nextAttemptAt: null })
+      : this.with({ lastError: error, nextAttemptAt: outcome.nextAttemptAt });
+  }
+
+  /** An operator's retry: due at once with a fresh count of attempts. What was delivered stays as it is. */
+  retried(at: Date): Delivery {
+    if (this.status === 'DELIVERED') return this;
+    return this.with({ status: 'PENDING', attempts: 0, nextAttemptAt: at });
+  }
+
+  private with(changes: Partial<DeliveryProps>): Delivery {
+    return new Delivery({ ...this, ...changes });
+  }
 }

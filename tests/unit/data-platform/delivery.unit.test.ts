@@ -1,23 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RETRY_POLICY,
-  type Delivery,
+  Delivery,
   MAX_ERROR_LENGTH,
   afterFailure,
   backoffMs,
-  claim,
-  delivered,
   describeFailure,
-  failed,
-  isDue,
-  retried,
 } from '../../../src/domain/data-platform/delivery.js';
 
 const policy = DEFAULT_RETRY_POLICY;
 const at = new Date('2026-11-24T03:00:00.000Z');
 const later = (ms: number) => new Date(at.getTime() + ms);
 
-const pending: Delivery = {
+const pending = new Delivery({
   id: 1,
   eventId: '7d1f3c1e-1b9a-4b55-9d7e-0a8f2b6c4d11',
   orderId: 10,
@@ -27,7 +22,7 @@ const pending: Delivery = {
   nextAttemptAt: at,
   deliveredAt: null,
   createdAt: at,
-};
+});
 
 describe('backoff', () => {
   it('doubles from 1 s and is capped at 60 s (no jitter at random 0.5)', () => {
@@ -79,53 +74,53 @@ describe('after a failed attempt', () => {
 
 describe('delivery state', () => {
   it('is due when PENDING and its time has come', () => {
-    expect(isDue(pending, at)).toBe(true);
-    expect(isDue(pending, later(-1))).toBe(false);
-    expect(isDue({ ...pending, status: 'FAILED', nextAttemptAt: null }, later(1))).toBe(false);
+    expect(pending.isDue(at)).toBe(true);
+    expect(pending.isDue(later(-1))).toBe(false);
+    expect(new Delivery({ ...pending, status: 'FAILED', nextAttemptAt: null }).isDue(later(1))).toBe(false);
   });
 
   it('counts an attempt and leases the delivery when it is claimed', () => {
-    const claimed = claim(pending, later(30_000));
+    const claimed = pending.claim(later(30_000));
     expect(claimed).toMatchObject({ attempts: 1, nextAttemptAt: later(30_000), status: 'PENDING' });
-    expect(isDue(claimed, later(29_999))).toBe(false);
-    expect(isDue(claimed, later(30_000))).toBe(true);
+    expect(claimed.isDue(later(29_999))).toBe(false);
+    expect(claimed.isDue(later(30_000))).toBe(true);
   });
 
   it('records a failure of the current attempt only', () => {
-    const claimed = claim(pending, later(30_000));
-    const rescheduled = failed(claimed, 1, { status: 'PENDING', nextAttemptAt: later(1_000) }, 'answered 500');
+    const claimed = pending.claim(later(30_000));
+    const rescheduled = claimed.failed(1, { status: 'PENDING', nextAttemptAt: later(1_000) }, 'answered 500');
     expect(rescheduled).toMatchObject({
       status: 'PENDING',
       attempts: 1,
       lastError: 'answered 500',
       nextAttemptAt: later(1_000),
     });
-    expect(failed(claimed, 1, { status: 'FAILED' }, 'timed out')).toMatchObject({
+    expect(claimed.failed(1, { status: 'FAILED' }, 'timed out')).toMatchObject({
       status: 'FAILED',
       lastError: 'timed out',
       nextAttemptAt: null,
     });
 
-    const reclaimed = claim(claimed, later(60_000));
-    expect(failed(reclaimed, 1, { status: 'FAILED' }, 'stale')).toBe(reclaimed);
+    const reclaimed = claimed.claim(later(60_000));
+    expect(reclaimed.failed(1, { status: 'FAILED' }, 'stale')).toBe(reclaimed);
   });
 
   it('is delivered once, whatever it was', () => {
-    const parked = { ...pending, status: 'FAILED' as const, attempts: 10, nextAttemptAt: null, lastError: 'down' };
-    const done = delivered(parked, later(5));
+    const parked = new Delivery({ ...pending, status: 'FAILED', attempts: 10, nextAttemptAt: null, lastError: 'down' });
+    const done = parked.delivered(later(5));
     expect(done).toMatchObject({ status: 'DELIVERED', deliveredAt: later(5), nextAttemptAt: null, lastError: 'down' });
-    expect(delivered(done, later(10))).toBe(done);
+    expect(done.delivered(later(10))).toBe(done);
   });
 
   it('is retried by an operator from zero attempts, unless delivered', () => {
-    const parked = { ...pending, status: 'FAILED' as const, attempts: 10, nextAttemptAt: null, lastError: 'down' };
-    expect(retried(parked, later(7))).toMatchObject({
+    const parked = new Delivery({ ...pending, status: 'FAILED', attempts: 10, nextAttemptAt: null, lastError: 'down' });
+    expect(parked.retried(later(7))).toMatchObject({
       status: 'PENDING',
       attempts: 0,
       nextAttemptAt: later(7),
       lastError: 'down',
     });
-    const done = delivered(pending, later(1));
-    expect(retried(done, later(7))).toBe(done);
+    const done = pending.delivered(later(1));
+    expect(done.retried(later(7))).toBe(done);
   });
 });

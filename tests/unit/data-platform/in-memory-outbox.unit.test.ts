@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
+import { DeliverDueEvents } from '../../../src/application/data-platform/deliver-due-events.js';
+import { PlaceOrder } from '../../../src/application/order/place-order.js';
+import type { DataPlatformClient } from '../../../src/application/ports/data-platform.js';
+import { CreateProduct } from '../../../src/application/product/create-product.js';
+import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { CreateUser } from '../../../src/application/user/create-user.js';
+import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
+import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
+import { InMemoryUnitOfWork } from '../../../src/adapters/memory/in-memory-unit-of-work.js';
+import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
+import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
+
+const actor = UNRESTRICTED;
+
+/** Orders placed through the in-memory unit of work, and a delivery store on the same store. */
+async function shop({ balance }: { balance: number }) {
+  const store = new InMemoryStore();
+  const clock = new ManualClock('2026-11-24T03:00:00.000Z');
+  const uow = new InMemoryUnitOfWork(store);
+  const user = await new CreateUser(uow, clock).execute({ actor, name: 'buyer' });
+  await new ChargeBalance(uow, clock).execute({ actor, userId: user.id, amount: balance });
+  const mug = await new CreateProduct(uow, clock).execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
+  const sent: { eventId: string; event: OrderPaidEvent }[] = [];
+  const platform: DataPlatformClient = {
+    deliver: async (eventId, event) => {
+      sent.push({ eventId, event });
+    },
+  };
+  const deliveries = new InMemoryDeliveryStore(store);
+  return {
+    deliveries,
+    sent,
+    placeOrder: (quantity: number) =>
+      new PlaceOrder(uow, clock, 'Asia/Seoul').execute({
+        actor,
+        userId: user.id,
+        items: [{ productId: mug.id, quantity }],
+      }),
+    deliverDueEvents: new DeliverDueEvents(deliveries, platform, clock),
+  };
+}
+
+describe('the in-memory outbox', () => {
+  it('delivers the event of an order placed through the unit of work', async () => {
+    const s = await shop({ balance: 50_000 });
+    const order = await s.placeOrder(2);
+
+    await expect(s.deliverDueEvents.execute()).resolves.toBe(1);
+
+    const [delivery] = s.deliveries.all();
+    expect(s.deliveries.all()).toHaveLength(1);
+    expect(delivery).toMatchObject({ orderId: order.id, status: 'DELIVERED', attempts: 1 });
+    expect(s.sent).toEqual([{ eventId: delivery!.eventId, event: order.paidEvent() }]);
+  });
+
+  it('keeps what was delivered through a later order that rolls back, and sends each event once', async () => {
+    const s = await shop({ balance: 30_000 });
+    const first = await s.placeOrder(1);
+    await expect(s.deliverDueEvents.execute()).resolves.toBe(1);
+
+    await expect(s.placeOrder(2)).rejects.toThrow();
+    const second = await s.placeOrder(1);
+    await expect(s.deliverDueEvents.execute()).resolves.toBe(1);
+
+    expect(s.deliveries.all().map(({ orderId, status }) => ({ orderId, status }))).toEqual([
+      { orderId: first.id, status: 'DELIVERED' },
+      { orderId: second.id, status: 'DELIVERED' },
+    ]);
+    expect(s.sent.map(({ event }) => event.orderId)).toEqual([first.id, second.id]);
+  });
+});
