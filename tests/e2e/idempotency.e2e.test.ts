@@ -3,7 +3,21 @@ import type { AddressInfo } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/adapters/memory/manual-clock.js';
-import { createUser, expectProblem, useTestApp } from '../support/test-app.js';
+import {
+  aCharge,
+  aChargedUser,
+  aCoupon,
+  aProduct,
+  aUser,
+  anUpdatedProduct,
+  balanceOf,
+  couponsOf,
+  historyOf,
+  issuedQuantityOf,
+  ordersOf,
+  stockOf,
+} from '../support/builders.js';
+import { expectProblem, useTestApp } from '../support/test-app.js';
 
 const START = '2026-11-24T03:00:00.000Z';
 const clock = new ManualClock(START);
@@ -27,57 +41,6 @@ const chargeUrl = (userId: number) => `/api/v1/users/${userId}/balance/charge`;
 const issueUrl = (couponId: number) => `/api/v1/coupons/${couponId}/issue`;
 const ORDERS_URL = '/api/v1/orders';
 
-async function getJson<T>(url: string): Promise<T> {
-  const response = await t.app.inject({ method: 'GET', url });
-  expect(response.statusCode).toBe(200);
-  return response.json<T>();
-}
-
-const balanceOf = async (userId: number) =>
-  (await getJson<{ balance: number }>(`/api/v1/users/${userId}/balance`)).balance;
-const historyOf = async (userId: number) =>
-  (await getJson<{ items: unknown[] }>(`/api/v1/users/${userId}/balance/history?limit=100`)).items;
-const stockOf = async (productId: number) => (await getJson<{ stock: number }>(`/api/v1/products/${productId}`)).stock;
-const ordersOf = async (userId: number) =>
-  (await getJson<{ items: unknown[] }>(`/api/v1/users/${userId}/orders?limit=100`)).items;
-const couponsOf = async (userId: number) =>
-  (await getJson<{ items: unknown[] }>(`/api/v1/users/${userId}/coupons`)).items;
-const issuedQuantityOf = async (couponId: number) =>
-  (await getJson<{ issuedQuantity: number }>(`/api/v1/coupons/${couponId}`)).issuedQuantity;
-
-async function newUser(balance = 0): Promise<number> {
-  const userId = await createUser(t.app);
-  if (balance > 0) expect((await post(chargeUrl(userId), { amount: balance })).statusCode).toBe(200);
-  return userId;
-}
-
-async function newProduct(price: number, stock: number): Promise<number> {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/admin/products',
-    payload: { name: 'Widget', price, stock },
-  });
-  expect(response.statusCode).toBe(201);
-  return response.json<{ id: number }>().id;
-}
-
-async function newCoupon(fields: Payload = {}): Promise<number> {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/admin/coupons',
-    payload: {
-      name: 'Retry coupon',
-      discountType: 'FIXED',
-      discountValue: 500,
-      totalQuantity: 100,
-      validDays: 7,
-      ...fields,
-    },
-  });
-  expect(response.statusCode).toBe(201);
-  return response.json<{ id: number }>().id;
-}
-
 const replayed = (response: LightMyRequestResponse) => response.headers['idempotent-replayed'];
 let keySeq = 0;
 const freshKey = () => `key-${Date.now()}-${++keySeq}`;
@@ -100,32 +63,32 @@ const scenarios: [string, () => Promise<Scenario>][] = [
   [
     'POST /users/{userId}/balance/charge',
     async () => {
-      const userId = await newUser();
+      const { id: userId } = await aUser(t.app);
       return {
         url: chargeUrl(userId),
         status: 200,
         body: { amount: 1_000 },
         otherBody: { amount: 2_000 },
         invalidBody: { amount: 0 },
-        effects: async () => ({ balance: await balanceOf(userId), history: await historyOf(userId) }),
+        effects: async () => ({ balance: await balanceOf(t.app, userId), history: await historyOf(t.app, userId) }),
       };
     },
   ],
   [
     'POST /coupons/{couponId}/issue',
     async () => {
-      const userId = await newUser();
-      const other = await newUser();
-      const couponId = await newCoupon();
+      const { id: userId } = await aUser(t.app);
+      const { id: other } = await aUser(t.app);
+      const { id: couponId } = await aCoupon(t.app);
       return {
         url: issueUrl(couponId),
         status: 201,
         body: { userId },
         invalidBody: { userId, note: 'x' },
         effects: async () => ({
-          issued: await issuedQuantityOf(couponId),
-          held: await couponsOf(userId),
-          otherHeld: await couponsOf(other),
+          issued: await issuedQuantityOf(t.app, couponId),
+          held: await couponsOf(t.app, userId),
+          otherHeld: await couponsOf(t.app, other),
         }),
       };
     },
@@ -133,8 +96,8 @@ const scenarios: [string, () => Promise<Scenario>][] = [
   [
     'POST /orders',
     async () => {
-      const userId = await newUser(10_000);
-      const productId = await newProduct(1_000, 10);
+      const { id: userId } = await aChargedUser(t.app, 10_000);
+      const { id: productId } = await aProduct(t.app, { price: 1_000, stock: 10 });
       return {
         url: ORDERS_URL,
         status: 201,
@@ -142,10 +105,10 @@ const scenarios: [string, () => Promise<Scenario>][] = [
         otherBody: { userId, items: [{ productId, quantity: 3 }] },
         invalidBody: { userId, items: [] },
         effects: async () => ({
-          stock: await stockOf(productId),
-          balance: await balanceOf(userId),
-          history: await historyOf(userId),
-          orders: await ordersOf(userId),
+          stock: await stockOf(t.app, productId),
+          balance: await balanceOf(t.app, userId),
+          history: await historyOf(t.app, userId),
+          orders: await ordersOf(t.app, userId),
         }),
       };
     },
@@ -254,9 +217,9 @@ describe.each(scenarios.filter(([route]) => !route.includes('/issue')))(
 
 describe('Idempotency-Key: what counts as the same request', () => {
   it('replays an order whose JSON has its keys in another order', async () => {
-    const userId = await newUser(10_000);
-    const a = await newProduct(1_000, 10);
-    const b = await newProduct(500, 10);
+    const { id: userId } = await aChargedUser(t.app, 10_000);
+    const { id: a } = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const { id: b } = await aProduct(t.app, { price: 500, stock: 10 });
     const key = freshKey();
 
     const first = await post(
@@ -275,26 +238,26 @@ describe('Idempotency-Key: what counts as the same request', () => {
       replayed: 'true',
       body: first.json(),
     });
-    expect(await ordersOf(userId)).toHaveLength(1);
-    expect([await stockOf(a), await stockOf(b)]).toEqual([9, 8]);
-    expect(await balanceOf(userId)).toBe(8_000);
+    expect(await ordersOf(t.app, userId)).toHaveLength(1);
+    expect([await stockOf(t.app, a), await stockOf(t.app, b)]).toEqual([9, 8]);
+    expect(await balanceOf(t.app, userId)).toBe(8_000);
   });
 
   it('does not treat the order of lines as insignificant: swapped lines are another body', async () => {
-    const userId = await newUser(10_000);
-    const a = await newProduct(1_000, 10);
-    const b = await newProduct(500, 10);
+    const { id: userId } = await aChargedUser(t.app, 10_000);
+    const { id: a } = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const { id: b } = await aProduct(t.app, { price: 500, stock: 10 });
     const key = freshKey();
     const lineA = { productId: a, quantity: 1 };
     const lineB = { productId: b, quantity: 2 };
 
     expect((await post(ORDERS_URL, { userId, items: [lineA, lineB] }, key)).statusCode).toBe(201);
     expectProblem(await post(ORDERS_URL, { userId, items: [lineB, lineA] }, key), 422, 'IDEMPOTENCY_KEY_REUSED');
-    expect(await ordersOf(userId)).toHaveLength(1);
+    expect(await ordersOf(t.app, userId)).toHaveLength(1);
   });
 
   it('replays a charge whose JSON differs only in spacing and number spelling', async () => {
-    const userId = await newUser();
+    const { id: userId } = await aUser(t.app);
     const key = freshKey();
     const first = await post(chargeUrl(userId), '{"amount":1000}', key);
     expect(first.statusCode).toBe(200);
@@ -306,11 +269,11 @@ describe('Idempotency-Key: what counts as the same request', () => {
         body: first.json(),
       });
     }
-    expect(await balanceOf(userId)).toBe(1_000);
+    expect(await balanceOf(t.app, userId)).toBe(1_000);
   });
 
   it('replays the same route however its path is spelled: a trailing slash, a percent-encoded id', async () => {
-    const userId = await newUser();
+    const { id: userId } = await aUser(t.app);
     const key = freshKey();
     const first = await post(chargeUrl(userId), { amount: 1_000 }, key);
     expect(first.statusCode).toBe(200);
@@ -326,13 +289,13 @@ describe('Idempotency-Key: what counts as the same request', () => {
         replayed: 'true',
       });
     }
-    expect(await balanceOf(userId)).toBe(1_000);
+    expect(await balanceOf(t.app, userId)).toBe(1_000);
   });
 
   it('answers 422 IDEMPOTENCY_KEY_REUSED for the same key on another route, and does nothing there', async () => {
-    const userId = await newUser();
-    const productId = await newProduct(100, 10);
-    const couponId = await newCoupon();
+    const { id: userId } = await aUser(t.app);
+    const { id: productId } = await aProduct(t.app, { price: 100, stock: 10 });
+    const { id: couponId } = await aCoupon(t.app);
     const key = freshKey();
     expect((await post(chargeUrl(userId), { amount: 5_000 }, key)).statusCode).toBe(200);
 
@@ -343,27 +306,27 @@ describe('Idempotency-Key: what counts as the same request', () => {
     );
     expectProblem(await post(issueUrl(couponId), { userId }, key), 422, 'IDEMPOTENCY_KEY_REUSED');
 
-    expect(await ordersOf(userId)).toEqual([]);
-    expect(await stockOf(productId)).toBe(10);
-    expect(await balanceOf(userId)).toBe(5_000);
-    expect(await couponsOf(userId)).toEqual([]);
-    expect(await issuedQuantityOf(couponId)).toBe(0);
+    expect(await ordersOf(t.app, userId)).toEqual([]);
+    expect(await stockOf(t.app, productId)).toBe(10);
+    expect(await balanceOf(t.app, userId)).toBe(5_000);
+    expect(await couponsOf(t.app, userId)).toEqual([]);
+    expect(await issuedQuantityOf(t.app, couponId)).toBe(0);
   });
 
   it('treats the same key on another coupon’s issue route as another route', async () => {
-    const userId = await newUser();
-    const first = await newCoupon();
-    const second = await newCoupon();
+    const { id: userId } = await aUser(t.app);
+    const { id: first } = await aCoupon(t.app);
+    const { id: second } = await aCoupon(t.app);
     const key = freshKey();
     expect((await post(issueUrl(first), { userId }, key)).statusCode).toBe(201);
     expectProblem(await post(issueUrl(second), { userId }, key), 422, 'IDEMPOTENCY_KEY_REUSED');
-    expect(await issuedQuantityOf(second)).toBe(0);
-    expect(await couponsOf(userId)).toHaveLength(1);
+    expect(await issuedQuantityOf(t.app, second)).toBe(0);
+    expect(await couponsOf(t.app, userId)).toHaveLength(1);
   });
 
   it('scopes keys per user: two users charging under the same key string are both charged', async () => {
-    const alice = await newUser();
-    const bob = await newUser();
+    const { id: alice } = await aUser(t.app);
+    const { id: bob } = await aUser(t.app);
     const key = 'shared-key-1';
 
     const forAlice = await post(chargeUrl(alice), { amount: 1_000 }, key);
@@ -372,13 +335,13 @@ describe('Idempotency-Key: what counts as the same request', () => {
     expect(forAlice.json()).toEqual({ userId: alice, balance: 1_000, charged: 1_000 });
     expect(forBob.json()).toEqual({ userId: bob, balance: 1_000, charged: 1_000 });
     expect([replayed(forAlice), replayed(forBob)]).toEqual([undefined, undefined]);
-    expect([await balanceOf(alice), await balanceOf(bob)]).toEqual([1_000, 1_000]);
+    expect([await balanceOf(t.app, alice), await balanceOf(t.app, bob)]).toEqual([1_000, 1_000]);
   });
 
   it('scopes keys per user on orders too: the user in the body owns the key', async () => {
-    const alice = await newUser(5_000);
-    const bob = await newUser(5_000);
-    const productId = await newProduct(1_000, 10);
+    const { id: alice } = await aChargedUser(t.app, 5_000);
+    const { id: bob } = await aChargedUser(t.app, 5_000);
+    const { id: productId } = await aProduct(t.app, { price: 1_000, stock: 10 });
     const key = 'shared-order-key';
 
     const forAlice = await post(ORDERS_URL, { userId: alice, items: [{ productId, quantity: 1 }] }, key);
@@ -387,14 +350,14 @@ describe('Idempotency-Key: what counts as the same request', () => {
     expect([forAlice.statusCode, forBob.statusCode]).toEqual([201, 201]);
     expect(replayed(forBob)).toBeUndefined();
     expect(forBob.json<{ orderId: number }>().orderId).not.toBe(forAlice.json<{ orderId: number }>().orderId);
-    expect(await stockOf(productId)).toBe(8);
-    expect([await balanceOf(alice), await balanceOf(bob)]).toEqual([4_000, 4_000]);
+    expect(await stockOf(t.app, productId)).toBe(8);
+    expect([await balanceOf(t.app, alice), await balanceOf(t.app, bob)]).toEqual([4_000, 4_000]);
   });
 
   it('scopes keys per user on coupon issue: the same key issuing to another user issues to them too', async () => {
-    const alice = await newUser();
-    const bob = await newUser();
-    const couponId = await newCoupon();
+    const { id: alice } = await aUser(t.app);
+    const { id: bob } = await aUser(t.app);
+    const { id: couponId } = await aCoupon(t.app);
     const key = freshKey();
 
     const forAlice = await post(issueUrl(couponId), { userId: alice }, key);
@@ -403,24 +366,24 @@ describe('Idempotency-Key: what counts as the same request', () => {
     expect([forAlice.statusCode, forBob.statusCode]).toEqual([201, 201]);
     expect([replayed(forAlice), replayed(forBob)]).toEqual([undefined, undefined]);
     expect(forBob.json()).toMatchObject({ userId: bob, couponId });
-    expect(await issuedQuantityOf(couponId)).toBe(2);
+    expect(await issuedQuantityOf(t.app, couponId)).toBe(2);
   });
 
   it('runs every request without a key, however alike', async () => {
-    const userId = await newUser();
+    const { id: userId } = await aUser(t.app);
     for (let i = 0; i < 3; i++) {
       const response = await post(chargeUrl(userId), { amount: 1_000 });
       expect(response.statusCode).toBe(200);
       expect(replayed(response)).toBeUndefined();
     }
-    expect(await balanceOf(userId)).toBe(3_000);
+    expect(await balanceOf(t.app, userId)).toBe(3_000);
   });
 });
 
 describe('Idempotency-Key keeps business errors', () => {
   it('keeps a 409 INSUFFICIENT_STOCK: after a restock the retry still gets the 409 and buys nothing', async () => {
-    const userId = await newUser(10_000);
-    const productId = await newProduct(1_000, 1);
+    const { id: userId } = await aChargedUser(t.app, 10_000);
+    const { id: productId } = await aProduct(t.app, { price: 1_000, stock: 1 });
     const order = { userId, items: [{ productId, quantity: 2 }] };
     const key = freshKey();
 
@@ -428,37 +391,32 @@ describe('Idempotency-Key keeps business errors', () => {
     expect(expectProblem(first, 409, 'INSUFFICIENT_STOCK')).toMatchObject({ productId, requested: 2, available: 1 });
     expect(replayed(first)).toBeUndefined();
 
-    const restocked = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/v1/admin/products/${productId}`,
-      payload: { stockDelta: 5 },
-    });
-    expect(restocked.statusCode).toBe(200);
+    await anUpdatedProduct(t.app, productId, { stockDelta: 5 });
 
     const retry = await post(ORDERS_URL, order, key);
     expectProblem(retry, 409, 'INSUFFICIENT_STOCK');
     expect(replayed(retry)).toBe('true');
     expect(retry.json()).toEqual(first.json());
-    expect(await stockOf(productId)).toBe(6);
-    expect(await balanceOf(userId)).toBe(10_000);
-    expect(await ordersOf(userId)).toEqual([]);
+    expect(await stockOf(t.app, productId)).toBe(6);
+    expect(await balanceOf(t.app, userId)).toBe(10_000);
+    expect(await ordersOf(t.app, userId)).toEqual([]);
 
     const unkeyed = await post(ORDERS_URL, order);
     expect(unkeyed.statusCode).toBe(201);
-    expect(await stockOf(productId)).toBe(4);
-    expect(await balanceOf(userId)).toBe(8_000);
-    expect(await ordersOf(userId)).toHaveLength(1);
+    expect(await stockOf(t.app, productId)).toBe(4);
+    expect(await balanceOf(t.app, userId)).toBe(8_000);
+    expect(await ordersOf(t.app, userId)).toHaveLength(1);
   });
 
   it('keeps a 409 INSUFFICIENT_BALANCE: a retry after a top-up still gets the 409', async () => {
-    const userId = await newUser(500);
-    const productId = await newProduct(1_000, 10);
+    const { id: userId } = await aChargedUser(t.app, 500);
+    const { id: productId } = await aProduct(t.app, { price: 1_000, stock: 10 });
     const order = { userId, items: [{ productId, quantity: 1 }] };
     const key = freshKey();
 
     const first = await post(ORDERS_URL, order, key);
     expect(expectProblem(first, 409, 'INSUFFICIENT_BALANCE')).toMatchObject({ required: 1_000, available: 500 });
-    expect((await post(chargeUrl(userId), { amount: 5_000 })).statusCode).toBe(200);
+    await aCharge(t.app, userId, 5_000);
 
     const retry = await post(ORDERS_URL, order, key);
     expect({ status: retry.statusCode, replayed: replayed(retry), body: retry.json() }).toEqual({
@@ -466,13 +424,15 @@ describe('Idempotency-Key keeps business errors', () => {
       replayed: 'true',
       body: first.json(),
     });
-    expect(await stockOf(productId)).toBe(10);
-    expect(await balanceOf(userId)).toBe(5_500);
+    expect(await stockOf(t.app, productId)).toBe(10);
+    expect(await balanceOf(t.app, userId)).toBe(5_500);
   });
 
   it('keeps a 409 COUPON_NOT_ISSUABLE: once the window opens the retry still gets it, a request without the key is issued', async () => {
-    const userId = await newUser();
-    const couponId = await newCoupon({ issueStartsAt: new Date(Date.parse(START) + HOUR_MS).toISOString() });
+    const { id: userId } = await aUser(t.app);
+    const { id: couponId } = await aCoupon(t.app, {
+      issueStartsAt: new Date(Date.parse(START) + HOUR_MS).toISOString(),
+    });
     const key = freshKey();
 
     const first = await post(issueUrl(couponId), { userId }, key);
@@ -486,10 +446,10 @@ describe('Idempotency-Key keeps business errors', () => {
       body: first.json(),
     });
     expect(retry.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(await issuedQuantityOf(couponId)).toBe(0);
+    expect(await issuedQuantityOf(t.app, couponId)).toBe(0);
 
     expect((await post(issueUrl(couponId), { userId })).statusCode).toBe(201);
-    expect(await issuedQuantityOf(couponId)).toBe(1);
+    expect(await issuedQuantityOf(t.app, couponId)).toBe(1);
   });
 
   it('keeps a 404 USER_NOT_FOUND for a charge', async () => {
@@ -508,7 +468,7 @@ describe('Idempotency-Key keeps business errors', () => {
 
 describe('Idempotency-Key under concurrency', () => {
   it('charges once for 20 concurrent identical requests under one key', async () => {
-    const userId = await newUser();
+    const { id: userId } = await aUser(t.app);
     const key = freshKey();
 
     const responses = await Promise.all(
@@ -521,8 +481,8 @@ describe('Idempotency-Key under concurrency', () => {
     expect(ok.filter((response) => replayed(response) === undefined)).toHaveLength(1);
     for (const response of responses.filter((r) => r.statusCode !== 200))
       expectProblem(response, 409, 'IDEMPOTENCY_KEY_IN_USE');
-    expect(await balanceOf(userId)).toBe(1_000);
-    expect(await historyOf(userId)).toHaveLength(1);
+    expect(await balanceOf(t.app, userId)).toBe(1_000);
+    expect(await historyOf(t.app, userId)).toHaveLength(1);
 
     const later = await post(chargeUrl(userId), { amount: 1_000 }, key);
     expect({ status: later.statusCode, replayed: replayed(later), body: later.json() }).toEqual({
@@ -533,8 +493,8 @@ describe('Idempotency-Key under concurrency', () => {
   });
 
   it('places one order for 20 concurrent identical orders under one key', async () => {
-    const userId = await newUser(100_000);
-    const productId = await newProduct(1_000, 100);
+    const { id: userId } = await aChargedUser(t.app, 100_000);
+    const { id: productId } = await aProduct(t.app, { price: 1_000, stock: 100 });
     const key = freshKey();
     const order = { userId, items: [{ productId, quantity: 3 }] };
 
@@ -545,22 +505,22 @@ describe('Idempotency-Key under concurrency', () => {
     expect(new Set(created.map((response) => response.body)).size).toBe(1);
     for (const response of responses.filter((r) => r.statusCode !== 201))
       expectProblem(response, 409, 'IDEMPOTENCY_KEY_IN_USE');
-    expect(await stockOf(productId)).toBe(97);
-    expect(await balanceOf(userId)).toBe(97_000);
-    expect(await ordersOf(userId)).toHaveLength(1);
+    expect(await stockOf(t.app, productId)).toBe(97);
+    expect(await balanceOf(t.app, userId)).toBe(97_000);
+    expect(await ordersOf(t.app, userId)).toHaveLength(1);
   });
 
   it('has one effect for concurrent requests under one key with two different bodies', async () => {
-    const userId = await newUser();
+    const { id: userId } = await aUser(t.app);
     const key = freshKey();
 
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) => post(chargeUrl(userId), { amount: i % 2 === 0 ? 1_000 : 2_000 }, key)),
     );
 
-    const balance = await balanceOf(userId);
+    const balance = await balanceOf(t.app, userId);
     expect([1_000, 2_000]).toContain(balance);
-    expect(await historyOf(userId)).toHaveLength(1);
+    expect(await historyOf(t.app, userId)).toHaveLength(1);
     const ok = responses.filter((response) => response.statusCode === 200);
     expect(ok.length).toBeGreaterThanOrEqual(1);
     for (const response of ok) expect(response.json()).toEqual({ userId, balance, charged: balance });
@@ -573,7 +533,7 @@ describe('Idempotency-Key under concurrency', () => {
 
 describe('Idempotency-Key lifetime', () => {
   it('replays for 24 hours, and runs afresh from 24 h + 1 ms on', async () => {
-    const userId = await newUser();
+    const { id: userId } = await aUser(t.app);
     const key = freshKey();
     const first = await post(chargeUrl(userId), { amount: 1_000 }, key);
     expect(first.json()).toEqual({ userId, balance: 1_000, charged: 1_000 });
@@ -587,14 +547,14 @@ describe('Idempotency-Key lifetime', () => {
         body: first.json(),
       });
     }
-    expect(await balanceOf(userId)).toBe(1_000);
+    expect(await balanceOf(t.app, userId)).toBe(1_000);
 
     clock.set(new Date(Date.parse(START) + DAY_MS + 1));
     const fresh = await post(chargeUrl(userId), { amount: 1_000 }, key);
     expect(fresh.statusCode).toBe(200);
     expect(replayed(fresh)).toBeUndefined();
     expect(fresh.json()).toEqual({ userId, balance: 2_000, charged: 1_000 });
-    expect(await balanceOf(userId)).toBe(2_000);
+    expect(await balanceOf(t.app, userId)).toBe(2_000);
 
     // The fresh run is what the key answers from now on.
     const retry = await post(chargeUrl(userId), { amount: 1_000 }, key);
@@ -603,11 +563,11 @@ describe('Idempotency-Key lifetime', () => {
       replayed: 'true',
       body: fresh.json(),
     });
-    expect(await historyOf(userId)).toHaveLength(2);
+    expect(await historyOf(t.app, userId)).toHaveLength(2);
   });
 
   it('after 24 h a key may be used with another body', async () => {
-    const userId = await newUser();
+    const { id: userId } = await aUser(t.app);
     const key = freshKey();
     expect((await post(chargeUrl(userId), { amount: 1_000 }, key)).statusCode).toBe(200);
     clock.advance(DAY_MS + 1);
@@ -647,30 +607,30 @@ describe('Idempotency-Key over a real socket', () => {
   }
 
   it('answers 400 INVALID_REQUEST for a key sent as UTF-8 bytes, and charges nothing', async () => {
-    const userId = await newUser();
+    const { id: userId } = await aUser(t.app);
     const response = await raw(chargeBytes(userId, Buffer.from('ключ', 'utf8')));
     expect(response.status).toBe(400);
     expect(response.head).toMatch(/content-type: application\/problem\+json/i);
     expect(JSON.parse(response.body)).toMatchObject({ status: 400, code: 'INVALID_REQUEST' });
-    expect(await balanceOf(userId)).toBe(0);
+    expect(await balanceOf(t.app, userId)).toBe(0);
   });
 
   it('accepts a printable ASCII key over the socket and replays it', async () => {
-    const userId = await newUser();
+    const { id: userId } = await aUser(t.app);
     const first = await raw(chargeBytes(userId, Buffer.from('socket-key')));
     const second = await raw(chargeBytes(userId, Buffer.from('socket-key')));
     expect([first.status, second.status]).toEqual([200, 200]);
     expect(second.head).toMatch(/idempotent-replayed: true/i);
     expect(JSON.parse(second.body)).toEqual(JSON.parse(first.body));
-    expect(await balanceOf(userId)).toBe(1_000);
+    expect(await balanceOf(t.app, userId)).toBe(1_000);
   });
 
   it('refuses a key with a control character with a 400 problem (the HTTP parser stops it), and charges nothing', async () => {
-    const userId = await newUser();
+    const { id: userId } = await aUser(t.app);
     const response = await raw(chargeBytes(userId, Buffer.from('key\u0001x')));
     expect(response.status).toBe(400);
     expect(response.head).toMatch(/content-type: application\/problem\+json/i);
     expect(JSON.parse(response.body)).toMatchObject({ status: 400, code: 'INVALID_REQUEST' });
-    expect(await balanceOf(userId)).toBe(0);
+    expect(await balanceOf(t.app, userId)).toBe(0);
   });
 });

@@ -1,10 +1,24 @@
-import type { z } from 'zod';
-import type { userCouponView } from '../../src/adapters/http/routes/coupon-routes.js';
 import { sql } from 'kysely';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/adapters/memory/manual-clock.js';
 import { scalar } from '../support/test-database.js';
-import { BAD_CURSORS, BAD_LIMITS, createUser, expectProblem, useTestApp } from '../support/test-app.js';
+import {
+  type OrderView,
+  type ProductView,
+  aCharge,
+  aChargedUser,
+  aCouponFor,
+  aProduct,
+  aUser,
+  anOrder,
+  anUpdatedProduct,
+  balanceOf,
+  couponsOf,
+  historyOf,
+  ordersOf,
+  stockOf,
+} from '../support/builders.js';
+import { BAD_CURSORS, BAD_LIMITS, expectProblem, useTestApp } from '../support/test-app.js';
 
 const START = '2026-11-24T03:00:00.000Z';
 const clock = new ManualClock(START);
@@ -13,37 +27,6 @@ const t = useTestApp({ clock });
 const DAY_MS = 86_400_000;
 const missing = 987_654_321;
 
-interface ProductBody {
-  id: number;
-  name: string;
-  price: number;
-  stock: number;
-}
-
-interface OrderBody {
-  orderId: number;
-  userId: number;
-  status: 'PAID';
-  items: { productId: number; name: string; quantity: number; unitPrice: number; amount: number }[];
-  totalAmount: number;
-  discountAmount: number;
-  paidAmount: number;
-  userCouponId: number | null;
-  createdAt: string;
-}
-
-interface LedgerEntryBody {
-  id: number;
-  type: 'CHARGE' | 'PAYMENT';
-  amount: number;
-  balanceAfter: number;
-  orderId: number | null;
-  createdAt: string;
-}
-
-/** As the route's schema writes it. */
-type UserCouponBody = z.output<typeof userCouponView>;
-
 const placeOrder = (payload: unknown) =>
   t.app.inject({ method: 'POST', url: '/api/v1/orders', payload: payload as object });
 const getOrder = (orderId: number | string) => t.app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}` });
@@ -51,76 +34,6 @@ const listOrders = (userId: number | string, query = '') =>
   t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/orders${query}` });
 const charge = (userId: number, amount: number) =>
   t.app.inject({ method: 'POST', url: `/api/v1/users/${userId}/balance/charge`, payload: { amount } });
-
-async function newProduct(price: number, stock: number, name = `Product ${price}/${stock}`): Promise<ProductBody> {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/admin/products',
-    payload: { name, price, stock },
-  });
-  expect(response.statusCode).toBe(201);
-  return response.json<ProductBody>();
-}
-
-/** A user holding `balance`, charged in one go (or not at all for 0). */
-async function newUser(balance: number, name = 'Buyer'): Promise<number> {
-  const userId = await createUser(t.app, name);
-  if (balance > 0) expect((await charge(userId, balance)).statusCode).toBe(200);
-  return userId;
-}
-
-/** A fresh campaign issued to `userId`: the copy as the issue route answered it. */
-async function couponFor(userId: number, fields: Record<string, unknown>): Promise<UserCouponBody> {
-  const created = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/admin/coupons',
-    payload: { name: 'Order coupon', totalQuantity: 100, validDays: 7, ...fields },
-  });
-  expect(created.statusCode).toBe(201);
-  const issued = await t.app.inject({
-    method: 'POST',
-    url: `/api/v1/coupons/${created.json<{ id: number }>().id}/issue`,
-    payload: { userId },
-  });
-  expect(issued.statusCode).toBe(201);
-  return issued.json<UserCouponBody>();
-}
-
-async function stockOf(productId: number): Promise<number> {
-  const response = await t.app.inject({ method: 'GET', url: `/api/v1/products/${productId}` });
-  expect(response.statusCode).toBe(200);
-  return response.json<ProductBody>().stock;
-}
-
-async function balanceOf(userId: number): Promise<number> {
-  const response = await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/balance` });
-  expect(response.statusCode).toBe(200);
-  return response.json<{ balance: number }>().balance;
-}
-
-async function historyOf(userId: number): Promise<LedgerEntryBody[]> {
-  const response = await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/balance/history?limit=100` });
-  expect(response.statusCode).toBe(200);
-  return response.json<{ items: LedgerEntryBody[] }>().items;
-}
-
-async function couponsOf(userId: number): Promise<UserCouponBody[]> {
-  const response = await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/coupons` });
-  expect(response.statusCode).toBe(200);
-  return response.json<{ items: UserCouponBody[] }>().items;
-}
-
-async function ordersOf(userId: number): Promise<OrderBody[]> {
-  const response = await listOrders(userId, '?limit=100');
-  expect(response.statusCode).toBe(200);
-  return response.json<{ items: OrderBody[] }>().items;
-}
-
-async function placed(payload: unknown): Promise<OrderBody> {
-  const response = await placeOrder(payload);
-  expect(response.statusCode).toBe(201);
-  return response.json<OrderBody>();
-}
 
 /** Rows any order writes, anywhere in this file's schema: a refused order must add none of them. */
 async function orderRowCounts() {
@@ -140,11 +53,11 @@ async function orderRowCounts() {
 /** Everything an order could change for this user and these products, read back through the API. */
 async function snapshot(userId: number, productIds: readonly number[]) {
   return {
-    stocks: await Promise.all(productIds.map((id) => stockOf(id))),
-    balance: await balanceOf(userId),
-    history: await historyOf(userId),
-    coupons: await couponsOf(userId),
-    orders: await ordersOf(userId),
+    stocks: await Promise.all(productIds.map((id) => stockOf(t.app, id))),
+    balance: await balanceOf(t.app, userId),
+    history: await historyOf(t.app, userId),
+    coupons: await couponsOf(t.app, userId),
+    orders: await ordersOf(t.app, userId),
     rows: await orderRowCounts(),
   };
 }
@@ -155,10 +68,10 @@ beforeEach(() => {
 
 describe('placing a paid order', () => {
   it('answers 201 with the order, takes the stock, debits the balance and records the payment', async () => {
-    const keyboard = await newProduct(3_500, 5, 'Keyboard');
-    const mouse = await newProduct(1_200, 10, 'Mouse');
-    const pad = await newProduct(800, 100, 'Mouse pad');
-    const userId = await newUser(50_000);
+    const keyboard = await aProduct(t.app, { name: 'Keyboard', price: 3_500, stock: 5 });
+    const mouse = await aProduct(t.app, { name: 'Mouse', price: 1_200, stock: 10 });
+    const pad = await aProduct(t.app, { name: 'Mouse pad', price: 800, stock: 100 });
+    const { id: userId } = await aChargedUser(t.app, 50_000);
 
     // Lines in an order other than the products' ids: the answer keeps the request's order.
     const response = await placeOrder({
@@ -172,7 +85,7 @@ describe('placing a paid order', () => {
 
     expect(response.statusCode).toBe(201);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
-    const order = response.json<OrderBody>();
+    const order = response.json<OrderView>();
     expect(order).toEqual({
       orderId: expect.any(Number),
       userId,
@@ -190,9 +103,11 @@ describe('placing a paid order', () => {
     });
     expect(Number.isSafeInteger(order.orderId) && order.orderId > 0).toBe(true);
 
-    expect([await stockOf(keyboard.id), await stockOf(mouse.id), await stockOf(pad.id)]).toEqual([3, 7, 99]);
-    expect(await balanceOf(userId)).toBe(38_600);
-    const history = await historyOf(userId);
+    expect([await stockOf(t.app, keyboard.id), await stockOf(t.app, mouse.id), await stockOf(t.app, pad.id)]).toEqual([
+      3, 7, 99,
+    ]);
+    expect(await balanceOf(t.app, userId)).toBe(38_600);
+    const history = await historyOf(t.app, userId);
     expect(history).toHaveLength(2);
     expect(history[0]).toEqual({
       id: expect.any(Number),
@@ -214,17 +129,12 @@ describe('placing a paid order', () => {
   });
 
   it('prices every line at the product’s price when ordered, even after the price changes', async () => {
-    const product = await newProduct(1_000, 10, 'Lamp');
-    const userId = await newUser(10_000);
-    const first = await placed({ userId, items: [{ productId: product.id, quantity: 2 }] });
+    const product = await aProduct(t.app, { name: 'Lamp', price: 1_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.app, 10_000);
+    const first = await anOrder(t.app, { userId, items: [{ productId: product.id, quantity: 2 }] });
 
-    const patched = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/v1/admin/products/${product.id}`,
-      payload: { price: 1_500 },
-    });
-    expect(patched.statusCode).toBe(200);
-    const second = await placed({ userId, items: [{ productId: product.id, quantity: 2 }] });
+    await anUpdatedProduct(t.app, product.id, { price: 1_500 });
+    const second = await anOrder(t.app, { userId, items: [{ productId: product.id, quantity: 2 }] });
 
     expect(second).toMatchObject({
       items: [{ unitPrice: 1_500, amount: 3_000 }],
@@ -233,18 +143,18 @@ describe('placing a paid order', () => {
     });
     expect((await getOrder(first.orderId)).json()).toEqual(first);
     expect(first).toMatchObject({ items: [{ unitPrice: 1_000, amount: 2_000 }], totalAmount: 2_000 });
-    expect(await balanceOf(userId)).toBe(5_000);
-    expect(await stockOf(product.id)).toBe(6);
+    expect(await balanceOf(t.app, userId)).toBe(5_000);
+    expect(await stockOf(t.app, product.id)).toBe(6);
   });
 
   it('sells the last unit of a product, leaving its stock at 0', async () => {
-    const product = await newProduct(500, 3);
-    const userId = await newUser(1_500);
-    const order = await placed({ userId, items: [{ productId: product.id, quantity: 3 }] });
+    const product = await aProduct(t.app, { price: 500, stock: 3 });
+    const { id: userId } = await aChargedUser(t.app, 1_500);
+    const order = await anOrder(t.app, { userId, items: [{ productId: product.id, quantity: 3 }] });
     expect(order).toMatchObject({ totalAmount: 1_500, paidAmount: 1_500 });
-    expect(await stockOf(product.id)).toBe(0);
-    expect(await balanceOf(userId)).toBe(0);
-    expect((await historyOf(userId))[0]).toMatchObject({
+    expect(await stockOf(t.app, product.id)).toBe(0);
+    expect(await balanceOf(t.app, userId)).toBe(0);
+    expect((await historyOf(t.app, userId))[0]).toMatchObject({
       type: 'PAYMENT',
       amount: -1_500,
       balanceAfter: 0,
@@ -253,11 +163,11 @@ describe('placing a paid order', () => {
   });
 
   it('takes the largest allowed order: 50 lines of 1,000 units', async () => {
-    const products: ProductBody[] = [];
-    for (let i = 0; i < 50; i++) products.push(await newProduct(1, 1_000, `Bolt ${i}`));
-    const userId = await newUser(50_000);
+    const products: ProductView[] = [];
+    for (let i = 0; i < 50; i++) products.push(await aProduct(t.app, { name: `Bolt ${i}`, price: 1, stock: 1_000 }));
+    const { id: userId } = await aChargedUser(t.app, 50_000);
 
-    const order = await placed({
+    const order = await anOrder(t.app, {
       userId,
       items: products.map((product) => ({ productId: product.id, quantity: 1_000 })),
     });
@@ -265,19 +175,19 @@ describe('placing a paid order', () => {
     expect(order.items).toHaveLength(50);
     expect(order.items.map((line) => line.productId)).toEqual(products.map((product) => product.id));
     expect(order).toMatchObject({ totalAmount: 50_000, paidAmount: 50_000 });
-    expect(await balanceOf(userId)).toBe(0);
-    expect(await stockOf(products[0]!.id)).toBe(0);
-    expect(await stockOf(products[49]!.id)).toBe(0);
+    expect(await balanceOf(t.app, userId)).toBe(0);
+    expect(await stockOf(t.app, products[0]!.id)).toBe(0);
+    expect(await stockOf(t.app, products[49]!.id)).toBe(0);
   });
 
   it('lists a user’s orders newest first, only theirs, and pages them visiting each once', async () => {
-    const product = await newProduct(100, 1_000);
-    const userId = await newUser(100_000);
-    const other = await newUser(10_000);
-    const orders: OrderBody[] = [];
+    const product = await aProduct(t.app, { price: 100, stock: 1_000 });
+    const { id: userId } = await aChargedUser(t.app, 100_000);
+    const { id: other } = await aChargedUser(t.app, 10_000);
+    const orders: OrderView[] = [];
     for (let quantity = 1; quantity <= 7; quantity++) {
-      orders.push(await placed({ userId, items: [{ productId: product.id, quantity }] }));
-      if (quantity === 3) await placed({ userId: other, items: [{ productId: product.id, quantity: 1 }] });
+      orders.push(await anOrder(t.app, { userId, items: [{ productId: product.id, quantity }] }));
+      if (quantity === 3) await anOrder(t.app, { userId: other, items: [{ productId: product.id, quantity: 1 }] });
       clock.advance(60_000);
     }
 
@@ -285,14 +195,14 @@ describe('placing a paid order', () => {
     expect(all.statusCode).toBe(200);
     expect(all.json()).toEqual({ items: [...orders].reverse(), nextCursor: null });
 
-    const seen: OrderBody[] = [];
+    const seen: OrderView[] = [];
     let pages = 0;
     let cursor: string | null = null;
     do {
       const query: string = cursor ? `?limit=3&cursor=${cursor}` : '?limit=3';
       const page = await listOrders(userId, query);
       expect(page.statusCode).toBe(200);
-      const body = page.json<{ items: OrderBody[]; nextCursor: string | null }>();
+      const body = page.json<{ items: OrderView[]; nextCursor: string | null }>();
       expect(body.items.length).toBeLessThanOrEqual(3);
       seen.push(...body.items);
       cursor = body.nextCursor;
@@ -304,7 +214,7 @@ describe('placing a paid order', () => {
   });
 
   it('lists no orders for a user who has none as an empty page', async () => {
-    const userId = await newUser(0);
+    const { id: userId } = await aUser(t.app);
     const response = await listOrders(userId);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ items: [], nextCursor: null });
@@ -313,11 +223,11 @@ describe('placing a paid order', () => {
 
 describe('orders with a coupon', () => {
   it('takes a FIXED discount off the total', async () => {
-    const product = await newProduct(2_500, 10);
-    const userId = await newUser(10_000);
-    const copy = await couponFor(userId, { discountType: 'FIXED', discountValue: 1_000 });
+    const product = await aProduct(t.app, { price: 2_500, stock: 10 });
+    const { id: userId } = await aChargedUser(t.app, 10_000);
+    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 1_000 });
 
-    const order = await placed({
+    const order = await anOrder(t.app, {
       userId,
       items: [{ productId: product.id, quantity: 2 }],
       userCouponId: copy.userCouponId,
@@ -329,8 +239,8 @@ describe('orders with a coupon', () => {
       paidAmount: 4_000,
       userCouponId: copy.userCouponId,
     });
-    expect(await balanceOf(userId)).toBe(6_000);
-    expect((await historyOf(userId))[0]).toMatchObject({
+    expect(await balanceOf(t.app, userId)).toBe(6_000);
+    expect((await historyOf(t.app, userId))[0]).toMatchObject({
       type: 'PAYMENT',
       amount: -4_000,
       balanceAfter: 6_000,
@@ -339,11 +249,11 @@ describe('orders with a coupon', () => {
   });
 
   it('caps a FIXED discount at the total: 5,000 off a 3,000 order pays 0 and still writes a PAYMENT of 0', async () => {
-    const product = await newProduct(1_500, 10);
-    const userId = await newUser(1_000);
-    const copy = await couponFor(userId, { discountType: 'FIXED', discountValue: 5_000 });
+    const product = await aProduct(t.app, { price: 1_500, stock: 10 });
+    const { id: userId } = await aChargedUser(t.app, 1_000);
+    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 5_000 });
 
-    const order = await placed({
+    const order = await anOrder(t.app, {
       userId,
       items: [{ productId: product.id, quantity: 2 }],
       userCouponId: copy.userCouponId,
@@ -355,9 +265,9 @@ describe('orders with a coupon', () => {
       paidAmount: 0,
       userCouponId: copy.userCouponId,
     });
-    expect(await balanceOf(userId)).toBe(1_000);
-    expect(await stockOf(product.id)).toBe(8);
-    const history = await historyOf(userId);
+    expect(await balanceOf(t.app, userId)).toBe(1_000);
+    expect(await stockOf(t.app, product.id)).toBe(8);
+    const history = await historyOf(t.app, userId);
     expect(history).toHaveLength(2);
     expect(history[0]).toEqual({
       id: expect.any(Number),
@@ -371,19 +281,19 @@ describe('orders with a coupon', () => {
   });
 
   it('pays a fully discounted order from a zero balance', async () => {
-    const product = await newProduct(1_000, 10);
-    const userId = await newUser(0);
-    const copy = await couponFor(userId, { discountType: 'PERCENT', discountValue: 100 });
+    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const { id: userId } = await aUser(t.app);
+    const copy = await aCouponFor(t.app, userId, { discountType: 'PERCENT', discountValue: 100 });
 
-    const order = await placed({
+    const order = await anOrder(t.app, {
       userId,
       items: [{ productId: product.id, quantity: 3 }],
       userCouponId: copy.userCouponId,
     });
 
     expect(order).toMatchObject({ totalAmount: 3_000, discountAmount: 3_000, paidAmount: 0 });
-    expect(await balanceOf(userId)).toBe(0);
-    expect((await historyOf(userId))[0]).toMatchObject({
+    expect(await balanceOf(t.app, userId)).toBe(0);
+    expect((await historyOf(t.app, userId))[0]).toMatchObject({
       type: 'PAYMENT',
       amount: 0,
       balanceAfter: 0,
@@ -398,39 +308,39 @@ describe('orders with a coupon', () => {
     [1, 99, 0],
     [50, 10_001, 5_000],
   ])('takes %i%% off %i rounded down: %i', async (percent, total, discount) => {
-    const product = await newProduct(total, 10);
-    const userId = await newUser(total);
-    const copy = await couponFor(userId, { discountType: 'PERCENT', discountValue: percent });
+    const product = await aProduct(t.app, { price: total, stock: 10 });
+    const { id: userId } = await aChargedUser(t.app, total);
+    const copy = await aCouponFor(t.app, userId, { discountType: 'PERCENT', discountValue: percent });
 
-    const order = await placed({
+    const order = await anOrder(t.app, {
       userId,
       items: [{ productId: product.id, quantity: 1 }],
       userCouponId: copy.userCouponId,
     });
 
     expect(order).toMatchObject({ totalAmount: total, discountAmount: discount, paidAmount: total - discount });
-    expect(await balanceOf(userId)).toBe(discount);
+    expect(await balanceOf(t.app, userId)).toBe(discount);
   });
 
   it('marks the copy USED with the order and the time, and refuses it a second time with nothing changed', async () => {
-    const product = await newProduct(1_000, 10);
-    const userId = await newUser(10_000);
-    const copy = await couponFor(userId, { discountType: 'FIXED', discountValue: 300 });
+    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.app, 10_000);
+    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 300 });
     clock.advance(90_000);
 
-    const order = await placed({
+    const order = await anOrder(t.app, {
       userId,
       items: [{ productId: product.id, quantity: 1 }],
       userCouponId: copy.userCouponId,
     });
 
     const used = { ...copy, status: 'USED', orderId: order.orderId, usedAt: clock.now().toISOString() };
-    expect(await couponsOf(userId)).toEqual([used]);
+    expect(await couponsOf(t.app, userId)).toEqual([used]);
     const filtered = await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/coupons?status=USED` });
     expect(filtered.json()).toEqual({ items: [used] });
     // Still USED, not EXPIRED, after it would have expired.
     clock.set(copy.expiresAt);
-    expect(await couponsOf(userId)).toEqual([used]);
+    expect(await couponsOf(t.app, userId)).toEqual([used]);
     clock.set(new Date(Date.parse(START) + 120_000));
 
     const before = await snapshot(userId, [product.id]);
@@ -444,16 +354,16 @@ describe('orders with a coupon', () => {
   });
 
   it('uses a copy until the instant before it expires, and refuses it from expiresAt on', async () => {
-    const product = await newProduct(1_000, 10);
-    const early = await newUser(5_000);
-    const late = await newUser(5_000);
-    const campaign = { discountType: 'FIXED', discountValue: 200, validDays: 1 };
-    const earlyCopy = await couponFor(early, campaign);
-    const lateCopy = await couponFor(late, campaign);
+    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const { id: early } = await aChargedUser(t.app, 5_000);
+    const { id: late } = await aChargedUser(t.app, 5_000);
+    const campaign = { discountType: 'FIXED', discountValue: 200, validDays: 1 } as const;
+    const earlyCopy = await aCouponFor(t.app, early, campaign);
+    const lateCopy = await aCouponFor(t.app, late, campaign);
     expect(lateCopy.expiresAt).toBe(new Date(Date.parse(START) + DAY_MS).toISOString());
 
     clock.set(new Date(Date.parse(earlyCopy.expiresAt) - 1));
-    const order = await placed({
+    const order = await anOrder(t.app, {
       userId: early,
       items: [{ productId: product.id, quantity: 1 }],
       userCouponId: earlyCopy.userCouponId,
@@ -477,10 +387,10 @@ describe('orders with a coupon', () => {
   });
 
   it('refuses another user’s copy with 409 COUPON_NOT_USABLE and leaves both users as they were', async () => {
-    const product = await newProduct(1_000, 10);
-    const holder = await newUser(5_000);
-    const thief = await newUser(5_000);
-    const copy = await couponFor(holder, { discountType: 'FIXED', discountValue: 500 });
+    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const { id: holder } = await aChargedUser(t.app, 5_000);
+    const { id: thief } = await aChargedUser(t.app, 5_000);
+    const copy = await aCouponFor(t.app, holder, { discountType: 'FIXED', discountValue: 500 });
 
     const holderBefore = await snapshot(holder, [product.id]);
     const thiefBefore = await snapshot(thief, [product.id]);
@@ -501,7 +411,7 @@ describe('orders with a coupon', () => {
     // The holder can still use it.
     expect(
       (
-        await placed({
+        await anOrder(t.app, {
           userId: holder,
           items: [{ productId: product.id, quantity: 1 }],
           userCouponId: copy.userCouponId,
@@ -511,8 +421,8 @@ describe('orders with a coupon', () => {
   });
 
   it('refuses an unknown userCouponId with 409 COUPON_NOT_USABLE', async () => {
-    const product = await newProduct(1_000, 10);
-    const userId = await newUser(5_000);
+    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.app, 5_000);
     const before = await snapshot(userId, [product.id]);
     const body = expectProblem(
       await placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }], userCouponId: missing }),
@@ -524,9 +434,9 @@ describe('orders with a coupon', () => {
   });
 
   it('lets exactly one of 5 concurrent orders use the same copy', async () => {
-    const product = await newProduct(1_000, 100);
-    const userId = await newUser(10_000);
-    const copy = await couponFor(userId, { discountType: 'FIXED', discountValue: 1_000 });
+    const product = await aProduct(t.app, { price: 1_000, stock: 100 });
+    const { id: userId } = await aChargedUser(t.app, 10_000);
+    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 1_000 });
 
     const responses = await Promise.all(
       Array.from({ length: 5 }, () =>
@@ -538,24 +448,26 @@ describe('orders with a coupon', () => {
     expect(paid).toHaveLength(1);
     for (const response of responses.filter((r) => r.statusCode !== 201))
       expectProblem(response, 409, 'COUPON_NOT_USABLE');
-    const order = paid[0]!.json<OrderBody>();
+    const order = paid[0]!.json<OrderView>();
     expect(order).toMatchObject({
       totalAmount: 2_000,
       discountAmount: 1_000,
       paidAmount: 1_000,
       userCouponId: copy.userCouponId,
     });
-    expect(await stockOf(product.id)).toBe(98);
-    expect(await balanceOf(userId)).toBe(9_000);
-    expect(await couponsOf(userId)).toEqual([{ ...copy, status: 'USED', orderId: order.orderId, usedAt: START }]);
-    expect(await ordersOf(userId)).toEqual([order]);
+    expect(await stockOf(t.app, product.id)).toBe(98);
+    expect(await balanceOf(t.app, userId)).toBe(9_000);
+    expect(await couponsOf(t.app, userId)).toEqual([
+      { ...copy, status: 'USED', orderId: order.orderId, usedAt: START },
+    ]);
+    expect(await ordersOf(t.app, userId)).toEqual([order]);
   });
 });
 
 describe('a refused order changes nothing', () => {
   it('answers 404 USER_NOT_FOUND for an unknown user, and takes no stock', async () => {
-    const first = await newProduct(1_000, 10);
-    const second = await newProduct(2_000, 10);
+    const first = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const second = await aProduct(t.app, { price: 2_000, stock: 10 });
     const rows = await orderRowCounts();
 
     const body = expectProblem(
@@ -570,15 +482,15 @@ describe('a refused order changes nothing', () => {
       'USER_NOT_FOUND',
     );
     expect(body).toMatchObject({ userId: missing });
-    expect([await stockOf(first.id), await stockOf(second.id)]).toEqual([10, 10]);
+    expect([await stockOf(t.app, first.id), await stockOf(t.app, second.id)]).toEqual([10, 10]);
     expect(await orderRowCounts()).toEqual(rows);
   });
 
   it('answers 404 PRODUCT_NOT_FOUND when one of several lines names an unknown product', async () => {
-    const first = await newProduct(1_000, 10);
-    const third = await newProduct(500, 10);
-    const userId = await newUser(50_000);
-    const copy = await couponFor(userId, { discountType: 'FIXED', discountValue: 100 });
+    const first = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const third = await aProduct(t.app, { price: 500, stock: 10 });
+    const { id: userId } = await aChargedUser(t.app, 50_000);
+    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 100 });
     const before = await snapshot(userId, [first.id, third.id]);
 
     const body = expectProblem(
@@ -600,10 +512,10 @@ describe('a refused order changes nothing', () => {
   });
 
   it('answers 409 INSUFFICIENT_STOCK with the facts when the second line is short, leaving the first line’s stock', async () => {
-    const plenty = await newProduct(1_000, 10);
-    const scarce = await newProduct(1_000, 2);
-    const userId = await newUser(50_000);
-    const copy = await couponFor(userId, { discountType: 'PERCENT', discountValue: 10 });
+    const plenty = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const scarce = await aProduct(t.app, { price: 1_000, stock: 2 });
+    const { id: userId } = await aChargedUser(t.app, 50_000);
+    const copy = await aCouponFor(t.app, userId, { discountType: 'PERCENT', discountValue: 10 });
     const before = await snapshot(userId, [plenty.id, scarce.id]);
 
     const body = expectProblem(
@@ -624,10 +536,10 @@ describe('a refused order changes nothing', () => {
   });
 
   it('answers 409 INSUFFICIENT_BALANCE with required and available, and uses neither stock nor coupon', async () => {
-    const first = await newProduct(3_000, 10);
-    const second = await newProduct(2_000, 10);
-    const userId = await newUser(4_000);
-    const copy = await couponFor(userId, { discountType: 'FIXED', discountValue: 500 });
+    const first = await aProduct(t.app, { price: 3_000, stock: 10 });
+    const second = await aProduct(t.app, { price: 2_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.app, 4_000);
+    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 500 });
     const before = await snapshot(userId, [first.id, second.id]);
 
     const body = expectProblem(
@@ -647,8 +559,8 @@ describe('a refused order changes nothing', () => {
     expect(before.coupons).toEqual([copy]);
 
     // One won more and it goes through, with the coupon.
-    expect((await charge(userId, 500)).statusCode).toBe(200);
-    const order = await placed({
+    await aCharge(t.app, userId, 500);
+    const order = await anOrder(t.app, {
       userId,
       items: [
         { productId: first.id, quantity: 1 },
@@ -657,12 +569,12 @@ describe('a refused order changes nothing', () => {
       userCouponId: copy.userCouponId,
     });
     expect(order.paidAmount).toBe(4_500);
-    expect(await balanceOf(userId)).toBe(0);
+    expect(await balanceOf(t.app, userId)).toBe(0);
   });
 
   it('answers 409 INSUFFICIENT_BALANCE for a balance one won short', async () => {
-    const product = await newProduct(1_001, 10);
-    const userId = await newUser(1_000);
+    const product = await aProduct(t.app, { price: 1_001, stock: 10 });
+    const { id: userId } = await aChargedUser(t.app, 1_000);
     const before = await snapshot(userId, [product.id]);
     const body = expectProblem(
       await placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] }),
@@ -676,7 +588,7 @@ describe('a refused order changes nothing', () => {
 
 describe('which error wins when several hold', () => {
   it('answers USER_NOT_FOUND ahead of PRODUCT_NOT_FOUND', async () => {
-    const product = await newProduct(1_000, 10);
+    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
     expectProblem(
       await placeOrder({
         userId: missing,
@@ -688,12 +600,12 @@ describe('which error wins when several hold', () => {
       404,
       'USER_NOT_FOUND',
     );
-    expect(await stockOf(product.id)).toBe(10);
+    expect(await stockOf(t.app, product.id)).toBe(10);
   });
 
   it('answers PRODUCT_NOT_FOUND ahead of INSUFFICIENT_STOCK on an earlier line', async () => {
-    const scarce = await newProduct(1_000, 1);
-    const userId = await newUser(50_000);
+    const scarce = await aProduct(t.app, { price: 1_000, stock: 1 });
+    const { id: userId } = await aChargedUser(t.app, 50_000);
     const before = await snapshot(userId, [scarce.id]);
     const body = expectProblem(
       await placeOrder({
@@ -711,8 +623,8 @@ describe('which error wins when several hold', () => {
   });
 
   it('answers INSUFFICIENT_STOCK ahead of COUPON_NOT_USABLE', async () => {
-    const scarce = await newProduct(1_000, 1);
-    const userId = await newUser(50_000);
+    const scarce = await aProduct(t.app, { price: 1_000, stock: 1 });
+    const { id: userId } = await aChargedUser(t.app, 50_000);
     const before = await snapshot(userId, [scarce.id]);
     expectProblem(
       await placeOrder({ userId, items: [{ productId: scarce.id, quantity: 2 }], userCouponId: missing }),
@@ -723,10 +635,10 @@ describe('which error wins when several hold', () => {
   });
 
   it('answers COUPON_NOT_USABLE ahead of INSUFFICIENT_BALANCE', async () => {
-    const product = await newProduct(10_000, 10);
-    const userId = await newUser(100);
-    const other = await newUser(0);
-    const othersCopy = await couponFor(other, { discountType: 'FIXED', discountValue: 100 });
+    const product = await aProduct(t.app, { price: 10_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.app, 100);
+    const { id: other } = await aUser(t.app);
+    const othersCopy = await aCouponFor(t.app, other, { discountType: 'FIXED', discountValue: 100 });
     const before = await snapshot(userId, [product.id]);
     expectProblem(
       await placeOrder({
@@ -741,16 +653,16 @@ describe('which error wins when several hold', () => {
   });
 
   it('judges the balance after the discount: a coupon that makes the order affordable lets it through', async () => {
-    const product = await newProduct(10_000, 10);
-    const userId = await newUser(9_000);
-    const copy = await couponFor(userId, { discountType: 'FIXED', discountValue: 1_000 });
-    const order = await placed({
+    const product = await aProduct(t.app, { price: 10_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.app, 9_000);
+    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 1_000 });
+    const order = await anOrder(t.app, {
       userId,
       items: [{ productId: product.id, quantity: 1 }],
       userCouponId: copy.userCouponId,
     });
     expect(order).toMatchObject({ totalAmount: 10_000, discountAmount: 1_000, paidAmount: 9_000 });
-    expect(await balanceOf(userId)).toBe(0);
+    expect(await balanceOf(t.app, userId)).toBe(0);
   });
 });
 
@@ -838,8 +750,8 @@ describe('bad input on the order routes', () => {
     ],
     ['the body is an array', (p: number, u: number) => [{ userId: u, items: [{ productId: p, quantity: 1 }] }], ''],
   ])('answers 400 INVALID_REQUEST when %s, naming the path, and changes nothing', async (_label, build, path) => {
-    const product = await newProduct(1_000, 10);
-    const userId = await newUser(10_000);
+    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.app, 10_000);
     const before = await snapshot(userId, [product.id]);
     const body = expectProblem(await placeOrder(build(product.id, userId)), 400, 'INVALID_REQUEST');
     expect(body.errors).toEqual(expect.arrayContaining([{ path, message: expect.any(String) }]));
@@ -873,7 +785,7 @@ describe('bad input on the order routes', () => {
   });
 
   it.each(BAD_LIMITS)('answers 400 for limit=%s', async (limit) => {
-    const userId = await newUser(0);
+    const { id: userId } = await aUser(t.app);
     const response = await listOrders(userId, `?limit=${limit}`);
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([
       { path: 'limit', message: expect.any(String) },
@@ -881,7 +793,7 @@ describe('bad input on the order routes', () => {
   });
 
   it.each(BAD_CURSORS)('answers 400 for a cursor that is %s', async (_label, cursor) => {
-    const userId = await newUser(0);
+    const { id: userId } = await aUser(t.app);
     const response = await listOrders(userId, `?cursor=${cursor}`);
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([
       { path: 'cursor', message: expect.any(String) },
@@ -891,9 +803,9 @@ describe('bad input on the order routes', () => {
 
 describe('concurrent orders over HTTP', () => {
   it('sells a stock of 10 to exactly 10 of 30 users ordering at once', async () => {
-    const product = await newProduct(1_000, 10);
+    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
     const users: number[] = [];
-    for (let i = 0; i < 30; i++) users.push(await newUser(5_000, `Rush ${i}`));
+    for (let i = 0; i < 30; i++) users.push((await aChargedUser(t.app, 5_000, { name: `Rush ${i}` })).id);
 
     const responses = await Promise.all(
       users.map((userId) => placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] })),
@@ -910,23 +822,23 @@ describe('concurrent orders over HTTP', () => {
         available: 0,
       });
     }
-    expect(await stockOf(product.id)).toBe(0);
+    expect(await stockOf(t.app, product.id)).toBe(0);
 
-    const winners = new Set(paid.map((response) => response.json<OrderBody>().userId));
+    const winners = new Set(paid.map((response) => response.json<OrderView>().userId));
     expect(winners.size).toBe(10);
     for (const userId of users) {
       const won = winners.has(userId);
-      expect(await balanceOf(userId)).toBe(won ? 4_000 : 5_000);
-      expect(await ordersOf(userId)).toHaveLength(won ? 1 : 0);
-      expect((await historyOf(userId))[0]).toMatchObject(
+      expect(await balanceOf(t.app, userId)).toBe(won ? 4_000 : 5_000);
+      expect(await ordersOf(t.app, userId)).toHaveLength(won ? 1 : 0);
+      expect((await historyOf(t.app, userId))[0]).toMatchObject(
         won ? { type: 'PAYMENT', amount: -1_000, balanceAfter: 4_000 } : { type: 'CHARGE' },
       );
     }
   });
 
   it('lets exactly 3 of 10 concurrent orders through for a balance that pays for 3', async () => {
-    const product = await newProduct(1_000, 100);
-    const userId = await newUser(3_000);
+    const product = await aProduct(t.app, { price: 1_000, stock: 100 });
+    const { id: userId } = await aChargedUser(t.app, 3_000);
 
     const responses = await Promise.all(
       Array.from({ length: 10 }, () => placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] })),
@@ -937,9 +849,9 @@ describe('concurrent orders over HTTP', () => {
     for (const response of responses.filter((r) => r.statusCode !== 201)) {
       expect(expectProblem(response, 409, 'INSUFFICIENT_BALANCE')).toMatchObject({ required: 1_000, available: 0 });
     }
-    expect(await balanceOf(userId)).toBe(0);
-    expect(await stockOf(product.id)).toBe(97);
-    const history = await historyOf(userId);
+    expect(await balanceOf(t.app, userId)).toBe(0);
+    expect(await stockOf(t.app, product.id)).toBe(97);
+    const history = await historyOf(t.app, userId);
     expect(history).toHaveLength(4);
     expect(history[0]!.balanceAfter).toBe(0);
     expect(history.map((entry) => entry.balanceAfter)).toEqual([0, 1_000, 2_000, 3_000]);
@@ -949,13 +861,13 @@ describe('concurrent orders over HTTP', () => {
         .slice(0, 3)
         .map((entry) => entry.orderId!)
         .sort(byId),
-    ).toEqual(paid.map((response) => response.json<OrderBody>().orderId).sort(byId));
-    expect(await ordersOf(userId)).toHaveLength(3);
+    ).toEqual(paid.map((response) => response.json<OrderView>().orderId).sort(byId));
+    expect(await ordersOf(t.app, userId)).toHaveLength(3);
   });
 
   it('serialises orders and charges on one user: the history adds up to the balance', async () => {
-    const product = await newProduct(1_000, 100);
-    const userId = await newUser(0);
+    const product = await aProduct(t.app, { price: 1_000, stock: 100 });
+    const { id: userId } = await aUser(t.app);
 
     const responses = await Promise.all([
       ...Array.from({ length: 10 }, () => placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] })),
@@ -969,10 +881,10 @@ describe('concurrent orders over HTTP', () => {
     for (const response of orders.filter((r) => r.statusCode !== 201))
       expectProblem(response, 409, 'INSUFFICIENT_BALANCE');
 
-    const balance = await balanceOf(userId);
+    const balance = await balanceOf(t.app, userId);
     expect(balance).toBe(7_000 - sold * 1_000);
-    expect(await stockOf(product.id)).toBe(100 - sold);
-    const history = await historyOf(userId);
+    expect(await stockOf(t.app, product.id)).toBe(100 - sold);
+    const history = await historyOf(t.app, userId);
     expect(history).toHaveLength(10 + sold);
     expect(history[0]!.balanceAfter).toBe(balance);
     expect(history.reduce((sum, entry) => sum + entry.amount, 0)).toBe(balance);
@@ -984,10 +896,10 @@ describe('concurrent orders over HTTP', () => {
   });
 
   it('does not deadlock when concurrent orders take the same products in opposite orders', async () => {
-    const a = await newProduct(100, 1_000);
-    const b = await newProduct(100, 1_000);
+    const a = await aProduct(t.app, { price: 100, stock: 1_000 });
+    const b = await aProduct(t.app, { price: 100, stock: 1_000 });
     const users: number[] = [];
-    for (let i = 0; i < 10; i++) users.push(await newUser(10_000));
+    for (let i = 0; i < 10; i++) users.push((await aChargedUser(t.app, 10_000)).id);
 
     const responses = await Promise.all(
       users.map((userId, i) =>
@@ -1008,6 +920,6 @@ describe('concurrent orders over HTTP', () => {
     );
 
     for (const response of responses) expect(response.statusCode).toBe(201);
-    expect([await stockOf(a.id), await stockOf(b.id)]).toEqual([990, 980]);
+    expect([await stockOf(t.app, a.id), await stockOf(t.app, b.id)]).toEqual([990, 980]);
   });
 });

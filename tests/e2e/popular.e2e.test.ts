@@ -1,19 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/adapters/memory/manual-clock.js';
-import { createUser, expectProblem, useTestApp } from '../support/test-app.js';
+import { type ProductView, aChargedUser, aProduct, anOrder, anUpdatedProduct } from '../support/builders.js';
+import { expectProblem, useTestApp } from '../support/test-app.js';
 
 const clock = new ManualClock('2026-11-24T03:00:00.000Z');
 const t = useTestApp({ clock });
 
 /** The answer cached by GetPopularProducts is kept 2 s: move past it before a read that must see changes. */
 const CACHE_TTL_MS = 2_000;
-
-interface ProductBody {
-  id: number;
-  name: string;
-  price: number;
-  stock: number;
-}
 
 interface PopularBody {
   from: string;
@@ -30,34 +24,10 @@ async function popular(): Promise<PopularBody> {
   return response.json<PopularBody>();
 }
 
-async function newProduct(name: string, price: number, stock: number): Promise<ProductBody> {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/admin/products',
-    payload: { name, price, stock },
-  });
-  expect(response.statusCode).toBe(201);
-  return response.json<ProductBody>();
-}
-
-async function newBuyer(): Promise<number> {
-  const userId = await createUser(t.app, 'Popular buyer');
-  const charged = await t.app.inject({
-    method: 'POST',
-    url: `/api/v1/users/${userId}/balance/charge`,
-    payload: { amount: 10_000_000 },
-  });
-  expect(charged.statusCode).toBe(200);
-  return userId;
-}
+const newBuyer = async () => (await aChargedUser(t.app, 10_000_000, { name: 'Popular buyer' })).id;
 
 async function buy(userId: number, ...lines: [productId: number, quantity: number][]): Promise<void> {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/orders',
-    payload: { userId, items: lines.map(([productId, quantity]) => ({ productId, quantity })) },
-  });
-  expect(response.statusCode).toBe(201);
+  await anOrder(t.app, { userId, items: lines.map(([productId, quantity]) => ({ productId, quantity })) });
 }
 
 // Every test works on days of its own, at least a week apart, so no test's sales fall in another's window.
@@ -70,16 +40,17 @@ describe('GET /api/v1/products/popular', () => {
   it('answers { from, to, items } with the top 5 by units, ties to the lower id, from 00:00 KST two days ago', async () => {
     const userId = await newBuyer();
     const names = ['Tea', 'Cup', 'Pot', 'Tray', 'Spoon', 'Kettle', 'Filter'];
-    const products: ProductBody[] = [];
-    for (const [i, name] of names.entries()) products.push(await newProduct(name, 1_000 * (i + 1), 100));
+    const products: ProductView[] = [];
+    for (const [i, name] of names.entries())
+      products.push(await aProduct(t.app, { name, price: 1_000 * (i + 1), stock: 100 }));
     const [tea, cup, pot, tray, spoon, kettle, filter] = products as [
-      ProductBody,
-      ProductBody,
-      ProductBody,
-      ProductBody,
-      ProductBody,
-      ProductBody,
-      ProductBody,
+      ProductView,
+      ProductView,
+      ProductView,
+      ProductView,
+      ProductView,
+      ProductView,
+      ProductView,
     ];
 
     clock.set('2026-11-28T14:59:59.999Z'); // 23:59:59.999 KST on 2026-11-28: before the window
@@ -111,7 +82,7 @@ describe('GET /api/v1/products/popular', () => {
   it('shows each product as it is now: stock after the sales, price after a PATCH', async () => {
     clock.set('2026-12-10T03:00:00.000Z');
     const userId = await newBuyer();
-    const lamp = await newProduct('Lamp', 20_000, 10);
+    const lamp = await aProduct(t.app, { name: 'Lamp', price: 20_000, stock: 10 });
     await buy(userId, [lamp.id, 3]);
 
     expect((await popular()).items).toEqual([
@@ -119,12 +90,7 @@ describe('GET /api/v1/products/popular', () => {
     ]);
 
     clock.advance(CACHE_TTL_MS);
-    const patched = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/v1/admin/products/${lamp.id}`,
-      payload: { price: 18_500, stockDelta: 5 },
-    });
-    expect(patched.statusCode).toBe(200);
+    await anUpdatedProduct(t.app, lamp.id, { price: 18_500, stockDelta: 5 });
     await buy(userId, [lamp.id, 2]);
     clock.advance(CACHE_TTL_MS);
 
@@ -136,7 +102,8 @@ describe('GET /api/v1/products/popular', () => {
   it('may lag a new order for under 2 s of the shop clock, then shows it', async () => {
     clock.set('2026-12-20T03:00:00.000Z');
     const userId = await newBuyer();
-    const [desk, chair] = [await newProduct('Desk', 90_000, 5), await newProduct('Chair', 40_000, 5)];
+    const desk = await aProduct(t.app, { name: 'Desk', price: 90_000, stock: 5 });
+    const chair = await aProduct(t.app, { name: 'Chair', price: 40_000, stock: 5 });
     await buy(userId, [desk.id, 1]);
     const before = await popular();
     expect(before.items.map((item) => [item.productId, item.soldQuantity])).toEqual([[desk.id, 1]]);
@@ -154,7 +121,8 @@ describe('GET /api/v1/products/popular', () => {
   it('moves its window at 00:00 KST and drops the day that left it', async () => {
     clock.set('2027-02-01T03:00:00.000Z'); // 2027-02-01 KST
     const userId = await newBuyer();
-    const [early, late] = [await newProduct('Early', 1_000, 50), await newProduct('Late', 1_000, 50)];
+    const early = await aProduct(t.app, { name: 'Early', price: 1_000, stock: 50 });
+    const late = await aProduct(t.app, { name: 'Late', price: 1_000, stock: 50 });
     await buy(userId, [early.id, 5]);
     clock.set('2027-02-03T03:00:00.000Z'); // 2027-02-03 KST
     await buy(userId, [late.id, 1]);
@@ -180,7 +148,7 @@ describe('GET /api/v1/products/popular', () => {
     clock.set('2027-03-01T03:00:00.000Z');
     expect((await getPopular()).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/products/popular/' })).statusCode).toBe(200);
-    const vase = await newProduct('Vase', 3_000, 1);
+    const vase = await aProduct(t.app, { name: 'Vase', price: 3_000, stock: 1 });
     const byId = await t.app.inject({ method: 'GET', url: `/api/v1/products/${vase.id}` });
     expect(byId.statusCode).toBe(200);
     expect(byId.json()).toEqual(vase);

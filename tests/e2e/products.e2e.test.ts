@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { type Page, type ProductView, aProduct, productBody } from '../support/builders.js';
 import { BAD_CURSORS, BAD_LIMITS, expectProblem, useTestApp } from '../support/test-app.js';
 
 const t = useTestApp();
 
-interface ProductBody {
-  id: number;
-  name: string;
-  price: number;
-  stock: number;
-}
-
-interface ProductPage {
-  items: ProductBody[];
-  nextCursor: string | null;
-}
+type ProductPage = Page<ProductView>;
 
 const createProduct = (payload: unknown) =>
   t.app.inject({ method: 'POST', url: '/api/v1/admin/products', payload: payload as object });
@@ -22,12 +13,6 @@ const getProduct = (productId: number | string) =>
 const listProducts = (query = '') => t.app.inject({ method: 'GET', url: `/api/v1/products${query}` });
 const patchProduct = (productId: number | string, payload: unknown) =>
   t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${productId}`, payload: payload as object });
-
-async function newProduct(fields: Partial<Omit<ProductBody, 'id'>> = {}): Promise<ProductBody> {
-  const response = await createProduct({ name: 'Test product', price: 1_000, stock: 10, ...fields });
-  expect(response.statusCode).toBe(201);
-  return response.json<ProductBody>();
-}
 
 /** Walks every page from the start with the given limit; returns the ids in the order seen. */
 async function walkAllPages(limit: number): Promise<number[]> {
@@ -50,9 +35,9 @@ const missing = 987_654_321;
 
 describe('products over HTTP', () => {
   it('creates a product and answers it by id', async () => {
-    const created = await createProduct({ name: 'Pen', price: 1_500, stock: 30 });
+    const created = await createProduct(productBody({ name: 'Pen', price: 1_500, stock: 30 }));
     expect(created.statusCode).toBe(201);
-    const product = created.json<ProductBody>();
+    const product = created.json<ProductView>();
     expect(product).toEqual({ id: expect.any(Number), name: 'Pen', price: 1_500, stock: 30 });
     expect(Number.isSafeInteger(product.id) && product.id > 0).toBe(true);
 
@@ -72,9 +57,9 @@ describe('products over HTTP', () => {
       { name: '😀'.repeat(200), price: 1, stock: 0 },
     ],
   ])('accepts %s', async (_label, payload) => {
-    const created = await createProduct(payload);
+    const created = await createProduct(productBody(payload));
     expect(created.statusCode).toBe(201);
-    const product = created.json<ProductBody>();
+    const product = created.json<ProductView>();
     expect(product).toEqual({ id: expect.any(Number), ...payload });
     expect((await getProduct(product.id)).json()).toEqual(product);
   });
@@ -89,7 +74,7 @@ describe('products over HTTP', () => {
 describe('the product list', () => {
   it('pages by id ascending, visiting every product exactly once', async () => {
     const created: number[] = [];
-    for (let i = 1; i <= 7; i++) created.push((await newProduct({ name: `Paged ${i}` })).id);
+    for (let i = 1; i <= 7; i++) created.push((await aProduct(t.app, { name: `Paged ${i}` })).id);
 
     for (const limit of [1, 3, 100]) {
       const seen = await walkAllPages(limit);
@@ -100,8 +85,8 @@ describe('the product list', () => {
   });
 
   it('answers each item as { id, name, price, stock }, the same as by id', async () => {
-    const product = await newProduct({ name: 'Listed', price: 2_500, stock: 4 });
-    const seen: ProductBody[] = [];
+    const product = await aProduct(t.app, { name: 'Listed', price: 2_500, stock: 4 });
+    const seen: ProductView[] = [];
     let cursor: string | null = null;
     do {
       const page = await listProducts(cursor ? `?limit=100&cursor=${cursor}` : '?limit=100');
@@ -113,7 +98,7 @@ describe('the product list', () => {
   });
 
   it('answers 20 items by default, with a cursor to the rest', async () => {
-    for (let i = 0; i < 21; i++) await newProduct({ name: `Default page ${i}` });
+    for (let i = 0; i < 21; i++) await aProduct(t.app, { name: `Default page ${i}` });
     const page = await listProducts();
     expect(page.statusCode).toBe(200);
     const body = page.json<ProductPage>();
@@ -128,7 +113,7 @@ describe('the product list', () => {
   });
 
   it('answers nextCursor null on the last page', async () => {
-    await newProduct();
+    await aProduct(t.app);
     const page = await listProducts('?limit=100');
     expect(page.statusCode).toBe(200);
     const body = page.json<ProductPage>();
@@ -149,7 +134,7 @@ describe('the product list', () => {
 
 describe('updating a product', () => {
   it('changes the price only', async () => {
-    const product = await newProduct({ price: 1_000, stock: 5 });
+    const product = await aProduct(t.app, { price: 1_000, stock: 5 });
     const response = await patchProduct(product.id, { price: 1_200 });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ ...product, price: 1_200 });
@@ -157,7 +142,7 @@ describe('updating a product', () => {
   });
 
   it('restocks and corrects with stockDelta only', async () => {
-    const product = await newProduct({ price: 1_000, stock: 5 });
+    const product = await aProduct(t.app, { price: 1_000, stock: 5 });
     const restocked = await patchProduct(product.id, { stockDelta: 7 });
     expect(restocked.statusCode).toBe(200);
     expect(restocked.json()).toEqual({ ...product, stock: 12 });
@@ -169,7 +154,7 @@ describe('updating a product', () => {
   });
 
   it('changes price and stock together', async () => {
-    const product = await newProduct({ price: 1_000, stock: 5 });
+    const product = await aProduct(t.app, { price: 1_000, stock: 5 });
     const response = await patchProduct(product.id, { price: 900, stockDelta: -2 });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ ...product, price: 900, stock: 3 });
@@ -177,7 +162,7 @@ describe('updating a product', () => {
   });
 
   it('answers 409 INSUFFICIENT_STOCK for a delta that would take stock below 0, and changes nothing', async () => {
-    const product = await newProduct({ price: 1_000, stock: 3 });
+    const product = await aProduct(t.app, { price: 1_000, stock: 3 });
     const body = expectProblem(await patchProduct(product.id, { stockDelta: -4 }), 409, 'INSUFFICIENT_STOCK');
     expect(body).toMatchObject({ productId: product.id, requested: 4, available: 3 });
     expect((await getProduct(product.id)).json()).toEqual(product);
@@ -203,20 +188,20 @@ describe('updating a product', () => {
     ['a fractional price', { price: 10.5 }, 'price'],
     ['with an unknown field', { price: 100, stock: 5 }, 'stock'],
   ])('answers 400 for a body that is %s and changes nothing', async (_label, payload, path) => {
-    const product = await newProduct();
+    const product = await aProduct(t.app);
     const body = expectProblem(await patchProduct(product.id, payload), 400, 'INVALID_REQUEST');
     expect(body.errors).toEqual(expect.arrayContaining([{ path, message: expect.any(String) }]));
     expect((await getProduct(product.id)).json()).toEqual(product);
   });
 
   it('serialises concurrent corrections: 20 × −1 on a stock of 10 leaves exactly 10 successes and stock 0', async () => {
-    const product = await newProduct({ stock: 10 });
+    const product = await aProduct(t.app, { stock: 10 });
     const responses = await Promise.all(Array.from({ length: 20 }, () => patchProduct(product.id, { stockDelta: -1 })));
 
     const ok = responses.filter((response) => response.statusCode === 200);
     const refused = responses.filter((response) => response.statusCode === 409);
     expect({ ok: ok.length, refused: refused.length }).toEqual({ ok: 10, refused: 10 });
-    expect(ok.map((response) => response.json<ProductBody>().stock).sort((a, b) => a - b)).toEqual([
+    expect(ok.map((response) => response.json<ProductView>().stock).sort((a, b) => a - b)).toEqual([
       0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
     ]);
     for (const response of refused) {
