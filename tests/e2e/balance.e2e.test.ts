@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BAD_CURSORS, BAD_LIMITS, createUser, expectProblem, useTestApp } from '../support/test-app.js';
+import { type UserView, aCharge, aUser, balanceOf, userBody } from '../support/builders.js';
+import { BAD_CURSORS, BAD_LIMITS, expectProblem, useTestApp } from '../support/test-app.js';
 
 const t = useTestApp();
 
@@ -8,9 +9,13 @@ const charge = (userId: number | string, payload: unknown) =>
 
 describe('balance over HTTP', () => {
   it('creates a user whose balance starts at 0, dated at its creation', async () => {
-    const created = await t.app.inject({ method: 'POST', url: '/api/v1/admin/users', payload: { name: 'Ana' } });
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/users',
+      payload: userBody({ name: 'Ana' }),
+    });
     expect(created.statusCode).toBe(201);
-    const user = created.json<{ id: number; name: string; createdAt: string }>();
+    const user = created.json<UserView>();
     expect(user).toEqual({ id: expect.any(Number), name: 'Ana', createdAt: expect.stringMatching(/Z$/) });
 
     const balance = await t.app.inject({ method: 'GET', url: `/api/v1/users/${user.id}/balance` });
@@ -19,7 +24,7 @@ describe('balance over HTTP', () => {
   });
 
   it('charges, answers the balance after, and records the charge in the history', async () => {
-    const userId = await createUser(t.app);
+    const { id: userId } = await aUser(t.app);
     expect((await charge(userId, { amount: 3_000 })).json()).toEqual({ userId, balance: 3_000, charged: 3_000 });
     const second = await charge(userId, { amount: 2_000 });
     expect(second.statusCode).toBe(200);
@@ -51,8 +56,8 @@ describe('balance over HTTP', () => {
   });
 
   it('pages the history with an opaque cursor, visiting every entry once', async () => {
-    const userId = await createUser(t.app);
-    for (let amount = 1; amount <= 7; amount++) await charge(userId, { amount });
+    const { id: userId } = await aUser(t.app);
+    for (let amount = 1; amount <= 7; amount++) await aCharge(t.app, userId, amount);
 
     const seen: number[] = [];
     let cursor: string | null = null;
@@ -84,13 +89,12 @@ describe('balance over HTTP', () => {
   });
 
   it('answers 409 BALANCE_LIMIT_EXCEEDED past 1,000,000,000 and leaves the balance as it was', async () => {
-    const userId = await createUser(t.app);
-    for (let i = 0; i < 100; i++) expect((await charge(userId, { amount: 10_000_000 })).statusCode).toBe(200);
+    const { id: userId } = await aUser(t.app);
+    for (let i = 0; i < 100; i++) await aCharge(t.app, userId, 10_000_000);
 
     const body = expectProblem(await charge(userId, { amount: 1 }), 409, 'BALANCE_LIMIT_EXCEEDED');
     expect(body).toMatchObject({ userId, balance: 1_000_000_000, amount: 1, limit: 1_000_000_000 });
-    const balance = await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/balance` });
-    expect(balance.json()).toMatchObject({ balance: 1_000_000_000 });
+    expect(await balanceOf(t.app, userId)).toBe(1_000_000_000);
   });
 });
 
@@ -128,16 +132,14 @@ describe('bad input on the balance routes', () => {
     ['with an unknown field', { amount: 100, note: 'hi' }, 'note'],
     ['an array body', [100], ''],
   ])('answers 400 for an amount that is %s and changes nothing', async (_label, payload, path) => {
-    const userId = await createUser(t.app);
+    const { id: userId } = await aUser(t.app);
     const body = expectProblem(await charge(userId, payload), 400, 'INVALID_REQUEST');
     expect(body.errors).toEqual(expect.arrayContaining([{ path, message: expect.any(String) }]));
-    expect((await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/balance` })).json()).toMatchObject({
-      balance: 0,
-    });
+    expect(await balanceOf(t.app, userId)).toBe(0);
   });
 
   it('answers 400 for malformed JSON, with the body as the path', async () => {
-    const userId = await createUser(t.app);
+    const { id: userId } = await aUser(t.app);
     const response = await t.app.inject({
       method: 'POST',
       url: `/api/v1/users/${userId}/balance/charge`,
@@ -148,7 +150,7 @@ describe('bad input on the balance routes', () => {
   });
 
   it('answers 400 for an empty JSON body', async () => {
-    const userId = await createUser(t.app);
+    const { id: userId } = await aUser(t.app);
     const response = await t.app.inject({
       method: 'POST',
       url: `/api/v1/users/${userId}/balance/charge`,
@@ -159,7 +161,7 @@ describe('bad input on the balance routes', () => {
   });
 
   it('answers 413 PAYLOAD_TOO_LARGE for a body over 1 MiB', async () => {
-    const userId = await createUser(t.app);
+    const { id: userId } = await aUser(t.app);
     const response = await t.app.inject({
       method: 'POST',
       url: `/api/v1/users/${userId}/balance/charge`,
@@ -170,7 +172,7 @@ describe('bad input on the balance routes', () => {
   });
 
   it('answers 415 for a body that is not JSON', async () => {
-    const userId = await createUser(t.app);
+    const { id: userId } = await aUser(t.app);
     const response = await t.app.inject({
       method: 'POST',
       url: `/api/v1/users/${userId}/balance/charge`,
@@ -181,7 +183,7 @@ describe('bad input on the balance routes', () => {
   });
 
   it.each(BAD_LIMITS)('answers 400 for limit=%s', async (limit) => {
-    const userId = await createUser(t.app);
+    const { id: userId } = await aUser(t.app);
     const response = await t.app.inject({
       method: 'GET',
       url: `/api/v1/users/${userId}/balance/history?limit=${limit}`,
@@ -192,7 +194,7 @@ describe('bad input on the balance routes', () => {
   });
 
   it.each(BAD_CURSORS)('answers 400 for a cursor that is %s', async (_label, cursor) => {
-    const userId = await createUser(t.app);
+    const { id: userId } = await aUser(t.app);
     const response = await t.app.inject({
       method: 'GET',
       url: `/api/v1/users/${userId}/balance/history?cursor=${cursor}`,

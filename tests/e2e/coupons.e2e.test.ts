@@ -1,8 +1,15 @@
-import type { z } from 'zod';
-import type { userCouponView } from '../../src/adapters/http/routes/coupon-routes.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/adapters/memory/manual-clock.js';
-import { createUser, expectProblem, useTestApp } from '../support/test-app.js';
+import {
+  type CouponView,
+  type UserCouponView,
+  aCoupon,
+  aUser,
+  anIssuedCoupon,
+  couponBody,
+  issuedQuantityOf,
+} from '../support/builders.js';
+import { expectProblem, useTestApp } from '../support/test-app.js';
 
 const START = '2026-11-24T03:00:00.000Z';
 const clock = new ManualClock(START);
@@ -12,22 +19,13 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const missing = 987_654_321;
 
-interface CouponBody {
-  id: number;
-  name: string;
-  discountType: 'FIXED' | 'PERCENT';
-  discountValue: number;
-  totalQuantity: number;
-  issuedQuantity: number;
-  issueStartsAt: string | null;
-  issueEndsAt: string | null;
-  validDays: number;
-}
-
-/** As the route's schema writes it. */
-type UserCouponBody = z.output<typeof userCouponView>;
-
-const validCoupon = { name: 'Welcome', discountType: 'FIXED', discountValue: 1_000, totalQuantity: 100, validDays: 7 };
+const validCoupon = couponBody({
+  name: 'Welcome',
+  discountType: 'FIXED',
+  discountValue: 1_000,
+  totalQuantity: 100,
+  validDays: 7,
+});
 
 const createCoupon = (payload: unknown) =>
   t.app.inject({ method: 'POST', url: '/api/v1/admin/coupons', payload: payload as object });
@@ -36,19 +34,6 @@ const issue = (couponId: number | string, payload: unknown) =>
   t.app.inject({ method: 'POST', url: `/api/v1/coupons/${couponId}/issue`, payload: payload as object });
 const listUserCoupons = (userId: number | string, query = '') =>
   t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/coupons${query}` });
-
-/** A fresh campaign per test: the service remembers sold-out campaigns in-process. */
-async function newCoupon(fields: Record<string, unknown> = {}): Promise<CouponBody> {
-  const response = await createCoupon({ ...validCoupon, ...fields });
-  expect(response.statusCode).toBe(201);
-  return response.json<CouponBody>();
-}
-
-async function issuedQuantityOf(couponId: number): Promise<number> {
-  const response = await getCoupon(couponId);
-  expect(response.statusCode).toBe(200);
-  return response.json<CouponBody>().issuedQuantity;
-}
 
 const inHours = (hours: number) => new Date(clock.now().getTime() + hours * HOUR_MS).toISOString();
 
@@ -60,7 +45,7 @@ describe('creating and reading coupons', () => {
   it('creates a campaign with nothing issued and no window, and answers it by id', async () => {
     const created = await createCoupon(validCoupon);
     expect(created.statusCode).toBe(201);
-    const coupon = created.json<CouponBody>();
+    const coupon = created.json<CouponView>();
     expect(coupon).toEqual({
       id: expect.any(Number),
       name: 'Welcome',
@@ -80,7 +65,7 @@ describe('creating and reading coupons', () => {
 
   it('keeps an issue window as ISO 8601 UTC timestamps', async () => {
     const window = { issueStartsAt: '2026-12-01T00:00:00.000Z', issueEndsAt: '2026-12-08T15:00:00.000Z' };
-    const coupon = await newCoupon({ discountType: 'PERCENT', discountValue: 15, ...window });
+    const coupon = await aCoupon(t.app, { discountType: 'PERCENT', discountValue: 15, ...window });
     expect(coupon).toMatchObject({ discountType: 'PERCENT', discountValue: 15, issuedQuantity: 0, ...window });
     expect((await getCoupon(coupon.id)).json()).toEqual(coupon);
   });
@@ -122,7 +107,7 @@ describe('creating and reading coupons', () => {
   ])('accepts %s', async (_label, fields, expected) => {
     const created = await createCoupon({ ...validCoupon, ...fields });
     expect(created.statusCode).toBe(201);
-    const coupon = created.json<CouponBody>();
+    const coupon = created.json<CouponView>();
     expect(coupon).toMatchObject({ issuedQuantity: 0, ...expected });
     expect((await getCoupon(coupon.id)).json()).toEqual(coupon);
   });
@@ -181,12 +166,17 @@ describe('creating and reading coupons', () => {
 
 describe('issuing a coupon', () => {
   it('issues an AVAILABLE copy that expires validDays after it was issued, and counts it', async () => {
-    const coupon = await newCoupon({ name: 'Ten percent', discountType: 'PERCENT', discountValue: 10, validDays: 30 });
-    const userId = await createUser(t.app);
+    const coupon = await aCoupon(t.app, {
+      name: 'Ten percent',
+      discountType: 'PERCENT',
+      discountValue: 10,
+      validDays: 30,
+    });
+    const { id: userId } = await aUser(t.app);
 
     const response = await issue(coupon.id, { userId });
     expect(response.statusCode).toBe(201);
-    const copy = response.json<UserCouponBody>();
+    const copy = response.json<UserCouponView>();
     expect(copy).toEqual({
       userCouponId: expect.any(Number),
       couponId: coupon.id,
@@ -200,33 +190,33 @@ describe('issuing a coupon', () => {
       usedAt: null,
       orderId: null,
     });
-    expect(await issuedQuantityOf(coupon.id)).toBe(1);
+    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(1);
     expect((await listUserCoupons(userId)).json()).toEqual({ items: [copy] });
   });
 
   it('answers 409 COUPON_ALREADY_ISSUED to a user who holds the coupon, and counts nothing more', async () => {
-    const coupon = await newCoupon();
-    const userId = await createUser(t.app);
-    expect((await issue(coupon.id, { userId })).statusCode).toBe(201);
+    const coupon = await aCoupon(t.app);
+    const { id: userId } = await aUser(t.app);
+    await anIssuedCoupon(t.app, coupon.id, userId);
 
     const body = expectProblem(await issue(coupon.id, { userId }), 409, 'COUPON_ALREADY_ISSUED');
     expect(body).toMatchObject({ couponId: coupon.id, userId });
-    expect(await issuedQuantityOf(coupon.id)).toBe(1);
+    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(1);
     expect((await listUserCoupons(userId)).json<{ items: unknown[] }>().items).toHaveLength(1);
   });
 
   it('answers 404 COUPON_NOT_FOUND for an unknown coupon', async () => {
-    const userId = await createUser(t.app);
+    const { id: userId } = await aUser(t.app);
     const body = expectProblem(await issue(missing, { userId }), 404, 'COUPON_NOT_FOUND');
     expect(body).toMatchObject({ couponId: missing });
     expect((await listUserCoupons(userId)).json()).toEqual({ items: [] });
   });
 
   it('answers 404 USER_NOT_FOUND for an unknown user, and counts nothing', async () => {
-    const coupon = await newCoupon();
+    const coupon = await aCoupon(t.app);
     const body = expectProblem(await issue(coupon.id, { userId: missing }), 404, 'USER_NOT_FOUND');
     expect(body).toMatchObject({ userId: missing });
-    expect(await issuedQuantityOf(coupon.id)).toBe(0);
+    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(0);
   });
 
   it('answers COUPON_NOT_FOUND ahead of USER_NOT_FOUND when both are unknown', async () => {
@@ -234,13 +224,13 @@ describe('issuing a coupon', () => {
   });
 
   it('answers USER_NOT_FOUND ahead of COUPON_NOT_ISSUABLE', async () => {
-    const coupon = await newCoupon({ issueStartsAt: inHours(1), issueEndsAt: inHours(2) });
+    const coupon = await aCoupon(t.app, { issueStartsAt: inHours(1), issueEndsAt: inHours(2) });
     expectProblem(await issue(coupon.id, { userId: missing }), 404, 'USER_NOT_FOUND');
   });
 
   it('answers 409 COUPON_NOT_ISSUABLE before the window opens, and issues from its first instant on', async () => {
-    const coupon = await newCoupon({ issueStartsAt: inHours(1), issueEndsAt: inHours(2) });
-    const userId = await createUser(t.app);
+    const coupon = await aCoupon(t.app, { issueStartsAt: inHours(1), issueEndsAt: inHours(2) });
+    const { id: userId } = await aUser(t.app);
 
     const body = expectProblem(await issue(coupon.id, { userId }), 409, 'COUPON_NOT_ISSUABLE');
     expect(body).toMatchObject({
@@ -250,20 +240,20 @@ describe('issuing a coupon', () => {
     });
     clock.set(new Date(Date.parse(coupon.issueStartsAt!) - 1));
     expectProblem(await issue(coupon.id, { userId }), 409, 'COUPON_NOT_ISSUABLE');
-    expect(await issuedQuantityOf(coupon.id)).toBe(0);
+    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(0);
     expect((await listUserCoupons(userId)).json()).toEqual({ items: [] });
 
     clock.set(coupon.issueStartsAt!);
     const issued = await issue(coupon.id, { userId });
     expect(issued.statusCode).toBe(201);
     expect(issued.json()).toMatchObject({ issuedAt: coupon.issueStartsAt, status: 'AVAILABLE' });
-    expect(await issuedQuantityOf(coupon.id)).toBe(1);
+    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(1);
   });
 
   it('answers 409 COUPON_NOT_ISSUABLE from the instant the window closes', async () => {
-    const coupon = await newCoupon({ issueStartsAt: inHours(-1), issueEndsAt: inHours(1) });
-    const early = await createUser(t.app);
-    const late = await createUser(t.app);
+    const coupon = await aCoupon(t.app, { issueStartsAt: inHours(-1), issueEndsAt: inHours(1) });
+    const { id: early } = await aUser(t.app);
+    const { id: late } = await aUser(t.app);
 
     clock.set(new Date(Date.parse(coupon.issueEndsAt!) - 1));
     expect((await issue(coupon.id, { userId: early })).statusCode).toBe(201);
@@ -273,47 +263,49 @@ describe('issuing a coupon', () => {
     expect(body).toMatchObject({ couponId: coupon.id });
     clock.advance(DAY_MS);
     expectProblem(await issue(coupon.id, { userId: late }), 409, 'COUPON_NOT_ISSUABLE');
-    expect(await issuedQuantityOf(coupon.id)).toBe(1);
+    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(1);
     expect((await listUserCoupons(late)).json()).toEqual({ items: [] });
   });
 
   it('honours a window bounded at one end only', async () => {
-    const opensLater = await newCoupon({ issueStartsAt: inHours(1) });
-    const closesSoon = await newCoupon({ issueEndsAt: inHours(1) });
-    const userId = await createUser(t.app);
+    const opensLater = await aCoupon(t.app, { issueStartsAt: inHours(1) });
+    const closesSoon = await aCoupon(t.app, { issueEndsAt: inHours(1) });
+    const { id: userId } = await aUser(t.app);
 
     expectProblem(await issue(opensLater.id, { userId }), 409, 'COUPON_NOT_ISSUABLE');
     expect((await issue(closesSoon.id, { userId })).statusCode).toBe(201);
 
     clock.advance(HOUR_MS);
-    const other = await createUser(t.app);
+    const { id: other } = await aUser(t.app);
     expect((await issue(opensLater.id, { userId })).statusCode).toBe(201);
     expectProblem(await issue(closesSoon.id, { userId: other }), 409, 'COUPON_NOT_ISSUABLE');
   });
 
   it('answers 409 COUPON_SOLD_OUT once every copy is issued, and the count stays at the total', async () => {
-    const coupon = await newCoupon({ totalQuantity: 2 });
-    const [first, second, third] = [await createUser(t.app), await createUser(t.app), await createUser(t.app)];
-    expect((await issue(coupon.id, { userId: first })).statusCode).toBe(201);
-    expect((await issue(coupon.id, { userId: second })).statusCode).toBe(201);
+    const coupon = await aCoupon(t.app, { totalQuantity: 2 });
+    const { id: first } = await aUser(t.app);
+    const { id: second } = await aUser(t.app);
+    const { id: third } = await aUser(t.app);
+    await anIssuedCoupon(t.app, coupon.id, first);
+    await anIssuedCoupon(t.app, coupon.id, second);
 
     const body = expectProblem(await issue(coupon.id, { userId: third }), 409, 'COUPON_SOLD_OUT');
     expect(body).toMatchObject({ couponId: coupon.id, totalQuantity: 2 });
     expectProblem(await issue(coupon.id, { userId: third }), 409, 'COUPON_SOLD_OUT');
-    expect(await issuedQuantityOf(coupon.id)).toBe(2);
+    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(2);
     expect((await listUserCoupons(third)).json()).toEqual({ items: [] });
 
     // Both hold for a holder asking again: either code is allowed.
     const again = await issue(coupon.id, { userId: first });
     expect(again.statusCode).toBe(409);
     expect(['COUPON_ALREADY_ISSUED', 'COUPON_SOLD_OUT']).toContain(again.json<{ code: string }>().code);
-    expect(await issuedQuantityOf(coupon.id)).toBe(2);
+    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(2);
   });
 
   it('issues exactly totalQuantity copies to 30 concurrent users of a campaign of 5', async () => {
-    const coupon = await newCoupon({ totalQuantity: 5 });
+    const coupon = await aCoupon(t.app, { totalQuantity: 5 });
     const users: number[] = [];
-    for (let i = 0; i < 30; i++) users.push(await createUser(t.app, `Rush ${i}`));
+    for (let i = 0; i < 30; i++) users.push((await aUser(t.app, { name: `Rush ${i}` })).id);
 
     const responses = await Promise.all(users.map((userId) => issue(coupon.id, { userId })));
 
@@ -322,10 +314,10 @@ describe('issuing a coupon', () => {
     expect(issued).toHaveLength(5);
     expect(refused).toHaveLength(25);
     for (const response of refused) expectProblem(response, 409, 'COUPON_SOLD_OUT');
-    const copies = issued.map((response) => response.json<UserCouponBody>());
+    const copies = issued.map((response) => response.json<UserCouponView>());
     expect(new Set(copies.map((copy) => copy.userId)).size).toBe(5);
     expect(new Set(copies.map((copy) => copy.userCouponId)).size).toBe(5);
-    expect(await issuedQuantityOf(coupon.id)).toBe(5);
+    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(5);
 
     let held = 0;
     for (const userId of users) held += (await listUserCoupons(userId)).json<{ items: unknown[] }>().items.length;
@@ -333,48 +325,46 @@ describe('issuing a coupon', () => {
   });
 
   it('issues one copy to a user who asks 10 times at once', async () => {
-    const coupon = await newCoupon({ totalQuantity: 100 });
-    const userId = await createUser(t.app);
+    const coupon = await aCoupon(t.app, { totalQuantity: 100 });
+    const { id: userId } = await aUser(t.app);
 
     const responses = await Promise.all(Array.from({ length: 10 }, () => issue(coupon.id, { userId })));
 
     expect(responses.filter((response) => response.statusCode === 201)).toHaveLength(1);
     for (const response of responses.filter((r) => r.statusCode !== 201))
       expectProblem(response, 409, 'COUPON_ALREADY_ISSUED');
-    expect(await issuedQuantityOf(coupon.id)).toBe(1);
+    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(1);
     expect((await listUserCoupons(userId)).json<{ items: unknown[] }>().items).toHaveLength(1);
   });
 });
 
 describe('a user’s coupons', () => {
   it('lists an empty wallet as { items: [] }', async () => {
-    const userId = await createUser(t.app);
+    const { id: userId } = await aUser(t.app);
     const response = await listUserCoupons(userId);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ items: [] });
   });
 
   it('lists the coupons a user holds, newest first, and only theirs', async () => {
-    const userId = await createUser(t.app);
-    const other = await createUser(t.app);
+    const { id: userId } = await aUser(t.app);
+    const { id: other } = await aUser(t.app);
     const coupons = [
-      await newCoupon({ name: 'First' }),
-      await newCoupon({ name: 'Second' }),
-      await newCoupon({ name: 'Third' }),
+      await aCoupon(t.app, { name: 'First' }),
+      await aCoupon(t.app, { name: 'Second' }),
+      await aCoupon(t.app, { name: 'Third' }),
     ];
-    const copies: UserCouponBody[] = [];
+    const copies: UserCouponView[] = [];
     for (const coupon of coupons) {
-      const response = await issue(coupon.id, { userId });
-      expect(response.statusCode).toBe(201);
-      copies.push(response.json<UserCouponBody>());
+      copies.push(await anIssuedCoupon(t.app, coupon.id, userId));
       clock.advance(60_000);
     }
-    expect((await issue(coupons[0]!.id, { userId: other })).statusCode).toBe(201);
+    await anIssuedCoupon(t.app, coupons[0]!.id, other);
 
     const response = await listUserCoupons(userId);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ items: [...copies].reverse() });
-    expect(response.json<{ items: UserCouponBody[] }>().items.map((copy) => copy.name)).toEqual([
+    expect(response.json<{ items: UserCouponView[] }>().items.map((copy) => copy.name)).toEqual([
       'Third',
       'Second',
       'First',
@@ -382,17 +372,17 @@ describe('a user’s coupons', () => {
   });
 
   it('filters by status, and shows a copy EXPIRED from its expiresAt on', async () => {
-    const userId = await createUser(t.app);
-    const short = await newCoupon({ name: 'One day', validDays: 1 });
-    const long = await newCoupon({ name: 'Thirty days', validDays: 30 });
-    const shortCopy = (await issue(short.id, { userId })).json<UserCouponBody>();
-    const longCopy = (await issue(long.id, { userId })).json<UserCouponBody>();
+    const { id: userId } = await aUser(t.app);
+    const short = await aCoupon(t.app, { name: 'One day', validDays: 1 });
+    const long = await aCoupon(t.app, { name: 'Thirty days', validDays: 30 });
+    const shortCopy = await anIssuedCoupon(t.app, short.id, userId);
+    const longCopy = await anIssuedCoupon(t.app, long.id, userId);
     expect(shortCopy.expiresAt).toBe(new Date(Date.parse(START) + DAY_MS).toISOString());
 
     const list = async (query: string) => {
       const response = await listUserCoupons(userId, query);
       expect(response.statusCode).toBe(200);
-      return response.json<{ items: UserCouponBody[] }>().items;
+      return response.json<{ items: UserCouponView[] }>().items;
     };
 
     expect(await list('?status=AVAILABLE')).toEqual([longCopy, shortCopy]);
@@ -421,7 +411,7 @@ describe('a user’s coupons', () => {
   });
 
   it.each(['OTHER', 'available', 'EXPIRED,USED', ''])('answers 400 for status=%s', async (status) => {
-    const userId = await createUser(t.app);
+    const { id: userId } = await aUser(t.app);
     const body = expectProblem(await listUserCoupons(userId, `?status=${status}`), 400, 'INVALID_REQUEST');
     expect(body.errors).toEqual([{ path: 'status', message: expect.any(String) }]);
   });
@@ -431,7 +421,7 @@ describe('bad input on the coupon routes', () => {
   it.each(['abc', '0', '-1', '1.5', '01', '9007199254740992', '99999999999999999999', '1e3'])(
     'answers 400 for the path id %s',
     async (id) => {
-      const userId = await createUser(t.app);
+      const { id: userId } = await aUser(t.app);
       for (const response of [await getCoupon(id), await issue(id, { userId })]) {
         const body = expectProblem(response, 400, 'INVALID_REQUEST');
         expect(body.errors).toEqual([{ path: 'couponId', message: expect.any(String) }]);
@@ -451,14 +441,14 @@ describe('bad input on the coupon routes', () => {
     ['beyond 2^53', { userId: 9_007_199_254_740_992 }, 'userId'],
     ['with an unknown field', { userId: 1, note: 'hi' }, 'note'],
   ])('answers 400 for an issue body whose userId is %s, and issues nothing', async (_label, payload, path) => {
-    const coupon = await newCoupon();
+    const coupon = await aCoupon(t.app);
     const body = expectProblem(await issue(coupon.id, payload), 400, 'INVALID_REQUEST');
     expect(body.errors).toEqual(expect.arrayContaining([{ path, message: expect.any(String) }]));
-    expect(await issuedQuantityOf(coupon.id)).toBe(0);
+    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(0);
   });
 
   it('answers 400 for a malformed JSON issue body', async () => {
-    const coupon = await newCoupon();
+    const coupon = await aCoupon(t.app);
     const response = await t.app.inject({
       method: 'POST',
       url: `/api/v1/coupons/${coupon.id}/issue`,

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { createUser, expectProblem, useTestApp } from '../support/test-app.js';
+import { aChargedUser, aProduct, anOrder } from '../support/builders.js';
+import { expectProblem, useTestApp } from '../support/test-app.js';
 
 const t = useTestApp();
 
@@ -14,37 +15,11 @@ interface DeliveryBody {
   deliveredAt: string | null;
 }
 
-async function placeOrder(
-  inject: (options: {
-    method: 'POST';
-    url: string;
-    payload: object;
-  }) => Promise<{ statusCode: number; json: <T>() => T }>,
-  userId: number,
-) {
-  const product = await inject({
-    method: 'POST',
-    url: '/api/v1/admin/products',
-    payload: { name: 'Lamp', price: 1_000, stock: 100 },
-  });
-  expect(product.statusCode).toBe(201);
-  expect(
-    (await inject({ method: 'POST', url: `/api/v1/users/${userId}/balance/charge`, payload: { amount: 10_000 } }))
-      .statusCode,
-  ).toBe(200);
-  const order = await inject({
-    method: 'POST',
-    url: '/api/v1/orders',
-    payload: { userId, items: [{ productId: product.json<{ id: number }>().id, quantity: 2 }] },
-  });
-  expect(order.statusCode).toBe(201);
-  return order.json<{ orderId: number }>().orderId;
-}
-
 describe('the data platform administration', () => {
   it('shows a paid order PENDING, retries it, and refuses a delivered or unknown one', async () => {
-    const inject = (options: { method: 'POST'; url: string; payload: object }) => t.app.inject(options);
-    const orderId = await placeOrder(inject, await createUser(t.app));
+    const { id: userId } = await aChargedUser(t.app, 10_000);
+    const lamp = await aProduct(t.app, { name: 'Lamp', price: 1_000, stock: 100 });
+    const { orderId } = await anOrder(t.app, { userId, items: [{ productId: lamp.id, quantity: 2 }] });
 
     const listed = await t.app.inject({ method: 'GET', url: '/api/v1/admin/data-platform/deliveries?status=PENDING' });
     expect(listed.statusCode).toBe(200);

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { Receiver } from '../integration/data-platform/receiver.js';
+import { aChargedUser, aProduct, anOrder } from '../support/builders.js';
 import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
 
 /**
@@ -37,24 +38,16 @@ describe('delivery to the data platform', () => {
     const receiver = await new Receiver().start();
     const service = await startServiceProcess({ DATABASE_URL: databaseUrl, DATA_PLATFORM_URL: receiver.url });
     try {
-      const user = await service.request<{ id: number }>('POST', '/api/v1/admin/users', { name: 'buyer' });
-      await service.request('POST', `/api/v1/users/${user.body.id}/balance/charge`, { amount: 10_000 });
-      const product = await service.request<{ id: number }>('POST', '/api/v1/admin/products', {
-        name: 'Lamp',
-        price: 1_000,
-        stock: 5,
-      });
-      const placed = await service.request<{ orderId: number }>('POST', '/api/v1/orders', {
-        userId: user.body.id,
-        items: [{ productId: product.body.id, quantity: 2 }],
-      });
+      const user = await aChargedUser(service, 10_000, { name: 'buyer' });
+      const lamp = await aProduct(service, { name: 'Lamp', price: 1_000, stock: 5 });
+      const placed = await anOrder(service, { userId: user.id, items: [{ productId: lamp.id, quantity: 2 }] });
       const committedAt = performance.now();
-      const arrived = () => receiver.requests.find((r) => (JSON.parse(r.body) as Sent).orderId === placed.body.orderId);
+      const arrived = () => receiver.requests.find((r) => (JSON.parse(r.body) as Sent).orderId === placed.orderId);
       while (!arrived() && performance.now() - committedAt < 1_000) await sleep(10);
       expect(arrived()).toBeDefined();
       expect(JSON.parse(arrived()!.body)).toMatchObject({
-        orderId: placed.body.orderId,
-        userId: user.body.id,
+        orderId: placed.orderId,
+        userId: user.id,
         totalAmount: 2_000,
         paidAmount: 2_000,
       });
@@ -77,21 +70,12 @@ describe('delivery to the data platform', () => {
     };
     let service: ServiceProcess = await startServiceProcess(env);
     try {
-      const user = await service.request<{ id: number }>('POST', '/api/v1/admin/users', { name: 'buyer' });
-      await service.request('POST', `/api/v1/users/${user.body.id}/balance/charge`, { amount: 10_000_000 });
-      const product = await service.request<{ id: number }>('POST', '/api/v1/admin/products', {
-        name: 'Widget',
-        price: 1_000,
-        stock: 1_000,
-      });
+      const user = await aChargedUser(service, 10_000_000, { name: 'buyer' });
+      const widget = await aProduct(service, { name: 'Widget', price: 1_000, stock: 1_000 });
       const orderIds: number[] = [];
       const order = async () => {
-        const placed = await service.request<{ orderId: number }>('POST', '/api/v1/orders', {
-          userId: user.body.id,
-          items: [{ productId: product.body.id, quantity: 1 }],
-        });
-        expect(placed.status).toBe(201);
-        orderIds.push(placed.body.orderId);
+        const placed = await anOrder(service, { userId: user.id, items: [{ productId: widget.id, quantity: 1 }] });
+        orderIds.push(placed.orderId);
       };
 
       receiver.answer = () => ({ status: 500, body: '{"error":"overloaded"}' });

@@ -2,7 +2,18 @@ import fc from 'fast-check';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createUser, useTestApp } from '../support/test-app.js';
+import {
+  aChargedUser,
+  aCoupon,
+  aProduct,
+  aUser,
+  anIssuedCoupon,
+  anOrder,
+  couponBody,
+  productBody,
+  userBody,
+} from '../support/builders.js';
+import { useTestApp } from '../support/test-app.js';
 
 const t = useTestApp();
 
@@ -26,33 +37,20 @@ interface Shop {
 }
 let shop: Shop;
 
-async function post(url: string, payload: object): Promise<Record<string, unknown>> {
-  const response = await t.app.inject({ method: 'POST', url: `${API}${url}`, payload });
-  expect(response.statusCode).toBeLessThan(300);
-  return response.json<Record<string, unknown>>();
-}
-
 beforeAll(async () => {
-  const userId = await createUser(t.app, 'Hostile target');
-  const otherUserId = await createUser(t.app, 'Bystander');
-  await post(`/users/${userId}/balance/charge`, { amount: 50_000 });
-  const product = await post('/admin/products', { name: 'Target', price: 1_000, stock: 10 });
-  const coupon = await post('/admin/coupons', {
+  const { id: userId } = await aChargedUser(t.app, 50_000, { name: 'Hostile target' });
+  const { id: otherUserId } = await aUser(t.app, { name: 'Bystander' });
+  const product = await aProduct(t.app, { name: 'Target', price: 1_000, stock: 10 });
+  const coupon = await aCoupon(t.app, {
     name: 'Target',
     discountType: 'FIXED',
     discountValue: 500,
     totalQuantity: 100,
     validDays: 30,
   });
-  await post(`/coupons/${Number(coupon.id)}/issue`, { userId });
-  const order = await post('/orders', { userId, items: [{ productId: product.id, quantity: 1 }] });
-  shop = {
-    userId,
-    otherUserId,
-    productId: Number(product.id),
-    couponId: Number(coupon.id),
-    orderId: Number(order.orderId),
-  };
+  await anIssuedCoupon(t.app, coupon.id, userId);
+  const order = await anOrder(t.app, { userId, items: [{ productId: product.id, quantity: 1 }] });
+  shop = { userId, otherUserId, productId: product.id, couponId: coupon.id, orderId: order.orderId };
 });
 
 /** Everything a request could have changed, read with plain SQL. */
@@ -312,7 +310,7 @@ interface BodyRoute {
   readonly idempotent?: boolean;
 }
 
-const coupon = { name: 'Hostile', discountType: 'FIXED', discountValue: 100, totalQuantity: 10, validDays: 7 };
+const coupon = couponBody({ name: 'Hostile', discountValue: 100, totalQuantity: 10 });
 const orderLine = () => ({ productId: shop.productId, quantity: 1 });
 const isoPair = fc
   .tuple(
@@ -397,7 +395,7 @@ const bodyRoutes: readonly BodyRoute[] = [
     name: 'POST /admin/users',
     method: 'POST',
     url: () => '/admin/users',
-    valid: () => ({ name: 'Hostile' }),
+    valid: () => userBody({ name: 'Hostile' }),
     fields: { name: invalidName(100) },
     required: ['name'],
   },
@@ -405,7 +403,7 @@ const bodyRoutes: readonly BodyRoute[] = [
     name: 'POST /admin/products',
     method: 'POST',
     url: () => '/admin/products',
-    valid: () => ({ name: 'Hostile', price: 1, stock: 0 }),
+    valid: () => productBody({ name: 'Hostile', price: 1, stock: 0 }),
     fields: { name: invalidName(200), price: outside(1, 100_000_000), stock: outside(0, 1_000_000_000) },
     required: ['name', 'price', 'stock'],
   },
@@ -439,12 +437,10 @@ const bodyRoutes: readonly BodyRoute[] = [
     required: ['name', 'discountType', 'discountValue', 'totalQuantity', 'validDays'],
     extra: () =>
       fc.oneof(
-        fc
-          .integer({ min: 101, max: 10_000_000 })
-          .map((discountValue) => ({
-            body: { ...coupon, discountType: 'PERCENT', discountValue },
-            path: 'discountValue',
-          })),
+        fc.integer({ min: 101, max: 10_000_000 }).map((discountValue) => ({
+          body: { ...coupon, discountType: 'PERCENT', discountValue },
+          path: 'discountValue',
+        })),
         isoPair.map(([issueEndsAt, issueStartsAt]) => ({
           body: { ...coupon, issueStartsAt, issueEndsAt },
           path: 'issueEndsAt',
@@ -1074,11 +1070,15 @@ const countOf = async (table: 'users' | 'products' | 'coupons') =>
 describe('unusual but well-formed values', () => {
   it('answers a name of any characters with 201 and that name trimmed, or a problem that stores nothing', async () => {
     const targets = [
-      named('POST /admin/users', { table: 'users' as const, url: '/admin/users', body: (name: string) => ({ name }) }),
+      named('POST /admin/users', {
+        table: 'users' as const,
+        url: '/admin/users',
+        body: (name: string) => userBody({ name }),
+      }),
       named('POST /admin/products', {
         table: 'products' as const,
         url: '/admin/products',
-        body: (name: string) => ({ name, price: 1, stock: 0 }),
+        body: (name: string) => productBody({ name, price: 1, stock: 0 }),
       }),
       named('POST /admin/coupons', {
         table: 'coupons' as const,

@@ -48,12 +48,6 @@ export function expectProblem(response: LightMyRequestResponse, status: number, 
   return body;
 }
 
-export async function createUser(app: FastifyInstance, name = 'Test user'): Promise<number> {
-  const response = await app.inject({ method: 'POST', url: '/api/v1/admin/users', payload: { name } });
-  expect(response.statusCode).toBe(201);
-  return response.json<{ id: number }>().id;
-}
-
 /** Query values the contract's `?limit=` refuses (1..100). */
 export const BAD_LIMITS = ['0', '101', 'abc', '-1', '1.5', ''];
 
