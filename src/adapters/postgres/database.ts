@@ -1,5 +1,13 @@
 import { type ColumnType, type Generated, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import type { LedgerEntryType } from '../../domain/balance/balance.js';
+import type { DiscountType } from '../../domain/coupon/coupon.js';
+import type { DeliveryStatus } from '../../domain/data-platform/delivery.js';
+import type { OrderStatus } from '../../domain/order/order.js';
+import type { StockAdjustmentReason } from '../../domain/product/product.js';
+
+// The enum columns take their literals from the domain's lists; the migrations' CHECKs are compared with
+// the same lists by tests/integration/schema/enum-checks.integration.test.ts.
 
 export interface UsersTable {
   id: Generated<number>;
@@ -16,7 +24,7 @@ export interface BalancesTable {
 export interface BalanceLedgerTable {
   id: Generated<number>;
   user_id: number;
-  type: 'CHARGE' | 'PAYMENT';
+  type: LedgerEntryType;
   amount: number;
   balance_after: number;
   order_id: number | null;
@@ -36,14 +44,14 @@ export interface StockAdjustmentsTable {
   id: Generated<number>;
   product_id: number;
   delta: number;
-  reason: 'INITIAL' | 'ADJUSTMENT';
+  reason: StockAdjustmentReason;
   created_at: Date;
 }
 
 export interface CouponsTable {
   id: Generated<number>;
   name: string;
-  discount_type: 'FIXED' | 'PERCENT';
+  discount_type: DiscountType;
   discount_value: number;
   total_quantity: number;
   issued_quantity: Generated<number>;
@@ -66,7 +74,7 @@ export interface UserCouponsTable {
 export interface OrdersTable {
   id: Generated<number>;
   user_id: number;
-  status: 'PAID';
+  status: OrderStatus;
   total_amount: number;
   discount_amount: number;
   paid_amount: number;
@@ -91,8 +99,6 @@ export interface PaymentsTable {
   amount: number;
   paid_at: Date;
 }
-
-export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
 
 export interface DataPlatformOutboxTable {
   id: Generated<number>;
