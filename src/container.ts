@@ -12,17 +12,20 @@ import { CreateCoupon } from './application/coupon/create-coupon.js';
 import { GetCoupon } from './application/coupon/get-coupon.js';
 import { IssueCoupon } from './application/coupon/issue-coupon.js';
 import { ListUserCoupons } from './application/coupon/list-user-coupons.js';
-import { SoldOutCoupons } from './application/coupon/sold-out-coupons.js';
+import { SoldOutCouponMemory } from './application/coupon/sold-out-coupon-memory.js';
 import { IDEMPOTENCY_KEY_TTL_MS, RunIdempotently } from './application/idempotency/run-idempotently.js';
 import { GetOrder } from './application/order/get-order.js';
 import { ListUserOrders } from './application/order/list-user-orders.js';
 import { PlaceOrder } from './application/order/place-order.js';
+import { CachedSalesStatistics } from './application/statistics/cached-sales-statistics.js';
 import { GetPopularProducts } from './application/statistics/get-popular-products.js';
 import type { BalanceQueries } from './application/ports/balance-queries.js';
 import type { Clock } from './application/ports/clock.js';
 import type { CouponIssuer, CouponQueries } from './application/ports/coupon-repository.js';
+import type { IdempotencyKeyPurge } from './application/ports/idempotency-keys.js';
 import type { OrderQueries } from './application/ports/order-repository.js';
 import type { ProductQueries } from './application/ports/product-repository.js';
+import type { SalesStatistics } from './application/ports/sales-statistics.js';
 import type { UnitOfWork } from './application/ports/unit-of-work.js';
 import type { UserQueries } from './application/ports/user-repository.js';
 import { CreateProduct } from './application/product/create-product.js';
@@ -52,10 +55,18 @@ import { databaseIsReachable } from './adapters/postgres/pg-readiness.js';
 import { PgUnitOfWork } from './adapters/postgres/pg-unit-of-work.js';
 import { PgUserRepository } from './adapters/postgres/pg-user-repository.js';
 import { systemClock } from './adapters/system-clock.js';
+import { InMemoryBalanceRepository } from './adapters/memory/in-memory-balance-repository.js';
+import { InMemoryCouponRepository } from './adapters/memory/in-memory-coupon-repository.js';
+import { InMemoryDeliveryStore } from './adapters/memory/in-memory-delivery-store.js';
+import { InMemoryOrderRepository } from './adapters/memory/in-memory-order-repository.js';
+import { InMemoryProductRepository } from './adapters/memory/in-memory-product-repository.js';
+import { InMemorySales } from './adapters/memory/in-memory-sales.js';
+import { InMemoryStore } from './adapters/memory/in-memory-store.js';
+import { InMemoryUnitOfWork } from './adapters/memory/in-memory-unit-of-work.js';
+import { InMemoryUserRepository } from './adapters/memory/in-memory-user-repository.js';
 
 /** One token per port. Use cases are registered under their own class. */
-export const TOKENS = {
-  Db: Symbol('Db') as InjectionToken<Db>,
+const TOKENS = {
   Clock: Symbol('Clock') as InjectionToken<Clock>,
   UnitOfWork: Symbol('UnitOfWork') as InjectionToken<UnitOfWork>,
   UserQueries: Symbol('UserQueries') as InjectionToken<UserQueries>,
@@ -64,8 +75,12 @@ export const TOKENS = {
   CouponQueries: Symbol('CouponQueries') as InjectionToken<CouponQueries>,
   CouponIssuer: Symbol('CouponIssuer') as InjectionToken<CouponIssuer>,
   OrderQueries: Symbol('OrderQueries') as InjectionToken<OrderQueries>,
+  SalesStatistics: Symbol('SalesStatistics') as InjectionToken<SalesStatistics>,
+  IdempotencyKeyPurge: Symbol('IdempotencyKeyPurge') as InjectionToken<IdempotencyKeyPurge>,
   DeliveryStore: Symbol('DeliveryStore') as InjectionToken<DeliveryStore>,
   DataPlatformClient: Symbol('DataPlatformClient') as InjectionToken<DataPlatformClient>,
+  /** Whether the store answers: GET /health/ready. */
+  Readiness: Symbol('Readiness') as InjectionToken<() => Promise<boolean>>,
 };
 
 export interface DataPlatformOptions {
@@ -79,51 +94,76 @@ export interface DataPlatformOptions {
   readonly log?: DeliveryLog;
 }
 
-export interface ContainerOptions {
-  readonly db: Db;
+/** Which adapters the ports get: PostgreSQL (the service), or the in-memory fakes (unit tests, demos). */
+export type RepositoriesOption =
+  | { readonly kind: 'POSTGRES'; readonly db: Db }
+  | { readonly kind: 'IN_MEMORY'; readonly store?: InMemoryStore };
+
+interface CommonOptions {
   readonly clock?: Clock;
   /** The shop's time zone (SHOP_TIMEZONE): its days are the ones sales are counted on. */
   readonly timeZone?: string;
   readonly dataPlatform?: DataPlatformOptions;
 }
 
+export type ContainerOptions = CommonOptions &
+  (
+    | { readonly repositories: RepositoriesOption }
+    /** Shorthand for `repositories: { kind: 'POSTGRES', db }`. */
+    | { readonly db: Db }
+  );
+
 /**
- * The composition root: the only module that knows every piece. Factories, not decorators, so nothing
- * depends on emitDecoratorMetadata; each registration is built once, on first resolve.
+ * The composition root: the only module that knows every piece, for PostgreSQL and in memory alike. Factories,
+ * not decorators, so nothing depends on emitDecoratorMetadata; each registration is built once, on first
+ * resolve.
  */
 export function createContainer({
-  db,
   clock = systemClock,
   timeZone = 'Asia/Seoul',
   dataPlatform = {},
+  ...options
 }: ContainerOptions): DependencyContainer {
+  const repositories = chosenRepositories(options);
   const c = rootContainer.createChildContainer();
   const single = <T>(token: InjectionToken<T>, build: (r: DependencyContainer) => T) =>
     c.register(token, { useFactory: instanceCachingFactory(build) });
+  // Each port's two adapters side by side; the option picks one.
+  const adapter = <T>(token: InjectionToken<T>, Pg: new (db: Db) => T, InMemory: new (store: InMemoryStore) => T) =>
+    single(token, () =>
+      repositories.kind === 'POSTGRES' ? new Pg(repositories.db) : new InMemory(repositories.store),
+    );
+  adapter(TOKENS.UnitOfWork, PgUnitOfWork, InMemoryUnitOfWork);
+  adapter(TOKENS.UserQueries, PgUserRepository, InMemoryUserRepository);
+  adapter(TOKENS.BalanceQueries, PgBalanceQueries, InMemoryBalanceRepository);
+  adapter(TOKENS.ProductQueries, PgProductQueries, InMemoryProductRepository);
+  adapter(TOKENS.CouponQueries, PgCouponQueries, InMemoryCouponRepository);
+  adapter(TOKENS.CouponIssuer, PgCouponIssuer, InMemoryCouponRepository);
+  adapter(TOKENS.OrderQueries, PgOrderQueries, InMemoryOrderRepository);
+  adapter(TOKENS.SalesStatistics, PgSalesStatistics, InMemorySales);
+  adapter(TOKENS.DeliveryStore, PgDeliveryStore, InMemoryDeliveryStore);
+  const postgres = repositories.kind === 'POSTGRES' ? repositories.db : undefined;
+  // In memory an expired key is already ignored on lookup, and the store lasts no longer than the process.
+  single(TOKENS.IdempotencyKeyPurge, () => (postgres ? new PgIdempotencyKeys(postgres) : { purge: async () => 0 }));
+  single(TOKENS.Readiness, () => (postgres ? () => databaseIsReachable(postgres) : async () => true));
 
-  c.register(TOKENS.Db, { useValue: db });
   c.register(TOKENS.Clock, { useValue: clock });
-  single(TOKENS.UnitOfWork, (r) => new PgUnitOfWork(r.resolve(TOKENS.Db)));
-  single(TOKENS.UserQueries, (r) => new PgUserRepository(r.resolve(TOKENS.Db)));
-  single(TOKENS.BalanceQueries, (r) => new PgBalanceQueries(r.resolve(TOKENS.Db)));
-  single(TOKENS.ProductQueries, (r) => new PgProductQueries(r.resolve(TOKENS.Db)));
-  single(TOKENS.CouponQueries, (r) => new PgCouponQueries(r.resolve(TOKENS.Db)));
-  single(TOKENS.CouponIssuer, (r) => new PgCouponIssuer(r.resolve(TOKENS.Db)));
-  single(TOKENS.OrderQueries, (r) => new PgOrderQueries(r.resolve(TOKENS.Db)));
-  single(SoldOutCoupons, (r) => new SoldOutCoupons(r.resolve(TOKENS.Clock)));
   const { url, timeoutMs = 5_000, log = () => undefined } = dataPlatform;
   const policy = {
     maxAttempts: dataPlatform.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
     baseMs: dataPlatform.backoffBaseMs ?? DEFAULT_RETRY_POLICY.baseMs,
     capMs: dataPlatform.backoffCapMs ?? DEFAULT_RETRY_POLICY.capMs,
   };
-  single(TOKENS.DeliveryStore, (r) => new PgDeliveryStore(r.resolve(TOKENS.Db)));
   single(TOKENS.DataPlatformClient, () =>
     url ? new UndiciDataPlatformClient({ baseUrl: url, timeoutMs }) : new LoggingDataPlatformClient(log),
   );
 
-  const uow = (r: DependencyContainer) => r.resolve(TOKENS.UnitOfWork);
   const now = (r: DependencyContainer) => r.resolve(TOKENS.Clock);
+  // Caches, one per container so every request of the process shares them.
+  single(SoldOutCouponMemory, (r) => new SoldOutCouponMemory(r.resolve(TOKENS.CouponQueries), now(r)));
+  single(CachedSalesStatistics, (r) => new CachedSalesStatistics(r.resolve(TOKENS.SalesStatistics), now(r)));
+
+  const uow = (r: DependencyContainer) => r.resolve(TOKENS.UnitOfWork);
   single(CreateUser, (r) => new CreateUser(uow(r), now(r)));
   single(ChargeBalance, (r) => new ChargeBalance(uow(r), now(r)));
   single(GetBalance, (r) => new GetBalance(r.resolve(TOKENS.BalanceQueries)));
@@ -138,18 +178,14 @@ export function createContainer({
     IssueCoupon,
     (r) =>
       new IssueCoupon(
-        r.resolve(TOKENS.CouponQueries),
+        r.resolve(SoldOutCouponMemory),
         r.resolve(TOKENS.UserQueries),
         r.resolve(TOKENS.CouponIssuer),
         now(r),
-        r.resolve(SoldOutCoupons),
       ),
   );
   single(PlaceOrder, (r) => new PlaceOrder(uow(r), now(r), timeZone));
-  single(
-    GetPopularProducts,
-    (r) => new GetPopularProducts(new PgSalesStatistics(r.resolve(TOKENS.Db)), now(r), timeZone),
-  );
+  single(GetPopularProducts, (r) => new GetPopularProducts(r.resolve(CachedSalesStatistics), now(r), timeZone));
   single(GetOrder, (r) => new GetOrder(r.resolve(TOKENS.OrderQueries)));
   single(ListUserOrders, (r) => new ListUserOrders(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.OrderQueries)));
   single(RunIdempotently, (r) => new RunIdempotently(uow(r), now(r)));
@@ -172,8 +208,17 @@ export function createContainer({
   return c;
 }
 
+function chosenRepositories(
+  options: { readonly repositories: RepositoriesOption } | { readonly db: Db },
+): { readonly kind: 'POSTGRES'; readonly db: Db } | { readonly kind: 'IN_MEMORY'; readonly store: InMemoryStore } {
+  if (!('repositories' in options)) return { kind: 'POSTGRES', db: options.db };
+  const { repositories } = options;
+  return repositories.kind === 'POSTGRES'
+    ? repositories
+    : { kind: 'IN_MEMORY', store: repositories.store ?? new InMemoryStore() };
+}
+
 export function appDependencies(c: DependencyContainer): AppDependencies {
-  const db = c.resolve(TOKENS.Db);
   return {
     createUser: c.resolve(CreateUser),
     chargeBalance: c.resolve(ChargeBalance),
@@ -194,7 +239,7 @@ export function appDependencies(c: DependencyContainer): AppDependencies {
     runIdempotently: c.resolve(RunIdempotently),
     listDeliveries: c.resolve(ListDeliveries),
     retryDelivery: c.resolve(RetryDelivery),
-    isReady: () => databaseIsReachable(db),
+    isReady: c.resolve(TOKENS.Readiness),
   };
 }
 
@@ -228,7 +273,7 @@ export function startOutboxRelay(c: DependencyContainer, onError: (error: unknow
  * already ignored on lookup; this only keeps the table small.)
  */
 export function startKeyPurge(c: DependencyContainer, onError: (error: unknown) => void): { stop(): void } {
-  const keys = new PgIdempotencyKeys(c.resolve(TOKENS.Db));
+  const keys = c.resolve(TOKENS.IdempotencyKeyPurge);
   const clock = c.resolve(TOKENS.Clock);
   const purge = () => void keys.purge(new Date(clock.now().getTime() - IDEMPOTENCY_KEY_TTL_MS)).catch(onError);
   purge();

@@ -5,7 +5,6 @@ import { type Actor, assertMayActFor } from '../shared/actor.js';
 import type { Clock } from '../ports/clock.js';
 import type { CouponIssuer, CouponQueries } from '../ports/coupon-repository.js';
 import type { UserQueries } from '../ports/user-repository.js';
-import type { SoldOutCoupons } from './sold-out-coupons.js';
 
 export interface IssueCouponInput {
   readonly actor: Actor;
@@ -18,8 +17,8 @@ export interface IssueCouponInput {
  * its count only grows, so a snapshot that says "closed" or "sold out" is final); then one atomic step
  * counts and stores the copy, which is what makes the limits hold under any concurrency. On that happy
  * path the user's existence is enforced by the store itself (a copy can't name a missing user), so the
- * explicit check runs only where the contract puts USER_NOT_FOUND ahead of a refusal. A campaign seen
- * sold out is remembered, so the rest of a storm never reaches the database.
+ * explicit check runs only where the contract puts USER_NOT_FOUND ahead of a refusal. The composition root
+ * reads campaigns through a SoldOutCouponMemory, which answers one known to be sold out before any of this.
  */
 export class IssueCoupon {
   constructor(
@@ -27,21 +26,17 @@ export class IssueCoupon {
     private readonly users: UserQueries,
     private readonly issuer: CouponIssuer,
     private readonly clock: Clock,
-    private readonly soldOut: SoldOutCoupons,
   ) {}
 
   async execute({ actor, couponId, userId }: IssueCouponInput): Promise<UserCoupon> {
     assertMayActFor(actor, userId);
-    const known = this.soldOut.check(couponId);
-    if (known) throw known;
-
     const now = this.clock.now();
     const coupon = await this.coupons.findById(couponId);
     if (!coupon) throw new CouponNotFoundError(couponId);
     if (!coupon.isIssuableAt(now) || coupon.soldOut) {
       await this.assertUserExists(userId);
       coupon.assertIssuableAt(now);
-      throw this.soldOut.remember(coupon);
+      throw coupon.soldOutError();
     }
 
     const issued = await this.issuer.issue(coupon.copyFor(userId, now));
@@ -52,7 +47,7 @@ export class IssueCoupon {
         throw new CouponAlreadyIssuedError({ couponId, userId });
       case 'SOLD_OUT':
         await this.assertUserExists(userId);
-        throw this.soldOut.remember(coupon);
+        throw coupon.soldOutError();
       default:
         return issued;
     }

@@ -2,12 +2,9 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
-import { SoldOutCoupons } from '../../../src/application/coupon/sold-out-coupons.js';
 import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
-import { PgCouponIssuer, PgCouponQueries } from '../../../src/adapters/postgres/pg-coupon-repository.js';
-import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
-import { PgUserRepository } from '../../../src/adapters/postgres/pg-user-repository.js';
+import { createContainer } from '../../../src/container.js';
 import { insertUsers } from '../../support/fixtures.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
@@ -15,18 +12,8 @@ const database = useTestDatabase({ poolSize: 20 });
 const actor = UNRESTRICTED;
 
 function couponUseCases(clock = new ManualClock()) {
-  const uow = new PgUnitOfWork(database.db);
-  return {
-    clock,
-    createCoupon: new CreateCoupon(uow, clock),
-    issueCoupon: new IssueCoupon(
-      new PgCouponQueries(database.db),
-      new PgUserRepository(database.db),
-      new PgCouponIssuer(database.db),
-      clock,
-      new SoldOutCoupons(clock),
-    ),
-  };
+  const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock });
+  return { clock, createCoupon: c.resolve(CreateCoupon), issueCoupon: c.resolve(IssueCoupon) };
 }
 
 async function campaign(createCoupon: CreateCoupon, totalQuantity: number) {

@@ -2,12 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
 import { ListUserCoupons } from '../../../src/application/coupon/list-user-coupons.js';
-import { SoldOutCoupons } from '../../../src/application/coupon/sold-out-coupons.js';
 import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
-import { PgCouponIssuer, PgCouponQueries } from '../../../src/adapters/postgres/pg-coupon-repository.js';
-import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
-import { PgUserRepository } from '../../../src/adapters/postgres/pg-user-repository.js';
+import { createContainer } from '../../../src/container.js';
 import { insertUsers } from '../../support/fixtures.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
@@ -17,16 +14,12 @@ const actor = UNRESTRICTED;
 describe('held coupons on PostgreSQL', () => {
   it('derives AVAILABLE and EXPIRED from the moved clock, in the list and in its filter', async () => {
     const clock = new ManualClock('2026-11-24T03:00:00.000Z');
-    const uow = new PgUnitOfWork(database.db);
-    const createCoupon = new CreateCoupon(uow, clock);
-    const issueCoupon = new IssueCoupon(
-      new PgCouponQueries(database.db),
-      new PgUserRepository(database.db),
-      new PgCouponIssuer(database.db),
-      clock,
-      new SoldOutCoupons(clock),
-    );
-    const list = new ListUserCoupons(new PgUserRepository(database.db), new PgCouponQueries(database.db), clock);
+    const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock });
+    const [createCoupon, issueCoupon, list] = [
+      c.resolve(CreateCoupon),
+      c.resolve(IssueCoupon),
+      c.resolve(ListUserCoupons),
+    ];
     const [userId] = await insertUsers(database.db, 1);
     const base = {
       discountType: 'FIXED',

@@ -1,0 +1,56 @@
+import type { LocalDate } from '../../domain/statistics/shop-calendar.js';
+import type { Clock } from '../ports/clock.js';
+import type { ProductSales, SalesStatistics } from '../ports/sales-statistics.js';
+import { MAX_POPULAR_STALENESS_MS } from './get-popular-products.js';
+
+/**
+ * Sales statistics kept for `ttlMs` and computed by one query at a time, however many calls arrive while it
+ * runs. The popular ranking may lag a committed order by at most MAX_POPULAR_STALENESS_MS: the TTL stays
+ * below it, an answer is dated from when its query started, and a query that has run so long its answer
+ * could outlive the limit is not joined.
+ */
+export class CachedSalesStatistics implements SalesStatistics {
+  private cached: { key: string; computedAt: number; value: ProductSales[] } | undefined;
+  private inFlight: { key: string; startedAt: number; promise: Promise<ProductSales[]> } | undefined;
+
+  constructor(
+    private readonly statistics: SalesStatistics,
+    private readonly clock: Clock,
+    private readonly ttlMs = 2_000,
+  ) {
+    if (ttlMs >= MAX_POPULAR_STALENESS_MS) throw new Error(`ttlMs must be below ${MAX_POPULAR_STALENESS_MS}`);
+  }
+
+  async topSellers(firstDay: LocalDate, lastDay: LocalDate, limit: number): Promise<ProductSales[]> {
+    const key = `${firstDay}..${lastDay}/${limit}`;
+    const now = this.clock.now().getTime();
+    const cached = this.cached;
+    if (cached?.key === key && now - cached.computedAt < this.ttlMs) return cached.value;
+    // Join the query in flight only while what it will return is still fresh enough to keep for the TTL.
+    const inFlight = this.inFlight;
+    if (inFlight?.key === key && now - inFlight.startedAt < MAX_POPULAR_STALENESS_MS - this.ttlMs) {
+      return inFlight.promise;
+    }
+
+    const promise = this.query(key, now, firstDay, lastDay, limit);
+    this.inFlight = { key, startedAt: now, promise };
+    try {
+      return await promise;
+    } finally {
+      if (this.inFlight?.promise === promise) this.inFlight = undefined;
+    }
+  }
+
+  private async query(
+    key: string,
+    startedAt: number,
+    firstDay: LocalDate,
+    lastDay: LocalDate,
+    limit: number,
+  ): Promise<ProductSales[]> {
+    const value = await this.statistics.topSellers(firstDay, lastDay, limit);
+    // Dated from when the query started: what it saw is at least that fresh.
+    this.cached = { key, computedAt: startedAt, value };
+    return value;
+  }
+}

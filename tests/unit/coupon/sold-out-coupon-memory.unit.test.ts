@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
+import { SoldOutCouponMemory } from '../../../src/application/coupon/sold-out-coupon-memory.js';
+import type { CouponQueries } from '../../../src/application/ports/coupon-repository.js';
+import { Coupon, type CouponProps } from '../../../src/domain/coupon/coupon.js';
+
+const campaign: CouponProps = {
+  id: 1,
+  name: 'First come',
+  discountType: 'FIXED',
+  discountValue: 1_000,
+  totalQuantity: 2,
+  issuedQuantity: 2,
+  validDays: 7,
+  issueStartsAt: null,
+  issueEndsAt: null,
+};
+
+/** One campaign, as stored now; counts the reads that reach it. */
+class CountingCoupons implements CouponQueries {
+  reads = 0;
+  constructor(public stored: CouponProps) {}
+
+  async findById(couponId: number): Promise<Coupon | undefined> {
+    this.reads++;
+    return couponId === this.stored.id ? new Coupon(this.stored) : undefined;
+  }
+
+  async listUserCoupons(): Promise<never[]> {
+    return [];
+  }
+}
+
+function memoryOver(stored: CouponProps) {
+  const coupons = new CountingCoupons(stored);
+  const clock = new ManualClock('2026-11-24T03:00:00.000Z');
+  return { coupons, clock, memory: new SoldOutCouponMemory(coupons, clock) };
+}
+
+describe('SoldOutCouponMemory', () => {
+  it('answers a campaign read sold out with COUPON_SOLD_OUT, reading nothing, for 10 s', async () => {
+    const { coupons, clock, memory } = memoryOver(campaign);
+    await expect(memory.findById(1)).resolves.toMatchObject({ id: 1, soldOut: true });
+
+    coupons.stored = { ...campaign, totalQuantity: 3 }; // behind the memory's back
+    clock.advance(9_999);
+    await expect(memory.findById(1)).rejects.toMatchObject({
+      code: 'COUPON_SOLD_OUT',
+      facts: { couponId: 1, totalQuantity: 2 },
+    });
+    expect(coupons.reads).toBe(1);
+
+    clock.advance(1);
+    await expect(memory.findById(1)).resolves.toMatchObject({ totalQuantity: 3, soldOut: false });
+    expect(coupons.reads).toBe(2);
+  });
+
+  it('remembers neither a campaign with copies left nor one outside its window', async () => {
+    for (const stored of [
+      { ...campaign, issuedQuantity: 1 },
+      { ...campaign, issueEndsAt: new Date('2026-11-24T03:00:00.000Z') },
+      { ...campaign, issueStartsAt: new Date('2026-11-24T03:00:00.001Z') },
+    ]) {
+      const { coupons, memory } = memoryOver(stored);
+      await memory.findById(1);
+      await expect(memory.findById(1)).resolves.toMatchObject({ id: 1 });
+      expect(coupons.reads).toBe(2);
+    }
+  });
+
+  it('passes an unknown campaign and the wallet reads through', async () => {
+    const { memory } = memoryOver(campaign);
+    await expect(memory.findById(2)).resolves.toBeUndefined();
+    await expect(memory.listUserCoupons(5, { now: new Date() })).resolves.toEqual([]);
+  });
+});
