@@ -4,20 +4,18 @@ import { ChargeBalance } from '../../../src/application/balance/charge-balance.j
 import { GetBalanceHistory } from '../../../src/application/balance/get-balance-history.js';
 import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
 import { CreateUser } from '../../../src/application/user/create-user.js';
-import { PgBalanceQueries } from '../../../src/adapters/postgres/pg-balance-queries.js';
-import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
-import { systemClock } from '../../../src/adapters/system-clock.js';
+import { createContainer } from '../../../src/container.js';
 import { MAX_BALANCE } from '../../../src/domain/balance/balance.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase({ poolSize: 20 });
 
 function useCases() {
-  const uow = new PgUnitOfWork(database.db);
+  const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db } });
   return {
-    createUser: new CreateUser(uow, systemClock),
-    chargeBalance: new ChargeBalance(uow, systemClock),
-    history: new GetBalanceHistory(new PgBalanceQueries(database.db)),
+    createUser: c.resolve(CreateUser),
+    chargeBalance: c.resolve(ChargeBalance),
+    history: c.resolve(GetBalanceHistory),
   };
 }
 

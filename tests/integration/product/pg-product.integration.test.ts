@@ -4,20 +4,18 @@ import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
 import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { ListProducts } from '../../../src/application/product/list-products.js';
 import { UpdateProduct } from '../../../src/application/product/update-product.js';
-import { PgProductQueries } from '../../../src/adapters/postgres/pg-product-repository.js';
-import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
-import { systemClock } from '../../../src/adapters/system-clock.js';
+import { createContainer } from '../../../src/container.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase();
 const actor = UNRESTRICTED;
 
 function productUseCases() {
-  const uow = new PgUnitOfWork(database.db);
+  const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db } });
   return {
-    createProduct: new CreateProduct(uow, systemClock),
-    updateProduct: new UpdateProduct(uow, systemClock),
-    listProducts: new ListProducts(new PgProductQueries(database.db)),
+    createProduct: c.resolve(CreateProduct),
+    updateProduct: c.resolve(UpdateProduct),
+    listProducts: c.resolve(ListProducts),
   };
 }
 
