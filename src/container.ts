@@ -106,12 +106,9 @@ interface CommonOptions {
   readonly dataPlatform?: DataPlatformOptions;
 }
 
-export type ContainerOptions = CommonOptions &
-  (
-    | { readonly repositories: RepositoriesOption }
-    /** Shorthand for `repositories: { kind: 'POSTGRES', db }`. */
-    | { readonly db: Db }
-  );
+export interface ContainerOptions extends CommonOptions {
+  readonly repositories: RepositoriesOption;
+}
 
 /**
  * The composition root: the only module that knows every piece, for PostgreSQL and in memory alike. Factories,
@@ -124,7 +121,7 @@ export function createContainer({
   dataPlatform = {},
   ...options
 }: ContainerOptions): DependencyContainer {
-  const repositories = chosenRepositories(options);
+  const repositories = chosenRepositories(options.repositories);
   const c = rootContainer.createChildContainer();
   const single = <T>(token: InjectionToken<T>, build: (r: DependencyContainer) => T) =>
     c.register(token, { useFactory: instanceCachingFactory(build) });
@@ -209,10 +206,8 @@ export function createContainer({
 }
 
 function chosenRepositories(
-  options: { readonly repositories: RepositoriesOption } | { readonly db: Db },
+  repositories: RepositoriesOption,
 ): { readonly kind: 'POSTGRES'; readonly db: Db } | { readonly kind: 'IN_MEMORY'; readonly store: InMemoryStore } {
-  if (!('repositories' in options)) return { kind: 'POSTGRES', db: options.db };
-  const { repositories } = options;
   return repositories.kind === 'POSTGRES'
     ? repositories
     : { kind: 'IN_MEMORY', store: repositories.store ?? new InMemoryStore() };

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
 
   const container = createContainer({
-    db,
+    repositories: { kind: 'POSTGRES', db },
     timeZone: config.SHOP_TIMEZONE,
     dataPlatform: {
       url: config.DATA_PLATFORM_URL,

@@ -20,7 +20,9 @@ describe('operational endpoints', () => {
   it('answers /ready and the API with 503 and Retry-After when the database is unreachable', async () => {
     // Nothing listens on port 1: every connection is refused at once.
     const db = createDb({ url: 'postgres://nobody:nothing@127.0.0.1:1/none', connectionTimeoutMs: 1_000 });
-    const app = await buildApp(appDependencies(createContainer({ db })), { isUnavailable: isDatabaseUnavailable });
+    const app = await buildApp(appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db } })), {
+      isUnavailable: isDatabaseUnavailable,
+    });
     try {
       const ready = await app.inject({ method: 'GET', url: '/ready' });
       expectProblem(ready, 503, 'SERVICE_UNAVAILABLE');
@@ -41,7 +43,9 @@ describe('operational endpoints', () => {
 
   it('answers 503 with Retry-After after a bounded wait when every pooled connection is busy', async () => {
     const db = createDb({ url: t.database.url, schema: t.database.schema, poolSize: 1, connectionTimeoutMs: 200 });
-    const app = await buildApp(appDependencies(createContainer({ db })), { isUnavailable: isDatabaseUnavailable });
+    const app = await buildApp(appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db } })), {
+      isUnavailable: isDatabaseUnavailable,
+    });
     try {
       const holding = sql`SELECT pg_sleep(1)`.execute(db); // the pool's only connection, busy for a second
       await sleep(100);

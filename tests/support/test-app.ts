@@ -17,9 +17,14 @@ export function useTestApp({ clock }: { clock?: Clock } = {}): TestApp {
   let app: FastifyInstance | undefined;
 
   beforeAll(async () => {
-    app = await buildApp(appDependencies(createContainer({ db: database.db, ...(clock ? { clock } : {}) })), {
-      isUnavailable: isDatabaseUnavailable,
-    });
+    app = await buildApp(
+      appDependencies(
+        createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, ...(clock ? { clock } : {}) }),
+      ),
+      {
+        isUnavailable: isDatabaseUnavailable,
+      },
+    );
   });
   afterAll(async () => {
     await app?.close();

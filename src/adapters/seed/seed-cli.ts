@@ -13,7 +13,7 @@ if (!config.DATABASE_URL) {
 const db = createDb({ url: config.DATABASE_URL, poolSize: 2 });
 try {
   await migrateToLatest(db);
-  const container = createContainer({ db });
+  const container = createContainer({ repositories: { kind: 'POSTGRES', db } });
   const seeded = await seedDemoShopIfEmpty(db, seedUseCases(container));
   console.log(seeded ? 'seeded the demo shop' : 'the database already has users; nothing seeded');
 } finally {

@@ -18,7 +18,7 @@ const TZ = 'Asia/Seoul';
 
 /** A small shop after a realistic day: charges, restocks, coupons, orders paid and refused. */
 beforeAll(async () => {
-  const c = createContainer({ db: database.db, timeZone: TZ });
+  const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, timeZone: TZ });
   const users = await Promise.all(['a', 'b', 'c', 'd'].map((name) => c.resolve(CreateUser).execute({ actor, name })));
   for (const user of users) await c.resolve(ChargeBalance).execute({ actor, userId: user.id, amount: 200_000 });
   const products = await Promise.all(

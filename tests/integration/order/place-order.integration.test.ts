@@ -18,7 +18,7 @@ const database = useTestDatabase({ poolSize: 20 });
 const actor = UNRESTRICTED;
 
 function shop() {
-  const c = createContainer({ db: database.db });
+  const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db } });
   return {
     placeOrder: c.resolve(PlaceOrder),
     chargeBalance: c.resolve(ChargeBalance),
@@ -245,7 +245,7 @@ describe('placing orders on PostgreSQL', () => {
   it('serves more concurrent keyed coupon issues than the pool has connections, without waiting on itself', async () => {
     const small = createDb({ url: database.url, schema: database.schema, poolSize: 2, connectionTimeoutMs: 2_000 });
     try {
-      const c = createContainer({ db: small });
+      const c = createContainer({ repositories: { kind: 'POSTGRES', db: small } });
       const [issue, run] = [c.resolve(IssueCoupon), c.resolve(RunIdempotently)];
       const coupon = await shop().createCoupon.execute({
         actor,

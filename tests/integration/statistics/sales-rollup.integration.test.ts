@@ -15,7 +15,7 @@ const database = useTestDatabase({ poolSize: 20 });
 const actor = UNRESTRICTED;
 
 function shop(clock = new ManualClock('2026-11-24T03:00:00.000Z')) {
-  const c = createContainer({ db: database.db, clock, timeZone: 'Asia/Seoul' });
+  const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock, timeZone: 'Asia/Seoul' });
   return {
     clock,
     placeOrder: c.resolve(PlaceOrder),
