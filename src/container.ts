@@ -157,7 +157,10 @@ export function createContainer({
 
   const now = (r: DependencyContainer) => r.resolve(TOKENS.Clock);
   // Caches, one per container so every request of the process shares them.
-  single(SoldOutCouponMemory, (r) => new SoldOutCouponMemory(r.resolve(TOKENS.CouponQueries), now(r)));
+  single(
+    SoldOutCouponMemory,
+    (r) => new SoldOutCouponMemory(r.resolve(TOKENS.CouponQueries), r.resolve(TOKENS.CouponIssuer), now(r)),
+  );
   single(CachedSalesStatistics, (r) => new CachedSalesStatistics(r.resolve(TOKENS.SalesStatistics), now(r)));
 
   const uow = (r: DependencyContainer) => r.resolve(TOKENS.UnitOfWork);
@@ -177,7 +180,7 @@ export function createContainer({
       new IssueCoupon(
         r.resolve(SoldOutCouponMemory),
         r.resolve(TOKENS.UserQueries),
-        r.resolve(TOKENS.CouponIssuer),
+        r.resolve(SoldOutCouponMemory),
         now(r),
       ),
   );

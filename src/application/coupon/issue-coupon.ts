@@ -18,7 +18,8 @@ export interface IssueCouponInput {
  * counts and stores the copy, which is what makes the limits hold under any concurrency. On that happy
  * path the user's existence is enforced by the store itself (a copy can't name a missing user), so the
  * explicit check runs only where the contract puts USER_NOT_FOUND ahead of a refusal. The composition root
- * reads campaigns through a SoldOutCouponMemory, which answers one known to be sold out before any of this.
+ * gives it a SoldOutCouponMemory as its coupon reads and issue step: a campaign known to be sold out is
+ * answered at the read, before the user or the window is checked (the contract allows that).
  */
 export class IssueCoupon {
   constructor(

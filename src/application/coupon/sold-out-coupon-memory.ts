@@ -1,22 +1,26 @@
 import type { Coupon } from '../../domain/coupon/coupon.js';
 import { CouponSoldOutError } from '../../domain/coupon/coupon-errors.js';
-import type { UserCoupon } from '../../domain/coupon/user-coupon.js';
+import type { UserCoupon, UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { Clock } from '../ports/clock.js';
-import type { CouponQueries, UserCouponFilter } from '../ports/coupon-repository.js';
+import type { CouponIssuer, CouponQueries, IssueRefusal, UserCouponFilter } from '../ports/coupon-repository.js';
 
 /**
- * The coupon reads of IssueCoupon, remembering each campaign read sold out while being issued, so the rest of
+ * The coupon reads and the issue step of IssueCoupon, remembering each campaign read sold out while it can be
+ * issued, or whose issue step answered SOLD_OUT (a storm's race the read did not see), so the rest of
  * a storm is answered COUPON_SOLD_OUT without a read, a transaction or a wait on the campaign's row lock (the
  * contract lets a coupon known to be sold out answer so ahead of every check but COUPON_NOT_FOUND). Safe
  * because issuing only ever raises issuedQuantity: a sold-out campaign stays sold out. The entries still
  * expire, so a future change of totalQuantity is seen within `ttlMs`. A campaign outside its window is not
  * remembered: its answer is COUPON_NOT_ISSUABLE.
  */
-export class SoldOutCouponMemory implements CouponQueries {
+export class SoldOutCouponMemory implements CouponQueries, CouponIssuer {
   private readonly entries = new Map<number, { totalQuantity: number; until: number }>();
+  /** Each campaign's quantity as last read, for the error of one the issue step finds sold out. */
+  private readonly quantities = new Map<number, number>();
 
   constructor(
     private readonly coupons: CouponQueries,
+    private readonly issuer: CouponIssuer,
     private readonly clock: Clock,
     private readonly ttlMs = 10_000,
   ) {}
@@ -31,13 +35,20 @@ export class SoldOutCouponMemory implements CouponQueries {
     if (entry) this.entries.delete(couponId);
 
     const coupon = await this.coupons.findById(couponId);
-    if (coupon?.soldOut && coupon.isIssuableAt(now)) {
-      this.entries.set(couponId, {
-        totalQuantity: coupon.totalQuantity,
-        until: this.clock.now().getTime() + this.ttlMs,
-      });
-    }
+    if (coupon) this.quantities.set(couponId, coupon.totalQuantity);
+    if (coupon?.soldOut && coupon.isIssuableAt(now)) this.remember(couponId, coupon.totalQuantity);
     return coupon;
+  }
+
+  async issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
+    const issued = await this.issuer.issue(draft);
+    const totalQuantity = this.quantities.get(draft.couponId);
+    if (issued === 'SOLD_OUT' && totalQuantity !== undefined) this.remember(draft.couponId, totalQuantity);
+    return issued;
+  }
+
+  private remember(couponId: number, totalQuantity: number): void {
+    this.entries.set(couponId, { totalQuantity, until: this.clock.now().getTime() + this.ttlMs });
   }
 
   listUserCoupons(userId: number, filter: UserCouponFilter): Promise<UserCoupon[]> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { SoldOutCouponMemory } from '../../../src/application/coupon/sold-out-coupon-memory.js';
-import type { CouponQueries } from '../../../src/application/ports/coupon-repository.js';
+import type { CouponIssuer, CouponQueries, IssueRefusal } from '../../../src/application/ports/coupon-repository.js';
 import { Coupon, type CouponProps } from '../../../src/domain/coupon/coupon.js';
 
 const campaign: CouponProps = {
@@ -31,11 +31,22 @@ class CountingCoupons implements CouponQueries {
   }
 }
 
-function memoryOver(stored: CouponProps) {
+/** An issue step that always answers the same refusal, as the atomic statement does once the last copy went. */
+class RefusingIssuer implements CouponIssuer {
+  constructor(private readonly refusal: IssueRefusal) {}
+
+  async issue(): Promise<IssueRefusal> {
+    return this.refusal;
+  }
+}
+
+function memoryOver(stored: CouponProps, issuer: CouponIssuer = new RefusingIssuer('SOLD_OUT')) {
   const coupons = new CountingCoupons(stored);
   const clock = new ManualClock('2026-11-24T03:00:00.000Z');
-  return { coupons, clock, memory: new SoldOutCouponMemory(coupons, clock) };
+  return { coupons, clock, memory: new SoldOutCouponMemory(coupons, issuer, clock) };
 }
+
+const copyOf = (coupon: Coupon) => coupon.copyFor(7, new Date('2026-11-24T03:00:00.000Z'));
 
 describe('SoldOutCouponMemory', () => {
   it('answers a campaign read sold out with COUPON_SOLD_OUT, reading nothing, for 10 s', async () => {
@@ -72,5 +83,28 @@ describe('SoldOutCouponMemory', () => {
     const { memory } = memoryOver(campaign);
     await expect(memory.findById(2)).resolves.toBeUndefined();
     await expect(memory.listUserCoupons(5, { now: new Date() })).resolves.toEqual([]);
+  });
+
+  it('remembers a campaign the issue step found sold out, though the read still saw copies left', async () => {
+    const { coupons, clock, memory } = memoryOver({ ...campaign, issuedQuantity: 1 });
+    const seen = (await memory.findById(1))!;
+    await expect(memory.issue(copyOf(seen))).resolves.toBe('SOLD_OUT');
+
+    await expect(memory.findById(1)).rejects.toMatchObject({
+      code: 'COUPON_SOLD_OUT',
+      facts: { couponId: 1, totalQuantity: 2 },
+    });
+    expect(coupons.reads).toBe(1);
+    clock.advance(10_000);
+    await expect(memory.findById(1)).resolves.toMatchObject({ id: 1 });
+  });
+
+  it('remembers nothing when the issue step refuses for another reason', async () => {
+    for (const refusal of ['ALREADY_ISSUED', 'USER_NOT_FOUND'] as const) {
+      const { coupons, memory } = memoryOver({ ...campaign, issuedQuantity: 1 }, new RefusingIssuer(refusal));
+      await expect(memory.issue(copyOf((await memory.findById(1))!))).resolves.toBe(refusal);
+      await expect(memory.findById(1)).resolves.toMatchObject({ id: 1 });
+      expect(coupons.reads).toBe(2);
+    }
   });
 });
