@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.js';
-import { MAX_POPULAR_STALENESS_MS } from '../../src/application/statistics/get-popular-products.js';
+import { MAX_POPULAR_STALENESS_MS } from '../../src/domain/statistics/popular-products.js';
 import { freePort } from '../support/service-process.js';
 import {
   FAST_DELIVERY_ENV,

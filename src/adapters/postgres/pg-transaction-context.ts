@@ -8,10 +8,10 @@ export interface OpenTransaction {
 }
 
 /**
- * The transaction the current unit of work runs in, for this async call chain only. Only
- * `openTransaction` (called by PgUnitOfWork.run) sets it; it lets a nested unit of work (or a one-statement write such as issuing a coupon) join the outer
- * transaction instead of opening its own, which is what keeps an Idempotency-Key and its effect in one
- * commit.
+ * The transaction the current unit of work runs in, for this async call chain only. Only `openTransaction`
+ * (called by PgUnitOfWork.run) sets it. It lets a nested unit of work, a one-statement write such as
+ * issuing a coupon, and every query adapter's reads join the outer transaction instead of taking a
+ * connection of their own, which is what keeps an Idempotency-Key and its effect in one commit.
  */
 const current = new AsyncLocalStorage<OpenTransaction>();
 

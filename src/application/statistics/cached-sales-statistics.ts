@@ -1,13 +1,14 @@
 import type { LocalDate } from '../../domain/statistics/shop-calendar.js';
 import type { Clock } from '../ports/clock.js';
 import type { ProductSales, SalesStatistics } from '../ports/sales-statistics.js';
-import { MAX_POPULAR_STALENESS_MS } from './get-popular-products.js';
+import { MAX_POPULAR_STALENESS_MS } from '../../domain/statistics/popular-products.js';
 
 /**
  * Sales statistics kept for `ttlMs` and computed by one query at a time, however many calls arrive while it
  * runs. The popular ranking may lag a committed order by at most MAX_POPULAR_STALENESS_MS: the TTL stays
  * below it, an answer is dated from when its query started, and a query that has run so long its answer
- * could outlive the limit is not joined.
+ * could outlive the limit is not joined. Never put it under a read that can run inside a unit of work:
+ * the adapter reads on an open transaction, and what it saw there (uncommitted) would be served to all.
  */
 export class CachedSalesStatistics implements SalesStatistics {
   private cached: { key: string; computedAt: number; value: ProductSales[] } | undefined;

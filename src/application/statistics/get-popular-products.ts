@@ -3,9 +3,6 @@ import { salesWindow } from '../../domain/statistics/shop-calendar.js';
 import type { Clock } from '../ports/clock.js';
 import type { SalesStatistics } from '../ports/sales-statistics.js';
 
-/** The contract lets the ranking lag a committed order by at most this much. */
-export const MAX_POPULAR_STALENESS_MS = 5_000;
-
 /**
  * The top sellers over today and the two days before it in the shop's time zone. The statistics it is given
  * may lag by up to MAX_POPULAR_STALENESS_MS; the composition root gives it a CachedSalesStatistics.

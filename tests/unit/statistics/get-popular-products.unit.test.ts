@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
-import { MAX_POPULAR_STALENESS_MS } from '../../../src/application/statistics/get-popular-products.js';
+import { MAX_POPULAR_STALENESS_MS } from '../../../src/domain/statistics/popular-products.js';
 import { inMemoryShop } from '../../support/in-memory.js';
 
 const actor = UNRESTRICTED;
