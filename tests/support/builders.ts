@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
-import type { LedgerEntryType } from '../../src/domain/balance/balance.js';
+import type { z } from 'zod';
 import type { DiscountType } from '../../src/domain/coupon/coupon.js';
-import type { UserCouponStatus } from '../../src/domain/coupon/user-coupon.js';
-import type { OrderStatus } from '../../src/domain/order/order.js';
+import type { chargeView, ledgerEntryView } from '../../src/adapters/http/routes/balance-routes.js';
+import type { couponView, userCouponView } from '../../src/adapters/http/routes/coupon-routes.js';
+import type { orderView } from '../../src/adapters/http/routes/order-routes.js';
+import type { productView } from '../../src/adapters/http/routes/product-routes.js';
+import type { userView } from '../../src/adapters/http/routes/user-routes.js';
 import type { ServiceProcess } from './service-process.js';
 
 /**
@@ -12,75 +15,15 @@ import type { ServiceProcess } from './service-process.js';
  * valid request body, for tests that send the request themselves; `…Of` reads one fact back.
  */
 
-// ---------- what the API answers ----------
-// The shapes of the routes' response schemas, written out once here because the route files keep their zod
-// views to themselves; the e2e tests match whole answers with toEqual, so a renamed or added field fails there.
+// ---------- what the API answers: the routes' own response schemas ----------
 
-export interface UserView {
-  id: number;
-  name: string;
-  createdAt: string;
-}
-
-export interface ChargeView {
-  userId: number;
-  balance: number;
-  charged: number;
-}
-
-export interface LedgerEntryView {
-  id: number;
-  type: LedgerEntryType;
-  amount: number;
-  balanceAfter: number;
-  orderId: number | null;
-  createdAt: string;
-}
-
-export interface ProductView {
-  id: number;
-  name: string;
-  price: number;
-  stock: number;
-}
-
-export interface CouponView {
-  id: number;
-  name: string;
-  discountType: DiscountType;
-  discountValue: number;
-  totalQuantity: number;
-  issuedQuantity: number;
-  issueStartsAt: string | null;
-  issueEndsAt: string | null;
-  validDays: number;
-}
-
-export interface UserCouponView {
-  userCouponId: number;
-  couponId: number;
-  userId: number;
-  name: string;
-  discountType: DiscountType;
-  discountValue: number;
-  status: UserCouponStatus;
-  issuedAt: string;
-  expiresAt: string;
-  usedAt: string | null;
-  orderId: number | null;
-}
-
-export interface OrderView {
-  orderId: number;
-  userId: number;
-  status: OrderStatus;
-  items: { productId: number; name: string; quantity: number; unitPrice: number; amount: number }[];
-  totalAmount: number;
-  discountAmount: number;
-  paidAmount: number;
-  userCouponId: number | null;
-  createdAt: string;
-}
+export type UserView = z.output<typeof userView>;
+export type ChargeView = z.output<typeof chargeView>;
+export type LedgerEntryView = z.output<typeof ledgerEntryView>;
+export type ProductView = z.output<typeof productView>;
+export type CouponView = z.output<typeof couponView>;
+export type UserCouponView = z.output<typeof userCouponView>;
+export type OrderView = z.output<typeof orderView>;
 
 export interface Page<T> {
   items: T[];

@@ -32,8 +32,8 @@ export interface BalanceRoutesOptions {
 
 const balanceView = z.object({ userId: z.number().int(), balance: z.number().int(), updatedAt: timestamp });
 const chargeBody = z.strictObject({ amount: z.number().int().min(1).max(MAX_CHARGE_AMOUNT) });
-const chargeView = z.object({ userId: z.number().int(), balance: z.number().int(), charged: z.number().int() });
-const ledgerEntryView = z.object({
+export const chargeView = z.object({ userId: z.number().int(), balance: z.number().int(), charged: z.number().int() });
+export const ledgerEntryView = z.object({
   id: z.number().int(),
   type: z.enum(LEDGER_ENTRY_TYPES),
   amount: z.number().int().describe('The signed change: + for a charge, − for a payment'),

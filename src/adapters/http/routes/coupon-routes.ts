@@ -41,7 +41,7 @@ const couponIdParams = z.object({ couponId: idParam });
 const discountType = z.enum(DISCOUNT_TYPES);
 const userCouponStatus = z.enum(USER_COUPON_STATUSES);
 
-const couponView = z.object({
+export const couponView = z.object({
   id: z.number().int(),
   name: z.string(),
   discountType,
@@ -53,7 +53,7 @@ const couponView = z.object({
   validDays: z.number().int(),
 });
 
-const userCouponView = z.object({
+export const userCouponView = z.object({
   userCouponId: z.number().int(),
   couponId: z.number().int(),
   userId: z.number().int(),

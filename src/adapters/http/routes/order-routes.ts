@@ -49,7 +49,7 @@ const placeOrderBody = z
     });
   });
 
-const orderView = z.object({
+export const orderView = z.object({
   orderId: z.number().int(),
   userId: z.number().int(),
   status: z.enum(ORDER_STATUSES),

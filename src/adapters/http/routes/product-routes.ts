@@ -29,7 +29,7 @@ export interface ProductRoutesOptions {
 }
 
 const productIdParams = z.object({ productId: idParam });
-const productView = z.object({
+export const productView = z.object({
   id: z.number().int(),
   name: z.string(),
   price: z.number().int(),

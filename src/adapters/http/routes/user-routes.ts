@@ -10,7 +10,7 @@ export interface UserRoutesOptions {
 }
 
 const createUserBody = z.strictObject({ name: nameText(USER_NAME_MAX_LENGTH) });
-const userView = z.object({ id: z.number().int(), name: z.string(), createdAt: timestamp });
+export const userView = z.object({ id: z.number().int(), name: z.string(), createdAt: timestamp });
 
 const presentUser = (user: User) => ({ id: user.id, name: user.name, createdAt: user.createdAt.toISOString() });
 
