@@ -14,7 +14,7 @@ export interface LoadRun<T> {
 
 /**
  * Runs `total` tasks with `concurrency` in flight at all times (a closed loop, like a pool of clients),
- * timing each. The same runner drives the service over HTTP and the ceiling through pg, so the two are
+ * timing each. The same runner drives the service over HTTP and the ceiling in-process, so the two are
  * measured alike.
  */
 export async function runLoad<T>(

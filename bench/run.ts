@@ -1,18 +1,22 @@
 /**
  * `npm run bench [-- scenario ...]`: starts the service as its own process on a fresh database (on the
- * embedded server, or on the server of DATABASE_URL), runs each scenario against it over HTTP and the
- * same SQL straight through pg as the ceiling, and prints one table. Results also go to bench/results/.
+ * embedded server, or on the server of DATABASE_URL), runs each scenario against it over HTTP and, as the
+ * ceiling, the same use cases and adapters in this process without HTTP, and prints one table. Results
+ * also go to bench/results/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
+import { createDb } from '../src/adapters/postgres/database.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../src/adapters/postgres/embedded.js';
+import { appDependencies, createContainer } from '../src/container.js';
 import { type Row, formatTable } from './harness.js';
 import { popular, scenarios } from './scenarios/index.js';
 import { httpClient, startService } from './service.js';
 
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const poolSize = Number(process.env.DATABASE_POOL_SIZE ?? 20);
+const timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Seoul';
 
 function pick(names: string[]) {
   if (names.length === 0) return scenarios;
@@ -59,17 +63,24 @@ async function main(): Promise<void> {
 
   const service = await startService(benchUrl, poolSize);
   const http = httpClient(service.origin, concurrency);
-  const ceilingPool = new pg.Pool({ connectionString: benchUrl, max: poolSize });
+  // The ceiling: the service's composition root on a database of the same pool size, in this process.
+  const ceilingDb = createDb({ url: benchUrl, poolSize });
+  const ceiling = {
+    useCases: appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db: ceilingDb }, timeZone })),
+    db: ceilingDb,
+  };
+  const pgPool = new pg.Pool({ connectionString: benchUrl, max: poolSize });
   const rows: Row[] = [];
   try {
     for (const scenario of chosen) {
       process.stderr.write(`\n${scenario.name}: ${scenario.description}\n`);
-      rows.push(...(await scenario.run({ http, pg: ceilingPool, concurrency })));
+      rows.push(...(await scenario.run({ http, ceiling, pg: pgPool, databaseUrl: benchUrl, concurrency })));
     }
   } finally {
     const peakMemoryMiB = service.peakMemoryMiB();
     await http.close();
-    await ceilingPool.end();
+    await ceilingDb.destroy();
+    await pgPool.end();
     await service.stop();
     await admin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
     await embedded?.stop();

@@ -1,5 +1,6 @@
+import { UNRESTRICTED } from '../../src/application/shared/actor.js';
 import { row, runLoad, statsOf } from '../harness.js';
-import { type Scenario, inTransaction, insertUsers, outcomeOf, tally } from './scenario.js';
+import { type Scenario, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
 
 const CHARGES = 5_000;
 
@@ -16,24 +17,10 @@ export const chargeOneUser: Scenario = {
         'CHARGED',
       ),
     );
-    // The SQL ChargeBalance runs through the Pg adapters: lock the row, then the balance and its ledger entry in one statement.
-    const ceiling = await runLoad('charge-one-user (ceiling: pg)', CHARGES, context.concurrency, async () => {
-      await inTransaction(context.pg, async (client) => {
-        const { rows } = await client.query<{ amount: string }>(
-          'SELECT * FROM balances WHERE user_id = $1 FOR UPDATE',
-          [ceilingUser],
-        );
-        const after = Number(rows[0]!.amount) + 1;
-        const now = new Date();
-        await client.query(
-          `WITH updated AS (UPDATE balances SET amount = $1, updated_at = $2 WHERE user_id = $3 RETURNING user_id)
-           INSERT INTO balance_ledger (user_id, type, amount, balance_after, order_id, created_at)
-           SELECT user_id, 'CHARGE', 1, $1, NULL, $2 FROM updated RETURNING *`,
-          [after, now, ceilingUser],
-        );
-      });
-      return 'CHARGED';
-    });
+    const { chargeBalance } = context.ceiling.useCases;
+    const ceiling = await runLoad('charge-one-user (ceiling: in-process)', CHARGES, context.concurrency, () =>
+      outcomeOfCall(chargeBalance.execute({ actor: UNRESTRICTED, userId: ceilingUser!, amount: 1 }), 'CHARGED'),
+    );
 
     const { rows } = await context.pg.query<{ amount: string; last: string; entries: string }>(
       `SELECT b.amount, (SELECT balance_after FROM balance_ledger WHERE user_id = $1 ORDER BY id DESC LIMIT 1) AS last,
@@ -45,14 +32,16 @@ export const chargeOneUser: Scenario = {
     const counts = tally(service.samples.map((s) => s.value));
     const exact =
       Number(stored.amount) === CHARGES && Number(stored.last) === CHARGES && Number(stored.entries) === CHARGES;
+    const ceilingCharged = tally(ceiling.samples.map((s) => s.value)).CHARGED ?? 0;
     return [
       row(
         'charge-one-user',
         statsOf(service.samples, service.elapsedMs),
         CHARGES - (counts.CHARGED ?? 0),
         statsOf(ceiling.samples, ceiling.elapsedMs),
-        `balance ${stored.amount} of ${CHARGES}, ledger ${stored.entries} entries ending at ${stored.last}`,
-        exact,
+        `balance ${stored.amount} of ${CHARGES}, ledger ${stored.entries} entries ending at ${stored.last}` +
+          (ceilingCharged === CHARGES ? '' : `; the ceiling charged only ${ceilingCharged}`),
+        exact && ceilingCharged === CHARGES,
       ),
     ];
   },

@@ -1,6 +1,7 @@
 import type pg from 'pg';
+import { UNRESTRICTED } from '../../src/application/shared/actor.js';
 import { type Sample, type Stats, row, runLoad, statsOf } from '../harness.js';
-import { type Scenario, type ScenarioContext, inTransaction, insertUsers, outcomeOf, tally } from './scenario.js';
+import { type Scenario, type ScenarioContext, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
 
 const USERS = 10_000;
 const QUANTITY = 1_000;
@@ -13,37 +14,9 @@ class Rollback extends Error {
 }
 
 /**
- * The SQL IssueCoupon runs through the Pg adapters, statement for statement: the campaign read without a
- * transaction, then one statement that counts and stores the copy (and a user check on a refusal).
- */
-async function issueConditional(pool: pg.Pool, couponId: number, userId: number): Promise<string> {
-  const coupon = await pool.query('SELECT * FROM coupons WHERE id = $1', [couponId]);
-  const { issued_quantity: issued, total_quantity: total, valid_days: days } = coupon.rows[0] as Record<string, string>;
-  if (Number(issued) >= Number(total)) {
-    await pool.query('SELECT id FROM users WHERE id = $1', [userId]);
-    return SOLD_OUT;
-  }
-  const now = new Date();
-  try {
-    const copy = await pool.query(
-      `WITH reserved AS (
-         UPDATE coupons SET issued_quantity = issued_quantity + 1 WHERE id = $1 AND issued_quantity < total_quantity RETURNING id
-       )
-       INSERT INTO user_coupons (coupon_id, user_id, issued_at, expires_at) SELECT id, $2, $3, $4 FROM reserved RETURNING id`,
-      [couponId, userId, now, new Date(now.getTime() + Number(days) * 86_400_000)],
-    );
-    if (copy.rowCount === 0) await pool.query('SELECT id FROM users WHERE id = $1', [userId]);
-    return copy.rowCount === 0 ? SOLD_OUT : 'ISSUED';
-  } catch (error) {
-    return (error as { code?: string }).code === '23505'
-      ? 'COUPON_ALREADY_ISSUED'
-      : `SQL_ERROR ${(error as Error).message}`;
-  }
-}
-
-/**
- * The alternative the adapter was measured against: the same reads and writes in one transaction that
- * locks the campaign row first (SELECT … FOR UPDATE), then inserts the copy and updates the count.
+ * The alternative the service's design was measured against, in plain pg: the same reads and writes in one
+ * transaction that locks the campaign row first (SELECT … FOR UPDATE), then inserts the copy and updates
+ * the count.
  */
 async function issueSelectForUpdate(pool: pg.Pool, couponId: number, userId: number): Promise<string> {
   return attempt(pool, async (client) => {
@@ -63,6 +36,22 @@ async function issueSelectForUpdate(pool: pg.Pool, couponId: number, userId: num
     if (copy.rowCount === 0) throw new Rollback('COUPON_ALREADY_ISSUED');
     await client.query('UPDATE coupons SET issued_quantity = issued_quantity + 1 WHERE id = $1', [couponId]);
   });
+}
+
+/** Runs `work` in a transaction on one connection of the pool. */
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 async function attempt(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<void>): Promise<string> {
@@ -98,11 +87,15 @@ function selling(samples: Sample<string>[]): Stats {
   return statsOf(issued, Math.max(...issued.map((sample) => sample.doneAt)));
 }
 
-async function ceilingRun(context: ScenarioContext, label: string, issue: typeof issueConditional) {
+async function ceilingRun(
+  context: ScenarioContext,
+  label: string,
+  issue: (couponId: number, userId: number) => Promise<string>,
+) {
   const couponId = await createCampaign(context.pg);
   const users = await insertUsers(context.pg, USERS, `ceiling ${label} `);
   const run = await runLoad(`coupon-storm ceiling (${label})`, USERS, context.concurrency, (i) =>
-    issue(context.pg, couponId, users[i]!),
+    issue(couponId, users[i]!),
   );
   return { run, stored: await issuedInDatabase(context.pg, couponId) };
 }
@@ -120,8 +113,13 @@ export const couponStorm: Scenario = {
     const storm = await runLoad('coupon-storm (service)', USERS, concurrency, (i) => issue(users[i]!));
     const afterSellOut = await runLoad('coupon-storm sold out (service)', USERS, concurrency, (i) => issue(users[i]!));
     const stored = await issuedInDatabase(context.pg, couponId);
-    const conditional = await ceilingRun(context, 'conditional UPDATE', issueConditional);
-    const forUpdate = await ceilingRun(context, 'SELECT FOR UPDATE', issueSelectForUpdate);
+    const { issueCoupon } = context.ceiling.useCases;
+    const inProcess = await ceilingRun(context, 'in-process', (couponId, userId) =>
+      outcomeOfCall(issueCoupon.execute({ actor: UNRESTRICTED, couponId, userId }), 'ISSUED'),
+    );
+    const forUpdate = await ceilingRun(context, 'pg, SELECT FOR UPDATE', (couponId, userId) =>
+      issueSelectForUpdate(context.pg, couponId, userId),
+    );
 
     const stormTally = tally(storm.samples.map((sample) => sample.value));
     const soldOutTally = tally(afterSellOut.samples.map((sample) => sample.value));
@@ -140,7 +138,7 @@ export const couponStorm: Scenario = {
         'coupon-storm: selling',
         sellingStats,
         unexpected(stormTally, ['ISSUED', SOLD_OUT]),
-        selling(conditional.run.samples),
+        selling(inProcess.run.samples),
         exact(stored, stormTally.ISSUED ?? 0),
         isExact(stored, stormTally.ISSUED ?? 0),
       ),
@@ -148,7 +146,7 @@ export const couponStorm: Scenario = {
         'coupon-storm: whole storm',
         statsOf(storm.samples, storm.elapsedMs),
         unexpected(stormTally, ['ISSUED', SOLD_OUT]),
-        statsOf(conditional.run.samples, conditional.run.elapsedMs),
+        statsOf(inProcess.run.samples, inProcess.run.elapsedMs),
         `${stormTally[SOLD_OUT] ?? 0} sold-out answers`,
         (stormTally[SOLD_OUT] ?? 0) === USERS - QUANTITY,
       ),
@@ -164,10 +162,10 @@ export const couponStorm: Scenario = {
         'coupon-storm: FOR UPDATE variant',
         selling(forUpdate.run.samples),
         unexpected(tally(forUpdate.run.samples.map((sample) => sample.value)), ['ISSUED', SOLD_OUT]),
-        selling(conditional.run.samples),
-        `pg only, vs the adapter's SQL; ${exact(forUpdate.stored, ceilingIssued(forUpdate.run.samples))}`,
+        selling(inProcess.run.samples),
+        `pg only, vs the service in-process; ${exact(forUpdate.stored, ceilingIssued(forUpdate.run.samples))}`,
         isExact(forUpdate.stored, ceilingIssued(forUpdate.run.samples)) &&
-          isExact(conditional.stored, ceilingIssued(conditional.run.samples)),
+          isExact(inProcess.stored, ceilingIssued(inProcess.run.samples)),
       ),
     ];
   },

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { localDateOf } from '../../src/domain/statistics/shop-calendar.js';
+import { UNRESTRICTED } from '../../src/application/shared/actor.js';
 import { row, runLoad, statsOf } from '../harness.js';
-import { type Scenario, type ScenarioContext, inTransaction, insertUsers, outcomeOf, tally } from './scenario.js';
+import { type Scenario, type ScenarioContext, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
 
 const ORDERS = 5_000;
 const BUYERS = 1_000;
@@ -12,112 +12,6 @@ const FUNDS = 1_000_000_000;
 interface Item {
   productId: number;
   quantity: number;
-}
-
-class Refused extends Error {}
-
-const TIME_ZONE = process.env.SHOP_TIMEZONE ?? 'Asia/Seoul';
-
-/**
- * The SQL PlaceOrder runs through the Pg adapters, statement for statement, in one transaction: user,
- * products locked in id order, the order with its lines and payment, the balance locked and debited
- * with its ledger entry, the stock, the outbox row, the day's sales.
- */
-async function placeOrderSql(pool: pg.Pool, userId: number, items: Item[]): Promise<string> {
-  try {
-    await inTransaction(pool, async (client) => {
-      const now = new Date();
-      await client.query('SELECT id FROM users WHERE id = $1', [userId]);
-      const ids = items.map((item) => item.productId).sort((a, b) => a - b);
-      const products = await client.query<{ id: string; name: string; price: string; stock: string }>(
-        'SELECT * FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
-        [ids],
-      );
-      const byId = new Map(products.rows.map((p) => [Number(p.id), p]));
-      const lines = items.map(({ productId, quantity }) => {
-        const product = byId.get(productId)!;
-        if (Number(product.stock) < quantity) throw new Refused('INSUFFICIENT_STOCK');
-        return {
-          productId,
-          name: product.name,
-          quantity,
-          unitPrice: Number(product.price),
-          amount: Number(product.price) * quantity,
-          stock: Number(product.stock) - quantity,
-        };
-      });
-      const total = lines.reduce((sum, line) => sum + line.amount, 0);
-      const order = await client.query<{ id: string }>(
-        `WITH placed AS (
-           INSERT INTO orders (user_id, status, total_amount, discount_amount, paid_amount, user_coupon_id, created_at)
-           VALUES ($1, 'PAID', $2, 0, $2, NULL, $3) RETURNING id
-         ), placed_lines AS (
-           INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price, amount)
-           SELECT placed.id, line.line_no, line.product_id, line.name, line.quantity, line.unit_price, line.amount
-           FROM placed, unnest($4::int[], $5::bigint[], $6::text[], $7::int[], $8::bigint[], $9::bigint[])
-             AS line (line_no, product_id, name, quantity, unit_price, amount)
-         ), payment AS (
-           INSERT INTO payments (order_id, user_id, amount, paid_at) SELECT placed.id, $1, $2, $3 FROM placed
-         )
-         SELECT id FROM placed`,
-        [
-          userId,
-          total,
-          now,
-          lines.map((_, i) => i + 1),
-          lines.map((l) => l.productId),
-          lines.map((l) => l.name),
-          lines.map((l) => l.quantity),
-          lines.map((l) => l.unitPrice),
-          lines.map((l) => l.amount),
-        ],
-      );
-      const orderId = Number(order.rows[0]!.id);
-      const balance = await client.query<{ amount: string }>('SELECT * FROM balances WHERE user_id = $1 FOR UPDATE', [
-        userId,
-      ]);
-      const after = Number(balance.rows[0]!.amount) - total;
-      if (after < 0) throw new Refused('INSUFFICIENT_BALANCE');
-      await client.query(
-        `WITH updated AS (UPDATE balances SET amount = $1, updated_at = $2 WHERE user_id = $3 RETURNING user_id)
-         INSERT INTO balance_ledger (user_id, type, amount, balance_after, order_id, created_at)
-         SELECT user_id, 'PAYMENT', $4, $1, $5, $2 FROM updated RETURNING *`,
-        [after, now, userId, -total, orderId],
-      );
-      await client.query(
-        `UPDATE products SET stock = sold.stock, updated_at = $1
-         FROM unnest($2::bigint[], $3::bigint[]) AS sold (id, stock) WHERE products.id = sold.id`,
-        [now, lines.map((l) => l.productId), lines.map((l) => l.stock)],
-      );
-      await client.query(
-        'INSERT INTO data_platform_outbox (order_id, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $3)',
-        [
-          orderId,
-          JSON.stringify({
-            orderId,
-            userId,
-            items: lines,
-            totalAmount: total,
-            discountAmount: 0,
-            paidAmount: total,
-            paidAt: now.toISOString(),
-          }),
-          now,
-        ],
-      );
-      const sold = [...lines].sort((a, b) => a.productId - b.productId);
-      await client.query(
-        `INSERT INTO product_daily_sales (sales_date, product_id, quantity)
-         SELECT $1::date, sold.product_id, sold.quantity FROM unnest($2::bigint[], $3::bigint[]) AS sold (product_id, quantity)
-         ON CONFLICT (sales_date, product_id) DO UPDATE SET quantity = product_daily_sales.quantity + excluded.quantity`,
-        [localDateOf(now, TIME_ZONE), sold.map((l) => l.productId), sold.map((l) => l.quantity)],
-      );
-    });
-    return 'PAID';
-  } catch (error) {
-    if (error instanceof Refused) return error.message;
-    return `SQL_ERROR ${(error as Error).message}`;
-  }
 }
 
 async function createProducts(pool: pg.Pool, count: number, stock: number, prefix: string): Promise<number[]> {
@@ -190,7 +84,10 @@ function orderScenario(
       const service = await runOn(context, 'service', async (userId, items) =>
         outcomeOf(await context.http.request('POST', '/api/v1/orders', { userId, items }), 201, 'PAID'),
       );
-      const ceiling = await runOn(context, 'ceiling: pg', (userId, items) => placeOrderSql(context.pg, userId, items));
+      const { placeOrder } = context.ceiling.useCases;
+      const ceiling = await runOn(context, 'ceiling: in-process', (userId, items) =>
+        outcomeOfCall(placeOrder.execute({ actor: UNRESTRICTED, userId, items }), 'PAID'),
+      );
       const expectedRefusal = stock < ORDERS * 3 ? ['INSUFFICIENT_STOCK'] : [];
       const errors = Object.entries(tally(service.run.samples.map((s) => s.value))).reduce(
         (sum, [key, count]) => (key === 'PAID' || expectedRefusal.includes(key) ? sum : sum + count),

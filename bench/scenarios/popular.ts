@@ -1,4 +1,9 @@
+import type { CompiledQuery } from 'kysely';
 import type pg from 'pg';
+import { createDb } from '../../src/adapters/postgres/database.js';
+import { PgSalesStatistics } from '../../src/adapters/postgres/pg-sales-statistics.js';
+import { POPULAR_PRODUCTS_LIMIT } from '../../src/domain/statistics/popular-products.js';
+import { type LocalDate, localDateOf } from '../../src/domain/statistics/shop-calendar.js';
 import { generateOrderLines } from '../generate.js';
 import { type Row, progressBar, row, runLoad, statsOf } from '../harness.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
@@ -9,27 +14,37 @@ const LIGHT_CONCURRENCY = 8;
 const CEILING_REQUESTS = 1_000;
 const STEPS = [1_000_000, 5_000_000];
 
-/** The query the Pg adapter runs for the ranking, for the ceiling and the EXPLAIN. */
-const TOP_SELLERS = `
-  SELECT p.id, p.name, p.price, p.stock, top.sold
-  FROM (
-    SELECT product_id, sum(quantity) AS sold
-    FROM product_daily_sales
-    WHERE sales_date BETWEEN $1::date AND $2::date
-    GROUP BY product_id
-    ORDER BY sold DESC, product_id
-    LIMIT 5
-  ) AS top
-  JOIN products p ON p.id = top.product_id
-  ORDER BY top.sold DESC, p.id`;
-
 interface PopularBody {
   from: string;
   to: string;
   items: { productId: number; soldQuantity: number }[];
 }
 
-const day = (iso: string, timeZone: string) => new Intl.DateTimeFormat('en-CA', { timeZone }).format(new Date(iso));
+/**
+ * The EXPLAIN (ANALYZE, BUFFERS) of the ranking query exactly as the Pg adapter sends it: its SQL and
+ * parameters are read from Kysely's query log on a connection of their own, then explained through pg.
+ */
+async function explainTopSellers(context: ScenarioContext, firstDay: LocalDate, lastDay: LocalDate): Promise<string> {
+  const sent: CompiledQuery[] = [];
+  const db = createDb({
+    url: context.databaseUrl,
+    poolSize: 1,
+    log: (event) => {
+      if (event.level === 'query') sent.push(event.query);
+    },
+  });
+  try {
+    await new PgSalesStatistics(db).topSellers(firstDay, lastDay, POPULAR_PRODUCTS_LIMIT);
+  } finally {
+    await db.destroy();
+  }
+  const [query] = sent;
+  if (sent.length !== 1 || !query) throw new Error(`expected the ranking to send one query, saw ${sent.length}`);
+  const plan = await context.pg.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${query.sql}`, [
+    ...query.parameters,
+  ]);
+  return plan.rows.map((r) => r['QUERY PLAN']).join('\n');
+}
 
 /** The ranking recomputed from the order lines themselves, the slow way, to check the rollup's answer. */
 async function groundTruth(pool: pg.Pool, body: PopularBody): Promise<string> {
@@ -47,6 +62,8 @@ export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Se
     name: 'popular',
     description: `GET /products/popular at ${STEPS.map((n) => `${n / 1_000_000} M`).join(' and ')} order lines over 10,000 products and 30 days`,
     async run(context: ScenarioContext) {
+      // The ranking without the cache: the Pg adapter the cached use case reads through, called directly.
+      const statistics = new PgSalesStatistics(context.ceiling.db);
       const rows: Row[] = [];
       let generated = 0;
       let firstP99: number | undefined;
@@ -76,21 +93,16 @@ export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Se
           LIGHT_CONCURRENCY,
           async () => (await context.http.request('GET', '/api/v1/products/popular')).status,
         );
-        const [firstDay, lastDay] = [
-          day(body.from, timeZone),
-          day(new Date(new Date(body.to).getTime() - 1).toISOString(), timeZone),
-        ];
+        // The window the service answered for: `to` is 00:00 of the day after the last.
+        const firstDay = localDateOf(new Date(body.from), timeZone);
+        const lastDay = localDateOf(new Date(new Date(body.to).getTime() - 1), timeZone);
         const ceiling = await runLoad(
-          `popular @${lines / 1_000_000}M (ceiling: pg, no cache)`,
+          `popular @${lines / 1_000_000}M (ceiling: in-process, no cache)`,
           CEILING_REQUESTS,
           context.concurrency,
-          async () => (await context.pg.query(TOP_SELLERS, [firstDay, lastDay])).rowCount,
+          async () => (await statistics.topSellers(firstDay, lastDay, POPULAR_PRODUCTS_LIMIT)).length,
         );
-        const explain = await context.pg.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${TOP_SELLERS}`, [
-          firstDay,
-          lastDay,
-        ]);
-        scenario.explain = explain.rows.map((r) => r['QUERY PLAN']).join('\n');
+        scenario.explain = await explainTopSellers(context, firstDay, lastDay);
 
         const answered = body.items.map((item) => `${item.productId}:${item.soldQuantity}`).join(',');
         const matches = answered === (await groundTruth(context.pg, body));

@@ -1,11 +1,26 @@
 import type pg from 'pg';
+import type { AppDependencies } from '../../src/adapters/http/app.js';
+import type { Db } from '../../src/adapters/postgres/database.js';
+import { DomainError } from '../../src/domain/shared/domain-error.js';
 import type { Row } from '../harness.js';
 import type { HttpClient, HttpResult } from '../service.js';
 
+/**
+ * The ceiling: the service without its HTTP layer. The same use cases on the same Pg adapters, wired by
+ * the composition root in this process, so it runs the service's own code and can't drift from it.
+ */
+export interface Ceiling {
+  readonly useCases: AppDependencies;
+  /** The database they run on, with a pool of the same size as the service's. */
+  readonly db: Db;
+}
+
 export interface ScenarioContext {
   readonly http: HttpClient;
-  /** The ceiling's connections: a pool of the same size as the service's. */
+  readonly ceiling: Ceiling;
+  /** Plain pg on the bench database (a pool of the same size): bulk loading, checks, the FOR UPDATE variant. */
   readonly pg: pg.Pool;
+  readonly databaseUrl: string;
   readonly concurrency: number;
 }
 
@@ -19,6 +34,17 @@ export interface Scenario {
 export function outcomeOf({ status, body }: HttpResult, success: number, word: string): string {
   if (status === success) return word;
   return typeof body.code === 'string' ? body.code : `HTTP_${status}`;
+}
+
+/** The outcome of one use-case call in the same words: `word` when it returns, else the DomainError's code. */
+export async function outcomeOfCall(call: Promise<unknown>, word: string): Promise<string> {
+  try {
+    await call;
+    return word;
+  } catch (error) {
+    if (error instanceof DomainError) return error.code;
+    return `ERROR ${error instanceof Error ? error.message : String(error)}`;
+  }
 }
 
 export function tally(values: string[]): Record<string, number> {
@@ -37,20 +63,4 @@ export async function insertUsers(pool: pg.Pool, count: number, prefix: string):
     [count, prefix],
   );
   return rows.map((row) => Number(row.id)).sort((a, b) => a - b);
-}
-
-/** Runs `work` in a transaction on one connection of the pool, as the service's unit of work does. */
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
 }

@@ -1,4 +1,4 @@
-import { type ColumnType, type Generated, Kysely, PostgresDialect } from 'kysely';
+import { type ColumnType, type Generated, Kysely, type LogConfig, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { LedgerEntryType } from '../../domain/balance/balance.js';
 import type { DiscountType } from '../../domain/coupon/coupon.js';
@@ -158,6 +158,8 @@ export interface DatabaseOptions {
   readonly schema?: string;
   /** Told when a connection dies (a database restart, say); the pool replaces it by itself. */
   readonly onIdleConnectionError?: (error: Error) => void;
+  /** Kysely's query log: levels to log, or a function told each query sent (the bench reads the SQL from it). */
+  readonly log?: LogConfig;
 }
 
 const INT8 = 20;
@@ -201,5 +203,8 @@ function createPool({
 }
 
 export function createDb(options: DatabaseOptions): Db {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(options) }) });
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: createPool(options) }),
+    ...(options.log ? { log: options.log } : {}),
+  });
 }
