@@ -28,13 +28,18 @@ export async function generateOrderLines(pool: pg.Pool, options: GenerateOptions
     'products',
     products,
     `INSERT INTO products (name, price, stock, created_at, updated_at)
-     SELECT 'generated product ' || n, 1000 + (n * 37) % 99000, 1000000000, now(), now() FROM generate_series(1, $1::int) AS n`,
+     SELECT 'generated product ' || n, 1000 + (n * 37) % 99000, 1000000000, now(), now()
+     FROM generate_series(1, $1::int) AS n`,
   );
   const userRange = await ensureRange(
     pool,
     'users',
     users,
-    `WITH made AS (INSERT INTO users (name, created_at) SELECT 'generated user ' || n, now() FROM generate_series(1, $1::int) AS n RETURNING id, created_at)
+    `WITH made AS (
+       INSERT INTO users (name, created_at)
+       SELECT 'generated user ' || n, now() FROM generate_series(1, $1::int) AS n
+       RETURNING id, created_at
+     )
      INSERT INTO balances (user_id, amount, updated_at) SELECT id, 0, created_at FROM made`,
   );
 
@@ -54,9 +59,11 @@ export async function generateOrderLines(pool: pg.Pool, options: GenerateOptions
        ), priced AS MATERIALIZED (
          SELECT planned_lines.*, p.name, p.price FROM planned_lines JOIN products p ON p.id = planned_lines.product_id
        ), placed AS (
-         INSERT INTO orders (id, user_id, status, total_amount, discount_amount, paid_amount, user_coupon_id, created_at)
+         INSERT INTO orders
+           (id, user_id, status, total_amount, discount_amount, paid_amount, user_coupon_id, created_at)
          OVERRIDING SYSTEM VALUE
-         SELECT order_id, user_id, 'PAID', sum(price * quantity), 0, sum(price * quantity), NULL, at FROM priced GROUP BY order_id, user_id, at
+         SELECT order_id, user_id, 'PAID', sum(price * quantity), 0, sum(price * quantity), NULL, at
+         FROM priced GROUP BY order_id, user_id, at
        ), placed_lines AS (
          INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price, amount)
          SELECT order_id, line_no, product_id, name, quantity, price, price * quantity FROM priced

@@ -29,7 +29,8 @@ async function issueSelectForUpdate(pool: pg.Pool, couponId: number, userId: num
     } = coupon.rows[0] as Record<string, string>;
     if (Number(issued) >= Number(total)) throw new Rollback(SOLD_OUT);
     const copy = await client.query(
-      `INSERT INTO user_coupons (coupon_id, user_id, issued_at, expires_at) VALUES ($1, $2, now(), now() + $3 * interval '1 day')
+      `INSERT INTO user_coupons (coupon_id, user_id, issued_at, expires_at)
+       VALUES ($1, $2, now(), now() + $3 * interval '1 day')
        ON CONFLICT (coupon_id, user_id) DO NOTHING RETURNING id`,
       [couponId, userId, days],
     );
@@ -75,7 +76,8 @@ async function createCampaign(pool: pg.Pool): Promise<number> {
 
 async function issuedInDatabase(pool: pg.Pool, couponId: number): Promise<{ counter: number; rows: number }> {
   const { rows } = await pool.query<{ counter: string; rows: string }>(
-    'SELECT issued_quantity AS counter, (SELECT count(*) FROM user_coupons WHERE coupon_id = $1) AS rows FROM coupons WHERE id = $1',
+    `SELECT issued_quantity AS counter, (SELECT count(*) FROM user_coupons WHERE coupon_id = $1) AS rows
+     FROM coupons WHERE id = $1`,
     [couponId],
   );
   return { counter: Number(rows[0]!.counter), rows: Number(rows[0]!.rows) };

@@ -20,7 +20,8 @@ async function createProducts(pool: pg.Pool, count: number, stock: number, prefi
        INSERT INTO products (name, price, stock, created_at, updated_at)
        SELECT $3 || n, 1000 + n % 50 * 100, $2, now(), now() FROM generate_series(1, $1::int) AS n RETURNING id, stock
      ), initial AS (
-       INSERT INTO stock_adjustments (product_id, delta, reason, created_at) SELECT id, stock, 'INITIAL', now() FROM made
+       INSERT INTO stock_adjustments (product_id, delta, reason, created_at)
+       SELECT id, stock, 'INITIAL', now() FROM made
      )
      SELECT id FROM made`,
     [count, stock, prefix],
@@ -40,7 +41,8 @@ async function stockCheck(pool: pg.Pool, productIds: number[], initialStock: num
     `SELECT count(*) FILTER (WHERE p.stock < 0 OR coalesce(s.sold, 0) > $2) AS oversold,
             count(*) FILTER (WHERE p.stock + coalesce(s.sold, 0) <> $2) AS mismatched,
             coalesce(sum(s.sold), 0) AS sold
-     FROM products p LEFT JOIN (SELECT product_id, sum(quantity) AS sold FROM order_lines GROUP BY product_id) s ON s.product_id = p.id
+     FROM products p
+     LEFT JOIN (SELECT product_id, sum(quantity) AS sold FROM order_lines GROUP BY product_id) s ON s.product_id = p.id
      WHERE p.id = ANY($1::bigint[])`,
     [productIds, initialStock],
   );

@@ -57,7 +57,9 @@ export function tally(values: string[]): Record<string, number> {
 export async function insertUsers(pool: pg.Pool, count: number, prefix: string): Promise<number[]> {
   const { rows } = await pool.query<{ id: string }>(
     `WITH created AS (
-       INSERT INTO users (name, created_at) SELECT $2 || n, now() FROM generate_series(1, $1::int) AS n RETURNING id, created_at
+       INSERT INTO users (name, created_at)
+       SELECT $2 || n, now() FROM generate_series(1, $1::int) AS n
+       RETURNING id, created_at
      )
      INSERT INTO balances (user_id, amount, updated_at) SELECT id, 0, created_at FROM created RETURNING user_id AS id`,
     [count, prefix],

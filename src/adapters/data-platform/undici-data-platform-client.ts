@@ -12,7 +12,10 @@ export interface UndiciDataPlatformClientOptions {
 
 const ERROR_BODY_CHARS = 200;
 
-/** Sends each event as `POST {baseUrl}/orders` with its event id as the Idempotency-Key, so the platform can dedupe retries. */
+/**
+ * Sends each event as `POST {baseUrl}/orders` with its event id as the Idempotency-Key, so the platform
+ * can dedupe retries.
+ */
 export class UndiciDataPlatformClient implements DataPlatformClient {
   private readonly pool: Pool;
   private readonly path: string;

@@ -2,7 +2,10 @@ import { loadConfig } from '../../config.js';
 import { createDb } from './database.js';
 import { checkInvariants } from './invariants.js';
 
-/** `npm run check`: the invariants, against DATABASE_URL or the embedded development database. Exits 1 if one breaks. */
+/**
+ * `npm run check`: the invariants, against DATABASE_URL or the embedded development database. Exits 1 if
+ * one breaks.
+ */
 const config = loadConfig();
 let embedded: { url: string; adopted: boolean; stop(): Promise<void> } | undefined;
 if (!config.DATABASE_URL) {

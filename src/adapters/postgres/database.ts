@@ -168,7 +168,8 @@ const DATE = 1082;
 
 /**
  * Money and ids are bigint columns; every value this service stores stays below 2^53, so they are read as
- * plain numbers; calendar days are read as their text. Per pool, not pg's global parser table, so nothing else in the process is affected.
+ * plain numbers; calendar days are read as their text. Per pool, not pg's global parser table, so nothing
+ * else in the process is affected.
  */
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {

@@ -28,7 +28,8 @@ const INVARIANTS: Invariant[] = [
              coalesce(p.paid, 0) AS paid_in_payments
       FROM balances b
       LEFT JOIN (
-        SELECT user_id, sum(amount) FILTER (WHERE type = 'CHARGE') AS charged, -sum(amount) FILTER (WHERE type = 'PAYMENT') AS paid
+        SELECT user_id, sum(amount) FILTER (WHERE type = 'CHARGE') AS charged,
+               -sum(amount) FILTER (WHERE type = 'PAYMENT') AS paid
         FROM balance_ledger GROUP BY user_id
       ) l ON l.user_id = b.user_id
       LEFT JOIN (SELECT user_id, sum(amount) AS paid FROM payments GROUP BY user_id) p ON p.user_id = b.user_id
@@ -51,27 +52,33 @@ const INVARIANTS: Invariant[] = [
     violations: () => sql`
       SELECT p.id AS product_id, p.stock, coalesce(a.added, 0) AS added, coalesce(s.sold, 0) AS sold
       FROM products p
-      LEFT JOIN (SELECT product_id, sum(delta) AS added FROM stock_adjustments GROUP BY product_id) a ON a.product_id = p.id
+      LEFT JOIN (
+        SELECT product_id, sum(delta) AS added FROM stock_adjustments GROUP BY product_id
+      ) a ON a.product_id = p.id
       LEFT JOIN (SELECT product_id, sum(quantity) AS sold FROM order_lines GROUP BY product_id) s ON s.product_id = p.id
       WHERE coalesce(a.added, 0) <> p.stock + coalesce(s.sold, 0)`,
   },
   {
     name: 'coupons: issuedQuantity = copies issued <= totalQuantity, one copy per user',
     violations: () => sql`
-      SELECT c.id AS coupon_id, c.issued_quantity, c.total_quantity, count(u.id) AS copies, count(DISTINCT u.user_id) AS holders
+      SELECT c.id AS coupon_id, c.issued_quantity, c.total_quantity, count(u.id) AS copies,
+             count(DISTINCT u.user_id) AS holders
       FROM coupons c LEFT JOIN user_coupons u ON u.coupon_id = c.id
       GROUP BY c.id
-      HAVING c.issued_quantity <> count(u.id) OR count(u.id) > c.total_quantity OR count(DISTINCT u.user_id) <> count(u.id)`,
+      HAVING c.issued_quantity <> count(u.id) OR count(u.id) > c.total_quantity
+          OR count(DISTINCT u.user_id) <> count(u.id)`,
   },
   {
     name: 'orders: each has its payment and PAYMENT entry for paidAmount, its lines add up, its coupon copy names it',
     violations: () => sql`
-      SELECT o.id AS order_id, o.total_amount, o.paid_amount, p.amount AS payment, -l.amount AS ledger_payment, lines.total AS lines_total,
-             u.order_id AS coupon_order_id
+      SELECT o.id AS order_id, o.total_amount, o.paid_amount, p.amount AS payment, -l.amount AS ledger_payment,
+             lines.total AS lines_total, u.order_id AS coupon_order_id
       FROM orders o
       LEFT JOIN payments p ON p.order_id = o.id
       LEFT JOIN balance_ledger l ON l.order_id = o.id AND l.type = 'PAYMENT'
-      LEFT JOIN (SELECT order_id, sum(amount) AS total FROM order_lines GROUP BY order_id) lines ON lines.order_id = o.id
+      LEFT JOIN (
+        SELECT order_id, sum(amount) AS total FROM order_lines GROUP BY order_id
+      ) lines ON lines.order_id = o.id
       LEFT JOIN user_coupons u ON u.id = o.user_coupon_id
       WHERE p.amount IS DISTINCT FROM o.paid_amount OR -l.amount IS DISTINCT FROM o.paid_amount
          OR lines.total IS DISTINCT FROM o.total_amount

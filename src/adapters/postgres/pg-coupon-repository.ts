@@ -76,10 +76,11 @@ export class PgCouponIssuer implements CouponIssuer {
    * stores it only if the UPDATE did. The campaign row is locked from the UPDATE to the statement's own
    * commit inside the server, never across a round trip to this process, so the hot row is held as
    * briefly as PostgreSQL allows. A second copy for the same user fails the unique key, which undoes the
-   * count with the rest of the statement, and so does a user that does not exist (the foreign key). (Measured against SELECT … FOR UPDATE then UPDATE in a
-   * transaction: `npm run bench -- coupon-storm`.) Under an Idempotency-Key it joins that request's
-   * transaction instead, so the key and the copy commit together; the campaign row then stays locked
-   * until that transaction commits, which is the price of a retry-safe request.
+   * count with the rest of the statement, and so does a user that does not exist (the foreign key).
+   * (Measured against SELECT … FOR UPDATE then UPDATE in a transaction: `npm run bench -- coupon-storm`.)
+   * Under an Idempotency-Key it joins that request's transaction instead, so the key and the copy commit
+   * together; the campaign row then stays locked until that transaction commits, which is the price of a
+   * retry-safe request.
    */
   async issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
     try {

@@ -34,7 +34,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (typeof code === 'string') {
     if (UNAVAILABLE_NETWORK_CODES.has(code)) return true;
-    // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutting down, cannot connect now), 53300 (too many connections).
+    // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutting down, cannot connect now),
+    // 53300 (too many connections).
     if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
   }
   return (

@@ -21,8 +21,9 @@ export class PgOrderRepository implements OrderRepository {
         INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price, amount)
         SELECT placed.id, line.line_no, line.product_id, line.name, line.quantity, line.unit_price, line.amount
         FROM placed, unnest(
-          ${lines.map((_, i) => i + 1)}::int[], ${lines.map((l) => l.productId)}::bigint[], ${lines.map((l) => l.name)}::text[],
-          ${lines.map((l) => l.quantity)}::int[], ${lines.map((l) => l.unitPrice)}::bigint[], ${lines.map((l) => l.amount)}::bigint[]
+          ${lines.map((_, i) => i + 1)}::int[], ${lines.map((l) => l.productId)}::bigint[],
+          ${lines.map((l) => l.name)}::text[], ${lines.map((l) => l.quantity)}::int[],
+          ${lines.map((l) => l.unitPrice)}::bigint[], ${lines.map((l) => l.amount)}::bigint[]
         ) AS line (line_no, product_id, name, quantity, unit_price, amount)
       ), payment AS (
         INSERT INTO payments (order_id, user_id, amount, paid_at)

@@ -22,10 +22,10 @@ export class PgSalesRollup implements SalesRollup {
     await sql`
       INSERT INTO product_daily_sales (sales_date, product_id, quantity)
       SELECT ${day}::date, sold.product_id, sold.quantity
-      FROM unnest(${sorted.map((l) => l.productId)}::bigint[], ${sorted.map((l) => l.quantity)}::bigint[]) AS sold (product_id, quantity)
-      ON CONFLICT (sales_date, product_id) DO UPDATE SET quantity = product_daily_sales.quantity + excluded.quantity`.execute(
-      this.db,
-    );
+      FROM unnest(${sorted.map((l) => l.productId)}::bigint[], ${sorted.map((l) => l.quantity)}::bigint[])
+        AS sold (product_id, quantity)
+      ON CONFLICT (sales_date, product_id)
+      DO UPDATE SET quantity = product_daily_sales.quantity + excluded.quantity`.execute(this.db);
   }
 }
 

@@ -26,8 +26,8 @@ export interface IdempotentOutcome {
  * unit of work that also claims the key and stores the response, so the effect and its key commit
  * together or not at all: a crash can't leave one without the other. `perform` runs in a nested unit of
  * work (a savepoint) that the use case's own joins. A business error is kept too (`keep` turns it into
- * the response to keep) and its writes, if any, are undone with the savepoint. Anything `keep` declines (a 400, a bug) is
- * rethrown and nothing is kept, so a retry runs afresh.
+ * the response to keep) and its writes, if any, are undone with the savepoint. Anything `keep` declines
+ * (a 400, a bug) is rethrown and nothing is kept, so a retry runs afresh.
  */
 export class RunIdempotently {
   constructor(

@@ -17,9 +17,9 @@ export interface PlaceOrderInput {
 
 /**
  * One transaction takes the stock, uses the coupon, debits the balance and records the payment, the
- * outbox event and the day's sales, or does none of it. Locks are taken in one global order (products by ascending id, then
- * the coupon copy, then the balance), the same in every use case that takes more than one, so two orders
- * can't deadlock. Checks run in the contract's order of precedence.
+ * outbox event and the day's sales, or does none of it. Locks are taken in one global order (products by
+ * ascending id, then the coupon copy, then the balance), the same in every use case that takes more than
+ * one, so two orders can't deadlock. Checks run in the contract's order of precedence.
  */
 export class PlaceOrder {
   constructor(

@@ -18,6 +18,9 @@ export interface SalesRollup {
 
 /** Reads: no lock, no transaction of their own (see "Reads" on UnitOfWork). */
 export interface SalesStatistics {
-  /** The best sellers over the days, most units first, ties to the lower product id, with the products as they are now. */
+  /**
+   * The best sellers over the days, most units first, ties to the lower product id, with the products as
+   * they are now.
+   */
   topSellers(firstDay: LocalDate, lastDay: LocalDate, limit: number): Promise<ProductSales[]>;
 }
