@@ -5,6 +5,13 @@ import { type Actor, assertAdmin } from '../shared/actor.js';
 import type { Clock } from '../ports/clock.js';
 import type { UnitOfWork } from '../ports/unit-of-work.js';
 
+/** An update must change something: a price, a stock delta or both. */
+export const NOTHING_TO_UPDATE = 'give price, stockDelta or both';
+
+export function changesSomething({ price, stockDelta }: Pick<UpdateProductInput, 'price' | 'stockDelta'>): boolean {
+  return price !== undefined || stockDelta !== undefined;
+}
+
 export interface UpdateProductInput {
   readonly actor: Actor;
   readonly productId: number;
@@ -22,8 +29,7 @@ export class UpdateProduct {
   /** Under the product's row lock, so concurrent corrections can never take stock below zero. */
   async execute({ actor, productId, price, stockDelta }: UpdateProductInput): Promise<Product> {
     assertAdmin(actor);
-    if (price === undefined && stockDelta === undefined)
-      throw new InvalidInputError('', 'give price, stockDelta or both');
+    if (!changesSomething({ price, stockDelta })) throw new InvalidInputError('', NOTHING_TO_UPDATE);
     const at = this.clock.now();
     return this.uow.run(async (repos) => {
       const current = await repos.products.getByIdForUpdate(productId);

@@ -10,6 +10,11 @@ export type DiscountType = (typeof DISCOUNT_TYPES)[number];
 export const COUPON_NAME_MAX_LENGTH = 200;
 export const MAX_FIXED_DISCOUNT = 10_000_000;
 export const MAX_PERCENT_DISCOUNT = 100;
+/** The largest discountValue a campaign of each type may have. */
+export const MAX_DISCOUNT_VALUE: Readonly<Record<DiscountType, number>> = {
+  FIXED: MAX_FIXED_DISCOUNT,
+  PERCENT: MAX_PERCENT_DISCOUNT,
+};
 export const MAX_COUPON_QUANTITY = 10_000_000;
 export const MAX_VALID_DAYS = 365;
 const DAY_MS = 86_400_000;
@@ -61,8 +66,7 @@ export class Coupon implements CouponProps {
 
   static draft(input: CouponDraft): CouponDraft {
     const name = validName('name', input.name, COUPON_NAME_MAX_LENGTH);
-    const maxValue = input.discountType === 'PERCENT' ? MAX_PERCENT_DISCOUNT : MAX_FIXED_DISCOUNT;
-    assertWholeAmount('discountValue', input.discountValue, 1, maxValue);
+    assertWholeAmount('discountValue', input.discountValue, 1, MAX_DISCOUNT_VALUE[input.discountType]);
     assertWholeAmount('totalQuantity', input.totalQuantity, 1, MAX_COUPON_QUANTITY);
     assertWholeAmount('validDays', input.validDays, 1, MAX_VALID_DAYS);
     if (input.issueStartsAt && input.issueEndsAt && input.issueStartsAt >= input.issueEndsAt) {

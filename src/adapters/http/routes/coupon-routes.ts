@@ -9,8 +9,7 @@ import {
   type Coupon,
   DISCOUNT_TYPES,
   MAX_COUPON_QUANTITY,
-  MAX_FIXED_DISCOUNT,
-  MAX_PERCENT_DISCOUNT,
+  MAX_DISCOUNT_VALUE,
   MAX_VALID_DAYS,
 } from '../../../domain/coupon/coupon.js';
 import { USER_COUPON_STATUSES, type UserCoupon, type UserCouponStatus } from '../../../domain/coupon/user-coupon.js';
@@ -75,19 +74,20 @@ const createCouponBody = z
       .number()
       .int()
       .min(1)
-      .max(MAX_FIXED_DISCOUNT)
-      .describe(`PERCENT: 1..${MAX_PERCENT_DISCOUNT}; FIXED: 1..${MAX_FIXED_DISCOUNT}`),
+      .max(Math.max(...Object.values(MAX_DISCOUNT_VALUE)))
+      .describe(DISCOUNT_TYPES.map((type) => `${type}: 1..${MAX_DISCOUNT_VALUE[type]}`).join('; ')),
     totalQuantity: z.number().int().min(1).max(MAX_COUPON_QUANTITY),
     validDays: z.number().int().min(1).max(MAX_VALID_DAYS),
     issueStartsAt: timestampInput.nullable().optional(),
     issueEndsAt: timestampInput.nullable().optional(),
   })
   .superRefine((body, ctx) => {
-    if (body.discountType === 'PERCENT' && body.discountValue > MAX_PERCENT_DISCOUNT) {
+    const max = MAX_DISCOUNT_VALUE[body.discountType];
+    if (body.discountValue > max) {
       ctx.addIssue({
         code: 'custom',
         path: ['discountValue'],
-        message: `a PERCENT discount is 1 to ${MAX_PERCENT_DISCOUNT}`,
+        message: `a ${body.discountType} discount is 1 to ${max}`,
       });
     }
     if (body.issueStartsAt && body.issueEndsAt && new Date(body.issueStartsAt) >= new Date(body.issueEndsAt)) {

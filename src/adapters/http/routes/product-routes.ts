@@ -5,7 +5,11 @@ import type { GetPopularProducts } from '../../../application/statistics/get-pop
 import type { PopularProducts } from '../../../domain/statistics/popular-products.js';
 import type { GetProduct } from '../../../application/product/get-product.js';
 import type { ListProducts } from '../../../application/product/list-products.js';
-import type { UpdateProduct } from '../../../application/product/update-product.js';
+import {
+  NOTHING_TO_UPDATE,
+  type UpdateProduct,
+  changesSomething,
+} from '../../../application/product/update-product.js';
 import { MAX_PRICE, MAX_STOCK, PRODUCT_NAME_MAX_LENGTH, type Product } from '../../../domain/product/product.js';
 import { actorOf } from '../auth.js';
 import {
@@ -46,7 +50,7 @@ const updateProductBody = z
     price: priceValue.optional(),
     stockDelta: z.number().int().min(-MAX_STOCK).max(MAX_STOCK).optional().describe('Restock (+) or correction (−)'),
   })
-  .refine((body) => body.price !== undefined || body.stockDelta !== undefined, 'give price, stockDelta or both');
+  .refine(changesSomething, NOTHING_TO_UPDATE);
 
 const presentProduct = ({ id, name, price, stock }: Product) => ({ id, name, price, stock });
 
