@@ -3,6 +3,7 @@ import * as usersAndBalances from './0001-users-and-balances.js';
 import * as productsAndCoupons from './0002-products-and-coupons.js';
 import * as ordersOutboxIdempotency from './0003-orders-outbox-idempotency.js';
 import * as productDailySales from './0004-product-daily-sales.js';
+import * as accountsAndSessions from './0005-accounts-and-sessions.js';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the folder so the same code runs from
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0002-products-and-coupons': productsAndCoupons,
   '0003-orders-outbox-idempotency': ordersOutboxIdempotency,
   '0004-product-daily-sales': productDailySales,
+  '0005-accounts-and-sessions': accountsAndSessions,
 };

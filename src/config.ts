@@ -11,27 +11,75 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-const schema = z.object({
-  PORT: integer(0, 65_535).default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-    .optional()
-    .describe('unset: an embedded PostgreSQL under .data/'),
-  DATABASE_POOL_SIZE: integer(1, 500).default(20),
-  DATABASE_POOL_TIMEOUT_MS: integer(100, 120_000).default(5_000),
-  EMBEDDED_PG_PORT: integer(1, 65_535).default(54_329),
-  EMBEDDED_PG_DATA_DIR: z.string().min(1).default('.data/postgres'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  SHOP_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Seoul').default('Asia/Seoul'),
-  DATA_PLATFORM_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
-  DATA_PLATFORM_MAX_ATTEMPTS: integer(1, 100).default(10),
-  DATA_PLATFORM_TIMEOUT_MS: integer(100, 60_000).default(5_000),
-  DATA_PLATFORM_BACKOFF_BASE_MS: integer(10, 600_000).default(1_000),
-  DATA_PLATFORM_BACKOFF_CAP_MS: integer(10, 3_600_000).default(60_000),
-  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
-});
+const origin = z
+  .url({ protocol: /^https?$/ })
+  .refine((url) => new URL(url).origin === url, 'must be an origin such as https://shop.example.com');
+
+/** Variables whose values are never printed, not even when they are wrong. */
+const SECRETS = new Set(['AUTH_SIGNING_KEY', 'ADMIN_PASSWORD', 'DATABASE_URL']);
+
+const schema = z
+  .object({
+    PORT: integer(0, 65_535).default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional()
+      .describe('unset: an embedded PostgreSQL under .data/'),
+    DATABASE_POOL_SIZE: integer(1, 500).default(20),
+    DATABASE_POOL_TIMEOUT_MS: integer(100, 120_000).default(5_000),
+    EMBEDDED_PG_PORT: integer(1, 65_535).default(54_329),
+    EMBEDDED_PG_DATA_DIR: z.string().min(1).default('.data/postgres'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SHOP_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Seoul').default('Asia/Seoul'),
+    DATA_PLATFORM_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    DATA_PLATFORM_MAX_ATTEMPTS: integer(1, 100).default(10),
+    DATA_PLATFORM_TIMEOUT_MS: integer(100, 60_000).default(5_000),
+    DATA_PLATFORM_BACKOFF_BASE_MS: integer(10, 600_000).default(1_000),
+    DATA_PLATFORM_BACKOFF_CAP_MS: integer(10, 3_600_000).default(60_000),
+    SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+    AUTH_SIGNING_KEY: z
+      .string()
+      .optional()
+      .describe('PKCS#8 PEM, Ed25519 or P-256; unset on the embedded default: made under .data/'),
+    AUTH_VERIFY_KEYS: z.string().optional().describe('SPKI PEM public keys still trusted (the previous signing key)'),
+    AUTH_ACCESS_TOKEN_TTL_S: integer(60, 86_400).default(900),
+    AUTH_REFRESH_TOKEN_TTL_S: integer(300, 365 * 86_400).default(30 * 86_400),
+    AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    AUTH_ISSUER: z.string().min(1).optional(),
+    AUTH_AUDIENCE: z.string().min(1).optional(),
+    AUTH_ADMIN_CLAIM: z.string().min(1).default('roles'),
+    AUTH_ADMIN_ROLE: z.string().min(1).default('shop-admin'),
+    ADMIN_EMAIL: z.string().min(3).max(254).optional(),
+    ADMIN_PASSWORD: z.string().min(8).max(128).optional(),
+    CORS_ORIGINS: z
+      .string()
+      .transform((list) =>
+        list
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(origin))
+      .default([])
+      .describe('comma-separated origins a browser may call the API from; unset: none'),
+  })
+  .superRefine((config, ctx) => {
+    const external = [config.AUTH_JWKS_URL, config.AUTH_ISSUER, config.AUTH_AUDIENCE].filter((v) => v !== undefined);
+    if (external.length !== 0 && external.length !== 3)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_JWKS_URL'],
+        message: 'AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE go together: set all three or none',
+      });
+    if ((config.ADMIN_EMAIL === undefined) !== (config.ADMIN_PASSWORD === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_EMAIL'],
+        message: 'ADMIN_EMAIL and ADMIN_PASSWORD go together: set both or neither',
+      });
+  });
 
 export type Config = z.infer<typeof schema>;
 
@@ -47,8 +95,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(given);
   if (parsed.success) return parsed.data;
   throw new ConfigError(
-    parsed.error.issues.map(
-      (issue) => `${issue.path.join('.')}=${JSON.stringify(env[String(issue.path[0])])}: ${issue.message}`,
-    ),
+    parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const value = SECRETS.has(name) ? '<redacted>' : JSON.stringify(env[name]);
+      return `${issue.path.join('.')}=${value}: ${issue.message}`;
+    }),
   );
 }

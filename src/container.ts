@@ -1,10 +1,30 @@
 import 'reflect-metadata';
+import type { KeyObject } from 'node:crypto';
 import {
   type DependencyContainer,
   type InjectionToken,
   container as rootContainer,
   instanceCachingFactory,
 } from 'tsyringe';
+import { Authenticate } from './application/auth/authenticate.js';
+import { EnsureAdmin } from './application/auth/ensure-admin.js';
+import { GetAccount } from './application/auth/get-account.js';
+import { LogIn } from './application/auth/log-in.js';
+import { LogOut, LogOutEverywhere } from './application/auth/log-out.js';
+import { RefreshSession } from './application/auth/refresh-session.js';
+import { SessionIssuer } from './application/auth/sessions.js';
+import { SignUp } from './application/auth/sign-up.js';
+import { TokenVersions } from './application/auth/token-versions.js';
+import { LOGIN_FAILURE_WINDOW_MS } from './domain/account/refresh-token.js';
+import type { AccountQueries } from './application/ports/account-repository.js';
+import type { PasswordHasher } from './application/ports/access-tokens.js';
+import type { LoginAttempts } from './application/ports/login-attempts.js';
+import { Argon2PasswordHasher } from './adapters/auth/argon2-password-hasher.js';
+import { type ExternalIssuer, JoseAccessTokens } from './adapters/auth/jose-access-tokens.js';
+import { type SigningKey, newSigningKeyPem, parseSigningKey } from './adapters/auth/signing-keys.js';
+import { PgAccountRepository } from './adapters/postgres/pg-account-repository.js';
+import { PgLoginAttempts } from './adapters/postgres/pg-login-attempts.js';
+import { InMemoryAccounts, InMemoryLoginAttempts } from './adapters/memory/in-memory-accounts.js';
 import { ChargeBalance } from './application/balance/charge-balance.js';
 import { GetBalance } from './application/balance/get-balance.js';
 import { GetBalanceHistory } from './application/balance/get-balance-history.js';
@@ -79,6 +99,10 @@ const TOKENS = {
   IdempotencyKeyPurge: Symbol('IdempotencyKeyPurge') as InjectionToken<IdempotencyKeyPurge>,
   DeliveryStore: Symbol('DeliveryStore') as InjectionToken<DeliveryStore>,
   DataPlatformClient: Symbol('DataPlatformClient') as InjectionToken<DataPlatformClient>,
+  AccountQueries: Symbol('AccountQueries') as InjectionToken<AccountQueries>,
+  LoginAttempts: Symbol('LoginAttempts') as InjectionToken<LoginAttempts>,
+  PasswordHasher: Symbol('PasswordHasher') as InjectionToken<PasswordHasher>,
+  AccessTokens: Symbol('AccessTokens') as InjectionToken<JoseAccessTokens>,
   /** Whether the store answers: GET /health/ready. */
   Readiness: Symbol('Readiness') as InjectionToken<() => Promise<boolean>>,
 };
@@ -99,8 +123,20 @@ export type RepositoriesOption =
   | { readonly kind: 'POSTGRES'; readonly db: Db }
   | { readonly kind: 'IN_MEMORY'; readonly store?: InMemoryStore };
 
+export interface AuthOptions {
+  /** Signs the access tokens (AUTH_SIGNING_KEY). Unset: a key of this process alone (unit tests, demos). */
+  readonly signingKey?: SigningKey;
+  /** Public keys still trusted for tokens signed before a rotation (AUTH_VERIFY_KEYS). */
+  readonly verifyKeys?: readonly KeyObject[];
+  readonly accessTokenTtlS?: number;
+  readonly refreshTokenTtlS?: number;
+  /** An identity provider whose tokens are accepted too (AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE). */
+  readonly external?: ExternalIssuer | undefined;
+}
+
 interface CommonOptions {
   readonly clock?: Clock;
+  readonly auth?: AuthOptions;
   /** The shop's time zone (SHOP_TIMEZONE): its days are the ones sales are counted on. */
   readonly timeZone?: string;
   readonly dataPlatform?: DataPlatformOptions;
@@ -119,6 +155,7 @@ export function createContainer({
   clock = systemClock,
   timeZone = 'Asia/Seoul',
   dataPlatform = {},
+  auth = {},
   ...options
 }: ContainerOptions): DependencyContainer {
   const repositories = chosenRepositories(options.repositories);
@@ -139,12 +176,30 @@ export function createContainer({
   adapter(TOKENS.OrderQueries, PgOrderQueries, InMemoryOrderRepository);
   adapter(TOKENS.SalesStatistics, PgSalesStatistics, InMemorySales);
   adapter(TOKENS.DeliveryStore, PgDeliveryStore, InMemoryDeliveryStore);
+  adapter(TOKENS.AccountQueries, PgAccountRepository, InMemoryAccounts);
   const postgres = repositories.kind === 'POSTGRES' ? repositories.db : undefined;
   // In memory an expired key is already ignored on lookup, and the store lasts no longer than the process.
   single(TOKENS.IdempotencyKeyPurge, () => (postgres ? new PgIdempotencyKeys(postgres) : { purge: async () => 0 }));
   single(TOKENS.Readiness, () => (postgres ? () => databaseIsReachable(postgres) : async () => true));
 
   c.register(TOKENS.Clock, { useValue: clock });
+  single(TOKENS.LoginAttempts, () =>
+    repositories.kind === 'POSTGRES'
+      ? new PgLoginAttempts(repositories.db)
+      : new InMemoryLoginAttempts(repositories.store, clock),
+  );
+  single(TOKENS.PasswordHasher, () => new Argon2PasswordHasher());
+  single(
+    TOKENS.AccessTokens,
+    () =>
+      new JoseAccessTokens({
+        signingKey: auth.signingKey ?? ephemeralSigningKey(),
+        verifyKeys: auth.verifyKeys ?? [],
+        lifetimeSeconds: auth.accessTokenTtlS ?? 900,
+        external: auth.external,
+        clock,
+      }),
+  );
   const { url, timeoutMs = 5_000, log = () => undefined } = dataPlatform;
   const policy = {
     maxAttempts: dataPlatform.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
@@ -164,6 +219,36 @@ export function createContainer({
   single(CachedSalesStatistics, (r) => new CachedSalesStatistics(r.resolve(TOKENS.SalesStatistics), now(r)));
 
   const uow = (r: DependencyContainer) => r.resolve(TOKENS.UnitOfWork);
+  const accounts = (r: DependencyContainer) => r.resolve(TOKENS.AccountQueries);
+  single(TokenVersions, (r) => new TokenVersions(accounts(r), now(r)));
+  single(
+    SessionIssuer,
+    (r) =>
+      new SessionIssuer(r.resolve(TOKENS.AccessTokens), now(r), {
+        refreshTokenTtlMs: (auth.refreshTokenTtlS ?? 30 * 86_400) * 1000,
+      }),
+  );
+  single(SignUp, (r) => new SignUp(uow(r), r.resolve(TOKENS.PasswordHasher), now(r)));
+  single(EnsureAdmin, (r) => new EnsureAdmin(accounts(r), r.resolve(SignUp)));
+  single(
+    LogIn,
+    (r) =>
+      new LogIn(
+        uow(r),
+        accounts(r),
+        r.resolve(TOKENS.PasswordHasher),
+        r.resolve(TOKENS.LoginAttempts),
+        r.resolve(SessionIssuer),
+      ),
+  );
+  single(RefreshSession, (r) => new RefreshSession(uow(r), accounts(r), r.resolve(SessionIssuer), now(r)));
+  single(LogOut, (r) => new LogOut(uow(r), now(r)));
+  single(LogOutEverywhere, (r) => new LogOutEverywhere(uow(r), r.resolve(TokenVersions), now(r)));
+  single(GetAccount, (r) => new GetAccount(accounts(r)));
+  single(
+    Authenticate,
+    (r) => new Authenticate(r.resolve(TOKENS.AccessTokens), r.resolve(TokenVersions), accounts(r), uow(r), now(r)),
+  );
   single(CreateUser, (r) => new CreateUser(uow(r), now(r)));
   single(ChargeBalance, (r) => new ChargeBalance(uow(r), now(r)));
   single(GetBalance, (r) => new GetBalance(r.resolve(TOKENS.BalanceQueries)));
@@ -238,12 +323,36 @@ export function appDependencies(c: DependencyContainer): AppDependencies {
     listDeliveries: c.resolve(ListDeliveries),
     retryDelivery: c.resolve(RetryDelivery),
     isReady: c.resolve(TOKENS.Readiness),
+    jwks: async () => ({ keys: (await c.resolve(TOKENS.AccessTokens).jwks()).keys.map((key) => ({ ...key })) }),
+    authenticate: c.resolve(Authenticate),
+    signUp: c.resolve(SignUp),
+    logIn: c.resolve(LogIn),
+    refreshSession: c.resolve(RefreshSession),
+    logOut: c.resolve(LogOut),
+    logOutEverywhere: c.resolve(LogOutEverywhere),
+    getAccount: c.resolve(GetAccount),
   };
+}
+
+/** A signing key that lives as long as the process: tokens it signed mean nothing to any other. */
+function ephemeralSigningKey(): SigningKey {
+  return parseSigningKey(newSigningKeyPem());
+}
+
+/** The configured administrator (ADMIN_EMAIL, ADMIN_PASSWORD), created unless an account has the email. */
+export function ensureAdmin(c: DependencyContainer, email: string, password: string) {
+  return c.resolve(EnsureAdmin).execute({ email, password });
+}
+
+/** Issues access tokens with the container's own key: for tools and tests that act as a user who is signed in. */
+export function accessTokens(c: DependencyContainer): Pick<JoseAccessTokens, 'issue' | 'verify'> {
+  return c.resolve(TOKENS.AccessTokens);
 }
 
 export function seedUseCases(c: DependencyContainer): SeedUseCases {
   return {
-    createUser: c.resolve(CreateUser),
+    signUp: c.resolve(SignUp),
+    ensureAdmin: c.resolve(EnsureAdmin),
     chargeBalance: c.resolve(ChargeBalance),
     createProduct: c.resolve(CreateProduct),
     createCoupon: c.resolve(CreateCoupon),
@@ -267,13 +376,17 @@ export function startOutboxRelay(c: DependencyContainer, onError: (error: unknow
 }
 
 /**
- * Deletes Idempotency-Key records past their 24 hours, once at start and then hourly. (Expired ones are
- * already ignored on lookup; this only keeps the table small.)
+ * Deletes Idempotency-Key records past their 24 hours and login attempts past their window, once at start
+ * and then hourly. (Expired ones are already ignored on lookup; this only keeps the tables small.)
  */
 export function startKeyPurge(c: DependencyContainer, onError: (error: unknown) => void): { stop(): void } {
   const keys = c.resolve(TOKENS.IdempotencyKeyPurge);
+  const logins = c.resolve(TOKENS.LoginAttempts);
   const clock = c.resolve(TOKENS.Clock);
-  const purge = () => void keys.purge(new Date(clock.now().getTime() - IDEMPOTENCY_KEY_TTL_MS)).catch(onError);
+  const purge = () => {
+    void keys.purge(new Date(clock.now().getTime() - IDEMPOTENCY_KEY_TTL_MS)).catch(onError);
+    void logins.purge(LOGIN_FAILURE_WINDOW_MS).catch(onError);
+  };
   purge();
   const timer = setInterval(purge, 60 * 60 * 1000).unref();
   return { stop: () => clearInterval(timer) };

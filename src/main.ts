@@ -1,12 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { pino } from 'pino';
+import {
+  KeyError,
+  type SigningKey,
+  newSigningKeyPem,
+  parseSigningKey,
+  parseVerifyKeys,
+  readOrCreateSecretFile,
+} from './adapters/auth/signing-keys.js';
 import { buildApp } from './adapters/http/app.js';
 import { createDb } from './adapters/postgres/database.js';
 import type { EmbeddedDatabase } from './adapters/postgres/embedded.js';
 import { migrateToLatest } from './adapters/postgres/migrate.js';
 import { isDatabaseUnavailable } from './adapters/postgres/pg-errors.js';
-import { seedDemoShopIfEmpty } from './adapters/seed/demo-shop.js';
-import { ConfigError, loadConfig } from './config.js';
-import { appDependencies, createContainer, seedUseCases, startKeyPurge, startOutboxRelay } from './container.js';
+import { DEMO_ADMIN_EMAIL, seedDemoShopIfEmpty } from './adapters/seed/demo-shop.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import {
+  appDependencies,
+  createContainer,
+  ensureAdmin,
+  seedUseCases,
+  startKeyPurge,
+  startOutboxRelay,
+} from './container.js';
+
+/** Where the embedded demo keeps its secrets: beside its database, never in the repository. */
+const secretsDirOf = (config: Config) => dirname(config.EMBEDDED_PG_DATA_DIR);
+
+/**
+ * The access tokens' signing key: AUTH_SIGNING_KEY when set; on the embedded default, one made at the first
+ * start and kept under .data/. With DATABASE_URL and no key the service refuses to start: instances that
+ * share a database must share a key, and a key made here would be this instance's alone.
+ */
+function signingKeyOf(config: Config): { key: SigningKey; path?: string; created?: boolean } {
+  if (config.AUTH_SIGNING_KEY)
+    return { key: keyFrom('AUTH_SIGNING_KEY', () => parseSigningKey(config.AUTH_SIGNING_KEY!)) };
+  if (config.DATABASE_URL)
+    throw new ConfigError([
+      'AUTH_SIGNING_KEY is required with DATABASE_URL (every instance on one database must sign with the same key); ' +
+        'make one with: openssl genpkey -algorithm ed25519',
+    ]);
+  const path = join(secretsDirOf(config), 'auth-signing-key.pem');
+  const { text, created } = readOrCreateSecretFile(path, newSigningKeyPem);
+  return { key: keyFrom(path, () => parseSigningKey(text)), path, created };
+}
+
+function keyFrom<T>(source: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof KeyError) throw new ConfigError([`${source}: ${error.message}`]);
+    throw error;
+  }
+}
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
@@ -38,8 +85,28 @@ async function main(): Promise<void> {
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
 
+  const signing = signingKeyOf(config);
+  if (signing.path)
+    logger.info({ path: signing.path }, `access-token signing key ${signing.created ? 'created' : 'read'}`);
   const container = createContainer({
     repositories: { kind: 'POSTGRES', db },
+    auth: {
+      signingKey: signing.key,
+      verifyKeys: config.AUTH_VERIFY_KEYS
+        ? keyFrom('AUTH_VERIFY_KEYS', () => parseVerifyKeys(config.AUTH_VERIFY_KEYS!))
+        : [],
+      accessTokenTtlS: config.AUTH_ACCESS_TOKEN_TTL_S,
+      refreshTokenTtlS: config.AUTH_REFRESH_TOKEN_TTL_S,
+      external: config.AUTH_JWKS_URL
+        ? {
+            jwksUrl: new URL(config.AUTH_JWKS_URL),
+            issuer: config.AUTH_ISSUER!,
+            audience: config.AUTH_AUDIENCE!,
+            adminClaim: config.AUTH_ADMIN_CLAIM,
+            adminRole: config.AUTH_ADMIN_ROLE,
+          }
+        : undefined,
+    },
     timeZone: config.SHOP_TIMEZONE,
     dataPlatform: {
       url: config.DATA_PLATFORM_URL,
@@ -50,11 +117,27 @@ async function main(): Promise<void> {
       log: (message, fields) => logger.info(fields, message),
     },
   });
-  if (embedded && (await seedDemoShopIfEmpty(db, seedUseCases(container)))) {
-    logger.info('seeded a demo shop into the empty embedded database');
+  if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+    const created = await ensureAdmin(container, config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+    if (created) logger.info({ userId: created.id }, 'created the administrator named by ADMIN_EMAIL');
+  }
+  if (embedded) {
+    // The demo's accounts share one random password, kept beside the data (never logged, never in the repo).
+    const passwordFile = join(secretsDirOf(config), 'demo-password');
+    const { text: password } = readOrCreateSecretFile(passwordFile, () => randomBytes(12).toString('base64url'));
+    if (await seedDemoShopIfEmpty(db, seedUseCases(container), password.trim()))
+      logger.info('seeded a demo shop into the empty embedded database');
+    logger.info(
+      { admin: DEMO_ADMIN_EMAIL, customers: ['minji@shop.test', 'jiho@shop.test', 'seoyeon@shop.test'], passwordFile },
+      `demo accounts: log in as ${DEMO_ADMIN_EMAIL} or minji@shop.test with the password in ${passwordFile}`,
+    );
   }
 
-  const app = await buildApp(appDependencies(container), { logger, isUnavailable: isDatabaseUnavailable });
+  const app = await buildApp(appDependencies(container), {
+    logger,
+    isUnavailable: isDatabaseUnavailable,
+    corsOrigins: config.CORS_ORIGINS,
+  });
   await app.listen({ port: config.PORT, host: config.HOST });
   const relay = startOutboxRelay(container, (error) =>
     logger.error({ err: error }, 'outbox relay round failed; trying again shortly'),

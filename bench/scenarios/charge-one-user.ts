@@ -1,4 +1,4 @@
-import { UNRESTRICTED } from '../../src/application/shared/actor.js';
+import { SYSTEM } from '../../src/application/shared/actor.js';
 import { row, runLoad, statsOf } from '../harness.js';
 import { type Scenario, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
 
@@ -19,7 +19,7 @@ export const chargeOneUser: Scenario = {
     );
     const { chargeBalance } = context.ceiling.useCases;
     const ceiling = await runLoad('charge-one-user (ceiling: in-process)', CHARGES, context.concurrency, () =>
-      outcomeOfCall(chargeBalance.execute({ actor: UNRESTRICTED, userId: ceilingUser!, amount: 1 }), 'CHARGED'),
+      outcomeOfCall(chargeBalance.execute({ actor: SYSTEM, userId: ceilingUser!, amount: 1 }), 'CHARGED'),
     );
 
     const { rows } = await context.pg.query<{ amount: string; last: string; entries: string }>(

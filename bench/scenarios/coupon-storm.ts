@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { UNRESTRICTED } from '../../src/application/shared/actor.js';
+import { SYSTEM } from '../../src/application/shared/actor.js';
 import { type Sample, type Stats, row, runLoad, statsOf } from '../harness.js';
 import { type Scenario, type ScenarioContext, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
 
@@ -117,7 +117,7 @@ export const couponStorm: Scenario = {
     const stored = await issuedInDatabase(context.pg, couponId);
     const { issueCoupon } = context.ceiling.useCases;
     const inProcess = await ceilingRun(context, 'in-process', (couponId, userId) =>
-      outcomeOfCall(issueCoupon.execute({ actor: UNRESTRICTED, couponId, userId }), 'ISSUED'),
+      outcomeOfCall(issueCoupon.execute({ actor: SYSTEM, couponId, userId }), 'ISSUED'),
     );
     const forUpdate = await ceilingRun(context, 'pg, SELECT FOR UPDATE', (couponId, userId) =>
       issueSelectForUpdate(context.pg, couponId, userId),

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { UNRESTRICTED } from '../../src/application/shared/actor.js';
+import { SYSTEM } from '../../src/application/shared/actor.js';
 import { row, runLoad, statsOf } from '../harness.js';
 import { type Scenario, type ScenarioContext, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
 
@@ -88,7 +88,7 @@ function orderScenario(
       );
       const { placeOrder } = context.ceiling.useCases;
       const ceiling = await runOn(context, 'ceiling: in-process', (userId, items) =>
-        outcomeOfCall(placeOrder.execute({ actor: UNRESTRICTED, userId, items }), 'PAID'),
+        outcomeOfCall(placeOrder.execute({ actor: SYSTEM, userId, items }), 'PAID'),
       );
       const expectedRefusal = stock < ORDERS * 3 ? ['INSUFFICIENT_STOCK'] : [];
       const errors = Object.entries(tally(service.run.samples.map((s) => s.value))).reduce(

@@ -79,18 +79,23 @@ export const couponBody = (fields: Partial<NewCoupon> = {}): NewCoupon => ({
 
 // ---------- the one way builders reach the API ----------
 
-/** The app in this process (through `app.inject`) or a service process of its own (over HTTP). */
-export type Api = FastifyInstance | Pick<ServiceProcess, 'origin'>;
+/**
+ * The app in this process (through `app.inject`) or a service process of its own (over HTTP), and the
+ * bearer token every request carries: an administrator's for set-up, a customer's to act as one.
+ */
+export type Api =
+  | { readonly app: FastifyInstance; readonly token: string }
+  | { readonly origin: ServiceProcess['origin']; readonly token: string };
 
 /**
- * Every request of this file goes through here: what each request must carry (a token, once
- * authentication arrives) is added in this one place. Fails the test unless the status is `expected`.
+ * Every request of this file goes through here, carrying the Api's token. Fails the test unless the status
+ * is `expected`.
  */
 async function call<T>(api: Api, method: 'GET' | 'POST' | 'PATCH', url: string, expected: number, body?: object) {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { authorization: `Bearer ${api.token}` };
   let answer: { status: number; text: string };
-  if ('inject' in api) {
-    const response = await api.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body }) });
+  if ('app' in api) {
+    const response = await api.app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body }) });
     answer = { status: response.statusCode, text: response.body };
   } else {
     const response = await fetch(`${api.origin}${url}`, {

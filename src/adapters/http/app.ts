@@ -1,8 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RouteOptions,
+} from 'fastify';
+import type { Authenticate } from '../../application/auth/authenticate.js';
+import { type Access, BEARER_SCHEME, installAccessControl } from './auth.js';
+import { type AuthRoutesOptions, authRoutes } from './routes/auth-routes.js';
 import {
   type ZodTypeProvider,
   jsonSchemaTransform,
@@ -30,13 +41,34 @@ export type AppDependencies = BalanceRoutesOptions &
   CouponRoutesOptions &
   OrderRoutesOptions &
   DeliveryRoutesOptions &
-  OperationalRoutesOptions;
+  OperationalRoutesOptions &
+  AuthRoutesOptions & {
+    /** Turns a bearer token into the actor a request acts for. */
+    authenticate: Authenticate;
+  };
 
 export interface AppOptions {
   /** Without one the app logs nothing (tests). */
   logger?: FastifyBaseLogger;
   /** Which unexpected errors mean the database is unreachable (answered 503 with Retry-After). */
   isUnavailable?: UnavailabilityTest;
+  /** Origins a browser may call the API from (CORS_ORIGINS). None: CORS stays closed. */
+  corsOrigins?: readonly string[];
+}
+
+/** A route of the app as the access table records it: what the route-matrix test walks. */
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+  /** Undefined for the routes of plugins outside access control (the docs): public by where they live. */
+  readonly access: Access | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route of the app, in registration order. */
+    readonly routeTable: () => RouteEntry[];
+  }
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -71,7 +103,7 @@ function answerMalformedRequest(error: Error & { code?: string }, socket: Socket
 
 export async function buildApp(
   deps: AppDependencies,
-  { logger, isUnavailable = () => false }: AppOptions = {},
+  { logger, isUnavailable = () => false, corsOrigins = [] }: AppOptions = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
@@ -101,6 +133,36 @@ export async function buildApp(
     reply.header('x-request-id', request.id);
   });
 
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => void routes.push(route));
+  app.decorate('routeTable', () =>
+    routes
+      .filter((route) => route.method !== 'HEAD')
+      .map((route) => ({ method: String(route.method), url: route.url, access: route.config?.access })),
+  );
+
+  await app.register(helmet, {
+    // Swagger UI's page loads its own scripts and styles; nothing else of this service is HTML.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        // The demo runs on plain http://; upgrading its requests to https would break Swagger UI there.
+        upgradeInsecureRequests: null,
+      },
+    },
+  });
+  if (corsOrigins.length > 0)
+    await app.register(cors, {
+      origin: [...corsOrigins],
+      methods: ['GET', 'POST', 'PATCH'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+      exposedHeaders: ['idempotent-replayed', 'retry-after', 'www-authenticate', 'x-request-id'],
+      maxAge: 600,
+    });
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -108,7 +170,11 @@ export async function buildApp(
         title: 'Shop API',
         version: '1.0.0',
         description:
-          'Prepaid balance, products, first-come-first-served coupons and orders. Errors are RFC 9457 problem details.',
+          'Prepaid balance, products, first-come-first-served coupons and orders. Errors are RFC 9457 problem ' +
+          'details. Log in with POST /api/v1/auth/login, then "Authorize" with the accessToken.',
+      },
+      components: {
+        securitySchemes: { [BEARER_SCHEME]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       },
     },
     transform: jsonSchemaTransform,
@@ -116,18 +182,23 @@ export async function buildApp(
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerMetrics(app);
-  await app.register(operationalRoutes, deps);
-  await app.register(
-    async (api) => {
-      await api.register(balanceRoutes, deps);
-      await api.register(userRoutes, deps);
-      await api.register(productRoutes, deps);
-      await api.register(couponRoutes, deps);
-      await api.register(orderRoutes, deps);
-      await api.register(deliveryRoutes, deps);
-    },
-    { prefix: API_PREFIX },
-  );
+  // Everything the service itself serves is under access control: a route that declares nothing needs a token.
+  await app.register(async (served) => {
+    installAccessControl(served, deps.authenticate);
+    await served.register(operationalRoutes, deps);
+    await served.register(
+      async (api) => {
+        await api.register(authRoutes, deps);
+        await api.register(balanceRoutes, deps);
+        await api.register(userRoutes, deps);
+        await api.register(productRoutes, deps);
+        await api.register(couponRoutes, deps);
+        await api.register(orderRoutes, deps);
+        await api.register(deliveryRoutes, deps);
+      },
+      { prefix: API_PREFIX },
+    );
+  });
   await app.ready();
   return app;
 }

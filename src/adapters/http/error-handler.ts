@@ -68,6 +68,8 @@ export const RETRY_AFTER_SECONDS = 1;
 export function errorHandler(isUnavailable: UnavailabilityTest) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const body = toProblem(error, isUnavailable);
+    if (body.code === 'UNAUTHENTICATED') reply.header('www-authenticate', 'Bearer realm="shop", error="invalid_token"');
+    if (body.code === 'TOO_MANY_REQUESTS') reply.header('retry-after', String(body.retryAfterSeconds));
     if (body.status === 503) {
       request.log.warn({ err: error }, 'database unavailable');
       reply.header('retry-after', String(RETRY_AFTER_SECONDS));

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { IDEMPOTENCY_KEY_MAX_LENGTH, type RunIdempotently } from '../../application/idempotency/run-idempotently.js';
+import { callerIdOf } from './auth.js';
 import { toProblem } from './error-handler.js';
 import { PROBLEM_CONTENT_TYPE } from './problems.js';
 
@@ -32,8 +33,6 @@ function canonicalJson(value: unknown): string {
 
 export interface IdempotentReply {
   readonly runIdempotently: RunIdempotently;
-  /** The user the request acts for; keys are scoped to them. */
-  readonly userId: number;
   readonly status: number;
 }
 
@@ -45,7 +44,7 @@ export interface IdempotentReply {
 export async function replyIdempotently(
   request: FastifyRequest,
   reply: FastifyReply,
-  { runIdempotently, userId, status }: IdempotentReply,
+  { runIdempotently, status }: IdempotentReply,
   perform: () => Promise<unknown>,
 ): Promise<FastifyReply> {
   const key = request.headers['idempotency-key'];
@@ -53,7 +52,8 @@ export async function replyIdempotently(
 
   const { response, replayed } = await runIdempotently.execute(
     {
-      userId,
+      // Scoped to the caller, not to the user acted for: a replay is only ever answered to whoever ran it.
+      userId: callerIdOf(request),
       key,
       // The route's pattern and its parsed parameters: the same route however its path is spelled
       // (a trailing slash, percent-encoding), and another route for another coupon or user.

@@ -5,6 +5,9 @@
  */
 export const PROBLEMS = {
   INVALID_REQUEST: { status: 400, title: 'The request is not valid' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  INVALID_CREDENTIALS: { status: 401, title: 'Wrong email or password' },
+  INVALID_REFRESH_TOKEN: { status: 401, title: 'Refresh token not valid' },
   FORBIDDEN: { status: 403, title: 'Not allowed' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   USER_NOT_FOUND: { status: 404, title: 'User not found' },
@@ -21,10 +24,12 @@ export const PROBLEMS = {
   COUPON_SOLD_OUT: { status: 409, title: 'Coupon sold out' },
   COUPON_NOT_USABLE: { status: 409, title: 'Coupon not usable' },
   ALREADY_DELIVERED: { status: 409, title: 'Already delivered' },
+  EMAIL_TAKEN: { status: 409, title: 'Email already registered' },
   IDEMPOTENCY_KEY_IN_USE: { status: 409, title: 'Idempotency-Key in use' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused for another request' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -23,6 +23,12 @@ export interface OutboxRecord {
   delivery: DeliveryProps;
 }
 
+export interface RefreshFamilyRecord {
+  userId: number;
+  expiresAt: Date;
+  endedAt: Date | null;
+}
+
 /** Plain data only, so a unit of work can snapshot it with structuredClone and roll back. */
 export interface InMemoryState {
   users: Map<number, UserProps>;
@@ -38,6 +44,14 @@ export interface InMemoryState {
   /** Units sold, keyed by 'YYYY-MM-DD|productId'. */
   dailySales: Map<string, number>;
   sequences: Record<string, number>;
+  /** Password credentials by user id. */
+  credentials: Map<number, { email: string; passwordHash: string }>;
+  /** JSON of [issuer, subject] → user id. */
+  externalIdentities: Map<string, number>;
+  tokenVersions: Map<number, number>;
+  refreshFamilies: Map<number, RefreshFamilyRecord>;
+  refreshTokens: Map<string, { familyId: number; spentAt: Date | null }>;
+  loginAttempts: { id: number; emailKey: string; at: Date }[];
 }
 
 /** The tables of the in-memory adapters: for unit tests of use cases and for demos, never production. */
@@ -55,6 +69,12 @@ export class InMemoryStore {
     idempotencyKeys: new Map(),
     dailySales: new Map(),
     sequences: {},
+    credentials: new Map(),
+    externalIdentities: new Map(),
+    tokenVersions: new Map(),
+    refreshFamilies: new Map(),
+    refreshTokens: new Map(),
+    loginAttempts: [],
   };
 
   nextId(sequence: string): number {

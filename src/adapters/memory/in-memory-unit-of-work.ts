@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { TransactionalRepositories, UnitOfWork } from '../../application/ports/unit-of-work.js';
+import { InMemoryAccounts, InMemoryRefreshTokens } from './in-memory-accounts.js';
 import { InMemoryBalanceRepository } from './in-memory-balance-repository.js';
 import { InMemoryCouponRepository } from './in-memory-coupon-repository.js';
 import { InMemoryIdempotencyKeys } from './in-memory-idempotency-keys.js';
@@ -42,6 +43,8 @@ export class InMemoryUnitOfWork implements UnitOfWork {
         outbox: new InMemoryOutbox(this.store),
         idempotencyKeys: new InMemoryIdempotencyKeys(this.store),
         sales: new InMemorySales(this.store),
+        accounts: new InMemoryAccounts(this.store),
+        refreshTokens: new InMemoryRefreshTokens(this.store),
       });
     } catch (error) {
       this.store.state = snapshot;

@@ -5,8 +5,8 @@ import type { InMemoryStore } from './in-memory-store.js';
 export class InMemoryUserRepository implements UserRepository, UserQueries {
   constructor(private readonly store: InMemoryStore) {}
 
-  async add({ name, createdAt }: UserDraft): Promise<User> {
-    const props = { id: this.store.nextId('users'), name, createdAt };
+  async add(draft: UserDraft): Promise<User> {
+    const props = { ...draft, id: this.store.nextId('users') };
     this.store.state.users.set(props.id, props);
     return new User(props);
   }

@@ -5,6 +5,7 @@ import type { DiscountType } from '../../domain/coupon/coupon.js';
 import type { DeliveryStatus } from '../../domain/data-platform/delivery.js';
 import type { OrderStatus } from '../../domain/order/order.js';
 import type { StockAdjustmentReason } from '../../domain/product/product.js';
+import type { Role } from '../../domain/user/user.js';
 
 // The enum columns take their literals from the domain's lists; the migrations' CHECKs are compared with
 // the same lists by tests/integration/schema/enum-checks.integration.test.ts.
@@ -12,7 +13,43 @@ import type { StockAdjustmentReason } from '../../domain/product/product.js';
 export interface UsersTable {
   id: Generated<number>;
   name: string;
+  role: ColumnType<Role, Role | undefined, Role>;
+  email: string | null;
+  token_version: ColumnType<number, number | undefined, number>;
   created_at: Date;
+}
+
+export interface PasswordCredentialsTable {
+  user_id: number;
+  email: string;
+  password_hash: string;
+}
+
+export interface ExternalIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: number;
+}
+
+export interface RefreshTokenFamiliesTable {
+  id: Generated<number>;
+  user_id: number;
+  created_at: Date;
+  expires_at: Date;
+  ended_at: Date | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: Buffer;
+  family_id: number;
+  created_at: Date;
+  spent_at: Date | null;
+}
+
+export interface LoginAttemptsTable {
+  id: Generated<number>;
+  email_key: string;
+  attempted_at: Generated<Date>;
 }
 
 export interface BalancesTable {
@@ -145,6 +182,11 @@ export interface Database {
   data_platform_outbox: DataPlatformOutboxTable;
   idempotency_keys: IdempotencyKeysTable;
   product_daily_sales: ProductDailySalesTable;
+  password_credentials: PasswordCredentialsTable;
+  external_identities: ExternalIdentitiesTable;
+  refresh_token_families: RefreshTokenFamiliesTable;
+  refresh_tokens: RefreshTokensTable;
+  login_attempts: LoginAttemptsTable;
 }
 
 export type Db = Kysely<Database>;

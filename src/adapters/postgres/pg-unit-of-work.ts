@@ -1,12 +1,14 @@
 import type { TransactionalRepositories, UnitOfWork } from '../../application/ports/unit-of-work.js';
 import type { Db } from './database.js';
 import { currentTransaction, openTransaction, withSavepoint } from './pg-transaction-context.js';
+import { PgAccountRepository } from './pg-account-repository.js';
 import { PgBalanceRepository } from './pg-balance-repository.js';
 import { PgCouponRepository } from './pg-coupon-repository.js';
 import { PgIdempotencyKeys } from './pg-idempotency-keys.js';
 import { PgOrderRepository } from './pg-order-repository.js';
 import { PgOutbox } from './pg-outbox.js';
 import { PgProductRepository } from './pg-product-repository.js';
+import { PgRefreshTokens } from './pg-refresh-tokens.js';
 import { PgSalesRollup } from './pg-sales-statistics.js';
 import { PgUserCouponRepository } from './pg-user-coupon-repository.js';
 import { PgUserRepository } from './pg-user-repository.js';
@@ -22,6 +24,8 @@ class PgTransactionalRepositories implements TransactionalRepositories {
   #outbox?: PgOutbox;
   #idempotencyKeys?: PgIdempotencyKeys;
   #sales?: PgSalesRollup;
+  #accounts?: PgAccountRepository;
+  #refreshTokens?: PgRefreshTokens;
 
   constructor(private readonly trx: Db) {}
 
@@ -51,6 +55,12 @@ class PgTransactionalRepositories implements TransactionalRepositories {
   }
   get sales() {
     return (this.#sales ??= new PgSalesRollup(this.trx));
+  }
+  get accounts() {
+    return (this.#accounts ??= new PgAccountRepository(this.trx));
+  }
+  get refreshTokens() {
+    return (this.#refreshTokens ??= new PgRefreshTokens(this.trx));
   }
 }
 

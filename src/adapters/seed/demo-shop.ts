@@ -1,18 +1,26 @@
+import type { EnsureAdmin } from '../../application/auth/ensure-admin.js';
+import type { SignUp } from '../../application/auth/sign-up.js';
 import type { ChargeBalance } from '../../application/balance/charge-balance.js';
 import type { CreateCoupon } from '../../application/coupon/create-coupon.js';
 import type { CreateProduct } from '../../application/product/create-product.js';
-import { UNRESTRICTED } from '../../application/shared/actor.js';
-import type { CreateUser } from '../../application/user/create-user.js';
+import { SYSTEM } from '../../application/shared/actor.js';
 import type { Db } from '../postgres/database.js';
 
 export interface SeedUseCases {
-  readonly createUser: CreateUser;
+  readonly signUp: SignUp;
+  readonly ensureAdmin: EnsureAdmin;
   readonly chargeBalance: ChargeBalance;
   readonly createProduct: CreateProduct;
   readonly createCoupon: CreateCoupon;
 }
 
-const USERS = ['Kim Minji', 'Lee Jiho', 'Park Seoyeon'];
+/** The demo's accounts. They all share the password the caller passes (see `demoPassword` in main). */
+export const DEMO_ADMIN_EMAIL = 'admin@shop.test';
+const CUSTOMERS = [
+  { name: 'Kim Minji', email: 'minji@shop.test' },
+  { name: 'Lee Jiho', email: 'jiho@shop.test' },
+  { name: 'Park Seoyeon', email: 'seoyeon@shop.test' },
+];
 const PRODUCTS = [
   { name: 'Americano beans 1kg', price: 28_000, stock: 120 },
   { name: 'Ceramic mug', price: 12_000, stock: 300 },
@@ -26,13 +34,14 @@ const PRODUCTS = [
  * Fills an empty database with a small demo shop, through the use cases so it obeys every rule real
  * traffic does. A database that already has users is left alone, so running it twice adds nothing.
  */
-export async function seedDemoShopIfEmpty(db: Db, useCases: SeedUseCases): Promise<boolean> {
+export async function seedDemoShopIfEmpty(db: Db, useCases: SeedUseCases, password: string): Promise<boolean> {
   const anyUser = await db.selectFrom('users').select('id').limit(1).executeTakeFirst();
   if (anyUser) return false;
 
-  const actor = UNRESTRICTED;
-  for (const [index, name] of USERS.entries()) {
-    const user = await useCases.createUser.execute({ actor, name });
+  const actor = SYSTEM;
+  await useCases.ensureAdmin.execute({ email: DEMO_ADMIN_EMAIL, password, name: 'Demo admin' });
+  for (const [index, { name, email }] of CUSTOMERS.entries()) {
+    const user = await useCases.signUp.execute({ name, email, password });
     await useCases.chargeBalance.execute({ actor, userId: user.id, amount: 100_000 * (index + 1) });
   }
   for (const product of PRODUCTS) await useCases.createProduct.execute({ actor, ...product });

@@ -1,6 +1,6 @@
 import type { Order } from '../../domain/order/order.js';
 import { OrderNotFoundError } from '../../domain/order/order-errors.js';
-import { ForbiddenError, type Actor } from '../shared/actor.js';
+import { type Actor, mayActFor } from '../shared/actor.js';
 import type { OrderQueries } from '../ports/order-repository.js';
 
 export interface GetOrderInput {
@@ -13,8 +13,8 @@ export class GetOrder {
 
   async execute({ actor, orderId }: GetOrderInput): Promise<Order> {
     const order = await this.orders.findById(orderId);
-    if (!order) throw new OrderNotFoundError(orderId);
-    if (actor.role === 'user' && actor.userId !== order.userId) throw new ForbiddenError();
+    // Another customer's order reads as one that does not exist: its id tells them nothing.
+    if (!order || !mayActFor(actor, order.userId)) throw new OrderNotFoundError(orderId);
     return order;
   }
 }

@@ -1,9 +1,11 @@
+import type { AccountRepository } from './account-repository.js';
 import type { BalanceRepository } from './balance-repository.js';
 import type { CouponRepository } from './coupon-repository.js';
 import type { IdempotencyKeyRepository } from './idempotency-keys.js';
 import type { OrderRepository } from './order-repository.js';
 import type { Outbox } from './outbox.js';
 import type { ProductRepository } from './product-repository.js';
+import type { RefreshTokenRepository } from './refresh-token-repository.js';
 import type { SalesRollup } from './sales-statistics.js';
 import type { UserCouponRepository } from './user-coupon-repository.js';
 import type { UserRepository } from './user-repository.js';
@@ -19,6 +21,8 @@ export interface TransactionalRepositories {
   readonly outbox: Outbox;
   readonly idempotencyKeys: IdempotencyKeyRepository;
   readonly sales: SalesRollup;
+  readonly accounts: AccountRepository;
+  readonly refreshTokens: RefreshTokenRepository;
 }
 
 /**

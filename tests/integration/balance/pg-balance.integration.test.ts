@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
 import { GetBalanceHistory } from '../../../src/application/balance/get-balance-history.js';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { CreateUser } from '../../../src/application/user/create-user.js';
 import { createContainer } from '../../../src/container.js';
 import { MAX_BALANCE } from '../../../src/domain/balance/balance.js';
@@ -30,10 +30,10 @@ async function ledgerOf(userId: number) {
 describe('charging a balance on PostgreSQL', () => {
   it('lands 200 concurrent charges on one user exactly, over a pool of 20 connections', async () => {
     const { createUser, chargeBalance } = useCases();
-    const user = await createUser.execute({ actor: UNRESTRICTED, name: 'Hot user' });
+    const user = await createUser.execute({ actor: SYSTEM, name: 'Hot user' });
 
     const results = await Promise.allSettled(
-      Array.from({ length: 200 }, () => chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 1_000 })),
+      Array.from({ length: 200 }, () => chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 1_000 })),
     );
 
     expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
@@ -48,14 +48,14 @@ describe('charging a balance on PostgreSQL', () => {
 
   it('never passes the ceiling under concurrent charges near it', async () => {
     const { createUser, chargeBalance } = useCases();
-    const user = await createUser.execute({ actor: UNRESTRICTED, name: 'Near the ceiling' });
+    const user = await createUser.execute({ actor: SYSTEM, name: 'Near the ceiling' });
     for (let i = 0; i < 99; i++)
-      await chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 10_000_000 });
+      await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10_000_000 });
     const room = MAX_BALANCE - (await storedBalance(user.id)); // 10,000,000 left
 
     const results = await Promise.allSettled(
       Array.from({ length: 50 }, () =>
-        chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount: 3_000_000 }),
+        chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 3_000_000 }),
       ),
     );
 
@@ -72,14 +72,14 @@ describe('charging a balance on PostgreSQL', () => {
 
   it('keeps the history newest first and its latest balanceAfter equal to the balance', async () => {
     const { createUser, chargeBalance, history } = useCases();
-    const user = await createUser.execute({ actor: UNRESTRICTED, name: 'History' });
+    const user = await createUser.execute({ actor: SYSTEM, name: 'History' });
     await Promise.all(
-      [1, 2, 3, 4, 5].map((amount) => chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount })),
+      [1, 2, 3, 4, 5].map((amount) => chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount })),
     );
 
-    const page = await history.execute({ actor: UNRESTRICTED, userId: user.id, page: { limit: 3 } });
+    const page = await history.execute({ actor: SYSTEM, userId: user.id, page: { limit: 3 } });
     const rest = await history.execute({
-      actor: UNRESTRICTED,
+      actor: SYSTEM,
       userId: user.id,
       page: { limit: 3, after: page.nextAfter! },
     });
@@ -93,7 +93,7 @@ describe('charging a balance on PostgreSQL', () => {
 
   it('rejects an impossible row at the database too', async () => {
     const { createUser } = useCases();
-    const user = await createUser.execute({ actor: UNRESTRICTED, name: 'Constraint' });
+    const user = await createUser.execute({ actor: SYSTEM, name: 'Constraint' });
     await expect(
       database.db.updateTable('balances').set({ amount: -1 }).where('user_id', '=', user.id).execute(),
     ).rejects.toThrow(/check constraint/);

@@ -2,14 +2,14 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { createContainer } from '../../../src/container.js';
 import { insertUsers } from '../../support/fixtures.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase({ poolSize: 20 });
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 
 function couponUseCases(clock = new ManualClock()) {
   const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock });

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
 import { ListUserCoupons } from '../../../src/application/coupon/list-user-coupons.js';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { createContainer } from '../../../src/container.js';
 import { insertUsers } from '../../support/fixtures.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase();
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 
 describe('held coupons on PostgreSQL', () => {
   it('derives AVAILABLE and EXPIRED from the moved clock, in the list and in its filter', async () => {

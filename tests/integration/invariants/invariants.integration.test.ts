@@ -6,14 +6,14 @@ import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
 import { PlaceOrder } from '../../../src/application/order/place-order.js';
 import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { UpdateProduct } from '../../../src/application/product/update-product.js';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { CreateUser } from '../../../src/application/user/create-user.js';
 import { checkInvariants } from '../../../src/adapters/postgres/invariants.js';
 import { createContainer } from '../../../src/container.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase();
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 const TZ = 'Asia/Seoul';
 
 /** A small shop after a realistic day: charges, restocks, coupons, orders paid and refused. */

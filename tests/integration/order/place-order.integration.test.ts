@@ -7,7 +7,7 @@ import { RunIdempotently } from '../../../src/application/idempotency/run-idempo
 import { PlaceOrder } from '../../../src/application/order/place-order.js';
 import type { OrderItem } from '../../../src/domain/order/order.js';
 import { CreateProduct } from '../../../src/application/product/create-product.js';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { DomainError } from '../../../src/domain/shared/domain-error.js';
 import { createContainer } from '../../../src/container.js';
 import { createDb } from '../../../src/adapters/postgres/database.js';
@@ -15,7 +15,7 @@ import { insertUsers } from '../../support/fixtures.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase({ poolSize: 20 });
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 
 function shop() {
   const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db } });

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { ListProducts } from '../../../src/application/product/list-products.js';
 import { UpdateProduct } from '../../../src/application/product/update-product.js';
@@ -8,7 +8,7 @@ import { createContainer } from '../../../src/container.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase();
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 
 function productUseCases() {
   const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db } });

@@ -4,7 +4,7 @@ import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { PgSalesStatistics } from '../../../src/adapters/postgres/pg-sales-statistics.js';
 import { PlaceOrder } from '../../../src/application/order/place-order.js';
 import { CreateProduct } from '../../../src/application/product/create-product.js';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { GetPopularProducts } from '../../../src/application/statistics/get-popular-products.js';
 import { createContainer } from '../../../src/container.js';
 import type { OrderItem } from '../../../src/domain/order/order.js';
@@ -12,7 +12,7 @@ import { insertUsers } from '../../support/fixtures.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase({ poolSize: 20 });
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 
 function shop(clock = new ManualClock('2026-11-24T03:00:00.000Z')) {
   const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock, timeZone: 'Asia/Seoul' });

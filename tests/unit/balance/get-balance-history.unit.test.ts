@@ -1,25 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { inMemoryShop } from '../../support/in-memory.js';
 
 describe('GetBalanceHistory', () => {
   it('lists entries newest first and pages through all of them once', async () => {
     const shop = inMemoryShop();
-    const user = await shop.createUser.execute({ actor: UNRESTRICTED, name: 'Ana' });
+    const user = await shop.createUser.execute({ actor: SYSTEM, name: 'Ana' });
     for (let amount = 1; amount <= 5; amount++)
-      await shop.chargeBalance.execute({ actor: UNRESTRICTED, userId: user.id, amount });
+      await shop.chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount });
 
-    const first = await shop.getBalanceHistory.execute({ actor: UNRESTRICTED, userId: user.id, page: { limit: 2 } });
+    const first = await shop.getBalanceHistory.execute({ actor: SYSTEM, userId: user.id, page: { limit: 2 } });
     expect(first.items.map((entry) => entry.amount)).toEqual([5, 4]);
     expect(first.nextAfter).not.toBeNull();
 
     const second = await shop.getBalanceHistory.execute({
-      actor: UNRESTRICTED,
+      actor: SYSTEM,
       userId: user.id,
       page: { limit: 2, after: first.nextAfter! },
     });
     const third = await shop.getBalanceHistory.execute({
-      actor: UNRESTRICTED,
+      actor: SYSTEM,
       userId: user.id,
       page: { limit: 2, after: second.nextAfter! },
     });
@@ -30,12 +30,12 @@ describe('GetBalanceHistory', () => {
 
   it('gives an empty history for a new user and 404 for an unknown one', async () => {
     const shop = inMemoryShop();
-    const user = await shop.createUser.execute({ actor: UNRESTRICTED, name: 'Ana' });
+    const user = await shop.createUser.execute({ actor: SYSTEM, name: 'Ana' });
     await expect(
-      shop.getBalanceHistory.execute({ actor: UNRESTRICTED, userId: user.id, page: { limit: 20 } }),
+      shop.getBalanceHistory.execute({ actor: SYSTEM, userId: user.id, page: { limit: 20 } }),
     ).resolves.toEqual({ items: [], nextAfter: null });
     await expect(
-      shop.getBalanceHistory.execute({ actor: UNRESTRICTED, userId: 999, page: { limit: 20 } }),
+      shop.getBalanceHistory.execute({ actor: SYSTEM, userId: 999, page: { limit: 20 } }),
     ).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
   });
 });

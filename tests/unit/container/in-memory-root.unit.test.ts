@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { inMemoryShop } from '../../support/in-memory.js';
 
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 
 describe('the composition root in memory', () => {
   it('lists for delivery the paid order the unit of work wrote to the outbox', async () => {

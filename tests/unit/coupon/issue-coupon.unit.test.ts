@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import type { CouponDraft } from '../../../src/domain/coupon/coupon.js';
 import { inMemoryShop } from '../../support/in-memory.js';
 
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 const campaign = (change: Partial<CouponDraft> = {}): CouponDraft => ({
   name: 'First come',
   discountType: 'FIXED',

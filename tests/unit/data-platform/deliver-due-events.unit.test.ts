@@ -3,13 +3,13 @@ import { DeliverDueEvents } from '../../../src/application/data-platform/deliver
 import { ListDeliveries } from '../../../src/application/data-platform/list-deliveries.js';
 import { RetryDelivery } from '../../../src/application/data-platform/retry-delivery.js';
 import type { DataPlatformClient } from '../../../src/application/ports/data-platform.js';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { LoggingDataPlatformClient } from '../../../src/adapters/data-platform/logging-data-platform-client.js';
 import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
 
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 const policy = { baseMs: 1_000, capMs: 60_000, maxAttempts: 3 };
 
 const paidEvent = (orderId: number): OrderPaidEvent => ({
@@ -231,7 +231,7 @@ describe('RetryDelivery', () => {
   it('is for admins only', async () => {
     const { clock, store, only } = await relayWith([10]);
     await expect(
-      new RetryDelivery(store, clock).execute({ actor: { role: 'user', userId: 7 }, eventId: only().eventId }),
+      new RetryDelivery(store, clock).execute({ actor: { role: 'CUSTOMER', userId: 7 }, eventId: only().eventId }),
     ).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
@@ -254,7 +254,7 @@ describe('ListDeliveries', () => {
 
     const pending = await list.execute({ actor, status: 'PENDING', page: { limit: 20 } });
     expect(pending.items.map((delivery) => delivery.orderId)).toEqual([11, 13]);
-    await expect(list.execute({ actor: { role: 'user', userId: 1 }, page: { limit: 20 } })).rejects.toMatchObject({
+    await expect(list.execute({ actor: { role: 'CUSTOMER', userId: 1 }, page: { limit: 20 } })).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
   });

@@ -4,7 +4,7 @@ import { DeliverDueEvents } from '../../../src/application/data-platform/deliver
 import { PlaceOrder } from '../../../src/application/order/place-order.js';
 import type { DataPlatformClient } from '../../../src/application/ports/data-platform.js';
 import { CreateProduct } from '../../../src/application/product/create-product.js';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { CreateUser } from '../../../src/application/user/create-user.js';
 import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
 import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
@@ -12,7 +12,7 @@ import { InMemoryUnitOfWork } from '../../../src/adapters/memory/in-memory-unit-
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
 
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 
 /** Orders placed through the in-memory unit of work, and a delivery store on the same store. */
 async function shop({ balance }: { balance: number }) {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { DomainError } from '../../../src/domain/shared/domain-error.js';
 import { inMemoryShop } from '../../support/in-memory.js';
 
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 const keepBusinessErrors = (error: unknown) =>
   error instanceof DomainError && error.code !== 'INVALID_REQUEST'
     ? { status: 409, body: { code: error.code } }

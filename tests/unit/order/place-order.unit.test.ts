@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { inMemoryShop } from '../../support/in-memory.js';
 
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 
 async function shop({ balance = 100_000 } = {}) {
   const s = inMemoryShop('2026-11-24T03:00:00.000Z');

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { inMemoryShop } from '../../support/in-memory.js';
 
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 
 describe('UpdateProduct', () => {
   it('changes price and stock together and records the stock change', async () => {

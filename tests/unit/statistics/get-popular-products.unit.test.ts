@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { MAX_POPULAR_STALENESS_MS } from '../../../src/domain/statistics/popular-products.js';
 import { inMemoryShop } from '../../support/in-memory.js';
 
-const actor = UNRESTRICTED;
+const actor = SYSTEM;
 /** 12:00 KST on 2026-11-24: the window is 2026-11-22..24 KST, 2026-11-21T15:00Z up to 2026-11-24T15:00Z. */
 const NOW = '2026-11-24T03:00:00.000Z';
 

@@ -1,30 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { UNRESTRICTED } from '../../../src/application/shared/actor.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { InvalidInputError } from '../../../src/domain/shared/domain-error.js';
 import { inMemoryShop } from '../../support/in-memory.js';
 
 describe('CreateUser', () => {
   it('creates a user with a zero balance dated at its creation', async () => {
     const shop = inMemoryShop('2026-11-24T07:00:00.000Z');
-    const user = await shop.createUser.execute({ actor: UNRESTRICTED, name: '  Ana  ' });
+    const user = await shop.createUser.execute({ actor: SYSTEM, name: '  Ana  ' });
 
     expect(user).toEqual({ id: 1, name: 'Ana', createdAt: new Date('2026-11-24T07:00:00.000Z') });
-    const balance = await shop.getBalance.execute({ actor: UNRESTRICTED, userId: user.id });
+    const balance = await shop.getBalance.execute({ actor: SYSTEM, userId: user.id });
     expect({ amount: balance.amount, updatedAt: balance.updatedAt }).toEqual({ amount: 0, updatedAt: user.createdAt });
   });
 
   it.each(['', '   ', 'x'.repeat(101)])('rejects the name %j', async (name) => {
     const shop = inMemoryShop();
-    await expect(shop.createUser.execute({ actor: UNRESTRICTED, name })).rejects.toThrow(InvalidInputError);
+    await expect(shop.createUser.execute({ actor: SYSTEM, name })).rejects.toThrow(InvalidInputError);
     expect(shop.store.state.users.size).toBe(0);
   });
 
   it('is for admins only once users authenticate', async () => {
     const shop = inMemoryShop();
-    await expect(shop.createUser.execute({ actor: { role: 'user', userId: 1 }, name: 'Ana' })).rejects.toMatchObject({
+    await expect(shop.createUser.execute({ actor: { role: 'CUSTOMER', userId: 1 }, name: 'Ana' })).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
-    await expect(shop.createUser.execute({ actor: { role: 'admin' }, name: 'Ana' })).resolves.toMatchObject({
+    await expect(shop.createUser.execute({ actor: { role: 'ADMIN', userId: 1 }, name: 'Ana' })).resolves.toMatchObject({
       name: 'Ana',
     });
   });

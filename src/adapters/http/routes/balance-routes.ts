@@ -82,7 +82,7 @@ export const balanceRoutes: FastifyPluginAsyncZod<BalanceRoutesOptions> = async 
       },
     },
     async (request, reply) =>
-      replyIdempotently(request, reply, { runIdempotently, userId: request.params.userId, status: 200 }, () =>
+      replyIdempotently(request, reply, { runIdempotently, status: 200 }, () =>
         chargeBalance.execute({ actor: actorOf(request), userId: request.params.userId, amount: request.body.amount }),
       ),
   );

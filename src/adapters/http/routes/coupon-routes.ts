@@ -134,7 +134,10 @@ export const couponRoutes: FastifyPluginAsyncZod<CouponRoutesOptions> = async (
 
   app.get(
     '/coupons/:couponId',
-    { schema: { tags, params: couponIdParams, response: { 200: couponView, 404: problemSchema, ...commonErrors } } },
+    {
+      config: { access: 'PUBLIC' },
+      schema: { tags, params: couponIdParams, response: { 200: couponView, 404: problemSchema, ...commonErrors } },
+    },
     async (request) => presentCoupon(await getCoupon.execute(request.params)),
   );
 
@@ -150,7 +153,7 @@ export const couponRoutes: FastifyPluginAsyncZod<CouponRoutesOptions> = async (
       },
     },
     async (request, reply) =>
-      replyIdempotently(request, reply, { runIdempotently, userId: request.body.userId, status: 201 }, async () => {
+      replyIdempotently(request, reply, { runIdempotently, status: 201 }, async () => {
         const { couponId } = request.params;
         const issued = await issueCoupon.execute({ actor: actorOf(request), couponId, userId: request.body.userId });
         return presentUserCoupon(issued, 'AVAILABLE');
@@ -179,7 +182,10 @@ export const couponRoutes: FastifyPluginAsyncZod<CouponRoutesOptions> = async (
 
   app.post(
     '/admin/coupons',
-    { schema: { tags: ['Administration'], body: createCouponBody, response: { 201: couponView, ...commonErrors } } },
+    {
+      config: { access: 'ADMIN' },
+      schema: { tags: ['Administration'], body: createCouponBody, response: { 201: couponView, ...commonErrors } },
+    },
     async (request, reply) => {
       const { issueStartsAt, issueEndsAt, ...rest } = request.body;
       const coupon = await createCoupon.execute({

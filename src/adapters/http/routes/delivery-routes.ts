@@ -52,7 +52,10 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
 
   app.get(
     '/admin/data-platform/deliveries',
-    { schema: { tags, querystring: listQuery, response: { 200: paginated(deliveryView), ...commonErrors } } },
+    {
+      config: { access: 'ADMIN' },
+      schema: { tags, querystring: listQuery, response: { 200: paginated(deliveryView), ...commonErrors } },
+    },
     async (request) => {
       const { status, ...page } = request.query;
       const deliveries = await listDeliveries.execute({ actor: actorOf(request), status, page: toPageRequest(page) });
@@ -63,6 +66,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
   app.post(
     '/admin/data-platform/deliveries/:eventId/retry',
     {
+      config: { access: 'ADMIN' },
       schema: {
         tags,
         params: eventIdParams,

@@ -104,7 +104,7 @@ export const orderRoutes: FastifyPluginAsyncZod<OrderRoutesOptions> = async (
       },
     },
     async (request, reply) =>
-      replyIdempotently(request, reply, { runIdempotently, userId: request.body.userId, status: 201 }, async () =>
+      replyIdempotently(request, reply, { runIdempotently, status: 201 }, async () =>
         presentOrder(await placeOrder.execute({ actor: actorOf(request), ...request.body })),
       ),
   );

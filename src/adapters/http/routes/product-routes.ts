@@ -89,6 +89,7 @@ export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async 
   app.get(
     '/products/popular',
     {
+      config: { access: 'PUBLIC' },
       schema: {
         tags: ['Products'],
         description:
@@ -102,6 +103,7 @@ export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async 
   app.get(
     '/products',
     {
+      config: { access: 'PUBLIC' },
       schema: {
         tags: ['Products'],
         querystring: pageQuery,
@@ -114,6 +116,7 @@ export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async 
   app.get(
     '/products/:productId',
     {
+      config: { access: 'PUBLIC' },
       schema: {
         tags: ['Products'],
         params: productIdParams,
@@ -125,7 +128,10 @@ export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async 
 
   app.post(
     '/admin/products',
-    { schema: { tags: ['Administration'], body: createProductBody, response: { 201: productView, ...commonErrors } } },
+    {
+      config: { access: 'ADMIN' },
+      schema: { tags: ['Administration'], body: createProductBody, response: { 201: productView, ...commonErrors } },
+    },
     async (request, reply) => {
       const product = await createProduct.execute({ actor: actorOf(request), ...request.body });
       return reply.status(201).send(presentProduct(product));
@@ -135,6 +141,7 @@ export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async 
   app.patch(
     '/admin/products/:productId',
     {
+      config: { access: 'ADMIN' },
       schema: {
         tags: ['Administration'],
         params: productIdParams,

@@ -17,7 +17,10 @@ const presentUser = (user: User) => ({ id: user.id, name: user.name, createdAt: 
 export const userRoutes: FastifyPluginAsyncZod<UserRoutesOptions> = async (app, { createUser }) => {
   app.post(
     '/admin/users',
-    { schema: { tags: ['Administration'], body: createUserBody, response: { 201: userView, ...commonErrors } } },
+    {
+      config: { access: 'ADMIN' },
+      schema: { tags: ['Administration'], body: createUserBody, response: { 201: userView, ...commonErrors } },
+    },
     async (request, reply) => {
       const user = await createUser.execute({ actor: actorOf(request), name: request.body.name });
       return reply.status(201).send(presentUser(user));

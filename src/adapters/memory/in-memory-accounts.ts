@@ -1,0 +1,128 @@
+import type { AccountQueries, AccountRepository, PasswordAccount } from '../../application/ports/account-repository.js';
+import type { LoginAttempts, LoginSlot } from '../../application/ports/login-attempts.js';
+import type { RefreshTokenRepository } from '../../application/ports/refresh-token-repository.js';
+import type { Clock } from '../../application/ports/clock.js';
+import { EmailTakenError } from '../../domain/account/account-errors.js';
+import { foldedEmail } from '../../domain/account/credentials.js';
+import type { RefreshTokenState } from '../../domain/account/refresh-token.js';
+import { User } from '../../domain/user/user.js';
+import type { InMemoryStore } from './in-memory-store.js';
+
+export class InMemoryAccounts implements AccountRepository, AccountQueries {
+  constructor(private readonly store: InMemoryStore) {}
+
+  async addPasswordCredential(userId: number, email: string, passwordHash: string): Promise<void> {
+    const taken = [...this.store.state.credentials.values()].some((c) => foldedEmail(c.email) === foldedEmail(email));
+    if (taken) throw new EmailTakenError();
+    this.store.state.credentials.set(userId, { email, passwordHash });
+  }
+
+  async linkExternalIdentity(issuer: string, subject: string, userId: number): Promise<boolean> {
+    const key = JSON.stringify([issuer, subject]);
+    if (this.store.state.externalIdentities.has(key)) return false;
+    this.store.state.externalIdentities.set(key, userId);
+    return true;
+  }
+
+  async bumpTokenVersion(userId: number): Promise<void> {
+    const versions = this.store.state.tokenVersions;
+    versions.set(userId, (versions.get(userId) ?? 0) + 1);
+  }
+
+  async findById(userId: number): Promise<User | undefined> {
+    const props = this.store.state.users.get(userId);
+    return props && new User(props);
+  }
+
+  async findByEmail(email: string): Promise<PasswordAccount | undefined> {
+    for (const [userId, credential] of this.store.state.credentials) {
+      if (foldedEmail(credential.email) !== foldedEmail(email)) continue;
+      return { user: new User(this.store.state.users.get(userId)!), passwordHash: credential.passwordHash };
+    }
+    return undefined;
+  }
+
+  async findByExternalIdentity(issuer: string, subject: string): Promise<User | undefined> {
+    const userId = this.store.state.externalIdentities.get(JSON.stringify([issuer, subject]));
+    return userId === undefined ? undefined : this.findById(userId);
+  }
+
+  async tokenVersionOf(userId: number): Promise<number | undefined> {
+    if (!this.store.state.users.has(userId)) return undefined;
+    return this.store.state.tokenVersions.get(userId) ?? 0;
+  }
+}
+
+/** Runs inside the in-memory unit of work, which serialises everything: that is its lock. */
+export class InMemoryRefreshTokens implements RefreshTokenRepository {
+  constructor(private readonly store: InMemoryStore) {}
+
+  async startFamily(userId: number, _createdAt: Date, expiresAt: Date): Promise<number> {
+    const id = this.store.nextId('refreshFamilies');
+    this.store.state.refreshFamilies.set(id, { userId, expiresAt, endedAt: null });
+    return id;
+  }
+
+  async add(familyId: number, tokenHash: string): Promise<void> {
+    this.store.state.refreshTokens.set(tokenHash, { familyId, spentAt: null });
+  }
+
+  async lockByHash(tokenHash: string): Promise<RefreshTokenState | undefined> {
+    const token = this.store.state.refreshTokens.get(tokenHash);
+    const family = token && this.store.state.refreshFamilies.get(token.familyId);
+    if (!token || !family) return undefined;
+    return {
+      familyId: token.familyId,
+      userId: family.userId,
+      spentAt: token.spentAt,
+      familyExpiresAt: family.expiresAt,
+      familyEndedAt: family.endedAt,
+    };
+  }
+
+  async spend(tokenHash: string, at: Date): Promise<void> {
+    const token = this.store.state.refreshTokens.get(tokenHash);
+    if (token) token.spentAt = at;
+  }
+
+  async endFamily(familyId: number, at: Date): Promise<void> {
+    const family = this.store.state.refreshFamilies.get(familyId);
+    if (family && family.endedAt === null) family.endedAt = at;
+  }
+
+  async endAllFamiliesOf(userId: number, at: Date): Promise<void> {
+    for (const family of this.store.state.refreshFamilies.values())
+      if (family.userId === userId && family.endedAt === null) family.endedAt = at;
+  }
+}
+
+/** Single-threaded, so "count, then add" is already one step; timed by the given clock. */
+export class InMemoryLoginAttempts implements LoginAttempts {
+  constructor(
+    private readonly store: InMemoryStore,
+    private readonly clock: Clock,
+  ) {}
+
+  async reserve(emailKey: string, limit: number, windowMs: number): Promise<LoginSlot> {
+    const now = this.clock.now().getTime();
+    const recent = this.store.state.loginAttempts
+      .filter((a) => a.emailKey === emailKey && a.at.getTime() > now - windowMs)
+      .sort((a, b) => b.at.getTime() - a.at.getTime());
+    if (recent.length >= limit)
+      return { granted: false, retryAfterMs: recent[limit - 1]!.at.getTime() + windowMs - now };
+    const attempt = { id: this.store.nextId('loginAttempts'), emailKey, at: new Date(now) };
+    this.store.state.loginAttempts.push(attempt);
+    return { granted: true, attemptId: attempt.id };
+  }
+
+  async forget(attemptId: number): Promise<void> {
+    this.store.state.loginAttempts = this.store.state.loginAttempts.filter((a) => a.id !== attemptId);
+  }
+
+  async purge(windowMs: number): Promise<number> {
+    const before = this.store.state.loginAttempts.length;
+    const cutoff = this.clock.now().getTime() - windowMs;
+    this.store.state.loginAttempts = this.store.state.loginAttempts.filter((a) => a.at.getTime() > cutoff);
+    return before - this.store.state.loginAttempts.length;
+  }
+}

@@ -1,0 +1,53 @@
+import { sql } from 'kysely';
+import type { LoginAttempts, LoginSlot } from '../../application/ports/login-attempts.js';
+import type { Db } from './database.js';
+
+/**
+ * Login attempts in one table every instance shares, timed by the database's clock (so instances whose
+ * clocks differ still count one window). A transaction-scoped advisory lock per email makes "count, then
+ * insert" one step; it is held for two short statements, never while a password is hashed.
+ */
+export class PgLoginAttempts implements LoginAttempts {
+  constructor(private readonly db: Db) {}
+
+  reserve(emailKey: string, limit: number, windowMs: number): Promise<LoginSlot> {
+    const window = sql`make_interval(secs => ${windowMs / 1000})`;
+    return this.db.transaction().execute(async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`login:${emailKey}`}, 0))`.execute(trx);
+      const recent = await trx
+        .selectFrom('login_attempts')
+        .select(['attempted_at'])
+        .where('email_key', '=', emailKey)
+        .where('attempted_at', '>', sql<Date>`now() - ${window}`)
+        .orderBy('attempted_at', 'desc')
+        .limit(limit)
+        .execute();
+      if (recent.length >= limit) {
+        // The window has passed once the oldest of the last `limit` attempts is older than it.
+        const { wait } = await sql<{ wait: number }>`
+          SELECT extract(epoch FROM (${recent[limit - 1]!.attempted_at}::timestamptz + ${window} - now())) * 1000 AS wait`
+          .execute(trx)
+          .then((result) => result.rows[0]!);
+        return { granted: false, retryAfterMs: Math.max(0, Number(wait)) };
+      }
+      const row = await trx
+        .insertInto('login_attempts')
+        .values({ email_key: emailKey })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return { granted: true, attemptId: row.id };
+    });
+  }
+
+  async forget(attemptId: number): Promise<void> {
+    await this.db.deleteFrom('login_attempts').where('id', '=', attemptId).execute();
+  }
+
+  async purge(windowMs: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('login_attempts')
+      .where('attempted_at', '<', sql<Date>`now() - make_interval(secs => ${windowMs / 1000})`)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}

@@ -1,0 +1,49 @@
+import { InvalidRefreshTokenError } from '../../domain/account/account-errors.js';
+import { judgeRefresh } from '../../domain/account/refresh-token.js';
+import type { AccountQueries } from '../ports/account-repository.js';
+import type { Clock } from '../ports/clock.js';
+import type { UnitOfWork } from '../ports/unit-of-work.js';
+import { type Session, type SessionIssuer, hashRefreshToken } from './sessions.js';
+
+export interface RefreshSessionInput {
+  readonly refreshToken: string;
+}
+
+/**
+ * Spends a refresh token for the next one. The family row is locked for the whole rotation, so of two
+ * concurrent refreshes with one token exactly one rotates; the other finds it spent, which is reuse: the
+ * family ends (committed), and both the token and the one issued in its place stop working.
+ */
+export class RefreshSession {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly accounts: AccountQueries,
+    private readonly sessions: SessionIssuer,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute({ refreshToken }: RefreshSessionInput): Promise<Session> {
+    const tokenHash = hashRefreshToken(refreshToken);
+    const session = await this.uow.run(async (repos) => {
+      const token = await repos.refreshTokens.lockByHash(tokenHash);
+      if (!token) return undefined;
+      const now = this.clock.now();
+      switch (judgeRefresh(token, now)) {
+        case 'REFUSE':
+          return undefined;
+        case 'END_FAMILY':
+          await repos.refreshTokens.endFamily(token.familyId, now);
+          return undefined;
+        case 'ROTATE': {
+          const account = await this.accounts.findById(token.userId);
+          const tokenVersion = await this.accounts.tokenVersionOf(token.userId);
+          if (!account || tokenVersion === undefined) return undefined;
+          await repos.refreshTokens.spend(tokenHash, now);
+          return this.sessions.continue(repos, token.familyId, account, tokenVersion);
+        }
+      }
+    });
+    if (!session) throw new InvalidRefreshTokenError();
+    return session;
+  }
+}

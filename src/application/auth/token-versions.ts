@@ -1,0 +1,49 @@
+import type { AccountQueries } from '../ports/account-repository.js';
+import type { Clock } from '../ports/clock.js';
+
+/**
+ * How long an instance may go on trusting a user's token version it read. Logout-all promises that every
+ * instance refuses the old tokens within a second; half of that leaves room for the read itself.
+ */
+export const TOKEN_VERSION_MAX_AGE_MS = 500;
+
+interface Reading {
+  readonly version: Promise<number | undefined>;
+  readonly readAt: number;
+}
+
+/**
+ * Each user's current token version, read from the store at most every TOKEN_VERSION_MAX_AGE_MS per
+ * instance and shared by the requests in between (one read in flight per user). So a busy user costs one
+ * indexed read per half second, not one per request, and a logout-all on any instance reaches all of them.
+ */
+export class TokenVersions {
+  private readonly readings = new Map<number, Reading>();
+
+  constructor(
+    private readonly accounts: AccountQueries,
+    private readonly clock: Clock,
+    private readonly maxAgeMs = TOKEN_VERSION_MAX_AGE_MS,
+    /** Users remembered at once; the least recently read are dropped first. */
+    private readonly capacity = 100_000,
+  ) {}
+
+  current(userId: number): Promise<number | undefined> {
+    const now = this.clock.now().getTime();
+    const known = this.readings.get(userId);
+    if (known && now - known.readAt < this.maxAgeMs) return known.version;
+
+    const version = this.accounts.tokenVersionOf(userId);
+    this.readings.delete(userId);
+    this.readings.set(userId, { version, readAt: now });
+    // A failed read is not remembered: the next request asks again.
+    version.catch(() => this.readings.get(userId)?.version === version && this.readings.delete(userId));
+    if (this.readings.size > this.capacity) this.readings.delete(this.readings.keys().next().value!);
+    return version;
+  }
+
+  /** This instance changed the version: read it afresh next time. */
+  forget(userId: number): void {
+    this.readings.delete(userId);
+  }
+}

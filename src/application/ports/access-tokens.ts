@@ -1,0 +1,35 @@
+import type { Role } from '../../domain/user/user.js';
+
+export interface AccessTokenSubject {
+  readonly userId: number;
+  readonly role: Role;
+  /** The user's token version when it was issued; a newer version (logout-all) ends it. */
+  readonly tokenVersion: number;
+}
+
+/** A token that passed signature, algorithm, issuer, audience and time checks. */
+export type VerifiedAccessToken =
+  | ({ readonly issuedBy: 'SELF' } & AccessTokenSubject)
+  | {
+      readonly issuedBy: 'EXTERNAL';
+      readonly issuer: string;
+      readonly subject: string;
+      readonly isAdmin: boolean;
+      readonly name?: string;
+      readonly email?: string;
+    };
+
+/** Signs and verifies access tokens (JWTs); knows the keys, not the accounts. */
+export interface AccessTokens {
+  /** Seconds an issued token lives. */
+  readonly lifetimeSeconds: number;
+  issue(subject: AccessTokenSubject): Promise<string>;
+  /** Undefined for anything that is not a valid token of a trusted issuer. */
+  verify(token: string): Promise<VerifiedAccessToken | undefined>;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** False for a wrong password and for a hash it cannot read. */
+  verify(hash: string, password: string): Promise<boolean>;
+}

@@ -1,0 +1,27 @@
+import type { User } from '../../domain/user/user.js';
+
+/** A password login: the account and the hash its password is checked against. */
+export interface PasswordAccount {
+  readonly user: User;
+  readonly passwordHash: string;
+}
+
+/** Writes, inside a unit of work. */
+export interface AccountRepository {
+  /** Throws EmailTakenError when another account has the email in any letter case (the unique index says so). */
+  addPasswordCredential(userId: number, email: string, passwordHash: string): Promise<void>;
+  /** False when (issuer, subject) is linked already: another request linked it first. */
+  linkExternalIdentity(issuer: string, subject: string, userId: number): Promise<boolean>;
+  /** Ends every access token issued so far: they carry the version they were issued under. */
+  bumpTokenVersion(userId: number): Promise<void>;
+}
+
+/** Reads: no lock, no transaction of their own (see "Reads" on UnitOfWork). */
+export interface AccountQueries {
+  findById(userId: number): Promise<User | undefined>;
+  /** Case-insensitive. */
+  findByEmail(email: string): Promise<PasswordAccount | undefined>;
+  findByExternalIdentity(issuer: string, subject: string): Promise<User | undefined>;
+  /** Undefined when there is no such user. */
+  tokenVersionOf(userId: number): Promise<number | undefined>;
+}

@@ -1,0 +1,16 @@
+export type LoginSlot =
+  | { readonly granted: true; readonly attemptId: number }
+  | { readonly granted: false; readonly retryAfterMs: number };
+
+/**
+ * Login attempts per email, shared by every instance. An attempt counts as a failure from the moment it is
+ * reserved until it is forgotten (it succeeded), so concurrent guesses cannot slip past the limit.
+ */
+export interface LoginAttempts {
+  /** Atomically: fewer than `limit` attempts for `emailKey` within the last `windowMs`? Then one more. */
+  reserve(emailKey: string, limit: number, windowMs: number): Promise<LoginSlot>;
+  /** The attempt succeeded; it no longer counts. */
+  forget(attemptId: number): Promise<void>;
+  /** Drops attempts older than the window; returns how many. */
+  purge(windowMs: number): Promise<number>;
+}
