@@ -11,9 +11,14 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-const origin = z
-  .url({ protocol: /^https?$/ })
-  .refine((url) => new URL(url).origin === url, 'must be an origin such as https://shop.example.com');
+/** `https://shop.example.com`: scheme, host and port, nothing else. */
+function isOrigin(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === text;
+}
+
+const origin = z.string().refine(isOrigin, 'must be an origin such as https://shop.example.com');
 
 /** Variables whose values are never printed, not even when they are wrong. */
 const SECRETS = new Set(['AUTH_SIGNING_KEY', 'ADMIN_PASSWORD', 'DATABASE_URL']);

@@ -17,6 +17,11 @@ describe('loadConfig', () => {
       DATA_PLATFORM_BACKOFF_BASE_MS: 1_000,
       DATA_PLATFORM_BACKOFF_CAP_MS: 60_000,
       SHUTDOWN_TIMEOUT_MS: 10_000,
+      AUTH_ACCESS_TOKEN_TTL_S: 900,
+      AUTH_REFRESH_TOKEN_TTL_S: 2_592_000,
+      AUTH_ADMIN_CLAIM: 'roles',
+      AUTH_ADMIN_ROLE: 'shop-admin',
+      CORS_ORIGINS: [],
     });
   });
 
@@ -56,4 +61,53 @@ describe('loadConfig', () => {
       expect(problems.find((line) => line.startsWith('PORT='))).toContain('"eighty"');
     }
   });
+
+  it('never prints a secret, not even a wrong one', () => {
+    const problems = problemsOf({
+      DATABASE_URL: 'mysql://admin:hunter2@db/shop',
+      ADMIN_EMAIL: 'ops@shop.test',
+      ADMIN_PASSWORD: 'short',
+    });
+    expect(problems.join('\n')).not.toMatch(/hunter2|short/);
+    expect(problems.filter((line) => line.includes('<redacted>')).map((line) => line.split('=')[0])).toEqual(
+      expect.arrayContaining(['DATABASE_URL', 'ADMIN_PASSWORD']),
+    );
+  });
+
+  it('takes CORS_ORIGINS as a comma-separated list of origins', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://shop.example, http://localhost:5173' }).CORS_ORIGINS).toEqual([
+      'https://shop.example',
+      'http://localhost:5173',
+    ]);
+    expect(problemsOf({ CORS_ORIGINS: 'https://shop.example/path' })).toHaveLength(1);
+    expect(problemsOf({ CORS_ORIGINS: '*' })).toHaveLength(1);
+  });
+
+  it('wants the identity provider’s three settings together, and the admin’s two', () => {
+    expect(problemsOf({ AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'https://idp.example' })).toEqual([
+      expect.stringContaining('AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE go together'),
+    ]);
+    expect(problemsOf({ ADMIN_EMAIL: 'ops@shop.test' })).toEqual([
+      expect.stringContaining('ADMIN_EMAIL and ADMIN_PASSWORD go together'),
+    ]);
+    expect(
+      loadConfig({
+        AUTH_JWKS_URL: 'https://idp.example/jwks',
+        AUTH_ISSUER: 'https://idp.example',
+        AUTH_AUDIENCE: 'shop',
+        ADMIN_EMAIL: 'ops@shop.test',
+        ADMIN_PASSWORD: 'long enough',
+      }),
+    ).toMatchObject({ AUTH_AUDIENCE: 'shop', AUTH_ADMIN_CLAIM: 'roles', AUTH_ADMIN_ROLE: 'shop-admin' });
+  });
 });
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}

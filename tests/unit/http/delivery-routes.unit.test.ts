@@ -4,10 +4,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeliverDueEvents } from '../../../src/application/data-platform/deliver-due-events.js';
 import { ListDeliveries } from '../../../src/application/data-platform/list-deliveries.js';
 import { RetryDelivery } from '../../../src/application/data-platform/retry-delivery.js';
+import { installAccessControl } from '../../../src/adapters/http/auth.js';
 import { errorHandler } from '../../../src/adapters/http/error-handler.js';
 import { deliveryRoutes } from '../../../src/adapters/http/routes/delivery-routes.js';
 import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
+import { accessTokens, appDependencies, createContainer, ensureAdmin } from '../../../src/container.js';
 import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
 
 const paidEvent = (orderId: number): OrderPaidEvent => ({
@@ -33,6 +35,7 @@ interface DeliveryBody {
 let app: FastifyInstance;
 let store: InMemoryDeliveryStore;
 let clock: ManualClock;
+let adminToken: string;
 
 /** Orders 1..4: 1 delivered, 2 parked FAILED after one attempt, 3 and 4 still PENDING. */
 beforeEach(async () => {
@@ -54,6 +57,11 @@ beforeEach(async () => {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler(() => false));
+  // The real access control, with an administrator of an in-memory shop signed in.
+  const shop = createContainer({ repositories: { kind: 'IN_MEMORY' }, clock });
+  const admin = (await ensureAdmin(shop, 'ops@shop.test', 'ops-password'))!;
+  adminToken = await accessTokens(shop).issue({ userId: admin.id, role: 'ADMIN', tokenVersion: 0 });
+  installAccessControl(app, appDependencies(shop).authenticate);
   await app.register(deliveryRoutes, {
     prefix: '/api/v1',
     listDeliveries: new ListDeliveries(store),
@@ -65,9 +73,11 @@ afterEach(async () => {
   await app.close();
 });
 
-const list = (query = '') => app.inject({ method: 'GET', url: `/api/v1/admin/data-platform/deliveries${query}` });
+const headers = () => ({ authorization: `Bearer ${adminToken}` });
+const list = (query = '') =>
+  app.inject({ method: 'GET', url: `/api/v1/admin/data-platform/deliveries${query}`, headers: headers() });
 const retry = (eventId: string) =>
-  app.inject({ method: 'POST', url: `/api/v1/admin/data-platform/deliveries/${eventId}/retry` });
+  app.inject({ method: 'POST', url: `/api/v1/admin/data-platform/deliveries/${eventId}/retry`, headers: headers() });
 const eventIdOf = (orderId: number) => store.all().find((delivery) => delivery.orderId === orderId)!.eventId;
 
 describe('GET /admin/data-platform/deliveries', () => {

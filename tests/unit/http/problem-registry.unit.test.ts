@@ -17,11 +17,6 @@ const registered = Object.keys(PROBLEMS);
 
 /** Contract codes that later issues will serve; each leaves this list when its registry entry lands. */
 const NOT_YET_SERVED: Readonly<Record<string, string>> = {
-  UNAUTHENTICATED: 'issue 10: authentication',
-  EMAIL_TAKEN: 'issue 10: authentication',
-  INVALID_CREDENTIALS: 'issue 10: authentication',
-  TOO_MANY_REQUESTS: 'issue 10: authentication',
-  INVALID_REFRESH_TOKEN: 'issue 10: authentication',
   ORDER_NOT_CANCELLABLE: 'issue 13: cancellation',
 };
 

@@ -8,7 +8,13 @@ describe('CreateUser', () => {
     const shop = inMemoryShop('2026-11-24T07:00:00.000Z');
     const user = await shop.createUser.execute({ actor: SYSTEM, name: '  Ana  ' });
 
-    expect(user).toEqual({ id: 1, name: 'Ana', createdAt: new Date('2026-11-24T07:00:00.000Z') });
+    expect(user).toEqual({
+      id: 1,
+      name: 'Ana',
+      role: 'CUSTOMER',
+      email: null,
+      createdAt: new Date('2026-11-24T07:00:00.000Z'),
+    });
     const balance = await shop.getBalance.execute({ actor: SYSTEM, userId: user.id });
     expect({ amount: balance.amount, updatedAt: balance.updatedAt }).toEqual({ amount: 0, updatedAt: user.createdAt });
   });
@@ -21,7 +27,9 @@ describe('CreateUser', () => {
 
   it('is for admins only once users authenticate', async () => {
     const shop = inMemoryShop();
-    await expect(shop.createUser.execute({ actor: { role: 'CUSTOMER', userId: 1 }, name: 'Ana' })).rejects.toMatchObject({
+    await expect(
+      shop.createUser.execute({ actor: { role: 'CUSTOMER', userId: 1 }, name: 'Ana' }),
+    ).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
     await expect(shop.createUser.execute({ actor: { role: 'ADMIN', userId: 1 }, name: 'Ana' })).resolves.toMatchObject({
