@@ -51,7 +51,8 @@ interface PublishedKey {
 }
 
 async function publish(key: KeyObject, alg: SigningAlgorithm): Promise<PublishedKey> {
-  const jwk = await exportJWK(createPublicKey(key));
+  // createPublicKey takes a private KeyObject only; the verify keys are public already.
+  const jwk = await exportJWK(key.type === 'private' ? createPublicKey(key) : key);
   const kid = await calculateJwkThumbprint(jwk);
   return { kid, jwk: { ...jwk, kid, alg, use: 'sig' } };
 }
