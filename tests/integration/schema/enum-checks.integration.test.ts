@@ -5,6 +5,7 @@ import { DISCOUNT_TYPES } from '../../../src/domain/coupon/coupon.js';
 import { DELIVERY_STATUSES } from '../../../src/domain/data-platform/delivery.js';
 import { ORDER_STATUSES } from '../../../src/domain/order/order.js';
 import { STOCK_ADJUSTMENT_REASONS } from '../../../src/domain/product/product.js';
+import { ROLES } from '../../../src/domain/user/user.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase({ poolSize: 2 });
@@ -16,6 +17,7 @@ const ENUM_COLUMNS: { table: string; column: string; values: readonly string[] }
   { table: 'orders', column: 'status', values: ORDER_STATUSES },
   { table: 'coupons', column: 'discount_type', values: DISCOUNT_TYPES },
   { table: 'stock_adjustments', column: 'reason', values: STOCK_ADJUSTMENT_REASONS },
+  { table: 'users', column: 'role', values: ROLES },
 ];
 
 /** The CHECK constraints of the migrated schema that involve `table.column`, as PostgreSQL prints them. */
