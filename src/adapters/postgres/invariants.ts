@@ -110,6 +110,14 @@ const INVARIANTS: Invariant[] = [
       FROM lines FULL JOIN product_daily_sales r ON r.sales_date = lines.day AND r.product_id = lines.product_id
       WHERE lines.quantity IS DISTINCT FROM r.quantity`,
   },
+  {
+    name: 'sessions: a live login has at most one unspent refresh token (every rotation spends the one it replaces)',
+    violations: () => sql`
+      SELECT t.family_id, count(*) AS unspent
+      FROM refresh_tokens t JOIN refresh_token_families f ON f.id = t.family_id
+      WHERE t.spent_at IS NULL AND f.ended_at IS NULL
+      GROUP BY t.family_id HAVING count(*) > 1`,
+  },
 ];
 
 const EXAMPLES = 5;

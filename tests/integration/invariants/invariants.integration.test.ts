@@ -70,7 +70,7 @@ async function broken(): Promise<string[]> {
 describe('the invariant checker', () => {
   it('finds every invariant holding after a realistic day of concurrent work', async () => {
     const results = await checkInvariants(database.db, TZ);
-    expect(results).toHaveLength(8);
+    expect(results).toHaveLength(9);
     expect(results.filter((result) => !result.holds)).toEqual([]);
     const orders = await database.db
       .selectFrom('orders')
@@ -134,6 +134,29 @@ describe('the invariant checker', () => {
         next_attempt_at: row.next_attempt_at,
         created_at: row.created_at,
       })
+      .execute();
+    expect(await broken()).toEqual([]);
+  });
+
+  it('catches a login holding two live refresh tokens, and holds once that login has ended', async () => {
+    const family = await database.db
+      .insertInto('refresh_token_families')
+      .values((eb) => ({
+        user_id: eb.selectFrom('users').select((inner) => inner.fn.min('id').as('id')),
+        created_at: new Date(),
+        expires_at: new Date(Date.now() + 60_000),
+      }))
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await database.db
+      .insertInto('refresh_tokens')
+      .values([1, 2].map((n) => ({ token_hash: Buffer.alloc(32, n), family_id: family.id, created_at: new Date() })))
+      .execute();
+    expect(await broken()).toEqual(['sessions']);
+    await database.db
+      .updateTable('refresh_token_families')
+      .set({ ended_at: new Date() })
+      .where('id', '=', family.id)
       .execute();
     expect(await broken()).toEqual([]);
   });
