@@ -1,36 +1,49 @@
 import { describe, expect, it } from 'vitest';
 import { type UserView, aCharge, aUser, balanceOf, userBody } from '../support/builders.js';
-import { BAD_CURSORS, BAD_LIMITS, expectProblem, useTestApp } from '../support/test-app.js';
+import { BAD_CURSORS, BAD_LIMITS, bearer, expectProblem, useTestApp } from '../support/test-app.js';
 
 const t = useTestApp();
 
-const charge = (userId: number | string, payload: unknown) =>
-  t.app.inject({ method: 'POST', url: `/api/v1/users/${userId}/balance/charge`, payload: payload as object });
+/** As `token` (the customer's own, or by default the administrator's, who may act for anyone). */
+const charge = (userId: number | string, payload: unknown, token = t.adminToken) =>
+  t.app.inject({
+    method: 'POST',
+    url: `/api/v1/users/${userId}/balance/charge`,
+    headers: bearer(token),
+    payload: payload as object,
+  });
+const get = (url: string, token = t.adminToken) => t.app.inject({ method: 'GET', url, headers: bearer(token) });
 
 describe('balance over HTTP', () => {
   it('creates a user whose balance starts at 0, dated at its creation', async () => {
     const created = await t.app.inject({
       method: 'POST',
       url: '/api/v1/admin/users',
+      headers: bearer(t.adminToken),
       payload: userBody({ name: 'Ana' }),
     });
     expect(created.statusCode).toBe(201);
     const user = created.json<UserView>();
     expect(user).toEqual({ id: expect.any(Number), name: 'Ana', createdAt: expect.stringMatching(/Z$/) });
 
-    const balance = await t.app.inject({ method: 'GET', url: `/api/v1/users/${user.id}/balance` });
+    const balance = await get(`/api/v1/users/${user.id}/balance`, await t.tokenFor(user.id));
     expect(balance.statusCode).toBe(200);
     expect(balance.json()).toEqual({ userId: user.id, balance: 0, updatedAt: user.createdAt });
   });
 
   it('charges, answers the balance after, and records the charge in the history', async () => {
-    const { id: userId } = await aUser(t.app);
-    expect((await charge(userId, { amount: 3_000 })).json()).toEqual({ userId, balance: 3_000, charged: 3_000 });
-    const second = await charge(userId, { amount: 2_000 });
+    const { id: userId } = await aUser(t.api);
+    const token = await t.tokenFor(userId);
+    expect((await charge(userId, { amount: 3_000 }, token)).json()).toEqual({
+      userId,
+      balance: 3_000,
+      charged: 3_000,
+    });
+    const second = await charge(userId, { amount: 2_000 }, token);
     expect(second.statusCode).toBe(200);
     expect(second.json()).toEqual({ userId, balance: 5_000, charged: 2_000 });
 
-    const history = await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/balance/history` });
+    const history = await get(`/api/v1/users/${userId}/balance/history`, token);
     expect(history.statusCode).toBe(200);
     expect(history.json()).toEqual({
       items: [
@@ -56,14 +69,15 @@ describe('balance over HTTP', () => {
   });
 
   it('pages the history with an opaque cursor, visiting every entry once', async () => {
-    const { id: userId } = await aUser(t.app);
-    for (let amount = 1; amount <= 7; amount++) await aCharge(t.app, userId, amount);
+    const { id: userId } = await aUser(t.api);
+    const customer = await t.as(userId);
+    for (let amount = 1; amount <= 7; amount++) await aCharge(customer, userId, amount);
 
     const seen: number[] = [];
     let cursor: string | null = null;
     do {
       const query: string = cursor ? `?limit=3&cursor=${cursor}` : '?limit=3';
-      const page = await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/balance/history${query}` });
+      const page = await get(`/api/v1/users/${userId}/balance/history${query}`, customer.token);
       expect(page.statusCode).toBe(200);
       const body = page.json<{ items: { amount: number }[]; nextCursor: string | null }>();
       expect(body.items.length).toBeLessThanOrEqual(3);
@@ -75,26 +89,22 @@ describe('balance over HTTP', () => {
 
   it('answers 404 USER_NOT_FOUND for a well-formed id that does not exist, on every balance route', async () => {
     const missing = 987_654_321;
-    expectProblem(
-      await t.app.inject({ method: 'GET', url: `/api/v1/users/${missing}/balance` }),
-      404,
-      'USER_NOT_FOUND',
-    );
-    expectProblem(
-      await t.app.inject({ method: 'GET', url: `/api/v1/users/${missing}/balance/history` }),
-      404,
-      'USER_NOT_FOUND',
-    );
+    expectProblem(await get(`/api/v1/users/${missing}/balance`), 404, 'USER_NOT_FOUND');
+    expectProblem(await get(`/api/v1/users/${missing}/balance/history`), 404, 'USER_NOT_FOUND');
     expectProblem(await charge(missing, { amount: 1 }), 404, 'USER_NOT_FOUND');
   });
 
   it('answers 409 BALANCE_LIMIT_EXCEEDED past 1,000,000,000 and leaves the balance as it was', async () => {
-    const { id: userId } = await aUser(t.app);
-    for (let i = 0; i < 100; i++) await aCharge(t.app, userId, 10_000_000);
+    const { id: userId } = await aUser(t.api);
+    for (let i = 0; i < 100; i++) await aCharge(t.api, userId, 10_000_000);
 
-    const body = expectProblem(await charge(userId, { amount: 1 }), 409, 'BALANCE_LIMIT_EXCEEDED');
+    const body = expectProblem(
+      await charge(userId, { amount: 1 }, await t.tokenFor(userId)),
+      409,
+      'BALANCE_LIMIT_EXCEEDED',
+    );
     expect(body).toMatchObject({ userId, balance: 1_000_000_000, amount: 1, limit: 1_000_000_000 });
-    expect(await balanceOf(t.app, userId)).toBe(1_000_000_000);
+    expect(await balanceOf(t.api, userId)).toBe(1_000_000_000);
   });
 });
 
@@ -103,8 +113,8 @@ describe('bad input on the balance routes', () => {
     'answers 400 for the path id %s',
     async (id) => {
       for (const response of [
-        await t.app.inject({ method: 'GET', url: `/api/v1/users/${id}/balance` }),
-        await t.app.inject({ method: 'GET', url: `/api/v1/users/${id}/balance/history` }),
+        await get(`/api/v1/users/${id}/balance`),
+        await get(`/api/v1/users/${id}/balance/history`),
         await charge(id, { amount: 1 }),
       ]) {
         const body = expectProblem(response, 400, 'INVALID_REQUEST');
@@ -114,11 +124,7 @@ describe('bad input on the balance routes', () => {
   );
 
   it('accepts the largest safe integer id as well-formed (404, not 400)', async () => {
-    expectProblem(
-      await t.app.inject({ method: 'GET', url: '/api/v1/users/9007199254740991/balance' }),
-      404,
-      'USER_NOT_FOUND',
-    );
+    expectProblem(await get('/api/v1/users/9007199254740991/balance'), 404, 'USER_NOT_FOUND');
   });
 
   it.each([
@@ -132,73 +138,67 @@ describe('bad input on the balance routes', () => {
     ['with an unknown field', { amount: 100, note: 'hi' }, 'note'],
     ['an array body', [100], ''],
   ])('answers 400 for an amount that is %s and changes nothing', async (_label, payload, path) => {
-    const { id: userId } = await aUser(t.app);
-    const body = expectProblem(await charge(userId, payload), 400, 'INVALID_REQUEST');
+    const { id: userId } = await aUser(t.api);
+    const body = expectProblem(await charge(userId, payload, await t.tokenFor(userId)), 400, 'INVALID_REQUEST');
     expect(body.errors).toEqual(expect.arrayContaining([{ path, message: expect.any(String) }]));
-    expect(await balanceOf(t.app, userId)).toBe(0);
+    expect(await balanceOf(t.api, userId)).toBe(0);
   });
 
   it('answers 400 for malformed JSON, with the body as the path', async () => {
-    const { id: userId } = await aUser(t.app);
+    const { id: userId } = await aUser(t.api);
     const response = await t.app.inject({
       method: 'POST',
       url: `/api/v1/users/${userId}/balance/charge`,
-      headers: { 'content-type': 'application/json' },
+      headers: { ...bearer(await t.tokenFor(userId)), 'content-type': 'application/json' },
       payload: '{"amount": 10',
     });
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([{ path: '', message: expect.any(String) }]);
   });
 
   it('answers 400 for an empty JSON body', async () => {
-    const { id: userId } = await aUser(t.app);
+    const { id: userId } = await aUser(t.api);
     const response = await t.app.inject({
       method: 'POST',
       url: `/api/v1/users/${userId}/balance/charge`,
-      headers: { 'content-type': 'application/json' },
+      headers: { ...bearer(await t.tokenFor(userId)), 'content-type': 'application/json' },
       payload: '',
     });
     expectProblem(response, 400, 'INVALID_REQUEST');
   });
 
   it('answers 413 PAYLOAD_TOO_LARGE for a body over 1 MiB', async () => {
-    const { id: userId } = await aUser(t.app);
+    const { id: userId } = await aUser(t.api);
     const response = await t.app.inject({
       method: 'POST',
       url: `/api/v1/users/${userId}/balance/charge`,
-      headers: { 'content-type': 'application/json' },
+      headers: { ...bearer(await t.tokenFor(userId)), 'content-type': 'application/json' },
       payload: JSON.stringify({ amount: 1, padding: 'x'.repeat(1_100_000) }),
     });
     expectProblem(response, 413, 'PAYLOAD_TOO_LARGE');
   });
 
   it('answers 415 for a body that is not JSON', async () => {
-    const { id: userId } = await aUser(t.app);
+    const { id: userId } = await aUser(t.api);
     const response = await t.app.inject({
       method: 'POST',
       url: `/api/v1/users/${userId}/balance/charge`,
-      headers: { 'content-type': 'text/plain' },
+      headers: { ...bearer(await t.tokenFor(userId)), 'content-type': 'text/plain' },
       payload: 'amount=1',
     });
     expectProblem(response, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   it.each(BAD_LIMITS)('answers 400 for limit=%s', async (limit) => {
-    const { id: userId } = await aUser(t.app);
-    const response = await t.app.inject({
-      method: 'GET',
-      url: `/api/v1/users/${userId}/balance/history?limit=${limit}`,
-    });
+    const { id: userId } = await aUser(t.api);
+    const response = await get(`/api/v1/users/${userId}/balance/history?limit=${limit}`, await t.tokenFor(userId));
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([
       { path: 'limit', message: expect.any(String) },
     ]);
   });
 
   it.each(BAD_CURSORS)('answers 400 for a cursor that is %s', async (_label, cursor) => {
-    const { id: userId } = await aUser(t.app);
-    const response = await t.app.inject({
-      method: 'GET',
-      url: `/api/v1/users/${userId}/balance/history?cursor=${cursor}`,
-    });
+    const { id: userId } = await aUser(t.api);
+    const response = await get(`/api/v1/users/${userId}/balance/history?cursor=${cursor}`, await t.tokenFor(userId));
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([
       { path: 'cursor', message: expect.any(String) },
     ]);
@@ -211,7 +211,12 @@ describe('bad input on the balance routes', () => {
     ['not a string', { name: 42 }],
     ['with an unknown field', { name: 'Ana', admin: true }],
   ])('answers 400 for a user name that is %s', async (_label, payload) => {
-    const response = await t.app.inject({ method: 'POST', url: '/api/v1/admin/users', payload });
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/users',
+      headers: bearer(t.adminToken),
+      payload,
+    });
     expectProblem(response, 400, 'INVALID_REQUEST');
   });
 });

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { aChargedUser, aProduct, anOrder } from '../support/builders.js';
-import { expectProblem, useTestApp } from '../support/test-app.js';
+import { bearer, expectProblem, useTestApp } from '../support/test-app.js';
 
 const t = useTestApp();
 
@@ -17,11 +17,16 @@ interface DeliveryBody {
 
 describe('the data platform administration', () => {
   it('shows a paid order PENDING, retries it, and refuses a delivered or unknown one', async () => {
-    const { id: userId } = await aChargedUser(t.app, 10_000);
-    const lamp = await aProduct(t.app, { name: 'Lamp', price: 1_000, stock: 100 });
-    const { orderId } = await anOrder(t.app, { userId, items: [{ productId: lamp.id, quantity: 2 }] });
+    const { id: userId } = await aChargedUser(t.api, 10_000);
+    const lamp = await aProduct(t.api, { name: 'Lamp', price: 1_000, stock: 100 });
+    const { orderId } = await anOrder(await t.as(userId), { userId, items: [{ productId: lamp.id, quantity: 2 }] });
 
-    const listed = await t.app.inject({ method: 'GET', url: '/api/v1/admin/data-platform/deliveries?status=PENDING' });
+    const admin = bearer(t.adminToken);
+    const listed = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/admin/data-platform/deliveries?status=PENDING',
+      headers: admin,
+    });
     expect(listed.statusCode).toBe(200);
     const delivery = listed.json<{ items: DeliveryBody[] }>().items.find((item) => item.orderId === orderId)!;
     expect(delivery).toMatchObject({
@@ -35,6 +40,7 @@ describe('the data platform administration', () => {
     const retried = await t.app.inject({
       method: 'POST',
       url: `/api/v1/admin/data-platform/deliveries/${delivery.eventId}/retry`,
+      headers: admin,
     });
     expect(retried.statusCode).toBe(202);
     expect(retried.json()).toMatchObject({ eventId: delivery.eventId, status: 'PENDING', attempts: 0 });
@@ -43,7 +49,11 @@ describe('the data platform administration', () => {
       t.database.db,
     );
     expectProblem(
-      await t.app.inject({ method: 'POST', url: `/api/v1/admin/data-platform/deliveries/${delivery.eventId}/retry` }),
+      await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/admin/data-platform/deliveries/${delivery.eventId}/retry`,
+        headers: admin,
+      }),
       409,
       'ALREADY_DELIVERED',
     );
@@ -51,12 +61,13 @@ describe('the data platform administration', () => {
       await t.app.inject({
         method: 'POST',
         url: '/api/v1/admin/data-platform/deliveries/5e0c1a52-7f0e-4e7b-9b0f-3d6c2a1b4f00/retry',
+        headers: admin,
       }),
       404,
       'DELIVERY_NOT_FOUND',
     );
     expectProblem(
-      await t.app.inject({ method: 'POST', url: '/api/v1/admin/data-platform/deliveries/42/retry' }),
+      await t.app.inject({ method: 'POST', url: '/api/v1/admin/data-platform/deliveries/42/retry', headers: admin }),
       400,
       'INVALID_REQUEST',
     );

@@ -40,7 +40,8 @@ describe('delivery to the data platform', () => {
     try {
       const user = await aChargedUser(service, 10_000, { name: 'buyer' });
       const lamp = await aProduct(service, { name: 'Lamp', price: 1_000, stock: 5 });
-      const placed = await anOrder(service, { userId: user.id, items: [{ productId: lamp.id, quantity: 2 }] });
+      const buyer = { origin: service.origin, token: await service.tokenFor(user.id) };
+      const placed = await anOrder(buyer, { userId: user.id, items: [{ productId: lamp.id, quantity: 2 }] });
       const committedAt = performance.now();
       const arrived = () => receiver.requests.find((r) => (JSON.parse(r.body) as Sent).orderId === placed.orderId);
       while (!arrived() && performance.now() - committedAt < 1_000) await sleep(10);
@@ -72,9 +73,14 @@ describe('delivery to the data platform', () => {
     try {
       const user = await aChargedUser(service, 10_000_000, { name: 'buyer' });
       const widget = await aProduct(service, { name: 'Widget', price: 1_000, stock: 1_000 });
+      // The buyer's token outlives the restart below: the service signs with the same key when it comes back.
+      const token = await service.tokenFor(user.id);
       const orderIds: number[] = [];
       const order = async () => {
-        const placed = await anOrder(service, { userId: user.id, items: [{ productId: widget.id, quantity: 1 }] });
+        const placed = await anOrder(
+          { origin: service.origin, token },
+          { userId: user.id, items: [{ productId: widget.id, quantity: 1 }] },
+        );
         orderIds.push(placed.orderId);
       };
 

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/adapters/http/app.js';
 import { createDb } from '../../src/adapters/postgres/database.js';
 import { isDatabaseUnavailable } from '../../src/adapters/postgres/pg-errors.js';
-import { appDependencies, createContainer } from '../../src/container.js';
-import { expectProblem, useTestApp } from '../support/test-app.js';
+import { accessTokens, appDependencies, createContainer } from '../../src/container.js';
+import { bearer, expectProblem, useTestApp } from '../support/test-app.js';
 
 const t = useTestApp();
 
@@ -20,16 +20,17 @@ describe('operational endpoints', () => {
   it('answers /ready and the API with 503 and Retry-After when the database is unreachable', async () => {
     // Nothing listens on port 1: every connection is refused at once.
     const db = createDb({ url: 'postgres://nobody:nothing@127.0.0.1:1/none', connectionTimeoutMs: 1_000 });
-    const app = await buildApp(appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db } })), {
-      isUnavailable: isDatabaseUnavailable,
-    });
+    const container = createContainer({ repositories: { kind: 'POSTGRES', db } });
+    const app = await buildApp(appDependencies(container), { isUnavailable: isDatabaseUnavailable });
+    // A well-signed token of user 1: checking it needs the database too.
+    const headers = bearer(await accessTokens(container).issue({ userId: 1, role: 'CUSTOMER', tokenVersion: 0 }));
     try {
       const ready = await app.inject({ method: 'GET', url: '/ready' });
       expectProblem(ready, 503, 'SERVICE_UNAVAILABLE');
       expect(ready.headers['retry-after']).toBe('1');
       for (const response of [
-        await app.inject({ method: 'GET', url: '/api/v1/users/1/balance' }),
-        await app.inject({ method: 'POST', url: '/api/v1/users/1/balance/charge', payload: { amount: 1 } }),
+        await app.inject({ method: 'GET', url: '/api/v1/users/1/balance', headers }),
+        await app.inject({ method: 'POST', url: '/api/v1/users/1/balance/charge', headers, payload: { amount: 1 } }),
       ]) {
         const body = expectProblem(response, 503, 'SERVICE_UNAVAILABLE');
         expect(response.headers['retry-after']).toBe('1');

@@ -1,20 +1,36 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type ServiceProcess, freePort, startServiceProcess } from '../support/service-process.js';
+import { DEMO_ADMIN_EMAIL } from '../../src/adapters/seed/demo-shop.js';
+import { type ServiceProcess, freePort, logIn, startServiceProcess } from '../support/service-process.js';
 
 /** `npm start` as a user runs it: no DATABASE_URL, so an embedded PostgreSQL in a data directory. */
 const home = path.join(tmpdir(), `shop-process-${process.pid}-${Date.now()}`);
 const dataDir = path.join(home, 'postgres');
+/** The demo accounts' shared password, which the first start writes beside the data directory. */
+const demoPassword = () => readFileSync(path.join(home, 'demo-password'), 'utf8').trim();
 
 async function start(pgPort: number): Promise<ServiceProcess> {
-  return startServiceProcess({
-    DATABASE_URL: undefined,
-    EMBEDDED_PG_PORT: String(pgPort),
-    EMBEDDED_PG_DATA_DIR: dataDir,
-  });
+  return startServiceProcess(
+    {
+      DATABASE_URL: undefined,
+      EMBEDDED_PG_PORT: String(pgPort),
+      EMBEDDED_PG_DATA_DIR: dataDir,
+      // As a user runs it: the signing key made and kept under the data's directory, the demo's own accounts.
+      AUTH_SIGNING_KEY: undefined,
+      ADMIN_EMAIL: undefined,
+      ADMIN_PASSWORD: undefined,
+    },
+    { admin: () => ({ email: DEMO_ADMIN_EMAIL, password: demoPassword() }) },
+  );
+}
+
+/** A demo customer, logged in: their id and token. */
+async function minji(service: ServiceProcess): Promise<{ id: number; token: string }> {
+  const session = await logIn(service.origin, { email: 'minji@shop.test', password: demoPassword() });
+  return { id: session.account.id, token: session.accessToken };
 }
 
 afterAll(async () => {
@@ -31,9 +47,15 @@ describe('the service process on its embedded database', () => {
     const coldStartMs = performance.now() - startedAt;
     console.log(`cold start (new data directory) to ready: ${coldStartMs.toFixed(0)} ms`);
 
-    const products = (await first.request<{ items: unknown[] }>('GET', '/api/v1/products')).body;
+    const products = (await first.request<{ items: unknown[] }>('GET', '/api/v1/products', undefined, null)).body;
     expect(products.items.length).toBeGreaterThan(0);
-    const charge = await first.request<{ balance: number }>('POST', '/api/v1/users/1/balance/charge', { amount: 777 });
+    const customer = await minji(first);
+    const charge = await first.request<{ balance: number }>(
+      'POST',
+      `/api/v1/users/${customer.id}/balance/charge`,
+      { amount: 777 },
+      customer.token,
+    );
     expect(charge.status).toBe(200);
     const balanceAfterCharge = charge.body.balance;
 
@@ -44,9 +66,13 @@ describe('the service process on its embedded database', () => {
     const restartedAt = performance.now();
     const second = await start(pgPort);
     console.log(`warm start (existing data directory) to ready: ${(performance.now() - restartedAt).toFixed(0)} ms`);
-    const balance = (await second.request<{ balance: number }>('GET', '/api/v1/users/1/balance')).body;
+    const { token } = await minji(second);
+    const balance = (
+      await second.request<{ balance: number }>('GET', `/api/v1/users/${customer.id}/balance`, undefined, token)
+    ).body;
     expect(balance.balance).toBe(balanceAfterCharge);
-    const again = (await second.request<{ items: unknown[] }>('GET', '/api/v1/products?limit=100')).body;
+    const again = (await second.request<{ items: unknown[] }>('GET', '/api/v1/products?limit=100', undefined, null))
+      .body;
     expect(again.items).toHaveLength(products.items.length);
 
     second.child.kill('SIGINT');

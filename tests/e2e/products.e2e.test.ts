@@ -1,18 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { type Page, type ProductView, aProduct, productBody } from '../support/builders.js';
-import { BAD_CURSORS, BAD_LIMITS, expectProblem, useTestApp } from '../support/test-app.js';
+import { BAD_CURSORS, BAD_LIMITS, bearer, expectProblem, useTestApp } from '../support/test-app.js';
 
 const t = useTestApp();
 
 type ProductPage = Page<ProductView>;
 
+// Reading products is public; changing them is the administrator's.
 const createProduct = (payload: unknown) =>
-  t.app.inject({ method: 'POST', url: '/api/v1/admin/products', payload: payload as object });
+  t.app.inject({
+    method: 'POST',
+    url: '/api/v1/admin/products',
+    headers: bearer(t.adminToken),
+    payload: payload as object,
+  });
 const getProduct = (productId: number | string) =>
   t.app.inject({ method: 'GET', url: `/api/v1/products/${productId}` });
 const listProducts = (query = '') => t.app.inject({ method: 'GET', url: `/api/v1/products${query}` });
 const patchProduct = (productId: number | string, payload: unknown) =>
-  t.app.inject({ method: 'PATCH', url: `/api/v1/admin/products/${productId}`, payload: payload as object });
+  t.app.inject({
+    method: 'PATCH',
+    url: `/api/v1/admin/products/${productId}`,
+    headers: bearer(t.adminToken),
+    payload: payload as object,
+  });
 
 /** Walks every page from the start with the given limit; returns the ids in the order seen. */
 async function walkAllPages(limit: number): Promise<number[]> {
@@ -74,7 +85,7 @@ describe('products over HTTP', () => {
 describe('the product list', () => {
   it('pages by id ascending, visiting every product exactly once', async () => {
     const created: number[] = [];
-    for (let i = 1; i <= 7; i++) created.push((await aProduct(t.app, { name: `Paged ${i}` })).id);
+    for (let i = 1; i <= 7; i++) created.push((await aProduct(t.api, { name: `Paged ${i}` })).id);
 
     for (const limit of [1, 3, 100]) {
       const seen = await walkAllPages(limit);
@@ -85,7 +96,7 @@ describe('the product list', () => {
   });
 
   it('answers each item as { id, name, price, stock }, the same as by id', async () => {
-    const product = await aProduct(t.app, { name: 'Listed', price: 2_500, stock: 4 });
+    const product = await aProduct(t.api, { name: 'Listed', price: 2_500, stock: 4 });
     const seen: ProductView[] = [];
     let cursor: string | null = null;
     do {
@@ -98,7 +109,7 @@ describe('the product list', () => {
   });
 
   it('answers 20 items by default, with a cursor to the rest', async () => {
-    for (let i = 0; i < 21; i++) await aProduct(t.app, { name: `Default page ${i}` });
+    for (let i = 0; i < 21; i++) await aProduct(t.api, { name: `Default page ${i}` });
     const page = await listProducts();
     expect(page.statusCode).toBe(200);
     const body = page.json<ProductPage>();
@@ -113,7 +124,7 @@ describe('the product list', () => {
   });
 
   it('answers nextCursor null on the last page', async () => {
-    await aProduct(t.app);
+    await aProduct(t.api);
     const page = await listProducts('?limit=100');
     expect(page.statusCode).toBe(200);
     const body = page.json<ProductPage>();
@@ -134,7 +145,7 @@ describe('the product list', () => {
 
 describe('updating a product', () => {
   it('changes the price only', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 5 });
+    const product = await aProduct(t.api, { price: 1_000, stock: 5 });
     const response = await patchProduct(product.id, { price: 1_200 });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ ...product, price: 1_200 });
@@ -142,7 +153,7 @@ describe('updating a product', () => {
   });
 
   it('restocks and corrects with stockDelta only', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 5 });
+    const product = await aProduct(t.api, { price: 1_000, stock: 5 });
     const restocked = await patchProduct(product.id, { stockDelta: 7 });
     expect(restocked.statusCode).toBe(200);
     expect(restocked.json()).toEqual({ ...product, stock: 12 });
@@ -154,7 +165,7 @@ describe('updating a product', () => {
   });
 
   it('changes price and stock together', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 5 });
+    const product = await aProduct(t.api, { price: 1_000, stock: 5 });
     const response = await patchProduct(product.id, { price: 900, stockDelta: -2 });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ ...product, price: 900, stock: 3 });
@@ -162,7 +173,7 @@ describe('updating a product', () => {
   });
 
   it('answers 409 INSUFFICIENT_STOCK for a delta that would take stock below 0, and changes nothing', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 3 });
+    const product = await aProduct(t.api, { price: 1_000, stock: 3 });
     const body = expectProblem(await patchProduct(product.id, { stockDelta: -4 }), 409, 'INSUFFICIENT_STOCK');
     expect(body).toMatchObject({ productId: product.id, requested: 4, available: 3 });
     expect((await getProduct(product.id)).json()).toEqual(product);
@@ -188,14 +199,14 @@ describe('updating a product', () => {
     ['a fractional price', { price: 10.5 }, 'price'],
     ['with an unknown field', { price: 100, stock: 5 }, 'stock'],
   ])('answers 400 for a body that is %s and changes nothing', async (_label, payload, path) => {
-    const product = await aProduct(t.app);
+    const product = await aProduct(t.api);
     const body = expectProblem(await patchProduct(product.id, payload), 400, 'INVALID_REQUEST');
     expect(body.errors).toEqual(expect.arrayContaining([{ path, message: expect.any(String) }]));
     expect((await getProduct(product.id)).json()).toEqual(product);
   });
 
   it('serialises concurrent corrections: 20 × −1 on a stock of 10 leaves exactly 10 successes and stock 0', async () => {
-    const product = await aProduct(t.app, { stock: 10 });
+    const product = await aProduct(t.api, { stock: 10 });
     const responses = await Promise.all(Array.from({ length: 20 }, () => patchProduct(product.id, { stockDelta: -1 })));
 
     const ok = responses.filter((response) => response.statusCode === 200);
