@@ -25,13 +25,16 @@ export class PgRefreshTokens implements RefreshTokenRepository {
   }
 
   async lockByHash(tokenHash: string): Promise<RefreshTokenState | undefined> {
-    // FOR UPDATE OF f: the family row is the lock every rotation and logout of this login queues on.
+    // The family row is the lock every rotation and logout of this login queues on. The token row is locked
+    // too: a rotation that waited for another one of the same token must read the spent_at that one wrote.
+    // (Under read committed a row that was only locked, not updated, is not read again after the wait: with
+    // the family row alone, both rotations read spent_at as null from before the wait, and both won.)
     const row = await this.db
       .selectFrom('refresh_tokens as t')
       .innerJoin('refresh_token_families as f', 'f.id', 't.family_id')
       .select(['f.id as familyId', 'f.user_id as userId', 't.spent_at', 'f.expires_at', 'f.ended_at'])
       .where('t.token_hash', '=', bytes(tokenHash))
-      .forUpdate(['f'])
+      .forUpdate(['t', 'f'])
       .executeTakeFirst();
     return (
       row && {
