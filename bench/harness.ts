@@ -1,5 +1,24 @@
 /** The measuring tools every scenario shares: a closed-loop load runner, percentiles and the report. */
 
+function scaleFromEnvironment(): number {
+  const text = process.env.BENCH_SCALE ?? '1';
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`BENCH_SCALE=${text}: must be a number above 0`);
+  return value;
+}
+
+/**
+ * BENCH_SCALE (default 1, the full run): multiplies every scenario's request counts and data sizes, so
+ * `BENCH_SCALE=0.05 npm run bench` is a smoke run of every scenario in a minute or two. Only a full run's
+ * figures mean anything.
+ */
+export const BENCH_SCALE = scaleFromEnvironment();
+
+/** `count` at BENCH_SCALE, never below `min`. */
+export function scaled(count: number, min = 1): number {
+  return Math.max(min, Math.round(count * BENCH_SCALE));
+}
+
 export interface Sample<T> {
   readonly ms: number;
   /** When the request completed, relative to the start of the run. */
@@ -95,6 +114,8 @@ export interface Row {
   readonly ratio: number | null;
   readonly correctness: string;
   readonly ok: boolean;
+  /** Rows that time a single step in-process (the token rows): microseconds per call, 1e6 / rps. */
+  readonly perCallUs?: number;
 }
 
 export function row(
@@ -121,6 +142,8 @@ export function row(
 
 const fixed = (value: number | null, digits: number) =>
   value === null || Number.isNaN(value) ? '-' : value.toFixed(digits);
+/** Latencies under a millisecond (a token's verification) keep a third decimal. */
+const milliseconds = (value: number) => fixed(value, value < 1 ? 3 : 2);
 
 export function formatTable(rows: Row[]): string {
   const header = [
@@ -138,8 +161,8 @@ export function formatTable(rows: Row[]): string {
     r.scenario,
     String(r.requests),
     fixed(r.rps, 0),
-    fixed(r.p50, 2),
-    fixed(r.p99, 2),
+    milliseconds(r.p50),
+    milliseconds(r.p99),
     String(r.errors),
     fixed(r.ceilingRps, 0),
     fixed(r.ratio, 2),

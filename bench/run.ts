@@ -2,17 +2,28 @@
  * `npm run bench [-- scenario ...]`: starts the service as its own process on a fresh database (on the
  * embedded server, or on the server of DATABASE_URL), runs each scenario against it over HTTP and, as the
  * ceiling, the same use cases and adapters in this process without HTTP, and prints one table. Results
- * also go to bench/results/.
+ * also go to bench/results/. Authentication is on, as in production: the service gets a signing key made
+ * for the run and an administrator; every request that needs a token carries its user's (see auth.ts).
+ * `BENCH_SCALE=0.05` makes a short smoke run of the same scenarios; `BENCH_CONCURRENCY` (64) and
+ * `DATABASE_POOL_SIZE` (20) tune it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
+import { parseSigningKey } from '../src/adapters/auth/signing-keys.js';
 import { createDb } from '../src/adapters/postgres/database.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../src/adapters/postgres/embedded.js';
-import { appDependencies, createContainer } from '../src/container.js';
-import { type Row, formatTable } from './harness.js';
+import { accessTokens, appDependencies, createContainer } from '../src/container.js';
+import {
+  MINTED_TOKEN_LIFETIME_S,
+  benchAuth,
+  benchSecrets,
+  logInAdminAndCheck,
+  serviceAuthEnvironment,
+} from './auth.js';
+import { BENCH_SCALE, type Row, formatTable } from './harness.js';
 import { popular, scenarios } from './scenarios/index.js';
-import { httpClient, startService } from './service.js';
+import { type AuthRefusals, httpClient, startService } from './service.js';
 
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const poolSize = Number(process.env.DATABASE_POOL_SIZE ?? 20);
@@ -61,56 +72,75 @@ async function main(): Promise<void> {
   await admin(serverUrl, (client) => client.query(`CREATE DATABASE ${database}`));
   const benchUrl = withDatabase(serverUrl, database);
 
-  const service = await startService(benchUrl, poolSize);
+  const secrets = benchSecrets();
+  const service = await startService(benchUrl, poolSize, serviceAuthEnvironment(secrets));
   const http = httpClient(service.origin, concurrency);
-  // The ceiling: the service's composition root on a database of the same pool size, in this process.
+  // The ceiling: the service's composition root on a database of the same pool size, in this process, with
+  // the service's signing key, so the tokens it mints are the service's and its Authenticate accepts them.
   const ceilingDb = createDb({ url: benchUrl, poolSize });
-  const ceiling = {
-    useCases: appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db: ceilingDb }, timeZone })),
-    db: ceilingDb,
-  };
+  const container = createContainer({
+    repositories: { kind: 'POSTGRES', db: ceilingDb },
+    timeZone,
+    auth: { signingKey: parseSigningKey(secrets.signingKeyPem), accessTokenTtlS: MINTED_TOKEN_LIFETIME_S },
+  });
+  const ceiling = { useCases: appDependencies(container), db: ceilingDb };
   const pgPool = new pg.Pool({ connectionString: benchUrl, max: poolSize });
   const rows: Row[] = [];
+  let refusals: AuthRefusals = { unauthenticated: 0, forbidden: 0 };
   try {
+    const issuer = accessTokens(container);
+    const auth = benchAuth(issuer, await logInAdminAndCheck(service.origin, secrets, issuer));
+    process.stderr.write('auth: the admin logged in; no token is 401, a minted customer token is accepted\n');
     for (const scenario of chosen) {
       process.stderr.write(`\n${scenario.name}: ${scenario.description}\n`);
-      rows.push(...(await scenario.run({ http, ceiling, pg: pgPool, databaseUrl: benchUrl, concurrency })));
+      rows.push(...(await scenario.run({ http, ceiling, auth, pg: pgPool, databaseUrl: benchUrl, concurrency })));
     }
   } finally {
     const peakMemoryMiB = service.peakMemoryMiB();
+    refusals = http.refusals();
     await http.close();
     await ceilingDb.destroy();
     await pgPool.end();
     await service.stop();
     await admin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
     await embedded?.stop();
-    report(rows, peakMemoryMiB);
+    report(rows, peakMemoryMiB, refusals);
   }
 }
 
-function report(rows: Row[], peakMemoryMiB: number): void {
+function report(rows: Row[], peakMemoryMiB: number, refusals: AuthRefusals): void {
   if (popular.explain)
     console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the popular query at the largest size:\n${popular.explain}`);
   console.log(`\n${formatTable(rows)}`);
   console.log(
     `\nconcurrency ${concurrency}, pool ${poolSize} connections (service and ceiling alike), service peak RSS ${peakMemoryMiB.toFixed(0)} MiB, ` +
-      `${os.cpus().length} cores, Node ${process.version}`,
+      `${os.cpus().length} cores, Node ${process.version}` +
+      (BENCH_SCALE === 1 ? '' : `; BENCH_SCALE ${BENCH_SCALE}: a smoke run, its figures are not comparable`),
+  );
+  const refused = refusals.unauthenticated + refusals.forbidden;
+  console.log(
+    `requests refused for their token: ${refusals.unauthenticated} answered 401, ${refusals.forbidden} answered 403` +
+      (refused === 0 ? '' : ' (FAIL: every request carries a token that may do what it asks)'),
   );
   mkdirSync('bench/results', { recursive: true });
-  const file = `bench/results/${new Date().toISOString().replaceAll(':', '-')}.json`;
+  // A smoke run's figures are not results: kept apart, and latest.json stays the last full run.
+  const smoke = BENCH_SCALE !== 1;
+  const file = `bench/results/${smoke ? 'smoke-' : ''}${new Date().toISOString().replaceAll(':', '-')}.json`;
   const document = {
     at: new Date().toISOString(),
     concurrency,
     poolSize,
+    scale: BENCH_SCALE,
     peakMemoryMiB,
+    refusals,
     node: process.version,
     rows,
     popularExplain: popular.explain ?? null,
   };
   writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
-  writeFileSync('bench/results/latest.json', `${JSON.stringify(document, null, 2)}\n`);
+  if (!smoke) writeFileSync('bench/results/latest.json', `${JSON.stringify(document, null, 2)}\n`);
   console.log(`results written to ${file}`);
-  if (rows.some((r) => !r.ok)) process.exitCode = 1;
+  if (rows.some((r) => !r.ok) || refused > 0) process.exitCode = 1;
 }
 
 await main();

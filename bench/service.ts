@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { startServiceProcess } from '../tests/support/service-process.js';
 
 export interface RunningService {
   readonly origin: string;
@@ -15,12 +17,64 @@ export interface HttpResult {
   readonly body: Record<string, unknown>;
 }
 
-/** Starts `src/main.ts` as its own process, as `npm start` would, against the given database. */
-export async function startService(databaseUrl: string, poolSize: number): Promise<RunningService> {
-  const { origin, child, exited } = await startServiceProcess({
-    DATABASE_URL: databaseUrl,
-    DATABASE_POOL_SIZE: String(poolSize),
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
   });
+}
+
+/**
+ * Variables of the caller's environment the service must not see: the bench's tokens are the only ones it
+ * should accept (no extra verification keys, no identity provider), and the bench names its own admin.
+ */
+const NOT_INHERITED = ['AUTH_VERIFY_KEYS', 'AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'CORS_ORIGINS'];
+
+/**
+ * Starts `src/main.ts` as its own process, as `npm start` would, against the given database, with `env`
+ * (the signing key and the admin's credentials) on top; resolves once /ready answers. (The bench's own
+ * starter, not the tests' helper: it runs with the bench's key and admin and logs nobody in itself.)
+ */
+export async function startService(
+  databaseUrl: string,
+  poolSize: number,
+  env: Record<string, string>,
+): Promise<RunningService> {
+  const port = await freePort();
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !NOT_INHERITED.includes(name)));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: {
+      ...inherited,
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: databaseUrl,
+      DATABASE_POOL_SIZE: String(poolSize),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const origin = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode} during start-up`);
+    try {
+      if ((await fetch(`${origin}/ready`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (attempt > 300) {
+      child.kill('SIGKILL');
+      throw new Error('the service did not become ready within 30 s');
+    }
+    await sleep(100);
+  }
   return {
     origin,
     pid: child.pid!,
@@ -35,23 +89,44 @@ export async function startService(databaseUrl: string, poolSize: number): Promi
   };
 }
 
-/** An HTTP client with one keep-alive connection per concurrent caller. */
+/** Answers the bench never expects from a request it sends with the right token. */
+export interface AuthRefusals {
+  /** 401: no token, or one the service did not accept. */
+  readonly unauthenticated: number;
+  /** 403: a token that may not act for the user named, or a customer on an admin route. */
+  readonly forbidden: number;
+}
+
+/**
+ * An HTTP client with one keep-alive connection per concurrent caller. `token` goes out as
+ * `Authorization: Bearer <token>`; every 401 and 403 it receives is counted, so the run can say that no
+ * request was refused for its token.
+ */
 export function httpClient(origin: string, connections: number) {
   const pool = new Pool(origin, { connections, pipelining: 1 });
+  let unauthenticated = 0;
+  let forbidden = 0;
   return {
-    async request(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<HttpResult> {
+    async request(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown, token?: string): Promise<HttpResult> {
       try {
         const response = await pool.request({
           method,
           path,
-          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+          headers: {
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
-        return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> };
+        if (response.statusCode === 401) unauthenticated++;
+        if (response.statusCode === 403) forbidden++;
+        const text = await response.body.text();
+        return { status: response.statusCode, body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown> };
       } catch (error) {
         return { status: 0, body: { code: 'NETWORK_ERROR', detail: String(error) } };
       }
     },
+    refusals: (): AuthRefusals => ({ unauthenticated, forbidden }),
     close: () => pool.close(),
   };
 }

@@ -1,8 +1,7 @@
-import { SYSTEM } from '../../src/application/shared/actor.js';
-import { row, runLoad, statsOf } from '../harness.js';
-import { type Scenario, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
+import { row, runLoad, scaled, statsOf } from '../harness.js';
+import { type Scenario, actingAs, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
 
-const CHARGES = 5_000;
+const CHARGES = scaled(5_000, 50);
 
 /** Everyone charges the same user: every charge queues on that user's balance row. */
 export const chargeOneUser: Scenario = {
@@ -10,16 +9,23 @@ export const chargeOneUser: Scenario = {
   description: `${CHARGES} concurrent charges of 1 won on one user`,
   async run(context) {
     const [serviceUser, ceilingUser] = await insertUsers(context.pg, 2, 'charge ');
+    // The user charges their own balance, with their own token.
+    const [serviceToken, ceilingToken] = await context.auth.tokensFor([serviceUser!, ceilingUser!]);
     const service = await runLoad('charge-one-user (service)', CHARGES, context.concurrency, async () =>
       outcomeOf(
-        await context.http.request('POST', `/api/v1/users/${serviceUser}/balance/charge`, { amount: 1 }),
+        await context.http.request('POST', `/api/v1/users/${serviceUser}/balance/charge`, { amount: 1 }, serviceToken),
         200,
         'CHARGED',
       ),
     );
     const { chargeBalance } = context.ceiling.useCases;
     const ceiling = await runLoad('charge-one-user (ceiling: in-process)', CHARGES, context.concurrency, () =>
-      outcomeOfCall(chargeBalance.execute({ actor: SYSTEM, userId: ceilingUser!, amount: 1 }), 'CHARGED'),
+      outcomeOfCall(
+        actingAs(context.ceiling, ceilingToken!, (actor) =>
+          chargeBalance.execute({ actor, userId: ceilingUser!, amount: 1 }),
+        ),
+        'CHARGED',
+      ),
     );
 
     const { rows } = await context.pg.query<{ amount: string; last: string; entries: string }>(

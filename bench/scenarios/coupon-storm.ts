@@ -1,11 +1,20 @@
 import type pg from 'pg';
-import { SYSTEM } from '../../src/application/shared/actor.js';
-import { type Sample, type Stats, row, runLoad, statsOf } from '../harness.js';
-import { type Scenario, type ScenarioContext, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
+import { BENCH_SCALE, type Sample, type Stats, row, runLoad, scaled, statsOf } from '../harness.js';
+import {
+  type Scenario,
+  type ScenarioContext,
+  actingAs,
+  insertUsers,
+  outcomeOf,
+  outcomeOfCall,
+  tally,
+} from './scenario.js';
 
-const USERS = 10_000;
-const QUANTITY = 1_000;
+const USERS = scaled(10_000, 100);
+const QUANTITY = scaled(1_000, 10);
 const SOLD_OUT = 'COUPON_SOLD_OUT';
+/** A smoke run sells a few dozen copies: too few for the selling rate to be compared with anything. */
+const fullRun = BENCH_SCALE >= 1;
 
 class Rollback extends Error {
   constructor(readonly outcome: string) {
@@ -65,6 +74,19 @@ async function attempt(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<v
   }
 }
 
+/** The service's campaign, made as a back office would: POST /admin/coupons with the admin's token. */
+async function createCampaignAsAdmin(context: ScenarioContext): Promise<number> {
+  const created = await context.http.request(
+    'POST',
+    '/api/v1/admin/coupons',
+    { name: 'bench storm', discountType: 'PERCENT', discountValue: 10, totalQuantity: QUANTITY, validDays: 7 },
+    context.auth.admin.token,
+  );
+  if (created.status !== 201) throw new Error(`POST /admin/coupons answered ${created.status}`);
+  return created.body.id as number;
+}
+
+/** The ceilings' campaigns, straight into the table: the same row the route makes. */
 async function createCampaign(pool: pg.Pool): Promise<number> {
   const { rows } = await pool.query<{ id: string }>(
     `INSERT INTO coupons (name, discount_type, discount_value, total_quantity, valid_days, created_at)
@@ -92,12 +114,13 @@ function selling(samples: Sample<string>[]): Stats {
 async function ceilingRun(
   context: ScenarioContext,
   label: string,
-  issue: (couponId: number, userId: number) => Promise<string>,
+  issue: (couponId: number, userId: number, token: string) => Promise<string>,
 ) {
   const couponId = await createCampaign(context.pg);
   const users = await insertUsers(context.pg, USERS, `ceiling ${label} `);
+  const tokens = await context.auth.tokensFor(users);
   const run = await runLoad(`coupon-storm ceiling (${label})`, USERS, context.concurrency, (i) =>
-    issue(couponId, users[i]!),
+    issue(couponId, users[i]!, tokens[i]!),
   );
   return { run, stored: await issuedInDatabase(context.pg, couponId) };
 }
@@ -107,20 +130,32 @@ export const couponStorm: Scenario = {
   description: `${USERS} users ask for a campaign of ${QUANTITY} at once, then ${USERS} more requests after it sold out`,
   async run(context) {
     const { http, concurrency } = context;
-    const couponId = await createCampaign(context.pg);
+    const couponId = await createCampaignAsAdmin(context);
     const users = await insertUsers(context.pg, USERS, 'storm ');
-    const issue = async (userId: number) =>
-      outcomeOf(await http.request('POST', `/api/v1/coupons/${couponId}/issue`, { userId }), 201, 'ISSUED');
+    // Each user asks for a copy for themselves, with their own token.
+    const tokens = await context.auth.tokensFor(users);
+    const issue = async (i: number) =>
+      outcomeOf(
+        await http.request('POST', `/api/v1/coupons/${couponId}/issue`, { userId: users[i] }, tokens[i]),
+        201,
+        'ISSUED',
+      );
 
-    const storm = await runLoad('coupon-storm (service)', USERS, concurrency, (i) => issue(users[i]!));
-    const afterSellOut = await runLoad('coupon-storm sold out (service)', USERS, concurrency, (i) => issue(users[i]!));
+    const storm = await runLoad('coupon-storm (service)', USERS, concurrency, issue);
+    const afterSellOut = await runLoad('coupon-storm sold out (service)', USERS, concurrency, issue);
     const stored = await issuedInDatabase(context.pg, couponId);
     const { issueCoupon } = context.ceiling.useCases;
-    const inProcess = await ceilingRun(context, 'in-process', (couponId, userId) =>
-      outcomeOfCall(issueCoupon.execute({ actor: SYSTEM, couponId, userId }), 'ISSUED'),
+    const inProcess = await ceilingRun(context, 'in-process', (couponId, userId, token) =>
+      outcomeOfCall(
+        actingAs(context.ceiling, token, (actor) => issueCoupon.execute({ actor, couponId, userId })),
+        'ISSUED',
+      ),
     );
-    const forUpdate = await ceilingRun(context, 'pg, SELECT FOR UPDATE', (couponId, userId) =>
-      issueSelectForUpdate(context.pg, couponId, userId),
+    // It pays the same authentication step as the in-process ceiling, so the two differ only in how they issue.
+    const forUpdate = await ceilingRun(context, 'pg, SELECT FOR UPDATE', (couponId, userId, token) =>
+      actingAs(context.ceiling, token, () => issueSelectForUpdate(context.pg, couponId, userId)).catch(
+        (error: unknown) => `ERROR ${error instanceof Error ? error.message : String(error)}`,
+      ),
     );
 
     const stormTally = tally(storm.samples.map((sample) => sample.value));
@@ -157,8 +192,9 @@ export const couponStorm: Scenario = {
         soldOutStats,
         unexpected(soldOutTally, [SOLD_OUT]),
         null,
-        `all ${SOLD_OUT}; ${(soldOutStats.rps / sellingStats.rps).toFixed(1)}x the selling rate`,
-        soldOutTally[SOLD_OUT] === USERS && soldOutStats.rps >= 5 * sellingStats.rps,
+        `all ${SOLD_OUT}; ${(soldOutStats.rps / sellingStats.rps).toFixed(1)}x the selling rate` +
+          (fullRun ? '' : ' (at least 5x is checked on a full run only)'),
+        soldOutTally[SOLD_OUT] === USERS && (!fullRun || soldOutStats.rps >= 5 * sellingStats.rps),
       ),
       row(
         'coupon-storm: FOR UPDATE variant',

@@ -1,10 +1,12 @@
 import { chargeOneUser } from './charge-one-user.js';
 import { couponStorm } from './coupon-storm.js';
+import { login } from './login.js';
 import { orderHot, orderSpread } from './orders.js';
 import { popularScenario } from './popular.js';
 import type { Scenario } from './scenario.js';
+import { tokenCost } from './token-cost.js';
 
 export const popular = popularScenario();
 
 /** Every scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [chargeOneUser, couponStorm, orderSpread, orderHot, popular];
+export const scenarios: Scenario[] = [chargeOneUser, couponStorm, orderSpread, orderHot, popular, login, tokenCost];

@@ -1,11 +1,18 @@
 import type pg from 'pg';
-import { SYSTEM } from '../../src/application/shared/actor.js';
-import { row, runLoad, statsOf } from '../harness.js';
-import { type Scenario, type ScenarioContext, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
+import { row, runLoad, scaled, statsOf } from '../harness.js';
+import {
+  type Scenario,
+  type ScenarioContext,
+  actingAs,
+  insertUsers,
+  outcomeOf,
+  outcomeOfCall,
+  tally,
+} from './scenario.js';
 
-const ORDERS = 5_000;
-const BUYERS = 1_000;
-const SPREAD_PRODUCTS = 1_000;
+const ORDERS = scaled(5_000, 50);
+const BUYERS = scaled(1_000, 10);
+const SPREAD_PRODUCTS = scaled(1_000, 10);
 const LINES_PER_ORDER = 3;
 const FUNDS = 1_000_000_000;
 
@@ -14,7 +21,7 @@ interface Item {
   quantity: number;
 }
 
-async function createProducts(pool: pg.Pool, count: number, stock: number, prefix: string): Promise<number[]> {
+export async function createProducts(pool: pg.Pool, count: number, stock: number, prefix: string): Promise<number[]> {
   const { rows } = await pool.query<{ id: string }>(
     `WITH made AS (
        INSERT INTO products (name, price, stock, created_at, updated_at)
@@ -67,12 +74,14 @@ function orderScenario(
   async function runOn(
     context: ScenarioContext,
     label: string,
-    place: (userId: number, items: Item[]) => Promise<string>,
+    place: (userId: number, token: string, items: Item[]) => Promise<string>,
   ) {
     const products = await createProducts(context.pg, productCount, stock, `${name} ${label} `);
     const buyers = await fundedBuyers(context.pg, `${name} ${label} `);
+    // Each buyer orders for themselves, with their own token.
+    const tokens = await context.auth.tokensFor(buyers);
     const run = await runLoad(`${name} (${label})`, ORDERS, context.concurrency, (i) =>
-      place(buyers[i % buyers.length]!, plan(products, i)),
+      place(buyers[i % buyers.length]!, tokens[i % buyers.length]!, plan(products, i)),
     );
     const placed = run.samples.filter((s) => s.value === 'PAID');
     const check = await stockCheck(context.pg, products, stock);
@@ -83,12 +92,15 @@ function orderScenario(
     name,
     description,
     async run(context) {
-      const service = await runOn(context, 'service', async (userId, items) =>
-        outcomeOf(await context.http.request('POST', '/api/v1/orders', { userId, items }), 201, 'PAID'),
+      const service = await runOn(context, 'service', async (userId, token, items) =>
+        outcomeOf(await context.http.request('POST', '/api/v1/orders', { userId, items }, token), 201, 'PAID'),
       );
       const { placeOrder } = context.ceiling.useCases;
-      const ceiling = await runOn(context, 'ceiling: in-process', (userId, items) =>
-        outcomeOfCall(placeOrder.execute({ actor: SYSTEM, userId, items }), 'PAID'),
+      const ceiling = await runOn(context, 'ceiling: in-process', (userId, token, items) =>
+        outcomeOfCall(
+          actingAs(context.ceiling, token, (actor) => placeOrder.execute({ actor, userId, items })),
+          'PAID',
+        ),
       );
       const expectedRefusal = stock < ORDERS * 3 ? ['INSUFFICIENT_STOCK'] : [];
       const errors = Object.entries(tally(service.run.samples.map((s) => s.value))).reduce(

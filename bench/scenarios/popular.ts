@@ -5,14 +5,16 @@ import { PgSalesStatistics } from '../../src/adapters/postgres/pg-sales-statisti
 import { POPULAR_PRODUCTS_LIMIT } from '../../src/domain/statistics/popular-products.js';
 import { type LocalDate, localDateOf } from '../../src/domain/statistics/shop-calendar.js';
 import { generateOrderLines } from '../generate.js';
-import { type Row, progressBar, row, runLoad, statsOf } from '../harness.js';
+import { type Row, progressBar, row, runLoad, scaled, statsOf } from '../harness.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 
-const REQUESTS = 20_000;
+const REQUESTS = scaled(20_000, 200);
 /** A second, light load: at 64 clients a cached answer's latency is mostly queueing (Little's law). */
 const LIGHT_CONCURRENCY = 8;
-const CEILING_REQUESTS = 1_000;
-const STEPS = [1_000_000, 5_000_000];
+const CEILING_REQUESTS = scaled(1_000, 20);
+const STEPS = [scaled(1_000_000, 1_000), scaled(5_000_000, 5_000)];
+/** 1000000 → "1M", 50000 → "0.05M". */
+const millions = (lines: number) => `${Number((lines / 1_000_000).toFixed(3))}M`;
 
 interface PopularBody {
   from: string;
@@ -60,7 +62,7 @@ async function groundTruth(pool: pg.Pool, body: PopularBody): Promise<string> {
 export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Seoul'): Scenario & { explain?: string } {
   const scenario: Scenario & { explain?: string } = {
     name: 'popular',
-    description: `GET /products/popular at ${STEPS.map((n) => `${n / 1_000_000} M`).join(' and ')} order lines over 10,000 products and 30 days`,
+    description: `GET /products/popular at ${STEPS.map(millions).join(' and ')} order lines over 10,000 products and 30 days`,
     async run(context: ScenarioContext) {
       // The ranking without the cache: the Pg adapter the cached use case reads through, called directly.
       const statistics = new PgSalesStatistics(context.ceiling.db);
@@ -72,7 +74,7 @@ export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Se
         await generateOrderLines(context.pg, {
           lines: lines - generated,
           timeZone,
-          onProgress: progressBar(`generating ${lines / 1_000_000} M lines`),
+          onProgress: progressBar(`generating ${millions(lines)} lines`),
         });
         process.stderr.write(
           `\n  ${lines - generated} lines generated in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
@@ -82,13 +84,13 @@ export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Se
         const first = await context.http.request('GET', '/api/v1/products/popular');
         const body = first.body as unknown as PopularBody;
         const service = await runLoad(
-          `popular @${lines / 1_000_000}M (service)`,
+          `popular @${millions(lines)} (service)`,
           REQUESTS,
           context.concurrency,
           async () => (await context.http.request('GET', '/api/v1/products/popular')).status,
         );
         const light = await runLoad(
-          `popular @${lines / 1_000_000}M (service, ${LIGHT_CONCURRENCY} clients)`,
+          `popular @${millions(lines)} (service, ${LIGHT_CONCURRENCY} clients)`,
           REQUESTS,
           LIGHT_CONCURRENCY,
           async () => (await context.http.request('GET', '/api/v1/products/popular')).status,
@@ -97,7 +99,7 @@ export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Se
         const firstDay = localDateOf(new Date(body.from), timeZone);
         const lastDay = localDateOf(new Date(new Date(body.to).getTime() - 1), timeZone);
         const ceiling = await runLoad(
-          `popular @${lines / 1_000_000}M (ceiling: in-process, no cache)`,
+          `popular @${millions(lines)} (ceiling: in-process, no cache)`,
           CEILING_REQUESTS,
           context.concurrency,
           async () => (await statistics.topSellers(firstDay, lastDay, POPULAR_PRODUCTS_LIMIT)).length,
@@ -110,10 +112,12 @@ export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Se
         const errors = service.samples.filter((s) => s.value !== 200).length;
         firstP99 ??= stats.p99;
         const drift =
-          lines === STEPS[0] ? '' : `, p99 ${(((stats.p99 - firstP99) / firstP99) * 100).toFixed(0)} % vs 1 M`;
+          lines === STEPS[0]
+            ? ''
+            : `, p99 ${(((stats.p99 - firstP99) / firstP99) * 100).toFixed(0)} % vs ${millions(STEPS[0]!)}`;
         rows.push(
           row(
-            `popular @${lines / 1_000_000}M lines`,
+            `popular @${millions(lines)} lines`,
             stats,
             errors,
             statsOf(ceiling.samples, ceiling.elapsedMs),
@@ -121,7 +125,7 @@ export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Se
             matches && errors === 0,
           ),
           row(
-            `popular @${lines / 1_000_000}M, ${LIGHT_CONCURRENCY} clients`,
+            `popular @${millions(lines)}, ${LIGHT_CONCURRENCY} clients`,
             statsOf(light.samples, light.elapsedMs),
             light.samples.filter((s) => s.value !== 200).length,
             null,

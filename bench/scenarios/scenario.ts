@@ -1,13 +1,18 @@
 import type pg from 'pg';
 import type { AppDependencies } from '../../src/adapters/http/app.js';
 import type { Db } from '../../src/adapters/postgres/database.js';
+import type { Actor } from '../../src/application/shared/actor.js';
 import { DomainError } from '../../src/domain/shared/domain-error.js';
+import type { BenchAuth } from '../auth.js';
 import type { Row } from '../harness.js';
 import type { HttpClient, HttpResult } from '../service.js';
 
 /**
  * The ceiling: the service without its HTTP layer. The same use cases on the same Pg adapters, wired by
- * the composition root in this process, so it runs the service's own code and can't drift from it.
+ * the composition root in this process (with the service's signing key), so it runs the service's own code
+ * and can't drift from it. Authentication is not HTTP: the ceiling pays it where the edge does, once per
+ * call (see actingAs), so service/ceiling stays the cost of HTTP alone; the `token-cost` rows say what the
+ * authentication step itself costs.
  */
 export interface Ceiling {
   readonly useCases: AppDependencies;
@@ -18,6 +23,8 @@ export interface Ceiling {
 export interface ScenarioContext {
   readonly http: HttpClient;
   readonly ceiling: Ceiling;
+  /** The customers' tokens (minted), the administrator's (logged in). */
+  readonly auth: BenchAuth;
   /** Plain pg on the bench database (a pool of the same size): bulk loading, checks, the FOR UPDATE variant. */
   readonly pg: pg.Pool;
   readonly databaseUrl: string;
@@ -28,6 +35,15 @@ export interface Scenario {
   readonly name: string;
   readonly description: string;
   run(context: ScenarioContext): Promise<Row[]>;
+}
+
+/**
+ * One ceiling call as the service makes it: the bearer token to its actor (Authenticate: the JWT's
+ * signature and claims, then the user's token version, cached for 500 ms per user, exactly what the HTTP
+ * edge's hook runs), then the use case with that actor, whose own checks run as they do behind HTTP.
+ */
+export async function actingAs<T>(ceiling: Ceiling, token: string, work: (actor: Actor) => Promise<T>): Promise<T> {
+  return work(await ceiling.useCases.authenticate.execute(token));
 }
 
 /** The outcome of one request, as a word: the created status, or the problem's code. */
