@@ -9,11 +9,12 @@ import {
   couponBody,
   issuedQuantityOf,
 } from '../support/builders.js';
-import { expectProblem, useTestApp } from '../support/test-app.js';
+import { bearer, expectProblem, useTestApp } from '../support/test-app.js';
 
 const START = '2026-11-24T03:00:00.000Z';
 const clock = new ManualClock(START);
-const t = useTestApp({ clock });
+// The clock jumps by days here; the tokens outlive the jumps (a token's own lifetime is not what these test).
+const t = useTestApp({ clock, auth: { accessTokenTtlS: 366 * 86_400 } });
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -28,12 +29,24 @@ const validCoupon = couponBody({
 });
 
 const createCoupon = (payload: unknown) =>
-  t.app.inject({ method: 'POST', url: '/api/v1/admin/coupons', payload: payload as object });
+  t.app.inject({
+    method: 'POST',
+    url: '/api/v1/admin/coupons',
+    headers: bearer(t.adminToken),
+    payload: payload as object,
+  });
+/** Public: no token. */
 const getCoupon = (couponId: number | string) => t.app.inject({ method: 'GET', url: `/api/v1/coupons/${couponId}` });
-const issue = (couponId: number | string, payload: unknown) =>
-  t.app.inject({ method: 'POST', url: `/api/v1/coupons/${couponId}/issue`, payload: payload as object });
-const listUserCoupons = (userId: number | string, query = '') =>
-  t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/coupons${query}` });
+/** As `token`: the customer's own, or by default the administrator's (who may act for anyone). */
+const issue = (couponId: number | string, payload: unknown, token = t.adminToken) =>
+  t.app.inject({
+    method: 'POST',
+    url: `/api/v1/coupons/${couponId}/issue`,
+    headers: bearer(token),
+    payload: payload as object,
+  });
+const listUserCoupons = (userId: number | string, query = '', token = t.adminToken) =>
+  t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/coupons${query}`, headers: bearer(token) });
 
 const inHours = (hours: number) => new Date(clock.now().getTime() + hours * HOUR_MS).toISOString();
 
@@ -65,7 +78,7 @@ describe('creating and reading coupons', () => {
 
   it('keeps an issue window as ISO 8601 UTC timestamps', async () => {
     const window = { issueStartsAt: '2026-12-01T00:00:00.000Z', issueEndsAt: '2026-12-08T15:00:00.000Z' };
-    const coupon = await aCoupon(t.app, { discountType: 'PERCENT', discountValue: 15, ...window });
+    const coupon = await aCoupon(t.api, { discountType: 'PERCENT', discountValue: 15, ...window });
     expect(coupon).toMatchObject({ discountType: 'PERCENT', discountValue: 15, issuedQuantity: 0, ...window });
     expect((await getCoupon(coupon.id)).json()).toEqual(coupon);
   });
@@ -166,15 +179,16 @@ describe('creating and reading coupons', () => {
 
 describe('issuing a coupon', () => {
   it('issues an AVAILABLE copy that expires validDays after it was issued, and counts it', async () => {
-    const coupon = await aCoupon(t.app, {
+    const coupon = await aCoupon(t.api, {
       name: 'Ten percent',
       discountType: 'PERCENT',
       discountValue: 10,
       validDays: 30,
     });
-    const { id: userId } = await aUser(t.app);
+    const { id: userId } = await aUser(t.api);
+    const token = await t.tokenFor(userId);
 
-    const response = await issue(coupon.id, { userId });
+    const response = await issue(coupon.id, { userId }, token);
     expect(response.statusCode).toBe(201);
     const copy = response.json<UserCouponView>();
     expect(copy).toEqual({
@@ -190,33 +204,35 @@ describe('issuing a coupon', () => {
       usedAt: null,
       orderId: null,
     });
-    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(1);
-    expect((await listUserCoupons(userId)).json()).toEqual({ items: [copy] });
+    expect(await issuedQuantityOf(t.api, coupon.id)).toBe(1);
+    expect((await listUserCoupons(userId, '', token)).json()).toEqual({ items: [copy] });
   });
 
   it('answers 409 COUPON_ALREADY_ISSUED to a user who holds the coupon, and counts nothing more', async () => {
-    const coupon = await aCoupon(t.app);
-    const { id: userId } = await aUser(t.app);
-    await anIssuedCoupon(t.app, coupon.id, userId);
+    const coupon = await aCoupon(t.api);
+    const { id: userId } = await aUser(t.api);
+    const customer = await t.as(userId);
+    await anIssuedCoupon(customer, coupon.id, userId);
 
-    const body = expectProblem(await issue(coupon.id, { userId }), 409, 'COUPON_ALREADY_ISSUED');
+    const body = expectProblem(await issue(coupon.id, { userId }, customer.token), 409, 'COUPON_ALREADY_ISSUED');
     expect(body).toMatchObject({ couponId: coupon.id, userId });
-    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(1);
-    expect((await listUserCoupons(userId)).json<{ items: unknown[] }>().items).toHaveLength(1);
+    expect(await issuedQuantityOf(t.api, coupon.id)).toBe(1);
+    expect((await listUserCoupons(userId, '', customer.token)).json<{ items: unknown[] }>().items).toHaveLength(1);
   });
 
   it('answers 404 COUPON_NOT_FOUND for an unknown coupon', async () => {
-    const { id: userId } = await aUser(t.app);
-    const body = expectProblem(await issue(missing, { userId }), 404, 'COUPON_NOT_FOUND');
+    const { id: userId } = await aUser(t.api);
+    const token = await t.tokenFor(userId);
+    const body = expectProblem(await issue(missing, { userId }, token), 404, 'COUPON_NOT_FOUND');
     expect(body).toMatchObject({ couponId: missing });
-    expect((await listUserCoupons(userId)).json()).toEqual({ items: [] });
+    expect((await listUserCoupons(userId, '', token)).json()).toEqual({ items: [] });
   });
 
   it('answers 404 USER_NOT_FOUND for an unknown user, and counts nothing', async () => {
-    const coupon = await aCoupon(t.app);
+    const coupon = await aCoupon(t.api);
     const body = expectProblem(await issue(coupon.id, { userId: missing }), 404, 'USER_NOT_FOUND');
     expect(body).toMatchObject({ userId: missing });
-    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(0);
+    expect(await issuedQuantityOf(t.api, coupon.id)).toBe(0);
   });
 
   it('answers COUPON_NOT_FOUND ahead of USER_NOT_FOUND when both are unknown', async () => {
@@ -224,90 +240,95 @@ describe('issuing a coupon', () => {
   });
 
   it('answers USER_NOT_FOUND ahead of COUPON_NOT_ISSUABLE', async () => {
-    const coupon = await aCoupon(t.app, { issueStartsAt: inHours(1), issueEndsAt: inHours(2) });
+    const coupon = await aCoupon(t.api, { issueStartsAt: inHours(1), issueEndsAt: inHours(2) });
     expectProblem(await issue(coupon.id, { userId: missing }), 404, 'USER_NOT_FOUND');
   });
 
   it('answers 409 COUPON_NOT_ISSUABLE before the window opens, and issues from its first instant on', async () => {
-    const coupon = await aCoupon(t.app, { issueStartsAt: inHours(1), issueEndsAt: inHours(2) });
-    const { id: userId } = await aUser(t.app);
+    const coupon = await aCoupon(t.api, { issueStartsAt: inHours(1), issueEndsAt: inHours(2) });
+    const { id: userId } = await aUser(t.api);
+    const token = await t.tokenFor(userId);
 
-    const body = expectProblem(await issue(coupon.id, { userId }), 409, 'COUPON_NOT_ISSUABLE');
+    const body = expectProblem(await issue(coupon.id, { userId }, token), 409, 'COUPON_NOT_ISSUABLE');
     expect(body).toMatchObject({
       couponId: coupon.id,
       issueStartsAt: coupon.issueStartsAt,
       issueEndsAt: coupon.issueEndsAt,
     });
     clock.set(new Date(Date.parse(coupon.issueStartsAt!) - 1));
-    expectProblem(await issue(coupon.id, { userId }), 409, 'COUPON_NOT_ISSUABLE');
-    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(0);
-    expect((await listUserCoupons(userId)).json()).toEqual({ items: [] });
+    expectProblem(await issue(coupon.id, { userId }, token), 409, 'COUPON_NOT_ISSUABLE');
+    expect(await issuedQuantityOf(t.api, coupon.id)).toBe(0);
+    expect((await listUserCoupons(userId, '', token)).json()).toEqual({ items: [] });
 
     clock.set(coupon.issueStartsAt!);
-    const issued = await issue(coupon.id, { userId });
+    const issued = await issue(coupon.id, { userId }, token);
     expect(issued.statusCode).toBe(201);
     expect(issued.json()).toMatchObject({ issuedAt: coupon.issueStartsAt, status: 'AVAILABLE' });
-    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(1);
+    expect(await issuedQuantityOf(t.api, coupon.id)).toBe(1);
   });
 
   it('answers 409 COUPON_NOT_ISSUABLE from the instant the window closes', async () => {
-    const coupon = await aCoupon(t.app, { issueStartsAt: inHours(-1), issueEndsAt: inHours(1) });
-    const { id: early } = await aUser(t.app);
-    const { id: late } = await aUser(t.app);
+    const coupon = await aCoupon(t.api, { issueStartsAt: inHours(-1), issueEndsAt: inHours(1) });
+    const { id: early } = await aUser(t.api);
+    const { id: late } = await aUser(t.api);
+    const lateToken = await t.tokenFor(late);
 
     clock.set(new Date(Date.parse(coupon.issueEndsAt!) - 1));
-    expect((await issue(coupon.id, { userId: early })).statusCode).toBe(201);
+    expect((await issue(coupon.id, { userId: early }, await t.tokenFor(early))).statusCode).toBe(201);
 
     clock.set(coupon.issueEndsAt!);
-    const body = expectProblem(await issue(coupon.id, { userId: late }), 409, 'COUPON_NOT_ISSUABLE');
+    const body = expectProblem(await issue(coupon.id, { userId: late }, lateToken), 409, 'COUPON_NOT_ISSUABLE');
     expect(body).toMatchObject({ couponId: coupon.id });
     clock.advance(DAY_MS);
-    expectProblem(await issue(coupon.id, { userId: late }), 409, 'COUPON_NOT_ISSUABLE');
-    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(1);
-    expect((await listUserCoupons(late)).json()).toEqual({ items: [] });
+    expectProblem(await issue(coupon.id, { userId: late }, lateToken), 409, 'COUPON_NOT_ISSUABLE');
+    expect(await issuedQuantityOf(t.api, coupon.id)).toBe(1);
+    expect((await listUserCoupons(late, '', lateToken)).json()).toEqual({ items: [] });
   });
 
   it('honours a window bounded at one end only', async () => {
-    const opensLater = await aCoupon(t.app, { issueStartsAt: inHours(1) });
-    const closesSoon = await aCoupon(t.app, { issueEndsAt: inHours(1) });
-    const { id: userId } = await aUser(t.app);
+    const opensLater = await aCoupon(t.api, { issueStartsAt: inHours(1) });
+    const closesSoon = await aCoupon(t.api, { issueEndsAt: inHours(1) });
+    const { id: userId } = await aUser(t.api);
+    const token = await t.tokenFor(userId);
 
-    expectProblem(await issue(opensLater.id, { userId }), 409, 'COUPON_NOT_ISSUABLE');
-    expect((await issue(closesSoon.id, { userId })).statusCode).toBe(201);
+    expectProblem(await issue(opensLater.id, { userId }, token), 409, 'COUPON_NOT_ISSUABLE');
+    expect((await issue(closesSoon.id, { userId }, token)).statusCode).toBe(201);
 
     clock.advance(HOUR_MS);
-    const { id: other } = await aUser(t.app);
-    expect((await issue(opensLater.id, { userId })).statusCode).toBe(201);
-    expectProblem(await issue(closesSoon.id, { userId: other }), 409, 'COUPON_NOT_ISSUABLE');
+    const { id: other } = await aUser(t.api);
+    expect((await issue(opensLater.id, { userId }, token)).statusCode).toBe(201);
+    expectProblem(await issue(closesSoon.id, { userId: other }, await t.tokenFor(other)), 409, 'COUPON_NOT_ISSUABLE');
   });
 
   it('answers 409 COUPON_SOLD_OUT once every copy is issued, and the count stays at the total', async () => {
-    const coupon = await aCoupon(t.app, { totalQuantity: 2 });
-    const { id: first } = await aUser(t.app);
-    const { id: second } = await aUser(t.app);
-    const { id: third } = await aUser(t.app);
-    await anIssuedCoupon(t.app, coupon.id, first);
-    await anIssuedCoupon(t.app, coupon.id, second);
+    const coupon = await aCoupon(t.api, { totalQuantity: 2 });
+    const { id: first } = await aUser(t.api);
+    const { id: second } = await aUser(t.api);
+    const { id: third } = await aUser(t.api);
+    await anIssuedCoupon(await t.as(first), coupon.id, first);
+    await anIssuedCoupon(await t.as(second), coupon.id, second);
+    const thirdToken = await t.tokenFor(third);
 
-    const body = expectProblem(await issue(coupon.id, { userId: third }), 409, 'COUPON_SOLD_OUT');
+    const body = expectProblem(await issue(coupon.id, { userId: third }, thirdToken), 409, 'COUPON_SOLD_OUT');
     expect(body).toMatchObject({ couponId: coupon.id, totalQuantity: 2 });
-    expectProblem(await issue(coupon.id, { userId: third }), 409, 'COUPON_SOLD_OUT');
-    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(2);
-    expect((await listUserCoupons(third)).json()).toEqual({ items: [] });
+    expectProblem(await issue(coupon.id, { userId: third }, thirdToken), 409, 'COUPON_SOLD_OUT');
+    expect(await issuedQuantityOf(t.api, coupon.id)).toBe(2);
+    expect((await listUserCoupons(third, '', thirdToken)).json()).toEqual({ items: [] });
 
     // Both hold for a holder asking again: either code is allowed.
-    const again = await issue(coupon.id, { userId: first });
+    const again = await issue(coupon.id, { userId: first }, await t.tokenFor(first));
     expect(again.statusCode).toBe(409);
     expect(['COUPON_ALREADY_ISSUED', 'COUPON_SOLD_OUT']).toContain(again.json<{ code: string }>().code);
-    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(2);
+    expect(await issuedQuantityOf(t.api, coupon.id)).toBe(2);
   });
 
   it('issues exactly totalQuantity copies to 30 concurrent users of a campaign of 5', async () => {
-    const coupon = await aCoupon(t.app, { totalQuantity: 5 });
+    const coupon = await aCoupon(t.api, { totalQuantity: 5 });
     const users: number[] = [];
-    for (let i = 0; i < 30; i++) users.push((await aUser(t.app, { name: `Rush ${i}` })).id);
+    for (let i = 0; i < 30; i++) users.push((await aUser(t.api, { name: `Rush ${i}` })).id);
+    const tokens = await Promise.all(users.map((userId) => t.tokenFor(userId)));
 
-    const responses = await Promise.all(users.map((userId) => issue(coupon.id, { userId })));
+    const responses = await Promise.all(users.map((userId, i) => issue(coupon.id, { userId }, tokens[i])));
 
     const issued = responses.filter((response) => response.statusCode === 201);
     const refused = responses.filter((response) => response.statusCode !== 201);
@@ -317,51 +338,53 @@ describe('issuing a coupon', () => {
     const copies = issued.map((response) => response.json<UserCouponView>());
     expect(new Set(copies.map((copy) => copy.userId)).size).toBe(5);
     expect(new Set(copies.map((copy) => copy.userCouponId)).size).toBe(5);
-    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(5);
+    expect(await issuedQuantityOf(t.api, coupon.id)).toBe(5);
 
     let held = 0;
-    for (const userId of users) held += (await listUserCoupons(userId)).json<{ items: unknown[] }>().items.length;
+    for (const [i, userId] of users.entries())
+      held += (await listUserCoupons(userId, '', tokens[i])).json<{ items: unknown[] }>().items.length;
     expect(held).toBe(5);
   });
 
   it('issues one copy to a user who asks 10 times at once', async () => {
-    const coupon = await aCoupon(t.app, { totalQuantity: 100 });
-    const { id: userId } = await aUser(t.app);
+    const coupon = await aCoupon(t.api, { totalQuantity: 100 });
+    const { id: userId } = await aUser(t.api);
+    const token = await t.tokenFor(userId);
 
-    const responses = await Promise.all(Array.from({ length: 10 }, () => issue(coupon.id, { userId })));
+    const responses = await Promise.all(Array.from({ length: 10 }, () => issue(coupon.id, { userId }, token)));
 
     expect(responses.filter((response) => response.statusCode === 201)).toHaveLength(1);
     for (const response of responses.filter((r) => r.statusCode !== 201))
       expectProblem(response, 409, 'COUPON_ALREADY_ISSUED');
-    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(1);
-    expect((await listUserCoupons(userId)).json<{ items: unknown[] }>().items).toHaveLength(1);
+    expect(await issuedQuantityOf(t.api, coupon.id)).toBe(1);
+    expect((await listUserCoupons(userId, '', token)).json<{ items: unknown[] }>().items).toHaveLength(1);
   });
 });
 
 describe('a user’s coupons', () => {
   it('lists an empty wallet as { items: [] }', async () => {
-    const { id: userId } = await aUser(t.app);
-    const response = await listUserCoupons(userId);
+    const { id: userId } = await aUser(t.api);
+    const response = await listUserCoupons(userId, '', await t.tokenFor(userId));
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ items: [] });
   });
 
   it('lists the coupons a user holds, newest first, and only theirs', async () => {
-    const { id: userId } = await aUser(t.app);
-    const { id: other } = await aUser(t.app);
+    const { id: userId } = await aUser(t.api);
+    const { id: other } = await aUser(t.api);
     const coupons = [
-      await aCoupon(t.app, { name: 'First' }),
-      await aCoupon(t.app, { name: 'Second' }),
-      await aCoupon(t.app, { name: 'Third' }),
+      await aCoupon(t.api, { name: 'First' }),
+      await aCoupon(t.api, { name: 'Second' }),
+      await aCoupon(t.api, { name: 'Third' }),
     ];
     const copies: UserCouponView[] = [];
     for (const coupon of coupons) {
-      copies.push(await anIssuedCoupon(t.app, coupon.id, userId));
+      copies.push(await anIssuedCoupon(t.api, coupon.id, userId));
       clock.advance(60_000);
     }
-    await anIssuedCoupon(t.app, coupons[0]!.id, other);
+    await anIssuedCoupon(t.api, coupons[0]!.id, other);
 
-    const response = await listUserCoupons(userId);
+    const response = await listUserCoupons(userId, '', await t.tokenFor(userId));
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ items: [...copies].reverse() });
     expect(response.json<{ items: UserCouponView[] }>().items.map((copy) => copy.name)).toEqual([
@@ -372,15 +395,16 @@ describe('a user’s coupons', () => {
   });
 
   it('filters by status, and shows a copy EXPIRED from its expiresAt on', async () => {
-    const { id: userId } = await aUser(t.app);
-    const short = await aCoupon(t.app, { name: 'One day', validDays: 1 });
-    const long = await aCoupon(t.app, { name: 'Thirty days', validDays: 30 });
-    const shortCopy = await anIssuedCoupon(t.app, short.id, userId);
-    const longCopy = await anIssuedCoupon(t.app, long.id, userId);
+    const { id: userId } = await aUser(t.api);
+    const short = await aCoupon(t.api, { name: 'One day', validDays: 1 });
+    const long = await aCoupon(t.api, { name: 'Thirty days', validDays: 30 });
+    const shortCopy = await anIssuedCoupon(t.api, short.id, userId);
+    const longCopy = await anIssuedCoupon(t.api, long.id, userId);
     expect(shortCopy.expiresAt).toBe(new Date(Date.parse(START) + DAY_MS).toISOString());
 
+    const token = await t.tokenFor(userId);
     const list = async (query: string) => {
-      const response = await listUserCoupons(userId, query);
+      const response = await listUserCoupons(userId, query, token);
       expect(response.statusCode).toBe(200);
       return response.json<{ items: UserCouponView[] }>().items;
     };
@@ -411,8 +435,12 @@ describe('a user’s coupons', () => {
   });
 
   it.each(['OTHER', 'available', 'EXPIRED,USED', ''])('answers 400 for status=%s', async (status) => {
-    const { id: userId } = await aUser(t.app);
-    const body = expectProblem(await listUserCoupons(userId, `?status=${status}`), 400, 'INVALID_REQUEST');
+    const { id: userId } = await aUser(t.api);
+    const body = expectProblem(
+      await listUserCoupons(userId, `?status=${status}`, await t.tokenFor(userId)),
+      400,
+      'INVALID_REQUEST',
+    );
     expect(body.errors).toEqual([{ path: 'status', message: expect.any(String) }]);
   });
 });
@@ -421,7 +449,7 @@ describe('bad input on the coupon routes', () => {
   it.each(['abc', '0', '-1', '1.5', '01', '9007199254740992', '99999999999999999999', '1e3'])(
     'answers 400 for the path id %s',
     async (id) => {
-      const { id: userId } = await aUser(t.app);
+      const { id: userId } = await aUser(t.api);
       for (const response of [await getCoupon(id), await issue(id, { userId })]) {
         const body = expectProblem(response, 400, 'INVALID_REQUEST');
         expect(body.errors).toEqual([{ path: 'couponId', message: expect.any(String) }]);
@@ -441,18 +469,18 @@ describe('bad input on the coupon routes', () => {
     ['beyond 2^53', { userId: 9_007_199_254_740_992 }, 'userId'],
     ['with an unknown field', { userId: 1, note: 'hi' }, 'note'],
   ])('answers 400 for an issue body whose userId is %s, and issues nothing', async (_label, payload, path) => {
-    const coupon = await aCoupon(t.app);
+    const coupon = await aCoupon(t.api);
     const body = expectProblem(await issue(coupon.id, payload), 400, 'INVALID_REQUEST');
     expect(body.errors).toEqual(expect.arrayContaining([{ path, message: expect.any(String) }]));
-    expect(await issuedQuantityOf(t.app, coupon.id)).toBe(0);
+    expect(await issuedQuantityOf(t.api, coupon.id)).toBe(0);
   });
 
   it('answers 400 for a malformed JSON issue body', async () => {
-    const coupon = await aCoupon(t.app);
+    const coupon = await aCoupon(t.api);
     const response = await t.app.inject({
       method: 'POST',
       url: `/api/v1/coupons/${coupon.id}/issue`,
-      headers: { 'content-type': 'application/json' },
+      headers: { ...bearer(t.adminToken), 'content-type': 'application/json' },
       payload: '{"userId": 1',
     });
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([{ path: '', message: expect.any(String) }]);

@@ -18,22 +18,30 @@ import {
   ordersOf,
   stockOf,
 } from '../support/builders.js';
-import { BAD_CURSORS, BAD_LIMITS, expectProblem, useTestApp } from '../support/test-app.js';
+import { BAD_CURSORS, BAD_LIMITS, bearer, expectProblem, useTestApp } from '../support/test-app.js';
 
 const START = '2026-11-24T03:00:00.000Z';
 const clock = new ManualClock(START);
-const t = useTestApp({ clock });
+// The clock jumps by days here; the tokens outlive the jumps (a token's own lifetime is not what these test).
+const t = useTestApp({ clock, auth: { accessTokenTtlS: 366 * 86_400 } });
 
 const DAY_MS = 86_400_000;
 const missing = 987_654_321;
 
-const placeOrder = (payload: unknown) =>
-  t.app.inject({ method: 'POST', url: '/api/v1/orders', payload: payload as object });
-const getOrder = (orderId: number | string) => t.app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}` });
-const listOrders = (userId: number | string, query = '') =>
-  t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/orders${query}` });
-const charge = (userId: number, amount: number) =>
-  t.app.inject({ method: 'POST', url: `/api/v1/users/${userId}/balance/charge`, payload: { amount } });
+// Each request as `token`: the customer's own, or by default the administrator's (who may act for anyone).
+const placeOrder = (payload: unknown, token = t.adminToken) =>
+  t.app.inject({ method: 'POST', url: '/api/v1/orders', headers: bearer(token), payload: payload as object });
+const getOrder = (orderId: number | string, token = t.adminToken) =>
+  t.app.inject({ method: 'GET', url: `/api/v1/orders/${orderId}`, headers: bearer(token) });
+const listOrders = (userId: number | string, query = '', token = t.adminToken) =>
+  t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/orders${query}`, headers: bearer(token) });
+const charge = (userId: number, amount: number, token = t.adminToken) =>
+  t.app.inject({
+    method: 'POST',
+    url: `/api/v1/users/${userId}/balance/charge`,
+    headers: bearer(token),
+    payload: { amount },
+  });
 
 /** Rows any order writes, anywhere in this file's schema: a refused order must add none of them. */
 async function orderRowCounts() {
@@ -53,11 +61,11 @@ async function orderRowCounts() {
 /** Everything an order could change for this user and these products, read back through the API. */
 async function snapshot(userId: number, productIds: readonly number[]) {
   return {
-    stocks: await Promise.all(productIds.map((id) => stockOf(t.app, id))),
-    balance: await balanceOf(t.app, userId),
-    history: await historyOf(t.app, userId),
-    coupons: await couponsOf(t.app, userId),
-    orders: await ordersOf(t.app, userId),
+    stocks: await Promise.all(productIds.map((id) => stockOf(t.api, id))),
+    balance: await balanceOf(t.api, userId),
+    history: await historyOf(t.api, userId),
+    coupons: await couponsOf(t.api, userId),
+    orders: await ordersOf(t.api, userId),
     rows: await orderRowCounts(),
   };
 }
@@ -68,20 +76,23 @@ beforeEach(() => {
 
 describe('placing a paid order', () => {
   it('answers 201 with the order, takes the stock, debits the balance and records the payment', async () => {
-    const keyboard = await aProduct(t.app, { name: 'Keyboard', price: 3_500, stock: 5 });
-    const mouse = await aProduct(t.app, { name: 'Mouse', price: 1_200, stock: 10 });
-    const pad = await aProduct(t.app, { name: 'Mouse pad', price: 800, stock: 100 });
-    const { id: userId } = await aChargedUser(t.app, 50_000);
+    const keyboard = await aProduct(t.api, { name: 'Keyboard', price: 3_500, stock: 5 });
+    const mouse = await aProduct(t.api, { name: 'Mouse', price: 1_200, stock: 10 });
+    const pad = await aProduct(t.api, { name: 'Mouse pad', price: 800, stock: 100 });
+    const { id: userId } = await aChargedUser(t.api, 50_000);
 
     // Lines in an order other than the products' ids: the answer keeps the request's order.
-    const response = await placeOrder({
-      userId,
-      items: [
-        { productId: mouse.id, quantity: 3 },
-        { productId: keyboard.id, quantity: 2 },
-        { productId: pad.id, quantity: 1 },
-      ],
-    });
+    const response = await placeOrder(
+      {
+        userId,
+        items: [
+          { productId: mouse.id, quantity: 3 },
+          { productId: keyboard.id, quantity: 2 },
+          { productId: pad.id, quantity: 1 },
+        ],
+      },
+      await t.tokenFor(userId),
+    );
 
     expect(response.statusCode).toBe(201);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
@@ -103,11 +114,11 @@ describe('placing a paid order', () => {
     });
     expect(Number.isSafeInteger(order.orderId) && order.orderId > 0).toBe(true);
 
-    expect([await stockOf(t.app, keyboard.id), await stockOf(t.app, mouse.id), await stockOf(t.app, pad.id)]).toEqual([
+    expect([await stockOf(t.api, keyboard.id), await stockOf(t.api, mouse.id), await stockOf(t.api, pad.id)]).toEqual([
       3, 7, 99,
     ]);
-    expect(await balanceOf(t.app, userId)).toBe(38_600);
-    const history = await historyOf(t.app, userId);
+    expect(await balanceOf(t.api, userId)).toBe(38_600);
+    const history = await historyOf(t.api, userId);
     expect(history).toHaveLength(2);
     expect(history[0]).toEqual({
       id: expect.any(Number),
@@ -119,42 +130,43 @@ describe('placing a paid order', () => {
     });
     expect(history[1]).toMatchObject({ type: 'CHARGE', amount: 50_000, balanceAfter: 50_000, orderId: null });
 
-    const fetched = await getOrder(order.orderId);
+    const token = await t.tokenFor(userId);
+    const fetched = await getOrder(order.orderId, token);
     expect(fetched.statusCode).toBe(200);
     expect(fetched.json()).toEqual(order);
 
-    const list = await listOrders(userId);
+    const list = await listOrders(userId, '', token);
     expect(list.statusCode).toBe(200);
     expect(list.json()).toEqual({ items: [order], nextCursor: null });
   });
 
   it('prices every line at the product’s price when ordered, even after the price changes', async () => {
-    const product = await aProduct(t.app, { name: 'Lamp', price: 1_000, stock: 10 });
-    const { id: userId } = await aChargedUser(t.app, 10_000);
-    const first = await anOrder(t.app, { userId, items: [{ productId: product.id, quantity: 2 }] });
+    const product = await aProduct(t.api, { name: 'Lamp', price: 1_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.api, 10_000);
+    const first = await anOrder(await t.as(userId), { userId, items: [{ productId: product.id, quantity: 2 }] });
 
-    await anUpdatedProduct(t.app, product.id, { price: 1_500 });
-    const second = await anOrder(t.app, { userId, items: [{ productId: product.id, quantity: 2 }] });
+    await anUpdatedProduct(t.api, product.id, { price: 1_500 });
+    const second = await anOrder(await t.as(userId), { userId, items: [{ productId: product.id, quantity: 2 }] });
 
     expect(second).toMatchObject({
       items: [{ unitPrice: 1_500, amount: 3_000 }],
       totalAmount: 3_000,
       paidAmount: 3_000,
     });
-    expect((await getOrder(first.orderId)).json()).toEqual(first);
+    expect((await getOrder(first.orderId, await t.tokenFor(userId))).json()).toEqual(first);
     expect(first).toMatchObject({ items: [{ unitPrice: 1_000, amount: 2_000 }], totalAmount: 2_000 });
-    expect(await balanceOf(t.app, userId)).toBe(5_000);
-    expect(await stockOf(t.app, product.id)).toBe(6);
+    expect(await balanceOf(t.api, userId)).toBe(5_000);
+    expect(await stockOf(t.api, product.id)).toBe(6);
   });
 
   it('sells the last unit of a product, leaving its stock at 0', async () => {
-    const product = await aProduct(t.app, { price: 500, stock: 3 });
-    const { id: userId } = await aChargedUser(t.app, 1_500);
-    const order = await anOrder(t.app, { userId, items: [{ productId: product.id, quantity: 3 }] });
+    const product = await aProduct(t.api, { price: 500, stock: 3 });
+    const { id: userId } = await aChargedUser(t.api, 1_500);
+    const order = await anOrder(await t.as(userId), { userId, items: [{ productId: product.id, quantity: 3 }] });
     expect(order).toMatchObject({ totalAmount: 1_500, paidAmount: 1_500 });
-    expect(await stockOf(t.app, product.id)).toBe(0);
-    expect(await balanceOf(t.app, userId)).toBe(0);
-    expect((await historyOf(t.app, userId))[0]).toMatchObject({
+    expect(await stockOf(t.api, product.id)).toBe(0);
+    expect(await balanceOf(t.api, userId)).toBe(0);
+    expect((await historyOf(t.api, userId))[0]).toMatchObject({
       type: 'PAYMENT',
       amount: -1_500,
       balanceAfter: 0,
@@ -164,10 +176,10 @@ describe('placing a paid order', () => {
 
   it('takes the largest allowed order: 50 lines of 1,000 units', async () => {
     const products: ProductView[] = [];
-    for (let i = 0; i < 50; i++) products.push(await aProduct(t.app, { name: `Bolt ${i}`, price: 1, stock: 1_000 }));
-    const { id: userId } = await aChargedUser(t.app, 50_000);
+    for (let i = 0; i < 50; i++) products.push(await aProduct(t.api, { name: `Bolt ${i}`, price: 1, stock: 1_000 }));
+    const { id: userId } = await aChargedUser(t.api, 50_000);
 
-    const order = await anOrder(t.app, {
+    const order = await anOrder(await t.as(userId), {
       userId,
       items: products.map((product) => ({ productId: product.id, quantity: 1_000 })),
     });
@@ -175,23 +187,25 @@ describe('placing a paid order', () => {
     expect(order.items).toHaveLength(50);
     expect(order.items.map((line) => line.productId)).toEqual(products.map((product) => product.id));
     expect(order).toMatchObject({ totalAmount: 50_000, paidAmount: 50_000 });
-    expect(await balanceOf(t.app, userId)).toBe(0);
-    expect(await stockOf(t.app, products[0]!.id)).toBe(0);
-    expect(await stockOf(t.app, products[49]!.id)).toBe(0);
+    expect(await balanceOf(t.api, userId)).toBe(0);
+    expect(await stockOf(t.api, products[0]!.id)).toBe(0);
+    expect(await stockOf(t.api, products[49]!.id)).toBe(0);
   });
 
   it('lists a user’s orders newest first, only theirs, and pages them visiting each once', async () => {
-    const product = await aProduct(t.app, { price: 100, stock: 1_000 });
-    const { id: userId } = await aChargedUser(t.app, 100_000);
-    const { id: other } = await aChargedUser(t.app, 10_000);
+    const product = await aProduct(t.api, { price: 100, stock: 1_000 });
+    const { id: userId } = await aChargedUser(t.api, 100_000);
+    const { id: other } = await aChargedUser(t.api, 10_000);
     const orders: OrderView[] = [];
     for (let quantity = 1; quantity <= 7; quantity++) {
-      orders.push(await anOrder(t.app, { userId, items: [{ productId: product.id, quantity }] }));
-      if (quantity === 3) await anOrder(t.app, { userId: other, items: [{ productId: product.id, quantity: 1 }] });
+      orders.push(await anOrder(await t.as(userId), { userId, items: [{ productId: product.id, quantity }] }));
+      if (quantity === 3)
+        await anOrder(await t.as(other), { userId: other, items: [{ productId: product.id, quantity: 1 }] });
       clock.advance(60_000);
     }
 
-    const all = await listOrders(userId);
+    const token = await t.tokenFor(userId);
+    const all = await listOrders(userId, '', token);
     expect(all.statusCode).toBe(200);
     expect(all.json()).toEqual({ items: [...orders].reverse(), nextCursor: null });
 
@@ -200,7 +214,7 @@ describe('placing a paid order', () => {
     let cursor: string | null = null;
     do {
       const query: string = cursor ? `?limit=3&cursor=${cursor}` : '?limit=3';
-      const page = await listOrders(userId, query);
+      const page = await listOrders(userId, query, token);
       expect(page.statusCode).toBe(200);
       const body = page.json<{ items: OrderView[]; nextCursor: string | null }>();
       expect(body.items.length).toBeLessThanOrEqual(3);
@@ -214,8 +228,8 @@ describe('placing a paid order', () => {
   });
 
   it('lists no orders for a user who has none as an empty page', async () => {
-    const { id: userId } = await aUser(t.app);
-    const response = await listOrders(userId);
+    const { id: userId } = await aUser(t.api);
+    const response = await listOrders(userId, '', await t.tokenFor(userId));
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ items: [], nextCursor: null });
   });
@@ -223,11 +237,11 @@ describe('placing a paid order', () => {
 
 describe('orders with a coupon', () => {
   it('takes a FIXED discount off the total', async () => {
-    const product = await aProduct(t.app, { price: 2_500, stock: 10 });
-    const { id: userId } = await aChargedUser(t.app, 10_000);
-    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 1_000 });
+    const product = await aProduct(t.api, { price: 2_500, stock: 10 });
+    const { id: userId } = await aChargedUser(t.api, 10_000);
+    const copy = await aCouponFor(t.api, userId, { discountType: 'FIXED', discountValue: 1_000 });
 
-    const order = await anOrder(t.app, {
+    const order = await anOrder(await t.as(userId), {
       userId,
       items: [{ productId: product.id, quantity: 2 }],
       userCouponId: copy.userCouponId,
@@ -239,8 +253,8 @@ describe('orders with a coupon', () => {
       paidAmount: 4_000,
       userCouponId: copy.userCouponId,
     });
-    expect(await balanceOf(t.app, userId)).toBe(6_000);
-    expect((await historyOf(t.app, userId))[0]).toMatchObject({
+    expect(await balanceOf(t.api, userId)).toBe(6_000);
+    expect((await historyOf(t.api, userId))[0]).toMatchObject({
       type: 'PAYMENT',
       amount: -4_000,
       balanceAfter: 6_000,
@@ -249,11 +263,11 @@ describe('orders with a coupon', () => {
   });
 
   it('caps a FIXED discount at the total: 5,000 off a 3,000 order pays 0 and still writes a PAYMENT of 0', async () => {
-    const product = await aProduct(t.app, { price: 1_500, stock: 10 });
-    const { id: userId } = await aChargedUser(t.app, 1_000);
-    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 5_000 });
+    const product = await aProduct(t.api, { price: 1_500, stock: 10 });
+    const { id: userId } = await aChargedUser(t.api, 1_000);
+    const copy = await aCouponFor(t.api, userId, { discountType: 'FIXED', discountValue: 5_000 });
 
-    const order = await anOrder(t.app, {
+    const order = await anOrder(await t.as(userId), {
       userId,
       items: [{ productId: product.id, quantity: 2 }],
       userCouponId: copy.userCouponId,
@@ -265,9 +279,9 @@ describe('orders with a coupon', () => {
       paidAmount: 0,
       userCouponId: copy.userCouponId,
     });
-    expect(await balanceOf(t.app, userId)).toBe(1_000);
-    expect(await stockOf(t.app, product.id)).toBe(8);
-    const history = await historyOf(t.app, userId);
+    expect(await balanceOf(t.api, userId)).toBe(1_000);
+    expect(await stockOf(t.api, product.id)).toBe(8);
+    const history = await historyOf(t.api, userId);
     expect(history).toHaveLength(2);
     expect(history[0]).toEqual({
       id: expect.any(Number),
@@ -281,19 +295,19 @@ describe('orders with a coupon', () => {
   });
 
   it('pays a fully discounted order from a zero balance', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
-    const { id: userId } = await aUser(t.app);
-    const copy = await aCouponFor(t.app, userId, { discountType: 'PERCENT', discountValue: 100 });
+    const product = await aProduct(t.api, { price: 1_000, stock: 10 });
+    const { id: userId } = await aUser(t.api);
+    const copy = await aCouponFor(t.api, userId, { discountType: 'PERCENT', discountValue: 100 });
 
-    const order = await anOrder(t.app, {
+    const order = await anOrder(await t.as(userId), {
       userId,
       items: [{ productId: product.id, quantity: 3 }],
       userCouponId: copy.userCouponId,
     });
 
     expect(order).toMatchObject({ totalAmount: 3_000, discountAmount: 3_000, paidAmount: 0 });
-    expect(await balanceOf(t.app, userId)).toBe(0);
-    expect((await historyOf(t.app, userId))[0]).toMatchObject({
+    expect(await balanceOf(t.api, userId)).toBe(0);
+    expect((await historyOf(t.api, userId))[0]).toMatchObject({
       type: 'PAYMENT',
       amount: 0,
       balanceAfter: 0,
@@ -308,44 +322,51 @@ describe('orders with a coupon', () => {
     [1, 99, 0],
     [50, 10_001, 5_000],
   ])('takes %i%% off %i rounded down: %i', async (percent, total, discount) => {
-    const product = await aProduct(t.app, { price: total, stock: 10 });
-    const { id: userId } = await aChargedUser(t.app, total);
-    const copy = await aCouponFor(t.app, userId, { discountType: 'PERCENT', discountValue: percent });
+    const product = await aProduct(t.api, { price: total, stock: 10 });
+    const { id: userId } = await aChargedUser(t.api, total);
+    const copy = await aCouponFor(t.api, userId, { discountType: 'PERCENT', discountValue: percent });
 
-    const order = await anOrder(t.app, {
+    const order = await anOrder(await t.as(userId), {
       userId,
       items: [{ productId: product.id, quantity: 1 }],
       userCouponId: copy.userCouponId,
     });
 
     expect(order).toMatchObject({ totalAmount: total, discountAmount: discount, paidAmount: total - discount });
-    expect(await balanceOf(t.app, userId)).toBe(discount);
+    expect(await balanceOf(t.api, userId)).toBe(discount);
   });
 
   it('marks the copy USED with the order and the time, and refuses it a second time with nothing changed', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
-    const { id: userId } = await aChargedUser(t.app, 10_000);
-    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 300 });
+    const product = await aProduct(t.api, { price: 1_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.api, 10_000);
+    const copy = await aCouponFor(t.api, userId, { discountType: 'FIXED', discountValue: 300 });
     clock.advance(90_000);
 
-    const order = await anOrder(t.app, {
+    const order = await anOrder(await t.as(userId), {
       userId,
       items: [{ productId: product.id, quantity: 1 }],
       userCouponId: copy.userCouponId,
     });
 
     const used = { ...copy, status: 'USED', orderId: order.orderId, usedAt: clock.now().toISOString() };
-    expect(await couponsOf(t.app, userId)).toEqual([used]);
-    const filtered = await t.app.inject({ method: 'GET', url: `/api/v1/users/${userId}/coupons?status=USED` });
+    expect(await couponsOf(t.api, userId)).toEqual([used]);
+    const filtered = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/users/${userId}/coupons?status=USED`,
+      headers: bearer(await t.tokenFor(userId)),
+    });
     expect(filtered.json()).toEqual({ items: [used] });
     // Still USED, not EXPIRED, after it would have expired.
     clock.set(copy.expiresAt);
-    expect(await couponsOf(t.app, userId)).toEqual([used]);
+    expect(await couponsOf(t.api, userId)).toEqual([used]);
     clock.set(new Date(Date.parse(START) + 120_000));
 
     const before = await snapshot(userId, [product.id]);
     const body = expectProblem(
-      await placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }], userCouponId: copy.userCouponId }),
+      await placeOrder(
+        { userId, items: [{ productId: product.id, quantity: 1 }], userCouponId: copy.userCouponId },
+        await t.tokenFor(userId),
+      ),
       409,
       'COUPON_NOT_USABLE',
     );
@@ -354,16 +375,16 @@ describe('orders with a coupon', () => {
   });
 
   it('uses a copy until the instant before it expires, and refuses it from expiresAt on', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
-    const { id: early } = await aChargedUser(t.app, 5_000);
-    const { id: late } = await aChargedUser(t.app, 5_000);
+    const product = await aProduct(t.api, { price: 1_000, stock: 10 });
+    const { id: early } = await aChargedUser(t.api, 5_000);
+    const { id: late } = await aChargedUser(t.api, 5_000);
     const campaign = { discountType: 'FIXED', discountValue: 200, validDays: 1 } as const;
-    const earlyCopy = await aCouponFor(t.app, early, campaign);
-    const lateCopy = await aCouponFor(t.app, late, campaign);
+    const earlyCopy = await aCouponFor(t.api, early, campaign);
+    const lateCopy = await aCouponFor(t.api, late, campaign);
     expect(lateCopy.expiresAt).toBe(new Date(Date.parse(START) + DAY_MS).toISOString());
 
     clock.set(new Date(Date.parse(earlyCopy.expiresAt) - 1));
-    const order = await anOrder(t.app, {
+    const order = await anOrder(await t.as(early), {
       userId: early,
       items: [{ productId: product.id, quantity: 1 }],
       userCouponId: earlyCopy.userCouponId,
@@ -374,11 +395,14 @@ describe('orders with a coupon', () => {
     const before = await snapshot(late, [product.id]);
     expect(before.coupons).toEqual([{ ...lateCopy, status: 'EXPIRED' }]);
     const body = expectProblem(
-      await placeOrder({
-        userId: late,
-        items: [{ productId: product.id, quantity: 1 }],
-        userCouponId: lateCopy.userCouponId,
-      }),
+      await placeOrder(
+        {
+          userId: late,
+          items: [{ productId: product.id, quantity: 1 }],
+          userCouponId: lateCopy.userCouponId,
+        },
+        await t.tokenFor(late),
+      ),
       409,
       'COUPON_NOT_USABLE',
     );
@@ -387,19 +411,22 @@ describe('orders with a coupon', () => {
   });
 
   it('refuses another user’s copy with 409 COUPON_NOT_USABLE and leaves both users as they were', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
-    const { id: holder } = await aChargedUser(t.app, 5_000);
-    const { id: thief } = await aChargedUser(t.app, 5_000);
-    const copy = await aCouponFor(t.app, holder, { discountType: 'FIXED', discountValue: 500 });
+    const product = await aProduct(t.api, { price: 1_000, stock: 10 });
+    const { id: holder } = await aChargedUser(t.api, 5_000);
+    const { id: thief } = await aChargedUser(t.api, 5_000);
+    const copy = await aCouponFor(t.api, holder, { discountType: 'FIXED', discountValue: 500 });
 
     const holderBefore = await snapshot(holder, [product.id]);
     const thiefBefore = await snapshot(thief, [product.id]);
     const body = expectProblem(
-      await placeOrder({
-        userId: thief,
-        items: [{ productId: product.id, quantity: 1 }],
-        userCouponId: copy.userCouponId,
-      }),
+      await placeOrder(
+        {
+          userId: thief,
+          items: [{ productId: product.id, quantity: 1 }],
+          userCouponId: copy.userCouponId,
+        },
+        await t.tokenFor(thief),
+      ),
       409,
       'COUPON_NOT_USABLE',
     );
@@ -411,7 +438,7 @@ describe('orders with a coupon', () => {
     // The holder can still use it.
     expect(
       (
-        await anOrder(t.app, {
+        await anOrder(await t.as(holder), {
           userId: holder,
           items: [{ productId: product.id, quantity: 1 }],
           userCouponId: copy.userCouponId,
@@ -421,11 +448,14 @@ describe('orders with a coupon', () => {
   });
 
   it('refuses an unknown userCouponId with 409 COUPON_NOT_USABLE', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
-    const { id: userId } = await aChargedUser(t.app, 5_000);
+    const product = await aProduct(t.api, { price: 1_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.api, 5_000);
     const before = await snapshot(userId, [product.id]);
     const body = expectProblem(
-      await placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }], userCouponId: missing }),
+      await placeOrder(
+        { userId, items: [{ productId: product.id, quantity: 1 }], userCouponId: missing },
+        await t.tokenFor(userId),
+      ),
       409,
       'COUPON_NOT_USABLE',
     );
@@ -434,13 +464,14 @@ describe('orders with a coupon', () => {
   });
 
   it('lets exactly one of 5 concurrent orders use the same copy', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 100 });
-    const { id: userId } = await aChargedUser(t.app, 10_000);
-    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 1_000 });
+    const product = await aProduct(t.api, { price: 1_000, stock: 100 });
+    const { id: userId } = await aChargedUser(t.api, 10_000);
+    const copy = await aCouponFor(t.api, userId, { discountType: 'FIXED', discountValue: 1_000 });
+    const token = await t.tokenFor(userId);
 
     const responses = await Promise.all(
       Array.from({ length: 5 }, () =>
-        placeOrder({ userId, items: [{ productId: product.id, quantity: 2 }], userCouponId: copy.userCouponId }),
+        placeOrder({ userId, items: [{ productId: product.id, quantity: 2 }], userCouponId: copy.userCouponId }, token),
       ),
     );
 
@@ -455,19 +486,19 @@ describe('orders with a coupon', () => {
       paidAmount: 1_000,
       userCouponId: copy.userCouponId,
     });
-    expect(await stockOf(t.app, product.id)).toBe(98);
-    expect(await balanceOf(t.app, userId)).toBe(9_000);
-    expect(await couponsOf(t.app, userId)).toEqual([
+    expect(await stockOf(t.api, product.id)).toBe(98);
+    expect(await balanceOf(t.api, userId)).toBe(9_000);
+    expect(await couponsOf(t.api, userId)).toEqual([
       { ...copy, status: 'USED', orderId: order.orderId, usedAt: START },
     ]);
-    expect(await ordersOf(t.app, userId)).toEqual([order]);
+    expect(await ordersOf(t.api, userId)).toEqual([order]);
   });
 });
 
 describe('a refused order changes nothing', () => {
   it('answers 404 USER_NOT_FOUND for an unknown user, and takes no stock', async () => {
-    const first = await aProduct(t.app, { price: 1_000, stock: 10 });
-    const second = await aProduct(t.app, { price: 2_000, stock: 10 });
+    const first = await aProduct(t.api, { price: 1_000, stock: 10 });
+    const second = await aProduct(t.api, { price: 2_000, stock: 10 });
     const rows = await orderRowCounts();
 
     const body = expectProblem(
@@ -482,27 +513,30 @@ describe('a refused order changes nothing', () => {
       'USER_NOT_FOUND',
     );
     expect(body).toMatchObject({ userId: missing });
-    expect([await stockOf(t.app, first.id), await stockOf(t.app, second.id)]).toEqual([10, 10]);
+    expect([await stockOf(t.api, first.id), await stockOf(t.api, second.id)]).toEqual([10, 10]);
     expect(await orderRowCounts()).toEqual(rows);
   });
 
   it('answers 404 PRODUCT_NOT_FOUND when one of several lines names an unknown product', async () => {
-    const first = await aProduct(t.app, { price: 1_000, stock: 10 });
-    const third = await aProduct(t.app, { price: 500, stock: 10 });
-    const { id: userId } = await aChargedUser(t.app, 50_000);
-    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 100 });
+    const first = await aProduct(t.api, { price: 1_000, stock: 10 });
+    const third = await aProduct(t.api, { price: 500, stock: 10 });
+    const { id: userId } = await aChargedUser(t.api, 50_000);
+    const copy = await aCouponFor(t.api, userId, { discountType: 'FIXED', discountValue: 100 });
     const before = await snapshot(userId, [first.id, third.id]);
 
     const body = expectProblem(
-      await placeOrder({
-        userId,
-        items: [
-          { productId: first.id, quantity: 2 },
-          { productId: missing, quantity: 1 },
-          { productId: third.id, quantity: 3 },
-        ],
-        userCouponId: copy.userCouponId,
-      }),
+      await placeOrder(
+        {
+          userId,
+          items: [
+            { productId: first.id, quantity: 2 },
+            { productId: missing, quantity: 1 },
+            { productId: third.id, quantity: 3 },
+          ],
+          userCouponId: copy.userCouponId,
+        },
+        await t.tokenFor(userId),
+      ),
       404,
       'PRODUCT_NOT_FOUND',
     );
@@ -512,21 +546,24 @@ describe('a refused order changes nothing', () => {
   });
 
   it('answers 409 INSUFFICIENT_STOCK with the facts when the second line is short, leaving the first line’s stock', async () => {
-    const plenty = await aProduct(t.app, { price: 1_000, stock: 10 });
-    const scarce = await aProduct(t.app, { price: 1_000, stock: 2 });
-    const { id: userId } = await aChargedUser(t.app, 50_000);
-    const copy = await aCouponFor(t.app, userId, { discountType: 'PERCENT', discountValue: 10 });
+    const plenty = await aProduct(t.api, { price: 1_000, stock: 10 });
+    const scarce = await aProduct(t.api, { price: 1_000, stock: 2 });
+    const { id: userId } = await aChargedUser(t.api, 50_000);
+    const copy = await aCouponFor(t.api, userId, { discountType: 'PERCENT', discountValue: 10 });
     const before = await snapshot(userId, [plenty.id, scarce.id]);
 
     const body = expectProblem(
-      await placeOrder({
-        userId,
-        items: [
-          { productId: plenty.id, quantity: 5 },
-          { productId: scarce.id, quantity: 3 },
-        ],
-        userCouponId: copy.userCouponId,
-      }),
+      await placeOrder(
+        {
+          userId,
+          items: [
+            { productId: plenty.id, quantity: 5 },
+            { productId: scarce.id, quantity: 3 },
+          ],
+          userCouponId: copy.userCouponId,
+        },
+        await t.tokenFor(userId),
+      ),
       409,
       'INSUFFICIENT_STOCK',
     );
@@ -536,21 +573,24 @@ describe('a refused order changes nothing', () => {
   });
 
   it('answers 409 INSUFFICIENT_BALANCE with required and available, and uses neither stock nor coupon', async () => {
-    const first = await aProduct(t.app, { price: 3_000, stock: 10 });
-    const second = await aProduct(t.app, { price: 2_000, stock: 10 });
-    const { id: userId } = await aChargedUser(t.app, 4_000);
-    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 500 });
+    const first = await aProduct(t.api, { price: 3_000, stock: 10 });
+    const second = await aProduct(t.api, { price: 2_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.api, 4_000);
+    const copy = await aCouponFor(t.api, userId, { discountType: 'FIXED', discountValue: 500 });
     const before = await snapshot(userId, [first.id, second.id]);
 
     const body = expectProblem(
-      await placeOrder({
-        userId,
-        items: [
-          { productId: first.id, quantity: 1 },
-          { productId: second.id, quantity: 1 },
-        ],
-        userCouponId: copy.userCouponId,
-      }),
+      await placeOrder(
+        {
+          userId,
+          items: [
+            { productId: first.id, quantity: 1 },
+            { productId: second.id, quantity: 1 },
+          ],
+          userCouponId: copy.userCouponId,
+        },
+        await t.tokenFor(userId),
+      ),
       409,
       'INSUFFICIENT_BALANCE',
     );
@@ -559,8 +599,8 @@ describe('a refused order changes nothing', () => {
     expect(before.coupons).toEqual([copy]);
 
     // One won more and it goes through, with the coupon.
-    await aCharge(t.app, userId, 500);
-    const order = await anOrder(t.app, {
+    await aCharge(t.api, userId, 500);
+    const order = await anOrder(await t.as(userId), {
       userId,
       items: [
         { productId: first.id, quantity: 1 },
@@ -569,15 +609,15 @@ describe('a refused order changes nothing', () => {
       userCouponId: copy.userCouponId,
     });
     expect(order.paidAmount).toBe(4_500);
-    expect(await balanceOf(t.app, userId)).toBe(0);
+    expect(await balanceOf(t.api, userId)).toBe(0);
   });
 
   it('answers 409 INSUFFICIENT_BALANCE for a balance one won short', async () => {
-    const product = await aProduct(t.app, { price: 1_001, stock: 10 });
-    const { id: userId } = await aChargedUser(t.app, 1_000);
+    const product = await aProduct(t.api, { price: 1_001, stock: 10 });
+    const { id: userId } = await aChargedUser(t.api, 1_000);
     const before = await snapshot(userId, [product.id]);
     const body = expectProblem(
-      await placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] }),
+      await placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] }, await t.tokenFor(userId)),
       409,
       'INSUFFICIENT_BALANCE',
     );
@@ -588,7 +628,7 @@ describe('a refused order changes nothing', () => {
 
 describe('which error wins when several hold', () => {
   it('answers USER_NOT_FOUND ahead of PRODUCT_NOT_FOUND', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const product = await aProduct(t.api, { price: 1_000, stock: 10 });
     expectProblem(
       await placeOrder({
         userId: missing,
@@ -600,21 +640,24 @@ describe('which error wins when several hold', () => {
       404,
       'USER_NOT_FOUND',
     );
-    expect(await stockOf(t.app, product.id)).toBe(10);
+    expect(await stockOf(t.api, product.id)).toBe(10);
   });
 
   it('answers PRODUCT_NOT_FOUND ahead of INSUFFICIENT_STOCK on an earlier line', async () => {
-    const scarce = await aProduct(t.app, { price: 1_000, stock: 1 });
-    const { id: userId } = await aChargedUser(t.app, 50_000);
+    const scarce = await aProduct(t.api, { price: 1_000, stock: 1 });
+    const { id: userId } = await aChargedUser(t.api, 50_000);
     const before = await snapshot(userId, [scarce.id]);
     const body = expectProblem(
-      await placeOrder({
-        userId,
-        items: [
-          { productId: scarce.id, quantity: 5 },
-          { productId: missing, quantity: 1 },
-        ],
-      }),
+      await placeOrder(
+        {
+          userId,
+          items: [
+            { productId: scarce.id, quantity: 5 },
+            { productId: missing, quantity: 1 },
+          ],
+        },
+        await t.tokenFor(userId),
+      ),
       404,
       'PRODUCT_NOT_FOUND',
     );
@@ -623,11 +666,14 @@ describe('which error wins when several hold', () => {
   });
 
   it('answers INSUFFICIENT_STOCK ahead of COUPON_NOT_USABLE', async () => {
-    const scarce = await aProduct(t.app, { price: 1_000, stock: 1 });
-    const { id: userId } = await aChargedUser(t.app, 50_000);
+    const scarce = await aProduct(t.api, { price: 1_000, stock: 1 });
+    const { id: userId } = await aChargedUser(t.api, 50_000);
     const before = await snapshot(userId, [scarce.id]);
     expectProblem(
-      await placeOrder({ userId, items: [{ productId: scarce.id, quantity: 2 }], userCouponId: missing }),
+      await placeOrder(
+        { userId, items: [{ productId: scarce.id, quantity: 2 }], userCouponId: missing },
+        await t.tokenFor(userId),
+      ),
       409,
       'INSUFFICIENT_STOCK',
     );
@@ -635,17 +681,20 @@ describe('which error wins when several hold', () => {
   });
 
   it('answers COUPON_NOT_USABLE ahead of INSUFFICIENT_BALANCE', async () => {
-    const product = await aProduct(t.app, { price: 10_000, stock: 10 });
-    const { id: userId } = await aChargedUser(t.app, 100);
-    const { id: other } = await aUser(t.app);
-    const othersCopy = await aCouponFor(t.app, other, { discountType: 'FIXED', discountValue: 100 });
+    const product = await aProduct(t.api, { price: 10_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.api, 100);
+    const { id: other } = await aUser(t.api);
+    const othersCopy = await aCouponFor(t.api, other, { discountType: 'FIXED', discountValue: 100 });
     const before = await snapshot(userId, [product.id]);
     expectProblem(
-      await placeOrder({
-        userId,
-        items: [{ productId: product.id, quantity: 1 }],
-        userCouponId: othersCopy.userCouponId,
-      }),
+      await placeOrder(
+        {
+          userId,
+          items: [{ productId: product.id, quantity: 1 }],
+          userCouponId: othersCopy.userCouponId,
+        },
+        await t.tokenFor(userId),
+      ),
       409,
       'COUPON_NOT_USABLE',
     );
@@ -653,16 +702,16 @@ describe('which error wins when several hold', () => {
   });
 
   it('judges the balance after the discount: a coupon that makes the order affordable lets it through', async () => {
-    const product = await aProduct(t.app, { price: 10_000, stock: 10 });
-    const { id: userId } = await aChargedUser(t.app, 9_000);
-    const copy = await aCouponFor(t.app, userId, { discountType: 'FIXED', discountValue: 1_000 });
-    const order = await anOrder(t.app, {
+    const product = await aProduct(t.api, { price: 10_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.api, 9_000);
+    const copy = await aCouponFor(t.api, userId, { discountType: 'FIXED', discountValue: 1_000 });
+    const order = await anOrder(await t.as(userId), {
       userId,
       items: [{ productId: product.id, quantity: 1 }],
       userCouponId: copy.userCouponId,
     });
     expect(order).toMatchObject({ totalAmount: 10_000, discountAmount: 1_000, paidAmount: 9_000 });
-    expect(await balanceOf(t.app, userId)).toBe(0);
+    expect(await balanceOf(t.api, userId)).toBe(0);
   });
 });
 
@@ -750,10 +799,14 @@ describe('bad input on the order routes', () => {
     ],
     ['the body is an array', (p: number, u: number) => [{ userId: u, items: [{ productId: p, quantity: 1 }] }], ''],
   ])('answers 400 INVALID_REQUEST when %s, naming the path, and changes nothing', async (_label, build, path) => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
-    const { id: userId } = await aChargedUser(t.app, 10_000);
+    const product = await aProduct(t.api, { price: 1_000, stock: 10 });
+    const { id: userId } = await aChargedUser(t.api, 10_000);
     const before = await snapshot(userId, [product.id]);
-    const body = expectProblem(await placeOrder(build(product.id, userId)), 400, 'INVALID_REQUEST');
+    const body = expectProblem(
+      await placeOrder(build(product.id, userId), await t.tokenFor(userId)),
+      400,
+      'INVALID_REQUEST',
+    );
     expect(body.errors).toEqual(expect.arrayContaining([{ path, message: expect.any(String) }]));
     expect(await snapshot(userId, [product.id])).toEqual(before);
   });
@@ -762,7 +815,7 @@ describe('bad input on the order routes', () => {
     const response = await t.app.inject({
       method: 'POST',
       url: '/api/v1/orders',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...bearer(t.adminToken), 'content-type': 'application/json' },
       payload: '{"userId": 1, "items": [',
     });
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([{ path: '', message: expect.any(String) }]);
@@ -785,16 +838,16 @@ describe('bad input on the order routes', () => {
   });
 
   it.each(BAD_LIMITS)('answers 400 for limit=%s', async (limit) => {
-    const { id: userId } = await aUser(t.app);
-    const response = await listOrders(userId, `?limit=${limit}`);
+    const { id: userId } = await aUser(t.api);
+    const response = await listOrders(userId, `?limit=${limit}`, await t.tokenFor(userId));
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([
       { path: 'limit', message: expect.any(String) },
     ]);
   });
 
   it.each(BAD_CURSORS)('answers 400 for a cursor that is %s', async (_label, cursor) => {
-    const { id: userId } = await aUser(t.app);
-    const response = await listOrders(userId, `?cursor=${cursor}`);
+    const { id: userId } = await aUser(t.api);
+    const response = await listOrders(userId, `?cursor=${cursor}`, await t.tokenFor(userId));
     expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([
       { path: 'cursor', message: expect.any(String) },
     ]);
@@ -803,12 +856,13 @@ describe('bad input on the order routes', () => {
 
 describe('concurrent orders over HTTP', () => {
   it('sells a stock of 10 to exactly 10 of 30 users ordering at once', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 10 });
+    const product = await aProduct(t.api, { price: 1_000, stock: 10 });
     const users: number[] = [];
-    for (let i = 0; i < 30; i++) users.push((await aChargedUser(t.app, 5_000, { name: `Rush ${i}` })).id);
+    for (let i = 0; i < 30; i++) users.push((await aChargedUser(t.api, 5_000, { name: `Rush ${i}` })).id);
+    const tokens = await Promise.all(users.map((userId) => t.tokenFor(userId)));
 
     const responses = await Promise.all(
-      users.map((userId) => placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] })),
+      users.map((userId, i) => placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] }, tokens[i])),
     );
 
     const paid = responses.filter((response) => response.statusCode === 201);
@@ -822,26 +876,27 @@ describe('concurrent orders over HTTP', () => {
         available: 0,
       });
     }
-    expect(await stockOf(t.app, product.id)).toBe(0);
+    expect(await stockOf(t.api, product.id)).toBe(0);
 
     const winners = new Set(paid.map((response) => response.json<OrderView>().userId));
     expect(winners.size).toBe(10);
     for (const userId of users) {
       const won = winners.has(userId);
-      expect(await balanceOf(t.app, userId)).toBe(won ? 4_000 : 5_000);
-      expect(await ordersOf(t.app, userId)).toHaveLength(won ? 1 : 0);
-      expect((await historyOf(t.app, userId))[0]).toMatchObject(
+      expect(await balanceOf(t.api, userId)).toBe(won ? 4_000 : 5_000);
+      expect(await ordersOf(t.api, userId)).toHaveLength(won ? 1 : 0);
+      expect((await historyOf(t.api, userId))[0]).toMatchObject(
         won ? { type: 'PAYMENT', amount: -1_000, balanceAfter: 4_000 } : { type: 'CHARGE' },
       );
     }
   });
 
   it('lets exactly 3 of 10 concurrent orders through for a balance that pays for 3', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 100 });
-    const { id: userId } = await aChargedUser(t.app, 3_000);
+    const product = await aProduct(t.api, { price: 1_000, stock: 100 });
+    const { id: userId } = await aChargedUser(t.api, 3_000);
+    const token = await t.tokenFor(userId);
 
     const responses = await Promise.all(
-      Array.from({ length: 10 }, () => placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] })),
+      Array.from({ length: 10 }, () => placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] }, token)),
     );
 
     const paid = responses.filter((response) => response.statusCode === 201);
@@ -849,9 +904,9 @@ describe('concurrent orders over HTTP', () => {
     for (const response of responses.filter((r) => r.statusCode !== 201)) {
       expect(expectProblem(response, 409, 'INSUFFICIENT_BALANCE')).toMatchObject({ required: 1_000, available: 0 });
     }
-    expect(await balanceOf(t.app, userId)).toBe(0);
-    expect(await stockOf(t.app, product.id)).toBe(97);
-    const history = await historyOf(t.app, userId);
+    expect(await balanceOf(t.api, userId)).toBe(0);
+    expect(await stockOf(t.api, product.id)).toBe(97);
+    const history = await historyOf(t.api, userId);
     expect(history).toHaveLength(4);
     expect(history[0]!.balanceAfter).toBe(0);
     expect(history.map((entry) => entry.balanceAfter)).toEqual([0, 1_000, 2_000, 3_000]);
@@ -862,16 +917,19 @@ describe('concurrent orders over HTTP', () => {
         .map((entry) => entry.orderId!)
         .sort(byId),
     ).toEqual(paid.map((response) => response.json<OrderView>().orderId).sort(byId));
-    expect(await ordersOf(t.app, userId)).toHaveLength(3);
+    expect(await ordersOf(t.api, userId)).toHaveLength(3);
   });
 
   it('serialises orders and charges on one user: the history adds up to the balance', async () => {
-    const product = await aProduct(t.app, { price: 1_000, stock: 100 });
-    const { id: userId } = await aUser(t.app);
+    const product = await aProduct(t.api, { price: 1_000, stock: 100 });
+    const { id: userId } = await aUser(t.api);
+    const token = await t.tokenFor(userId);
 
     const responses = await Promise.all([
-      ...Array.from({ length: 10 }, () => placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] })),
-      ...Array.from({ length: 10 }, () => charge(userId, 700)),
+      ...Array.from({ length: 10 }, () =>
+        placeOrder({ userId, items: [{ productId: product.id, quantity: 1 }] }, token),
+      ),
+      ...Array.from({ length: 10 }, () => charge(userId, 700, token)),
     ]);
 
     const charges = responses.slice(10);
@@ -881,10 +939,10 @@ describe('concurrent orders over HTTP', () => {
     for (const response of orders.filter((r) => r.statusCode !== 201))
       expectProblem(response, 409, 'INSUFFICIENT_BALANCE');
 
-    const balance = await balanceOf(t.app, userId);
+    const balance = await balanceOf(t.api, userId);
     expect(balance).toBe(7_000 - sold * 1_000);
-    expect(await stockOf(t.app, product.id)).toBe(100 - sold);
-    const history = await historyOf(t.app, userId);
+    expect(await stockOf(t.api, product.id)).toBe(100 - sold);
+    const history = await historyOf(t.api, userId);
     expect(history).toHaveLength(10 + sold);
     expect(history[0]!.balanceAfter).toBe(balance);
     expect(history.reduce((sum, entry) => sum + entry.amount, 0)).toBe(balance);
@@ -896,30 +954,34 @@ describe('concurrent orders over HTTP', () => {
   });
 
   it('does not deadlock when concurrent orders take the same products in opposite orders', async () => {
-    const a = await aProduct(t.app, { price: 100, stock: 1_000 });
-    const b = await aProduct(t.app, { price: 100, stock: 1_000 });
+    const a = await aProduct(t.api, { price: 100, stock: 1_000 });
+    const b = await aProduct(t.api, { price: 100, stock: 1_000 });
     const users: number[] = [];
-    for (let i = 0; i < 10; i++) users.push((await aChargedUser(t.app, 10_000)).id);
+    for (let i = 0; i < 10; i++) users.push((await aChargedUser(t.api, 10_000)).id);
+    const tokens = await Promise.all(users.map((userId) => t.tokenFor(userId)));
 
     const responses = await Promise.all(
       users.map((userId, i) =>
-        placeOrder({
-          userId,
-          items:
-            i % 2 === 0
-              ? [
-                  { productId: a.id, quantity: 1 },
-                  { productId: b.id, quantity: 2 },
-                ]
-              : [
-                  { productId: b.id, quantity: 2 },
-                  { productId: a.id, quantity: 1 },
-                ],
-        }),
+        placeOrder(
+          {
+            userId,
+            items:
+              i % 2 === 0
+                ? [
+                    { productId: a.id, quantity: 1 },
+                    { productId: b.id, quantity: 2 },
+                  ]
+                : [
+                    { productId: b.id, quantity: 2 },
+                    { productId: a.id, quantity: 1 },
+                  ],
+          },
+          tokens[i],
+        ),
       ),
     );
 
     for (const response of responses) expect(response.statusCode).toBe(201);
-    expect([await stockOf(t.app, a.id), await stockOf(t.app, b.id)]).toEqual([990, 980]);
+    expect([await stockOf(t.api, a.id), await stockOf(t.api, b.id)]).toEqual([990, 980]);
   });
 });

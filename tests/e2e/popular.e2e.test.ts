@@ -4,7 +4,8 @@ import { type ProductView, aChargedUser, aProduct, anOrder, anUpdatedProduct } f
 import { expectProblem, useTestApp } from '../support/test-app.js';
 
 const clock = new ManualClock('2026-11-24T03:00:00.000Z');
-const t = useTestApp({ clock });
+// The clock moves by months here; the tokens outlive the moves (a token's own lifetime is not what these test).
+const t = useTestApp({ clock, auth: { accessTokenTtlS: 366 * 86_400 } });
 
 /** The answer cached by GetPopularProducts is kept 2 s: move past it before a read that must see changes. */
 const CACHE_TTL_MS = 2_000;
@@ -24,10 +25,11 @@ async function popular(): Promise<PopularBody> {
   return response.json<PopularBody>();
 }
 
-const newBuyer = async () => (await aChargedUser(t.app, 10_000_000, { name: 'Popular buyer' })).id;
+const newBuyer = async () => (await aChargedUser(t.api, 10_000_000, { name: 'Popular buyer' })).id;
 
+/** The buyer orders for themselves. */
 async function buy(userId: number, ...lines: [productId: number, quantity: number][]): Promise<void> {
-  await anOrder(t.app, { userId, items: lines.map(([productId, quantity]) => ({ productId, quantity })) });
+  await anOrder(await t.as(userId), { userId, items: lines.map(([productId, quantity]) => ({ productId, quantity })) });
 }
 
 // Every test works on days of its own, at least a week apart, so no test's sales fall in another's window.
@@ -42,7 +44,7 @@ describe('GET /api/v1/products/popular', () => {
     const names = ['Tea', 'Cup', 'Pot', 'Tray', 'Spoon', 'Kettle', 'Filter'];
     const products: ProductView[] = [];
     for (const [i, name] of names.entries())
-      products.push(await aProduct(t.app, { name, price: 1_000 * (i + 1), stock: 100 }));
+      products.push(await aProduct(t.api, { name, price: 1_000 * (i + 1), stock: 100 }));
     const [tea, cup, pot, tray, spoon, kettle, filter] = products as [
       ProductView,
       ProductView,
@@ -82,7 +84,7 @@ describe('GET /api/v1/products/popular', () => {
   it('shows each product as it is now: stock after the sales, price after a PATCH', async () => {
     clock.set('2026-12-10T03:00:00.000Z');
     const userId = await newBuyer();
-    const lamp = await aProduct(t.app, { name: 'Lamp', price: 20_000, stock: 10 });
+    const lamp = await aProduct(t.api, { name: 'Lamp', price: 20_000, stock: 10 });
     await buy(userId, [lamp.id, 3]);
 
     expect((await popular()).items).toEqual([
@@ -90,7 +92,7 @@ describe('GET /api/v1/products/popular', () => {
     ]);
 
     clock.advance(CACHE_TTL_MS);
-    await anUpdatedProduct(t.app, lamp.id, { price: 18_500, stockDelta: 5 });
+    await anUpdatedProduct(t.api, lamp.id, { price: 18_500, stockDelta: 5 });
     await buy(userId, [lamp.id, 2]);
     clock.advance(CACHE_TTL_MS);
 
@@ -102,8 +104,8 @@ describe('GET /api/v1/products/popular', () => {
   it('may lag a new order for under 2 s of the shop clock, then shows it', async () => {
     clock.set('2026-12-20T03:00:00.000Z');
     const userId = await newBuyer();
-    const desk = await aProduct(t.app, { name: 'Desk', price: 90_000, stock: 5 });
-    const chair = await aProduct(t.app, { name: 'Chair', price: 40_000, stock: 5 });
+    const desk = await aProduct(t.api, { name: 'Desk', price: 90_000, stock: 5 });
+    const chair = await aProduct(t.api, { name: 'Chair', price: 40_000, stock: 5 });
     await buy(userId, [desk.id, 1]);
     const before = await popular();
     expect(before.items.map((item) => [item.productId, item.soldQuantity])).toEqual([[desk.id, 1]]);
@@ -121,8 +123,8 @@ describe('GET /api/v1/products/popular', () => {
   it('moves its window at 00:00 KST and drops the day that left it', async () => {
     clock.set('2027-02-01T03:00:00.000Z'); // 2027-02-01 KST
     const userId = await newBuyer();
-    const early = await aProduct(t.app, { name: 'Early', price: 1_000, stock: 50 });
-    const late = await aProduct(t.app, { name: 'Late', price: 1_000, stock: 50 });
+    const early = await aProduct(t.api, { name: 'Early', price: 1_000, stock: 50 });
+    const late = await aProduct(t.api, { name: 'Late', price: 1_000, stock: 50 });
     await buy(userId, [early.id, 5]);
     clock.set('2027-02-03T03:00:00.000Z'); // 2027-02-03 KST
     await buy(userId, [late.id, 1]);
@@ -148,7 +150,7 @@ describe('GET /api/v1/products/popular', () => {
     clock.set('2027-03-01T03:00:00.000Z');
     expect((await getPopular()).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/products/popular/' })).statusCode).toBe(200);
-    const vase = await aProduct(t.app, { name: 'Vase', price: 3_000, stock: 1 });
+    const vase = await aProduct(t.api, { name: 'Vase', price: 3_000, stock: 1 });
     const byId = await t.app.inject({ method: 'GET', url: `/api/v1/products/${vase.id}` });
     expect(byId.statusCode).toBe(200);
     expect(byId.json()).toEqual(vase);
