@@ -13,7 +13,7 @@ import {
   productBody,
   userBody,
 } from '../support/builders.js';
-import { useTestApp } from '../support/test-app.js';
+import { bearer, useTestApp } from '../support/test-app.js';
 
 const t = useTestApp();
 
@@ -38,18 +38,18 @@ interface Shop {
 let shop: Shop;
 
 beforeAll(async () => {
-  const { id: userId } = await aChargedUser(t.app, 50_000, { name: 'Hostile target' });
-  const { id: otherUserId } = await aUser(t.app, { name: 'Bystander' });
-  const product = await aProduct(t.app, { name: 'Target', price: 1_000, stock: 10 });
-  const coupon = await aCoupon(t.app, {
+  const { id: userId } = await aChargedUser(t.api, 50_000, { name: 'Hostile target' });
+  const { id: otherUserId } = await aUser(t.api, { name: 'Bystander' });
+  const product = await aProduct(t.api, { name: 'Target', price: 1_000, stock: 10 });
+  const coupon = await aCoupon(t.api, {
     name: 'Target',
     discountType: 'FIXED',
     discountValue: 500,
     totalQuantity: 100,
     validDays: 30,
   });
-  await anIssuedCoupon(t.app, coupon.id, userId);
-  const order = await anOrder(t.app, { userId, items: [{ productId: product.id, quantity: 1 }] });
+  await anIssuedCoupon(t.api, coupon.id, userId);
+  const order = await anOrder(t.api, { userId, items: [{ productId: product.id, quantity: 1 }] });
   shop = { userId, otherUserId, productId: product.id, couponId: coupon.id, orderId: order.orderId };
 });
 
@@ -84,7 +84,24 @@ beforeEach(async () => {
 });
 const expectNothingChanged = async () => expect(await state()).toEqual(before);
 
-const send = (options: InjectOptions) => t.app.inject(options);
+/**
+ * The routes anyone may call (API.md, "Authentication and authorization"): the operational ones outside
+ * /api/v1, and reading products and coupons. Everything else needs a token.
+ */
+function isPublic(method: InjectOptions['method'], url: string): boolean {
+  if (!url.startsWith(`${API}/`)) return true;
+  if (method !== 'GET') return false;
+  return /^\/api\/v1\/(products(\/[^/?#]*)?|coupons\/[^/?#]+)\/?([?#]|$)/.test(url);
+}
+
+/**
+ * As the administrator, who passes every authorization check, so each request meets the check under test;
+ * a public route is called without a token, as anyone may.
+ */
+const send = (options: InjectOptions) =>
+  isPublic(options.method, String(options.url))
+    ? t.app.inject(options)
+    : t.app.inject({ ...options, headers: { ...bearer(t.adminToken), ...options.headers } });
 
 /** Any error: 4xx, RFC 9457 problem+json, `status` the HTTP status; a 400 is INVALID_REQUEST with field errors. */
 function expectProblemShape(response: LightMyRequestResponse): Record<string, unknown> {
