@@ -98,10 +98,11 @@ function isPublic(method: InjectOptions['method'], url: string): boolean {
  * As the administrator, who passes every authorization check, so each request meets the check under test;
  * a public route is called without a token, as anyone may.
  */
-const send = (options: InjectOptions) =>
-  isPublic(options.method, String(options.url))
-    ? t.app.inject(options)
-    : t.app.inject({ ...options, headers: { ...bearer(t.adminToken), ...options.headers } });
+function send(options: InjectOptions): Promise<LightMyRequestResponse> {
+  if (typeof options.url !== 'string') throw new Error('send takes its URL as a string');
+  if (isPublic(options.method, options.url)) return t.app.inject(options);
+  return t.app.inject({ ...options, headers: { ...bearer(t.adminToken), ...options.headers } });
+}
 
 /** Any error: 4xx, RFC 9457 problem+json, `status` the HTTP status; a 400 is INVALID_REQUEST with field errors. */
 function expectProblemShape(response: LightMyRequestResponse): Record<string, unknown> {
