@@ -66,7 +66,11 @@ const algorithmOf = (key: KeyObject): SigningAlgorithm => (key.asymmetricKeyType
  */
 export class JoseAccessTokens implements AccessTokens {
   readonly lifetimeSeconds: number;
-  private readonly ready: Promise<{ signingKid: string; jwks: JSONWebKeySet }>;
+  private readonly ready: Promise<{
+    signingKid: string;
+    jwks: JSONWebKeySet;
+    keySet: ReturnType<typeof createLocalJWKSet>;
+  }>;
   private readonly remote;
 
   constructor(private readonly options: JoseAccessTokensOptions) {
@@ -75,7 +79,8 @@ export class JoseAccessTokens implements AccessTokens {
       const signing = await publish(options.signingKey.privateKey, options.signingKey.algorithm);
       const others = await Promise.all((options.verifyKeys ?? []).map((key) => publish(key, algorithmOf(key))));
       const keys = [signing, ...others.filter((other) => other.kid !== signing.kid)].map((key) => key.jwk);
-      return { signingKid: signing.kid, jwks: { keys } };
+      // Built once: a local key set imports its keys on first use and keeps them.
+      return { signingKid: signing.kid, jwks: { keys }, keySet: createLocalJWKSet({ keys }) };
     })();
     this.remote = options.external && createRemoteJWKSet(options.external.jwksUrl);
   }
@@ -118,8 +123,8 @@ export class JoseAccessTokens implements AccessTokens {
   }
 
   private async verifyOwn(token: string): Promise<VerifiedAccessToken | undefined> {
-    const { jwks } = await this.ready;
-    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
+    const { keySet } = await this.ready;
+    const { payload } = await jwtVerify(token, keySet, {
       issuer: OWN_ISSUER,
       audience: OWN_AUDIENCE,
       algorithms: OWN_ALGORITHMS,
