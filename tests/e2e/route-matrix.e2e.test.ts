@@ -1,8 +1,10 @@
 import { createHmac, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
-import { SignJWT } from 'jose';
+import { SignJWT, decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newSigningKeyPem, parseSigningKey } from '../../src/adapters/auth/signing-keys.js';
+import { buildApp } from '../../src/adapters/http/app.js';
+import { appDependencies, createContainer } from '../../src/container.js';
 import { OWN_AUDIENCE, OWN_ISSUER } from '../../src/adapters/auth/jose-access-tokens.js';
 import { aChargedUser, aCoupon, aProduct, aUser, anOrder, couponBody, productBody } from '../support/builders.js';
 import { bearer, useTestApp } from '../support/test-app.js';
@@ -326,6 +328,22 @@ describe('the route matrix: every route of the app against the contract', () => 
     expect([...PUBLIC_ROUTES].filter((key) => !keys.includes(key))).toEqual([]);
   });
 
+  it('with CORS origins configured, gains only the preflight route, which is outside access control by nature', async () => {
+    const withCors = await buildApp(
+      appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db: t.database.db }, auth: { signingKey } })),
+      { corsOrigins: ['https://shop.example'] },
+    );
+    try {
+      const plain = t.app.routeTable();
+      const extra = withCors
+        .routeTable()
+        .filter((route) => !plain.some((one) => one.method === route.method && one.url === route.url));
+      expect(extra).toEqual([{ method: 'OPTIONS', url: '*', access: undefined }]);
+    } finally {
+      await withCors.close();
+    }
+  });
+
   it("declares on every route the access the contract gives it (only the docs' plugin declares none)", () => {
     const mismatches = routes()
       .map(({ key, declared, expected }) => ({
@@ -514,8 +532,10 @@ describe('the route matrix: tokens that are not valid are 401 on every non-publi
     [
       'a customer token with its role changed to ADMIN',
       async () => {
-        const [header, , signature] = (await t.tokenFor(fixture.customerId)).split('.');
-        const payload = { ...claims({ sub: String(fixture.customerId) }), role: 'ADMIN' };
+        // A real customer token, its claims all right but the role, its signature the original.
+        const token = await t.tokenFor(fixture.customerId);
+        const [header, , signature] = token.split('.');
+        const payload = { ...decodeJwt(token), role: 'ADMIN' };
         return `${header}.${b64(payload)}.${signature}`;
       },
     ],
