@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
+import { SERVICE_ADMIN, logIn, signedAccessToken } from '../../support/service-process.js';
 import { between, pick, seededRandom } from './random.js';
 
 /** A service process the load is sent to; `origin` is read at each request, so it may change across restarts. */
@@ -38,6 +39,10 @@ export interface PaidOrder {
 
 export interface Shop {
   readonly users: number[];
+  /** Each user's own access token: customers act for themselves. */
+  readonly tokens: ReadonlyMap<number, string>;
+  /** The administrator's, who set the shop up and now and then acts for a customer (a back office). */
+  readonly adminToken: string;
   /** Plenty of stock. */
   readonly products: { id: number; price: number }[];
   /** Little stock: orders for it run out and are refused (rolled back). */
@@ -59,6 +64,8 @@ export interface LoadOptions {
   readonly retryWindowMs: number;
   /** The share of writes sent with an Idempotency-Key (and retried with it). */
   readonly keyedShare: number;
+  /** The share of operations the administrator makes for the customer; the customer makes the rest. */
+  readonly adminShare: number;
   readonly seed: number;
 }
 
@@ -69,6 +76,7 @@ const DEFAULTS: Omit<LoadOptions, 'seed'> = {
   requestTimeoutMs: 10_000,
   retryWindowMs: 15_000,
   keyedShare: 0.6,
+  adminShare: 0.1,
 };
 
 type Sent =
@@ -90,15 +98,23 @@ type Final =
 
 const API = '/api/v1';
 
-/** Plain JSON requests for setting up, retried briefly on network errors and 503. */
+/** Who an operation is made by: the customer `userId`, or the administrator for them. */
+interface Actor {
+  readonly userId: number;
+  readonly admin: boolean;
+  readonly token: string;
+}
+
+/** Plain JSON requests for setting up, as the administrator, retried briefly on network errors and 503. */
 async function adminRequest<T>(
   origin: string,
+  token: string,
   method: 'GET' | 'POST',
   path: string,
   body?: unknown,
   idempotencyKey?: string,
 ): Promise<{ status: number; body: T }> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
   for (let attempt = 0; ; attempt++) {
@@ -118,37 +134,46 @@ async function adminRequest<T>(
   }
 }
 
-async function created<T>(origin: string, path: string, body: unknown, idempotencyKey?: string): Promise<T> {
-  const answer = await adminRequest<T>(origin, 'POST', path, body, idempotencyKey);
+async function created<T>(
+  origin: string,
+  token: string,
+  path: string,
+  body: unknown,
+  idempotencyKey?: string,
+): Promise<T> {
+  const answer = await adminRequest<T>(origin, token, 'POST', path, body, idempotencyKey);
   if (answer.status !== 201 && answer.status !== 200)
     throw new Error(`POST ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body;
 }
 
-/** A small shop: users with money, products (one scarce), coupon campaigns (two that sell out). */
+/**
+ * A small shop, set up by the administrator (logged in as SERVICE_ADMIN): users with money, each with an
+ * access token of their own, products (one scarce), coupon campaigns (two that sell out).
+ */
 export async function setupShop(origin: string, { users = 16, initialCharge = 300_000 } = {}): Promise<Shop> {
+  const { accessToken: adminToken } = await logIn(origin, SERVICE_ADMIN);
+  const post = <T>(path: string, body: unknown, idempotencyKey?: string) =>
+    created<T>(origin, adminToken, path, body, idempotencyKey);
   const userIds: number[] = [];
+  const tokens = new Map<number, string>();
   for (let i = 0; i < users; i++) {
-    const user = await created<{ id: number }>(origin, `${API}/admin/users`, { name: `load-user-${i}` });
-    await created(
-      origin,
-      `${API}/users/${user.id}/balance/charge`,
-      { amount: initialCharge },
-      `setup-charge-${user.id}`,
-    );
+    const user = await post<{ id: number }>(`${API}/admin/users`, { name: `load-user-${i}` });
+    tokens.set(user.id, await signedAccessToken(user.id));
+    await post(`${API}/users/${user.id}/balance/charge`, { amount: initialCharge }, `setup-charge-${user.id}`);
     userIds.push(user.id);
   }
   const products: { id: number; price: number }[] = [];
   for (let i = 0; i < 8; i++) {
     const price = 1_000 * (i + 1);
-    const product = await created<{ id: number }>(origin, `${API}/admin/products`, {
+    const product = await post<{ id: number }>(`${API}/admin/products`, {
       name: `load-product-${i}`,
       price,
       stock: 100_000,
     });
     products.push({ id: product.id, price });
   }
-  const hot = await created<{ id: number }>(origin, `${API}/admin/products`, {
+  const hot = await post<{ id: number }>(`${API}/admin/products`, {
     name: 'load-hot-product',
     price: 700,
     stock: 40,
@@ -160,7 +185,7 @@ export async function setupShop(origin: string, { users = 16, initialCharge = 30
     ['PERCENT', 50, 4],
     ['FIXED', 5_000, 6],
   ] as const) {
-    const coupon = await created<{ id: number }>(origin, `${API}/admin/coupons`, {
+    const coupon = await post<{ id: number }>(`${API}/admin/coupons`, {
       name: `load-${discountType}-${discountValue}`,
       discountType,
       discountValue,
@@ -169,7 +194,15 @@ export async function setupShop(origin: string, { users = 16, initialCharge = 30
     });
     coupons.push(coupon.id);
   }
-  return { users: userIds, products, hotProduct: { id: hot.id, price: 700 }, coupons, initialCharge };
+  return {
+    users: userIds,
+    tokens,
+    adminToken,
+    products,
+    hotProduct: { id: hot.id, price: 700 },
+    coupons,
+    initialCharge,
+  };
 }
 
 /**
@@ -252,13 +285,20 @@ export class LoadDriver {
       this.begun++;
       const roll = this.random();
       const userId = pick(this.random, this.shop.users);
-      if (roll < 0.18) await this.charge(client, userId);
-      else if (roll < 0.3) await this.issue(client, userId);
-      else if (roll < 0.58) await this.order(client, userId, false);
-      else if (roll < 0.7) await this.order(client, userId, true);
-      else await this.read(client, userId);
+      const by = this.actorFor(userId);
+      if (roll < 0.18) await this.charge(client, by);
+      else if (roll < 0.3) await this.issue(client, by);
+      else if (roll < 0.58) await this.order(client, by, false);
+      else if (roll < 0.7) await this.order(client, by, true);
+      else await this.read(client, by);
       await sleep(between(this.random, 0, 15));
     }
+  }
+
+  /** Who makes an operation for `userId`: mostly the customer, now and then the administrator. */
+  private actorFor(userId: number): Actor {
+    const admin = this.random() < this.options.adminShare;
+    return { userId, admin, token: admin ? this.shop.adminToken : this.shop.tokens.get(userId)! };
   }
 
   private count(op: OpName, label: string): void {
@@ -273,17 +313,19 @@ export class LoadDriver {
     return `unknown (${final.why})`;
   }
 
-  private async charge(client: number, userId: number): Promise<void> {
+  private async charge(client: number, by: Actor): Promise<void> {
+    const { userId } = by;
     const amount = 1_000 * between(this.random, 1, 50);
-    const final = await this.write('charge', client, `${API}/users/${userId}/balance/charge`, { amount }, 200);
+    const final = await this.write('charge', client, by, `${API}/users/${userId}/balance/charge`, { amount }, 200);
     this.count('charge', this.label(final));
     if (final.kind === 'ok') this.charged.set(userId, (this.charged.get(userId) ?? 0) + amount);
     else if (final.kind === 'unknown') this.unknownCharges.set(userId, (this.unknownCharges.get(userId) ?? 0) + amount);
   }
 
-  private async issue(client: number, userId: number): Promise<void> {
+  private async issue(client: number, by: Actor): Promise<void> {
+    const { userId } = by;
     const couponId = pick(this.random, this.shop.coupons);
-    const final = await this.write('issue', client, `${API}/coupons/${couponId}/issue`, { userId }, 201);
+    const final = await this.write('issue', client, by, `${API}/coupons/${couponId}/issue`, { userId }, 201);
     this.count('issue', this.label(final));
     if (final.kind === 'ok') {
       const copy = final.body as { userCouponId: number };
@@ -292,7 +334,8 @@ export class LoadDriver {
     } else if (final.kind === 'unknown') this.unknownIssues++;
   }
 
-  private async order(client: number, userId: number, withCoupon: boolean): Promise<void> {
+  private async order(client: number, by: Actor, withCoupon: boolean): Promise<void> {
+    const { userId } = by;
     const lines = between(this.random, 1, 3);
     const chosen = new Set<number>();
     while (chosen.size < lines) chosen.add(pick(this.random, this.shop.products).id);
@@ -304,6 +347,7 @@ export class LoadDriver {
     const final = await this.write(
       op,
       client,
+      by,
       `${API}/orders`,
       { userId, items, ...(userCouponId === undefined ? {} : { userCouponId }) },
       201,
@@ -328,22 +372,27 @@ export class LoadDriver {
     } else if (final.kind === 'unknown') this.unknownOrders++;
   }
 
-  private async read(client: number, userId: number): Promise<void> {
-    const known = [...this.paid.keys()];
-    const paths = [
-      `${API}/users/${userId}/balance`,
-      `${API}/users/${userId}/balance/history?limit=5`,
-      `${API}/products/${pick(this.random, this.shop.products).id}`,
-      `${API}/products?limit=20`,
-      `${API}/products/popular`,
-      `${API}/users/${userId}/orders?limit=5`,
-      `${API}/users/${userId}/coupons`,
-      `${API}/coupons/${pick(this.random, this.shop.coupons)}`,
-      ...(known.length > 0 ? [`${API}/orders/${pick(this.random, known)}`] : []),
+  private async read(client: number, by: Actor): Promise<void> {
+    const { userId, token } = by;
+    // A customer reads their own orders (another's is 404 to them); the administrator any.
+    const known = [...this.paid.values()].filter((order) => by.admin || order.userId === userId);
+    // [path, token]: the product and coupon reads are public, and sent without one.
+    const reads: [string, string | undefined][] = [
+      [`${API}/users/${userId}/balance`, token],
+      [`${API}/users/${userId}/balance/history?limit=5`, token],
+      [`${API}/products/${pick(this.random, this.shop.products).id}`, undefined],
+      [`${API}/products?limit=20`, undefined],
+      [`${API}/products/popular`, undefined],
+      [`${API}/users/${userId}/orders?limit=5`, token],
+      [`${API}/users/${userId}/coupons`, token],
+      [`${API}/coupons/${pick(this.random, this.shop.coupons)}`, undefined],
+      ...(known.length > 0
+        ? [[`${API}/orders/${pick(this.random, known).orderId}`, token] as [string, string | undefined]]
+        : []),
     ];
-    const path = pick(this.random, paths);
+    const [path, readToken] = pick(this.random, reads);
     for (let attempt = 0; ; attempt++) {
-      const sent = await this.send('read', client, attempt, 'GET', path, undefined, undefined);
+      const sent = await this.send('read', client, attempt, 'GET', path, undefined, undefined, readToken);
       const retry = sent.kind !== 'answer' || sent.status === 503;
       if (!retry || performance.now() > this.stopAt || attempt >= 3) {
         this.count('read', sent.kind === 'answer' ? `${sent.status}` : sent.kind);
@@ -357,10 +406,18 @@ export class LoadDriver {
    * A write until its outcome is known: `ok` with the body on `success`, `rejected` on a business answer,
    * `unknown` when the client cannot tell whether it happened.
    */
-  private async write(op: OpName, client: number, path: string, body: unknown, success: number): Promise<Final> {
+  private async write(
+    op: OpName,
+    client: number,
+    by: Actor,
+    path: string,
+    body: unknown,
+    success: number,
+  ): Promise<Final> {
     const key = this.random() < this.options.keyedShare ? `${this.runId}-${client}-${++this.keySeq}` : undefined;
     for (let attempt = 0; ; attempt++) {
-      const sent = await this.send(op, client, attempt, 'POST', path, body, key);
+      // Every retry as the same caller: a key is theirs alone.
+      const sent = await this.send(op, client, attempt, 'POST', path, body, key, by.token);
       if (sent.kind === 'answer') {
         if (sent.status === success) {
           if (sent.replayed) this.replays++;
@@ -396,10 +453,12 @@ export class LoadDriver {
     path: string,
     body: unknown,
     key: string | undefined,
+    token: string | undefined,
   ): Promise<Sent> {
     // Clients are spread over the targets, and a retry goes to the next one.
     const target = this.targets[(client + attempt) % this.targets.length]!;
     const headers: Record<string, string> = {};
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (key !== undefined) headers['idempotency-key'] = key;
     const signal = AbortSignal.timeout(this.options.requestTimeoutMs);

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../support/service-process.js';
+import { SERVICE_AUTH_ENV, freePort } from '../../support/service-process.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const LOG_LINES_KEPT = 400;
@@ -17,7 +17,9 @@ export interface LoggedError {
 /**
  * `src/main.ts` as a process of its own, that a fault test can kill and start again, always on the same
  * loopback port (clients keep their origin across restarts). Its log goes to a ring buffer, not to the
- * test output; errors it logs are kept apart, and the tail is printed when a start fails.
+ * test output; errors it logs are kept apart, and the tail is printed when a start fails. It signs with the
+ * test process's shared key and creates its administrator (SERVICE_AUTH_ENV, under `env`), so instances on
+ * one database, and one instance across restarts, accept the same tokens.
  */
 export class ServiceInstance {
   readonly log: string[] = [];
@@ -97,7 +99,13 @@ export class ServiceInstance {
   }
 
   private async spawnAndWait(readyWithinMs: number): Promise<void> {
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(this.port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(this.port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ...SERVICE_AUTH_ENV,
+    };
     for (const [name, value] of Object.entries(this.env)) {
       if (value === undefined) delete env[name];
       else env[name] = value;
