@@ -117,10 +117,6 @@ async function main(): Promise<void> {
       log: (message, fields) => logger.info(fields, message),
     },
   });
-  if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
-    const created = await ensureAdmin(container, config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
-    if (created) logger.info({ userId: created.id }, 'created the administrator named by ADMIN_EMAIL');
-  }
   if (embedded) {
     // The demo's accounts share one random password, kept beside the data (never logged, never in the repo).
     const passwordFile = join(secretsDirOf(config), 'demo-password');
@@ -131,6 +127,12 @@ async function main(): Promise<void> {
       { admin: DEMO_ADMIN_EMAIL, customers: ['minji@shop.test', 'jiho@shop.test', 'seoyeon@shop.test'], passwordFile },
       `demo accounts: log in as ${DEMO_ADMIN_EMAIL} or minji@shop.test with the password in ${passwordFile}`,
     );
+  }
+
+  // After the demo seed, which fills only a database without users.
+  if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+    const created = await ensureAdmin(container, config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+    if (created) logger.info({ userId: created.id }, 'created the administrator named by ADMIN_EMAIL');
   }
 
   const app = await buildApp(appDependencies(container), {

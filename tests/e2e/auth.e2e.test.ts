@@ -330,7 +330,11 @@ describe('POST /auth/logout-all', () => {
   it('is 401 without a token', async () => {
     const response = await post('/api/v1/auth/logout-all');
     expectProblem(response, 401, 'UNAUTHENTICATED');
-    expect(response.headers['www-authenticate']).toMatch(/^Bearer\b/);
+    // RFC 6750 §3.1: no error code when no token was sent; invalid_token when one was and is refused.
+    expect(response.headers['www-authenticate']).toBe('Bearer realm="shop"');
+    const refused = await post('/api/v1/auth/logout-all', undefined, { authorization: 'Bearer not-a-token' });
+    expectProblem(refused, 401, 'UNAUTHENTICATED');
+    expect(refused.headers['www-authenticate']).toBe('Bearer realm="shop", error="invalid_token"');
   });
 });
 

@@ -78,4 +78,33 @@ describe('the service process on its embedded database', () => {
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
   });
+
+  it('seeds the demo shop even when ADMIN_EMAIL names an administrator too, and that administrator can log in', async () => {
+    const otherHome = path.join(home, 'with-admin');
+    await mkdir(otherHome, { recursive: true });
+    const admin = { email: 'ops@shop.test', password: 'ops-password-1234' };
+    const service = await startServiceProcess(
+      {
+        DATABASE_URL: undefined,
+        EMBEDDED_PG_PORT: String(await freePort()),
+        EMBEDDED_PG_DATA_DIR: path.join(otherHome, 'postgres'),
+        AUTH_SIGNING_KEY: undefined,
+        ADMIN_EMAIL: admin.email,
+        ADMIN_PASSWORD: admin.password,
+      },
+      { admin: () => admin },
+    );
+    try {
+      const products = (await service.request<{ items: unknown[] }>('GET', '/api/v1/products', undefined, null)).body;
+      expect(products.items.length).toBeGreaterThan(0);
+      const password = readFileSync(path.join(otherHome, 'demo-password'), 'utf8').trim();
+      const demo = await logIn(service.origin, { email: 'minji@shop.test', password });
+      expect(demo.account.role).toBe('CUSTOMER');
+      const ops = await logIn(service.origin, admin);
+      expect(ops.account.role).toBe('ADMIN');
+    } finally {
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+    }
+  });
 });

@@ -68,7 +68,12 @@ export const RETRY_AFTER_SECONDS = 1;
 export function errorHandler(isUnavailable: UnavailabilityTest) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const body = toProblem(error, isUnavailable);
-    if (body.code === 'UNAUTHENTICATED') reply.header('www-authenticate', 'Bearer realm="shop", error="invalid_token"');
+    // RFC 6750 §3.1: the error code only when a token was sent and refused.
+    if (body.code === 'UNAUTHENTICATED')
+      reply.header(
+        'www-authenticate',
+        request.headers.authorization ? 'Bearer realm="shop", error="invalid_token"' : 'Bearer realm="shop"',
+      );
     if (body.code === 'TOO_MANY_REQUESTS') reply.header('retry-after', String(body.retryAfterSeconds));
     if (body.status === 503) {
       request.log.warn({ err: error }, 'database unavailable');
