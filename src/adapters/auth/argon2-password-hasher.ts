@@ -5,7 +5,7 @@ import type { PasswordHasher } from '../../application/ports/access-tokens.js';
  * Argon2id at OWASP's minimum (m = 19 MiB, t = 2, p = 1). Each hash runs on libuv's thread pool, so a
  * login costs the event loop nothing; it costs a core about the time the bench's login row shows.
  */
-export const ARGON2ID_OWASP: Options = {
+const ARGON2ID_OWASP: Options = {
   algorithm: 2, // Algorithm.Argon2id: a const enum, which isolated modules cannot import
   memoryCost: 19_456,
   timeCost: 2,

@@ -12,7 +12,7 @@ export type Actor =
 
 export const SYSTEM: Actor = { role: 'SYSTEM' };
 
-export class ForbiddenError extends DomainError {
+class ForbiddenError extends DomainError {
   readonly code = 'FORBIDDEN';
 
   constructor(message = 'You may not act for this user.') {

@@ -49,14 +49,11 @@ describe('charging a balance on PostgreSQL', () => {
   it('never passes the ceiling under concurrent charges near it', async () => {
     const { createUser, chargeBalance } = useCases();
     const user = await createUser.execute({ actor: SYSTEM, name: 'Near the ceiling' });
-    for (let i = 0; i < 99; i++)
-      await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10_000_000 });
+    for (let i = 0; i < 99; i++) await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10_000_000 });
     const room = MAX_BALANCE - (await storedBalance(user.id)); // 10,000,000 left
 
     const results = await Promise.allSettled(
-      Array.from({ length: 50 }, () =>
-        chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 3_000_000 }),
-      ),
+      Array.from({ length: 50 }, () => chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 3_000_000 })),
     );
 
     const fulfilled = results.filter((result) => result.status === 'fulfilled');

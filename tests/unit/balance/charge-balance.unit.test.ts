@@ -34,11 +34,9 @@ describe('ChargeBalance', () => {
     for (let i = 0; i < 100; i++)
       await shop.chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10_000_000 });
 
-    await expect(shop.chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 1 })).rejects.toMatchObject(
-      {
-        code: 'BALANCE_LIMIT_EXCEEDED',
-      },
-    );
+    await expect(shop.chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 1 })).rejects.toMatchObject({
+      code: 'BALANCE_LIMIT_EXCEEDED',
+    });
     expect((await shop.getBalance.execute({ actor: SYSTEM, userId: user.id })).amount).toBe(MAX_BALANCE);
     expect(shop.store.state.ledger).toHaveLength(100);
   });
@@ -55,9 +53,7 @@ describe('ChargeBalance', () => {
     const shop = inMemoryShop();
     const user = await shop.createUser.execute({ actor: SYSTEM, name: 'Ana' });
     await Promise.all(
-      Array.from({ length: 50 }, () =>
-        shop.chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10 }),
-      ),
+      Array.from({ length: 50 }, () => shop.chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10 })),
     );
     expect((await shop.getBalance.execute({ actor: SYSTEM, userId: user.id })).amount).toBe(500);
     expect(shop.store.state.ledger.map((entry) => entry.balanceAfter)).toEqual(

@@ -59,14 +59,14 @@ const logInBody = z.strictObject({
     .max(PASSWORD_MAX_LENGTH * 4),
 });
 
-export const accountView = z.object({
+const accountView = z.object({
   id: z.number().int(),
   email: z.string().nullable(),
   name: z.string(),
   role: z.enum(ROLES),
   createdAt: timestamp,
 });
-export const tokensView = z.object({
+const tokensView = z.object({
   accessToken: z.string().describe('A signed JWT; send it as Authorization: Bearer <accessToken>'),
   tokenType: z.literal('Bearer'),
   expiresIn: z.number().int().describe("The access token's lifetime in seconds"),
