@@ -103,7 +103,8 @@ export class InMemoryLoginAttempts implements LoginAttempts {
     private readonly clock: Clock,
   ) {}
 
-  async reserve(emailKey: string, limit: number, windowMs: number): Promise<LoginSlot> {
+  async reserve(email: string, limit: number, windowMs: number): Promise<LoginSlot> {
+    const emailKey = foldedEmail(email);
     const now = this.clock.now().getTime();
     const recent = this.store.state.loginAttempts
       .filter((a) => a.emailKey === emailKey && a.at.getTime() > now - windowMs)

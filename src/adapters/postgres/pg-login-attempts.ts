@@ -4,16 +4,18 @@ import type { Db } from './database.js';
 
 /**
  * Login attempts in one table every instance shares, timed by the database's clock (so instances whose
- * clocks differ still count one window). A transaction-scoped advisory lock per email makes "count, then
+ * clocks differ still count one window), keyed by `lower(email)`: the very function the account lookup and
+ * the unique index use, so every spelling that finds an account counts against that account's limit. A transaction-scoped advisory lock per email makes "count, then
  * insert" one step; it is held for two short statements, never while a password is hashed.
  */
 export class PgLoginAttempts implements LoginAttempts {
   constructor(private readonly db: Db) {}
 
-  reserve(emailKey: string, limit: number, windowMs: number): Promise<LoginSlot> {
+  reserve(email: string, limit: number, windowMs: number): Promise<LoginSlot> {
     const window = sql`make_interval(secs => ${windowMs / 1000})`;
+    const emailKey = sql<string>`lower(${email})`;
     return this.db.transaction().execute(async (trx) => {
-      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`login:${emailKey}`}, 0))`.execute(trx);
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended('login:' || ${emailKey}, 0))`.execute(trx);
       const recent = await trx
         .selectFrom('login_attempts')
         .select(['attempted_at'])

@@ -1,5 +1,4 @@
 import { InvalidCredentialsError, TooManyLoginsError } from '../../domain/account/account-errors.js';
-import { foldedEmail } from '../../domain/account/credentials.js';
 import { LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_MS } from '../../domain/account/refresh-token.js';
 import type { AccountQueries } from '../ports/account-repository.js';
 import type { PasswordHasher } from '../ports/access-tokens.js';
@@ -29,7 +28,7 @@ export class LogIn {
   ) {}
 
   async execute({ email, password }: LogInInput): Promise<Session> {
-    const slot = await this.attempts.reserve(foldedEmail(email), LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_MS);
+    const slot = await this.attempts.reserve(email.trim(), LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_MS);
     if (!slot.granted) throw new TooManyLoginsError(Math.max(1, Math.ceil(slot.retryAfterMs / 1000)));
 
     const found = await this.accounts.findByEmail(email.trim());
