@@ -12,7 +12,8 @@ export interface RefreshSessionInput {
 /**
  * Spends a refresh token for the next one. The family row is locked for the whole rotation, so of two
  * concurrent refreshes with one token exactly one rotates; the other finds it spent, which is reuse: the
- * family ends (committed), and both the token and the one issued in its place stop working.
+ * family ends (committed), both the token and the one issued in its place stop working, and the user's
+ * access tokens are revoked through their token version.
  */
 export class RefreshSession {
   constructor(
@@ -32,7 +33,10 @@ export class RefreshSession {
         case 'REFUSE':
           return undefined;
         case 'END_FAMILY':
+          // Theft: the login ends, and so does every access token of the user (whoever refreshed last holds
+          // one). Their other logins' refresh tokens still work, so those devices just refresh once.
           await repos.refreshTokens.endFamily(token.familyId, now);
+          await repos.accounts.bumpTokenVersion(token.userId);
           return undefined;
         case 'ROTATE': {
           const account = await this.accounts.findById(token.userId);

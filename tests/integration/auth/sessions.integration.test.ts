@@ -108,6 +108,44 @@ describe('the login limit on PostgreSQL', () => {
     });
   });
 
+  it('counts every spelling the account lookup treats as one email as one email (İ folds to i in PostgreSQL)', async () => {
+    const shop = instance();
+    const email = freshEmail('iris');
+    await shop.signUp.execute({ email, password: PASSWORD, name: 'Iris' });
+    for (let i = 0; i < LOGIN_FAILURE_LIMIT; i++)
+      await expect(shop.logIn.execute({ email, password: `wrong ${i}` })).rejects.toMatchObject({
+        code: 'INVALID_CREDENTIALS',
+      });
+    // JavaScript lowers U+0130 to "i̇" (two code points), PostgreSQL's lower() to "i": the lookup finds the
+    // account, so the limit must count this spelling with the others.
+    const dotted = email.replace('i', '\u0130');
+    await expect(shop.logIn.execute({ email: dotted, password: 'wrong again' })).rejects.toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+    });
+    await expect(shop.logIn.execute({ email: ` ${dotted} `, password: PASSWORD })).rejects.toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+    });
+  });
+
+  it('ends the access tokens of a login whose refresh token was reused, on every instance', async () => {
+    const [victim, thief] = [instance(), instance()];
+    const email = freshEmail('theft');
+    await victim.signUp.execute({ email, password: PASSWORD, name: 'Theft' });
+    const login = await victim.logIn.execute({ email, password: PASSWORD });
+    const stolen = await thief.refreshSession.execute({ refreshToken: login.refreshToken });
+    await expect(thief.authenticate.execute(stolen.accessToken)).resolves.toMatchObject({ role: 'CUSTOMER' });
+    // The victim presents the spent token: reuse, so the login ends, access tokens included.
+    await expect(victim.refreshSession.execute({ refreshToken: login.refreshToken })).rejects.toMatchObject({
+      code: 'INVALID_REFRESH_TOKEN',
+    });
+    await sleep(TOKEN_VERSION_MAX_AGE_MS + 50);
+    for (const shop of [victim, thief])
+      await expect(shop.authenticate.execute(stolen.accessToken)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    // The account itself is fine: a new login works.
+    const fresh = await victim.logIn.execute({ email, password: PASSWORD });
+    await expect(thief.authenticate.execute(fresh.accessToken)).resolves.toMatchObject({ role: 'CUSTOMER' });
+  });
+
   it('removes the attempt of a successful login and keeps the failures', async () => {
     const shop = instance();
     const email = freshEmail('attempts');
