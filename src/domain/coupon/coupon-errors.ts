@@ -35,7 +35,7 @@ export class CouponSoldOutError extends DomainError {
 export class CouponNotUsableError extends DomainError {
   readonly code = 'COUPON_NOT_USABLE';
 
-  constructor(facts: { userCouponId: number; reason: 'NOT_FOUND' | 'NOT_OWNED' | 'USED' | 'EXPIRED' }) {
+  constructor(facts: { userCouponId: number; reason: 'NOT_FOUND' | 'USED' | 'EXPIRED' }) {
     super(`User coupon ${facts.userCouponId} cannot be used (${facts.reason.toLowerCase().replace('_', ' ')}).`, facts);
   }
 }

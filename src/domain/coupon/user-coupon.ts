@@ -57,9 +57,12 @@ export class UserCoupon implements UserCouponProps {
     return discountOn(total, this.discountType, this.discountValue);
   }
 
-  /** Only its holder may use a copy, and only while it is AVAILABLE. */
+  /**
+   * Only its holder may use a copy, and only while it is AVAILABLE. Someone else's copy is refused as one that
+   * does not exist, so its id tells the caller nothing about who holds it.
+   */
   assertUsableBy(userId: number, now: Date): void {
-    if (userId !== this.userId) throw new CouponNotUsableError({ userCouponId: this.id, reason: 'NOT_OWNED' });
+    if (userId !== this.userId) throw new CouponNotUsableError({ userCouponId: this.id, reason: 'NOT_FOUND' });
     const status = this.statusAt(now);
     if (status !== 'AVAILABLE') throw new CouponNotUsableError({ userCouponId: this.id, reason: status });
   }

@@ -100,7 +100,7 @@ describe('UserCoupon', () => {
   });
 
   it.each([
-    ['held by someone else', 8, '2026-11-25T00:00:00.000Z', 'NOT_OWNED'],
+    ['held by someone else (as if it did not exist)', 8, '2026-11-25T00:00:00.000Z', 'NOT_FOUND'],
     ['expired', 9, '2026-12-01T10:00:00.000Z', 'EXPIRED'],
   ])('cannot be used when %s', (_label, userId, at, reason) => {
     expect(() => copy.use(userId, 1, new Date(at))).toThrow(
