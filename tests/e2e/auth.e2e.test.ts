@@ -161,6 +161,13 @@ describe('POST /auth/signup', () => {
 });
 
 describe('POST /auth/login', () => {
+  it('refuses an email with a control character as a bad request (PostgreSQL refuses NUL in text)', async () => {
+    for (const email of ['a\u0000b@shop.test', 'a\u0007b@shop.test']) {
+      const response = await post('/api/v1/auth/login', { email, password: 'whatever-1' });
+      expectProblem(response, 400, 'INVALID_REQUEST');
+    }
+  });
+
   it('answers the tokens: a Bearer access token of 900 s, a refresh token and the account', async () => {
     const { account, email } = await aCustomer('login');
     const response = await logIn(email);

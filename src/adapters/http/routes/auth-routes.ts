@@ -12,7 +12,7 @@ import {
   PASSWORD_MIN_LENGTH,
   validEmail,
 } from '../../../domain/account/credentials.js';
-import { characterCount } from '../../../domain/shared/text.js';
+import { CONTROL_CHARACTERS, characterCount } from '../../../domain/shared/text.js';
 import { ROLES, USER_NAME_MAX_LENGTH, type User } from '../../../domain/user/user.js';
 import { actorOf } from '../auth.js';
 import { commonErrors, nameText, problemSchema, timestamp } from '../schemas.js';
@@ -52,7 +52,11 @@ const refreshTokenBody = z.strictObject({ refreshToken: z.string().min(1).max(51
 const signUpBody = z.strictObject({ email, password, name: nameText(USER_NAME_MAX_LENGTH) });
 // Login takes any password up to the longest one sign-up allows: a shorter one is simply wrong.
 const logInBody = z.strictObject({
-  email: z.string().min(1).max(EMAIL_MAX_LENGTH),
+  email: z
+    .string()
+    .min(1)
+    .max(EMAIL_MAX_LENGTH)
+    .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters'),
   password: z
     .string()
     .min(1)
