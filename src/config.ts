@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isEmailAddress } from './domain/account/credentials.js';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -19,6 +20,14 @@ function isOrigin(text: string): boolean {
 }
 
 const origin = z.string().refine(isOrigin, 'must be an origin such as https://shop.example.com');
+
+/** Where an identity provider's keys may come from: https, or http on this machine's loopback. */
+function isKeySetUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && loopback);
+}
 
 /** Variables whose values are never printed, not even when they are wrong. */
 const SECRETS = new Set(['AUTH_SIGNING_KEY', 'ADMIN_PASSWORD', 'DATABASE_URL']);
@@ -51,12 +60,18 @@ const schema = z
     AUTH_VERIFY_KEYS: z.string().optional().describe('SPKI PEM public keys still trusted (the previous signing key)'),
     AUTH_ACCESS_TOKEN_TTL_S: integer(60, 86_400).default(900),
     AUTH_REFRESH_TOKEN_TTL_S: integer(300, 365 * 86_400).default(30 * 86_400),
-    AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    AUTH_JWKS_URL: z
+      .string()
+      .refine(
+        isKeySetUrl,
+        'must be an https:// URL (plain http:// only on loopback): whoever serves the keys can mint tokens',
+      )
+      .optional(),
     AUTH_ISSUER: z.string().min(1).optional(),
     AUTH_AUDIENCE: z.string().min(1).optional(),
     AUTH_ADMIN_CLAIM: z.string().min(1).default('roles'),
     AUTH_ADMIN_ROLE: z.string().min(1).default('shop-admin'),
-    ADMIN_EMAIL: z.string().min(3).max(254).optional(),
+    ADMIN_EMAIL: z.string().refine(isEmailAddress, 'must be an email address').optional(),
     ADMIN_PASSWORD: z.string().min(8).max(128).optional(),
     CORS_ORIGINS: z
       .string()

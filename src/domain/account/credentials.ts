@@ -16,6 +16,15 @@ export function validEmail(email: string): string {
   return trimmed;
 }
 
+export function isEmailAddress(text: string): boolean {
+  try {
+    validEmail(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The form two spellings of one address share: what uniqueness, lookup and the login throttle key on. */
 export function foldedEmail(email: string): string {
   return email.trim().toLowerCase();

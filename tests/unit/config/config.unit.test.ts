@@ -102,6 +102,27 @@ describe('loadConfig', () => {
   });
 });
 
+describe('the identity provider and the first admin', () => {
+  const provider = (url: string) => ({ AUTH_JWKS_URL: url, AUTH_ISSUER: 'https://idp.example', AUTH_AUDIENCE: 'shop' });
+
+  it('fetches the key set over https only, or plain http on this machine’s loopback (tests)', () => {
+    expect(problemsOf(provider('http://idp.example/jwks'))).toEqual([expect.stringMatching(/^AUTH_JWKS_URL=.*https/)]);
+    for (const url of [
+      'https://idp.example/jwks',
+      'http://127.0.0.1:8080/jwks',
+      'http://localhost/jwks',
+      'http://[::1]/j',
+    ])
+      expect(problemsOf(provider(url)), url).toEqual([]);
+  });
+
+  it('wants ADMIN_EMAIL to be an email address', () => {
+    expect(problemsOf({ ADMIN_EMAIL: 'not an email', ADMIN_PASSWORD: 'long enough' })).toEqual([
+      expect.stringMatching(/^ADMIN_EMAIL=/),
+    ]);
+  });
+});
+
 function problemsOf(env: Record<string, string>): string[] {
   try {
     loadConfig(env);

@@ -10,7 +10,7 @@ import {
   EMAIL_MAX_LENGTH,
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
-  validEmail,
+  isEmailAddress,
 } from '../../../domain/account/credentials.js';
 import { CONTROL_CHARACTERS, characterCount } from '../../../domain/shared/text.js';
 import { ROLES, USER_NAME_MAX_LENGTH, type User } from '../../../domain/user/user.js';
@@ -26,18 +26,9 @@ export interface AuthRoutesOptions {
   getAccount: GetAccount;
 }
 
-const isEmail = (value: string) => {
-  try {
-    validEmail(value);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 const email = z
   .string()
-  .refine(isEmail, `must be an email address of at most ${EMAIL_MAX_LENGTH} characters`)
+  .refine(isEmailAddress, `must be an email address of at most ${EMAIL_MAX_LENGTH} characters`)
   .meta({ format: 'email', maxLength: EMAIL_MAX_LENGTH });
 const password = z
   .string()
