@@ -59,6 +59,13 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   const config = loadConfig();
   const logger = pino({ level: config.LOG_LEVEL });
+  // Keys first: a misconfigured instance stops before it touches (or migrates) a shared database.
+  const signing = signingKeyOf(config);
+  if (signing.path)
+    logger.info({ path: signing.path }, `access-token signing key ${signing.created ? 'created' : 'read'}`);
+  const verifyKeys = config.AUTH_VERIFY_KEYS
+    ? keyFrom('AUTH_VERIFY_KEYS', () => parseVerifyKeys(config.AUTH_VERIFY_KEYS!))
+    : [];
 
   let embedded: EmbeddedDatabase | undefined;
   if (!config.DATABASE_URL) {
@@ -85,16 +92,11 @@ async function main(): Promise<void> {
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
 
-  const signing = signingKeyOf(config);
-  if (signing.path)
-    logger.info({ path: signing.path }, `access-token signing key ${signing.created ? 'created' : 'read'}`);
   const container = createContainer({
     repositories: { kind: 'POSTGRES', db },
     auth: {
       signingKey: signing.key,
-      verifyKeys: config.AUTH_VERIFY_KEYS
-        ? keyFrom('AUTH_VERIFY_KEYS', () => parseVerifyKeys(config.AUTH_VERIFY_KEYS!))
-        : [],
+      verifyKeys,
       accessTokenTtlS: config.AUTH_ACCESS_TOKEN_TTL_S,
       refreshTokenTtlS: config.AUTH_REFRESH_TOKEN_TTL_S,
       external: config.AUTH_JWKS_URL

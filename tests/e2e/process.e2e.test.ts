@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -106,5 +107,20 @@ describe('the service process on its embedded database', () => {
       service.child.kill('SIGTERM');
       expect(await service.exited).toBe(0);
     }
+  });
+
+  it('refuses to start on DATABASE_URL without AUTH_SIGNING_KEY, in one line, before it touches the database', async () => {
+    // Nothing listens on port 1: had the service connected (or migrated) first, it would fail on that instead.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, DATABASE_URL: 'postgres://shop@127.0.0.1:1/shop', AUTH_SIGNING_KEY: '', PORT: '0' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    const lines = stderr.trim().split('\n');
+    expect(lines.at(-1)).toMatch(/AUTH_SIGNING_KEY is required with DATABASE_URL/);
+    expect(stderr).not.toMatch(/ECONNREFUSED|stack|at /);
   });
 });

@@ -65,7 +65,8 @@ export function readOrCreateSecretFile(path: string, make: () => string): { text
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // The directory stays traversable (0755): as root, the embedded server's own user must reach its data in it.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   const text = make();
   writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
   return { text, created: true };
