@@ -167,7 +167,12 @@ export function createContainer({
     single(token, () =>
       repositories.kind === 'POSTGRES' ? new Pg(repositories.db) : new InMemory(repositories.store),
     );
-  adapter(TOKENS.UnitOfWork, PgUnitOfWork, InMemoryUnitOfWork);
+  single(TOKENS.UnitOfWork, () =>
+    // In memory, the app's clock stands in for the database's now().
+    repositories.kind === 'POSTGRES'
+      ? new PgUnitOfWork(repositories.db)
+      : new InMemoryUnitOfWork(repositories.store, clock),
+  );
   adapter(TOKENS.UserQueries, PgUserRepository, InMemoryUserRepository);
   adapter(TOKENS.BalanceQueries, PgBalanceQueries, InMemoryBalanceRepository);
   adapter(TOKENS.ProductQueries, PgProductQueries, InMemoryProductRepository);
@@ -342,6 +347,11 @@ function ephemeralSigningKey(): SigningKey {
 /** The configured administrator (ADMIN_EMAIL, ADMIN_PASSWORD), created unless an account has the email. */
 export function ensureAdmin(c: DependencyContainer, email: string, password: string) {
   return c.resolve(EnsureAdmin).execute({ email, password });
+}
+
+/** The account a password login with this email would find. */
+export async function accountByEmail(c: DependencyContainer, email: string) {
+  return (await c.resolve(TOKENS.AccountQueries).findByEmail(email.trim()))?.user;
 }
 
 /** Issues access tokens with the container's own key: for tools and tests that act as a user who is signed in. */

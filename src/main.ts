@@ -17,6 +17,7 @@ import { isDatabaseUnavailable } from './adapters/postgres/pg-errors.js';
 import { DEMO_ADMIN_EMAIL, seedDemoShopIfEmpty } from './adapters/seed/demo-shop.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import {
+  accountByEmail,
   appDependencies,
   createContainer,
   ensureAdmin,
@@ -120,14 +121,24 @@ async function main(): Promise<void> {
     },
   });
   if (embedded) {
-    // The demo's accounts share one random password, kept beside the data (never logged, never in the repo).
-    const passwordFile = join(secretsDirOf(config), 'demo-password');
-    const { text: password } = readOrCreateSecretFile(passwordFile, () => randomBytes(12).toString('base64url'));
-    if (await seedDemoShopIfEmpty(db, seedUseCases(container), password.trim()))
+    // Random passwords kept beside the data (never logged, never in the repo): one for the admin, one the
+    // demo customers share. The start log says where they are.
+    const files = {
+      admin: join(secretsDirOf(config), 'demo-admin-password'),
+      customers: join(secretsDirOf(config), 'demo-password'),
+    };
+    const secret = (file: string) =>
+      readOrCreateSecretFile(file, () => randomBytes(12).toString('base64url')).text.trim();
+    const passwords = { admin: secret(files.admin), customers: secret(files.customers) };
+    if (await seedDemoShopIfEmpty(db, seedUseCases(container), passwords))
       logger.info('seeded a demo shop into the empty embedded database');
     logger.info(
-      { admin: DEMO_ADMIN_EMAIL, customers: ['minji@shop.test', 'jiho@shop.test', 'seoyeon@shop.test'], passwordFile },
-      `demo accounts: log in as ${DEMO_ADMIN_EMAIL} or minji@shop.test with the password in ${passwordFile}`,
+      {
+        admin: DEMO_ADMIN_EMAIL,
+        customers: ['minji@shop.test', 'jiho@shop.test', 'seoyeon@shop.test'],
+        passwordFiles: files,
+      },
+      `demo accounts: customers such as minji@shop.test with the password in ${files.customers}; ${DEMO_ADMIN_EMAIL} with the one in ${files.admin}`,
     );
   }
 
@@ -135,6 +146,9 @@ async function main(): Promise<void> {
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     const created = await ensureAdmin(container, config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
     if (created) logger.info({ userId: created.id }, 'created the administrator named by ADMIN_EMAIL');
+    else if ((await accountByEmail(container, config.ADMIN_EMAIL))?.role !== 'ADMIN')
+      // Someone signed up with that email first; it stays a customer, and nobody became an administrator.
+      logger.warn('ADMIN_EMAIL belongs to an existing customer account, left unchanged: no administrator was created');
   }
 
   const app = await buildApp(appDependencies(container), {

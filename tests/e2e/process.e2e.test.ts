@@ -12,6 +12,8 @@ const home = path.join(tmpdir(), `shop-process-${process.pid}-${Date.now()}`);
 const dataDir = path.join(home, 'postgres');
 /** The demo accounts' shared password, which the first start writes beside the data directory. */
 const demoPassword = () => readFileSync(path.join(home, 'demo-password'), 'utf8').trim();
+/** The demo admin's own password, written there too. */
+const demoAdminPassword = () => readFileSync(path.join(home, 'demo-admin-password'), 'utf8').trim();
 
 async function start(pgPort: number): Promise<ServiceProcess> {
   return startServiceProcess(
@@ -24,7 +26,7 @@ async function start(pgPort: number): Promise<ServiceProcess> {
       ADMIN_EMAIL: undefined,
       ADMIN_PASSWORD: undefined,
     },
-    { admin: () => ({ email: DEMO_ADMIN_EMAIL, password: demoPassword() }) },
+    { admin: () => ({ email: DEMO_ADMIN_EMAIL, password: demoAdminPassword() }) },
   );
 }
 

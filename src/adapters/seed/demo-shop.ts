@@ -14,7 +14,7 @@ export interface SeedUseCases {
   readonly createCoupon: CreateCoupon;
 }
 
-/** The demo's accounts. They all share the password the caller passes (see `demoPassword` in main). */
+/** The demo's accounts: the admin has a password of its own, the customers share another (see main). */
 export const DEMO_ADMIN_EMAIL = 'admin@shop.test';
 const CUSTOMERS = [
   { name: 'Kim Minji', email: 'minji@shop.test' },
@@ -34,14 +34,19 @@ const PRODUCTS = [
  * Fills an empty database with a small demo shop, through the use cases so it obeys every rule real
  * traffic does. A database that already has users is left alone, so running it twice adds nothing.
  */
-export async function seedDemoShopIfEmpty(db: Db, useCases: SeedUseCases, password: string): Promise<boolean> {
+export interface DemoPasswords {
+  readonly admin: string;
+  readonly customers: string;
+}
+
+export async function seedDemoShopIfEmpty(db: Db, useCases: SeedUseCases, passwords: DemoPasswords): Promise<boolean> {
   const anyUser = await db.selectFrom('users').select('id').limit(1).executeTakeFirst();
   if (anyUser) return false;
 
   const actor = SYSTEM;
-  await useCases.ensureAdmin.execute({ email: DEMO_ADMIN_EMAIL, password, name: 'Demo admin' });
+  await useCases.ensureAdmin.execute({ email: DEMO_ADMIN_EMAIL, password: passwords.admin, name: 'Demo admin' });
   for (const [index, { name, email }] of CUSTOMERS.entries()) {
-    const user = await useCases.signUp.execute({ name, email, password });
+    const user = await useCases.signUp.execute({ name, email, password: passwords.customers });
     await useCases.chargeBalance.execute({ actor, userId: user.id, amount: 100_000 * (index + 1) });
   }
   for (const product of PRODUCTS) await useCases.createProduct.execute({ actor, ...product });
