@@ -105,6 +105,13 @@ async function issuedInDatabase(pool: pg.Pool, couponId: number): Promise<{ coun
   return { counter: Number(rows[0]!.counter), rows: Number(rows[0]!.rows) };
 }
 
+/**
+ * How much faster than selling a sold-out answer must come: it never touches the campaign's row. Each
+ * request still authenticates, and every storm user is new, so each pays one indexed read of its token
+ * version (cached 500 ms per user): 5x before authentication (measured 7-9x), 3x with it on 2026-12-01.
+ */
+const SOLD_OUT_SPEEDUP = 2;
+
 /** Requests that issued a copy, over the time until the last copy went: the selling rate. */
 function selling(samples: Sample<string>[]): Stats {
   const issued = samples.filter((sample) => sample.value === 'ISSUED');
@@ -193,8 +200,8 @@ export const couponStorm: Scenario = {
         unexpected(soldOutTally, [SOLD_OUT]),
         null,
         `all ${SOLD_OUT}; ${(soldOutStats.rps / sellingStats.rps).toFixed(1)}x the selling rate` +
-          (fullRun ? '' : ' (at least 5x is checked on a full run only)'),
-        soldOutTally[SOLD_OUT] === USERS && (!fullRun || soldOutStats.rps >= 5 * sellingStats.rps),
+          (fullRun ? '' : ` (at least ${SOLD_OUT_SPEEDUP}x is checked on a full run only)`),
+        soldOutTally[SOLD_OUT] === USERS && (!fullRun || soldOutStats.rps >= SOLD_OUT_SPEEDUP * sellingStats.rps),
       ),
       row(
         'coupon-storm: FOR UPDATE variant',
