@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { PasswordHasherBusyError } from '../../application/ports/access-tokens.js';
 import { DomainError, InvalidInputError } from '../../domain/shared/domain-error.js';
 import { type Problem, PROBLEM_CONTENT_TYPE, isProblemCode, problem } from './problems.js';
 import { BODY_LIMIT_BYTES } from './schemas.js';
@@ -57,6 +58,8 @@ export function toProblem(error: FastifyError | Error, isUnavailable: Unavailabi
   // Fastify's own 4xx: malformed JSON, an empty JSON body, a bad Content-Length. All are the request's fault.
   if (status !== undefined && status >= 400 && status < 500)
     return invalidRequest([{ path: '', message: error.message }]);
+  if (error instanceof PasswordHasherBusyError)
+    return problem('SERVICE_UNAVAILABLE', 'Too many logins and sign-ups are being checked right now; retry shortly.');
   if (isUnavailable(error))
     return problem('SERVICE_UNAVAILABLE', 'The service cannot reach its database right now; retry shortly.');
   return problem('INTERNAL_ERROR', 'Something went wrong on our side. The request id identifies it in our logs.');
@@ -76,7 +79,9 @@ export function errorHandler(isUnavailable: UnavailabilityTest) {
       );
     if (body.code === 'TOO_MANY_REQUESTS') reply.header('retry-after', String(body.retryAfterSeconds));
     if (body.status === 503) {
-      request.log.warn({ err: error }, 'database unavailable');
+      // A flood of logins is refused by the thousand: one line each, without a stack.
+      if (error instanceof PasswordHasherBusyError) request.log.warn('password hasher at capacity');
+      else request.log.warn({ err: error }, 'database unavailable');
       reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     } else if (body.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.code }, 'request rejected');

@@ -32,7 +32,14 @@ export class LogIn {
     if (!slot.granted) throw new TooManyLoginsError(Math.max(1, Math.ceil(slot.retryAfterMs / 1000)));
 
     const found = await this.accounts.findByEmail(email.trim());
-    const matches = await this.hasher.verify(found?.passwordHash ?? (await this.dummy()), password);
+    let matches: boolean;
+    try {
+      matches = await this.hasher.verify(found?.passwordHash ?? (await this.dummy()), password);
+    } catch (refusal) {
+      // No verdict (a hasher at capacity refuses before checking anything): no guess was made, so no failure.
+      await this.attempts.forget(slot.attemptId);
+      throw refusal;
+    }
     if (!found || !matches) throw new InvalidCredentialsError();
 
     await this.attempts.forget(slot.attemptId);
@@ -41,6 +48,10 @@ export class LogIn {
   }
 
   private dummy(): Promise<string> {
-    return (this.dummyHash ??= this.hasher.hash('a password nobody has'));
+    // A refused hash is not kept, or every unknown email would be refused from then on.
+    return (this.dummyHash ??= this.hasher.hash('a password nobody has').catch((refusal: unknown) => {
+      this.dummyHash = undefined;
+      throw refusal;
+    }));
   }
 }

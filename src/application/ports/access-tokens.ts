@@ -28,8 +28,20 @@ export interface AccessTokens {
   verify(token: string): Promise<VerifiedAccessToken | undefined>;
 }
 
+/**
+ * Hashing is slow on purpose, so a hasher takes only so much at once. Past that, `hash` and `verify` reject
+ * with this at once, having checked nothing: no verdict on the password, and the caller may try again shortly.
+ */
+export class PasswordHasherBusyError extends Error {
+  constructor() {
+    super('Too many passwords are being checked right now.');
+    this.name = 'PasswordHasherBusyError';
+  }
+}
+
 export interface PasswordHasher {
+  /** Rejects with PasswordHasherBusyError when it has no room for more work. */
   hash(password: string): Promise<string>;
-  /** False for a wrong password and for a hash it cannot read. */
+  /** False for a wrong password and for a hash it cannot read; PasswordHasherBusyError when it has no room. */
   verify(hash: string, password: string): Promise<boolean>;
 }
