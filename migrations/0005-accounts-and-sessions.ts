@@ -1,17 +1,19 @@
 import { type Kysely, sql } from 'kysely';
 
 /**
- * Accounts: every user gets a role and a token version; a password login is a credential row whose email is
- * unique in its folded form (the index decides, not a check in code); an identity provider's account is
- * linked by (issuer, subject), never by email. Refresh tokens live in families (one per login); failed
- * logins are counted here so every instance sees the same count.
+ * Accounts: every user gets a role, a token version (our own tokens carry it) and a tokens-not-before instant
+ * (logout-all sets it; an identity provider's tokens issued before it are refused); a password login is a
+ * credential row whose email is unique in its folded form (the index decides, not a check in code); an identity
+ * provider's account is linked by (issuer, subject), never by email. Refresh tokens live in families (one per
+ * login); failed logins are counted here so every instance sees the same count.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     ALTER TABLE users
       ADD COLUMN role text NOT NULL DEFAULT 'CUSTOMER' CONSTRAINT users_role CHECK (role IN ('CUSTOMER', 'ADMIN')),
       ADD COLUMN email text CHECK (char_length(email) <= 254),
-      ADD COLUMN token_version integer NOT NULL DEFAULT 0`.execute(db);
+      ADD COLUMN token_version integer NOT NULL DEFAULT 0,
+      ADD COLUMN tokens_not_before timestamptz`.execute(db);
 
   await sql`
     CREATE TABLE password_credentials (
@@ -64,5 +66,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TABLE refresh_token_families`.execute(db);
   await sql`DROP TABLE external_identities`.execute(db);
   await sql`DROP TABLE password_credentials`.execute(db);
-  await sql`ALTER TABLE users DROP COLUMN role, DROP COLUMN email, DROP COLUMN token_version`.execute(db);
+  await sql`
+    ALTER TABLE users
+      DROP COLUMN role, DROP COLUMN email, DROP COLUMN token_version, DROP COLUMN tokens_not_before`.execute(db);
 }

@@ -1,8 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type JWTPayload, SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OWN_AUDIENCE, OWN_ISSUER } from '../../src/adapters/auth/jose-access-tokens.js';
+import { type ExternalIssuer, OWN_AUDIENCE, OWN_ISSUER } from '../../src/adapters/auth/jose-access-tokens.js';
+import { buildApp } from '../../src/adapters/http/app.js';
+import { appDependencies, createContainer } from '../../src/container.js';
 import { aUser } from '../support/builders.js';
 import { bearer, expectProblem, useTestApp } from '../support/test-app.js';
 
@@ -30,17 +34,14 @@ await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
 afterAll(() => new Promise<void>((resolve) => idp.close(() => resolve())));
 const { port } = idp.address() as AddressInfo;
 
-const t = useTestApp({
-  auth: {
-    external: {
-      jwksUrl: new URL(`http://127.0.0.1:${port}/.well-known/jwks.json`),
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      adminClaim: 'roles',
-      adminRole: 'shop-admin',
-    },
-  },
-});
+const external: ExternalIssuer = {
+  jwksUrl: new URL(`http://127.0.0.1:${port}/.well-known/jwks.json`),
+  issuer: ISSUER,
+  audience: AUDIENCE,
+  adminClaim: 'roles',
+  adminRole: 'shop-admin',
+};
+const t = useTestApp({ auth: { external } });
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -62,7 +63,8 @@ interface Account {
   createdAt: string;
 }
 
-const me = (token: string) => t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(token) });
+const me = (token: string, app: FastifyInstance = t.app) =>
+  app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(token) });
 
 async function accountOf(token: string): Promise<Account> {
   const response = await me(token);
@@ -187,6 +189,8 @@ describe('an external identity provider', () => {
     ],
     ['without a subject', () => idpToken({})],
     ['without an expiry', () => idpToken({ sub: 'abc', exp: undefined })],
+    // Logout-all ends the tokens issued before it, which only an issue time can tell.
+    ['without an issue time', () => idpToken({ sub: 'abc', iat: undefined })],
     [
       'alg: none',
       async () => {
@@ -205,6 +209,67 @@ describe('an external identity provider', () => {
     const response = await me(await make());
     expectProblem(response, 401, 'UNAUTHENTICATED');
     expect(response.headers['www-authenticate']).toMatch(/^Bearer\b/);
+  });
+
+  describe('and POST /auth/logout-all', () => {
+    /** Polls until `token` is refused, up to 1.5 s; answers how long it took. */
+    async function msUntilRefused(app: FastifyInstance, token: string): Promise<number> {
+      const started = performance.now();
+      while (performance.now() - started < 1_500) {
+        const response = await me(token, app);
+        if (response.statusCode === 401) {
+          expectProblem(response, 401, 'UNAUTHENTICATED');
+          return performance.now() - started;
+        }
+        expect(response.statusCode, response.body).toBe(200);
+        await sleep(50);
+      }
+      return Infinity;
+    }
+
+    it("ends the provider's tokens issued before it, on this instance and another, within a second; later ones work", async () => {
+      const token = await idpToken({ sub: 'leaving', roles: ['shop-admin'] });
+      const account = await accountOf(token);
+      // Another instance on the same database and provider, which has just seen the token.
+      const other = await buildApp(
+        appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db: t.database.db }, auth: { external } })),
+      );
+      try {
+        expect((await me(token, other)).statusCode).toBe(200);
+
+        const response = await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout-all', headers: bearer(token) });
+        expect({ status: response.statusCode, body: response.body }).toEqual({ status: 204, body: '' });
+        const loggedOutAt = Date.now();
+
+        expect(await msUntilRefused(t.app, token)).toBeLessThanOrEqual(1_000);
+        expect(await msUntilRefused(other, token)).toBeLessThanOrEqual(1_000);
+        // Every token the provider issued before the logout, not just the one that asked for it.
+        const earlier = await idpToken({ sub: 'leaving', iat: Math.floor(loggedOutAt / 1000) - 60, jti: 'earlier' });
+        expectProblem(await me(earlier), 401, 'UNAUTHENTICATED');
+
+        // A token issued after it (its iat a later second than the logout's) is a new login and works everywhere.
+        while (now() * 1000 <= loggedOutAt) await sleep(20);
+        const fresh = await idpToken({ sub: 'leaving', roles: ['shop-admin'], jti: 'fresh' });
+        expect(await accountOf(fresh)).toEqual(account);
+        expect((await me(fresh, other)).statusCode).toBe(200);
+        // The old one stays refused.
+        expectProblem(await me(token), 401, 'UNAUTHENTICATED');
+        expectProblem(await me(token, other), 401, 'UNAUTHENTICATED');
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("leaves another subject's tokens working", async () => {
+      const mine = await idpToken({ sub: 'logs-out' });
+      const theirs = await idpToken({ sub: 'stays' });
+      await accountOf(theirs);
+      await accountOf(mine);
+      const response = await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout-all', headers: bearer(mine) });
+      expect(response.statusCode).toBe(204);
+      expect(await msUntilRefused(t.app, mine)).toBeLessThanOrEqual(1_000);
+      expect((await me(theirs)).statusCode).toBe(200);
+    });
   });
 
   it("still accepts the service's own tokens beside the provider's", async () => {

@@ -144,7 +144,8 @@ export class JoseAccessTokens implements AccessTokens {
       issuer: external.issuer,
       audience: external.audience,
       algorithms: EXTERNAL_ALGORITHMS,
-      requiredClaims: ['sub', 'exp'],
+      // iat: logout-all refuses the provider's tokens issued before it (jose checks it is a number).
+      requiredClaims: ['sub', 'iat', 'exp'],
       currentDate: this.options.clock.now(),
       clockTolerance: CLOCK_TOLERANCE_S,
     });
@@ -152,6 +153,7 @@ export class JoseAccessTokens implements AccessTokens {
       issuedBy: 'EXTERNAL',
       issuer: external.issuer,
       subject: payload.sub!,
+      issuedAt: new Date(payload.iat! * 1000),
       isAdmin: rolesIn(payload, external.adminClaim).includes(external.adminRole),
       ...stringClaim(payload, 'name'),
       ...stringClaim(payload, 'email'),

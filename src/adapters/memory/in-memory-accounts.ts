@@ -1,4 +1,9 @@
-import type { AccountQueries, AccountRepository, PasswordAccount } from '../../application/ports/account-repository.js';
+import type {
+  AccountQueries,
+  AccountRepository,
+  PasswordAccount,
+  TokenState,
+} from '../../application/ports/account-repository.js';
 import type { LoginAttempts, LoginSlot } from '../../application/ports/login-attempts.js';
 import type { RefreshTokenRepository } from '../../application/ports/refresh-token-repository.js';
 import type { Clock } from '../../application/ports/clock.js';
@@ -6,10 +11,15 @@ import { EmailTakenError } from '../../domain/account/account-errors.js';
 import { foldedEmail } from '../../domain/account/credentials.js';
 import type { RefreshTokenState } from '../../domain/account/refresh-token.js';
 import { User } from '../../domain/user/user.js';
+import { systemClock } from '../system-clock.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
+/** Timed by the app's clock (the unit of work passes it on): in memory there is no database clock. */
 export class InMemoryAccounts implements AccountRepository, AccountQueries {
-  constructor(private readonly store: InMemoryStore) {}
+  constructor(
+    private readonly store: InMemoryStore,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async addPasswordCredential(userId: number, email: string, passwordHash: string): Promise<void> {
     const taken = [...this.store.state.credentials.values()].some((c) => foldedEmail(c.email) === foldedEmail(email));
@@ -27,6 +37,9 @@ export class InMemoryAccounts implements AccountRepository, AccountQueries {
   async bumpTokenVersion(userId: number): Promise<void> {
     const versions = this.store.state.tokenVersions;
     versions.set(userId, (versions.get(userId) ?? 0) + 1);
+    const now = this.clock.now();
+    const before = this.store.state.tokensNotBefore.get(userId);
+    this.store.state.tokensNotBefore.set(userId, before && before > now ? before : now);
   }
 
   async findById(userId: number): Promise<User | undefined> {
@@ -50,6 +63,13 @@ export class InMemoryAccounts implements AccountRepository, AccountQueries {
   async tokenVersionOf(userId: number): Promise<number | undefined> {
     if (!this.store.state.users.has(userId)) return undefined;
     return this.store.state.tokenVersions.get(userId) ?? 0;
+  }
+
+  async tokenStateOf(userId: number): Promise<TokenState | undefined> {
+    const version = await this.tokenVersionOf(userId);
+    if (version === undefined) return undefined;
+    const notBefore = this.store.state.tokensNotBefore.get(userId);
+    return { version, notBefore: notBefore ? new Date(notBefore) : null };
   }
 }
 

@@ -49,6 +49,8 @@ export interface InMemoryState {
   /** JSON of [issuer, subject] → user id. */
   externalIdentities: Map<string, number>;
   tokenVersions: Map<number, number>;
+  /** The last logout-all of each user who has logged out everywhere. */
+  tokensNotBefore: Map<number, Date>;
   refreshFamilies: Map<number, RefreshFamilyRecord>;
   refreshTokens: Map<string, { familyId: number; spentAt: Date | null }>;
   loginAttempts: { id: number; emailKey: string; at: Date }[];
@@ -72,6 +74,7 @@ export class InMemoryStore {
     credentials: new Map(),
     externalIdentities: new Map(),
     tokenVersions: new Map(),
+    tokensNotBefore: new Map(),
     refreshFamilies: new Map(),
     refreshTokens: new Map(),
     loginAttempts: [],

@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Clock } from '../../application/ports/clock.js';
 import type { TransactionalRepositories, UnitOfWork } from '../../application/ports/unit-of-work.js';
+import { systemClock } from '../system-clock.js';
 import { InMemoryAccounts, InMemoryRefreshTokens } from './in-memory-accounts.js';
 import { InMemoryBalanceRepository } from './in-memory-balance-repository.js';
 import { InMemoryCouponRepository } from './in-memory-coupon-repository.js';
@@ -20,7 +22,11 @@ export class InMemoryUnitOfWork implements UnitOfWork {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly inside = new AsyncLocalStorage<true>();
 
-  constructor(private readonly store: InMemoryStore) {}
+  constructor(
+    private readonly store: InMemoryStore,
+    /** What stands in for the database's now() (a logout-all's instant). */
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   run<T>(work: (repos: TransactionalRepositories) => Promise<T>): Promise<T> {
     if (this.inside.getStore()) return this.runNow(work);
@@ -43,7 +49,7 @@ export class InMemoryUnitOfWork implements UnitOfWork {
         outbox: new InMemoryOutbox(this.store),
         idempotencyKeys: new InMemoryIdempotencyKeys(this.store),
         sales: new InMemorySales(this.store),
-        accounts: new InMemoryAccounts(this.store),
+        accounts: new InMemoryAccounts(this.store, this.clock),
         refreshTokens: new InMemoryRefreshTokens(this.store),
       });
     } catch (error) {

@@ -16,6 +16,8 @@ export interface UsersTable {
   role: ColumnType<Role, Role | undefined, Role>;
   email: string | null;
   token_version: ColumnType<number, number | undefined, number>;
+  /** Set by logout-all: an identity provider's tokens issued before it are refused. */
+  tokens_not_before: Date | null;
   created_at: Date;
 }
 

@@ -1,5 +1,10 @@
 import { sql } from 'kysely';
-import type { AccountQueries, AccountRepository, PasswordAccount } from '../../application/ports/account-repository.js';
+import type {
+  AccountQueries,
+  AccountRepository,
+  PasswordAccount,
+  TokenState,
+} from '../../application/ports/account-repository.js';
 import { EmailTakenError } from '../../domain/account/account-errors.js';
 import type { User } from '../../domain/user/user.js';
 import type { Db } from './database.js';
@@ -34,7 +39,11 @@ export class PgAccountRepository implements AccountRepository, AccountQueries {
   async bumpTokenVersion(userId: number): Promise<void> {
     await this.db
       .updateTable('users')
-      .set((eb) => ({ token_version: eb('token_version', '+', 1) }))
+      .set((eb) => ({
+        token_version: eb('token_version', '+', 1),
+        // GREATEST skips a null, and never moves the instant back should the server's clock step back.
+        tokens_not_before: sql<Date>`GREATEST(tokens_not_before, now())`,
+      }))
       .where('id', '=', userId)
       .execute();
   }
@@ -76,5 +85,14 @@ export class PgAccountRepository implements AccountRepository, AccountQueries {
       .where('id', '=', userId)
       .executeTakeFirst();
     return row?.token_version;
+  }
+
+  async tokenStateOf(userId: number): Promise<TokenState | undefined> {
+    const row = await readerFor(this.db)
+      .selectFrom('users')
+      .select(['token_version', 'tokens_not_before'])
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    return row && { version: row.token_version, notBefore: row.tokens_not_before };
   }
 }

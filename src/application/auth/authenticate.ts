@@ -3,7 +3,7 @@ import { validEmail } from '../../domain/account/credentials.js';
 import { Balance } from '../../domain/balance/balance.js';
 import { CONTROL_CHARACTERS } from '../../domain/shared/text.js';
 import { USER_NAME_MAX_LENGTH, User } from '../../domain/user/user.js';
-import type { AccountQueries } from '../ports/account-repository.js';
+import type { AccountQueries, TokenState } from '../ports/account-repository.js';
 import type { AccessTokens } from '../ports/access-tokens.js';
 import type { Clock } from '../ports/clock.js';
 import type { UnitOfWork } from '../ports/unit-of-work.js';
@@ -15,7 +15,9 @@ type ExternalToken = Extract<Awaited<ReturnType<AccessTokens['verify']>>, { issu
 /**
  * A bearer token to the actor it speaks for, or UnauthenticatedError. The service's own tokens must carry
  * the user's current token version; an identity provider's token speaks for the account linked to its
- * (issuer, subject), created the first time it is seen, and is ADMIN only while the token says so.
+ * (issuer, subject), created the first time it is seen, is ADMIN only while the token says so, and must have
+ * been issued after the account's last logout-all. Both are read through TokenVersions, so a logout-all on
+ * any instance ends both kinds everywhere within a second.
  */
 export class Authenticate {
   /** (issuer, subject) → user id: links never change, so each instance remembers them. */
@@ -35,11 +37,11 @@ export class Authenticate {
       throw new UnauthenticatedError('The access token is malformed, expired or not signed by a trusted key.');
     if (verified.issuedBy === 'EXTERNAL') {
       const userId = await this.externalAccount(verified);
+      if (!issuedAfterLogoutAll(verified, await this.versions.current(userId))) throw revoked();
       return { role: verified.isAdmin ? 'ADMIN' : 'CUSTOMER', userId };
     }
     const current = await this.versions.current(verified.userId);
-    if (current === undefined || current !== verified.tokenVersion)
-      throw new UnauthenticatedError('The access token has been revoked; log in again.');
+    if (current === undefined || current.version !== verified.tokenVersion) throw revoked();
     return { role: verified.role, userId: verified.userId };
   }
 
@@ -82,6 +84,19 @@ export class Authenticate {
 }
 
 class LinkedMeanwhile extends Error {}
+
+const revoked = () => new UnauthenticatedError('The access token has been revoked; log in again.');
+
+/**
+ * A provider's token carries no version of ours, only its issue time, in whole seconds: one issued in the
+ * second of the logout-all may be from before it, so it is refused too (the safe side). A login at the
+ * provider right after a logout-all therefore works once its token's iat is the next second, less than a
+ * second later. The boundary is as exact as the provider's clock and ours (the database's) agree.
+ */
+function issuedAfterLogoutAll(token: ExternalToken, state: TokenState | undefined): boolean {
+  if (!state) return false;
+  return state.notBefore === null || token.issuedAt.getTime() > state.notBefore.getTime();
+}
 
 function displayName(token: ExternalToken): string {
   const given = [token.name, token.email, token.subject]

@@ -21,8 +21,9 @@ export class LogOut {
 }
 
 /**
- * Ends every session of the signed-in user: all refresh families, and every access token issued so far (the
- * token version moves on; each instance reads it at most a second old, see TokenVersions).
+ * Ends every session of the signed-in user: all refresh families, and every access token issued so far, ours
+ * and an identity provider's (the token version moves on and the tokens-not-before instant becomes now; each
+ * instance reads them at most a second old, see TokenVersions).
  */
 export class LogOutEverywhere {
   constructor(

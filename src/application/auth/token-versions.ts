@@ -1,19 +1,20 @@
-import type { AccountQueries } from '../ports/account-repository.js';
+import type { AccountQueries, TokenState } from '../ports/account-repository.js';
 import type { Clock } from '../ports/clock.js';
 
 /**
- * How long an instance may go on trusting a user's token version it read. Logout-all promises that every
+ * How long an instance may go on trusting a user's token state it read. Logout-all promises that every
  * instance refuses the old tokens within a second; half of that leaves room for the read itself.
  */
 export const TOKEN_VERSION_MAX_AGE_MS = 500;
 
 interface Reading {
-  readonly version: Promise<number | undefined>;
+  readonly state: Promise<TokenState | undefined>;
   readonly readAt: number;
 }
 
 /**
- * Each user's current token version, read from the store at most every TOKEN_VERSION_MAX_AGE_MS per
+ * Each user's current token state (the version our own tokens must carry, and the instant before which an
+ * identity provider's tokens are refused), read from the store at most every TOKEN_VERSION_MAX_AGE_MS per
  * instance and shared by the requests in between (one read in flight per user). So a busy user costs one
  * indexed read per half second, not one per request, and a logout-all on any instance reaches all of them.
  */
@@ -28,21 +29,22 @@ export class TokenVersions {
     private readonly capacity = 100_000,
   ) {}
 
-  current(userId: number): Promise<number | undefined> {
+  /** Undefined when there is no such user. */
+  current(userId: number): Promise<TokenState | undefined> {
     const now = this.clock.now().getTime();
     const known = this.readings.get(userId);
-    if (known && now - known.readAt < this.maxAgeMs) return known.version;
+    if (known && now - known.readAt < this.maxAgeMs) return known.state;
 
-    const version = this.accounts.tokenVersionOf(userId);
+    const state = this.accounts.tokenStateOf(userId);
     this.readings.delete(userId);
-    this.readings.set(userId, { version, readAt: now });
+    this.readings.set(userId, { state, readAt: now });
     // A failed read is not remembered: the next request asks again.
-    version.catch(() => this.readings.get(userId)?.version === version && this.readings.delete(userId));
+    state.catch(() => this.readings.get(userId)?.state === state && this.readings.delete(userId));
     if (this.readings.size > this.capacity) this.readings.delete(this.readings.keys().next().value!);
-    return version;
+    return state;
   }
 
-  /** This instance changed the version: read it afresh next time. */
+  /** This instance changed the state: read it afresh next time. */
   forget(userId: number): void {
     this.readings.delete(userId);
   }

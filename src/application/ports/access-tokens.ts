@@ -14,6 +14,8 @@ export type VerifiedAccessToken =
       readonly issuedBy: 'EXTERNAL';
       readonly issuer: string;
       readonly subject: string;
+      /** Its `iat`, a whole second: a logout-all ends the provider's tokens issued before it. */
+      readonly issuedAt: Date;
       readonly isAdmin: boolean;
       readonly name?: string;
       readonly email?: string;

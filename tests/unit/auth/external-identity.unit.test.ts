@@ -3,6 +3,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
+import { TOKEN_VERSION_MAX_AGE_MS } from '../../../src/application/auth/token-versions.js';
 
 import { type AuthOptions, appDependencies, createContainer } from '../../../src/container.js';
 import { UnauthenticatedError } from '../../../src/domain/account/account-errors.js';
@@ -140,6 +141,46 @@ describe('Authenticate with an external identity provider', () => {
     expect(idp.fetches() - before).toBe(1);
   });
 
+  it('ends every token issued before a logout-all, on every instance within the max age; later tokens work', async () => {
+    const store = new InMemoryStore();
+    const clock = new ManualClock(START);
+    const [a, b] = [instance({ store, clock }), instance({ store, clock })];
+    const early = await idp.token(clock.now(), 'kc-leaving');
+    clock.advance(30_000);
+    const token = await idp.token(clock.now(), 'kc-leaving', { roles: ['shop-admin'] });
+    const actor = await a.authenticate.execute(token);
+    if (actor.role === 'SYSTEM') throw new Error('unreachable');
+    const bystander = await idp.token(clock.now(), 'kc-staying');
+    const other = await a.authenticate.execute(bystander);
+
+    clock.advance(250); // The logout falls 250 ms into the second the token was issued in.
+    await expect(b.authenticate.execute(early)).resolves.toEqual({ role: 'CUSTOMER', userId: actor.userId });
+    await a.logOutEverywhere.execute({ actor });
+
+    // The instance that did it refuses at once; the other trusts its reading up to the max age, then not.
+    await expect(a.authenticate.execute(token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(a.authenticate.execute(early)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    clock.advance(TOKEN_VERSION_MAX_AGE_MS - 1);
+    await expect(b.authenticate.execute(early)).resolves.toMatchObject({ userId: actor.userId });
+    clock.advance(1);
+    for (const shop of [a, b])
+      for (const old of [token, early])
+        await expect(shop.authenticate.execute(old)).rejects.toBeInstanceOf(UnauthenticatedError);
+    // Another subject is untouched.
+    await expect(b.authenticate.execute(bystander)).resolves.toEqual(other);
+
+    // A token of the logout's own second may have been issued before it: refused too (the safe side).
+    const sameSecond = await idp.token(clock.now(), 'kc-leaving', { jti: 'same-second' });
+    for (const shop of [a, b])
+      await expect(shop.authenticate.execute(sameSecond)).rejects.toBeInstanceOf(UnauthenticatedError);
+    // One of the next second is a new login, on every instance, with the same account.
+    clock.advance(1_000);
+    const fresh = await idp.token(clock.now(), 'kc-leaving', { roles: ['shop-admin'] });
+    for (const shop of [a, b]) await expect(shop.authenticate.execute(fresh)).resolves.toEqual(actor);
+    // The old tokens stay refused, even once the clock has moved on.
+    await expect(b.authenticate.execute(token)).rejects.toBeInstanceOf(UnauthenticatedError);
+  });
+
   describe('refuses, and creates no account for', () => {
     const now = new Date(START);
     const seconds = Math.floor(now.getTime() / 1000);
@@ -152,6 +193,8 @@ describe('Authenticate with an external identity provider', () => {
       ['another issuer', () => idp.token(now, 'kc-x', { iss: 'https://evil.example/' })],
       ['an expired token', () => idp.token(now, 'kc-x', { iat: seconds - 600, exp: seconds - 10 })],
       ['a token with no exp', () => idp.token(now, 'kc-x', { exp: undefined })],
+      // Logout-all ends the tokens issued before it, which only an issue time can tell.
+      ['a token with no iat', () => idp.token(now, 'kc-x', { iat: undefined })],
       ['a token not yet valid', () => idp.token(now, 'kc-x', { nbf: seconds + 600 })],
       ['a token with no sub', () => idp.token(now, '', { sub: undefined })],
       [
