@@ -18,14 +18,18 @@ function algorithmOf(key: KeyObject): SigningAlgorithm {
   throw new KeyError(`a ${key.asymmetricKeyType ?? 'symmetric'} key; only Ed25519 and P-256 (ES256) are accepted`);
 }
 
+const PEM_LABEL = /^-----BEGIN ([A-Z0-9 ]+)-----/;
+
 /** Environments often carry a PEM on one line with literal \n. */
 const unescaped = (pem: string) => pem.replaceAll('\\n', '\n').trim();
 
 /** A PKCS#8 PEM private key, Ed25519 or P-256. */
 export function parseSigningKey(pem: string): SigningKey {
   const text = unescaped(pem);
-  if (!text.startsWith('-----BEGIN PRIVATE KEY-----'))
-    throw new KeyError('not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)');
+  // PKCS#8 is the PEM labelled plain "PRIVATE KEY" (RFC 7468); "EC PRIVATE KEY" and the like are other formats.
+  const label = PEM_LABEL.exec(text)?.[1];
+  if (label !== 'PRIVATE KEY')
+    throw new KeyError(`not a PKCS#8 PEM private key (its PEM label is ${label ? `"${label}"` : 'missing'})`);
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey({ key: text, format: 'pem' });
