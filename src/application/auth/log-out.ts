@@ -35,9 +35,10 @@ export class LogOutEverywhere {
   async execute({ actor }: { readonly actor: Actor }): Promise<void> {
     if (actor.role === 'SYSTEM') throw new UnauthenticatedError('The system actor has no sessions.');
     const { userId } = actor;
+    // Families before the user row: the order reuse detection locks them in, so the two can't deadlock.
     await this.uow.run(async (repos) => {
-      await repos.accounts.bumpTokenVersion(userId);
       await repos.refreshTokens.endAllFamiliesOf(userId, this.clock.now());
+      await repos.accounts.bumpTokenVersion(userId);
     });
     this.versions.forget(userId);
   }

@@ -146,6 +146,38 @@ describe('the login limit on PostgreSQL', () => {
     await expect(thief.authenticate.execute(fresh.accessToken)).resolves.toMatchObject({ role: 'CUSTOMER' });
   });
 
+  it('lets a logout-all and a reuse detection of the same user run at once without a deadlock', async () => {
+    const [victim, thief] = [instance(), instance()];
+    const email = freshEmail('crossing');
+    const account = await victim.signUp.execute({ email, password: PASSWORD, name: 'Crossing' });
+    const first = await victim.logIn.execute({ email, password: PASSWORD });
+    const other = await victim.logIn.execute({ email, password: PASSWORD });
+    await thief.refreshSession.execute({ refreshToken: first.refreshToken });
+    // Widen the window: ending a family takes 0.6 s, so the two transactions overlap for sure.
+    await sql`
+      CREATE FUNCTION slow_family_end() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_sleep(0.6); RETURN NEW; END $$`.execute(database.db);
+    await sql`
+      CREATE TRIGGER slow_family_end BEFORE UPDATE OF ended_at ON refresh_token_families
+      FOR EACH ROW WHEN (OLD.ended_at IS NULL AND NEW.ended_at IS NOT NULL) EXECUTE FUNCTION slow_family_end()`.execute(
+      database.db,
+    );
+    try {
+      const reuse = victim.refreshSession.execute({ refreshToken: first.refreshToken });
+      await sleep(200);
+      const everywhere = thief.logOutEverywhere.execute({ actor: { role: 'CUSTOMER', userId: account.id } });
+      const [reused, loggedOut] = await Promise.allSettled([reuse, everywhere]);
+      expect(codes([reused, loggedOut])).toEqual(['INVALID_REFRESH_TOKEN', 'OK']);
+    } finally {
+      await sql`DROP TRIGGER slow_family_end ON refresh_token_families`.execute(database.db);
+      await sql`DROP FUNCTION slow_family_end()`.execute(database.db);
+    }
+    // Logout-all took effect: the user's other login is over too.
+    await expect(victim.refreshSession.execute({ refreshToken: other.refreshToken })).rejects.toMatchObject({
+      code: 'INVALID_REFRESH_TOKEN',
+    });
+  });
+
   it('removes the attempt of a successful login and keeps the failures', async () => {
     const shop = instance();
     const email = freshEmail('attempts');
