@@ -13,6 +13,7 @@ import {
 } from 'jose';
 import type { AccessTokenSubject, AccessTokens, VerifiedAccessToken } from '../../application/ports/access-tokens.js';
 import type { Clock } from '../../application/ports/clock.js';
+import { CONTROL_CHARACTERS } from '../../domain/shared/text.js';
 import { ROLES, type Role } from '../../domain/user/user.js';
 import type { SigningAlgorithm, SigningKey } from './signing-keys.js';
 
@@ -149,6 +150,10 @@ export class JoseAccessTokens implements AccessTokens {
       currentDate: this.options.clock.now(),
       clockTolerance: CLOCK_TOLERANCE_S,
     });
+    // jose checks iat only against a maximum age. One from the future would outlive every logout-all (its iat
+    // is after any tokens_not_before); a subject PostgreSQL cannot store (NUL) would answer 500.
+    const now = this.options.clock.now().getTime() / 1000;
+    if (payload.iat! > now + CLOCK_TOLERANCE_S || CONTROL_CHARACTERS.test(payload.sub!)) return undefined;
     return {
       issuedBy: 'EXTERNAL',
       issuer: external.issuer,

@@ -196,6 +196,9 @@ describe('Authenticate with an external identity provider', () => {
       // Logout-all ends the tokens issued before it, which only an issue time can tell.
       ['a token with no iat', () => idp.token(now, 'kc-x', { iat: undefined })],
       ['a token not yet valid', () => idp.token(now, 'kc-x', { nbf: seconds + 600 })],
+      // Issued "in the future", it would outlive any logout-all: its iat is after every tokens_not_before.
+      ['a token issued an hour from now', () => idp.token(now, 'kc-x', { iat: seconds + 3600 })],
+      ['a subject with a control character (PostgreSQL refuses NUL)', () => idp.token(now, 'kc\u0000x')],
       ['a token with no sub', () => idp.token(now, '', { sub: undefined })],
       [
         'HS256 with a shared secret',
