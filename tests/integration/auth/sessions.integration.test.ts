@@ -167,7 +167,7 @@ describe('the login limit on PostgreSQL', () => {
       await sleep(200);
       const everywhere = thief.logOutEverywhere.execute({ actor: { role: 'CUSTOMER', userId: account.id } });
       const [reused, loggedOut] = await Promise.allSettled([reuse, everywhere]);
-      expect(codes([reused, loggedOut])).toEqual(['INVALID_REFRESH_TOKEN', 'OK']);
+      expect([...codes([reused]), ...codes([loggedOut])]).toEqual(['INVALID_REFRESH_TOKEN', 'OK']);
     } finally {
       await sql`DROP TRIGGER slow_family_end ON refresh_token_families`.execute(database.db);
       await sql`DROP FUNCTION slow_family_end()`.execute(database.db);
