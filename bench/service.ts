@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 
@@ -47,6 +48,7 @@ export async function startService(
   env: Record<string, string>,
 ): Promise<RunningService> {
   const port = await freePort();
+  const platform = await startDataPlatform();
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !NOT_INHERITED.includes(name)));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: {
@@ -57,6 +59,8 @@ export async function startService(
       LOG_LEVEL: 'warn',
       DATABASE_URL: databaseUrl,
       DATABASE_POOL_SIZE: String(poolSize),
+      // A service on its own database delivers only with a platform to deliver to; the bench's answers 204.
+      DATA_PLATFORM_URL: platform.url,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -85,7 +89,22 @@ export async function startService(
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
+      await platform.close();
     },
+  };
+}
+
+/** A data platform on loopback that takes every event (204), so the relay does its real work during a run. */
+async function startDataPlatform(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createHttpServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
 

@@ -157,14 +157,23 @@ async function main(): Promise<void> {
     corsOrigins: config.CORS_ORIGINS,
   });
   await app.listen({ port: config.PORT, host: config.HOST });
-  const relay = startOutboxRelay(container, (error) =>
-    logger.error({ err: error }, 'outbox relay round failed; trying again shortly'),
-  );
+  // Only the embedded single-process demo may log events instead of sending them. On a database other
+  // instances may share, an instance that can't deliver must not claim events: they wait for one that can.
+  const delivers = Boolean(config.DATA_PLATFORM_URL) || embedded !== undefined;
+  const relay = delivers
+    ? startOutboxRelay(container, (error) =>
+        logger.error({ err: error }, 'outbox relay round failed; trying again shortly'),
+      )
+    : { stop: async () => undefined };
   const keyPurge = startKeyPurge(container, (error) =>
     logger.warn({ err: error }, 'purging expired idempotency keys failed'),
   );
-  if (!config.DATA_PLATFORM_URL)
+  if (!config.DATA_PLATFORM_URL && embedded)
     logger.warn('DATA_PLATFORM_URL is unset: paid orders are logged, not sent to the data platform');
+  else if (!config.DATA_PLATFORM_URL)
+    logger.warn(
+      'DATA_PLATFORM_URL is unset: this instance delivers no events; they wait in the outbox for an instance that has it',
+    );
   logger.info({ startupMs: Math.round(performance.now() - startedAt) }, 'ready');
 
   let stopping = false;

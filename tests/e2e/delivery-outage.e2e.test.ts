@@ -34,6 +34,41 @@ interface Sent {
 }
 
 describe('delivery to the data platform', () => {
+  it('an instance on a shared database without DATA_PLATFORM_URL claims no event; one that can deliver sends it', async () => {
+    const blind = await startServiceProcess({ DATABASE_URL: databaseUrl, DATA_PLATFORM_URL: undefined });
+    const receiver = await new Receiver().start();
+    let sender: ServiceProcess | undefined;
+    try {
+      const user = await aChargedUser(blind, 10_000, { name: 'patient buyer' });
+      const lamp = await aProduct(blind, { name: 'Lamp', price: 1_000, stock: 5 });
+      const buyer = { origin: blind.origin, token: await blind.tokenFor(user.id) };
+      const placed = await anOrder(buyer, { userId: user.id, items: [{ productId: lamp.id, quantity: 1 }] });
+      // Well past the relay's polling interval: a relay that claimed it would have marked it delivered by now.
+      await sleep(1_500);
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      const outbox = await client
+        .query<{
+          status: string;
+          attempts: number;
+        }>('SELECT status, attempts FROM data_platform_outbox WHERE order_id = $1', [placed.orderId])
+        .finally(() => client.end());
+      expect(outbox.rows).toEqual([{ status: 'PENDING', attempts: 0 }]);
+
+      sender = await startServiceProcess({ DATABASE_URL: databaseUrl, DATA_PLATFORM_URL: receiver.url });
+      const arrived = () => receiver.requests.some((r) => (JSON.parse(r.body) as Sent).orderId === placed.orderId);
+      for (const started = performance.now(); !arrived() && performance.now() - started < 5_000; ) await sleep(20);
+      expect(arrived()).toBe(true);
+    } finally {
+      for (const service of [blind, sender]) {
+        if (!service) continue;
+        service.child.kill('SIGTERM');
+        expect(await service.exited).toBe(0);
+      }
+      await receiver.stop();
+    }
+  });
+
   it('sends a paid order within a second of its commit when the platform is healthy', async () => {
     const receiver = await new Receiver().start();
     const service = await startServiceProcess({ DATABASE_URL: databaseUrl, DATA_PLATFORM_URL: receiver.url });
