@@ -41,6 +41,7 @@ try {
   console.log(`${lines} order lines in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 } finally {
   await pool.end();
-  // A server that was already running belongs to someone else (a running `npm start`): leave it be.
-  if (embedded && !embedded.adopted) await embedded.stop();
+  // Stops only a server this run started: one already running (a running `npm start`'s) was adopted, and
+  // neither this stop nor the exit hook touches it.
+  await embedded?.stop();
 }

@@ -7,7 +7,7 @@ import { checkInvariants } from './invariants.js';
  * one breaks.
  */
 const config = loadConfig();
-let embedded: { url: string; adopted: boolean; stop(): Promise<void> } | undefined;
+let embedded: { url: string; stop(): Promise<void> } | undefined;
 if (!config.DATABASE_URL) {
   const { startEmbeddedPostgres } = await import('./embedded.js');
   embedded = await startEmbeddedPostgres({ dataDir: config.EMBEDDED_PG_DATA_DIR, port: config.EMBEDDED_PG_PORT });
@@ -24,6 +24,7 @@ try {
   process.exitCode = results.every((result) => result.holds) ? 0 : 1;
 } finally {
   await db.destroy();
-  // A server that was already running belongs to someone else (a running `npm start`): leave it be.
-  if (embedded && !embedded.adopted) await embedded.stop();
+  // Stops only a server this run started: one already running (a running `npm start`'s) was adopted, and
+  // neither this stop nor the exit hook touches it.
+  await embedded?.stop();
 }
