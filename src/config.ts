@@ -53,6 +53,11 @@ const schema = z
     DATA_PLATFORM_BACKOFF_BASE_MS: integer(10, 600_000).default(1_000),
     DATA_PLATFORM_BACKOFF_CAP_MS: integer(10, 3_600_000).default(60_000),
     SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+    HTTP_REQUEST_TIMEOUT_MS: integer(1_000, 600_000).default(30_000),
+    HTTP_CONNECTION_TIMEOUT_MS: integer(1_000, 3_600_000).default(75_000),
+    DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(15_000),
+    DATABASE_LOCK_TIMEOUT_MS: integer(100, 3_600_000).default(10_000),
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: integer(1_000, 3_600_000).default(60_000),
     AUTH_SIGNING_KEY: z
       .string()
       .optional()

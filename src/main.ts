@@ -87,6 +87,11 @@ async function main(): Promise<void> {
     url: config.DATABASE_URL ?? embedded!.url,
     poolSize: config.DATABASE_POOL_SIZE,
     connectionTimeoutMs: config.DATABASE_POOL_TIMEOUT_MS,
+    limits: {
+      statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+      lockTimeoutMs: config.DATABASE_LOCK_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
     onIdleConnectionError: (error) =>
       logger.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
   });
@@ -155,6 +160,8 @@ async function main(): Promise<void> {
     logger,
     isUnavailable: isDatabaseUnavailable,
     corsOrigins: config.CORS_ORIGINS,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: config.HTTP_CONNECTION_TIMEOUT_MS,
   });
   await app.listen({ port: config.PORT, host: config.HOST });
   // Only the embedded single-process demo may log events instead of sending them. On a database other

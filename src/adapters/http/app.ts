@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
@@ -54,6 +55,10 @@ export interface AppOptions {
   isUnavailable?: UnavailabilityTest;
   /** Origins a browser may call the API from (CORS_ORIGINS). None: CORS stays closed. */
   corsOrigins?: readonly string[];
+  /** How long a request may take to arrive, headers and body (HTTP_REQUEST_TIMEOUT_MS): 408 past it. */
+  requestTimeoutMs?: number;
+  /** How long a socket may sit idle (HTTP_CONNECTION_TIMEOUT_MS); longer than keep-alive's 72 s. */
+  connectionTimeoutMs?: number;
 }
 
 /** A route of the app as the access table records it: what the route-matrix test walks. */
@@ -88,26 +93,40 @@ function answerRefusedUrl(error: Error, request: FastifyRequest, reply: FastifyR
 function answerMalformedRequest(error: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) return;
   const body = JSON.stringify(
-    error.code === 'HPE_HEADER_OVERFLOW'
-      ? problem('INVALID_REQUEST', 'The request headers are too large.', {
-          errors: [{ path: '', message: 'headers too large' }],
-        })
-      : problem('INVALID_REQUEST', 'The request is not valid HTTP.', {
-          errors: [{ path: '', message: 'malformed HTTP request' }],
-        }),
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? problem('REQUEST_TIMEOUT', 'The request did not arrive in time.')
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? problem('INVALID_REQUEST', 'The request headers are too large.', {
+            errors: [{ path: '', message: 'headers too large' }],
+          })
+        : problem('INVALID_REQUEST', 'The request is not valid HTTP.', {
+            errors: [{ path: '', message: 'malformed HTTP request' }],
+          }),
   );
+  const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
   socket.end(
-    `HTTP/1.1 400 Bad Request\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
 export async function buildApp(
   deps: AppDependencies,
-  { logger, isUnavailable = () => false, corsOrigins = [] }: AppOptions = {},
+  {
+    logger,
+    isUnavailable = () => false,
+    corsOrigins = [],
+    requestTimeoutMs = 30_000,
+    connectionTimeoutMs = 75_000,
+  }: AppOptions = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // A request that drips in (or stalls) is cut off instead of holding a socket forever. Node checks the
+    // deadline every connectionsCheckingInterval (30 s by default): a fraction of the timeout keeps it tight.
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: connectionTimeoutMs,
+    http: { connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(requestTimeoutMs / 3))) },
     // A caller's X-Request-Id is kept when it is sane, so one id follows a request across services.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
@@ -131,6 +150,20 @@ export async function buildApp(
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // Node's requestTimeout covers the headers; a body that drips in after them is cut off here: the body
+  // Fastify reads is a pass-through of the socket's, failed with a 408 when the deadline passes (failing the
+  // socket's own stream would drop the connection without an answer).
+  app.addHook('preParsing', async (_request, _reply, payload) => {
+    const body = Object.assign(new PassThrough(), { receivedEncodedLength: 0 });
+    payload.on('data', (chunk: Buffer) => (body.receivedEncodedLength += chunk.length));
+    payload.pipe(body);
+    const timer = setTimeout(() => {
+      payload.unpipe(body);
+      body.destroy(Object.assign(new Error('The request body did not arrive in time.'), { statusCode: 408 }));
+    }, requestTimeoutMs);
+    body.once('close', () => clearTimeout(timer));
+    return body;
   });
 
   const routes: RouteOptions[] = [];

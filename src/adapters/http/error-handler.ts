@@ -55,6 +55,7 @@ export function toProblem(error: FastifyError | Error, isUnavailable: Unavailabi
       limitBytes: BODY_LIMIT_BYTES,
     });
   if (status === 415) return problem('UNSUPPORTED_MEDIA_TYPE', error.message);
+  if (status === 408) return problem('REQUEST_TIMEOUT', error.message);
   // Fastify's own 4xx: malformed JSON, an empty JSON body, a bad Content-Length. All are the request's fault.
   if (status !== undefined && status >= 400 && status < 500)
     return invalidRequest([{ path: '', message: error.message }]);
@@ -77,6 +78,8 @@ export function errorHandler(isUnavailable: UnavailabilityTest) {
         'www-authenticate',
         request.headers.authorization ? 'Bearer realm="shop", error="invalid_token"' : 'Bearer realm="shop"',
       );
+    // The rest of a request that timed out may still be on its way: the connection can't be reused.
+    if (body.code === 'REQUEST_TIMEOUT') reply.header('connection', 'close');
     if (body.code === 'TOO_MANY_REQUESTS') reply.header('retry-after', String(body.retryAfterSeconds));
     if (body.status === 503) {
       // A flood of logins is refused by the thousand: one line each, without a stack.

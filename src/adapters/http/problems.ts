@@ -26,6 +26,7 @@ export const PROBLEMS = {
   ALREADY_DELIVERED: { status: 409, title: 'Already delivered' },
   EMAIL_TAKEN: { status: 409, title: 'Email already registered' },
   IDEMPOTENCY_KEY_IN_USE: { status: 409, title: 'Idempotency-Key in use' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request took too long to arrive' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused for another request' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },

@@ -202,8 +202,19 @@ export interface DatabaseOptions {
   readonly schema?: string;
   /** Told when a connection dies (a database restart, say); the pool replaces it by itself. */
   readonly onIdleConnectionError?: (error: Error) => void;
+  /**
+   * Bounds every session of the pool sets for itself (PostgreSQL's statement_timeout, lock_timeout and
+   * idle_in_transaction_session_timeout). Unset: none, for the command-line tools' long statements.
+   */
+  readonly limits?: SessionLimits | undefined;
   /** Kysely's query log: levels to log, or a function told each query sent (the bench reads the SQL from it). */
   readonly log?: LogConfig;
+}
+
+export interface SessionLimits {
+  readonly statementTimeoutMs?: number;
+  readonly lockTimeoutMs?: number;
+  readonly idleInTransactionTimeoutMs?: number;
 }
 
 const INT8 = 20;
@@ -230,6 +241,7 @@ function createPool({
   connectionTimeoutMs = 5_000,
   schema,
   onIdleConnectionError,
+  limits = {},
 }: DatabaseOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
@@ -238,6 +250,11 @@ function createPool({
     idleTimeoutMillis: 30_000,
     types,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    ...(limits.statementTimeoutMs ? { statement_timeout: limits.statementTimeoutMs } : {}),
+    ...(limits.lockTimeoutMs ? { lock_timeout: limits.lockTimeoutMs } : {}),
+    ...(limits.idleInTransactionTimeoutMs
+      ? { idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs }
+      : {}),
   });
   // Without listeners, a connection's error would be thrown as an uncaught exception and end the process:
   // the pool's covers idle connections, the client's own covers one checked out when the server ends it

@@ -35,8 +35,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof code === 'string') {
     if (UNAVAILABLE_NETWORK_CODES.has(code)) return true;
     // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutting down, cannot connect now),
-    // 53300 (too many connections).
-    if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+    // 53300 (too many connections), 57014 (statement_timeout: cancelled) and 55P03 (lock_timeout): the
+    // database is too busy to answer in time, and the request may succeed if retried.
+    if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300', '57014', '55P03'].includes(code)) return true;
   }
   return (
     typeof message === 'string' &&
