@@ -115,6 +115,8 @@ export interface DataPlatformOptions {
   /** The first retry's pause, doubling from there up to the cap. */
   readonly backoffBaseMs?: number;
   readonly backoffCapMs?: number;
+  /** Sends in flight at once, at most (8 unless set). */
+  readonly concurrency?: number;
   readonly log?: DeliveryLog;
 }
 
@@ -286,6 +288,7 @@ export function createContainer({
         // A claimed event is not due again before its lease ends: well past one attempt's timeout, and
         // short enough that events claimed by a process that died are sent again soon.
         leaseMs: Math.max(1_000, 3 * timeoutMs),
+        concurrency: dataPlatform.concurrency,
         policy,
       }),
   );
@@ -370,7 +373,7 @@ export function seedUseCases(c: DependencyContainer): SeedUseCases {
 }
 
 /**
- * Starts delivering the outbox in the background. `stop` lets the batch in flight finish, then frees the
+ * Starts delivering the outbox in the background. `stop` lets the sends in flight finish, then frees the
  * client's connections; call it after the HTTP server has closed and before the database is.
  */
 export function startOutboxRelay(c: DependencyContainer, onError: (error: unknown) => void): { stop(): Promise<void> } {

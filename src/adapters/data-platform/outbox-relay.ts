@@ -3,8 +3,13 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 /** One round of delivery: DeliverDueEvents, or a stand-in in tests. */
 export interface DeliveryRound {
   readonly batchSize: number;
-  /** How many deliveries the round handled. */
-  execute(): Promise<number>;
+  /**
+   * Claims up to a batch and starts their sends; how many it claimed. It may leave sends in flight, and claims
+   * no more once `stop` is aborted.
+   */
+  dispatch(stop: AbortSignal): Promise<number>;
+  /** Resolves once the sends still in flight have finished and their outcomes are recorded. */
+  drain(): Promise<void>;
 }
 
 export interface OutboxRelayOptions {
@@ -17,7 +22,8 @@ export interface OutboxRelayOptions {
 
 /**
  * Drains the outbox in the background: round after round, at once while rounds come back full, otherwise
- * every `pollIntervalMs`. It never throws: a failed round is reported and tried again after a pause.
+ * every `pollIntervalMs`. A round does not wait for its sends: those go on in flight while the next rounds
+ * claim more. It never throws: a failed round is reported and tried again after a pause.
  */
 export class OutboxRelay {
   private readonly pollIntervalMs: number;
@@ -26,6 +32,7 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private stopping = new AbortController();
 
   constructor(
     private readonly round: DeliveryRound,
@@ -39,15 +46,22 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopping = new AbortController();
     this.loop = this.run();
   }
 
-  /** Resolves once the round in flight, if any, has finished; no round starts after it. */
+  /** Resolves once the round in flight, if any, then every send in flight, have finished; no round starts after it. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
     this.wake?.();
     await this.loop;
     this.loop = undefined;
+    try {
+      await this.round.drain();
+    } catch (error) {
+      this.report(error);
+    }
   }
 
   private async run(): Promise<void> {
@@ -61,15 +75,19 @@ export class OutboxRelay {
 
   private async roundThenPause(): Promise<number> {
     try {
-      const handled = await this.round.execute();
+      const handled = await this.round.dispatch(this.stopping.signal);
       return handled >= this.round.batchSize ? 0 : this.pollIntervalMs;
     } catch (error) {
-      try {
-        this.onError(error);
-      } catch {
-        // A failing logger must not stop deliveries.
-      }
+      this.report(error);
       return this.errorPauseMs;
+    }
+  }
+
+  private report(error: unknown): void {
+    try {
+      this.onError(error);
+    } catch {
+      // A failing logger must not stop deliveries.
     }
   }
 

@@ -14,7 +14,7 @@ class ScriptedRound implements DeliveryRound {
     private readonly durationMs = 0,
   ) {}
 
-  async execute(): Promise<number> {
+  async dispatch(): Promise<number> {
     this.startedAt.push(performance.now());
     this.inFlight++;
     try {
@@ -27,6 +27,8 @@ class ScriptedRound implements DeliveryRound {
       this.finished++;
     }
   }
+
+  async drain(): Promise<void> {}
 }
 
 async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
