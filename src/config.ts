@@ -52,6 +52,7 @@ const schema = z
     DATA_PLATFORM_TIMEOUT_MS: integer(100, 60_000).default(5_000),
     DATA_PLATFORM_BACKOFF_BASE_MS: integer(10, 600_000).default(1_000),
     DATA_PLATFORM_BACKOFF_CAP_MS: integer(10, 3_600_000).default(60_000),
+    DATA_PLATFORM_CONCURRENCY: integer(1, 100).default(8),
     SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
     HTTP_REQUEST_TIMEOUT_MS: integer(1_000, 600_000).default(30_000),
     HTTP_CONNECTION_TIMEOUT_MS: integer(1_000, 3_600_000).default(75_000),

@@ -122,6 +122,7 @@ async function main(): Promise<void> {
       maxAttempts: config.DATA_PLATFORM_MAX_ATTEMPTS,
       backoffBaseMs: config.DATA_PLATFORM_BACKOFF_BASE_MS,
       backoffCapMs: config.DATA_PLATFORM_BACKOFF_CAP_MS,
+      concurrency: config.DATA_PLATFORM_CONCURRENCY,
       log: (message, fields) => logger.info(fields, message),
     },
   });
