@@ -154,7 +154,9 @@ export async function buildApp(
   // Node's requestTimeout covers the headers; a body that drips in after them is cut off here: the body
   // Fastify reads is a pass-through of the socket's, failed with a 408 when the deadline passes (failing the
   // socket's own stream would drop the connection without an answer).
-  app.addHook('preParsing', async (_request, _reply, payload) => {
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const { 'content-length': length, 'transfer-encoding': encoding } = request.headers;
+    if ((length === undefined || length === '0') && encoding === undefined) return payload; // no body to wait for
     const body = Object.assign(new PassThrough(), { receivedEncodedLength: 0 });
     payload.on('data', (chunk: Buffer) => (body.receivedEncodedLength += chunk.length));
     payload.pipe(body);
@@ -162,7 +164,12 @@ export async function buildApp(
       payload.unpipe(body);
       body.destroy(Object.assign(new Error('The request body did not arrive in time.'), { statusCode: 408 }));
     }, requestTimeoutMs);
+    // The deadline is for the request's arrival: once the socket's stream has ended it no longer applies,
+    // whether or not anything reads the body (a GET's empty one, a route that answers without it).
+    payload.once('end', () => clearTimeout(timer));
     body.once('close', () => clearTimeout(timer));
+    // Failed after its request was answered, nobody listens any more; that must not end the process.
+    body.on('error', () => undefined);
     return body;
   });
 

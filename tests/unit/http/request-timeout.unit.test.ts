@@ -47,3 +47,18 @@ describe('a request that never finishes arriving', () => {
     expect(answer).toContain('"code":"REQUEST_TIMEOUT"');
   });
 });
+
+describe('requests that arrived whole', () => {
+  it('are never failed later by the deadline: a GET and a POST, then the deadline passes, then more requests', async () => {
+    const first = await app.inject({ method: 'GET', url: '/health' });
+    const login = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: 'x', password: 'y' },
+    });
+    expect([first.statusCode, login.statusCode]).toEqual([200, 401]);
+    // Past the 300 ms deadline of both: a timer left behind would now fail a stream nobody listens to.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+});
