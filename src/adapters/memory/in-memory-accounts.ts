@@ -60,14 +60,9 @@ export class InMemoryAccounts implements AccountRepository, AccountQueries {
     return userId === undefined ? undefined : this.findById(userId);
   }
 
-  async tokenVersionOf(userId: number): Promise<number | undefined> {
-    if (!this.store.state.users.has(userId)) return undefined;
-    return this.store.state.tokenVersions.get(userId) ?? 0;
-  }
-
   async tokenStateOf(userId: number): Promise<TokenState | undefined> {
-    const version = await this.tokenVersionOf(userId);
-    if (version === undefined) return undefined;
+    if (!this.store.state.users.has(userId)) return undefined;
+    const version = this.store.state.tokenVersions.get(userId) ?? 0;
     const notBefore = this.store.state.tokensNotBefore.get(userId);
     return { version, notBefore: notBefore ? new Date(notBefore) : null };
   }

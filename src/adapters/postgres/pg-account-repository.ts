@@ -78,15 +78,6 @@ export class PgAccountRepository implements AccountRepository, AccountQueries {
     return row && toUser(row);
   }
 
-  async tokenVersionOf(userId: number): Promise<number | undefined> {
-    const row = await readerFor(this.db)
-      .selectFrom('users')
-      .select('token_version')
-      .where('id', '=', userId)
-      .executeTakeFirst();
-    return row?.token_version;
-  }
-
   async tokenStateOf(userId: number): Promise<TokenState | undefined> {
     const row = await readerFor(this.db)
       .selectFrom('users')

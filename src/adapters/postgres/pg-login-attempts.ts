@@ -16,22 +16,18 @@ export class PgLoginAttempts implements LoginAttempts {
     const emailKey = sql<string>`lower(${email})`;
     return this.db.transaction().execute(async (trx) => {
       await sql`SELECT pg_advisory_xact_lock(hashtextextended('login:' || ${emailKey}, 0))`.execute(trx);
+      // Each recent attempt with how long until it leaves the window, by the database's clock.
       const recent = await trx
         .selectFrom('login_attempts')
-        .select(['attempted_at'])
+        .select(sql<number>`extract(epoch FROM (attempted_at + ${window} - now())) * 1000`.as('leaves_in_ms'))
         .where('email_key', '=', emailKey)
         .where('attempted_at', '>', sql<Date>`now() - ${window}`)
         .orderBy('attempted_at', 'desc')
         .limit(limit)
         .execute();
-      if (recent.length >= limit) {
-        // The window has passed once the oldest of the last `limit` attempts is older than it.
-        const { wait } = await sql<{ wait: number }>`
-          SELECT extract(epoch FROM (${recent[limit - 1]!.attempted_at}::timestamptz + ${window} - now())) * 1000 AS wait`
-          .execute(trx)
-          .then((result) => result.rows[0]!);
-        return { granted: false, retryAfterMs: Math.max(0, Number(wait)) };
-      }
+      // The window has passed once the oldest of the last `limit` attempts has left it.
+      if (recent.length >= limit)
+        return { granted: false, retryAfterMs: Math.max(0, Number(recent[limit - 1]!.leaves_in_ms)) };
       const row = await trx
         .insertInto('login_attempts')
         .values({ email_key: emailKey })

@@ -43,7 +43,7 @@ export class LogIn {
     if (!found || !matches) throw new InvalidCredentialsError();
 
     await this.attempts.forget(slot.attemptId);
-    const tokenVersion = (await this.accounts.tokenVersionOf(found.user.id)) ?? 0;
+    const tokenVersion = (await this.accounts.tokenStateOf(found.user.id))?.version ?? 0;
     return this.uow.run((repos) => this.sessions.start(repos, found.user, tokenVersion));
   }
 

@@ -40,7 +40,7 @@ export class RefreshSession {
           return undefined;
         case 'ROTATE': {
           const account = await this.accounts.findById(token.userId);
-          const tokenVersion = await this.accounts.tokenVersionOf(token.userId);
+          const tokenVersion = (await this.accounts.tokenStateOf(token.userId))?.version;
           if (!account || tokenVersion === undefined) return undefined;
           await repos.refreshTokens.spend(tokenHash, now);
           return this.sessions.continue(repos, token.familyId, account, tokenVersion);

@@ -35,7 +35,5 @@ export interface AccountQueries {
   findByEmail(email: string): Promise<PasswordAccount | undefined>;
   findByExternalIdentity(issuer: string, subject: string): Promise<User | undefined>;
   /** Undefined when there is no such user. */
-  tokenVersionOf(userId: number): Promise<number | undefined>;
-  /** Undefined when there is no such user. */
   tokenStateOf(userId: number): Promise<TokenState | undefined>;
 }
