@@ -7,6 +7,7 @@ import {
 } from '../../domain/data-platform/delivery.js';
 import type { Clock } from '../ports/clock.js';
 import type { DataPlatformClient, DeliveryStore } from '../ports/data-platform.js';
+import type { DeliveryOutcomes } from '../ports/delivery-outcomes.js';
 
 export interface DeliverDueEventsOptions {
   /** Deliveries claimed in one round, at most. */
@@ -18,7 +19,11 @@ export interface DeliverDueEventsOptions {
   readonly policy?: RetryPolicy;
   /** In [0, 1), for the backoff's jitter. */
   readonly random?: () => number;
+  /** Told each outcome once it is recorded. */
+  readonly outcomes?: DeliveryOutcomes;
 }
+
+const UNCOUNTED: DeliveryOutcomes = { record: () => undefined };
 
 /**
  * Delivers the outbox: claims what is due (a short transaction, committed), sends each claimed event after
@@ -33,6 +38,7 @@ export class DeliverDueEvents {
   private readonly leaseMs: number;
   private readonly policy: RetryPolicy;
   private readonly random: () => number;
+  private readonly outcomes: DeliveryOutcomes;
   /** Each send in flight, until its outcome is recorded (or failed to be); none of them ever rejects. */
   private readonly inFlight = new Set<Promise<void>>();
   /** Store failures of sends that finished, not yet thrown. */
@@ -48,6 +54,7 @@ export class DeliverDueEvents {
       leaseMs = 30_000,
       policy = DEFAULT_RETRY_POLICY,
       random = Math.random,
+      outcomes = UNCOUNTED,
     }: DeliverDueEventsOptions = {},
   ) {
     this.batchSize = batchSize;
@@ -55,6 +62,7 @@ export class DeliverDueEvents {
     this.leaseMs = leaseMs;
     this.policy = policy;
     this.random = random;
+    this.outcomes = outcomes;
   }
 
   /**
@@ -131,8 +139,12 @@ export class DeliverDueEvents {
       (error: unknown) => ({ error }),
     );
     const at = this.clock.now();
-    if (!failure) return this.deliveries.markDelivered(eventId, at);
+    if (!failure) {
+      await this.deliveries.markDelivered(eventId, at);
+      return this.outcomes.record('DELIVERED');
+    }
     const outcome = afterFailure(attempt, at, this.policy, this.random());
-    return this.deliveries.recordFailure(eventId, attempt, outcome, describeFailure(failure.error));
+    await this.deliveries.recordFailure(eventId, attempt, outcome, describeFailure(failure.error));
+    this.outcomes.record(outcome.status === 'FAILED' ? 'PARKED' : 'RETRY_SCHEDULED');
   }
 }
