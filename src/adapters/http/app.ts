@@ -148,8 +148,14 @@ export async function buildApp(
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler(isUnavailable));
   app.setNotFoundHandler(notFoundHandler);
+  // Once closing, every answer ends its connection: a keep-alive connection whose request was in flight at
+  // the close would otherwise stay open (Node closes only the idle ones) and hold the shutdown until the
+  // client let go, and one that kept sending requests would hold it for ever.
+  let closing = false;
+  app.addHook('preClose', async () => void (closing = true));
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
   // Node's requestTimeout covers the headers; a body that drips in after them is cut off here: the body
   // Fastify reads is a pass-through of the socket's, failed with a 408 when the deadline passes (failing the
