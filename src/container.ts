@@ -61,10 +61,14 @@ import { type DeliveryLog, LoggingDataPlatformClient } from './adapters/data-pla
 import { OutboxRelay } from './adapters/data-platform/outbox-relay.js';
 import { UndiciDataPlatformClient } from './adapters/data-platform/undici-data-platform-client.js';
 import { PgDeliveryStore } from './adapters/postgres/pg-delivery-store.js';
+import { PgOutboxStatistics } from './adapters/postgres/pg-outbox-statistics.js';
+import { InMemoryOutboxStatistics } from './adapters/memory/in-memory-outbox-statistics.js';
+import { ShopMetrics } from './adapters/prometheus/shop-metrics.js';
+import type { OutboxStatistics } from './application/ports/outbox-statistics.js';
 import { DEFAULT_RETRY_POLICY } from './domain/data-platform/delivery.js';
 import type { AppDependencies } from './adapters/http/app.js';
 import type { SeedUseCases } from './adapters/seed/demo-shop.js';
-import type { Db } from './adapters/postgres/database.js';
+import { type Db, poolStatisticsOf } from './adapters/postgres/database.js';
 import { PgBalanceQueries } from './adapters/postgres/pg-balance-queries.js';
 import { PgCouponIssuer, PgCouponQueries } from './adapters/postgres/pg-coupon-repository.js';
 import { PgIdempotencyKeys } from './adapters/postgres/pg-idempotency-keys.js';
@@ -98,6 +102,7 @@ const TOKENS = {
   SalesStatistics: Symbol('SalesStatistics') as InjectionToken<SalesStatistics>,
   IdempotencyKeyPurge: Symbol('IdempotencyKeyPurge') as InjectionToken<IdempotencyKeyPurge>,
   DeliveryStore: Symbol('DeliveryStore') as InjectionToken<DeliveryStore>,
+  OutboxStatistics: Symbol('OutboxStatistics') as InjectionToken<OutboxStatistics>,
   DataPlatformClient: Symbol('DataPlatformClient') as InjectionToken<DataPlatformClient>,
   AccountQueries: Symbol('AccountQueries') as InjectionToken<AccountQueries>,
   LoginAttempts: Symbol('LoginAttempts') as InjectionToken<LoginAttempts>,
@@ -142,6 +147,8 @@ interface CommonOptions {
   /** The shop's time zone (SHOP_TIMEZONE): its days are the ones sales are counted on. */
   readonly timeZone?: string;
   readonly dataPlatform?: DataPlatformOptions;
+  /** Told when a scrape of GET /metrics could not read a figure (it answers without it). */
+  readonly onMetricsError?: (error: unknown) => void;
 }
 
 export interface ContainerOptions extends CommonOptions {
@@ -158,6 +165,7 @@ export function createContainer({
   timeZone = 'Asia/Seoul',
   dataPlatform = {},
   auth = {},
+  onMetricsError,
   ...options
 }: ContainerOptions): DependencyContainer {
   const repositories = chosenRepositories(options.repositories);
@@ -185,6 +193,20 @@ export function createContainer({
   adapter(TOKENS.DeliveryStore, PgDeliveryStore, InMemoryDeliveryStore);
   adapter(TOKENS.AccountQueries, PgAccountRepository, InMemoryAccounts);
   const postgres = repositories.kind === 'POSTGRES' ? repositories.db : undefined;
+  single(TOKENS.OutboxStatistics, () =>
+    repositories.kind === 'POSTGRES'
+      ? new PgOutboxStatistics(repositories.db)
+      : new InMemoryOutboxStatistics(repositories.store, clock),
+  );
+  single(
+    ShopMetrics,
+    (r) =>
+      new ShopMetrics({
+        outbox: r.resolve(TOKENS.OutboxStatistics),
+        pool: postgres && poolStatisticsOf(postgres),
+        onCollectError: onMetricsError,
+      }),
+  );
   // In memory an expired key is already ignored on lookup, and the store lasts no longer than the process.
   single(TOKENS.IdempotencyKeyPurge, () => (postgres ? new PgIdempotencyKeys(postgres) : { purge: async () => 0 }));
   single(TOKENS.Readiness, () => (postgres ? () => databaseIsReachable(postgres) : async () => true));
@@ -290,6 +312,7 @@ export function createContainer({
         leaseMs: Math.max(1_000, 3 * timeoutMs),
         concurrency: dataPlatform.concurrency,
         policy,
+        outcomes: r.resolve(ShopMetrics),
       }),
   );
   single(ListDeliveries, (r) => new ListDeliveries(r.resolve(TOKENS.DeliveryStore)));
@@ -339,6 +362,7 @@ export function appDependencies(c: DependencyContainer): AppDependencies {
     logOut: c.resolve(LogOut),
     logOutEverywhere: c.resolve(LogOutEverywhere),
     getAccount: c.resolve(GetAccount),
+    metrics: c.resolve(ShopMetrics),
   };
 }
 

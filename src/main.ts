@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { pino } from 'pino';
 import {
   KeyError,
   type SigningKey,
@@ -10,6 +9,7 @@ import {
   readOrCreateSecretFile,
 } from './adapters/auth/signing-keys.js';
 import { buildApp } from './adapters/http/app.js';
+import { createLogger } from './adapters/logging/logger.js';
 import { createDb } from './adapters/postgres/database.js';
 import type { EmbeddedDatabase } from './adapters/postgres/embedded.js';
 import { encodingProblem } from './adapters/postgres/encoding.js';
@@ -63,7 +63,8 @@ class StartRefused extends Error {}
 async function main(): Promise<void> {
   const startedAt = performance.now();
   const config = loadConfig();
-  const logger = pino({ level: config.LOG_LEVEL });
+  // Pretty lines for a person at a terminal, JSON for anything that reads the output (see README, Logs).
+  const logger = await createLogger({ level: config.LOG_LEVEL, pretty: process.stdout.isTTY === true });
   // Keys first: a misconfigured instance stops before it touches (or migrates) a shared database.
   const signing = signingKeyOf(config);
   if (signing.path)
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
       concurrency: config.DATA_PLATFORM_CONCURRENCY,
       log: (message, fields) => logger.info(fields, message),
     },
+    onMetricsError: (error) => logger.warn({ err: error }, 'a /metrics scrape could not read the outbox figures'),
   });
   if (embedded) {
     // Random passwords kept beside the data (never logged, never in the repo): one for the admin, one the

@@ -24,6 +24,7 @@ import {
 import { type UnavailabilityTest, errorHandler, notFoundHandler } from './error-handler.js';
 import { PROBLEM_CONTENT_TYPE, problem } from './problems.js';
 import { registerMetrics } from './metrics.js';
+import type { ShopMetrics } from '../prometheus/shop-metrics.js';
 import { type UserRoutesOptions, userRoutes } from './routes/user-routes.js';
 import { type BalanceRoutesOptions, balanceRoutes } from './routes/balance-routes.js';
 import { type CouponRoutesOptions, couponRoutes } from './routes/coupon-routes.js';
@@ -46,6 +47,8 @@ export type AppDependencies = BalanceRoutesOptions &
   AuthRoutesOptions & {
     /** Turns a bearer token into the actor a request acts for. */
     authenticate: Authenticate;
+    /** What GET /metrics serves; the app counts requests and outcomes into it. */
+    metrics: ShopMetrics;
   };
 
 export interface AppOptions {
@@ -227,7 +230,7 @@ export async function buildApp(
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerMetrics(app);
+  registerMetrics(app, deps.metrics);
   // Everything the service itself serves is under access control: a route that declares nothing needs a token.
   await app.register(async (served) => {
     installAccessControl(served, deps.authenticate);

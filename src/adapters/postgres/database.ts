@@ -264,9 +264,31 @@ function createPool({
   return pool;
 }
 
+/** A pool's connections right now, as pg counts them. */
+export interface PoolStatistics {
+  /** Open, idle or checked out. */
+  readonly total: number;
+  readonly idle: number;
+  /** Queries waiting for a connection. */
+  readonly waiting: number;
+  readonly max: number;
+}
+
+const pools = new WeakMap<Db, pg.Pool>();
+
 export function createDb(options: DatabaseOptions): Db {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: createPool(options) }),
+  const pool = createPool(options);
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
     ...(options.log ? { log: options.log } : {}),
   });
+  pools.set(db, pool);
+  return db;
+}
+
+/** The connections of a database made by createDb (the operations metrics read them); undefined otherwise. */
+export function poolStatisticsOf(db: Db): (() => PoolStatistics) | undefined {
+  const pool = pools.get(db);
+  if (!pool) return undefined;
+  return () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max });
 }
