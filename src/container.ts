@@ -190,7 +190,6 @@ export function createContainer({
   adapter(TOKENS.CouponIssuer, PgCouponIssuer, InMemoryCouponRepository);
   adapter(TOKENS.OrderQueries, PgOrderQueries, InMemoryOrderRepository);
   adapter(TOKENS.SalesStatistics, PgSalesStatistics, InMemorySales);
-  adapter(TOKENS.DeliveryStore, PgDeliveryStore, InMemoryDeliveryStore);
   adapter(TOKENS.AccountQueries, PgAccountRepository, InMemoryAccounts);
   const postgres = repositories.kind === 'POSTGRES' ? repositories.db : undefined;
   single(TOKENS.OutboxStatistics, () =>
@@ -212,6 +211,11 @@ export function createContainer({
   single(TOKENS.Readiness, () => (postgres ? () => databaseIsReachable(postgres) : async () => true));
 
   c.register(TOKENS.Clock, { useValue: clock });
+  single(TOKENS.DeliveryStore, () =>
+    repositories.kind === 'POSTGRES'
+      ? new PgDeliveryStore(repositories.db)
+      : new InMemoryDeliveryStore(repositories.store, clock),
+  );
   single(TOKENS.LoginAttempts, () =>
     repositories.kind === 'POSTGRES'
       ? new PgLoginAttempts(repositories.db)
@@ -306,7 +310,7 @@ export function createContainer({
   single(
     DeliverDueEvents,
     (r) =>
-      new DeliverDueEvents(r.resolve(TOKENS.DeliveryStore), r.resolve(TOKENS.DataPlatformClient), now(r), {
+      new DeliverDueEvents(r.resolve(TOKENS.DeliveryStore), r.resolve(TOKENS.DataPlatformClient), {
         // A claimed event is not due again before its lease ends: well past one attempt's timeout, and
         // short enough that events claimed by a process that died are sent again soon.
         leaseMs: Math.max(1_000, 3 * timeoutMs),
@@ -316,7 +320,7 @@ export function createContainer({
       }),
   );
   single(ListDeliveries, (r) => new ListDeliveries(r.resolve(TOKENS.DeliveryStore)));
-  single(RetryDelivery, (r) => new RetryDelivery(r.resolve(TOKENS.DeliveryStore), now(r)));
+  single(RetryDelivery, (r) => new RetryDelivery(r.resolve(TOKENS.DeliveryStore)));
   single(
     ListUserCoupons,
     (r) => new ListUserCoupons(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponQueries), now(r)),

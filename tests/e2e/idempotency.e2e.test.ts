@@ -18,6 +18,7 @@ import {
   stockOf,
 } from '../support/builders.js';
 import { bearer, expectProblem, useTestApp } from '../support/test-app.js';
+import { untilTheDatabaseClockPasses } from '../support/test-database.js';
 
 const START = '2026-11-24T03:00:00.000Z';
 const clock = new ManualClock(START);
@@ -454,15 +455,15 @@ describe('Idempotency-Key keeps business errors', () => {
   it('keeps a 409 COUPON_NOT_ISSUABLE: once the window opens the retry still gets it, a request without the key is issued', async () => {
     const { id: userId } = await aUser(t.api);
     const token = await t.tokenFor(userId);
-    const { id: couponId } = await aCoupon(t.api, {
-      issueStartsAt: new Date(Date.parse(START) + HOUR_MS).toISOString(),
-    });
+    // The window is judged by the database's clock, which runs true (not this file's): it opens soon after now.
+    const issueStartsAt = new Date(Date.now() + 1_500);
+    const { id: couponId } = await aCoupon(t.api, { issueStartsAt: issueStartsAt.toISOString() });
     const key = freshKey();
 
     const first = await post(token, issueUrl(couponId), { userId }, key);
     expectProblem(first, 409, 'COUPON_NOT_ISSUABLE');
 
-    clock.advance(2 * HOUR_MS);
+    await untilTheDatabaseClockPasses(t.database.db, issueStartsAt);
     const retry = await post(token, issueUrl(couponId), { userId }, key);
     expect({ status: retry.statusCode, replayed: replayed(retry), body: retry.json() }).toEqual({
       status: 409,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { sql } from 'kysely';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { type Db, createDb } from '../../src/adapters/postgres/database.js';
@@ -55,4 +55,16 @@ async function withAdminClient<T>(url: string, work: (client: pg.Client) => Prom
 export async function scalar(db: Db, query: ReturnType<typeof sql<{ value: number }>>): Promise<number> {
   const { rows } = await query.execute(db);
   return Number(rows[0]?.value);
+}
+
+/**
+ * Resolves once the database's now() has reached `instant`: for what the database judges by its own clock
+ * (an issue window, say), which no test clock moves.
+ */
+export async function untilTheDatabaseClockPasses(db: Db, instant: Date | string): Promise<void> {
+  for (;;) {
+    const { rows } = await sql<{ past: boolean }>`SELECT now() >= ${new Date(instant)} AS past`.execute(db);
+    if (rows[0]!.past) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

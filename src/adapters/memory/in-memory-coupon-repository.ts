@@ -24,9 +24,13 @@ export class InMemoryCouponRepository implements CouponRepository, CouponIssuer,
     return props && new Coupon(props);
   }
 
-  /** Atomic because it never awaits between its check and its writes. */
+  /**
+   * Atomic because it never awaits between its check and its writes. The window is judged at the copy's
+   * issue instant: the app's clock stands in for the database's here, and nothing waits on a lock.
+   */
   async issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
     const props = this.store.state.coupons.get(draft.couponId);
+    if (props && !new Coupon(props).isIssuableAt(draft.issuedAt)) return 'NOT_ISSUABLE';
     if (!props || new Coupon(props).soldOut) return 'SOLD_OUT';
     if (!this.store.state.users.has(draft.userId)) return 'USER_NOT_FOUND';
     const held = [...this.store.state.userCoupons.values()].some(

@@ -24,7 +24,7 @@ export class InMemoryUnitOfWork implements UnitOfWork {
 
   constructor(
     private readonly store: InMemoryStore,
-    /** What stands in for the database's now() (a logout-all's instant). */
+    /** What stands in for the database's now() (a logout-all's instant, an outbox row's due time). */
     private readonly clock: Clock = systemClock,
   ) {}
 
@@ -46,7 +46,7 @@ export class InMemoryUnitOfWork implements UnitOfWork {
         coupons,
         userCoupons: coupons,
         orders: new InMemoryOrderRepository(this.store),
-        outbox: new InMemoryOutbox(this.store),
+        outbox: new InMemoryOutbox(this.store, this.clock),
         idempotencyKeys: new InMemoryIdempotencyKeys(this.store),
         sales: new InMemorySales(this.store),
         accounts: new InMemoryAccounts(this.store, this.clock),

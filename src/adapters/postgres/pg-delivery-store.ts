@@ -7,6 +7,9 @@ import type { DataPlatformOutboxTable, Db } from './database.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** `ms` after the database's now(): every instant the outbox compares is the database's, never a process's. */
+const inMs = (ms: number) => sql<Date>`now() + ${ms}::double precision * interval '1 millisecond'`;
+
 const toDelivery = (row: Selectable<DataPlatformOutboxTable>) =>
   new Delivery({
     id: row.id,
@@ -25,29 +28,31 @@ export class PgDeliveryStore implements DeliveryStore {
 
   /**
    * One statement, so one short transaction of its own: the due rows are locked, skipping any another
-   * claimer holds, and leased and counted before the commit. The sends happen after it.
+   * claimer holds, and leased and counted before the commit. The sends happen after it. Due and lease are
+   * both by the database's now(), so a claimer whose clock is off can neither take a row another still holds
+   * nor write a lease that has run out already.
    */
-  async claimDue(limit: number, now: Date, leaseUntil: Date): Promise<ClaimedDelivery[]> {
+  async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     const { rows } = await sql<{ event_id: string; payload: OrderPaidEvent; attempts: number }>`
       WITH due AS MATERIALIZED (
         SELECT id FROM data_platform_outbox
-        WHERE status = 'PENDING' AND next_attempt_at <= ${now}
+        WHERE status = 'PENDING' AND next_attempt_at <= now()
         ORDER BY next_attempt_at, id
         LIMIT ${limit}
         FOR UPDATE SKIP LOCKED
       )
       UPDATE data_platform_outbox AS outbox
-      SET attempts = outbox.attempts + 1, next_attempt_at = ${leaseUntil}
+      SET attempts = outbox.attempts + 1, next_attempt_at = ${inMs(leaseMs)}
       FROM due
       WHERE outbox.id = due.id
       RETURNING outbox.event_id, outbox.payload, outbox.attempts`.execute(this.db);
     return rows.map((row) => ({ eventId: row.event_id, event: row.payload, attempt: row.attempts }));
   }
 
-  async markDelivered(eventId: string, at: Date): Promise<void> {
+  async markDelivered(eventId: string): Promise<void> {
     await this.db
       .updateTable('data_platform_outbox')
-      .set({ status: 'DELIVERED', delivered_at: at })
+      .set({ status: 'DELIVERED', delivered_at: sql<Date>`now()` })
       .where('event_id', '=', eventId)
       .where('status', '<>', 'DELIVERED')
       .execute();
@@ -59,7 +64,7 @@ export class PgDeliveryStore implements DeliveryStore {
       .set(
         outcome.status === 'FAILED'
           ? { status: 'FAILED', last_error: error }
-          : { last_error: error, next_attempt_at: outcome.nextAttemptAt },
+          : { last_error: error, next_attempt_at: inMs(outcome.retryInMs) },
       )
       .where('event_id', '=', eventId)
       .where('status', '=', 'PENDING')
@@ -78,11 +83,11 @@ export class PgDeliveryStore implements DeliveryStore {
     return pageFrom(rows.map(toDelivery), limit, (delivery) => delivery.id);
   }
 
-  async resetForRetry(eventId: string, at: Date): Promise<Delivery | undefined> {
+  async resetForRetry(eventId: string): Promise<Delivery | undefined> {
     if (!UUID.test(eventId)) return undefined;
     const reset = await this.db
       .updateTable('data_platform_outbox')
-      .set({ status: 'PENDING', attempts: 0, next_attempt_at: at })
+      .set({ status: 'PENDING', attempts: 0, next_attempt_at: sql<Date>`now()` })
       .where('event_id', '=', eventId)
       .where('status', '<>', 'DELIVERED')
       .returningAll()

@@ -13,13 +13,15 @@ export interface IssueCouponInput {
 }
 
 /**
- * First come, first served. The campaign is read without a lock (its window and terms never change and
- * its count only grows, so a snapshot that says "closed" or "sold out" is final); then one atomic step
- * counts and stores the copy, which is what makes the limits hold under any concurrency. On that happy
- * path the user's existence is enforced by the store itself (a copy can't name a missing user), so the
- * explicit check runs only where the contract puts USER_NOT_FOUND ahead of a refusal. The composition root
- * gives it a SoldOutCouponMemory as its coupon reads and issue step: a campaign known to be sold out is
- * answered at the read, before the user or the window is checked (the contract allows that).
+ * First come, first served. The campaign is read without a lock, for its existence and terms; then one
+ * atomic step judges the window, counts and stores the copy, which is what makes the limits hold under any
+ * concurrency. The window is judged there, by the store's clock at the instant of issue, and not here by
+ * this process's: an instance whose clock is off, or a request that waited on the campaign's row lock past
+ * issueEndsAt, must not issue outside it. On the happy path the user's existence is enforced by the store
+ * itself (a copy can't name a missing user), so the explicit check runs only where the contract puts
+ * USER_NOT_FOUND ahead of a refusal. The composition root gives it a SoldOutCouponMemory as its coupon reads
+ * and issue step: a campaign known to be sold out is answered at the read, before the user or the window is
+ * checked (the contract allows that).
  */
 export class IssueCoupon {
   constructor(
@@ -31,21 +33,18 @@ export class IssueCoupon {
 
   async execute({ actor, couponId, userId }: IssueCouponInput): Promise<UserCoupon> {
     assertMayActFor(actor, userId);
-    const now = this.clock.now();
     const coupon = await this.coupons.findById(couponId);
     if (!coupon) throw new CouponNotFoundError(couponId);
-    if (!coupon.isIssuableAt(now) || coupon.soldOut) {
-      await this.assertUserExists(userId);
-      coupon.assertIssuableAt(now);
-      throw coupon.soldOutError();
-    }
 
-    const issued = await this.issuer.issue(coupon.copyFor(userId, now));
+    const issued = await this.issuer.issue(coupon.copyFor(userId, this.clock.now()));
     switch (issued) {
       case 'USER_NOT_FOUND':
         throw new UserNotFoundError(userId);
       case 'ALREADY_ISSUED':
         throw new CouponAlreadyIssuedError({ couponId, userId });
+      case 'NOT_ISSUABLE':
+        await this.assertUserExists(userId);
+        throw coupon.notIssuableError();
       case 'SOLD_OUT':
         await this.assertUserExists(userId);
         throw coupon.soldOutError();

@@ -10,8 +10,9 @@ import type { CouponIssuer, CouponQueries, IssueRefusal, UserCouponFilter } from
  * a storm is answered COUPON_SOLD_OUT without a read, a transaction or a wait on the campaign's row lock (the
  * contract lets a coupon known to be sold out answer so ahead of every check but COUPON_NOT_FOUND). Safe
  * because issuing only ever raises issuedQuantity: a sold-out campaign stays sold out. The entries still
- * expire, so a future change of totalQuantity is seen within `ttlMs`. A campaign outside its window is not
- * remembered: its answer is COUPON_NOT_ISSUABLE.
+ * expire, so a future change of totalQuantity is seen within `ttlMs`. A campaign this process's clock puts
+ * outside its window is not remembered, so that the issue step, which judges the window by the database's
+ * clock, answers it COUPON_NOT_ISSUABLE, ahead of COUPON_SOLD_OUT.
  */
 export class SoldOutCouponMemory implements CouponQueries, CouponIssuer {
   private readonly entries = new Map<number, { totalQuantity: number; until: number }>();

@@ -5,7 +5,6 @@ import {
   afterFailure,
   describeFailure,
 } from '../../domain/data-platform/delivery.js';
-import type { Clock } from '../ports/clock.js';
 import type { DataPlatformClient, DeliveryStore } from '../ports/data-platform.js';
 import type { DeliveryOutcomes } from '../ports/delivery-outcomes.js';
 
@@ -47,7 +46,6 @@ export class DeliverDueEvents {
   constructor(
     private readonly deliveries: DeliveryStore,
     private readonly client: DataPlatformClient,
-    private readonly clock: Clock,
     {
       batchSize = 20,
       concurrency = 8,
@@ -89,8 +87,7 @@ export class DeliverDueEvents {
       this.throwFailure();
       if (stop?.aborted) break;
       const limit = Math.min(this.batchSize - claimed, this.concurrency - this.inFlight.size);
-      const now = this.clock.now();
-      const due = await this.deliveries.claimDue(limit, now, new Date(now.getTime() + this.leaseMs));
+      const due = await this.deliveries.claimDue(limit, this.leaseMs);
       for (const delivery of due) this.start(delivery);
       claimed += due.length;
       if (due.length < limit) break;
@@ -138,12 +135,11 @@ export class DeliverDueEvents {
       () => undefined,
       (error: unknown) => ({ error }),
     );
-    const at = this.clock.now();
     if (!failure) {
-      await this.deliveries.markDelivered(eventId, at);
+      await this.deliveries.markDelivered(eventId);
       return this.outcomes.record('DELIVERED');
     }
-    const outcome = afterFailure(attempt, at, this.policy, this.random());
+    const outcome = afterFailure(attempt, this.policy, this.random());
     await this.deliveries.recordFailure(eventId, attempt, outcome, describeFailure(failure.error));
     this.outcomes.record(outcome.status === 'FAILED' ? 'PARKED' : 'RETRY_SCHEDULED');
   }

@@ -1,7 +1,6 @@
 import type { Delivery } from '../../domain/data-platform/delivery.js';
 import { AlreadyDeliveredError, DeliveryNotFoundError } from '../../domain/data-platform/delivery-errors.js';
 import { type Actor, assertAdmin } from '../shared/actor.js';
-import type { Clock } from '../ports/clock.js';
 import type { DeliveryStore } from '../ports/data-platform.js';
 
 export interface RetryDeliveryInput {
@@ -14,14 +13,11 @@ export interface RetryDeliveryInput {
  * that is being sent right now may send it twice; the platform dedupes on the event id.
  */
 export class RetryDelivery {
-  constructor(
-    private readonly deliveries: DeliveryStore,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly deliveries: DeliveryStore) {}
 
   async execute({ actor, eventId }: RetryDeliveryInput): Promise<Delivery> {
     assertAdmin(actor);
-    const delivery = await this.deliveries.resetForRetry(eventId, this.clock.now());
+    const delivery = await this.deliveries.resetForRetry(eventId);
     if (!delivery) throw new DeliveryNotFoundError(eventId);
     if (delivery.status === 'DELIVERED') {
       throw new AlreadyDeliveredError({ eventId, deliveredAt: delivery.deliveredAt?.toISOString() ?? null });

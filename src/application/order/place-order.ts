@@ -60,7 +60,7 @@ export class PlaceOrder {
       await repos.balances.save(balance.pay(order.paidAmount, order.id, at));
       await repos.products.saveStock(taken, at);
       if (coupon) await repos.userCoupons.save(coupon.use(userId, order.id, at));
-      await repos.outbox.add(order.paidEvent(), at);
+      await repos.outbox.add(order.paidEvent());
       await repos.sales.add(localDateOf(at, this.timeZone), items);
       return order;
     });

@@ -6,7 +6,7 @@ export interface CouponRepository {
   add(draft: CouponDraft, at: Date): Promise<Coupon>;
 }
 
-export type IssueRefusal = 'SOLD_OUT' | 'ALREADY_ISSUED' | 'USER_NOT_FOUND';
+export type IssueRefusal = 'NOT_ISSUABLE' | 'SOLD_OUT' | 'ALREADY_ISSUED' | 'USER_NOT_FOUND';
 
 /**
  * Issuing is one atomic step of its own, not a unit of work: it counts the copy against the campaign and
@@ -17,8 +17,10 @@ export type IssueRefusal = 'SOLD_OUT' | 'ALREADY_ISSUED' | 'USER_NOT_FOUND';
  */
 export interface CouponIssuer {
   /**
-   * The stored copy; SOLD_OUT when none is left; ALREADY_ISSUED when the user holds one already;
-   * USER_NOT_FOUND when there is no such user (reported only when a copy was left to give).
+   * The stored copy; NOT_ISSUABLE outside the campaign's issue window, judged by the store's clock (the
+   * database's, for PostgreSQL) at the instant of issue, not by the caller's; SOLD_OUT when none is left
+   * (NOT_ISSUABLE when both hold); ALREADY_ISSUED when the user holds one already; USER_NOT_FOUND when there
+   * is no such user (these two reported only when a copy was there to give).
    */
   issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal>;
 }

@@ -85,13 +85,15 @@ export class Coupon implements CouponProps {
   }
 
   assertIssuableAt(now: Date): void {
-    if (!this.isIssuableAt(now)) {
-      throw new CouponNotIssuableError({
-        couponId: this.id,
-        issueStartsAt: this.issueStartsAt?.toISOString() ?? null,
-        issueEndsAt: this.issueEndsAt?.toISOString() ?? null,
-      });
-    }
+    if (!this.isIssuableAt(now)) throw this.notIssuableError();
+  }
+
+  notIssuableError(): CouponNotIssuableError {
+    return new CouponNotIssuableError({
+      couponId: this.id,
+      issueStartsAt: this.issueStartsAt?.toISOString() ?? null,
+      issueEndsAt: this.issueEndsAt?.toISOString() ?? null,
+    });
   }
 
   soldOutError(): CouponSoldOutError {

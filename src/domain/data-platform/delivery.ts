@@ -25,10 +25,11 @@ export interface ClaimedDelivery {
   readonly attempt: number;
 }
 
-/** What a failed attempt leads to: another try later, or parked for an operator. */
-export type FailureOutcome =
-  | { readonly status: 'PENDING'; readonly nextAttemptAt: Date }
-  | { readonly status: 'FAILED' };
+/**
+ * What a failed attempt leads to: another try `retryInMs` after the failure is recorded (by the store's clock,
+ * which every claimer shares), or parked for an operator.
+ */
+export type FailureOutcome = { readonly status: 'PENDING'; readonly retryInMs: number } | { readonly status: 'FAILED' };
 
 export interface RetryPolicy {
   readonly baseMs: number;
@@ -50,9 +51,9 @@ export function backoffMs(attempt: number, policy: RetryPolicy, random: number):
   return Math.round(exponential * (1 - JITTER + 2 * JITTER * random));
 }
 
-export function afterFailure(attempt: number, at: Date, policy: RetryPolicy, random: number): FailureOutcome {
+export function afterFailure(attempt: number, policy: RetryPolicy, random: number): FailureOutcome {
   if (attempt >= policy.maxAttempts) return { status: 'FAILED' };
-  return { status: 'PENDING', nextAttemptAt: new Date(at.getTime() + backoffMs(attempt, policy, random)) };
+  return { status: 'PENDING', retryInMs: backoffMs(attempt, policy, random) };
 }
 
 /** What is kept of an error: enough for an operator, never an unbounded column. */
@@ -115,14 +116,14 @@ export class Delivery implements DeliveryProps {
   }
 
   /**
-   * Records the failure of attempt `attempt`. A stale outcome (the delivery was claimed again after its lease
-   * ran out, reset by an operator, or settled meanwhile) changes nothing.
+   * Records, at `at`, the failure of attempt `attempt`. A stale outcome (the delivery was claimed again after
+   * its lease ran out, reset by an operator, or settled meanwhile) changes nothing.
    */
-  failed(attempt: number, outcome: FailureOutcome, error: string): Delivery {
+  failed(attempt: number, outcome: FailureOutcome, error: string, at: Date): Delivery {
     if (this.status !== 'PENDING' || this.attempts !== attempt) return this;
     return outcome.status === 'FAILED'
       ? this.with({ status: 'FAILED', lastError: error, nextAttemptAt: null })
-      : this.with({ lastError: error, nextAttemptAt: outcome.nextAttemptAt });
+      : this.with({ lastError: error, nextAttemptAt: new Date(at.getTime() + outcome.retryInMs) });
   }
 
   /** An operator's retry: due at once with a fresh count of attempts. What was delivered stays as it is. */

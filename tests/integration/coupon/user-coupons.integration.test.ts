@@ -29,19 +29,18 @@ describe('held coupons on PostgreSQL', () => {
       issueEndsAt: null,
     } as const;
     const oneDay = await createCoupon.execute({ actor, ...base, name: 'one day', validDays: 1 });
+    // The window is judged by the database's clock (see issue-window.integration.test.ts), so it is open
+    // around the real now; the copies' issue and expiry instants follow the moved clock.
     const window = await createCoupon.execute({
       actor,
       ...base,
       name: 'window',
       validDays: 3,
-      issueStartsAt: new Date('2026-11-24T04:00:00.000Z'),
-      issueEndsAt: new Date('2026-11-24T05:00:00.000Z'),
+      issueStartsAt: new Date(Date.now() - 3_600_000),
+      issueEndsAt: new Date(Date.now() + 3_600_000),
     });
 
     await issueCoupon.execute({ actor, couponId: oneDay.id, userId: userId! });
-    await expect(issueCoupon.execute({ actor, couponId: window.id, userId: userId! })).rejects.toMatchObject({
-      code: 'COUPON_NOT_ISSUABLE',
-    });
     clock.set('2026-11-24T04:00:00.000Z');
     await issueCoupon.execute({ actor, couponId: window.id, userId: userId! });
 

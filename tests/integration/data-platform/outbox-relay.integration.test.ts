@@ -5,7 +5,6 @@ import { DeliverDueEvents } from '../../../src/application/data-platform/deliver
 import { OutboxRelay } from '../../../src/adapters/data-platform/outbox-relay.js';
 import { UndiciDataPlatformClient } from '../../../src/adapters/data-platform/undici-data-platform-client.js';
 import { PgDeliveryStore } from '../../../src/adapters/postgres/pg-delivery-store.js';
-import { systemClock } from '../../../src/adapters/system-clock.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 import { insertOutboxRows } from './outbox-rows.js';
 import { type ReceivedRequest, Receiver } from './receiver.js';
@@ -28,7 +27,7 @@ async function startReceiver(): Promise<Receiver> {
 
 function startRelay(baseUrl: string, errors: unknown[]): OutboxRelay {
   const client = new UndiciDataPlatformClient({ baseUrl, timeoutMs: TIMEOUT_MS });
-  const deliverDueEvents = new DeliverDueEvents(new PgDeliveryStore(database.db), client, systemClock, {
+  const deliverDueEvents = new DeliverDueEvents(new PgDeliveryStore(database.db), client, {
     batchSize: 5,
     leaseMs: 5 * TIMEOUT_MS,
     policy: FAST_POLICY,

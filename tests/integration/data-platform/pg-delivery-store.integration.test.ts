@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ClaimedDelivery } from '../../../src/domain/data-platform/delivery.js';
@@ -8,9 +9,30 @@ import { scalar, useTestDatabase } from '../../support/test-database.js';
 import { insertOutboxRows, outboxState } from './outbox-rows.js';
 
 const database = useTestDatabase({ poolSize: 20 });
-const T0 = new Date('2026-11-24T03:00:00.000Z');
-const at = (ms: number) => new Date(T0.getTime() + ms);
 const LEASE_MS = 30_000;
+/** `ms` from now by this process's clock: the rows' due times, which the store compares with the database's now(). */
+const fromNow = (ms: number) => new Date(Date.now() + ms);
+const HOUR_MS = 3_600_000;
+
+/** The database's now(); the store reads and writes instants by that clock alone. */
+async function dbNow(): Promise<Date> {
+  const { rows } = await sql<{ now: Date }>`SELECT now() AS now`.execute(database.db);
+  return rows[0]!.now;
+}
+
+/** What `step` wrote `ms` after the database's now() falls between the database's now() before and after it. */
+async function bracketed<T>(step: () => Promise<T>, ms = 0): Promise<{ result: T; from: Date; to: Date }> {
+  const before = await dbNow();
+  const result = await step();
+  const after = await dbNow();
+  return { result, from: new Date(before.getTime() + ms), to: new Date(after.getTime() + ms) };
+}
+
+const within = (from: Date, to: Date): unknown =>
+  expect.toSatisfy(
+    (value: Date) => value >= from && value <= to,
+    `between ${from.toISOString()} and ${to.toISOString()}`,
+  );
 
 let store: PgDeliveryStore;
 beforeEach(async () => {
@@ -20,13 +42,13 @@ beforeEach(async () => {
 
 describe('PgDeliveryStore claiming', () => {
   it('never hands one event to two of five concurrent claimers, and together they get every due one', async () => {
-    const due = await insertOutboxRows(database.db, 60, T0);
-    const notYet = await insertOutboxRows(database.db, 5, at(3_600_000));
+    const due = await insertOutboxRows(database.db, 60, fromNow(-1_000));
+    const notYet = await insertOutboxRows(database.db, 5, fromNow(HOUR_MS));
 
     const claimer = async (): Promise<ClaimedDelivery[]> => {
       const mine: ClaimedDelivery[] = [];
       for (;;) {
-        const batch = await store.claimDue(7, at(1_000), at(1_000 + LEASE_MS));
+        const batch = await store.claimDue(7, LEASE_MS);
         if (batch.length === 0) return mine;
         mine.push(...batch);
       }
@@ -39,15 +61,15 @@ describe('PgDeliveryStore claiming', () => {
     expect(new Set(ids)).toEqual(new Set(due.map((row) => row.eventId)));
     expect(claimed.every((delivery) => delivery.attempt === 1)).toBe(true);
     expect(ids).not.toContain(notYet[0]!.eventId);
-    await expect(store.claimDue(100, at(1_000), at(1_000 + LEASE_MS))).resolves.toEqual([]);
+    await expect(store.claimDue(100, LEASE_MS)).resolves.toEqual([]);
   });
 
   it('never hands one event out twice when 20 claimers race for the same rows at once', async () => {
-    const due = await insertOutboxRows(database.db, 40, T0);
+    const due = await insertOutboxRows(database.db, 40, fromNow(-1_000));
     // Every connection open beforehand, so the claims really start together.
     await Promise.all(Array.from({ length: 20 }, () => sql`SELECT pg_sleep(0.05)`.execute(database.db)));
 
-    const batches = await Promise.all(Array.from({ length: 20 }, () => store.claimDue(5, T0, at(LEASE_MS))));
+    const batches = await Promise.all(Array.from({ length: 20 }, () => store.claimDue(5, LEASE_MS)));
 
     const ids = batches.flat().map((delivery) => delivery.eventId);
     expect(new Set(ids).size).toBe(ids.length);
@@ -61,24 +83,25 @@ describe('PgDeliveryStore claiming', () => {
   });
 
   it('returns the event as written, most overdue first, and leaves rows that are not yet due', async () => {
-    const [late] = await insertOutboxRows(database.db, 1, at(-1_000));
-    const [oldest] = await insertOutboxRows(database.db, 1, at(-5_000));
-    const [future] = await insertOutboxRows(database.db, 1, at(1));
+    const [late] = await insertOutboxRows(database.db, 1, fromNow(-1_000));
+    const [oldest] = await insertOutboxRows(database.db, 1, fromNow(-5_000));
+    const notYet = fromNow(60_000);
+    const [future] = await insertOutboxRows(database.db, 1, notYet);
 
-    const first = await store.claimDue(1, T0, at(LEASE_MS));
-    const rest = await store.claimDue(10, T0, at(LEASE_MS));
+    const first = await store.claimDue(1, LEASE_MS);
+    const rest = await store.claimDue(10, LEASE_MS);
 
     expect(first).toEqual([{ eventId: oldest!.eventId, event: oldest!.event, attempt: 1 }]);
     expect(rest.map((delivery) => delivery.eventId)).toEqual([late!.eventId]);
     expect(await outboxState(database.db, future!.eventId)).toMatchObject({
       status: 'PENDING',
       attempts: 0,
-      nextAttemptAt: at(1),
+      nextAttemptAt: notYet,
     });
   });
 
-  it('hands out what PgOutbox wrote, as the same event, with an event id of its own', async () => {
-    const [existing] = await insertOutboxRows(database.db, 1, at(3_600_000));
+  it('hands out what PgOutbox wrote, due at once, as the same event, with an event id of its own', async () => {
+    const [existing] = await insertOutboxRows(database.db, 1, fromNow(HOUR_MS));
     const { rows } = await sql<{ id: number }>`
       INSERT INTO orders (user_id, status, total_amount, discount_amount, paid_amount, created_at)
       SELECT user_id, 'PAID', 3000, 0, 3000, now() FROM orders WHERE id = ${existing!.orderId} RETURNING id`.execute(
@@ -91,44 +114,51 @@ describe('PgDeliveryStore claiming', () => {
       totalAmount: 3_000,
       discountAmount: 0,
       paidAmount: 3_000,
-      paidAt: T0.toISOString(),
+      paidAt: new Date().toISOString(),
     };
-    await new PgOutbox(database.db).add(event, T0);
+    await new PgOutbox(database.db).add(event);
 
-    const [claimed] = await store.claimDue(10, T0, at(LEASE_MS));
+    const [claimed] = await store.claimDue(10, LEASE_MS);
 
     expect(claimed).toEqual({ eventId: expect.stringMatching(/^[0-9a-f-]{36}$/), event, attempt: 1 });
     expect(claimed!.eventId).not.toBe(existing!.eventId);
   });
 
-  it('leases a claimed event: not due again until the lease ends, then claimed as the next attempt', async () => {
-    const [row] = await insertOutboxRows(database.db, 1, T0);
+  it('leases a claimed event from the database clock: not due again until the lease ends, then the next attempt', async () => {
+    const [row] = await insertOutboxRows(database.db, 1, fromNow(-1_000));
+    const leaseMs = 500;
 
-    expect(await store.claimDue(10, T0, at(LEASE_MS))).toHaveLength(1);
+    const claim = await bracketed(() => store.claimDue(10, leaseMs), leaseMs);
+    expect(claim.result).toHaveLength(1);
     expect(await outboxState(database.db, row!.eventId)).toMatchObject({
       status: 'PENDING',
       attempts: 1,
-      nextAttemptAt: at(LEASE_MS),
+      nextAttemptAt: within(claim.from, claim.to),
     });
-    await expect(store.claimDue(10, at(LEASE_MS - 1), at(2 * LEASE_MS))).resolves.toEqual([]);
+    await expect(store.claimDue(10, leaseMs)).resolves.toEqual([]);
 
-    const again = await store.claimDue(10, at(LEASE_MS), at(2 * LEASE_MS));
+    await sleep(Math.max(0, claim.to.getTime() - (await dbNow()).getTime()) + 50);
+    const again = await store.claimDue(10, leaseMs);
     expect(again).toEqual([{ eventId: row!.eventId, event: row!.event, attempt: 2 }]);
   });
 });
 
 describe('PgDeliveryStore outcomes', () => {
   it('reschedules a failed attempt with its error, parks it FAILED at the end, and ignores a stale outcome', async () => {
-    const [row] = await insertOutboxRows(database.db, 1, T0);
+    const [row] = await insertOutboxRows(database.db, 1, fromNow(-1_000));
     const eventId = row!.eventId;
-    await store.claimDue(10, T0, at(LEASE_MS));
+    await store.claimDue(10, LEASE_MS);
 
-    await store.recordFailure(eventId, 1, { status: 'PENDING', nextAttemptAt: at(1_000) }, 'POST /orders answered 500');
+    const retryInMs = 300;
+    const failure = await bracketed(
+      () => store.recordFailure(eventId, 1, { status: 'PENDING', retryInMs }, 'POST /orders answered 500'),
+      retryInMs,
+    );
     expect(await outboxState(database.db, eventId)).toEqual({
       status: 'PENDING',
       attempts: 1,
       lastError: 'POST /orders answered 500',
-      nextAttemptAt: at(1_000),
+      nextAttemptAt: within(failure.from, failure.to),
       deliveredAt: null,
     });
 
@@ -138,7 +168,9 @@ describe('PgDeliveryStore outcomes', () => {
       lastError: 'POST /orders answered 500',
     });
 
-    await expect(store.claimDue(10, at(1_000), at(1_000 + LEASE_MS))).resolves.toMatchObject([{ eventId, attempt: 2 }]);
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([]);
+    await sleep(Math.max(0, failure.to.getTime() - (await dbNow()).getTime()) + 50);
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toMatchObject([{ eventId, attempt: 2 }]);
     await store.recordFailure(eventId, 2, { status: 'FAILED' }, 'timed out');
     expect(await outboxState(database.db, eventId)).toMatchObject({
       status: 'FAILED',
@@ -146,64 +178,69 @@ describe('PgDeliveryStore outcomes', () => {
       lastError: 'timed out',
       deliveredAt: null,
     });
-    await expect(store.claimDue(10, at(86_400_000), at(86_400_000 + LEASE_MS))).resolves.toEqual([]);
+    await sql`UPDATE data_platform_outbox SET next_attempt_at = now() - interval '1 day'`.execute(database.db);
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([]);
   });
 
-  it('marks an event DELIVERED once, even one parked meanwhile, and keeps the first delivery time', async () => {
-    const [row] = await insertOutboxRows(database.db, 1, T0);
+  it('marks an event DELIVERED once, by the database clock, even one parked meanwhile, and keeps that time', async () => {
+    const [row] = await insertOutboxRows(database.db, 1, fromNow(-1_000));
     const eventId = row!.eventId;
-    await store.claimDue(10, T0, at(LEASE_MS));
+    await store.claimDue(10, LEASE_MS);
     await store.recordFailure(eventId, 1, { status: 'FAILED' }, 'answered 502');
 
-    await store.markDelivered(eventId, at(500));
-    await store.markDelivered(eventId, at(900));
-    await store.recordFailure(eventId, 1, { status: 'PENDING', nextAttemptAt: at(1_000) }, 'late failure');
+    const delivered = await bracketed(() => store.markDelivered(eventId));
+    await sleep(5);
+    await store.markDelivered(eventId);
+    await store.recordFailure(eventId, 1, { status: 'PENDING', retryInMs: 1_000 }, 'late failure');
 
     expect(await outboxState(database.db, eventId)).toMatchObject({
       status: 'DELIVERED',
-      deliveredAt: at(500),
+      deliveredAt: within(delivered.from, delivered.to),
       lastError: 'answered 502',
     });
   });
 
   it('resets a FAILED or PENDING delivery for retry, returns a DELIVERED one unchanged, and knows no unknown id', async () => {
-    const [parked, pending, done] = await insertOutboxRows(database.db, 3, T0);
-    await store.claimDue(10, T0, at(LEASE_MS));
+    const [parked, pending, done] = await insertOutboxRows(database.db, 3, fromNow(-1_000));
+    await store.claimDue(10, LEASE_MS);
     await store.recordFailure(parked!.eventId, 1, { status: 'FAILED' }, 'down');
-    await store.markDelivered(done!.eventId, at(10));
+    await store.markDelivered(done!.eventId);
+    const { deliveredAt } = await outboxState(database.db, done!.eventId);
 
-    await expect(store.resetForRetry(parked!.eventId.toUpperCase(), at(60_000))).resolves.toMatchObject({
+    const reset = await bracketed(() => store.resetForRetry(parked!.eventId.toUpperCase()));
+    expect(reset.result).toMatchObject({
       eventId: parked!.eventId,
       status: 'PENDING',
       attempts: 0,
-      nextAttemptAt: at(60_000),
+      nextAttemptAt: within(reset.from, reset.to),
       lastError: 'down',
     });
-    await expect(store.resetForRetry(pending!.eventId, at(60_000))).resolves.toMatchObject({
+    const resetPending = await bracketed(() => store.resetForRetry(pending!.eventId));
+    expect(resetPending.result).toMatchObject({
       status: 'PENDING',
       attempts: 0,
-      nextAttemptAt: at(60_000),
+      nextAttemptAt: within(resetPending.from, resetPending.to),
     });
-    await expect(store.resetForRetry(done!.eventId, at(60_000))).resolves.toMatchObject({
+    await expect(store.resetForRetry(done!.eventId)).resolves.toMatchObject({
       status: 'DELIVERED',
       attempts: 1,
-      deliveredAt: at(10),
+      deliveredAt,
     });
-    await expect(store.resetForRetry('00000000-0000-4000-8000-000000000000', at(60_000))).resolves.toBeUndefined();
-    await expect(store.resetForRetry('not-a-uuid', at(60_000))).resolves.toBeUndefined();
+    await expect(store.resetForRetry('00000000-0000-4000-8000-000000000000')).resolves.toBeUndefined();
+    await expect(store.resetForRetry('not-a-uuid')).resolves.toBeUndefined();
 
-    const due = await store.claimDue(10, at(60_000), at(60_000 + LEASE_MS));
+    const due = await store.claimDue(10, LEASE_MS);
     expect(new Set(due.map((delivery) => delivery.eventId))).toEqual(new Set([parked!.eventId, pending!.eventId]));
   });
 });
 
 describe('PgDeliveryStore listing', () => {
   it('lists by outbox id a page at a time, filtered by status, with nextAttemptAt only while PENDING', async () => {
-    const rows = await insertOutboxRows(database.db, 5, T0);
-    await store.claimDue(10, T0, at(LEASE_MS));
-    await store.markDelivered(rows[0]!.eventId, at(100));
+    const rows = await insertOutboxRows(database.db, 5, fromNow(-1_000));
+    const claim = await bracketed(() => store.claimDue(10, LEASE_MS), LEASE_MS);
+    await store.markDelivered(rows[0]!.eventId);
     await store.recordFailure(rows[1]!.eventId, 1, { status: 'FAILED' }, 'answered 500');
-    await store.markDelivered(rows[3]!.eventId, at(200));
+    await store.markDelivered(rows[3]!.eventId);
 
     const first = await store.list({}, { limit: 2 });
     const second = await store.list({}, { limit: 2, after: first.nextAfter! });
@@ -224,7 +261,7 @@ describe('PgDeliveryStore listing', () => {
         attempts: 1,
         lastError: null,
         nextAttemptAt: null,
-        deliveredAt: at(100),
+        deliveredAt: expect.any(Date),
         createdAt: expect.any(Date),
       },
       {
@@ -245,8 +282,8 @@ describe('PgDeliveryStore listing', () => {
     expect(deliveredNext).toMatchObject({ items: [{ eventId: rows[3]!.eventId }], nextAfter: null });
     const pending = await store.list({ status: 'PENDING' }, { limit: 20 });
     expect(pending.items.map((delivery) => [delivery.eventId, delivery.nextAttemptAt])).toEqual([
-      [rows[2]!.eventId, at(LEASE_MS)],
-      [rows[4]!.eventId, at(LEASE_MS)],
+      [rows[2]!.eventId, within(claim.from, claim.to)],
+      [rows[4]!.eventId, within(claim.from, claim.to)],
     ]);
     await expect(store.list({ status: 'FAILED' }, { limit: 20 })).resolves.toMatchObject({
       items: [{ eventId: rows[1]!.eventId }],

@@ -55,14 +55,14 @@ describe('backoff', () => {
 
 describe('after a failed attempt', () => {
   it('is due again after the backoff while attempts remain', () => {
-    expect(afterFailure(1, at, policy, 0.5)).toEqual({ status: 'PENDING', nextAttemptAt: later(1_000) });
-    expect(afterFailure(9, at, policy, 0)).toEqual({ status: 'PENDING', nextAttemptAt: later(48_000) });
+    expect(afterFailure(1, policy, 0.5)).toEqual({ status: 'PENDING', retryInMs: 1_000 });
+    expect(afterFailure(9, policy, 0)).toEqual({ status: 'PENDING', retryInMs: 48_000 });
   });
 
   it('is parked FAILED once maxAttempts attempts have failed', () => {
-    expect(afterFailure(10, at, policy, 0.5)).toEqual({ status: 'FAILED' });
-    expect(afterFailure(11, at, policy, 0.5)).toEqual({ status: 'FAILED' });
-    expect(afterFailure(2, at, { ...policy, maxAttempts: 2 }, 0.5)).toEqual({ status: 'FAILED' });
+    expect(afterFailure(10, policy, 0.5)).toEqual({ status: 'FAILED' });
+    expect(afterFailure(11, policy, 0.5)).toEqual({ status: 'FAILED' });
+    expect(afterFailure(2, { ...policy, maxAttempts: 2 }, 0.5)).toEqual({ status: 'FAILED' });
   });
 
   it('keeps a bounded description of the error', () => {
@@ -86,23 +86,23 @@ describe('delivery state', () => {
     expect(claimed.isDue(later(30_000))).toBe(true);
   });
 
-  it('records a failure of the current attempt only', () => {
+  it('records a failure of the current attempt only, due again the pause after it was recorded', () => {
     const claimed = pending.claim(later(30_000));
-    const rescheduled = claimed.failed(1, { status: 'PENDING', nextAttemptAt: later(1_000) }, 'answered 500');
+    const rescheduled = claimed.failed(1, { status: 'PENDING', retryInMs: 1_000 }, 'answered 500', later(500));
     expect(rescheduled).toMatchObject({
       status: 'PENDING',
       attempts: 1,
       lastError: 'answered 500',
-      nextAttemptAt: later(1_000),
+      nextAttemptAt: later(1_500),
     });
-    expect(claimed.failed(1, { status: 'FAILED' }, 'timed out')).toMatchObject({
+    expect(claimed.failed(1, { status: 'FAILED' }, 'timed out', later(500))).toMatchObject({
       status: 'FAILED',
       lastError: 'timed out',
       nextAttemptAt: null,
     });
 
     const reclaimed = claimed.claim(later(60_000));
-    expect(reclaimed.failed(1, { status: 'FAILED' }, 'stale')).toBe(reclaimed);
+    expect(reclaimed.failed(1, { status: 'FAILED' }, 'stale', later(500))).toBe(reclaimed);
   });
 
   it('is delivered once, whatever it was', () => {

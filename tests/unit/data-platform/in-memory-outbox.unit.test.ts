@@ -18,7 +18,8 @@ const actor = SYSTEM;
 async function shop({ balance }: { balance: number }) {
   const store = new InMemoryStore();
   const clock = new ManualClock('2026-11-24T03:00:00.000Z');
-  const uow = new InMemoryUnitOfWork(store);
+  // One clock for the unit of work and the delivery store: it stands in for the database's now().
+  const uow = new InMemoryUnitOfWork(store, clock);
   const user = await new CreateUser(uow, clock).execute({ actor, name: 'buyer' });
   await new ChargeBalance(uow, clock).execute({ actor, userId: user.id, amount: balance });
   const mug = await new CreateProduct(uow, clock).execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
@@ -28,7 +29,7 @@ async function shop({ balance }: { balance: number }) {
       sent.push({ eventId, event });
     },
   };
-  const deliveries = new InMemoryDeliveryStore(store);
+  const deliveries = new InMemoryDeliveryStore(store, clock);
   return {
     deliveries,
     sent,
@@ -38,7 +39,7 @@ async function shop({ balance }: { balance: number }) {
         userId: user.id,
         items: [{ productId: mug.id, quantity }],
       }),
-    deliverDueEvents: new DeliverDueEvents(deliveries, platform, clock),
+    deliverDueEvents: new DeliverDueEvents(deliveries, platform),
   };
 }
 

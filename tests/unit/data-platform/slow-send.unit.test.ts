@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutboxRelay } from '../../../src/adapters/data-platform/outbox-relay.js';
 import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
+import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { DeliverDueEvents } from '../../../src/application/data-platform/deliver-due-events.js';
 import type { DataPlatformClient } from '../../../src/application/ports/data-platform.js';
@@ -96,10 +97,10 @@ async function until(condition: () => boolean, what: string, timeoutMs = 3_000):
 
 async function relayWith(orderIds: number[], { batchSize = 5, concurrency = 3, answerMs = 1 } = {}) {
   const clock = new ManualClock('2026-11-24T03:00:00.000Z');
-  const store = new InMemoryDeliveryStore();
+  const store = new InMemoryDeliveryStore(new InMemoryStore(), clock);
   const platform = new SlowPlatform(answerMs);
-  for (const orderId of orderIds) await store.add(paidEvent(orderId), clock.now());
-  const deliverDueEvents = new DeliverDueEvents(store, platform, clock, {
+  for (const orderId of orderIds) await store.add(paidEvent(orderId));
+  const deliverDueEvents = new DeliverDueEvents(store, platform, {
     batchSize,
     concurrency,
     leaseMs: LEASE_MS,
@@ -147,7 +148,7 @@ describe('the relay with one slow send', () => {
     expect(statusOf(1)).toBe('PENDING');
 
     // An order paid meanwhile is not held either.
-    await store.add(paidEvent(13), clock.now());
+    await store.add(paidEvent(13));
     await until(() => statusOf(13) === 'DELIVERED', 'an event added while the slow send hangs delivered');
     expect(platform.isHanging(1)).toBe(true);
 

@@ -8,6 +8,7 @@ import { installAccessControl } from '../../../src/adapters/http/auth.js';
 import { errorHandler } from '../../../src/adapters/http/error-handler.js';
 import { deliveryRoutes } from '../../../src/adapters/http/routes/delivery-routes.js';
 import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
+import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { accessTokens, appDependencies, createContainer, ensureAdmin } from '../../../src/container.js';
 import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
@@ -40,14 +41,14 @@ let adminToken: string;
 /** Orders 1..4: 1 delivered, 2 parked FAILED after one attempt, 3 and 4 still PENDING. */
 beforeEach(async () => {
   clock = new ManualClock('2026-11-24T03:00:00.000Z');
-  store = new InMemoryDeliveryStore();
-  for (const orderId of [1, 2, 3, 4]) await store.add(paidEvent(orderId), clock.now());
+  store = new InMemoryDeliveryStore(new InMemoryStore(), clock);
+  for (const orderId of [1, 2, 3, 4]) await store.add(paidEvent(orderId));
   const platform = {
     deliver: async (_eventId: string, event: OrderPaidEvent) => {
       if (event.orderId !== 1) throw new Error('answered 503');
     },
   };
-  await new DeliverDueEvents(store, platform, clock, {
+  await new DeliverDueEvents(store, platform, {
     batchSize: 2,
     policy: { baseMs: 1_000, capMs: 60_000, maxAttempts: 1 },
     random: () => 0.5,
@@ -65,7 +66,7 @@ beforeEach(async () => {
   await app.register(deliveryRoutes, {
     prefix: '/api/v1',
     listDeliveries: new ListDeliveries(store),
-    retryDelivery: new RetryDelivery(store, clock),
+    retryDelivery: new RetryDelivery(store),
   });
   await app.ready();
 });

@@ -1,0 +1,142 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
+import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
+import type { Clock } from '../../../src/application/ports/clock.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
+import { createContainer } from '../../../src/container.js';
+import { insertUsers } from '../../support/fixtures.js';
+import { scalar, useTestDatabase } from '../../support/test-database.js';
+
+/** The issue window is judged by the database's clock, in the statement that issues, whatever the process's clock says. */
+const database = useTestDatabase();
+const actor = SYSTEM;
+const MINUTE_MS = 60_000;
+
+/** A clock that runs true but reads `offsetMs` ahead (behind when negative). */
+const clockOff = (offsetMs: number): Clock => ({ now: () => new Date(Date.now() + offsetMs) });
+
+function useCases(clock: Clock = clockOff(0)) {
+  const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock });
+  return { createCoupon: c.resolve(CreateCoupon), issueCoupon: c.resolve(IssueCoupon) };
+}
+
+async function aCampaign(window: { issueStartsAt?: Date; issueEndsAt?: Date }) {
+  return useCases().createCoupon.execute({
+    actor,
+    name: 'window',
+    discountType: 'FIXED',
+    discountValue: 1_000,
+    totalQuantity: 10,
+    validDays: 7,
+    issueStartsAt: window.issueStartsAt ?? null,
+    issueEndsAt: window.issueEndsAt ?? null,
+  });
+}
+
+async function issued(couponId: number) {
+  return {
+    issuedQuantity: await scalar(database.db, sql`SELECT issued_quantity AS value FROM coupons WHERE id = ${couponId}`),
+    copies: await scalar(
+      database.db,
+      sql`SELECT count(*)::int AS value FROM user_coupons WHERE coupon_id = ${couponId}`,
+    ),
+  };
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await sleep(10);
+  }
+}
+
+describe('the issue window on PostgreSQL', () => {
+  it('refuses, as COUPON_NOT_ISSUABLE, an issue that waited on the campaign row past issueEndsAt', async () => {
+    const issueEndsAt = new Date(Date.now() + 500);
+    const coupon = await aCampaign({ issueEndsAt });
+    const [userId] = await insertUsers(database.db, 1);
+    const { issueCoupon } = useCases();
+
+    let release = () => undefined as void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked = (_pid: number) => undefined as void;
+    const holderPid = new Promise<number>((resolve) => {
+      locked = resolve;
+    });
+    // Another transaction holds the campaign's row (a storm's issue under an Idempotency-Key, say).
+    const holder = database.db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ pid: number }>`
+        SELECT pg_backend_pid() AS pid FROM coupons WHERE id = ${coupon.id} FOR UPDATE`.execute(trx);
+      locked(rows[0]!.pid);
+      await released;
+    });
+    const pid = await holderPid;
+
+    const issue = issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! });
+    const outcome = issue.then(
+      () => 'ISSUED',
+      (error: unknown) => (error as { code?: string }).code ?? String(error),
+    );
+    await until(
+      async () =>
+        (await scalar(
+          database.db,
+          sql`SELECT count(*)::int AS value FROM pg_stat_activity WHERE ${pid}::int = ANY(pg_blocking_pids(pid))`,
+        )) === 1,
+      5_000,
+      'the issue waiting on the row lock',
+    );
+    await until(
+      async () => (await scalar(database.db, sql`SELECT (now() > ${issueEndsAt})::int AS value`)) === 1,
+      5_000,
+      'the window closed by the database clock',
+    );
+    release();
+    await holder;
+
+    await expect(outcome).resolves.toBe('COUPON_NOT_ISSUABLE');
+    await expect(issued(coupon.id)).resolves.toEqual({ issuedQuantity: 0, copies: 0 });
+  });
+
+  it('refuses a campaign that closed by the database clock, on an instance whose clock is an hour behind', async () => {
+    const coupon = await aCampaign({ issueEndsAt: new Date(Date.now() - 30 * MINUTE_MS) });
+    const [userId] = await insertUsers(database.db, 1);
+
+    await expect(
+      useCases(clockOff(-60 * MINUTE_MS)).issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! }),
+    ).rejects.toMatchObject({ code: 'COUPON_NOT_ISSUABLE', facts: { couponId: coupon.id } });
+    await expect(issued(coupon.id)).resolves.toEqual({ issuedQuantity: 0, copies: 0 });
+  });
+
+  it('issues from a campaign open by the database clock, on an instance whose clock is an hour ahead', async () => {
+    const coupon = await aCampaign({
+      issueStartsAt: new Date(Date.now() - 30 * MINUTE_MS),
+      issueEndsAt: new Date(Date.now() + 30 * MINUTE_MS),
+    });
+    const [userId] = await insertUsers(database.db, 1);
+
+    await expect(
+      useCases(clockOff(60 * MINUTE_MS)).issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! }),
+    ).resolves.toMatchObject({ couponId: coupon.id, userId });
+    await expect(issued(coupon.id)).resolves.toEqual({ issuedQuantity: 1, copies: 1 });
+  });
+
+  it('refuses a campaign that has not opened by the database clock, and answers an unknown user first', async () => {
+    const coupon = await aCampaign({ issueStartsAt: new Date(Date.now() + 30 * MINUTE_MS) });
+    const [userId] = await insertUsers(database.db, 1);
+    const { issueCoupon } = useCases(clockOff(60 * MINUTE_MS));
+
+    await expect(issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! })).rejects.toMatchObject({
+      code: 'COUPON_NOT_ISSUABLE',
+    });
+    await expect(issueCoupon.execute({ actor, couponId: coupon.id, userId: 987_654_321 })).rejects.toMatchObject({
+      code: 'USER_NOT_FOUND',
+    });
+    await expect(issued(coupon.id)).resolves.toEqual({ issuedQuantity: 0, copies: 0 });
+  });
+});
