@@ -2,14 +2,16 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/adapters/memory/manual-clock.js';
 import {
   type CouponView,
+  type Page,
   type UserCouponView,
   aCoupon,
+  aCouponFor,
   aUser,
   anIssuedCoupon,
   couponBody,
   issuedQuantityOf,
 } from '../support/builders.js';
-import { bearer, expectProblem, useTestApp } from '../support/test-app.js';
+import { BAD_CURSORS, BAD_LIMITS, bearer, expectProblem, useTestApp } from '../support/test-app.js';
 import { untilTheDatabaseClockPasses } from '../support/test-database.js';
 
 const START = '2026-11-24T03:00:00.000Z';
@@ -213,7 +215,7 @@ describe('issuing a coupon', () => {
       orderId: null,
     });
     expect(await issuedQuantityOf(t.api, coupon.id)).toBe(1);
-    expect((await listUserCoupons(userId, '', token)).json()).toEqual({ items: [copy] });
+    expect((await listUserCoupons(userId, '', token)).json()).toEqual({ items: [copy], nextCursor: null });
   });
 
   it('answers 409 COUPON_ALREADY_ISSUED to a user who holds the coupon, and counts nothing more', async () => {
@@ -233,7 +235,7 @@ describe('issuing a coupon', () => {
     const token = await t.tokenFor(userId);
     const body = expectProblem(await issue(missing, { userId }, token), 404, 'COUPON_NOT_FOUND');
     expect(body).toMatchObject({ couponId: missing });
-    expect((await listUserCoupons(userId, '', token)).json()).toEqual({ items: [] });
+    expect((await listUserCoupons(userId, '', token)).json()).toEqual({ items: [], nextCursor: null });
   });
 
   it('answers 404 USER_NOT_FOUND for an unknown user, and counts nothing', async () => {
@@ -268,7 +270,7 @@ describe('issuing a coupon', () => {
     clock.advance(-1);
     expectProblem(await issue(coupon.id, { userId }, token), 409, 'COUPON_NOT_ISSUABLE');
     expect(await issuedQuantityOf(t.api, coupon.id)).toBe(0);
-    expect((await listUserCoupons(userId, '', token)).json()).toEqual({ items: [] });
+    expect((await listUserCoupons(userId, '', token)).json()).toEqual({ items: [], nextCursor: null });
 
     clock.set(START);
     await untilOpenOrClosed(coupon.issueStartsAt!);
@@ -293,7 +295,7 @@ describe('issuing a coupon', () => {
     clock.set(coupon.issueStartsAt!);
     expectProblem(await issue(coupon.id, { userId: late }, lateToken), 409, 'COUPON_NOT_ISSUABLE');
     expect(await issuedQuantityOf(t.api, coupon.id)).toBe(1);
-    expect((await listUserCoupons(late, '', lateToken)).json()).toEqual({ items: [] });
+    expect((await listUserCoupons(late, '', lateToken)).json()).toEqual({ items: [], nextCursor: null });
   });
 
   it('honours a window bounded at one end only', async () => {
@@ -324,7 +326,7 @@ describe('issuing a coupon', () => {
     expect(body).toMatchObject({ couponId: coupon.id, totalQuantity: 2 });
     expectProblem(await issue(coupon.id, { userId: third }, thirdToken), 409, 'COUPON_SOLD_OUT');
     expect(await issuedQuantityOf(t.api, coupon.id)).toBe(2);
-    expect((await listUserCoupons(third, '', thirdToken)).json()).toEqual({ items: [] });
+    expect((await listUserCoupons(third, '', thirdToken)).json()).toEqual({ items: [], nextCursor: null });
 
     // Both hold for a holder asking again: either code is allowed.
     const again = await issue(coupon.id, { userId: first }, await t.tokenFor(first));
@@ -373,11 +375,88 @@ describe('issuing a coupon', () => {
 });
 
 describe('a user’s coupons', () => {
-  it('lists an empty wallet as { items: [] }', async () => {
+  it('lists an empty wallet as an empty page', async () => {
     const { id: userId } = await aUser(t.api);
     const response = await listUserCoupons(userId, '', await t.tokenFor(userId));
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ items: [] });
+    expect(response.json()).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('pages a wallet newest first, 20 copies unless told, visiting each copy once', async () => {
+    const { id: userId } = await aUser(t.api);
+    const copies: UserCouponView[] = [];
+    for (let i = 0; i < 23; i++) copies.push(await aCouponFor(t.api, userId, { name: `Copy ${i}` }));
+    const newestFirst = [...copies].reverse();
+    const token = await t.tokenFor(userId);
+
+    const first = (await listUserCoupons(userId, '', token)).json<Page<UserCouponView>>();
+    expect(first.items).toEqual(newestFirst.slice(0, 20));
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const rest = await listUserCoupons(userId, `?cursor=${first.nextCursor}`, token);
+    expect(rest.json()).toEqual({ items: newestFirst.slice(20), nextCursor: null });
+
+    const seen: UserCouponView[] = [];
+    const sizes: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `?limit=5&cursor=${cursor}` : '?limit=5';
+      const page = await listUserCoupons(userId, query, token);
+      expect(page.statusCode).toBe(200);
+      const body = page.json<Page<UserCouponView>>();
+      seen.push(...body.items);
+      sizes.push(body.items.length);
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(sizes).toEqual([5, 5, 5, 5, 3]);
+    expect(seen).toEqual(newestFirst);
+  });
+
+  it('pages a status filter: each page holds only that status, newest first, none skipped', async () => {
+    const { id: userId } = await aUser(t.api);
+    const copies: UserCouponView[] = [];
+    for (let i = 0; i < 7; i++) {
+      copies.push(await aCouponFor(t.api, userId, { name: `Copy ${i}`, validDays: i % 2 === 0 ? 1 : 30 }));
+    }
+    clock.advance(DAY_MS);
+    const token = await t.tokenFor(userId);
+    const pagesOf = async (status: string) => {
+      const pages: UserCouponView[][] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = `?status=${status}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+        const page = await listUserCoupons(userId, query, token);
+        expect(page.statusCode).toBe(200);
+        const body = page.json<Page<UserCouponView>>();
+        pages.push(body.items);
+        cursor = body.nextCursor;
+      } while (cursor);
+      return pages;
+    };
+
+    const expired = copies.filter((_, i) => i % 2 === 0).reverse();
+    const available = copies.filter((_, i) => i % 2 === 1).reverse();
+    expect(await pagesOf('EXPIRED')).toEqual([
+      expired.slice(0, 2).map((copy) => ({ ...copy, status: 'EXPIRED' })),
+      expired.slice(2, 4).map((copy) => ({ ...copy, status: 'EXPIRED' })),
+    ]);
+    expect(await pagesOf('AVAILABLE')).toEqual([available.slice(0, 2), available.slice(2, 3)]);
+    expect(await pagesOf('USED')).toEqual([[]]);
+  });
+
+  it.each(BAD_LIMITS)('answers 400 for limit=%s', async (limit) => {
+    const { id: userId } = await aUser(t.api);
+    const response = await listUserCoupons(userId, `?limit=${limit}`, await t.tokenFor(userId));
+    expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([
+      { path: 'limit', message: expect.any(String) },
+    ]);
+  });
+
+  it.each(BAD_CURSORS)('answers 400 for a cursor that is %s', async (_label, cursor) => {
+    const { id: userId } = await aUser(t.api);
+    const response = await listUserCoupons(userId, `?status=AVAILABLE&cursor=${cursor}`, await t.tokenFor(userId));
+    expect(expectProblem(response, 400, 'INVALID_REQUEST').errors).toEqual([
+      { path: 'cursor', message: expect.any(String) },
+    ]);
   });
 
   it('lists the coupons a user holds, newest first, and only theirs', async () => {
@@ -397,7 +476,7 @@ describe('a user’s coupons', () => {
 
     const response = await listUserCoupons(userId, '', await t.tokenFor(userId));
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ items: [...copies].reverse() });
+    expect(response.json()).toEqual({ items: [...copies].reverse(), nextCursor: null });
     expect(response.json<{ items: UserCouponView[] }>().items.map((copy) => copy.name)).toEqual([
       'Third',
       'Second',
@@ -440,9 +519,10 @@ describe('a user’s coupons', () => {
     expect(await list('?status=EXPIRED')).toEqual([{ ...longCopy, status: 'EXPIRED' }, expired]);
   });
 
-  it('answers 404 USER_NOT_FOUND for a user who does not exist, whatever the filter', async () => {
+  it('answers 404 USER_NOT_FOUND for a user who does not exist, whatever the filter or page', async () => {
     expect(expectProblem(await listUserCoupons(missing), 404, 'USER_NOT_FOUND')).toMatchObject({ userId: missing });
     expectProblem(await listUserCoupons(missing, '?status=AVAILABLE'), 404, 'USER_NOT_FOUND');
+    expectProblem(await listUserCoupons(missing, '?limit=5'), 404, 'USER_NOT_FOUND');
   });
 
   it.each(['OTHER', 'available', 'EXPIRED,USED', ''])('answers 400 for status=%s', async (status) => {

@@ -897,12 +897,17 @@ describe('hostile path parameters', () => {
 const paginated = [
   () => '/products',
   () => `/users/${shop.userId}/balance/history`,
+  () => `/users/${shop.userId}/coupons`,
   () => `/users/${shop.userId}/orders`,
   () => '/admin/data-platform/deliveries',
 ];
-['/products', '/users/{userId}/balance/history', '/users/{userId}/orders', '/admin/data-platform/deliveries'].forEach(
-  (label, i) => named(label, paginated[i]!),
-);
+[
+  '/products',
+  '/users/{userId}/balance/history',
+  '/users/{userId}/coupons',
+  '/users/{userId}/orders',
+  '/admin/data-platform/deliveries',
+].forEach((label, i) => named(label, paginated[i]!));
 
 const queryValue = fc.oneof(
   fc.constantFrom(
@@ -1011,7 +1016,6 @@ describe('hostile query strings', () => {
     const reads = [
       ...paginated,
       () => `/users/${shop.userId}/balance`,
-      () => `/users/${shop.userId}/coupons`,
       () => `/products/${shop.productId}`,
       () => '/products/popular',
       () => `/coupons/${shop.couponId}`,

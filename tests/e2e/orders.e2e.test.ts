@@ -355,7 +355,7 @@ describe('orders with a coupon', () => {
       url: `/api/v1/users/${userId}/coupons?status=USED`,
       headers: bearer(await t.tokenFor(userId)),
     });
-    expect(filtered.json()).toEqual({ items: [used] });
+    expect(filtered.json()).toEqual({ items: [used], nextCursor: null });
     // Still USED, not EXPIRED, after it would have expired.
     clock.set(copy.expiresAt);
     expect(await couponsOf(t.api, userId)).toEqual([used]);

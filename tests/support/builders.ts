@@ -161,8 +161,9 @@ export const stockOf = async (api: Api, productId: number) =>
 export const issuedQuantityOf = async (api: Api, couponId: number) =>
   (await call<CouponView>(api, 'GET', `/api/v1/coupons/${couponId}`, 200)).issuedQuantity;
 
+/** Newest first, up to 100 copies. */
 export const couponsOf = async (api: Api, userId: number) =>
-  (await call<{ items: UserCouponView[] }>(api, 'GET', `/api/v1/users/${userId}/coupons`, 200)).items;
+  (await call<Page<UserCouponView>>(api, 'GET', `/api/v1/users/${userId}/coupons?limit=100`, 200)).items;
 
 /** Newest first, up to 100 orders. */
 export const ordersOf = async (api: Api, userId: number) =>

@@ -6,6 +6,7 @@ import type {
   UserCouponFilter,
 } from '../../application/ports/coupon-repository.js';
 import type { UserCouponRepository } from '../../application/ports/user-coupon-repository.js';
+import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { InMemoryStore, UserCouponRecord } from './in-memory-store.js';
@@ -51,12 +52,18 @@ export class InMemoryCouponRepository implements CouponRepository, CouponIssuer,
     return this.toUserCoupon(record);
   }
 
-  async listUserCoupons(userId: number, { status, now }: UserCouponFilter): Promise<UserCoupon[]> {
-    return [...this.store.state.userCoupons.values()]
-      .filter((record) => record.userId === userId)
+  async listUserCoupons(
+    userId: number,
+    { status, now }: UserCouponFilter,
+    { limit, after }: PageRequest,
+  ): Promise<Page<UserCoupon>> {
+    const rows = [...this.store.state.userCoupons.values()]
+      .filter((record) => record.userId === userId && (after === undefined || record.id < after))
       .sort((a, b) => b.id - a.id)
       .map((record) => this.toUserCoupon(record))
-      .filter((coupon) => status === undefined || coupon.statusAt(now) === status);
+      .filter((coupon) => status === undefined || coupon.statusAt(now) === status)
+      .slice(0, limit + 1);
+    return pageFrom(rows, limit, (coupon) => coupon.id);
   }
 
   async getByIdForUpdate(userCouponId: number): Promise<UserCoupon | undefined> {

@@ -6,6 +6,7 @@ import type {
   IssueRefusal,
   UserCouponFilter,
 } from '../../application/ports/coupon-repository.js';
+import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { CouponsTable, Db, UserCouponsTable } from './database.js';
@@ -154,7 +155,11 @@ export class PgCouponQueries implements CouponQueries {
     return row && toCoupon(row);
   }
 
-  async listUserCoupons(userId: number, { status, now }: UserCouponFilter): Promise<UserCoupon[]> {
+  async listUserCoupons(
+    userId: number,
+    { status, now }: UserCouponFilter,
+    { limit, after }: PageRequest,
+  ): Promise<Page<UserCoupon>> {
     let query = this.db
       .selectFrom('user_coupons as uc')
       .innerJoin('coupons as c', 'c.id', 'uc.coupon_id')
@@ -164,7 +169,11 @@ export class PgCouponQueries implements CouponQueries {
     if (status === 'USED') query = query.where('uc.used_at', 'is not', null);
     if (status === 'AVAILABLE') query = query.where('uc.used_at', 'is', null).where('uc.expires_at', '>', now);
     if (status === 'EXPIRED') query = query.where('uc.used_at', 'is', null).where('uc.expires_at', '<=', now);
-    const rows = await query.orderBy('uc.id', 'desc').execute();
-    return rows.map(toUserCoupon);
+    if (after !== undefined) query = query.where('uc.id', '<', after);
+    const rows = await query
+      .orderBy('uc.id', 'desc')
+      .limit(limit + 1)
+      .execute();
+    return pageFrom(rows.map(toUserCoupon), limit, (coupon) => coupon.id);
   }
 }

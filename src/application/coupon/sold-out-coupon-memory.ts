@@ -1,6 +1,7 @@
 import type { Coupon } from '../../domain/coupon/coupon.js';
 import { CouponSoldOutError } from '../../domain/coupon/coupon-errors.js';
 import type { UserCoupon, UserCouponDraft } from '../../domain/coupon/user-coupon.js';
+import type { Page, PageRequest } from '../shared/pagination.js';
 import type { Clock } from '../ports/clock.js';
 import type { CouponIssuer, CouponQueries, IssueRefusal, UserCouponFilter } from '../ports/coupon-repository.js';
 
@@ -52,7 +53,7 @@ export class SoldOutCouponMemory implements CouponQueries, CouponIssuer {
     this.entries.set(couponId, { totalQuantity, until: this.clock.now().getTime() + this.ttlMs });
   }
 
-  listUserCoupons(userId: number, filter: UserCouponFilter): Promise<UserCoupon[]> {
-    return this.coupons.listUserCoupons(userId, filter);
+  listUserCoupons(userId: number, filter: UserCouponFilter, page: PageRequest): Promise<Page<UserCoupon>> {
+    return this.coupons.listUserCoupons(userId, filter, page);
   }
 }

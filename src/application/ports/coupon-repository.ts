@@ -1,5 +1,6 @@
 import type { Coupon, CouponDraft } from '../../domain/coupon/coupon.js';
 import type { UserCoupon, UserCouponDraft, UserCouponStatus } from '../../domain/coupon/user-coupon.js';
+import type { Page, PageRequest } from '../shared/pagination.js';
 
 /** Writes, inside a unit of work. */
 export interface CouponRepository {
@@ -34,6 +35,6 @@ export interface UserCouponFilter {
 /** Reads: no lock, no transaction of their own (see "Reads" on UnitOfWork). */
 export interface CouponQueries {
   findById(couponId: number): Promise<Coupon | undefined>;
-  /** Newest first. */
-  listUserCoupons(userId: number, filter: UserCouponFilter): Promise<UserCoupon[]>;
+  /** Newest first; the page key is the user coupon id. */
+  listUserCoupons(userId: number, filter: UserCouponFilter, page: PageRequest): Promise<Page<UserCoupon>>;
 }

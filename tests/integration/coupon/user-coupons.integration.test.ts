@@ -45,7 +45,9 @@ describe('held coupons on PostgreSQL', () => {
     await issueCoupon.execute({ actor, couponId: window.id, userId: userId! });
 
     const view = async (status?: 'AVAILABLE' | 'EXPIRED' | 'USED') =>
-      (await list.execute({ actor, userId: userId!, status })).map(({ coupon, status: s }) => `${coupon.name}:${s}`);
+      (await list.execute({ actor, userId: userId!, status, page: { limit: 20 } })).items.map(
+        ({ coupon, status: s }) => `${coupon.name}:${s}`,
+      );
     expect(await view()).toEqual(['window:AVAILABLE', 'one day:AVAILABLE']);
 
     clock.set('2026-11-25T02:59:59.999Z');

@@ -139,7 +139,7 @@ describe('ListUserCoupons', () => {
     await shop.issueCoupon.execute({ actor, couponId: long.id, userId });
 
     const names = async (status?: 'AVAILABLE' | 'USED' | 'EXPIRED') =>
-      (await shop.listUserCoupons.execute({ actor, userId, status })).map(
+      (await shop.listUserCoupons.execute({ actor, userId, status, page: { limit: 20 } })).items.map(
         ({ coupon, status: s }) => `${coupon.name}:${s}`,
       );
 
@@ -151,8 +151,34 @@ describe('ListUserCoupons', () => {
     expect(await names('USED')).toEqual([]);
   });
 
+  it('pages newest first, the status filter applied before the page is cut', async () => {
+    const { shop, users } = await shopWithUsers(1);
+    const userId = users[0]!;
+    for (const [i, validDays] of [1, 30, 1, 30, 1].entries()) {
+      const coupon = await shop.createCoupon.execute({ actor, ...campaign({ name: `copy ${i}`, validDays }) });
+      await shop.issueCoupon.execute({ actor, couponId: coupon.id, userId });
+    }
+    shop.clock.advance(86_400_000);
+    const pages = async (status?: 'AVAILABLE' | 'USED' | 'EXPIRED') => {
+      const names: string[][] = [];
+      let after: number | undefined;
+      do {
+        const page = await shop.listUserCoupons.execute({ actor, userId, status, page: { limit: 2, after } });
+        names.push(page.items.map(({ coupon }) => coupon.name));
+        after = page.nextAfter ?? undefined;
+      } while (after !== undefined);
+      return names;
+    };
+
+    expect(await pages()).toEqual([['copy 4', 'copy 3'], ['copy 2', 'copy 1'], ['copy 0']]);
+    expect(await pages('EXPIRED')).toEqual([['copy 4', 'copy 2'], ['copy 0']]);
+    expect(await pages('AVAILABLE')).toEqual([['copy 3', 'copy 1']]);
+  });
+
   it('is USER_NOT_FOUND for an unknown user', async () => {
     const { shop } = await shopWithUsers(0);
-    await expect(shop.listUserCoupons.execute({ actor, userId: 5 })).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
+    await expect(shop.listUserCoupons.execute({ actor, userId: 5, page: { limit: 20 } })).rejects.toMatchObject({
+      code: 'USER_NOT_FOUND',
+    });
   });
 });

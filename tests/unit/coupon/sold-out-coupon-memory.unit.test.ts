@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { SoldOutCouponMemory } from '../../../src/application/coupon/sold-out-coupon-memory.js';
 import type { CouponIssuer, CouponQueries, IssueRefusal } from '../../../src/application/ports/coupon-repository.js';
+import type { Page } from '../../../src/application/shared/pagination.js';
 import { Coupon, type CouponProps } from '../../../src/domain/coupon/coupon.js';
+import type { UserCoupon } from '../../../src/domain/coupon/user-coupon.js';
 
 const campaign: CouponProps = {
   id: 1,
@@ -26,8 +28,8 @@ class CountingCoupons implements CouponQueries {
     return couponId === this.stored.id ? new Coupon(this.stored) : undefined;
   }
 
-  async listUserCoupons(): Promise<never[]> {
-    return [];
+  async listUserCoupons(): Promise<Page<UserCoupon>> {
+    return { items: [], nextAfter: null };
   }
 }
 
@@ -82,7 +84,10 @@ describe('SoldOutCouponMemory', () => {
   it('passes an unknown campaign and the wallet reads through', async () => {
     const { memory } = memoryOver(campaign);
     await expect(memory.findById(2)).resolves.toBeUndefined();
-    await expect(memory.listUserCoupons(5, { now: new Date() })).resolves.toEqual([]);
+    await expect(memory.listUserCoupons(5, { now: new Date() }, { limit: 20 })).resolves.toEqual({
+      items: [],
+      nextAfter: null,
+    });
   });
 
   it('remembers a campaign the issue step found sold out, though the read still saw copies left', async () => {

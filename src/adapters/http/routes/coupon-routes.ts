@@ -22,9 +22,13 @@ import {
   idValue,
   iso,
   nameText,
+  pageQuery,
+  paginated,
   problemSchema,
   timestamp,
   timestampInput,
+  toPageRequest,
+  toPaginated,
   userIdParams,
 } from '../schemas.js';
 
@@ -96,7 +100,7 @@ const createCouponBody = z
   });
 
 const issueBody = z.strictObject({ userId: idValue });
-const listQuery = z.object({ status: userCouponStatus.optional() });
+const listQuery = pageQuery.extend({ status: userCouponStatus.optional() });
 
 const presentCoupon = (coupon: Coupon) => ({
   id: coupon.id,
@@ -167,16 +171,18 @@ export const couponRoutes: FastifyPluginAsyncZod<CouponRoutesOptions> = async (
         tags,
         params: userIdParams,
         querystring: listQuery,
-        response: { 200: z.object({ items: z.array(userCouponView) }), 404: problemSchema, ...commonErrors },
+        response: { 200: paginated(userCouponView), 404: problemSchema, ...commonErrors },
       },
     },
     async (request) => {
+      const { status, ...page } = request.query;
       const held = await listUserCoupons.execute({
         actor: actorOf(request),
         userId: request.params.userId,
-        status: request.query.status,
+        status,
+        page: toPageRequest(page),
       });
-      return { items: held.map(presentHeld) };
+      return toPaginated(held, presentHeld);
     },
   );
 
