@@ -159,6 +159,15 @@ export async function buildApp(
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     if (closing) reply.header('connection', 'close');
+    // An answer given before its request's body was all read (a 415, a 413, a refusal before the body):
+    // the rest of that body is still on the connection, where it would hold up the next request on it for
+    // ever. The answer closes the connection, and what remains of the body is read and dropped meanwhile:
+    // closing a socket with data unread resets it, and the client could lose the answer.
+    if (!request.raw.complete) {
+      reply.header('connection', 'close');
+      request.raw.unpipe();
+      request.raw.resume();
+    }
   });
   // Node's requestTimeout covers the headers; a body that drips in after them is cut off here: the body
   // Fastify reads is a pass-through of the socket's, failed with a 408 when the deadline passes (failing the
