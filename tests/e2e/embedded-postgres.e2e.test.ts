@@ -31,7 +31,11 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** `node --import tsx <args>` (a .ts file, or `-e` with an ES module), with `env` over ours: its output and exit code. */
+/**
+ * `node --import tsx <args>` (a .ts file, or `-e` with an ES module), with `env` over ours: its output and exit
+ * code. One still running after 45 s is killed (code null), so a process that should have ended is not left
+ * behind when the test fails.
+ */
 function runNode(
   args: string[],
   env: Record<string, string | undefined>,
@@ -49,7 +53,13 @@ function runNode(
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+  const deadline = setTimeout(() => child.kill('SIGKILL'), 45_000);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(deadline);
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }
 
 describe('the embedded PostgreSQL, adopted or started', () => {
