@@ -111,11 +111,40 @@ export interface Row {
   readonly p99: number;
   readonly errors: number;
   readonly ceilingRps: number | null;
+  /** Service ÷ ceiling (the cost of HTTP); kept under this name for what already reads it. */
   readonly ratio: number | null;
+  /** The same work in the fewest round trips, through pg at the same concurrency and pool size (see limits.ts). */
+  readonly limitRps: number | null;
+  readonly limitP50: number | null;
+  readonly limitP99: number | null;
+  /** Service ÷ limit: the headline ratio. */
+  readonly limitRatio: number | null;
+  /** Service ÷ the one-row reference of the same run (write rows only; filled in by `againstOneRow`). */
+  readonly oneRowRatio: number | null;
+  /** Issue 12's target for oneRowRatio, where it sets one. */
+  readonly target: number | null;
+  /** A write at the bench's concurrency: its tail is judged (p99 ≤ 3 × p50). */
+  readonly write: boolean;
+  /** p99 ÷ p50. */
+  readonly tail: number;
+  /** A write row whose p99 is more than TAIL_LIMIT × its p50. */
+  readonly tailOver: boolean;
   readonly correctness: string;
   readonly ok: boolean;
   /** Rows that time a single step in-process (the token rows): microseconds per call, 1e6 / rps. */
   readonly perCallUs?: number;
+}
+
+/** Issue 12's tail target: p99 at most three times p50 on every write scenario. */
+export const TAIL_LIMIT = 3;
+
+export interface RowOptions {
+  /** The limit run's figures (limits.ts). */
+  readonly limit?: Stats | null;
+  /** The target for service ÷ one-row. */
+  readonly target?: number;
+  /** A write row (default false): its tail is flagged and it is compared with the one-row reference. */
+  readonly write?: boolean;
 }
 
 export function row(
@@ -125,7 +154,9 @@ export function row(
   ceiling: Stats | null,
   correctness: string,
   ok: boolean,
+  { limit = null, target, write = false }: RowOptions = {},
 ): Row {
+  const tail = service.p99 / service.p50;
   return {
     scenario,
     requests: service.requests,
@@ -135,15 +166,32 @@ export function row(
     errors,
     ceilingRps: ceiling?.rps ?? null,
     ratio: ceiling ? service.rps / ceiling.rps : null,
+    limitRps: limit?.rps ?? null,
+    limitP50: limit?.p50 ?? null,
+    limitP99: limit?.p99 ?? null,
+    limitRatio: limit ? service.rps / limit.rps : null,
+    oneRowRatio: null,
+    target: target ?? null,
+    write,
+    tail,
+    tailOver: write && tail > TAIL_LIMIT,
     correctness,
     ok,
   };
 }
 
+/** Each write row's rate divided by the one-row reference's, measured in the same run. */
+export function againstOneRow(rows: Row[], oneRow: Stats): Row[] {
+  return rows.map((r) => (r.write ? { ...r, oneRowRatio: r.rps / oneRow.rps } : r));
+}
+
 const fixed = (value: number | null, digits: number) =>
   value === null || Number.isNaN(value) ? '-' : value.toFixed(digits);
 /** Latencies under a millisecond (a token's verification) keep a third decimal. */
-const milliseconds = (value: number) => fixed(value, value < 1 ? 3 : 2);
+const milliseconds = (value: number | null) => (value === null ? '-' : fixed(value, value < 1 ? 3 : 2));
+const tailCell = (r: Row) => `${fixed(r.tail, 1)}${r.tailOver ? ' >3' : ''}`;
+const oneRowCell = (r: Row) =>
+  r.oneRowRatio === null ? '-' : `${fixed(r.oneRowRatio, 2)}${r.target === null ? '' : ` (≥${r.target})`}`;
 
 export function formatTable(rows: Row[]): string {
   const header = [
@@ -152,9 +200,15 @@ export function formatTable(rows: Row[]): string {
     'req/s',
     'p50 ms',
     'p99 ms',
+    'p99/p50',
     'errors',
     'ceiling req/s',
-    'ratio',
+    '÷ceiling',
+    'limit req/s',
+    'limit p50',
+    'limit p99',
+    '÷limit',
+    '÷one-row (target)',
     'correctness',
   ];
   const cells = rows.map((r) => [
@@ -163,9 +217,15 @@ export function formatTable(rows: Row[]): string {
     fixed(r.rps, 0),
     milliseconds(r.p50),
     milliseconds(r.p99),
+    tailCell(r),
     String(r.errors),
     fixed(r.ceilingRps, 0),
     fixed(r.ratio, 2),
+    fixed(r.limitRps, 0),
+    milliseconds(r.limitP50),
+    milliseconds(r.limitP99),
+    fixed(r.limitRatio, 2),
+    oneRowCell(r),
     `${r.ok ? 'OK' : 'FAIL'} ${r.correctness}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));

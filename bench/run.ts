@@ -1,7 +1,9 @@
 /**
  * `npm run bench [-- scenario ...]`: starts the service as its own process on a fresh database (on the
  * embedded server, or on the server of DATABASE_URL), runs each scenario against it over HTTP and, as the
- * ceiling, the same use cases and adapters in this process without HTTP, and prints one table. Results
+ * ceiling, the same use cases and adapters in this process without HTTP, and as the limit the same work in
+ * the fewest statements through pg (limits.ts), each beside the one-row reference measured first in the same
+ * run (the yardstick of issue 12's targets), and prints one table. Results
  * also go to bench/results/. Authentication is on, as in production: the service gets a signing key made
  * for the run and an administrator; every request that needs a token carries its user's (see auth.ts).
  * `BENCH_SCALE=0.05` makes a short smoke run of the same scenarios; `BENCH_CONCURRENCY` (64) and
@@ -21,7 +23,8 @@ import {
   logInAdminAndCheck,
   serviceAuthEnvironment,
 } from './auth.js';
-import { BENCH_SCALE, type Row, formatTable } from './harness.js';
+import { BENCH_SCALE, type Row, type Stats, TAIL_LIMIT, againstOneRow, formatTable } from './harness.js';
+import { oneRowReference } from './limits.js';
 import { popular, scenarios } from './scenarios/index.js';
 import { type AuthRefusals, httpClient, startService } from './service.js';
 
@@ -92,14 +95,19 @@ async function main(): Promise<void> {
   const ceiling = { useCases: appDependencies(container), db: ceilingDb };
   const pgPool = new pg.Pool({ connectionString: benchUrl, max: poolSize });
   const rows: Row[] = [];
+  let oneRow: Stats | undefined;
   let refusals: AuthRefusals = { unauthenticated: 0, forbidden: 0 };
   try {
+    const reference = await oneRowReference(pgPool, concurrency);
+    oneRow = reference.stats;
+    rows.push(reference.row);
     const issuer = accessTokens(container);
     const auth = benchAuth(issuer, await logInAdminAndCheck(service.origin, secrets, issuer));
     process.stderr.write('auth: the admin logged in; no token is 401, a minted customer token is accepted\n');
     for (const scenario of chosen) {
       process.stderr.write(`\n${scenario.name}: ${scenario.description}\n`);
-      rows.push(...(await scenario.run({ http, ceiling, auth, pg: pgPool, databaseUrl: benchUrl, concurrency })));
+      const context = { http, ceiling, auth, pg: pgPool, databaseUrl: benchUrl, concurrency, timeZone };
+      rows.push(...(await scenario.run(context)));
     }
   } finally {
     const peakMemoryMiB = service.peakMemoryMiB();
@@ -110,11 +118,11 @@ async function main(): Promise<void> {
     await service.stop();
     await admin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
     await embedded?.stop();
-    report(rows, peakMemoryMiB, refusals);
+    report(oneRow ? againstOneRow(rows, oneRow) : rows, oneRow, peakMemoryMiB, refusals);
   }
 }
 
-function report(rows: Row[], peakMemoryMiB: number, refusals: AuthRefusals): void {
+function report(rows: Row[], oneRow: Stats | undefined, peakMemoryMiB: number, refusals: AuthRefusals): void {
   if (popular.explain)
     console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the popular query at the largest size:\n${popular.explain}`);
   console.log(`\n${formatTable(rows)}`);
@@ -122,6 +130,12 @@ function report(rows: Row[], peakMemoryMiB: number, refusals: AuthRefusals): voi
     `\nconcurrency ${concurrency}, pool ${poolSize} connections (service and ceiling alike), service peak RSS ${peakMemoryMiB.toFixed(0)} MiB, ` +
       `${os.cpus().length} cores, Node ${process.version}` +
       (BENCH_SCALE === 1 ? '' : `; BENCH_SCALE ${BENCH_SCALE}: a smoke run, its figures are not comparable`),
+  );
+  console.log(
+    `÷limit is the headline (service ÷ the same work in the fewest statements through pg); ÷one-row is ` +
+      `issue 12's metric, against the one-row reference of this run` +
+      (oneRow ? ` (${oneRow.rps.toFixed(0)} req/s)` : '') +
+      `; ">${TAIL_LIMIT}" marks a write row whose p99 is over ${TAIL_LIMIT}× its p50`,
   );
   const refused = refusals.unauthenticated + refusals.forbidden;
   console.log(
@@ -140,6 +154,7 @@ function report(rows: Row[], peakMemoryMiB: number, refusals: AuthRefusals): voi
     peakMemoryMiB,
     refusals,
     node: process.version,
+    oneRow: oneRow ?? null,
     rows,
     popularExplain: popular.explain ?? null,
   };

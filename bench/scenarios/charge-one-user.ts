@@ -1,14 +1,30 @@
+import type pg from 'pg';
 import { row, runLoad, scaled, statsOf } from '../harness.js';
+import { chargeAtLimit } from '../limits.js';
 import { type Scenario, actingAs, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
 
 const CHARGES = scaled(5_000, 50);
+
+/** A balance charged CHARGES times 1 won from zero: the amount, the last ledger entry and their number. */
+async function ledgerOf(pool: pg.Pool, userId: number) {
+  const { rows } = await pool.query<{ amount: string; last: string; entries: string }>(
+    `SELECT b.amount, (SELECT balance_after FROM balance_ledger WHERE user_id = $1 ORDER BY id DESC LIMIT 1) AS last,
+            (SELECT count(*) FROM balance_ledger WHERE user_id = $1) AS entries
+     FROM balances b WHERE b.user_id = $1`,
+    [userId],
+  );
+  const stored = rows[0]!;
+  const exact =
+    Number(stored.amount) === CHARGES && Number(stored.last) === CHARGES && Number(stored.entries) === CHARGES;
+  return { ...stored, exact };
+}
 
 /** Everyone charges the same user: every charge queues on that user's balance row. */
 export const chargeOneUser: Scenario = {
   name: 'charge-one-user',
   description: `${CHARGES} concurrent charges of 1 won on one user`,
   async run(context) {
-    const [serviceUser, ceilingUser] = await insertUsers(context.pg, 2, 'charge ');
+    const [serviceUser, ceilingUser, limitUser] = await insertUsers(context.pg, 3, 'charge ');
     // The user charges their own balance, with their own token.
     const [serviceToken, ceilingToken] = await context.auth.tokensFor([serviceUser!, ceilingUser!]);
     const service = await runLoad('charge-one-user (service)', CHARGES, context.concurrency, async () =>
@@ -28,17 +44,16 @@ export const chargeOneUser: Scenario = {
       ),
     );
 
-    const { rows } = await context.pg.query<{ amount: string; last: string; entries: string }>(
-      `SELECT b.amount, (SELECT balance_after FROM balance_ledger WHERE user_id = $1 ORDER BY id DESC LIMIT 1) AS last,
-              (SELECT count(*) FROM balance_ledger WHERE user_id = $1) AS entries
-       FROM balances b WHERE b.user_id = $1`,
-      [serviceUser],
+    const limit = await runLoad('charge-one-user (limit: one statement)', CHARGES, context.concurrency, () =>
+      chargeAtLimit(context.pg, limitUser!, 1),
     );
-    const stored = rows[0]!;
+
+    const stored = await ledgerOf(context.pg, serviceUser!);
+    const limitStored = await ledgerOf(context.pg, limitUser!);
     const counts = tally(service.samples.map((s) => s.value));
-    const exact =
-      Number(stored.amount) === CHARGES && Number(stored.last) === CHARGES && Number(stored.entries) === CHARGES;
     const ceilingCharged = tally(ceiling.samples.map((s) => s.value)).CHARGED ?? 0;
+    const limitCharged = tally(limit.samples.map((s) => s.value)).CHARGED ?? 0;
+    const limitExact = limitStored.exact && limitCharged === CHARGES;
     return [
       row(
         'charge-one-user',
@@ -46,8 +61,13 @@ export const chargeOneUser: Scenario = {
         CHARGES - (counts.CHARGED ?? 0),
         statsOf(ceiling.samples, ceiling.elapsedMs),
         `balance ${stored.amount} of ${CHARGES}, ledger ${stored.entries} entries ending at ${stored.last}` +
-          (ceilingCharged === CHARGES ? '' : `; the ceiling charged only ${ceilingCharged}`),
-        exact && ceilingCharged === CHARGES,
+          (ceilingCharged === CHARGES ? '' : `; the ceiling charged only ${ceilingCharged}`) +
+          (limitExact
+            ? '; limit exact too'
+            : `; limit NOT exact: ${limitCharged} charged, balance ${limitStored.amount}, ` +
+              `${limitStored.entries} entries ending at ${limitStored.last}`),
+        stored.exact && ceilingCharged === CHARGES && limitExact,
+        { limit: statsOf(limit.samples, limit.elapsedMs), target: 0.6, write: true },
       ),
     ];
   },

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { BENCH_SCALE, type Sample, type Stats, row, runLoad, scaled, statsOf } from '../harness.js';
+import { issueAtLimit } from '../limits.js';
 import {
   type Scenario,
   type ScenarioContext,
@@ -165,6 +166,14 @@ export const couponStorm: Scenario = {
       ),
     );
 
+    // The limit: the campaign's guarded count and the copy in one statement, through pg, no token to check.
+    const limitCampaign = await createCampaign(context.pg);
+    const limitUsers = await insertUsers(context.pg, USERS, 'limit storm ');
+    const limit = await runLoad('coupon-storm (limit: one statement)', USERS, concurrency, (i) =>
+      issueAtLimit(context.pg, limitCampaign, limitUsers[i]!),
+    );
+    const limitStored = await issuedInDatabase(context.pg, limitCampaign);
+
     const stormTally = tally(storm.samples.map((sample) => sample.value));
     const soldOutTally = tally(afterSellOut.samples.map((sample) => sample.value));
     const unexpected = (counts: Record<string, number>, allowed: string[]) =>
@@ -176,6 +185,13 @@ export const couponStorm: Scenario = {
     const isExact = (counts: { counter: number; rows: number }, answered: number) =>
       answered === QUANTITY && counts.counter === QUANTITY && counts.rows === QUANTITY;
     const ceilingIssued = (samples: Sample<string>[]) => samples.filter((sample) => sample.value === 'ISSUED').length;
+    const limitTally = tally(limit.samples.map((sample) => sample.value));
+    const limitIssued = limitTally.ISSUED ?? 0;
+    const limitExact =
+      isExact(limitStored, limitIssued) &&
+      (limitTally[SOLD_OUT] ?? 0) === USERS - QUANTITY &&
+      unexpected(limitTally, ['ISSUED', SOLD_OUT]) === 0;
+    const limitSelling = selling(limit.samples);
 
     return [
       row(
@@ -183,16 +199,19 @@ export const couponStorm: Scenario = {
         sellingStats,
         unexpected(stormTally, ['ISSUED', SOLD_OUT]),
         selling(inProcess.run.samples),
-        exact(stored, stormTally.ISSUED ?? 0),
-        isExact(stored, stormTally.ISSUED ?? 0),
+        exact(stored, stormTally.ISSUED ?? 0) +
+          (limitExact ? '; limit exact too' : `; limit NOT exact: ${exact(limitStored, limitIssued)}`),
+        isExact(stored, stormTally.ISSUED ?? 0) && limitExact,
+        { limit: limitSelling, target: 1.2, write: true },
       ),
       row(
         'coupon-storm: whole storm',
         statsOf(storm.samples, storm.elapsedMs),
         unexpected(stormTally, ['ISSUED', SOLD_OUT]),
         statsOf(inProcess.run.samples, inProcess.run.elapsedMs),
-        `${stormTally[SOLD_OUT] ?? 0} sold-out answers`,
-        (stormTally[SOLD_OUT] ?? 0) === USERS - QUANTITY,
+        `${stormTally[SOLD_OUT] ?? 0} sold-out answers (limit ${limitTally[SOLD_OUT] ?? 0})`,
+        (stormTally[SOLD_OUT] ?? 0) === USERS - QUANTITY && limitExact,
+        { limit: statsOf(limit.samples, limit.elapsedMs), write: true },
       ),
       row(
         'coupon-storm: after sell-out',
@@ -211,6 +230,7 @@ export const couponStorm: Scenario = {
         `pg only, vs the service in-process; ${exact(forUpdate.stored, ceilingIssued(forUpdate.run.samples))}`,
         isExact(forUpdate.stored, ceilingIssued(forUpdate.run.samples)) &&
           isExact(inProcess.stored, ceilingIssued(inProcess.run.samples)),
+        { limit: limitSelling, write: true },
       ),
     ];
   },

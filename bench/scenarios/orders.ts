@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { row, runLoad, scaled, statsOf } from '../harness.js';
+import { type Row, row, runLoad, scaled, statsOf } from '../harness.js';
+import { placeOrderAtLimit, takeStockAtLimit } from '../limits.js';
 import {
   type Scenario,
   type ScenarioContext,
@@ -15,6 +16,8 @@ const BUYERS = scaled(1_000, 10);
 const SPREAD_PRODUCTS = scaled(1_000, 10);
 const LINES_PER_ORDER = 3;
 const FUNDS = 1_000_000_000;
+/** Issue 12's targets for service ÷ one-row. */
+const TARGETS: Record<string, number> = { 'order-hot': 0.3, 'order-spread': 0.3 };
 
 interface Item {
   productId: number;
@@ -44,17 +47,56 @@ async function fundedBuyers(pool: pg.Pool, prefix: string): Promise<number[]> {
 
 /** Sold units against stock taken, per product: no product may sell more than it had. */
 async function stockCheck(pool: pg.Pool, productIds: number[], initialStock: number) {
-  const { rows } = await pool.query<{ oversold: string; mismatched: string; sold: string }>(
+  const { rows } = await pool.query<{ oversold: string; mismatched: string; sold: string; rollup: string }>(
     `SELECT count(*) FILTER (WHERE p.stock < 0 OR coalesce(s.sold, 0) > $2) AS oversold,
             count(*) FILTER (WHERE p.stock + coalesce(s.sold, 0) <> $2) AS mismatched,
-            coalesce(sum(s.sold), 0) AS sold
+            coalesce(sum(s.sold), 0) AS sold,
+            (SELECT coalesce(sum(quantity), 0) FROM product_daily_sales WHERE product_id = ANY($1::bigint[])) AS rollup
      FROM products p
      LEFT JOIN (SELECT product_id, sum(quantity) AS sold FROM order_lines GROUP BY product_id) s ON s.product_id = p.id
      WHERE p.id = ANY($1::bigint[])`,
     [productIds, initialStock],
   );
   const r = rows[0]!;
-  return { oversold: Number(r.oversold), mismatched: Number(r.mismatched), sold: Number(r.sold) };
+  return {
+    oversold: Number(r.oversold),
+    mismatched: Number(r.mismatched),
+    sold: Number(r.sold),
+    rollup: Number(r.rollup),
+  };
+}
+
+/**
+ * The buyers' books: each balance is its funds less what its orders paid, and its last ledger entry says
+ * so; every order has its payment, its ledger entry and its outbox event.
+ */
+async function booksCheck(pool: pg.Pool, buyers: number[], placed: number): Promise<string[]> {
+  const { rows } = await pool.query<Record<'balancesOff' | 'orders' | 'payments' | 'entries' | 'events', string>>(
+    `SELECT
+       (SELECT count(*) FROM balances b
+        LEFT JOIN (SELECT user_id, sum(amount) AS paid FROM payments GROUP BY user_id) p ON p.user_id = b.user_id
+        LEFT JOIN LATERAL (SELECT balance_after FROM balance_ledger l WHERE l.user_id = b.user_id ORDER BY id DESC LIMIT 1)
+          l ON true
+        WHERE b.user_id = ANY($1::bigint[])
+          AND (b.amount + coalesce(p.paid, 0) <> $2 OR coalesce(l.balance_after, $2) <> b.amount)) AS "balancesOff",
+       (SELECT count(*) FROM orders WHERE user_id = ANY($1::bigint[])) AS orders,
+       (SELECT count(*) FROM payments WHERE user_id = ANY($1::bigint[])) AS payments,
+       (SELECT count(*) FROM balance_ledger WHERE user_id = ANY($1::bigint[]) AND type = 'PAYMENT') AS entries,
+       (SELECT count(*) FROM data_platform_outbox e JOIN orders o ON o.id = e.order_id
+        WHERE o.user_id = ANY($1::bigint[])) AS events`,
+    [buyers, FUNDS],
+  );
+  const r = rows[0]!;
+  const problems: string[] = [];
+  if (Number(r.balancesOff) > 0) problems.push(`${r.balancesOff} balances off their payments or ledger`);
+  for (const [what, count] of Object.entries({
+    orders: r.orders,
+    payments: r.payments,
+    entries: r.entries,
+    events: r.events,
+  }))
+    if (Number(count) !== placed) problems.push(`${count} ${what} for ${placed} paid`);
+  return problems;
 }
 
 function orderScenario(
@@ -85,7 +127,40 @@ function orderScenario(
     );
     const placed = run.samples.filter((s) => s.value === 'PAID');
     const check = await stockCheck(context.pg, products, stock);
-    return { run, placed, check, stats: statsOf(placed, Math.max(...placed.map((s) => s.doneAt))) };
+    const problems = await booksCheck(context.pg, buyers, placed.length);
+    if (check.oversold > 0) problems.push(`oversold ${check.oversold}`);
+    if (check.mismatched > 0) problems.push(`stock+sold=initial off for ${check.mismatched} products`);
+    if (check.rollup !== check.sold) problems.push(`rollup ${check.rollup} of ${check.sold} units sold`);
+    return { run, placed, check, problems, stats: statsOf(placed, Math.max(...placed.map((s) => s.doneAt))) };
+  }
+
+  /** The hot product's row alone, taken with its guard (order-hot only): the same plan, nothing else written. */
+  async function stockRowAlone(context: ScenarioContext): Promise<Row> {
+    const products = await createProducts(context.pg, productCount, stock, `${name} stock row `);
+    const run = await runLoad(`${name} (pg: stock row alone)`, ORDERS, context.concurrency, (i) => {
+      const [item] = plan(products, i);
+      return takeStockAtLimit(context.pg, item!.productId, item!.quantity);
+    });
+    const taken = run.samples.filter((s) => s.value === 'PAID');
+    const units = run.samples.reduce(
+      (sum, s, i) => (s.value === 'PAID' ? sum + plan(products, i)[0]!.quantity : sum),
+      0,
+    );
+    const { rows } = await context.pg.query<{ stock: string }>('SELECT stock FROM products WHERE id = $1', [
+      products[0],
+    ]);
+    const left = Number(rows[0]!.stock);
+    const errors = run.samples.filter((s) => s.value !== 'PAID' && s.value !== 'INSUFFICIENT_STOCK').length;
+    const exact = left >= 0 && left + units === stock && errors === 0;
+    return row(
+      `${name}: stock row alone (pg)`,
+      statsOf(taken, Math.max(...taken.map((s) => s.doneAt))),
+      errors,
+      null,
+      `guarded UPDATE … RETURNING; ${taken.length} taken, stock ${left} + ${units} units = ${left + units} of ${stock}`,
+      exact,
+      { write: true },
+    );
   }
 
   return {
@@ -102,23 +177,38 @@ function orderScenario(
           'PAID',
         ),
       );
-      const expectedRefusal = stock < ORDERS * 3 ? ['INSUFFICIENT_STOCK'] : [];
-      const errors = Object.entries(tally(service.run.samples.map((s) => s.value))).reduce(
-        (sum, [key, count]) => (key === 'PAID' || expectedRefusal.includes(key) ? sum : sum + count),
-        0,
+      const limit = await runOn(context, 'limit: one statement', (userId, _token, items) =>
+        placeOrderAtLimit(context.pg, context.timeZone, userId, items),
       );
-      const ok =
-        service.check.oversold === 0 && service.check.mismatched === 0 && ceiling.check.oversold === 0 && errors === 0;
-      return [
+      const expectedRefusal = stock < ORDERS * 3 ? ['INSUFFICIENT_STOCK'] : [];
+      const unexpected = (run: typeof service) =>
+        Object.entries(tally(run.run.samples.map((s) => s.value))).reduce(
+          (sum, [key, count]) => (key === 'PAID' || expectedRefusal.includes(key) ? sum : sum + count),
+          0,
+        );
+      const errors = unexpected(service);
+      const others = [
+        ...ceiling.problems.map((problem) => `ceiling: ${problem}`),
+        ...limit.problems.map((problem) => `limit: ${problem}`),
+        ...(unexpected(ceiling) === 0 ? [] : [`ceiling: ${unexpected(ceiling)} unexpected answers`]),
+        ...(unexpected(limit) === 0 ? [] : [`limit: ${unexpected(limit)} unexpected answers`]),
+      ];
+      const problems = [...service.problems, ...others];
+      const rows = [
         row(
           name,
           service.stats,
           errors,
           ceiling.stats,
-          `${service.placed.length} paid, oversold ${service.check.oversold}, stock+sold=initial off for ${service.check.mismatched} products`,
-          ok,
+          `${service.placed.length} paid (limit ${limit.placed.length}), oversold ${service.check.oversold}, ` +
+            `stock+sold=initial off for ${service.check.mismatched} products, balances, ledger, outbox and rollup ` +
+            (problems.length === 0 ? 'exact (service, ceiling, limit)' : `NOT: ${problems.join('; ')}`),
+          problems.length === 0 && errors === 0,
+          { limit: limit.stats, target: TARGETS[name], write: true },
         ),
       ];
+      if (productCount === 1) rows.push(await stockRowAlone(context));
+      return rows;
     },
   };
 }

@@ -25,10 +25,15 @@ export interface ScenarioContext {
   readonly ceiling: Ceiling;
   /** The customers' tokens (minted), the administrator's (logged in). */
   readonly auth: BenchAuth;
-  /** Plain pg on the bench database (a pool of the same size): bulk loading, checks, the FOR UPDATE variant. */
+  /**
+   * Plain pg on the bench database (a pool of the same size): bulk loading, checks, the FOR UPDATE variant
+   * and the limits.
+   */
   readonly pg: pg.Pool;
   readonly databaseUrl: string;
   readonly concurrency: number;
+  /** The shop's time zone, whose days the sales rollup counts. */
+  readonly timeZone: string;
 }
 
 export interface Scenario {
