@@ -5,13 +5,12 @@ import type {
   IssueRefusal,
   UserCouponFilter,
 } from '../../application/ports/coupon-repository.js';
-import type { UserCouponRepository } from '../../application/ports/user-coupon-repository.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { InMemoryStore, UserCouponRecord } from './in-memory-store.js';
 
-export class InMemoryCouponRepository implements CouponRepository, CouponIssuer, CouponQueries, UserCouponRepository {
+export class InMemoryCouponRepository implements CouponRepository, CouponIssuer, CouponQueries {
   constructor(private readonly store: InMemoryStore) {}
 
   async add(draft: CouponDraft): Promise<Coupon> {

@@ -1,16 +1,10 @@
-import type { OrderQueries, OrderRepository } from '../../application/ports/order-repository.js';
+import type { OrderQueries } from '../../application/ports/order-repository.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import { Order, type OrderDraft } from '../../domain/order/order.js';
+import { Order } from '../../domain/order/order.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
-export class InMemoryOrderRepository implements OrderRepository, OrderQueries {
+export class InMemoryOrderRepository implements OrderQueries {
   constructor(private readonly store: InMemoryStore) {}
-
-  async add(draft: OrderDraft): Promise<Order> {
-    const props = { ...draft, id: this.store.nextId('orders') };
-    this.store.state.orders.set(props.id, props);
-    return new Order(props);
-  }
 
   async findById(orderId: number): Promise<Order | undefined> {
     const props = this.store.state.orders.get(orderId);

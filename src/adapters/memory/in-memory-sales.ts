@@ -1,14 +1,9 @@
-import type {
-  ProductSales,
-  SalesRollup,
-  SalesStatistics,
-  UnitsSold,
-} from '../../application/ports/sales-statistics.js';
+import type { ProductSales, SalesStatistics, UnitsSold } from '../../application/ports/sales-statistics.js';
 import { Product } from '../../domain/product/product.js';
 import type { LocalDate } from '../../domain/statistics/shop-calendar.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
-export class InMemorySales implements SalesRollup, SalesStatistics {
+export class InMemorySales implements SalesStatistics {
   constructor(private readonly store: InMemoryStore) {}
 
   async add(day: LocalDate, lines: readonly UnitsSold[]): Promise<void> {

@@ -4,12 +4,11 @@ import type { TransactionalRepositories, UnitOfWork } from '../../application/po
 import { systemClock } from '../system-clock.js';
 import { InMemoryAccounts, InMemoryRefreshTokens } from './in-memory-accounts.js';
 import { InMemoryBalanceRepository } from './in-memory-balance-repository.js';
+import { InMemoryCheckoutRepository } from './in-memory-checkout-repository.js';
 import { InMemoryCouponRepository } from './in-memory-coupon-repository.js';
 import { InMemoryIdempotencyKeys } from './in-memory-idempotency-keys.js';
-import { InMemoryOrderRepository } from './in-memory-order-repository.js';
 import { InMemoryOutbox } from './in-memory-outbox.js';
 import { InMemoryProductRepository } from './in-memory-product-repository.js';
-import { InMemorySales } from './in-memory-sales.js';
 import type { InMemoryStore } from './in-memory-store.js';
 import { InMemoryUserRepository } from './in-memory-user-repository.js';
 
@@ -38,17 +37,16 @@ export class InMemoryUnitOfWork implements UnitOfWork {
   private async runNow<T>(work: (repos: TransactionalRepositories) => Promise<T>): Promise<T> {
     const snapshot = structuredClone(this.store.state);
     const coupons = new InMemoryCouponRepository(this.store);
+    const outbox = new InMemoryOutbox(this.store, this.clock);
     try {
       return await work({
         users: new InMemoryUserRepository(this.store),
         balances: new InMemoryBalanceRepository(this.store),
         products: new InMemoryProductRepository(this.store),
         coupons,
-        userCoupons: coupons,
-        orders: new InMemoryOrderRepository(this.store),
-        outbox: new InMemoryOutbox(this.store, this.clock),
+        checkouts: new InMemoryCheckoutRepository(this.store, outbox),
+        outbox,
         idempotencyKeys: new InMemoryIdempotencyKeys(this.store),
-        sales: new InMemorySales(this.store),
         accounts: new InMemoryAccounts(this.store, this.clock),
         refreshTokens: new InMemoryRefreshTokens(this.store),
       });

@@ -1,38 +1,9 @@
-import { type Selectable, sql } from 'kysely';
-import type { OrderQueries, OrderRepository } from '../../application/ports/order-repository.js';
+import type { Selectable } from 'kysely';
+import type { OrderQueries } from '../../application/ports/order-repository.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import { Order, type OrderDraft, type OrderLine } from '../../domain/order/order.js';
+import { Order, type OrderLine } from '../../domain/order/order.js';
 import type { Db, OrdersTable } from './database.js';
 import { readerFor } from './pg-transaction-context.js';
-
-export class PgOrderRepository implements OrderRepository {
-  constructor(private readonly db: Db) {}
-
-  /** The order, its lines and its payment in one statement: one round trip while the products are locked. */
-  async add(draft: OrderDraft): Promise<Order> {
-    const { lines } = draft;
-    const { rows } = await sql<{ id: number }>`
-      WITH placed AS (
-        INSERT INTO orders (user_id, status, total_amount, discount_amount, paid_amount, user_coupon_id, created_at)
-        VALUES (${draft.userId}, ${draft.status}, ${draft.totalAmount}, ${draft.discountAmount}, ${draft.paidAmount},
-                ${draft.userCouponId}, ${draft.createdAt})
-        RETURNING id
-      ), placed_lines AS (
-        INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price, amount)
-        SELECT placed.id, line.line_no, line.product_id, line.name, line.quantity, line.unit_price, line.amount
-        FROM placed, unnest(
-          ${lines.map((_, i) => i + 1)}::int[], ${lines.map((l) => l.productId)}::bigint[],
-          ${lines.map((l) => l.name)}::text[], ${lines.map((l) => l.quantity)}::int[],
-          ${lines.map((l) => l.unitPrice)}::bigint[], ${lines.map((l) => l.amount)}::bigint[]
-        ) AS line (line_no, product_id, name, quantity, unit_price, amount)
-      ), payment AS (
-        INSERT INTO payments (order_id, user_id, amount, paid_at)
-        SELECT placed.id, ${draft.userId}, ${draft.paidAmount}, ${draft.createdAt} FROM placed
-      )
-      SELECT id FROM placed`.execute(this.db);
-    return new Order({ ...draft, id: rows[0]!.id });
-  }
-}
 
 export class PgOrderQueries implements OrderQueries {
   constructor(private readonly pool: Db) {}

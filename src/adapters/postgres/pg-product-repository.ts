@@ -1,4 +1,4 @@
-import { type Selectable, sql } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { ProductQueries, ProductRepository, StockAdjustment } from '../../application/ports/product-repository.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import { Product, type ProductDraft } from '../../domain/product/product.js';
@@ -29,27 +29,6 @@ export class PgProductRepository implements ProductRepository {
       .forUpdate()
       .executeTakeFirst();
     return row && toProduct(row);
-  }
-
-  async getManyForUpdate(productIds: readonly number[]): Promise<Map<number, Product>> {
-    if (productIds.length === 0) return new Map();
-    // The rows are locked as the ORDER BY returns them, so in ascending id order.
-    const rows = await this.db
-      .selectFrom('products')
-      .selectAll()
-      .where('id', 'in', productIds)
-      .orderBy('id')
-      .forUpdate()
-      .execute();
-    return new Map(rows.map((row) => [row.id, toProduct(row)]));
-  }
-
-  async saveStock(products: readonly Product[], at: Date): Promise<void> {
-    if (products.length === 0) return;
-    await sql`
-      UPDATE products SET stock = sold.stock, updated_at = ${at}
-      FROM unnest(${products.map((p) => p.id)}::bigint[], ${products.map((p) => p.stock)}::bigint[]) AS sold (id, stock)
-      WHERE products.id = sold.id`.execute(this.db);
   }
 
   async save(product: Product, at: Date): Promise<void> {

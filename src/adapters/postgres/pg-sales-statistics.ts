@@ -1,33 +1,9 @@
 import { sql } from 'kysely';
-import type {
-  ProductSales,
-  SalesRollup,
-  SalesStatistics,
-  UnitsSold,
-} from '../../application/ports/sales-statistics.js';
+import type { ProductSales, SalesStatistics } from '../../application/ports/sales-statistics.js';
 import { Product } from '../../domain/product/product.js';
 import type { LocalDate } from '../../domain/statistics/shop-calendar.js';
 import type { Db } from './database.js';
 import { readerFor } from './pg-transaction-context.js';
-
-export class PgSalesRollup implements SalesRollup {
-  constructor(private readonly db: Db) {}
-
-  /**
-   * One upsert for all lines, in product id order. The order already holds these products' row locks,
-   * so two orders never wait on each other's rollup rows in a cycle.
-   */
-  async add(day: LocalDate, lines: readonly UnitsSold[]): Promise<void> {
-    const sorted = [...lines].sort((a, b) => a.productId - b.productId);
-    await sql`
-      INSERT INTO product_daily_sales (sales_date, product_id, quantity)
-      SELECT ${day}::date, sold.product_id, sold.quantity
-      FROM unnest(${sorted.map((l) => l.productId)}::bigint[], ${sorted.map((l) => l.quantity)}::bigint[])
-        AS sold (product_id, quantity)
-      ON CONFLICT (sales_date, product_id)
-      DO UPDATE SET quantity = product_daily_sales.quantity + excluded.quantity`.execute(this.db);
-  }
-}
 
 export class PgSalesStatistics implements SalesStatistics {
   constructor(private readonly pool: Db) {}

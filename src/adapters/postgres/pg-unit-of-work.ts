@@ -3,14 +3,12 @@ import type { Db } from './database.js';
 import { currentTransaction, openTransaction, withSavepoint } from './pg-transaction-context.js';
 import { PgAccountRepository } from './pg-account-repository.js';
 import { PgBalanceRepository } from './pg-balance-repository.js';
+import { PgCheckoutRepository } from './pg-checkout-repository.js';
 import { PgCouponRepository } from './pg-coupon-repository.js';
 import { PgIdempotencyKeys } from './pg-idempotency-keys.js';
-import { PgOrderRepository } from './pg-order-repository.js';
 import { PgOutbox } from './pg-outbox.js';
 import { PgProductRepository } from './pg-product-repository.js';
 import { PgRefreshTokens } from './pg-refresh-tokens.js';
-import { PgSalesRollup } from './pg-sales-statistics.js';
-import { PgUserCouponRepository } from './pg-user-coupon-repository.js';
 import { PgUserRepository } from './pg-user-repository.js';
 
 /** Repositories bound to one transaction, each built the first time the work asks for it. */
@@ -19,11 +17,9 @@ class PgTransactionalRepositories implements TransactionalRepositories {
   #balances?: PgBalanceRepository;
   #products?: PgProductRepository;
   #coupons?: PgCouponRepository;
-  #userCoupons?: PgUserCouponRepository;
-  #orders?: PgOrderRepository;
+  #checkouts?: PgCheckoutRepository;
   #outbox?: PgOutbox;
   #idempotencyKeys?: PgIdempotencyKeys;
-  #sales?: PgSalesRollup;
   #accounts?: PgAccountRepository;
   #refreshTokens?: PgRefreshTokens;
 
@@ -41,20 +37,14 @@ class PgTransactionalRepositories implements TransactionalRepositories {
   get coupons() {
     return (this.#coupons ??= new PgCouponRepository(this.trx));
   }
-  get userCoupons() {
-    return (this.#userCoupons ??= new PgUserCouponRepository(this.trx));
-  }
-  get orders() {
-    return (this.#orders ??= new PgOrderRepository(this.trx));
+  get checkouts() {
+    return (this.#checkouts ??= new PgCheckoutRepository(this.trx));
   }
   get outbox() {
     return (this.#outbox ??= new PgOutbox(this.trx));
   }
   get idempotencyKeys() {
     return (this.#idempotencyKeys ??= new PgIdempotencyKeys(this.trx));
-  }
-  get sales() {
-    return (this.#sales ??= new PgSalesRollup(this.trx));
   }
   get accounts() {
     return (this.#accounts ??= new PgAccountRepository(this.trx));

@@ -1,11 +1,5 @@
-import type { Order, OrderDraft } from '../../domain/order/order.js';
+import type { Order } from '../../domain/order/order.js';
 import type { Page, PageRequest } from '../shared/pagination.js';
-
-/** Writes, inside a unit of work. */
-export interface OrderRepository {
-  /** Stores the order, its lines and its payment. */
-  add(draft: OrderDraft): Promise<Order>;
-}
 
 /** Reads: no lock, no transaction of their own (see "Reads" on UnitOfWork). */
 export interface OrderQueries {

@@ -14,10 +14,6 @@ export interface ProductRepository {
   /** Stores the product and records its initial stock as an adjustment. */
   add(draft: ProductDraft, at: Date): Promise<Product>;
   getByIdForUpdate(productId: number): Promise<Product | undefined>;
-  /** Locks the products in ascending id order, so two orders can never wait on each other in a cycle. */
-  getManyForUpdate(productIds: readonly number[]): Promise<Map<number, Product>>;
-  /** Stores the stock of each product (a sale); not an adjustment. */
-  saveStock(products: readonly Product[], at: Date): Promise<void>;
   save(product: Product, at: Date): Promise<void>;
   recordAdjustment(adjustment: StockAdjustment): Promise<void>;
 }

@@ -11,11 +11,6 @@ export interface UnitsSold {
   readonly quantity: number;
 }
 
-/** Inside a unit of work: counts an order's units on the day it was paid. */
-export interface SalesRollup {
-  add(day: LocalDate, lines: readonly UnitsSold[]): Promise<void>;
-}
-
 /** Reads: no lock, no transaction of their own (see "Reads" on UnitOfWork). */
 export interface SalesStatistics {
   /**

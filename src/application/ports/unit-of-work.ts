@@ -1,13 +1,11 @@
 import type { AccountRepository } from './account-repository.js';
 import type { BalanceRepository } from './balance-repository.js';
+import type { CheckoutRepository } from './checkout-repository.js';
 import type { CouponRepository } from './coupon-repository.js';
 import type { IdempotencyKeyRepository } from './idempotency-keys.js';
-import type { OrderRepository } from './order-repository.js';
 import type { Outbox } from './outbox.js';
 import type { ProductRepository } from './product-repository.js';
 import type { RefreshTokenRepository } from './refresh-token-repository.js';
-import type { SalesRollup } from './sales-statistics.js';
-import type { UserCouponRepository } from './user-coupon-repository.js';
 import type { UserRepository } from './user-repository.js';
 
 /** The repositories a transaction can use. Each is built on first use and bound to that transaction. */
@@ -16,11 +14,9 @@ export interface TransactionalRepositories {
   readonly balances: BalanceRepository;
   readonly products: ProductRepository;
   readonly coupons: CouponRepository;
-  readonly userCoupons: UserCouponRepository;
-  readonly orders: OrderRepository;
+  readonly checkouts: CheckoutRepository;
   readonly outbox: Outbox;
   readonly idempotencyKeys: IdempotencyKeyRepository;
-  readonly sales: SalesRollup;
   readonly accounts: AccountRepository;
   readonly refreshTokens: RefreshTokenRepository;
 }

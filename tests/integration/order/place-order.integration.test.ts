@@ -11,6 +11,10 @@ import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { DomainError } from '../../../src/domain/shared/domain-error.js';
 import { createContainer } from '../../../src/container.js';
 import { createDb } from '../../../src/adapters/postgres/database.js';
+import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
+import { systemClock } from '../../../src/adapters/system-clock.js';
+import type { CheckoutRepository } from '../../../src/application/ports/checkout-repository.js';
+import type { UnitOfWork } from '../../../src/application/ports/unit-of-work.js';
 import { insertUsers } from '../../support/fixtures.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
@@ -312,5 +316,87 @@ describe('placing orders on PostgreSQL', () => {
     expect(await scalar(database.db, sql`SELECT issued_quantity AS value FROM coupons WHERE id = ${coupon.id}`)).toBe(
       1,
     );
+  });
+});
+
+/**
+ * PlaceOrder on a unit of work whose first `place` is preceded by `meanwhile`: what another request changes
+ * between the order's decision (on products read without a lock) and its one writing statement.
+ */
+function placeOrderWith(meanwhile: () => Promise<void>) {
+  const uow = new PgUnitOfWork(database.db);
+  let first = true;
+  const interfering: UnitOfWork = {
+    run: (work) =>
+      uow.run((repos) => {
+        const checkouts: CheckoutRepository = {
+          open: (request) => repos.checkouts.open(request),
+          products: (ids) => repos.checkouts.products(ids),
+          place: async (placement) => {
+            if (first) {
+              first = false;
+              await meanwhile();
+            }
+            return repos.checkouts.place(placement);
+          },
+        };
+        return work(
+          new Proxy(repos, {
+            get: (target, name) => (name === 'checkouts' ? checkouts : Reflect.get(target, name)),
+          }),
+        );
+      }),
+  };
+  return new PlaceOrder(interfering, systemClock, 'Asia/Seoul');
+}
+
+describe('an order whose products change between its decision and its write', () => {
+  it('is priced at the price as it is when the stock is taken, never at the one it read', async () => {
+    const { createProduct } = shop();
+    const [buyer] = await fundedUsers(1, 100_000);
+    const product = await createProduct.execute({ actor, name: 'Kettle', price: 1_000, stock: 10 });
+    const placeOrder = placeOrderWith(async () => {
+      await sql`UPDATE products SET price = 1500 WHERE id = ${product.id}`.execute(database.db);
+    });
+
+    const order = await placeOrder.execute({ actor, userId: buyer!, items: [{ productId: product.id, quantity: 2 }] });
+
+    expect(order.paidAmount).toBe(3_000);
+    expect(await footprint(buyer!, [product.id])).toMatchObject({
+      balance: 97_000,
+      ledger: 1,
+      orders: 1,
+      payments: 1,
+      outbox: 1,
+      stock: [8],
+    });
+  });
+
+  it('is refused INSUFFICIENT_STOCK, with what is left now, when another order took the stock meanwhile, and writes nothing', async () => {
+    const { createProduct } = shop();
+    const [buyer] = await fundedUsers(1, 100_000);
+    const product = await createProduct.execute({ actor, name: 'Last kettles', price: 1_000, stock: 3 });
+    // Another order's stock taking, on a connection of its own (an order placed from here would join this
+    // unit of work, which is rolled back).
+    const placeOrder = placeOrderWith(async () => {
+      await sql`UPDATE products SET stock = stock - 2 WHERE id = ${product.id}`.execute(database.db);
+    });
+
+    await expect(
+      placeOrder.execute({ actor, userId: buyer!, items: [{ productId: product.id, quantity: 2 }] }),
+    ).rejects.toMatchObject({
+      code: 'INSUFFICIENT_STOCK',
+      facts: { productId: product.id, requested: 2, available: 1 },
+    });
+
+    expect(await footprint(buyer!, [product.id])).toEqual({
+      balance: 100_000,
+      ledger: 0,
+      orders: 0,
+      payments: 0,
+      outbox: 0,
+      stock: [1],
+      couponUsed: null,
+    });
   });
 });
