@@ -40,6 +40,7 @@ import { PlaceOrder } from './application/order/place-order.js';
 import { CachedSalesStatistics } from './application/statistics/cached-sales-statistics.js';
 import { GetPopularProducts } from './application/statistics/get-popular-products.js';
 import type { BalanceQueries } from './application/ports/balance-queries.js';
+import type { BalanceCharges } from './application/ports/balance-repository.js';
 import type { Clock } from './application/ports/clock.js';
 import type { CouponIssuer, CouponQueries } from './application/ports/coupon-repository.js';
 import type { IdempotencyKeyPurge } from './application/ports/idempotency-keys.js';
@@ -70,6 +71,7 @@ import type { AppDependencies } from './adapters/http/app.js';
 import type { SeedUseCases } from './adapters/seed/demo-shop.js';
 import { type Db, poolStatisticsOf } from './adapters/postgres/database.js';
 import { PgBalanceQueries } from './adapters/postgres/pg-balance-queries.js';
+import { PgBalanceCharges } from './adapters/postgres/pg-balance-repository.js';
 import { PgCouponIssuer, PgCouponQueries } from './adapters/postgres/pg-coupon-repository.js';
 import { PgIdempotencyKeys } from './adapters/postgres/pg-idempotency-keys.js';
 import { PgOrderQueries } from './adapters/postgres/pg-order-repository.js';
@@ -79,7 +81,7 @@ import { databaseIsReachable } from './adapters/postgres/pg-readiness.js';
 import { PgUnitOfWork } from './adapters/postgres/pg-unit-of-work.js';
 import { PgUserRepository } from './adapters/postgres/pg-user-repository.js';
 import { systemClock } from './adapters/system-clock.js';
-import { InMemoryBalanceRepository } from './adapters/memory/in-memory-balance-repository.js';
+import { InMemoryBalanceCharges, InMemoryBalanceRepository } from './adapters/memory/in-memory-balance-repository.js';
 import { InMemoryCouponRepository } from './adapters/memory/in-memory-coupon-repository.js';
 import { InMemoryDeliveryStore } from './adapters/memory/in-memory-delivery-store.js';
 import { InMemoryOrderRepository } from './adapters/memory/in-memory-order-repository.js';
@@ -93,6 +95,7 @@ import { InMemoryUserRepository } from './adapters/memory/in-memory-user-reposit
 const TOKENS = {
   Clock: Symbol('Clock') as InjectionToken<Clock>,
   UnitOfWork: Symbol('UnitOfWork') as InjectionToken<UnitOfWork>,
+  BalanceCharges: Symbol('BalanceCharges') as InjectionToken<BalanceCharges>,
   UserQueries: Symbol('UserQueries') as InjectionToken<UserQueries>,
   BalanceQueries: Symbol('BalanceQueries') as InjectionToken<BalanceQueries>,
   ProductQueries: Symbol('ProductQueries') as InjectionToken<ProductQueries>,
@@ -185,6 +188,11 @@ export function createContainer({
   );
   adapter(TOKENS.UserQueries, PgUserRepository, InMemoryUserRepository);
   adapter(TOKENS.BalanceQueries, PgBalanceQueries, InMemoryBalanceRepository);
+  single(TOKENS.BalanceCharges, (r) =>
+    repositories.kind === 'POSTGRES'
+      ? new PgBalanceCharges(repositories.db)
+      : new InMemoryBalanceCharges(repositories.store, r.resolve(TOKENS.UnitOfWork)),
+  );
   adapter(TOKENS.ProductQueries, PgProductQueries, InMemoryProductRepository);
   adapter(TOKENS.CouponQueries, PgCouponQueries, InMemoryCouponRepository);
   adapter(TOKENS.CouponIssuer, PgCouponIssuer, InMemoryCouponRepository);
@@ -283,7 +291,7 @@ export function createContainer({
     (r) => new Authenticate(r.resolve(TOKENS.AccessTokens), r.resolve(TokenVersions), accounts(r), uow(r), now(r)),
   );
   single(CreateUser, (r) => new CreateUser(uow(r), now(r)));
-  single(ChargeBalance, (r) => new ChargeBalance(uow(r), now(r)));
+  single(ChargeBalance, (r) => new ChargeBalance(r.resolve(TOKENS.BalanceCharges), now(r)));
   single(GetBalance, (r) => new GetBalance(r.resolve(TOKENS.BalanceQueries)));
   single(GetBalanceHistory, (r) => new GetBalanceHistory(r.resolve(TOKENS.BalanceQueries)));
   single(CreateProduct, (r) => new CreateProduct(uow(r), now(r)));

@@ -560,6 +560,32 @@ describe('Idempotency-Key under concurrency', () => {
       else expectProblem(response, 422, 'IDEMPOTENCY_KEY_REUSED');
     }
   });
+  it('keeps answering unrelated requests while a keyed rush of issues queues on one campaign', async () => {
+    const RUSH = 120;
+    const { id: couponId } = await aCoupon(t.api, { totalQuantity: RUSH });
+    const users = await Promise.all(Array.from({ length: RUSH }, () => aUser(t.api)));
+    const tokens = await Promise.all(users.map((user) => t.tokenFor(user.id)));
+    const { id: bystander } = await aUser(t.api);
+    const bystanderToken = await t.tokenFor(bystander);
+
+    const rush = Promise.all(
+      users.map((user, i) => post(tokens[i]!, issueUrl(couponId), { userId: user.id }, freshKey())),
+    );
+    // Every pooled connection is taken by the rush by now, most of them queued on the campaign's row lock.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    const [read, charge] = await Promise.all([
+      t.app.inject({ method: 'GET', url: `/api/v1/users/${bystander}/balance`, headers: bearer(bystanderToken) }),
+      post(bystanderToken, chargeUrl(bystander), { amount: 1_000 }, freshKey()),
+    ]);
+    const waitedMs = performance.now() - started;
+    const answers = await rush;
+
+    expect([read.statusCode, charge.statusCode]).toEqual([200, 200]);
+    expect(answers.map((answer) => answer.statusCode)).toEqual(users.map(() => 201));
+    expect(await issuedQuantityOf(t.api, couponId)).toBe(RUSH);
+    expect(waitedMs).toBeLessThan(2_000);
+  });
 });
 
 describe('Idempotency-Key lifetime', () => {

@@ -1,7 +1,8 @@
 import type { BalanceQueries } from '../../application/ports/balance-queries.js';
-import type { BalanceRepository } from '../../application/ports/balance-repository.js';
+import type { BalanceCharges, BalanceRepository, ChargeOutcome } from '../../application/ports/balance-repository.js';
+import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import { Balance, type BalanceChange, type LedgerEntry } from '../../domain/balance/balance.js';
+import { Balance, type BalanceChange, type Charge, type LedgerEntry } from '../../domain/balance/balance.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
 export class InMemoryBalanceRepository implements BalanceRepository, BalanceQueries {
@@ -34,5 +35,30 @@ export class InMemoryBalanceRepository implements BalanceRepository, BalanceQuer
       .sort((a, b) => b.id - a.id)
       .slice(0, limit + 1);
     return pageFrom(rows, limit, (entry) => entry.id);
+  }
+}
+
+/**
+ * The same guarded step as PostgreSQL's: it lands the charge only on a balance with room for it, else reads
+ * the balance back. Run as a unit of work of its own (or as part of the open one), so it never interleaves
+ * with another unit of work's read and write of the balance.
+ */
+export class InMemoryBalanceCharges implements BalanceCharges {
+  constructor(
+    private readonly store: InMemoryStore,
+    private readonly uow: UnitOfWork,
+  ) {}
+
+  apply(charge: Charge): Promise<ChargeOutcome> {
+    return this.uow.run(async () => {
+      const balances = new InMemoryBalanceRepository(this.store);
+      const record = this.store.state.balances.get(charge.userId);
+      if (!record || record.amount > charge.highestBalanceBefore) {
+        return { applied: false, balance: record && new Balance(record) };
+      }
+      const change = charge.landedOn(record.amount);
+      await balances.save(change);
+      return { applied: true, change };
+    });
   }
 }

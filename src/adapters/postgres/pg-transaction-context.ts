@@ -24,13 +24,17 @@ export async function inCurrentTransaction<T>(db: Db, write: (db: Db) => Promise
   return open ? withSavepoint(open, () => write(open.trx)) : write(db);
 }
 
+/**
+ * A savepoint whose work succeeded is left as it is, not released: COMMIT releases it with the rest, and a
+ * RELEASE would be one more round trip with whatever rows the work locked still held (a hot balance or
+ * campaign row under an Idempotency-Key). Names never repeat within a transaction, so rolling back to an
+ * outer savepoint still undoes an inner one left open.
+ */
 export async function withSavepoint<T>(open: OpenTransaction, work: () => Promise<T>): Promise<T> {
   const name = sql.id(`uow_${++open.savepoints}`);
   await sql`SAVEPOINT ${name}`.execute(open.trx);
   try {
-    const result = await work();
-    await sql`RELEASE SAVEPOINT ${name}`.execute(open.trx);
-    return result;
+    return await work();
   } catch (error) {
     // If the connection itself died, the rollback fails too; the first error is the one that explains.
     await sql`ROLLBACK TO SAVEPOINT ${name}`.execute(open.trx).catch(() => undefined);
@@ -53,5 +57,15 @@ export function openTransaction<T>(trx: Db, work: () => Promise<T>): Promise<T> 
  * pool for another could wait forever once every connection is held that way.
  */
 export function readerFor(db: Db): Db {
+  return current.getStore()?.trx ?? db;
+}
+
+/**
+ * Where a one-statement write runs whose failure fails the whole request (nothing a caller answers from):
+ * on the current transaction when there is one, with no savepoint of its own, since whoever opened that
+ * transaction rolls it back (or back to their own savepoint); else on `db`, a statement that commits by
+ * itself. Without the savepoint, a hot row it locks is not held across a SAVEPOINT and RELEASE besides.
+ */
+export function writerFor(db: Db): Db {
   return current.getStore()?.trx ?? db;
 }

@@ -1,4 +1,4 @@
-import type { Balance, BalanceChange, LedgerEntry } from '../../domain/balance/balance.js';
+import type { Balance, BalanceChange, Charge, LedgerEntry } from '../../domain/balance/balance.js';
 
 /** Writes, inside a unit of work. */
 export interface BalanceRepository {
@@ -7,4 +7,24 @@ export interface BalanceRepository {
   add(balance: Balance): Promise<void>;
   /** Stores the new balance and appends its ledger entry: the two are never written apart. */
   save(change: BalanceChange): Promise<LedgerEntry>;
+}
+
+/** What became of a charge: the change it made, or, refused by its guard, the balance as read just after. */
+export type ChargeOutcome =
+  | { readonly applied: true; readonly change: BalanceChange }
+  /** `balance` is undefined when there is no such user. */
+  | { readonly applied: false; readonly balance: Balance | undefined };
+
+/**
+ * Charging is one atomic step of its own, not a unit of work, like issuing a coupon: a busy wallet's row
+ * would otherwise stay locked across round trips to the application. Called inside a unit of work (a
+ * request with an Idempotency-Key), it joins that unit of work, so the two commit together.
+ */
+export interface BalanceCharges {
+  /**
+   * Lands the charge, with its ledger entry, on the balance as it is at that instant, if that balance is at
+   * most `charge.highestBalanceBefore`. Refused, it reads the balance afresh: one concurrent payment may have
+   * lowered it since, so the refusal alone does not say the ceiling holds.
+   */
+  apply(charge: Charge): Promise<ChargeOutcome>;
 }

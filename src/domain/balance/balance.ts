@@ -27,6 +27,32 @@ export interface BalanceChange {
   readonly entry: LedgerEntryDraft;
 }
 
+/**
+ * A charge checked against the rules and ready to land on whatever the balance is when it does: what a store
+ * applies in one guarded step, without reading the balance first. It may land only on a balance of at most
+ * `highestBalanceBefore` (the ceiling less the amount), and leaves `entry` with the balance it lands on plus
+ * the amount as its balanceAfter.
+ */
+export class Charge {
+  readonly highestBalanceBefore: number;
+  readonly entry: Omit<LedgerEntryDraft, 'balanceAfter'>;
+
+  constructor(
+    readonly userId: number,
+    readonly amount: number,
+    readonly at: Date,
+  ) {
+    assertWholeAmount('amount', amount, 1, MAX_CHARGE_AMOUNT);
+    this.highestBalanceBefore = MAX_BALANCE - amount;
+    this.entry = { userId, type: 'CHARGE', amount, orderId: null, createdAt: at };
+  }
+
+  /** The change it made, landing on `before`; the same as `Balance.charge` on that balance. */
+  landedOn(before: number): BalanceChange {
+    return new Balance({ userId: this.userId, amount: before, updatedAt: this.at }).charge(this.amount, this.at);
+  }
+}
+
 export interface BalanceProps {
   readonly userId: number;
   readonly amount: number;

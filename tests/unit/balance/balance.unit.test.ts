@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Balance, MAX_BALANCE, MAX_CHARGE_AMOUNT } from '../../../src/domain/balance/balance.js';
+import { Balance, Charge, MAX_BALANCE, MAX_CHARGE_AMOUNT } from '../../../src/domain/balance/balance.js';
 import { BalanceLimitExceededError, InsufficientBalanceError } from '../../../src/domain/balance/balance-errors.js';
 import { InvalidInputError } from '../../../src/domain/shared/domain-error.js';
 
@@ -80,5 +80,27 @@ describe('Balance', () => {
     const pay = () => new Balance({ userId: 7, amount: 300, updatedAt: at }).pay(301, 99, later);
     expect(pay).toThrow(InsufficientBalanceError);
     expect(pay).toThrow(expect.objectContaining({ facts: { userId: 7, required: 301, available: 300 } }));
+  });
+});
+
+describe('Charge', () => {
+  it('lands on a balance as Balance.charge would, and leaves the same ledger entry but for balanceAfter', () => {
+    const charge = new Charge(7, 500, later);
+
+    expect(charge.landedOn(1_000)).toEqual(new Balance({ userId: 7, amount: 1_000, updatedAt: at }).charge(500, later));
+    const { balanceAfter, ...entry } = charge.landedOn(1_000).entry;
+    expect({ entry: charge.entry, balanceAfter }).toEqual({ entry, balanceAfter: 1_500 });
+  });
+
+  it('may land on a balance up to the ceiling less the amount, never higher', () => {
+    const charge = new Charge(7, 3_000_000, later);
+
+    expect(charge.highestBalanceBefore).toBe(MAX_BALANCE - 3_000_000);
+    expect(charge.landedOn(charge.highestBalanceBefore).balance.amount).toBe(MAX_BALANCE);
+    expect(() => charge.landedOn(charge.highestBalanceBefore + 1)).toThrow(BalanceLimitExceededError);
+  });
+
+  it.each([0, -1, 1.5, MAX_CHARGE_AMOUNT + 1, Number.NaN])('refuses an amount of %s', (amount) => {
+    expect(() => new Charge(7, amount, later)).toThrow(InvalidInputError);
   });
 });

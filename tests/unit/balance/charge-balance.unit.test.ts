@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
-import { MAX_BALANCE } from '../../../src/domain/balance/balance.js';
+import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
+import type { BalanceCharges, ChargeOutcome } from '../../../src/application/ports/balance-repository.js';
+import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
+import { Balance, type Charge, MAX_BALANCE } from '../../../src/domain/balance/balance.js';
 import { inMemoryShop } from '../../support/in-memory.js';
 
 describe('ChargeBalance', () => {
@@ -59,5 +62,54 @@ describe('ChargeBalance', () => {
     expect(shop.store.state.ledger.map((entry) => entry.balanceAfter)).toEqual(
       Array.from({ length: 50 }, (_, i) => (i + 1) * 10),
     );
+  });
+});
+
+describe('ChargeBalance when its guard refuses', () => {
+  const refusedThen = (balances: (Balance | undefined)[], then?: ChargeOutcome): BalanceCharges & { calls: number } => {
+    const fake = {
+      calls: 0,
+      async apply(charge: Charge): Promise<ChargeOutcome> {
+        const balance = balances[fake.calls++];
+        if (fake.calls > balances.length) return then ?? { applied: true, change: charge.landedOn(0) };
+        return { applied: false, balance };
+      },
+    };
+    return fake;
+  };
+  const at = new Date('2026-11-24T07:00:00.000Z');
+  const clock = new ManualClock(at.toISOString());
+  const balanceOf = (amount: number) => new Balance({ userId: 7, amount, updatedAt: at });
+
+  it('answers BALANCE_LIMIT_EXCEEDED with the balance read after the refusal', async () => {
+    const charges = refusedThen([balanceOf(MAX_BALANCE - 10)]);
+    await expect(
+      new ChargeBalance(charges, clock).execute({ actor: SYSTEM, userId: 7, amount: 11 }),
+    ).rejects.toMatchObject({
+      code: 'BALANCE_LIMIT_EXCEEDED',
+      facts: { userId: 7, balance: MAX_BALANCE - 10, amount: 11, limit: MAX_BALANCE },
+    });
+    expect(charges.calls).toBe(1);
+  });
+
+  it('answers USER_NOT_FOUND when there was no balance to land on', async () => {
+    const charges = refusedThen([undefined]);
+    await expect(
+      new ChargeBalance(charges, clock).execute({ actor: SYSTEM, userId: 7, amount: 11 }),
+    ).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
+  });
+
+  it('tries again when the balance read after the refusal has room (a payment came down in between)', async () => {
+    const charges = refusedThen([balanceOf(0)]);
+    const result = await new ChargeBalance(charges, clock).execute({ actor: SYSTEM, userId: 7, amount: 11 });
+    expect({ result, calls: charges.calls }).toEqual({ result: { userId: 7, balance: 11, charged: 11 }, calls: 2 });
+  });
+
+  it('gives up, as a failure and not a refusal, when the balance keeps showing room', async () => {
+    const charges = refusedThen(Array.from({ length: 10 }, () => balanceOf(0)));
+    await expect(
+      new ChargeBalance(charges, clock).execute({ actor: SYSTEM, userId: 7, amount: 11 }),
+    ).rejects.not.toHaveProperty('code');
+    expect(charges.calls).toBe(5);
   });
 });

@@ -6,6 +6,7 @@ import type { DataPlatformClient } from '../../../src/application/ports/data-pla
 import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { CreateUser } from '../../../src/application/user/create-user.js';
+import { InMemoryBalanceCharges } from '../../../src/adapters/memory/in-memory-balance-repository.js';
 import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
 import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { InMemoryUnitOfWork } from '../../../src/adapters/memory/in-memory-unit-of-work.js';
@@ -21,7 +22,11 @@ async function shop({ balance }: { balance: number }) {
   // One clock for the unit of work and the delivery store: it stands in for the database's now().
   const uow = new InMemoryUnitOfWork(store, clock);
   const user = await new CreateUser(uow, clock).execute({ actor, name: 'buyer' });
-  await new ChargeBalance(uow, clock).execute({ actor, userId: user.id, amount: balance });
+  await new ChargeBalance(new InMemoryBalanceCharges(store, uow), clock).execute({
+    actor,
+    userId: user.id,
+    amount: balance,
+  });
   const mug = await new CreateProduct(uow, clock).execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
   const sent: { eventId: string; event: OrderPaidEvent }[] = [];
   const platform: DataPlatformClient = {

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
+import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
+import { RunIdempotently } from '../../../src/application/idempotency/run-idempotently.js';
+import { SYSTEM } from '../../../src/application/shared/actor.js';
+import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
+import { CreateUser } from '../../../src/application/user/create-user.js';
+import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
+import { createContainer } from '../../../src/container.js';
+import { useTestDatabase } from '../../support/test-database.js';
+
+const database = useTestDatabase({ poolSize: 4 });
+
+/** Every statement sent through a pool of its own, BEGIN and COMMIT included, as Kysely's log sees them. */
+let sent: string[] = [];
+let db: Db | undefined;
+
+beforeAll(() => {
+  db = createDb({
+    url: database.url,
+    schema: database.schema,
+    poolSize: 4,
+    log: (event) => {
+      if (event.level === 'query') sent.push(event.query.sql.replace(/\s+/g, ' ').trim());
+    },
+  });
+});
+afterAll(async () => {
+  await db?.destroy();
+});
+
+function useCases() {
+  const c = createContainer({ repositories: { kind: 'POSTGRES', db: db! } });
+  return {
+    createUser: c.resolve(CreateUser),
+    createCoupon: c.resolve(CreateCoupon),
+    chargeBalance: c.resolve(ChargeBalance),
+    issueCoupon: c.resolve(IssueCoupon),
+    runIdempotently: c.resolve(RunIdempotently),
+  };
+}
+
+/** What was sent from the first statement that writes `table` (and so takes its row lock) on. */
+function fromTheLockOn(table: string): string[] {
+  const first = sent.findIndex((statement) => new RegExp(`\\b(update|UPDATE) "?${table}"?\\b`).test(statement));
+  expect(first, `no statement updated ${table}: ${sent.join(' | ')}`).toBeGreaterThanOrEqual(0);
+  // A SELECT … FOR UPDATE before the write takes the lock earlier still.
+  const locked = sent.findIndex(
+    (statement, i) =>
+      i < first && new RegExp(`from "?${table}"?`, 'i').test(statement) && /for update/i.test(statement),
+  );
+  return sent.slice(locked >= 0 ? locked : first);
+}
+
+const keyed = (userId: number, key: string) => ({ userId, key, route: 'POST /test', requestHash: 'hash' });
+const keep = () => undefined;
+
+describe('how long a hot row stays locked, in round trips to this process', () => {
+  it('charges without a key in one autocommit statement: the balance row is locked inside the server only', async () => {
+    const { createUser, chargeBalance } = useCases();
+    const user = await createUser.execute({ actor: SYSTEM, name: 'One statement' });
+
+    sent = [];
+    await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 1_000 });
+
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(/^with .*update "balances".*insert into "balance_ledger"/i);
+  });
+
+  it('charges under a key with the balance row locked by the last statement but the key’s before COMMIT', async () => {
+    const { createUser, chargeBalance, runIdempotently } = useCases();
+    const user = await createUser.execute({ actor: SYSTEM, name: 'Keyed' });
+
+    sent = [];
+    await runIdempotently.execute(
+      keyed(user.id, 'charge-key'),
+      async () => ({ status: 200, body: await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 1 }) }),
+      keep,
+    );
+
+    const held = fromTheLockOn('balances');
+    expect(held.slice(1).map((statement) => statement.split(' ').slice(0, 3).join(' '))).toEqual([
+      'insert into "idempotency_keys"',
+      'commit',
+    ]);
+  });
+
+  it('issues a coupon under a key with the campaign row locked by the last statement but the key’s before COMMIT', async () => {
+    const { createUser, createCoupon, issueCoupon, runIdempotently } = useCases();
+    const user = await createUser.execute({ actor: SYSTEM, name: 'Keyed issue' });
+    const coupon = await createCoupon.execute({
+      actor: SYSTEM,
+      name: 'Hot campaign',
+      discountType: 'FIXED',
+      discountValue: 1_000,
+      totalQuantity: 10,
+      validDays: 7,
+      issueStartsAt: null,
+      issueEndsAt: null,
+    });
+
+    sent = [];
+    await runIdempotently.execute(
+      keyed(user.id, 'issue-key'),
+      async () => ({
+        status: 201,
+        body: await issueCoupon.execute({ actor: SYSTEM, couponId: coupon.id, userId: user.id }),
+      }),
+      keep,
+    );
+
+    const held = fromTheLockOn('coupons');
+    expect(held.slice(1).map((statement) => statement.split(' ').slice(0, 3).join(' '))).toEqual([
+      'insert into "idempotency_keys"',
+      'commit',
+    ]);
+  });
+});
