@@ -5,6 +5,8 @@ import type { Db } from './database.js';
 export interface OpenTransaction {
   readonly trx: Db;
   savepoints: number;
+  /** Statements without parameters to send in the same message as COMMIT (see `atCommit`). */
+  readonly atCommit: string[];
 }
 
 /**
@@ -32,10 +34,12 @@ export async function inCurrentTransaction<T>(db: Db, write: (db: Db) => Promise
  */
 export async function withSavepoint<T>(open: OpenTransaction, work: () => Promise<T>): Promise<T> {
   const name = sql.id(`uow_${++open.savepoints}`);
+  const deferred = open.atCommit.length;
   await sql`SAVEPOINT ${name}`.execute(open.trx);
   try {
     return await work();
   } catch (error) {
+    open.atCommit.length = deferred;
     // If the connection itself died, the rollback fails too; the first error is the one that explains.
     await sql`ROLLBACK TO SAVEPOINT ${name}`.execute(open.trx).catch(() => undefined);
     throw error;
@@ -46,9 +50,23 @@ export function currentTransaction(): OpenTransaction | undefined {
   return current.getStore();
 }
 
-/** Runs `work` with `trx` as the current transaction of its async call chain. */
-export function openTransaction<T>(trx: Db, work: () => Promise<T>): Promise<T> {
-  return current.run({ trx, savepoints: 0 }, work);
+/** Runs `work` with `open` as the current transaction of its async call chain. */
+export function openTransaction<T>(open: OpenTransaction, work: () => Promise<T>): Promise<T> {
+  return current.run(open, work);
+}
+
+/**
+ * Sends `statement` (complete SQL, no parameters) in the same message as the current transaction's COMMIT,
+ * when it is the last write of the unit of work and nothing it returns is needed: one round trip fewer, with
+ * every row the transaction locked still held. False when no transaction is open on `trx`. A failure of the
+ * statement fails the commit, so the transaction commits with it or not at all; a savepoint rolled back
+ * forgets the statements deferred inside it.
+ */
+export function atCommit(trx: Db, statement: string): boolean {
+  const open = current.getStore();
+  if (open?.trx !== trx) return false;
+  open.atCommit.push(statement);
+  return true;
 }
 
 /**

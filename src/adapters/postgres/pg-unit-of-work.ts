@@ -1,6 +1,7 @@
+import { sql } from 'kysely';
 import type { TransactionalRepositories, UnitOfWork } from '../../application/ports/unit-of-work.js';
 import type { Db } from './database.js';
-import { currentTransaction, openTransaction, withSavepoint } from './pg-transaction-context.js';
+import { type OpenTransaction, currentTransaction, openTransaction, withSavepoint } from './pg-transaction-context.js';
 import { PgAccountRepository } from './pg-account-repository.js';
 import { PgBalanceRepository } from './pg-balance-repository.js';
 import { PgCheckoutRepository } from './pg-checkout-repository.js';
@@ -61,8 +62,19 @@ export class PgUnitOfWork implements UnitOfWork {
   run<T>(work: (repos: TransactionalRepositories) => Promise<T>): Promise<T> {
     const open = currentTransaction();
     if (open) return withSavepoint(open, () => work(new PgTransactionalRepositories(open.trx)));
-    return this.db
-      .transaction()
-      .execute((trx) => openTransaction(trx, () => work(new PgTransactionalRepositories(trx))));
+    // BEGIN and COMMIT by hand, so that COMMIT can carry the statements deferred to it (see `atCommit`).
+    return this.db.connection().execute(async (trx) => {
+      await sql`BEGIN`.execute(trx);
+      try {
+        const transaction: OpenTransaction = { trx, savepoints: 0, atCommit: [] };
+        const result = await openTransaction(transaction, () => work(new PgTransactionalRepositories(trx)));
+        await sql.raw([...transaction.atCommit, 'COMMIT'].join(';\n')).execute(trx);
+        return result;
+      } catch (error) {
+        // If the connection itself died, the rollback fails too; the first error is the one that explains.
+        await sql`ROLLBACK`.execute(trx).catch(() => undefined);
+        throw error;
+      }
+    });
   }
 }

@@ -6,6 +6,9 @@ import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import { CreateUser } from '../../../src/application/user/create-user.js';
 import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
+import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
+import { scalar } from '../../support/test-database.js';
+import { sql } from 'kysely';
 import { createContainer } from '../../../src/container.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
@@ -67,7 +70,7 @@ describe('how long a hot row stays locked, in round trips to this process', () =
     expect(sent[0]).toMatch(/^with .*update "balances".*insert into "balance_ledger"/i);
   });
 
-  it('charges under a key with the balance row locked by the last statement but the key’s before COMMIT', async () => {
+  it('charges under a key with the balance row locked by the last statement before the key’s, sent with COMMIT', async () => {
     const { createUser, chargeBalance, runIdempotently } = useCases();
     const user = await createUser.execute({ actor: SYSTEM, name: 'Keyed' });
 
@@ -79,13 +82,10 @@ describe('how long a hot row stays locked, in round trips to this process', () =
     );
 
     const held = fromTheLockOn('balances');
-    expect(held.slice(1).map((statement) => statement.split(' ').slice(0, 3).join(' '))).toEqual([
-      'insert into "idempotency_keys"',
-      'commit',
-    ]);
+    expect(held.slice(1)).toEqual([expect.stringMatching(/^INSERT INTO idempotency_keys .*; COMMIT$/)]);
   });
 
-  it('issues a coupon under a key with the campaign row locked by the last statement but the key’s before COMMIT', async () => {
+  it('issues a coupon under a key with the campaign row locked by the last statement before the key’s, sent with COMMIT', async () => {
     const { createUser, createCoupon, issueCoupon, runIdempotently } = useCases();
     const user = await createUser.execute({ actor: SYSTEM, name: 'Keyed issue' });
     const coupon = await createCoupon.execute({
@@ -110,9 +110,56 @@ describe('how long a hot row stays locked, in round trips to this process', () =
     );
 
     const held = fromTheLockOn('coupons');
-    expect(held.slice(1).map((statement) => statement.split(' ').slice(0, 3).join(' '))).toEqual([
-      'insert into "idempotency_keys"',
-      'commit',
-    ]);
+    expect(held.slice(1)).toEqual([expect.stringMatching(/^INSERT INTO idempotency_keys .*; COMMIT$/)]);
+  });
+});
+
+describe('a key sent with COMMIT', () => {
+  const record = (userId: number, key: string, body: unknown) => ({
+    userId,
+    key,
+    route: 'POST /test {"id":1}',
+    requestHash: 'hash',
+    response: { status: 409, body },
+    createdAt: new Date('2026-11-24T07:00:00.123Z'),
+  });
+  const uow = () => new PgUnitOfWork(db!);
+
+  it('keeps every character of what it stores: quotes, backslashes, dollar quotes, any Unicode', async () => {
+    const key = `it's a \\ "key" $$ $tag$ --`;
+    const body = { detail: "O'Brien \\ \n 한글 😀 $$", list: [1, null, true], nested: { 'a"b': "c'd" } };
+
+    await uow().run((repos) => repos.idempotencyKeys.save(record(1, key, body)));
+
+    const stored = await uow().run((repos) => repos.idempotencyKeys.find(1, key, new Date(0)));
+    expect(stored).toEqual(record(1, key, body));
+  });
+
+  it('forgets a key saved inside a savepoint that was rolled back', async () => {
+    await uow().run(async () => {
+      await uow()
+        .run(async (repos) => {
+          await repos.idempotencyKeys.save(record(2, 'rolled back', {}));
+          throw new Error('undone');
+        })
+        .catch(() => undefined);
+    });
+
+    expect(await uow().run((repos) => repos.idempotencyKeys.find(2, 'rolled back', new Date(0)))).toBeUndefined();
+  });
+
+  it('fails the commit, effect and all, when the key cannot be stored', async () => {
+    const { createUser, chargeBalance } = useCases();
+    const user = await createUser.execute({ actor: SYSTEM, name: 'Failed commit' });
+
+    await expect(
+      uow().run(async (repos) => {
+        await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 1_000 });
+        await repos.idempotencyKeys.save(record(user.id, 'k'.repeat(256), {})); // past the key's CHECK
+      }),
+    ).rejects.toThrow(/check constraint/);
+
+    const balance = sql<{ value: number }>`SELECT amount AS value FROM balances WHERE user_id = ${user.id}`;
+    expect(await scalar(db!, balance)).toBe(0);
   });
 });
