@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       logger.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
   });
   // Before anything is written: a database that would count bytes for characters is refused outright.
-  const encoding = await encodingProblem(db);
+  const encoding = await encodingProblem(db, embedded?.dataDir);
   if (encoding) {
     await db.destroy();
     throw new StartRefused(encoding);
@@ -216,7 +216,9 @@ async function main(): Promise<void> {
     logger.info('stopped');
     process.exit(0);
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, (s) => void shutdown(s));
+  // SIGHUP too (the terminal closed): its default would end the process at once, leaving the embedded
+  // server, which runs on in a process group of its own, behind.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, (s) => void shutdown(s));
 }
 
 main().catch((error: unknown) => {

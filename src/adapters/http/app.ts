@@ -160,11 +160,12 @@ export async function buildApp(
     reply.header('x-request-id', request.id);
     if (closing) reply.header('connection', 'close');
     // An answer given before its request's body was all read (a 415, a 413, a refusal before the body):
-    // the rest of that body is still on the connection, where it would hold up the next request on it for
-    // ever. The answer closes the connection, and what remains of the body is read and dropped meanwhile:
-    // closing a socket with data unread resets it, and the client could lose the answer.
+    // the rest of that body is still on the connection, where nothing would read it and it would hold up
+    // the next request on it for ever. It is read and dropped instead, as Node does with a body nobody
+    // started reading, and the connection goes on. Closing it instead would reset a client still sending
+    // (the data left unread), which could lose the answer; a body that never ends is cut off by the
+    // request timeout.
     if (!request.raw.complete) {
-      reply.header('connection', 'close');
       request.raw.unpipe();
       request.raw.resume();
     }

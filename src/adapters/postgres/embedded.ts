@@ -1,6 +1,15 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -66,8 +75,11 @@ export interface EmbeddedDatabase {
    * so `stop` leaves it running and so does the exit hook.
    */
   readonly adopted: boolean;
-  /** Stops the server this call started; does nothing to an adopted one, nor to a server already gone. */
-  stop(): Promise<void>;
+  /**
+   * Stops the server this call started, unless other processes are connected to it (`force`: even then, as
+   * an outage would); does nothing to an adopted one, nor to a server already gone.
+   */
+  stop(options?: { readonly force?: boolean }): Promise<void>;
 }
 
 const SUPERUSER = 'postgres';
@@ -150,47 +162,88 @@ export async function startEmbeddedPostgres({
   }
   let superuser: Login = { user: SUPERUSER, password: credentials?.superuser ?? LEGACY_SUPERUSER_PASSWORD };
 
-  const running = await runningPostmaster(dataDir, port, superuser, log);
+  const where = await socketDirectoryFor(dataDir, port, account);
+  const running = await runningPostmaster(dataDir, where, superuser, log);
   const adopted = running !== undefined;
   let server: ChildProcess | undefined;
   if (adopted) {
     log(`adopting the PostgreSQL server (pid ${running}) already running on ${dataDir}; it is left running`);
   } else {
-    server = await startPostmaster(dataDir, port, serverFlags, account, ownProcessGroup, log);
+    server = await startPostmaster(dataDir, where, serverFlags, account, ownProcessGroup, log);
     if (server.pid !== undefined) startedServers.set(dataDir, server.pid);
   }
 
   try {
-    await waitUntilAccepting(port, superuser, server);
+    await acceptingWith(where, superuser, server, {
+      // The passwords kept were never set: an upgrade cut short between writing them and setting them.
+      legacy: async () => {
+        credentials = await upgradeLegacyCluster(dataDir, where, credentialsFile, credentials);
+        superuser = { user: SUPERUSER, password: credentials.superuser };
+      },
+      refused: () =>
+        new Error(
+          `the embedded PostgreSQL in ${dataDir} refused the superuser password kept in ${credentialsFile}: ` +
+            `if that file was replaced or lost, restore it; or move ${dataDir} away to start with a new cluster`,
+        ),
+    });
     if (credentials === undefined) {
-      credentials = await upgradeLegacyCluster(dataDir, port, credentialsFile);
+      credentials = await upgradeLegacyCluster(dataDir, where, credentialsFile);
       superuser = { user: SUPERUSER, password: credentials.superuser };
     }
     const owner: Login = { user: OWNER, password: credentials.owner };
-    await ensureOwnedDatabase(port, superuser, owner, database);
+    await ensureOwnedDatabase(where, superuser, owner, database);
   } catch (error) {
     if (server) await stopPostmaster(dataDir, server);
     throw error;
   }
 
+  // Through the private socket directory (see clientOf); the server also listens on 127.0.0.1 for psql.
   const url = (login: Login, db: string) =>
-    `postgres://${login.user}:${encodeURIComponent(login.password)}@127.0.0.1:${port}/${db}`;
+    `postgres://${login.user}:${encodeURIComponent(login.password)}@localhost:${port}/${db}?host=${encodeURIComponent(where.socketDir)}`;
   return {
     url: url({ user: OWNER, password: credentials.owner }, database),
     superuserUrl: url(superuser, 'postgres'),
     dataDir,
     created,
     adopted,
-    stop: async () => {
+    stop: async ({ force = false } = {}) => {
       if (!server) return;
-      await stopPostmaster(dataDir, server);
+      await stopPostmaster(dataDir, server, force ? undefined : { where, superuser });
       server = undefined;
       if (!persistent) {
         await rm(dataDir, { recursive: true, force: true });
         await rm(credentialsFile, { force: true });
+        await rm(where.socketDir, { recursive: true, force: true });
       }
     },
   };
+}
+
+/** Where a server takes connections: its port, and the private directory of its Unix socket. */
+interface Where {
+  readonly port: number;
+  readonly socketDir: string;
+}
+
+/** The longest Unix socket path Linux takes (sun_path is 108 bytes with its terminating NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * The server's socket directory, beside its data directory (`.data/postgres.socket`): made here, mode 0700,
+ * owned by the server's account, so only that account and this one (the same one, or root) can reach it.
+ */
+async function socketDirectoryFor(dataDir: string, port: number, account: ServerAccount): Promise<Where> {
+  const socketDir = `${dataDir}.socket`;
+  const socket = path.join(socketDir, `.s.PGSQL.${port}`);
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH)
+    throw new Error(
+      `the embedded PostgreSQL's socket would be ${socket}, longer than the ${MAX_SOCKET_PATH} bytes a Unix socket path may have: ` +
+        'choose a shorter data directory (EMBEDDED_PG_DATA_DIR)',
+    );
+  await mkdir(socketDir, { recursive: true, mode: 0o700 });
+  chmodSync(socketDir, 0o700);
+  if (account.uid !== undefined) chownSync(socketDir, account.uid, account.gid!);
+  return { port, socketDir };
 }
 
 /** The account the server runs as: this one, or as root (whom PostgreSQL refuses) a `postgres` system user. */
@@ -268,8 +321,12 @@ async function initialise(
   }
 }
 
+/** What the server's programs need of this process's environment, and nothing else (no secrets of ours). */
+const PASSED_ON = ['PATH', 'LD_LIBRARY_PATH', 'DYLD_LIBRARY_PATH', 'TMPDIR', 'SYSTEMROOT'] as const;
+
 function serverEnvironment(): NodeJS.ProcessEnv {
-  return { ...process.env, LC_MESSAGES: MESSAGES_LOCALE, LC_ALL: undefined };
+  const passed = Object.fromEntries(PASSED_ON.map((name) => [name, process.env[name]]));
+  return { ...passed, LC_MESSAGES: MESSAGES_LOCALE };
 }
 
 function run(command: string, args: string[], account: ServerAccount, log: (message: string) => void) {
@@ -292,14 +349,17 @@ function run(command: string, args: string[], account: ServerAccount, log: (mess
 
 async function startPostmaster(
   dataDir: string,
-  port: number,
+  { port, socketDir }: Where,
   flags: string[],
   account: ServerAccount,
   ownProcessGroup: boolean,
   log: (message: string) => void,
 ): Promise<ChildProcess> {
   const { postgres } = await binaries();
-  const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300'];
+  const args = [
+    ...['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300'],
+    ...['-c', `unix_socket_directories=${socketDir}`, '-c', 'unix_socket_permissions=0700'],
+  ];
   const server = spawn(postgres, [...args, ...flags], {
     ...account,
     env: serverEnvironment(),
@@ -316,14 +376,39 @@ async function startPostmaster(
 
 const hasExited = (server: ChildProcess) => server.exitCode !== null || server.signalCode !== null;
 
-/** A fast shutdown of a server this process started, waiting for it to end; at once if it already has. */
-async function stopPostmaster(dataDir: string, server: ChildProcess): Promise<void> {
+/**
+ * A fast shutdown of a server this process started, waiting for it to end; at once if it already has. A
+ * server other processes are connected to meanwhile (a service that adopted it while this tool ran, or a
+ * new `npm start` while this one drained) is left running for them: stopping it would take their database
+ * away. The exit hook then leaves it alone too.
+ */
+async function stopPostmaster(
+  dataDir: string,
+  server: ChildProcess,
+  unlessInUse?: { where: Where; superuser: Login },
+): Promise<void> {
   startedServers.delete(dataDir);
   if (hasExited(server)) return;
+  if (unlessInUse && (await otherClients(unlessInUse.where, unlessInUse.superuser)) > 0) return;
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   if (hasExited(server)) return;
   server.kill('SIGINT');
   await exited;
+}
+
+/** How many sessions other than the one asking are connected to the server; 0 when it can't be asked. */
+async function otherClients(where: Where, superuser: Login): Promise<number> {
+  try {
+    return await withClient(clientOf(where, superuser), async (client) => {
+      const { rows } = await client.query<{ others: number }>(
+        `SELECT count(*)::int AS others FROM pg_stat_activity
+          WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+      );
+      return rows[0]?.others ?? 0;
+    });
+  } catch {
+    return 0;
+  }
 }
 
 /** The pid on postmaster.pid's first line. */
@@ -342,23 +427,20 @@ function isAlive(pid: number): boolean {
 }
 
 /**
- * Whether `pid` is the postmaster of `dataDir`: on Linux, from /proc/<pid>/cmdline, which for a postmaster is
- * the command that started it (`…/postgres -D <dataDir> -p …`; its backends rename themselves
- * `postgres: …`). Undefined where that can't be read (other systems, or /proc hidden).
+ * Whether `pid` is the postmaster of `dataDir`: on Linux, from /proc/<pid>/cwd, since a postmaster works in
+ * its data directory (it changes into it at start, however it was named: -D, PGDATA, a relative path, a
+ * symlink). Undefined where that can't be read (other systems, /proc hidden, another user's process).
  */
 function isPostmasterOf(pid: number, dataDir: string): boolean | undefined {
   if (platform() !== 'linux') return undefined;
-  let argv: string[];
+  let cwd: string;
   try {
-    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    cwd = readlinkSync(`/proc/${pid}/cwd`);
   } catch (error) {
     // No such process any more: certainly not a postmaster. Anything else: /proc can't tell us.
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? false : undefined;
   }
-  if (path.basename(argv[0] ?? '') !== 'postgres') return false;
-  const given = argv[argv.indexOf('-D') + 1];
-  if (argv.indexOf('-D') < 0 || given === undefined) return false;
-  return sameDirectory(given, dataDir);
+  return sameDirectory(cwd, dataDir);
 }
 
 function sameDirectory(a: string, b: string): boolean {
@@ -375,7 +457,7 @@ function sameDirectory(a: string, b: string): boolean {
  * postmaster.pid alone is not to be trusted: after a crash and a reboot, the pid it names may belong to any
  * process, which adopting would treat as the database (and which a stop would signal). So a live pid is
  * adopted only once it is known to be that directory's postmaster:
- * - on Linux, by its command line (isPostmasterOf). A live pid that is not the postmaster makes the file
+ * - on Linux, by its working directory (isPostmasterOf). A live pid that is not the postmaster makes the file
  *   stale: it is removed (PostgreSQL itself would refuse to start while its pid is alive, since it can't tell
  *   either) and a server is started. The file is removed only if it still says what was checked, so a
  *   server another process started on the directory meanwhile keeps its own.
@@ -385,7 +467,7 @@ function sameDirectory(a: string, b: string): boolean {
  */
 async function runningPostmaster(
   dataDir: string,
-  port: number,
+  where: Where,
   superuser: Login,
   log: (message: string) => void,
 ): Promise<number | undefined> {
@@ -404,15 +486,15 @@ async function runningPostmaster(
     }
     return undefined;
   }
-  if (await servesDataDir(port, dataDir, superuser)) return pid;
+  if (await servesDataDir(where, dataDir, superuser)) return pid;
   throw new Error(
-    `${pidFile} names process ${pid}, which could not be confirmed as the PostgreSQL of ${dataDir} (no server on port ${port} answers for it): ` +
+    `${pidFile} names process ${pid}, which could not be confirmed as the PostgreSQL of ${dataDir} (no server on port ${where.port} answers for it): ` +
       `nothing was adopted or started. If no PostgreSQL runs on ${dataDir}, delete that file and start again.`,
   );
 }
 
-async function servesDataDir(port: number, dataDir: string, superuser: Login): Promise<boolean> {
-  const client = clientOf(port, superuser);
+async function servesDataDir(where: Where, dataDir: string, superuser: Login): Promise<boolean> {
+  const client = clientOf(where, superuser);
   try {
     await client.connect();
     const { rows } = await client.query<{ data_directory: string }>('SHOW data_directory');
@@ -424,8 +506,21 @@ async function servesDataDir(port: number, dataDir: string, superuser: Login): P
   }
 }
 
-function clientOf(port: number, { user, password }: Login, database = 'postgres'): pg.Client {
-  return new pg.Client({ host: '127.0.0.1', port, user, password, database });
+/**
+ * A connection to the server of `where`, through its private socket directory: never over TCP, where any
+ * local process could have taken the port first and would be talked to (and given the password) instead.
+ * The search path is pg_catalog's alone, whatever the database's settings say: the service's role owns the
+ * shop's database and could otherwise point a superuser's unqualified names at functions of its own.
+ */
+function clientOf(where: Where, { user, password }: Login, database = 'postgres'): pg.Client {
+  return new pg.Client({
+    host: where.socketDir,
+    port: where.port,
+    user,
+    password,
+    database,
+    options: '-c search_path=pg_catalog',
+  });
 }
 
 async function withClient<T>(client: pg.Client, work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -438,11 +533,11 @@ async function withClient<T>(client: pg.Client, work: (client: pg.Client) => Pro
 }
 
 /** Until the server takes connections; a server started here that ends meanwhile fails this at once. */
-async function waitUntilAccepting(port: number, superuser: Login, server: ChildProcess | undefined): Promise<void> {
+async function waitUntilAccepting(where: Where, superuser: Login, server: ChildProcess | undefined): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     if (server && hasExited(server))
       throw new Error(`the embedded PostgreSQL exited during start-up (${server.exitCode ?? server.signalCode})`);
-    const client = clientOf(port, superuser);
+    const client = clientOf(where, superuser);
     try {
       await client.connect();
       await client.end();
@@ -457,14 +552,44 @@ async function waitUntilAccepting(port: number, superuser: Login, server: ChildP
 }
 
 /**
+ * Waits until the server takes the superuser's connections. Refused the password (28P01): when the old
+ * well-known one still works, `legacy` completes that cluster's upgrade; otherwise the start fails with
+ * `refused`'s error rather than a bare authentication failure.
+ */
+async function acceptingWith(
+  where: Where,
+  superuser: Login,
+  server: ChildProcess | undefined,
+  on: { legacy: () => Promise<void>; refused: () => Error },
+): Promise<void> {
+  try {
+    await waitUntilAccepting(where, superuser, server);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '28P01' || superuser.password === LEGACY_SUPERUSER_PASSWORD) throw error;
+    const legacy = clientOf(where, { user: SUPERUSER, password: LEGACY_SUPERUSER_PASSWORD });
+    const stillLegacy = await legacy.connect().then(
+      () => true,
+      () => false,
+    );
+    await legacy.end().catch(() => undefined);
+    if (!stillLegacy) throw on.refused();
+    await on.legacy();
+  }
+}
+
+/**
  * A cluster made before its credentials were kept: its superuser has the well-known password, over cleartext
  * password authentication. The superuser gets a new password, every connection SCRAM, and the credentials
  * their file; the database's hand-over to the service's role follows (ensureOwnedDatabase).
  */
-async function upgradeLegacyCluster(dataDir: string, port: number, credentialsFile: string): Promise<Credentials> {
-  const credentials = { superuser: newPassword(), owner: newPassword() };
+async function upgradeLegacyCluster(
+  dataDir: string,
+  where: Where,
+  credentialsFile: string,
+  credentials: Credentials = { superuser: newPassword(), owner: newPassword() },
+): Promise<Credentials> {
   const legacy: Login = { user: SUPERUSER, password: LEGACY_SUPERUSER_PASSWORD };
-  await withClient(clientOf(port, legacy), async (client) => {
+  await withClient(clientOf(where, legacy), async (client) => {
     writeCredentials(credentialsFile, credentials);
     await client.query(`SET password_encryption = 'scram-sha-256'`);
     await client.query(`ALTER ROLE ${SUPERUSER} PASSWORD ${client.escapeLiteral(credentials.superuser)}`);
@@ -483,8 +608,8 @@ async function upgradeLegacyCluster(dataDir: string, port: number, credentialsFi
  * The service's role (a login with no other power) with the credentials' password, and `database` owned by
  * it with everything in it: a cluster upgraded from the superuser-only days has its tables handed over.
  */
-async function ensureOwnedDatabase(port: number, superuser: Login, owner: Login, database: string): Promise<void> {
-  await withClient(clientOf(port, superuser), async (client) => {
+async function ensureOwnedDatabase(where: Where, superuser: Login, owner: Login, database: string): Promise<void> {
+  await withClient(clientOf(where, superuser), async (client) => {
     const role = client.escapeIdentifier(owner.user);
     await client.query(`SET password_encryption = 'scram-sha-256'`);
     const { rowCount: roles } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [owner.user]);
@@ -500,7 +625,7 @@ async function ensureOwnedDatabase(port: number, superuser: Login, owner: Login,
     if (rows[0] === undefined) return void (await client.query(`CREATE DATABASE ${name} OWNER ${role}`));
     if (rows[0].owner !== owner.user) await client.query(`ALTER DATABASE ${name} OWNER TO ${role}`);
     // Each start, in case one was cut short half-way: two catalog reads when there is nothing to hand over.
-    await withClient(clientOf(port, superuser, database), (inDatabase) => handOver(inDatabase, owner.user));
+    await withClient(clientOf(where, superuser, database), (inDatabase) => handOver(inDatabase, owner.user));
   });
 }
 

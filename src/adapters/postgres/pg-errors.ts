@@ -39,9 +39,11 @@ const UNAVAILABLE_NETWORK_CODES = new Set([
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const { code, message } = error as { code?: unknown; message?: unknown };
+  const { code, message, syscall } = error as { code?: unknown; message?: unknown; syscall?: unknown };
   if (typeof code === 'string') {
     if (UNAVAILABLE_NETWORK_CODES.has(code)) return true;
+    // A server on a Unix socket that is gone: its socket file went with it.
+    if (code === 'ENOENT' && syscall === 'connect') return true;
     // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutting down, cannot connect now),
     // 53300 (too many connections), 57014 (statement_timeout: cancelled) and 55P03 (lock_timeout): the
     // database is too busy to answer in time, and the request may succeed if retried.

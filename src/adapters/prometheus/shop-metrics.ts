@@ -149,6 +149,8 @@ export class ShopMetrics implements DeliveryOutcomes {
   }
 
   /** One read shared by the gauges of a scrape (the registry collects them at once), bounded in time. */
+  private backlogQuery: Promise<OutboxBacklog[]> | undefined;
+
   private readOutbox(): Promise<OutboxBacklog[] | undefined> {
     this.outboxRead ??= this.boundedOutboxRead().finally(() => (this.outboxRead = undefined));
     return this.outboxRead;
@@ -163,7 +165,10 @@ export class ShopMetrics implements DeliveryOutcomes {
       );
     });
     try {
-      return await Promise.race([this.outbox.backlog(), timeout]);
+      // One query at a time, however many scrapes come: one slower than the bound is still waited for
+      // (each scrape up to the bound), never joined by another while it runs.
+      this.backlogQuery ??= this.outbox.backlog().finally(() => (this.backlogQuery = undefined));
+      return await Promise.race([this.backlogQuery, timeout]);
     } catch (error) {
       try {
         this.onCollectError(error);

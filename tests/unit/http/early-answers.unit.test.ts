@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Pool } from 'undici';
@@ -111,5 +111,29 @@ describe('an answer before the body has all arrived', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('a client that sends its whole body before it reads', () => {
+  it('gets its 415 for a 20 MB body, and its next request on the same connection is answered', async () => {
+    const { port } = app.server.address() as AddressInfo;
+    const body = Buffer.alloc(20 * 1024 * 1024, 'x');
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const closed = new Promise<string | undefined>((resolve) => {
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+      socket.once('close', () => resolve(undefined));
+    });
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    const head = `POST /api/v1/auth/login HTTP/1.1\r\nHost: shop\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n`;
+    await new Promise<void>((resolve, reject) =>
+      socket.write(Buffer.concat([Buffer.from(head), body]), (error) => (error ? reject(error) : resolve())),
+    );
+    socket.write('GET /health HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n');
+    const error = await closed;
+    expect(error).toBeUndefined();
+    const statuses = [...received.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((match) => match[1]);
+    expect(statuses).toEqual(['415', '200']);
   });
 });

@@ -36,6 +36,15 @@ describe('ShopMetrics', () => {
     expect(line(text, 'shop_outbox_statistics_up')).toBe('shop_outbox_statistics_up 1');
   });
 
+  it('starts no second outbox read while a slow one runs, however many scrapes come', async () => {
+    const statistics = outbox(() => new Promise<never>(() => undefined));
+    const metrics = new ShopMetrics({ outbox: statistics, outboxReadTimeoutMs: 20 });
+
+    for (let scrape = 0; scrape < 5; scrape++) await metrics.scrape();
+
+    expect(statistics.reads).toBe(1);
+  });
+
   it('answers without the outbox figures, rather than hang, when the read takes longer than its bound', async () => {
     const errors: unknown[] = [];
     const metrics = new ShopMetrics({
