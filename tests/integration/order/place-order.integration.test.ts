@@ -342,7 +342,7 @@ function placeOrderWith(meanwhile: () => Promise<void>) {
         };
         return work(
           new Proxy(repos, {
-            get: (target, name) => (name === 'checkouts' ? checkouts : Reflect.get(target, name)),
+            get: (target, name): unknown => (name === 'checkouts' ? checkouts : Reflect.get(target, name)),
           }),
         );
       }),
