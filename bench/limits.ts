@@ -28,9 +28,13 @@ async function outcome(pool: pg.Pool, sql: string, values: unknown[], word: (row
  * user's balance), like pgbench with the bench's pool of connections. Checked: every update returned a
  * distinct amount, 1 to N, and the row ends at N.
  */
-export async function oneRowReference(pool: pg.Pool, concurrency: number): Promise<{ stats: Stats; row: Row }> {
+export async function oneRowReference(
+  pool: pg.Pool,
+  concurrency: number,
+  when: 'first' | 'last',
+): Promise<{ stats: Stats; row: Row }> {
   const [userId] = await insertUsers(pool, 1, 'one-row ');
-  const run = await runLoad('one-row (reference)', ONE_ROW_UPDATES, concurrency, async () => {
+  const run = await runLoad(`one-row (reference, ${when})`, ONE_ROW_UPDATES, concurrency, async () => {
     try {
       const { rows } = await pool.query<{ amount: string }>(
         'UPDATE balances SET amount = amount + 1 WHERE user_id = $1 AND amount + 1 <= $2 RETURNING amount',
@@ -49,7 +53,7 @@ export async function oneRowReference(pool: pg.Pool, concurrency: number): Promi
   return {
     stats,
     row: row(
-      'one-row (reference)',
+      `one-row (reference, ${when})`,
       stats,
       ONE_ROW_UPDATES - returned.size,
       null,
