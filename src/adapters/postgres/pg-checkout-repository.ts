@@ -45,7 +45,8 @@ export class PgCheckoutRepository implements CheckoutRepository {
   constructor(private readonly db: Db) {}
 
   /**
-   * One round trip: the coupon copy locked (never its campaign row, the issuers' hot row), then the balance
+   * One round trip: the buyer's own coupon copy locked (never its campaign row, the issuers' hot row; another
+   * user's copy is not theirs to lock, and reads as none), then the balance
    * (the balance's CTE reads the copy's, so it is taken second), the user's existence, the products unlocked,
    * and the order's id from its sequence.
    */
@@ -61,7 +62,7 @@ export class PgCheckoutRepository implements CheckoutRepository {
         SELECT uc.id, uc.coupon_id, uc.user_id, uc.issued_at, uc.expires_at, uc.used_at, uc.order_id,
                c.name, c.discount_type, c.discount_value
         FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
-        WHERE uc.id = ${userCouponId ?? null}::bigint
+        WHERE uc.id = ${userCouponId ?? null}::bigint AND uc.user_id = ${userId}
         FOR UPDATE OF uc
       ), wallet AS (
         SELECT b.amount, b.updated_at FROM balances b
@@ -124,7 +125,7 @@ export class PgCheckoutRepository implements CheckoutRepository {
         SELECT p.id, p.stock >= w.quantity AND p.price = w.price AS fits
         FROM products p JOIN wanted w ON w.product_id = p.id
         ORDER BY p.id
-        FOR UPDATE OF p
+        FOR NO KEY UPDATE OF p
       ), complete AS (
         SELECT count(*) FILTER (WHERE fits) = ${stock.length} AS ok FROM claimed
       ), taken AS (

@@ -63,7 +63,8 @@ export class PgUnitOfWork implements UnitOfWork {
     const open = currentTransaction();
     if (open) return withSavepoint(open, () => work(new PgTransactionalRepositories(open.trx)));
     // BEGIN and COMMIT by hand, so that COMMIT can carry the statements deferred to it (see `atCommit`).
-    return this.db.connection().execute(async (trx) => {
+    return this.db.connection().execute(async (connection) => {
+      const trx = insideTransaction(connection);
       await sql`BEGIN`.execute(trx);
       try {
         const transaction: OpenTransaction = { trx, savepoints: 0, atCommit: [] };
@@ -77,4 +78,22 @@ export class PgUnitOfWork implements UnitOfWork {
       }
     });
   }
+}
+
+/**
+ * The unit of work's connection as its repositories get it: everything but `transaction()` and
+ * `connection()`, which on a connection with BEGIN sent would commit the unit of work half-way (a nested
+ * BEGIN only warns, and its COMMIT ends the outer transaction), as Kysely's own Transaction refuses them.
+ */
+function insideTransaction(connection: Db): Db {
+  return new Proxy(connection, {
+    get(target, name) {
+      if (name === 'transaction' || name === 'connection')
+        return () => {
+          throw new Error(`${name}() inside a unit of work would end its transaction; join the unit of work instead`);
+        };
+      const value: unknown = Reflect.get(target, name);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

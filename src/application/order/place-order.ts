@@ -47,7 +47,7 @@ export class PlaceOrder {
 
     return this.uow.run(async (repos) => {
       const checkout = await repos.checkouts.open({ userId, userCouponId, productIds });
-      if (!checkout.userExists) throw new UserNotFoundError(userId);
+      if (!checkout.userExists || !checkout.balance) throw new UserNotFoundError(userId);
       const first = this.decide({ userId, items, userCouponId, at }, checkout);
       if (await repos.checkouts.place(first)) return first.order;
       const products = await repos.checkouts.products(productIds);

@@ -400,3 +400,32 @@ describe('an order whose products change between its decision and its write', ()
     });
   });
 });
+
+describe("an order naming another user's coupon copy", () => {
+  it('reads as no copy (COUPON_NOT_USABLE, NOT_FOUND) and leaves that copy unlocked for its owner meanwhile', async () => {
+    const s = shop();
+    const [owner, other] = await fundedUsers(2, 100_000);
+    const coupon = await s.createCoupon.execute({
+      actor,
+      name: 'theirs',
+      discountType: 'FIXED',
+      discountValue: 500,
+      totalQuantity: 5,
+      validDays: 3,
+      issueStartsAt: null,
+      issueEndsAt: null,
+    });
+    const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: owner! });
+
+    const lockedMeanwhile = await new PgUnitOfWork(database.db).run(async (repos) => {
+      const checkout = await repos.checkouts.open({ userId: other!, userCouponId: copy.id, productIds: [] });
+      expect(checkout.coupon).toBeUndefined();
+      // The owner's own order would lock the copy now: it must not wait on the other user's checkout.
+      return sql`SELECT id FROM user_coupons WHERE id = ${copy.id} FOR UPDATE NOWAIT`.execute(database.db).then(
+        () => false,
+        (error: { code?: string }) => error.code === '55P03',
+      );
+    });
+    expect(lockedMeanwhile).toBe(false);
+  });
+});
