@@ -67,22 +67,7 @@ describe('the embedded PostgreSQL, adopted or started', () => {
     const dataDir = path.join(home, 'service', 'postgres');
     await mkdir(path.dirname(dataDir), { recursive: true });
     const pgPort = await freePort();
-    const service = await startServiceProcess(
-      {
-        DATABASE_URL: undefined,
-        EMBEDDED_PG_PORT: String(pgPort),
-        EMBEDDED_PG_DATA_DIR: dataDir,
-        AUTH_SIGNING_KEY: undefined,
-        ADMIN_EMAIL: undefined,
-        ADMIN_PASSWORD: undefined,
-      },
-      {
-        admin: () => ({
-          email: DEMO_ADMIN_EMAIL,
-          password: readFileSync(path.join(path.dirname(dataDir), 'demo-admin-password'), 'utf8').trim(),
-        }),
-      },
-    );
+    const service = await startOnEmbedded(dataDir, pgPort);
     try {
       const postmaster = postmasterPid(dataDir);
       const check = await runNode(['src/adapters/postgres/check-cli.ts'], {
