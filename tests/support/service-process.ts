@@ -1,8 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JoseAccessTokens } from '../../src/adapters/auth/jose-access-tokens.js';
 import { newSigningKeyPem, parseSigningKey } from '../../src/adapters/auth/signing-keys.js';
+import { DEMO_ADMIN_EMAIL } from '../../src/adapters/seed/demo-shop.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import type { Role } from '../../src/domain/user/user.js';
 
@@ -181,4 +184,28 @@ export async function startServiceProcess(
       return { status: response.status, body: (await response.json()) as T };
     },
   };
+}
+
+/**
+ * The service on the embedded default in `dataDir`, as `npm start` runs it: its signing key made and kept
+ * beside the data, the demo's own accounts; `adminToken` is the demo admin's.
+ */
+export function startOnEmbedded(dataDir: string, pgPort: number, options: { ownProcessGroup?: boolean } = {}) {
+  return startServiceProcess(
+    {
+      DATABASE_URL: undefined,
+      EMBEDDED_PG_PORT: String(pgPort),
+      EMBEDDED_PG_DATA_DIR: dataDir,
+      AUTH_SIGNING_KEY: undefined,
+      ADMIN_EMAIL: undefined,
+      ADMIN_PASSWORD: undefined,
+    },
+    {
+      ...options,
+      admin: () => ({
+        email: DEMO_ADMIN_EMAIL,
+        password: readFileSync(join(dirname(dataDir), 'demo-admin-password'), 'utf8').trim(),
+      }),
+    },
+  );
 }
