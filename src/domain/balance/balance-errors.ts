@@ -4,7 +4,7 @@ export class BalanceLimitExceededError extends DomainError {
   readonly code = 'BALANCE_LIMIT_EXCEEDED';
 
   constructor(facts: { userId: number; balance: number; amount: number; limit: number }) {
-    super(`Charging ${facts.amount} would take the balance past its limit of ${facts.limit}.`, facts);
+    super(`Adding ${facts.amount} would take the balance past its limit of ${facts.limit}.`, facts);
   }
 }
 

@@ -4,10 +4,10 @@ import { BalanceLimitExceededError, InsufficientBalanceError } from './balance-e
 export const MAX_CHARGE_AMOUNT = 10_000_000;
 export const MAX_BALANCE = 1_000_000_000;
 
-export const LEDGER_ENTRY_TYPES = ['CHARGE', 'PAYMENT'] as const;
+export const LEDGER_ENTRY_TYPES = ['CHARGE', 'PAYMENT', 'REFUND'] as const;
 export type LedgerEntryType = (typeof LEDGER_ENTRY_TYPES)[number];
 
-/** One change to a balance, as the ledger records it. `amount` is signed: + for a charge, − for a payment. */
+/** One change to a balance, as the ledger records it. `amount` is signed: + for a charge or a refund, − for a payment. */
 export interface LedgerEntryDraft {
   readonly userId: number;
   readonly type: LedgerEntryType;
@@ -91,6 +91,19 @@ export class Balance implements BalanceProps {
       throw new InsufficientBalanceError({ userId: this.userId, required: amount, available: this.amount });
     }
     return this.change('PAYMENT', 0 - amount, orderId, at);
+  }
+
+  /**
+   * Credits what a cancellation of `orderId` refunds. The ceiling holds for refunds as for charges. A refund of
+   * 0 (of units a coupon paid for) changes nothing and, as the contract says, leaves no ledger entry: undefined.
+   */
+  refund(amount: number, orderId: number, at: Date): BalanceChange | undefined {
+    assertWholeAmount('amount', amount, 0, Number.MAX_SAFE_INTEGER);
+    if (amount === 0) return undefined;
+    if (this.amount + amount > MAX_BALANCE) {
+      throw new BalanceLimitExceededError({ userId: this.userId, balance: this.amount, amount, limit: MAX_BALANCE });
+    }
+    return this.change('REFUND', amount, orderId, at);
   }
 
   private change(type: LedgerEntryType, signedAmount: number, orderId: number | null, at: Date): BalanceChange {

@@ -1,8 +1,10 @@
 import type { UserCoupon } from '../coupon/user-coupon.js';
 import type { Product } from '../product/product.js';
 import { InvalidInputError } from '../shared/domain-error.js';
+import { type CancellationDraft, cancelledGross, cancelledQuantities, refundedTotal } from './cancellation.js';
+import { OrderNotCancellableError } from './order-errors.js';
 
-export const ORDER_STATUSES = ['PAID'] as const;
+export const ORDER_STATUSES = ['PAID', 'PARTIALLY_CANCELLED', 'CANCELLED'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const MAX_ORDER_LINES = 50;
@@ -21,15 +23,24 @@ export interface OrderLine {
   readonly amount: number;
 }
 
+/** A line as it stands: the units sold, how many of them are cancelled and how many may still be. */
+export interface OrderLineView extends OrderLine {
+  readonly cancelledQuantity: number;
+  readonly cancellableQuantity: number;
+}
+
 export interface OrderDraft {
   readonly userId: number;
-  readonly status: OrderStatus;
+  /** Derived from the cancellations; a stored status may be passed, and must agree with them. */
+  readonly status?: OrderStatus | undefined;
   readonly lines: OrderLine[];
   readonly totalAmount: number;
   readonly discountAmount: number;
   readonly paidAmount: number;
   readonly userCouponId: number | null;
   readonly createdAt: Date;
+  /** In the order they were made; none for a new order. */
+  readonly cancellations?: readonly CancellationDraft[] | undefined;
 }
 
 export interface OrderProps extends OrderDraft {
@@ -47,8 +58,25 @@ export interface OrderPaidEvent {
   readonly paidAt: string;
 }
 
+/** What the data platform receives for a cancellation (its event id is the outbox's). */
+export interface OrderCancelledEvent {
+  readonly orderId: number;
+  readonly userId: number;
+  readonly items: readonly OrderItem[];
+  readonly refundAmount: number;
+  readonly cancelledAt: string;
+}
+
 /** 1 to 50 lines, each a different product (a positive integer id), each 1 to 1,000 units. */
 export function validateItems(items: readonly OrderItem[]): void {
+  validateItemShapes(items, MAX_LINE_QUANTITY);
+}
+
+/**
+ * The shape every list of items shares. `maxQuantity` is left out where a larger quantity is not malformed
+ * but a business answer (a cancellation asking for more than is left of a line).
+ */
+function validateItemShapes(items: readonly OrderItem[], maxQuantity?: number): void {
   if (items.length < 1 || items.length > MAX_ORDER_LINES) {
     throw new InvalidInputError('items', `must have 1 to ${MAX_ORDER_LINES} lines`);
   }
@@ -59,34 +87,107 @@ export function validateItems(items: readonly OrderItem[]): void {
     if (seen.has(productId))
       throw new InvalidInputError(`items.${index}.productId`, 'appears on another line; one line per product');
     seen.add(productId);
-    if (!Number.isSafeInteger(quantity) || quantity < 1 || quantity > MAX_LINE_QUANTITY) {
-      throw new InvalidInputError(`items.${index}.quantity`, `must be an integer from 1 to ${MAX_LINE_QUANTITY}`);
+    if (!Number.isSafeInteger(quantity) || quantity < 1 || quantity > (maxQuantity ?? Infinity)) {
+      const rule = maxQuantity === undefined ? 'a positive integer' : `an integer from 1 to ${maxQuantity}`;
+      throw new InvalidInputError(`items.${index}.quantity`, `must be ${rule}`);
     }
   });
 }
 
-/** A placed order. Immutable: a change of state returns a new Order (and what happened, where it matters). */
+/**
+ * A placed order. Immutable: a change of state returns a new Order (and what happened, where it matters).
+ * `lines` are as sold and never change; the status, the refunds and what is left derive from `cancellations`.
+ */
 export class Order implements OrderProps {
   readonly id: number;
   readonly userId: number;
-  readonly status: OrderStatus;
   readonly lines: OrderLine[];
   readonly totalAmount: number;
   readonly discountAmount: number;
   readonly paidAmount: number;
   readonly userCouponId: number | null;
   readonly createdAt: Date;
+  readonly cancellations: readonly CancellationDraft[];
 
   constructor(props: OrderProps) {
     this.id = props.id;
     this.userId = props.userId;
-    this.status = props.status;
     this.lines = props.lines;
     this.totalAmount = props.totalAmount;
     this.discountAmount = props.discountAmount;
     this.paidAmount = props.paidAmount;
     this.userCouponId = props.userCouponId;
     this.createdAt = props.createdAt;
+    this.cancellations = props.cancellations ?? [];
+    if (props.status !== undefined && props.status !== this.status) {
+      throw new Error(`Order ${this.id} is stored as ${props.status} but its cancellations make it ${this.status}.`);
+    }
+  }
+
+  get status(): OrderStatus {
+    if (this.cancellations.length === 0) return 'PAID';
+    return this.nothingLeft() ? 'CANCELLED' : 'PARTIALLY_CANCELLED';
+  }
+
+  /** The sum of the refunds so far: 0 until a cancellation refunds something. */
+  get refundedAmount(): number {
+    return this.cancellations.reduce((sum, cancellation) => sum + cancellation.refundAmount, 0);
+  }
+
+  /** When the order became CANCELLED: the cancellation that left nothing, which is always the last. */
+  get cancelledAt(): Date | null {
+    return this.status === 'CANCELLED' ? (this.cancellations.at(-1)?.createdAt ?? null) : null;
+  }
+
+  get lineViews(): OrderLineView[] {
+    const cancelled = cancelledQuantities(this.cancellations);
+    return this.lines.map((line) => {
+      const cancelledQuantity = cancelled.get(line.productId) ?? 0;
+      return { ...line, cancelledQuantity, cancellableQuantity: line.quantity - cancelledQuantity };
+    });
+  }
+
+  /**
+   * Cancels `items`, or everything not yet cancelled when undefined, and answers the order as it is after
+   * with the cancellation that says what was taken back and what it refunds (possibly 0). The lines are
+   * judged in the order given; the first asking for more than is left of its line is the error.
+   */
+  cancel(items: readonly OrderItem[] | undefined, at: Date): { order: Order; cancellation: CancellationDraft } {
+    if (items !== undefined) validateItemShapes(items);
+    if (this.nothingLeft()) throw new OrderNotCancellableError({ orderId: this.id });
+    const views = this.lineViews;
+    const wanted =
+      items ??
+      views
+        .filter((line) => line.cancellableQuantity > 0)
+        .map((line) => ({ productId: line.productId, quantity: line.cancellableQuantity }));
+    const lines = wanted.map(({ productId, quantity }) => {
+      const line = views.find((view) => view.productId === productId);
+      const cancellable = line?.cancellableQuantity ?? 0;
+      if (!line || quantity > cancellable) {
+        throw new OrderNotCancellableError({ orderId: this.id, productId, requested: quantity, cancellable });
+      }
+      return { productId, quantity, unitPrice: line.unitPrice, amount: line.unitPrice * quantity };
+    });
+    const gross = cancelledGross(this.cancellations) + lines.reduce((sum, line) => sum + line.amount, 0);
+    const refundAmount = refundedTotal(this.paidAmount, this.totalAmount, gross) - this.refundedAmount;
+    const cancellation: CancellationDraft = { orderId: this.id, lines, refundAmount, createdAt: at };
+    const order = new Order({
+      id: this.id,
+      userId: this.userId,
+      lines: this.lines,
+      totalAmount: this.totalAmount,
+      discountAmount: this.discountAmount,
+      paidAmount: this.paidAmount,
+      userCouponId: this.userCouponId,
+      createdAt: this.createdAt,
+      cancellations: [...this.cancellations, cancellation],
+    });
+    return { order, cancellation };
+  }
+
+  private nothingLeft(): boolean {
+    return this.lineViews.every((line) => line.cancellableQuantity === 0);
   }
 
   /**
@@ -131,6 +232,20 @@ export class Order implements OrderProps {
       discountAmount: this.discountAmount,
       paidAmount: this.paidAmount,
       paidAt: this.createdAt.toISOString(),
+    };
+  }
+
+  /** What the data platform is told of one of this order's cancellations. */
+  cancelledEvent(cancellation: CancellationDraft): OrderCancelledEvent {
+    if (cancellation.orderId !== this.id) {
+      throw new Error(`A cancellation of order ${cancellation.orderId} is not one of order ${this.id}.`);
+    }
+    return {
+      orderId: this.id,
+      userId: this.userId,
+      items: cancellation.lines.map(({ productId, quantity }) => ({ productId, quantity })),
+      refundAmount: cancellation.refundAmount,
+      cancelledAt: cancellation.createdAt.toISOString(),
     };
   }
 }

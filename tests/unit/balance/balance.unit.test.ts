@@ -81,6 +81,53 @@ describe('Balance', () => {
     expect(pay).toThrow(InsufficientBalanceError);
     expect(pay).toThrow(expect.objectContaining({ facts: { userId: 7, required: 301, available: 300 } }));
   });
+
+  it('credits a refund as a positive ledger amount tied to its order', () => {
+    const { balance, entry } = new Balance({ userId: 7, amount: 1_000, updatedAt: at }).refund(400, 99, later)!;
+    expect(balance).toEqual(new Balance({ userId: 7, amount: 1_400, updatedAt: later }));
+    expect(entry).toEqual({
+      userId: 7,
+      type: 'REFUND',
+      amount: 400,
+      balanceAfter: 1_400,
+      orderId: 99,
+      createdAt: later,
+    });
+  });
+
+  it('refunds more than a single charge may be, since an order may have cost more', () => {
+    expect(
+      new Balance({ userId: 7, amount: 0, updatedAt: at }).refund(MAX_CHARGE_AMOUNT + 1, 99, later)?.balance.amount,
+    ).toBe(MAX_CHARGE_AMOUNT + 1);
+  });
+
+  it('leaves no ledger entry for a refund of 0, even at the ceiling', () => {
+    expect(new Balance({ userId: 7, amount: 1_000, updatedAt: at }).refund(0, 99, later)).toBeUndefined();
+    expect(new Balance({ userId: 7, amount: MAX_BALANCE, updatedAt: at }).refund(0, 99, later)).toBeUndefined();
+  });
+
+  it('may refund up to the ceiling exactly', () => {
+    expect(
+      new Balance({ userId: 7, amount: MAX_BALANCE - 10, updatedAt: at }).refund(10, 99, later)?.balance.amount,
+    ).toBe(MAX_BALANCE);
+  });
+
+  it('refuses a refund that would pass the ceiling, with the facts a charge gives', () => {
+    const refund = () => new Balance({ userId: 7, amount: MAX_BALANCE - 10, updatedAt: at }).refund(11, 99, later);
+    expect(refund).toThrow(BalanceLimitExceededError);
+    expect(refund).toThrow(
+      expect.objectContaining({
+        code: 'BALANCE_LIMIT_EXCEEDED',
+        facts: { userId: 7, balance: MAX_BALANCE - 10, amount: 11, limit: MAX_BALANCE },
+      }),
+    );
+  });
+
+  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('rejects a refund of %s', (amount) => {
+    expect(() => new Balance({ userId: 7, amount: 0, updatedAt: at }).refund(amount, 99, later)).toThrow(
+      InvalidInputError,
+    );
+  });
 });
 
 describe('Charge', () => {

@@ -89,6 +89,59 @@ describe('Order.place', () => {
   });
 });
 
+describe('Order', () => {
+  const placed = () =>
+    new Order({
+      ...Order.place({
+        userId: 5,
+        lines: [
+          { product: mug, quantity: 2 },
+          { product: beans, quantity: 1 },
+        ],
+        at,
+      }),
+      id: 44,
+    });
+
+  it('is PAID when placed, with nothing cancelled or refunded', () => {
+    const order = placed();
+    expect({
+      status: order.status,
+      cancellations: order.cancellations,
+      refundedAmount: order.refundedAmount,
+      cancelledAt: order.cancelledAt,
+    }).toEqual({ status: 'PAID', cancellations: [], refundedAmount: 0, cancelledAt: null });
+  });
+
+  it('shows every line as sold, none of it cancelled, all of it cancellable', () => {
+    expect(placed().lineViews).toEqual([
+      {
+        productId: 1,
+        name: 'Mug',
+        quantity: 2,
+        unitPrice: 12_000,
+        amount: 24_000,
+        cancelledQuantity: 0,
+        cancellableQuantity: 2,
+      },
+      {
+        productId: 2,
+        name: 'Beans',
+        quantity: 1,
+        unitPrice: 28_000,
+        amount: 28_000,
+        cancelledQuantity: 0,
+        cancellableQuantity: 1,
+      },
+    ]);
+  });
+
+  it('needs no stored status: it is derived', () => {
+    const { status: _status, ...draft } = Order.place({ userId: 5, lines: [{ product: mug, quantity: 1 }], at });
+    expect(new Order({ ...draft, id: 44 }).status).toBe('PAID');
+  });
+});
+
 describe('validateItems', () => {
   it.each([
     ['no lines', [], 'items'],
