@@ -4,6 +4,7 @@ import * as productsAndCoupons from './0002-products-and-coupons.js';
 import * as ordersOutboxIdempotency from './0003-orders-outbox-idempotency.js';
 import * as productDailySales from './0004-product-daily-sales.js';
 import * as accountsAndSessions from './0005-accounts-and-sessions.js';
+import * as couponStripes from './0006-coupon-stripes.js';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the folder so the same code runs from
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003-orders-outbox-idempotency': ordersOutboxIdempotency,
   '0004-product-daily-sales': productDailySales,
   '0005-accounts-and-sessions': accountsAndSessions,
+  '0006-coupon-stripes': couponStripes,
 };

@@ -25,27 +25,33 @@ class Rollback extends Error {
 
 /**
  * The alternative the service's design was measured against, in plain pg: the same reads and writes in one
- * transaction that locks the campaign row first (SELECT … FOR UPDATE), then inserts the copy and updates
- * the count.
+ * transaction that locks the campaign row first (SELECT … FOR UPDATE), then counts the copies issued, inserts
+ * the copy and counts it on the first stripe with room (the campaign's lock serialises them all).
  */
 async function issueSelectForUpdate(pool: pg.Pool, couponId: number, userId: number): Promise<string> {
   return attempt(pool, async (client) => {
-    const coupon = await client.query('SELECT * FROM coupons WHERE id = $1 FOR UPDATE', [couponId]);
+    const coupon = await client.query(
+      `SELECT total_quantity, valid_days, (SELECT sum(issued) FROM coupon_stripes WHERE coupon_id = c.id) AS issued
+       FROM coupons c WHERE id = $1 FOR UPDATE`,
+      [couponId],
+    );
     await client.query('SELECT id FROM users WHERE id = $1', [userId]);
-    const {
-      issued_quantity: issued,
-      total_quantity: total,
-      valid_days: days,
-    } = coupon.rows[0] as Record<string, string>;
+    const { issued, total_quantity: total, valid_days: days } = coupon.rows[0] as Record<string, string>;
     if (Number(issued) >= Number(total)) throw new Rollback(SOLD_OUT);
+    const { rows } = await client.query<{ stripe: number }>(
+      `UPDATE coupon_stripes SET issued = issued + 1
+       WHERE coupon_id = $1
+         AND stripe = (SELECT min(stripe) FROM coupon_stripes WHERE coupon_id = $1 AND issued < quantity)
+       RETURNING stripe`,
+      [couponId],
+    );
     const copy = await client.query(
-      `INSERT INTO user_coupons (coupon_id, user_id, issued_at, expires_at)
-       VALUES ($1, $2, now(), now() + $3 * interval '1 day')
+      `INSERT INTO user_coupons (coupon_id, stripe, user_id, issued_at, expires_at)
+       VALUES ($1, $2, $3, now(), now() + $4 * interval '1 day')
        ON CONFLICT (coupon_id, user_id) DO NOTHING RETURNING id`,
-      [couponId, userId, days],
+      [couponId, rows[0]!.stripe, userId, days],
     );
     if (copy.rowCount === 0) throw new Rollback('COUPON_ALREADY_ISSUED');
-    await client.query('UPDATE coupons SET issued_quantity = issued_quantity + 1 WHERE id = $1', [couponId]);
   });
 }
 
@@ -87,7 +93,7 @@ async function createCampaignAsAdmin(context: ScenarioContext): Promise<number> 
   return created.body.id as number;
 }
 
-/** The ceilings' campaigns, straight into the table: the same row the route makes. */
+/** The ceilings' campaigns, straight into the table: the same row the route makes (the database splits it). */
 async function createCampaign(pool: pg.Pool): Promise<number> {
   const { rows } = await pool.query<{ id: string }>(
     `INSERT INTO coupons (name, discount_type, discount_value, total_quantity, valid_days, created_at)
@@ -99,8 +105,8 @@ async function createCampaign(pool: pg.Pool): Promise<number> {
 
 async function issuedInDatabase(pool: pg.Pool, couponId: number): Promise<{ counter: number; rows: number }> {
   const { rows } = await pool.query<{ counter: string; rows: string }>(
-    `SELECT issued_quantity AS counter, (SELECT count(*) FROM user_coupons WHERE coupon_id = $1) AS rows
-     FROM coupons WHERE id = $1`,
+    `SELECT (SELECT sum(issued) FROM coupon_stripes WHERE coupon_id = $1) AS counter,
+            (SELECT count(*) FROM user_coupons WHERE coupon_id = $1) AS rows`,
     [couponId],
   );
   return { counter: Number(rows[0]!.counter), rows: Number(rows[0]!.rows) };

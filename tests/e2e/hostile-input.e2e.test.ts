@@ -62,7 +62,7 @@ async function state(): Promise<Record<string, number>> {
       (SELECT count(*) FROM balance_ledger WHERE user_id = ${userId}) AS history,
       (SELECT stock FROM products WHERE id = ${productId}) AS stock,
       (SELECT price FROM products WHERE id = ${productId}) AS price,
-      (SELECT issued_quantity FROM coupons WHERE id = ${couponId}) AS issued,
+      (SELECT sum(issued) FROM coupon_stripes WHERE coupon_id = ${couponId}) AS issued,
       (SELECT count(*) FROM user_coupons WHERE used_at IS NULL) AS available_copies,
       (SELECT count(*) FROM users) AS users,
       (SELECT count(*) FROM products) AS products,

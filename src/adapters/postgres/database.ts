@@ -93,16 +93,25 @@ export interface CouponsTable {
   discount_type: DiscountType;
   discount_value: number;
   total_quantity: number;
-  issued_quantity: Generated<number>;
   valid_days: number;
   issue_starts_at: Date | null;
   issue_ends_at: Date | null;
   created_at: Date;
 }
 
+/** A campaign's quantity is split across these (migration 0006); its issuedQuantity is the sum of `issued`. */
+export interface CouponStripesTable {
+  coupon_id: number;
+  stripe: number;
+  quantity: number;
+  issued: Generated<number>;
+}
+
 export interface UserCouponsTable {
   id: Generated<number>;
   coupon_id: number;
+  /** The stripe of the campaign that counted this copy (migration 0006). */
+  stripe: number;
   user_id: number;
   issued_at: Date;
   expires_at: Date;
@@ -177,6 +186,7 @@ export interface Database {
   products: ProductsTable;
   stock_adjustments: StockAdjustmentsTable;
   coupons: CouponsTable;
+  coupon_stripes: CouponStripesTable;
   user_coupons: UserCouponsTable;
   orders: OrdersTable;
   order_lines: OrderLinesTable;

@@ -59,14 +59,26 @@ const INVARIANTS: Invariant[] = [
       WHERE coalesce(a.added, 0) <> p.stock + coalesce(s.sold, 0)`,
   },
   {
-    name: 'coupons: issuedQuantity = copies issued <= totalQuantity, one copy per user',
+    name: 'coupons: stripes hold totalQuantity, each counts its copies, copies <= totalQuantity, one per user',
     violations: () => sql`
-      SELECT c.id AS coupon_id, c.issued_quantity, c.total_quantity, count(u.id) AS copies,
-             count(DISTINCT u.user_id) AS holders
-      FROM coupons c LEFT JOIN user_coupons u ON u.coupon_id = c.id
-      GROUP BY c.id
-      HAVING c.issued_quantity <> count(u.id) OR count(u.id) > c.total_quantity
-          OR count(DISTINCT u.user_id) <> count(u.id)`,
+      SELECT c.id AS coupon_id, c.total_quantity, s.stripes, s.quantity, s.miscounted,
+             coalesce(u.copies, 0) AS copies, coalesce(u.holders, 0) AS holders
+      FROM coupons c
+      LEFT JOIN (
+        SELECT st.coupon_id, count(*) AS stripes, sum(st.quantity) AS quantity,
+               count(*) FILTER (WHERE st.issued <> coalesce(per.copies, 0)) AS miscounted
+        FROM coupon_stripes st
+        LEFT JOIN (
+          SELECT coupon_id, stripe, count(*) AS copies FROM user_coupons GROUP BY coupon_id, stripe
+        ) per ON per.coupon_id = st.coupon_id AND per.stripe = st.stripe
+        GROUP BY st.coupon_id
+      ) s ON s.coupon_id = c.id
+      LEFT JOIN (
+        SELECT coupon_id, count(*) AS copies, count(DISTINCT user_id) AS holders FROM user_coupons GROUP BY coupon_id
+      ) u ON u.coupon_id = c.id
+      WHERE s.quantity IS DISTINCT FROM c.total_quantity OR s.stripes <> least(c.total_quantity, 32)
+         OR s.miscounted > 0 OR coalesce(u.copies, 0) > c.total_quantity
+         OR coalesce(u.holders, 0) <> coalesce(u.copies, 0)`,
   },
   {
     name: 'orders: each has its payment and PAYMENT entry for paidAmount, its lines add up, its coupon copy names it',

@@ -1,4 +1,6 @@
-import { type Selectable, sql } from 'kysely';
+import { randomInt } from 'node:crypto';
+import { type Expression, type RawBuilder, type Selectable, sql } from 'kysely';
+import { STRIPES } from '../../../migrations/0006-coupon-stripes.js';
 import type {
   CouponIssuer,
   CouponQueries,
@@ -13,7 +15,7 @@ import type { CouponsTable, Db, UserCouponsTable } from './database.js';
 import { isForeignKeyViolation, isNotNullViolation, isUniqueViolation } from './pg-errors.js';
 import { inCurrentTransaction, readerFor } from './pg-transaction-context.js';
 
-const toCoupon = (row: Selectable<CouponsTable>) =>
+const toCoupon = (row: Selectable<CouponsTable> & { issued_quantity: number }) =>
   new Coupon({
     id: row.id,
     name: row.name,
@@ -28,7 +30,8 @@ const toCoupon = (row: Selectable<CouponsTable>) =>
 
 /** A user_coupons row joined with its campaign's name and discount. */
 export const toUserCoupon = (
-  row: Selectable<UserCouponsTable> & Pick<Selectable<CouponsTable>, 'name' | 'discount_type' | 'discount_value'>,
+  row: Omit<Selectable<UserCouponsTable>, 'stripe'> &
+    Pick<Selectable<CouponsTable>, 'name' | 'discount_type' | 'discount_value'>,
 ) =>
   new UserCoupon({
     id: row.id,
@@ -61,7 +64,8 @@ export class PgCouponRepository implements CouponRepository {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    return toCoupon(row);
+    // The database has split it into stripes, none issued yet (migration 0006's trigger).
+    return toCoupon({ ...row, issued_quantity: 0 });
   }
 }
 
@@ -75,48 +79,79 @@ const isClosedMeanwhile = (error: unknown) => isNotNullViolation(error, 'user_co
 
 /**
  * The window of the campaign row holds right now, by the database's clock. clock_timestamp(), not now():
- * now() is when the transaction began, before a wait on the campaign's row lock (and, under an
- * Idempotency-Key, before the rest of the request), and the window must hold at the instant of issue.
+ * now() is when the transaction began, before a wait on a stripe's row lock (and, under an Idempotency-Key,
+ * before the rest of the request), and the window must hold at the instant of issue.
  */
 const WINDOW_OPEN = sql<boolean>`(issue_starts_at IS NULL OR issue_starts_at <= clock_timestamp())
   AND (issue_ends_at IS NULL OR clock_timestamp() < issue_ends_at)`;
 
+const openNow = (couponId: number) => sql<boolean>`(SELECT ${WINDOW_OPEN} FROM coupons WHERE id = ${couponId})`;
+
+/** A campaign's issuedQuantity: the sum of its stripes, in the statement's one snapshot. */
+const issuedOf = (couponId: Expression<number>) =>
+  sql<number>`(SELECT sum(issued) FROM coupon_stripes WHERE coupon_id = ${couponId})::bigint`;
+
+/**
+ * One stripe of the campaign with a copy left: with `SKIP LOCKED`, the first that no other request holds,
+ * locked; with `WAITING`, the first in this statement's snapshot, whoever holds it (the claim then waits on
+ * it). Each request starts its search at a stripe of its own (`from`), so that concurrent requests spread
+ * over the stripes rather than all trying the first.
+ */
+const stripeWithRoom = (couponId: number, from: number, lock: 'SKIP LOCKED' | 'WAITING') => sql<number>`(
+  SELECT stripe FROM coupon_stripes
+  WHERE coupon_id = ${couponId} AND issued < quantity AND ${openNow(couponId)}
+  ORDER BY stripe < ${from}, stripe
+  LIMIT 1
+  ${lock === 'SKIP LOCKED' ? sql`FOR UPDATE SKIP LOCKED` : sql``})`;
+
+/** A claim's outcome: the copy stored, or none, and the stripe it tried (none when no stripe had room). */
+interface Claim {
+  readonly id: number | null;
+  readonly stripe: number | null;
+}
+
 export class PgCouponIssuer implements CouponIssuer {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly pickStripe: () => number = () => randomInt(STRIPES),
+  ) {}
 
   /**
-   * One statement, run on its own: the UPDATE counts the copy only while the window is open and a copy is
-   * left, and the INSERT stores it only if the UPDATE did. The campaign row is locked from the UPDATE to the
-   * statement's own commit inside the server, never across a round trip to this process, so the hot row is
-   * held as briefly as PostgreSQL allows. A second copy for the same user fails the unique key, which undoes
-   * the count with the rest of the statement, and so does a user that does not exist (the foreign key).
-   * The window is judged twice, by the database's clock: in the UPDATE's condition, so that a campaign
-   * visibly closed is skipped without a wait on its row lock; and as the copy is counted, in RETURNING, which
-   * comes after any such wait (PostgreSQL checks the condition again after one only when the holder changed
-   * the row, and a wait can outlast issueEndsAt). Closed by then, the copy gets no campaign, and the NOT NULL
-   * violation undoes the count too. (Measured against SELECT … FOR UPDATE then UPDATE in a transaction:
-   * `npm run bench -- coupon-storm`. Taking the row lock first in this statement, with SELECT … FOR NO KEY
-   * UPDATE, to judge the window once it is held, issued about a third fewer copies a second.) Under an
-   * Idempotency-Key it joins that request's transaction instead, so the key and the copy commit together;
-   * the campaign row then stays locked until that transaction commits, which is the price of a retry-safe
-   * request.
+   * A copy claimed from one of the campaign's stripes (migration 0006), in one statement run on its own,
+   * that stores the copy only if it counted it. It takes the first stripe with a copy left that no other
+   * request holds (`FOR UPDATE SKIP LOCKED`), so concurrent issues count on different rows instead of
+   * queueing on one, and each stripe is locked from the claim to the statement's own commit inside the
+   * server, never across a round trip to this process. Only when every stripe with a copy left is held does
+   * it wait, in a second statement: on one stripe that has room by a fresh snapshot, holding nothing else,
+   * which PostgreSQL checks again once the holder is done; if that stripe filled meanwhile it tries again.
+   * So a request answers SOLD_OUT only when no stripe has a copy left, never because the rows left are held
+   * by requests that may yet fail, and the count never passes totalQuantity (the stripes' CHECK backs that).
+   * The wait is a statement of its own, not a second locking search in the first: a search waits on rows
+   * of its statement's snapshot, and keeps the rows it locked and found full, so two such searches could
+   * each hold a row the other waits on (the bench's limit run deadlocked so, a dozen times a storm). Each try
+   * of the second statement fails only because another request counted a copy, so the tries end.
+   * The copy names its stripe, whose foreign key is checked on the row the claim holds (not on the campaign's
+   * row, which every issue would then share). A second copy for the same user fails the unique key, which
+   * undoes the claim with the rest of the statement, and so does a user that does not exist (the foreign key).
+   * The window is judged by the database's clock twice: before the claim, so a campaign visibly closed takes
+   * no lock and waits on none; and as the copy is counted, in RETURNING, after any wait (which can outlast
+   * issueEndsAt). Closed by then, the copy gets no campaign and the NOT NULL violation undoes the claim too.
+   * (Measured by `npm run bench -- coupon-storm` against SELECT … FOR UPDATE on the campaign row then the
+   * writes in a transaction, and against the limit: see the README's figures.) Under an Idempotency-Key it
+   * joins that request's transaction instead, so the key and the copy commit together; its stripe then stays
+   * locked until that transaction commits, while other requests claim from the other stripes.
    */
   async issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
-    let row: { id: number } | undefined;
+    const from = this.pickStripe();
+    let id: number | null;
     try {
-      row = await inCurrentTransaction(this.db, async (db) => {
-        const { rows } = await sql<{ id: number }>`
-          WITH reserved AS (
-            UPDATE coupons SET issued_quantity = issued_quantity + 1
-            WHERE id = ${draft.couponId} AND issued_quantity < total_quantity AND ${WINDOW_OPEN}
-            RETURNING id, ${WINDOW_OPEN} AS still_open
-          )
-          INSERT INTO user_coupons (coupon_id, user_id, issued_at, expires_at)
-          SELECT CASE WHEN still_open THEN id END, ${draft.userId}::bigint, ${draft.issuedAt}::timestamptz,
-            ${draft.expiresAt}::timestamptz
-          FROM reserved
-          RETURNING id`.execute(db);
-        return rows[0];
+      id = await inCurrentTransaction(this.db, async (db) => {
+        let claim = await this.claim(db, draft, stripeWithRoom(draft.couponId, from, 'SKIP LOCKED'));
+        if (claim.id === null && claim.stripe === null) {
+          do claim = await this.claim(db, draft, stripeWithRoom(draft.couponId, from, 'WAITING'));
+          while (claim.id === null && claim.stripe !== null);
+        }
+        return claim.id;
       });
     } catch (error) {
       if (isUniqueViolation(error, ONE_PER_USER)) return 'ALREADY_ISSUED';
@@ -124,7 +159,28 @@ export class PgCouponIssuer implements CouponIssuer {
       if (isClosedMeanwhile(error)) return 'NOT_ISSUABLE';
       throw error;
     }
-    return row ? new UserCoupon({ ...draft, id: row.id, usedAt: null, orderId: null }) : this.refusal(draft);
+    return id === null ? this.refusal(draft) : new UserCoupon({ ...draft, id, usedAt: null, orderId: null });
+  }
+
+  /** Counts a copy on `stripe` if it still has room, and stores the copy if it did, in one statement. */
+  private async claim(db: Db, draft: UserCouponDraft, stripe: RawBuilder<number>): Promise<Claim> {
+    const { couponId } = draft;
+    const { rows } = await sql<Claim>`
+      WITH picked AS MATERIALIZED (SELECT ${stripe} AS stripe),
+      claimed AS (
+        UPDATE coupon_stripes SET issued = issued + 1
+        WHERE coupon_id = ${couponId} AND issued < quantity AND stripe = (SELECT stripe FROM picked)
+        RETURNING coupon_id, stripe, ${openNow(couponId)} AS still_open
+      ),
+      copy AS (
+        INSERT INTO user_coupons (coupon_id, stripe, user_id, issued_at, expires_at)
+        SELECT CASE WHEN still_open THEN coupon_id END, stripe, ${draft.userId}::bigint,
+          ${draft.issuedAt}::timestamptz, ${draft.expiresAt}::timestamptz
+        FROM claimed
+        RETURNING id
+      )
+      SELECT (SELECT id FROM copy) AS id, (SELECT stripe FROM picked) AS stripe`.execute(db);
+    return rows[0]!;
   }
 
   /**
@@ -135,7 +191,7 @@ export class PgCouponIssuer implements CouponIssuer {
   private async refusal(draft: UserCouponDraft): Promise<IssueRefusal> {
     const row = await readerFor(this.db)
       .selectFrom('coupons')
-      .select([WINDOW_OPEN.as('open'), sql<boolean>`issued_quantity >= total_quantity`.as('sold_out')])
+      .select([WINDOW_OPEN.as('open'), sql<boolean>`${issuedOf(sql.ref('id'))} >= total_quantity`.as('sold_out')])
       .where('id', '=', draft.couponId)
       .executeTakeFirst();
     return !row || (row.open && row.sold_out) ? 'SOLD_OUT' : 'NOT_ISSUABLE';
@@ -151,7 +207,12 @@ export class PgCouponQueries implements CouponQueries {
   }
 
   async findById(couponId: number): Promise<Coupon | undefined> {
-    const row = await this.db.selectFrom('coupons').selectAll().where('id', '=', couponId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('coupons')
+      .selectAll()
+      .select(issuedOf(sql.ref('id')).as('issued_quantity'))
+      .where('id', '=', couponId)
+      .executeTakeFirst();
     return row && toCoupon(row);
   }
 

@@ -29,7 +29,7 @@ export async function inCurrentTransaction<T>(db: Db, write: (db: Db) => Promise
 /**
  * A savepoint whose work succeeded is left as it is, not released: COMMIT releases it with the rest, and a
  * RELEASE would be one more round trip with whatever rows the work locked still held (a hot balance or
- * campaign row under an Idempotency-Key). Names never repeat within a transaction, so rolling back to an
+ * campaign stripe under an Idempotency-Key). Names never repeat within a transaction, so rolling back to an
  * outer savepoint still undoes an inner one left open.
  */
 export async function withSavepoint<T>(open: OpenTransaction, work: () => Promise<T>): Promise<T> {

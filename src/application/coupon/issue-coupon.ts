@@ -16,7 +16,7 @@ export interface IssueCouponInput {
  * First come, first served. The campaign is read without a lock, for its existence and terms; then one
  * atomic step judges the window, counts and stores the copy, which is what makes the limits hold under any
  * concurrency. The window is judged there, by the store's clock at the instant of issue, and not here by
- * this process's: an instance whose clock is off, or a request that waited on the campaign's row lock past
+ * this process's: an instance whose clock is off, or a request that waited on a campaign stripe's row lock past
  * issueEndsAt, must not issue outside it. On the happy path the user's existence is enforced by the store
  * itself (a copy can't name a missing user), so the explicit check runs only where the contract puts
  * USER_NOT_FOUND ahead of a refusal. The composition root gives it a SoldOutCouponMemory as its coupon reads

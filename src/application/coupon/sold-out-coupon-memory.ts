@@ -8,7 +8,7 @@ import type { CouponIssuer, CouponQueries, IssueRefusal, UserCouponFilter } from
 /**
  * The coupon reads and the issue step of IssueCoupon, remembering each campaign read sold out while it can be
  * issued, or whose issue step answered SOLD_OUT (a storm's race the read did not see), so the rest of
- * a storm is answered COUPON_SOLD_OUT without a read, a transaction or a wait on the campaign's row lock (the
+ * a storm is answered COUPON_SOLD_OUT without a read, a transaction or a wait on a row lock (the
  * contract lets a coupon known to be sold out answer so ahead of every check but COUPON_NOT_FOUND). Safe
  * because issuing only ever raises issuedQuantity: a sold-out campaign stays sold out. The entries still
  * expire, so a future change of totalQuantity is seen within `ttlMs`. A campaign this process's clock puts

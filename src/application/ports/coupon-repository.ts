@@ -11,8 +11,8 @@ export type IssueRefusal = 'NOT_ISSUABLE' | 'SOLD_OUT' | 'ALREADY_ISSUED' | 'USE
 
 /**
  * Issuing is one atomic step of its own, not a unit of work: it counts the copy against the campaign and
- * stores it, or does neither. The campaign row is the hottest in the system, and a lock held across a
- * round trip to the application would cap the whole campaign at the speed of that round trip. Called
+ * stores it, or does neither. A campaign's count is the hottest state in the system, and a lock on it held
+ * across a round trip to the application would cap the whole campaign at the speed of that round trip. Called
  * inside a unit of work (a request with an Idempotency-Key), it joins that unit of work instead, so the
  * two commit together.
  */

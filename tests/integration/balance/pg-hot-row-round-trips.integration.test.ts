@@ -85,7 +85,7 @@ describe('how long a hot row stays locked, in round trips to this process', () =
     expect(held.slice(1)).toEqual([expect.stringMatching(/^INSERT INTO idempotency_keys .*; COMMIT$/)]);
   });
 
-  it('issues a coupon under a key with the campaign row locked by the last statement before the key’s, sent with COMMIT', async () => {
+  it('issues a coupon under a key with its stripe locked by the last statement before the key’s, sent with COMMIT', async () => {
     const { createUser, createCoupon, issueCoupon, runIdempotently } = useCases();
     const user = await createUser.execute({ actor: SYSTEM, name: 'Keyed issue' });
     const coupon = await createCoupon.execute({
@@ -109,7 +109,7 @@ describe('how long a hot row stays locked, in round trips to this process', () =
       keep,
     );
 
-    const held = fromTheLockOn('coupons');
+    const held = fromTheLockOn('coupon_stripes');
     expect(held.slice(1)).toEqual([expect.stringMatching(/^INSERT INTO idempotency_keys .*; COMMIT$/)]);
   });
 });

@@ -31,7 +31,10 @@ async function campaign(createCoupon: CreateCoupon, totalQuantity: number) {
 
 async function counts(couponId: number) {
   return {
-    issuedQuantity: await scalar(database.db, sql`SELECT issued_quantity AS value FROM coupons WHERE id = ${couponId}`),
+    issuedQuantity: await scalar(
+      database.db,
+      sql`SELECT sum(issued)::int AS value FROM coupon_stripes WHERE coupon_id = ${couponId}`,
+    ),
     rows: await scalar(database.db, sql`SELECT count(*) AS value FROM user_coupons WHERE coupon_id = ${couponId}`),
     distinctUsers: await scalar(
       database.db,
@@ -101,7 +104,11 @@ describe('first come, first served on PostgreSQL', () => {
       code: 'COUPON_SOLD_OUT',
     });
 
+    // A back office adding a copy, as the database would split it: one more stripe.
     await sql`UPDATE coupons SET total_quantity = 2 WHERE id = ${coupon.id}`.execute(database.db);
+    await sql`INSERT INTO coupon_stripes (coupon_id, stripe, quantity) VALUES (${coupon.id}, 1, 1)`.execute(
+      database.db,
+    );
     await expect(issueCoupon.execute({ actor, couponId: coupon.id, userId: second! })).rejects.toMatchObject({
       code: 'COUPON_SOLD_OUT',
     });
@@ -116,11 +123,12 @@ describe('first come, first served on PostgreSQL', () => {
     const { createCoupon } = couponUseCases();
     const coupon = await campaign(createCoupon, 1);
     await expect(
-      sql`UPDATE coupons SET issued_quantity = 2 WHERE id = ${coupon.id}`.execute(database.db),
-    ).rejects.toThrow(/coupons_issued_within_total/);
+      sql`UPDATE coupon_stripes SET issued = 2 WHERE coupon_id = ${coupon.id}`.execute(database.db),
+    ).rejects.toThrow(/coupon_stripes_issued_within_quantity/);
     const [userId] = await insertUsers(database.db, 1);
     const copy = {
       coupon_id: coupon.id,
+      stripe: 0,
       user_id: userId!,
       issued_at: new Date(),
       expires_at: new Date(Date.now() + 1_000),

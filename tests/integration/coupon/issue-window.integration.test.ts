@@ -37,7 +37,10 @@ async function aCampaign(window: { issueStartsAt?: Date; issueEndsAt?: Date }) {
 
 async function issued(couponId: number) {
   return {
-    issuedQuantity: await scalar(database.db, sql`SELECT issued_quantity AS value FROM coupons WHERE id = ${couponId}`),
+    issuedQuantity: await scalar(
+      database.db,
+      sql`SELECT sum(issued)::int AS value FROM coupon_stripes WHERE coupon_id = ${couponId}`,
+    ),
     copies: await scalar(
       database.db,
       sql`SELECT count(*)::int AS value FROM user_coupons WHERE coupon_id = ${couponId}`,
@@ -54,7 +57,7 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number, what:
 }
 
 describe('the issue window on PostgreSQL', () => {
-  it('refuses, as COUPON_NOT_ISSUABLE, an issue that waited on the campaign row past issueEndsAt', async () => {
+  it('refuses, as COUPON_NOT_ISSUABLE, an issue that waited on a stripe past issueEndsAt', async () => {
     const issueEndsAt = new Date(Date.now() + 500);
     const coupon = await aCampaign({ issueEndsAt });
     const [userId] = await insertUsers(database.db, 1);
@@ -68,10 +71,10 @@ describe('the issue window on PostgreSQL', () => {
     const holderPid = new Promise<number>((resolve) => {
       locked = resolve;
     });
-    // Another transaction holds the campaign's row (a storm's issue under an Idempotency-Key, say).
+    // Other transactions hold every stripe of the campaign (a storm's issues under Idempotency-Keys, say).
     const holder = database.db.transaction().execute(async (trx) => {
       const { rows } = await sql<{ pid: number }>`
-        SELECT pg_backend_pid() AS pid FROM coupons WHERE id = ${coupon.id} FOR UPDATE`.execute(trx);
+        SELECT pg_backend_pid() AS pid FROM coupon_stripes WHERE coupon_id = ${coupon.id} FOR UPDATE`.execute(trx);
       locked(rows[0]!.pid);
       await released;
     });

@@ -93,9 +93,15 @@ describe('the invariant checker', () => {
       ['stock'],
     ],
     [
-      'a coupon count off by one',
-      sql`UPDATE coupons SET issued_quantity = issued_quantity - 1`,
-      sql`UPDATE coupons SET issued_quantity = issued_quantity + 1`,
+      'a coupon count off by one (a stripe counting a copy that is not there)',
+      sql`UPDATE coupon_stripes SET quantity = quantity + 1, issued = issued + 1 WHERE stripe = 0`,
+      sql`UPDATE coupon_stripes SET quantity = quantity - 1, issued = issued - 1 WHERE stripe = 0`,
+      ['coupons'],
+    ],
+    [
+      "a campaign's stripes holding more than its totalQuantity",
+      sql`UPDATE coupon_stripes SET quantity = quantity + 1 WHERE stripe = 0`,
+      sql`UPDATE coupon_stripes SET quantity = quantity - 1 WHERE stripe = 0`,
       ['coupons'],
     ],
     [
