@@ -94,6 +94,67 @@ describe('delivery to the data platform', () => {
     }
   });
 
+  it('sends a cancellation to /orders/cancellations on its own event id, and its paid order to /orders', async () => {
+    const receiver = await new Receiver().start();
+    const service = await startServiceProcess({ DATABASE_URL: databaseUrl, DATA_PLATFORM_URL: receiver.url });
+    try {
+      const user = await aChargedUser(service, 10_000, { name: 'canceller' });
+      const lamp = await aProduct(service, { name: 'Lamp', price: 1_000, stock: 5 });
+      const buyer = { origin: service.origin, token: await service.tokenFor(user.id) };
+      const placed = await anOrder(buyer, { userId: user.id, items: [{ productId: lamp.id, quantity: 2 }] });
+      // The cancellation's outbox row as the cancellation writes it, in the same shape.
+      const cancelled = {
+        orderId: placed.orderId,
+        userId: user.id,
+        items: [{ productId: lamp.id, quantity: 1 }],
+        refundAmount: 1_000,
+        cancelledAt: new Date().toISOString(),
+      };
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      const { rows } = await client
+        .query<{ event_id: string }>(
+          `WITH cancellation AS (
+             INSERT INTO order_cancellations (order_id, refund_amount, created_at) VALUES ($1, 1000, now()) RETURNING id
+           )
+           INSERT INTO data_platform_outbox (type, order_id, cancellation_id, payload, next_attempt_at, created_at)
+           SELECT 'ORDER_CANCELLED', $1, id, $2::jsonb, now(), now() FROM cancellation RETURNING event_id`,
+          [placed.orderId, JSON.stringify(cancelled)],
+        )
+        .finally(() => client.end());
+      const eventId = rows[0]!.event_id;
+
+      const ours = () => receiver.requests.filter((r) => (JSON.parse(r.body) as Sent).orderId === placed.orderId);
+      for (const started = performance.now(); ours().length < 2 && performance.now() - started < 5_000; )
+        await sleep(20);
+      const byPath = new Map(ours().map((request) => [request.url, request]));
+      expect([...byPath.keys()].sort()).toEqual(['/orders', '/orders/cancellations']);
+      const cancellation = byPath.get('/orders/cancellations')!;
+      expect(JSON.parse(cancellation.body)).toEqual({ eventId, ...cancelled });
+      expect(cancellation.headers['idempotency-key']).toBe(eventId);
+      const paid = JSON.parse(byPath.get('/orders')!.body) as Sent;
+      expect(paid).toMatchObject({ orderId: placed.orderId, paidAmount: 2_000 });
+      expect(paid.eventId).not.toBe(eventId);
+
+      await sleep(200); // the DELIVERED marks land just after the receiver answered
+      const listed = await service.request<{
+        items: { eventId: string; type: string; orderId: number; status: string }[];
+      }>('GET', '/api/v1/admin/data-platform/deliveries?limit=100');
+      expect(
+        listed.body.items
+          .filter((item) => item.orderId === placed.orderId)
+          .map(({ eventId: id, type, status }) => ({ id, type, status })),
+      ).toEqual([
+        { id: paid.eventId, type: 'ORDER_PAID', status: 'DELIVERED' },
+        { id: eventId, type: 'ORDER_CANCELLED', status: 'DELIVERED' },
+      ]);
+    } finally {
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+      await receiver.stop();
+    }
+  });
+
   it('delivers every paid order once the platform recovers, each with one event id, after a SIGKILL and restart', async () => {
     const receiver = await new Receiver().start();
     const env = {

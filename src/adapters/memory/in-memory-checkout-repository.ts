@@ -55,7 +55,7 @@ export class InMemoryCheckoutRepository implements CheckoutRepository {
     this.store.state.orders.set(order.id, { ...order, lines: [...order.lines] });
     await new InMemoryBalanceRepository(this.store).save(payment);
     if (couponUsed) await new InMemoryCouponRepository(this.store).save(couponUsed);
-    await this.outbox.add(order.paidEvent());
+    await this.outbox.add({ type: 'ORDER_PAID', body: order.paidEvent() });
     await new InMemorySales(this.store).add(salesDay, stock);
     return true;
   }

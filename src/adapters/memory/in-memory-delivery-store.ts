@@ -2,8 +2,12 @@ import type { Clock } from '../../application/ports/clock.js';
 import type { DeliveryFilter, DeliveryStore } from '../../application/ports/data-platform.js';
 import type { Outbox } from '../../application/ports/outbox.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import { type ClaimedDelivery, Delivery, type FailureOutcome } from '../../domain/data-platform/delivery.js';
-import type { OrderPaidEvent } from '../../domain/order/order.js';
+import {
+  type ClaimedDelivery,
+  type DataPlatformEvent,
+  Delivery,
+  type FailureOutcome,
+} from '../../domain/data-platform/delivery.js';
 import { systemClock } from '../system-clock.js';
 import { InMemoryOutbox } from './in-memory-outbox.js';
 import { InMemoryStore } from './in-memory-store.js';
@@ -24,8 +28,8 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
     this.outbox = new InMemoryOutbox(store, clock);
   }
 
-  add(event: OrderPaidEvent): Promise<void> {
-    return this.outbox.add(event);
+  add(event: DataPlatformEvent, cancellationId?: number): Promise<void> {
+    return this.outbox.add(event, cancellationId);
   }
 
   /** Every delivery, by id: for assertions. */
@@ -55,11 +59,13 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
     this.update(eventId, (delivery) => delivery.failed(attempt, outcome, error, this.clock.now()));
   }
 
-  async list({ status }: DeliveryFilter, { limit, after }: PageRequest): Promise<Page<Delivery>> {
+  async list({ status, type }: DeliveryFilter, { limit, after }: PageRequest): Promise<Page<Delivery>> {
     const rows = this.all()
       .filter(
         (delivery) =>
-          (status === undefined || delivery.status === status) && (after === undefined || delivery.id > after),
+          (status === undefined || delivery.status === status) &&
+          (type === undefined || delivery.type === type) &&
+          (after === undefined || delivery.id > after),
       )
       .slice(0, limit + 1);
     return pageFrom(rows, limit, (delivery) => delivery.id);

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../application/ports/clock.js';
 import type { Outbox } from '../../application/ports/outbox.js';
-import { Delivery } from '../../domain/data-platform/delivery.js';
-import type { OrderPaidEvent } from '../../domain/order/order.js';
+import { type DataPlatformEvent, Delivery } from '../../domain/data-platform/delivery.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
 /** The in-memory outbox table: the unit of work writes its rows, InMemoryDeliveryStore delivers them. */
@@ -13,13 +12,22 @@ export class InMemoryOutbox implements Outbox {
     private readonly clock: Clock,
   ) {}
 
-  async add(event: OrderPaidEvent): Promise<void> {
+  /** Refuses what the table's constraints refuse: a second ORDER_PAID row for an order, a cancellation twice. */
+  async add(event: DataPlatformEvent, cancellationId?: number): Promise<void> {
+    const rows = this.store.state.outbox;
+    if (event.type === 'ORDER_PAID') {
+      if (cancellationId !== undefined) throw new Error('An ORDER_PAID event names no cancellation.');
+      if (rows.some((row) => row.event.type === 'ORDER_PAID' && row.event.body.orderId === event.body.orderId))
+        throw new Error(`Order ${event.body.orderId} has its ORDER_PAID event already.`);
+    }
+    if (cancellationId !== undefined && rows.some((row) => row.cancellationId === cancellationId))
+      throw new Error(`Cancellation ${cancellationId} has its event already.`);
     const delivery = Delivery.enqueue({
       id: this.store.nextId('outbox'),
       eventId: randomUUID(),
-      orderId: event.orderId,
+      event,
       at: this.clock.now(),
     });
-    this.store.state.outbox.push({ event: structuredClone(event), delivery: { ...delivery } });
+    rows.push({ event: structuredClone(event), cancellationId: cancellationId ?? null, delivery: { ...delivery } });
   }
 }

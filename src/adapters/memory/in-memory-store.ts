@@ -2,8 +2,8 @@ import type { IdempotencyRecord } from '../../application/ports/idempotency-keys
 import type { StockAdjustment } from '../../application/ports/product-repository.js';
 import type { BalanceProps, LedgerEntry } from '../../domain/balance/balance.js';
 import type { CouponProps } from '../../domain/coupon/coupon.js';
-import type { DeliveryProps } from '../../domain/data-platform/delivery.js';
-import type { OrderPaidEvent, OrderProps } from '../../domain/order/order.js';
+import type { DataPlatformEvent, DeliveryProps } from '../../domain/data-platform/delivery.js';
+import type { OrderProps } from '../../domain/order/order.js';
 import type { ProductProps } from '../../domain/product/product.js';
 import type { UserProps } from '../../domain/user/user.js';
 
@@ -17,9 +17,11 @@ export interface UserCouponRecord {
   orderId: number | null;
 }
 
-/** An outbox row: the event to send and how its delivery stands. */
+/** An outbox row: the event to send (its type and body), and how its delivery stands. */
 export interface OutboxRecord {
-  readonly event: OrderPaidEvent;
+  readonly event: DataPlatformEvent;
+  /** The cancellation an ORDER_CANCELLED event tells of, where its writer named it. */
+  readonly cancellationId: number | null;
   delivery: DeliveryProps;
 }
 

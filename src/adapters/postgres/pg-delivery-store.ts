@@ -1,8 +1,14 @@
 import { type Selectable, sql } from 'kysely';
 import type { DeliveryFilter, DeliveryStore } from '../../application/ports/data-platform.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import { type ClaimedDelivery, Delivery, type FailureOutcome } from '../../domain/data-platform/delivery.js';
-import type { OrderPaidEvent } from '../../domain/order/order.js';
+import {
+  type ClaimedDelivery,
+  type DataPlatformEvent,
+  type DataPlatformEventType,
+  Delivery,
+  type FailureOutcome,
+} from '../../domain/data-platform/delivery.js';
+import type { OrderCancelledEvent, OrderPaidEvent } from '../../domain/order/order.js';
 import type { DataPlatformOutboxTable, Db } from './database.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -10,10 +16,18 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** `ms` after the database's now(): every instant the outbox compares is the database's, never a process's. */
 const inMs = (ms: number) => sql<Date>`now() + ${ms}::double precision * interval '1 millisecond'`;
 
+/** The stored payload is the event's body; its type is the row's (a CHECK keeps it to the known ones). */
+function eventOf(type: DataPlatformEventType, payload: Record<string, unknown>): DataPlatformEvent {
+  return type === 'ORDER_CANCELLED'
+    ? { type, body: payload as unknown as OrderCancelledEvent }
+    : { type, body: payload as unknown as OrderPaidEvent };
+}
+
 const toDelivery = (row: Selectable<DataPlatformOutboxTable>) =>
   new Delivery({
     id: row.id,
     eventId: row.event_id,
+    type: row.type,
     orderId: row.order_id,
     status: row.status,
     attempts: row.attempts,
@@ -33,7 +47,12 @@ export class PgDeliveryStore implements DeliveryStore {
    * nor write a lease that has run out already.
    */
   async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    const { rows } = await sql<{ event_id: string; payload: OrderPaidEvent; attempts: number }>`
+    const { rows } = await sql<{
+      event_id: string;
+      type: DataPlatformEventType;
+      payload: Record<string, unknown>;
+      attempts: number;
+    }>`
       WITH due AS MATERIALIZED (
         SELECT id FROM data_platform_outbox
         WHERE status = 'PENDING' AND next_attempt_at <= now()
@@ -45,8 +64,12 @@ export class PgDeliveryStore implements DeliveryStore {
       SET attempts = outbox.attempts + 1, next_attempt_at = ${inMs(leaseMs)}
       FROM due
       WHERE outbox.id = due.id
-      RETURNING outbox.event_id, outbox.payload, outbox.attempts`.execute(this.db);
-    return rows.map((row) => ({ eventId: row.event_id, event: row.payload, attempt: row.attempts }));
+      RETURNING outbox.event_id, outbox.type, outbox.payload, outbox.attempts`.execute(this.db);
+    return rows.map((row) => ({
+      eventId: row.event_id,
+      event: eventOf(row.type, row.payload),
+      attempt: row.attempts,
+    }));
   }
 
   async markDelivered(eventId: string): Promise<void> {
@@ -72,9 +95,10 @@ export class PgDeliveryStore implements DeliveryStore {
       .execute();
   }
 
-  async list({ status }: DeliveryFilter, { limit, after }: PageRequest): Promise<Page<Delivery>> {
+  async list({ status, type }: DeliveryFilter, { limit, after }: PageRequest): Promise<Page<Delivery>> {
     let query = this.db.selectFrom('data_platform_outbox').selectAll();
     if (status !== undefined) query = query.where('status', '=', status);
+    if (type !== undefined) query = query.where('type', '=', type);
     if (after !== undefined) query = query.where('id', '>', after);
     const rows = await query
       .orderBy('id')

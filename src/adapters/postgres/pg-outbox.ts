@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Outbox } from '../../application/ports/outbox.js';
-import type { OrderPaidEvent } from '../../domain/order/order.js';
+import type { DataPlatformEvent } from '../../domain/data-platform/delivery.js';
 import type { Db } from './database.js';
 
 export class PgOutbox implements Outbox {
@@ -9,14 +9,17 @@ export class PgOutbox implements Outbox {
   /**
    * Due at once by the database's clock, the one every relay compares with (an instance's own clock running
    * ahead would hold the event back); the relay picks it up after the commit. The event id comes from the
-   * database.
+   * database. The schema keeps one ORDER_PAID row per order, and an ORDER_CANCELLED row only with its
+   * cancellation, one per cancellation.
    */
-  async add(event: OrderPaidEvent): Promise<void> {
+  async add(event: DataPlatformEvent, cancellationId?: number): Promise<void> {
     await this.db
       .insertInto('data_platform_outbox')
       .values({
-        order_id: event.orderId,
-        payload: JSON.stringify(event),
+        type: event.type,
+        order_id: event.body.orderId,
+        cancellation_id: cancellationId ?? null,
+        payload: JSON.stringify(event.body),
         next_attempt_at: sql<Date>`now()`,
         created_at: sql<Date>`now()`,
       })

@@ -1,4 +1,4 @@
-import type { Delivery, DeliveryStatus } from '../../domain/data-platform/delivery.js';
+import type { DataPlatformEventType, Delivery, DeliveryStatus } from '../../domain/data-platform/delivery.js';
 import { type Actor, assertAdmin } from '../shared/actor.js';
 import type { Page, PageRequest } from '../shared/pagination.js';
 import type { DeliveryStore } from '../ports/data-platform.js';
@@ -6,14 +6,15 @@ import type { DeliveryStore } from '../ports/data-platform.js';
 export interface ListDeliveriesInput {
   readonly actor: Actor;
   readonly status?: DeliveryStatus | undefined;
+  readonly type?: DataPlatformEventType | undefined;
   readonly page: PageRequest;
 }
 
 export class ListDeliveries {
   constructor(private readonly deliveries: DeliveryStore) {}
 
-  async execute({ actor, status, page }: ListDeliveriesInput): Promise<Page<Delivery>> {
+  async execute({ actor, status, type, page }: ListDeliveriesInput): Promise<Page<Delivery>> {
     assertAdmin(actor);
-    return this.deliveries.list({ status }, page);
+    return this.deliveries.list({ status, type }, page);
   }
 }

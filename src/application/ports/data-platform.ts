@@ -1,15 +1,22 @@
-import type { ClaimedDelivery, Delivery, DeliveryStatus, FailureOutcome } from '../../domain/data-platform/delivery.js';
-import type { OrderPaidEvent } from '../../domain/order/order.js';
+import type {
+  ClaimedDelivery,
+  DataPlatformEvent,
+  DataPlatformEventType,
+  Delivery,
+  DeliveryStatus,
+  FailureOutcome,
+} from '../../domain/data-platform/delivery.js';
 import type { Page, PageRequest } from '../shared/pagination.js';
 
 /** The external data platform. */
 export interface DataPlatformClient {
   /** Resolves once the platform accepted the event (2xx); rejects on anything else: network error, timeout, non-2xx. */
-  deliver(eventId: string, event: OrderPaidEvent): Promise<void>;
+  deliver(eventId: string, event: DataPlatformEvent): Promise<void>;
 }
 
 export interface DeliveryFilter {
   readonly status?: DeliveryStatus | undefined;
+  readonly type?: DataPlatformEventType | undefined;
 }
 
 /**

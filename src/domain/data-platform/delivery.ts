@@ -1,4 +1,13 @@
-import type { OrderPaidEvent } from '../order/order.js';
+import type { OrderCancelledEvent, OrderPaidEvent } from '../order/order.js';
+
+/** What the data platform hears of: a paid order, and each of its cancellations. */
+export const DATA_PLATFORM_EVENT_TYPES = ['ORDER_PAID', 'ORDER_CANCELLED'] as const;
+export type DataPlatformEventType = (typeof DATA_PLATFORM_EVENT_TYPES)[number];
+
+/** One event with its kind; `body` is what is sent, less the event id (the outbox's). */
+export type DataPlatformEvent =
+  | { readonly type: 'ORDER_PAID'; readonly body: OrderPaidEvent }
+  | { readonly type: 'ORDER_CANCELLED'; readonly body: OrderCancelledEvent };
 
 export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'FAILED'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -7,6 +16,8 @@ export interface DeliveryProps {
   /** The outbox row's id: the order deliveries are listed in. */
   readonly id: number;
   readonly eventId: string;
+  readonly type: DataPlatformEventType;
+  /** The order the event is about: the paid order, or the order a cancellation cancels from. */
   readonly orderId: number;
   readonly status: DeliveryStatus;
   /** Attempts started, counted when an attempt is claimed. */
@@ -21,7 +32,7 @@ export interface DeliveryProps {
 /** A delivery claimed for one attempt: what to send, and which attempt this is. */
 export interface ClaimedDelivery {
   readonly eventId: string;
-  readonly event: OrderPaidEvent;
+  readonly event: DataPlatformEvent;
   readonly attempt: number;
 }
 
@@ -62,10 +73,14 @@ export function describeFailure(error: unknown): string {
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 }
 
-/** One paid order on its way to the data platform: an outbox row. Immutable: each step returns a new Delivery. */
+/**
+ * One event (a paid order, or a cancellation) on its way to the data platform: an outbox row. Every type goes
+ * through the same steps. Immutable: each step returns a new Delivery.
+ */
 export class Delivery implements DeliveryProps {
   readonly id: number;
   readonly eventId: string;
+  readonly type: DataPlatformEventType;
   readonly orderId: number;
   readonly status: DeliveryStatus;
   readonly attempts: number;
@@ -77,6 +92,7 @@ export class Delivery implements DeliveryProps {
   constructor(props: DeliveryProps) {
     this.id = props.id;
     this.eventId = props.eventId;
+    this.type = props.type;
     this.orderId = props.orderId;
     this.status = props.status;
     this.attempts = props.attempts;
@@ -87,11 +103,22 @@ export class Delivery implements DeliveryProps {
   }
 
   /** A new outbox row, due at once. */
-  static enqueue({ id, eventId, orderId, at }: { id: number; eventId: string; orderId: number; at: Date }): Delivery {
+  static enqueue({
+    id,
+    eventId,
+    event,
+    at,
+  }: {
+    id: number;
+    eventId: string;
+    event: DataPlatformEvent;
+    at: Date;
+  }): Delivery {
     return new Delivery({
       id,
       eventId,
-      orderId,
+      type: event.type,
+      orderId: event.body.orderId,
       status: 'PENDING',
       attempts: 0,
       lastError: null,

@@ -162,17 +162,20 @@ export interface DeliveryCheck {
 }
 
 /**
- * Waits until every outbox row (every order in the schema, paid through whatever faults) has been
- * answered 2xx by the receiver and is marked DELIVERED, polling every 200 ms, at most `timeoutMs` (then
- * `missing` says how many were not). Then checks what arrived: the order's own event id in the body and as the
- * Idempotency-Key, the amounts of the order.
+ * Waits until every outbox row (every order in the schema, paid through whatever faults, and each of its
+ * cancellations) has been answered 2xx by the receiver and is marked DELIVERED, polling every 200 ms, at most
+ * `timeoutMs` (then `missing` says how many were not). Then checks what arrived: each event's own id in the body
+ * and as the Idempotency-Key, on its type's path; for a paid order, the amounts of the order.
  */
 export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeoutMs: number): Promise<DeliveryCheck> {
   const startedAt = performance.now();
   let missing: { event_id: string; order_id: number; status: string }[] = [];
-  let rows: { event_id: string; order_id: number; status: string; attempts: number }[] = [];
+  let rows: { event_id: string; type: string; order_id: number; status: string; attempts: number }[] = [];
   for (;;) {
-    rows = await db.selectFrom('data_platform_outbox').select(['event_id', 'order_id', 'status', 'attempts']).execute();
+    rows = await db
+      .selectFrom('data_platform_outbox')
+      .select(['event_id', 'type', 'order_id', 'status', 'attempts'])
+      .execute();
     const delivered = receiver.delivered();
     missing = rows.filter((row) => row.status !== 'DELIVERED' || !delivered.has(row.event_id));
     if (missing.length === 0 || performance.now() - startedAt > timeoutMs) break;
@@ -185,7 +188,9 @@ export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeout
     .select(['id', 'user_id', 'paid_amount', 'total_amount', 'discount_amount'])
     .execute();
   const orderById = new Map(orders.map((order) => [order.id, order]));
-  const eventByOrder = new Map(rows.map((row) => [row.order_id, row.event_id]));
+  const paidRows = rows.filter((row) => row.type === 'ORDER_PAID');
+  const eventByOrder = new Map(paidRows.map((row) => [row.order_id, row.event_id]));
+  const cancellations = new Map(rows.filter((row) => row.type === 'ORDER_CANCELLED').map((row) => [row.event_id, row]));
   const perEvent = new Map<string, number>();
   for (const attempt of receiver.attempts) {
     if (!attempt.eventId) {
@@ -195,6 +200,17 @@ export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeout
     perEvent.set(attempt.eventId, (perEvent.get(attempt.eventId) ?? 0) + 1);
     if (attempt.idempotencyKey !== attempt.eventId)
       problems.push(`event ${attempt.eventId} sent with Idempotency-Key ${attempt.idempotencyKey}`);
+    // A cancellation comes on its own path (under the instance's base path), as its own event of its order.
+    const onCancellations = attempt.path.endsWith('/orders/cancellations');
+    if (onCancellations || cancellations.has(attempt.eventId)) {
+      const cancellation = cancellations.get(attempt.eventId);
+      if (!onCancellations || cancellation?.order_id !== attempt.orderId)
+        problems.push(
+          `event ${attempt.eventId} came on ${attempt.path} naming order ${attempt.orderId}; outbox: ${JSON.stringify(cancellation)}`,
+        );
+      continue;
+    }
+    if (!attempt.path.endsWith('/orders')) problems.push(`paid event ${attempt.eventId} came on ${attempt.path}`);
     const order = attempt.orderId === undefined ? undefined : orderById.get(attempt.orderId);
     if (!order || eventByOrder.get(order.id) !== attempt.eventId) {
       problems.push(
@@ -212,7 +228,8 @@ export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeout
       problems.push(`event ${attempt.eventId} carries ${JSON.stringify(body)} for order ${JSON.stringify(order)}`);
     }
   }
-  if (orders.length !== rows.length) problems.push(`${orders.length} orders but ${rows.length} outbox rows`);
+  if (orders.length !== paidRows.length)
+    problems.push(`${orders.length} orders but ${paidRows.length} ORDER_PAID outbox rows`);
   const counts = [...perEvent.values()];
   return {
     events: rows.length,

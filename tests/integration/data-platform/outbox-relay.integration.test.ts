@@ -6,7 +6,7 @@ import { OutboxRelay } from '../../../src/adapters/data-platform/outbox-relay.js
 import { UndiciDataPlatformClient } from '../../../src/adapters/data-platform/undici-data-platform-client.js';
 import { PgDeliveryStore } from '../../../src/adapters/postgres/pg-delivery-store.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
-import { insertOutboxRows } from './outbox-rows.js';
+import { insertCancellationRow, insertOutboxRows } from './outbox-rows.js';
 import { type ReceivedRequest, Receiver } from './receiver.js';
 
 const database = useTestDatabase({ poolSize: 10 });
@@ -139,6 +139,52 @@ describe('OutboxRelay against PostgreSQL and an HTTP data platform', () => {
     expect(receiver.requests).toHaveLength(50);
     expect([...received.keys()].sort()).toEqual([...eventIds].sort());
     expect([...received.values()].every((count) => count === 1)).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  it('delivers paid orders to /orders and their cancellations to /orders/cancellations, retrying each on its own', async () => {
+    const receiver = await startReceiver();
+    const paid = await insertOutboxRows(database.db, 3);
+    const cancelled = [
+      await insertCancellationRow(database.db, paid[0]!),
+      await insertCancellationRow(database.db, paid[0]!, { refundAmount: 100 }),
+      await insertCancellationRow(database.db, paid[2]!),
+    ];
+    const failedOnce = new Set<string>();
+    // Each cancellation fails its first attempt; the paid orders go through at once.
+    receiver.answer = (request) => {
+      const eventId = eventIdOf(request);
+      if (request.url === '/orders/cancellations' && !failedOnce.has(eventId)) {
+        failedOnce.add(eventId);
+        return { status: 503 };
+      }
+      return { status: 200 };
+    };
+    const eventIds = [...paid, ...cancelled].map((row) => row.eventId);
+    const errors: unknown[] = [];
+    startRelay(receiver.url, errors);
+    await until(async () => (await statusesOf(eventIds)).DELIVERED === 6, 10_000);
+
+    const pathsOf = (eventId: string) =>
+      receiver.requests.filter((request) => eventIdOf(request) === eventId).map((request) => request.url);
+    for (const row of paid) expect(pathsOf(row.eventId)).toEqual(['/orders']);
+    for (const row of cancelled) {
+      expect(pathsOf(row.eventId)).toEqual(['/orders/cancellations', '/orders/cancellations']);
+      const last = receiver.requests.findLast((request) => eventIdOf(request) === row.eventId)!;
+      expect(JSON.parse(last.body)).toEqual({ eventId: row.eventId, ...row.event.body });
+      expect(last.headers['idempotency-key']).toBe(row.eventId);
+    }
+    const { rows } = await sql<{ type: string; attempts: number; last_error: string | null }>`
+      SELECT type, attempts, last_error FROM data_platform_outbox
+      WHERE event_id = ANY(${eventIds}::uuid[]) ORDER BY id`.execute(database.db);
+    expect(rows).toEqual([
+      ...paid.map(() => ({ type: 'ORDER_PAID', attempts: 1, last_error: null })),
+      ...cancelled.map(() => ({
+        type: 'ORDER_CANCELLED',
+        attempts: 2,
+        last_error: `POST ${receiver.url}/orders/cancellations answered 503`,
+      })),
+    ]);
     expect(errors).toEqual([]);
   });
 });

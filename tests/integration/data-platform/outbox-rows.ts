@@ -1,17 +1,19 @@
 import { sql } from 'kysely';
 import type { Db } from '../../../src/adapters/postgres/database.js';
-import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
+import type { DataPlatformEvent } from '../../../src/domain/data-platform/delivery.js';
+import type { OrderCancelledEvent, OrderPaidEvent } from '../../../src/domain/order/order.js';
 
 export interface OutboxRow {
   readonly id: number;
   readonly eventId: string;
   readonly orderId: number;
-  readonly event: OrderPaidEvent;
+  readonly event: DataPlatformEvent;
 }
 
 /**
  * `count` paid orders of one new user, each with its outbox row due at `dueAt`, written with plain SQL so
- * the tests of the relay depend on nothing but the table. In outbox id order.
+ * the tests of the relay depend on nothing but the table (and its default type, ORDER_PAID). In outbox id
+ * order.
  */
 export async function insertOutboxRows(db: Db, count: number, dueAt: Date = new Date()): Promise<OutboxRow[]> {
   const { rows: users } = await sql<{
@@ -41,9 +43,53 @@ export async function insertOutboxRows(db: Db, count: number, dueAt: Date = new 
       INSERT INTO data_platform_outbox (order_id, payload, next_attempt_at, created_at)
       VALUES (${event.orderId}, ${JSON.stringify(event)}::jsonb, ${dueAt}, now())
       RETURNING id, event_id`.execute(db);
-    inserted.push({ id: rows[0]!.id, eventId: rows[0]!.event_id, orderId: event.orderId, event });
+    inserted.push({
+      id: rows[0]!.id,
+      eventId: rows[0]!.event_id,
+      orderId: event.orderId,
+      event: { type: 'ORDER_PAID', body: event },
+    });
   }
   return inserted;
+}
+
+export interface CancellationRow extends OutboxRow {
+  readonly cancellationId: number;
+}
+
+/**
+ * A cancellation of the order of `paid` (a row of insertOutboxRows), refunding `refundAmount`, and its
+ * ORDER_CANCELLED outbox row due at `dueAt`, in plain SQL as the Pg cancellation writes them. The
+ * cancellation's lines are left out: the outbox does not read them.
+ */
+export async function insertCancellationRow(
+  db: Db,
+  paid: OutboxRow,
+  { refundAmount = 4_500, dueAt = new Date() }: { refundAmount?: number; dueAt?: Date } = {},
+): Promise<CancellationRow> {
+  const { rows: cancellations } = await sql<{ id: number; created_at: Date }>`
+    INSERT INTO order_cancellations (order_id, refund_amount, created_at)
+    VALUES (${paid.orderId}, ${refundAmount}, now())
+    RETURNING id, created_at`.execute(db);
+  const cancellation = cancellations[0]!;
+  const event: OrderCancelledEvent = {
+    orderId: paid.orderId,
+    userId: paid.event.body.userId,
+    items: [{ productId: 1, quantity: 1 }],
+    refundAmount,
+    cancelledAt: cancellation.created_at.toISOString(),
+  };
+  const { rows } = await sql<{ id: number; event_id: string }>`
+    INSERT INTO data_platform_outbox (type, order_id, cancellation_id, payload, next_attempt_at, created_at)
+    VALUES ('ORDER_CANCELLED', ${paid.orderId}, ${cancellation.id}, ${JSON.stringify(event)}::jsonb, ${dueAt}, now())
+    RETURNING id, event_id`.execute(db);
+  return {
+    id: rows[0]!.id,
+    eventId: rows[0]!.event_id,
+    orderId: paid.orderId,
+    cancellationId: cancellation.id,
+    event: { type: 'ORDER_CANCELLED', body: event },
+  };
 }
 
 export interface OutboxState {

@@ -4,9 +4,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { ClaimedDelivery } from '../../../src/domain/data-platform/delivery.js';
 import { PgDeliveryStore } from '../../../src/adapters/postgres/pg-delivery-store.js';
 import { PgOutbox } from '../../../src/adapters/postgres/pg-outbox.js';
-import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
+import type { OrderCancelledEvent, OrderPaidEvent } from '../../../src/domain/order/order.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
-import { insertOutboxRows, outboxState } from './outbox-rows.js';
+import { insertCancellationRow, insertOutboxRows, outboxState } from './outbox-rows.js';
 
 const database = useTestDatabase({ poolSize: 20 });
 const LEASE_MS = 30_000;
@@ -109,19 +109,65 @@ describe('PgDeliveryStore claiming', () => {
     );
     const event: OrderPaidEvent = {
       orderId: rows[0]!.id,
-      userId: existing!.event.userId,
+      userId: existing!.event.body.userId,
       items: [{ productId: 9, name: 'Mug, "large"', quantity: 3, unitPrice: 1_000, amount: 3_000 }],
       totalAmount: 3_000,
       discountAmount: 0,
       paidAmount: 3_000,
       paidAt: new Date().toISOString(),
     };
-    await new PgOutbox(database.db).add(event);
+    await new PgOutbox(database.db).add({ type: 'ORDER_PAID', body: event });
 
     const [claimed] = await store.claimDue(10, LEASE_MS);
 
-    expect(claimed).toEqual({ eventId: expect.stringMatching(/^[0-9a-f-]{36}$/), event, attempt: 1 });
+    expect(claimed).toEqual({
+      eventId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      event: { type: 'ORDER_PAID', body: event },
+      attempt: 1,
+    });
     expect(claimed!.eventId).not.toBe(existing!.eventId);
+  });
+
+  it('hands out an ORDER_CANCELLED row as its type and body, apart from its order’s paid event', async () => {
+    const [paid] = await insertOutboxRows(database.db, 1, fromNow(-5_000));
+    const cancelled = await insertCancellationRow(database.db, paid!, { dueAt: fromNow(-1_000) });
+
+    const claimed = await store.claimDue(10, LEASE_MS);
+
+    expect(claimed).toEqual([
+      { eventId: paid!.eventId, event: paid!.event, attempt: 1 },
+      { eventId: cancelled.eventId, event: cancelled.event, attempt: 1 },
+    ]);
+    expect(cancelled.event).toMatchObject({ type: 'ORDER_CANCELLED', body: { orderId: paid!.orderId } });
+  });
+
+  it('hands out what PgOutbox wrote for a cancellation, with the type and cancellation it names', async () => {
+    const [paid] = await insertOutboxRows(database.db, 1, fromNow(HOUR_MS));
+    const { rows } = await sql<{ id: number }>`
+      INSERT INTO order_cancellations (order_id, refund_amount, created_at)
+      VALUES (${paid!.orderId}, 9000, now()) RETURNING id`.execute(database.db);
+    const cancellationId = rows[0]!.id;
+    const event: OrderCancelledEvent = {
+      orderId: paid!.orderId,
+      userId: paid!.event.body.userId,
+      items: [{ productId: 1, quantity: 1 }],
+      refundAmount: 9_000,
+      cancelledAt: new Date().toISOString(),
+    };
+    await new PgOutbox(database.db).add({ type: 'ORDER_CANCELLED', body: event }, cancellationId);
+
+    const [claimed] = await store.claimDue(10, LEASE_MS);
+
+    expect(claimed).toEqual({
+      eventId: expect.any(String),
+      event: { type: 'ORDER_CANCELLED', body: event },
+      attempt: 1,
+    });
+    const { rows: stored } = await sql<{ type: string; order_id: number; cancellation_id: number | null }>`
+      SELECT type, order_id, cancellation_id FROM data_platform_outbox WHERE event_id = ${claimed!.eventId}`.execute(
+      database.db,
+    );
+    expect(stored).toEqual([{ type: 'ORDER_CANCELLED', order_id: paid!.orderId, cancellation_id: cancellationId }]);
   });
 
   it('leases a claimed event from the database clock: not due again until the lease ends, then the next attempt', async () => {
@@ -256,6 +302,7 @@ describe('PgDeliveryStore listing', () => {
       {
         id: rows[0]!.id,
         eventId: rows[0]!.eventId,
+        type: 'ORDER_PAID',
         orderId: rows[0]!.orderId,
         status: 'DELIVERED',
         attempts: 1,
@@ -267,6 +314,7 @@ describe('PgDeliveryStore listing', () => {
       {
         id: rows[1]!.id,
         eventId: rows[1]!.eventId,
+        type: 'ORDER_PAID',
         orderId: rows[1]!.orderId,
         status: 'FAILED',
         attempts: 1,
@@ -289,5 +337,88 @@ describe('PgDeliveryStore listing', () => {
       items: [{ eventId: rows[1]!.eventId }],
       nextAfter: null,
     });
+  });
+});
+
+describe('PgDeliveryStore with cancellations', () => {
+  it('retries, parks, resets and delivers a cancellation on its own, and lists and filters it by type', async () => {
+    const [paid, other] = await insertOutboxRows(database.db, 2, fromNow(-1_000));
+    const cancelled = await insertCancellationRow(database.db, paid!, { dueAt: fromNow(-1_000) });
+    await store.claimDue(10, LEASE_MS);
+    await store.markDelivered(paid!.eventId);
+    await store.recordFailure(cancelled.eventId, 1, { status: 'FAILED' }, 'POST /orders/cancellations answered 500');
+
+    expect(await outboxState(database.db, paid!.eventId)).toMatchObject({ status: 'DELIVERED' });
+    expect(await outboxState(database.db, cancelled.eventId)).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      lastError: 'POST /orders/cancellations answered 500',
+    });
+    const all = await store.list({}, { limit: 10 });
+    expect(all.items.map(({ eventId, type, orderId, status }) => ({ eventId, type, orderId, status }))).toEqual([
+      { eventId: paid!.eventId, type: 'ORDER_PAID', orderId: paid!.orderId, status: 'DELIVERED' },
+      { eventId: other!.eventId, type: 'ORDER_PAID', orderId: other!.orderId, status: 'PENDING' },
+      { eventId: cancelled.eventId, type: 'ORDER_CANCELLED', orderId: paid!.orderId, status: 'FAILED' },
+    ]);
+    await expect(store.list({ type: 'ORDER_CANCELLED' }, { limit: 10 })).resolves.toMatchObject({
+      items: [{ eventId: cancelled.eventId }],
+      nextAfter: null,
+    });
+    const paidOnes = await store.list({ type: 'ORDER_PAID', status: 'PENDING' }, { limit: 10 });
+    expect(paidOnes.items.map((delivery) => delivery.eventId)).toEqual([other!.eventId]);
+
+    await expect(store.resetForRetry(cancelled.eventId)).resolves.toMatchObject({
+      type: 'ORDER_CANCELLED',
+      status: 'PENDING',
+      attempts: 0,
+    });
+    await store.markDelivered(other!.eventId);
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([
+      { eventId: cancelled.eventId, event: cancelled.event, attempt: 1 },
+    ]);
+    await store.markDelivered(cancelled.eventId);
+    expect(await outboxState(database.db, cancelled.eventId)).toMatchObject({ status: 'DELIVERED' });
+  });
+});
+
+describe('the outbox table', () => {
+  const insert = (type: string, orderId: number, cancellationId: number | null) =>
+    sql`
+      INSERT INTO data_platform_outbox (type, order_id, cancellation_id, payload, next_attempt_at, created_at)
+      VALUES (${type}, ${orderId}, ${cancellationId}, '{}'::jsonb, now(), now())`.execute(database.db);
+
+  it('holds one ORDER_PAID row per order and one ORDER_CANCELLED row per cancellation, each with its cancellation', async () => {
+    const [paid] = await insertOutboxRows(database.db, 1);
+    const first = await insertCancellationRow(database.db, paid!);
+    await insertCancellationRow(database.db, paid!);
+    const { rows } = await sql<{ id: number }>`
+      INSERT INTO order_cancellations (order_id, refund_amount, created_at)
+      VALUES (${paid!.orderId}, 0, now()) RETURNING id`.execute(database.db);
+    const spare = rows[0]!.id;
+
+    await expect(insert('ORDER_PAID', paid!.orderId, null)).rejects.toMatchObject({
+      code: '23505',
+      constraint: 'data_platform_outbox_one_paid_event',
+    });
+    await expect(insert('ORDER_CANCELLED', paid!.orderId, null)).rejects.toMatchObject({
+      code: '23514',
+      constraint: 'data_platform_outbox_event_shape',
+    });
+    await expect(insert('ORDER_PAID', paid!.orderId, spare)).rejects.toMatchObject({
+      code: '23514',
+      constraint: 'data_platform_outbox_event_shape',
+    });
+    await expect(insert('ORDER_CANCELLED', paid!.orderId, first.cancellationId)).rejects.toMatchObject({
+      code: '23505',
+    });
+    await expect(insert('ORDER_REFUNDED', paid!.orderId, spare)).rejects.toMatchObject({ code: '23514' });
+    await insert('ORDER_CANCELLED', paid!.orderId, spare);
+
+    expect(
+      await scalar(
+        database.db,
+        sql`SELECT count(*)::int AS value FROM data_platform_outbox WHERE order_id = ${paid!.orderId}`,
+      ),
+    ).toBe(4);
   });
 });

@@ -1,17 +1,31 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UndiciDataPlatformClient } from '../../../src/adapters/data-platform/undici-data-platform-client.js';
-import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
+import type { DataPlatformEvent } from '../../../src/domain/data-platform/delivery.js';
 import { Receiver } from './receiver.js';
 
 const eventId = '3f2b8c9e-4d1a-4e6b-9a7c-2b5d8e1f0a34';
-const event: OrderPaidEvent = {
-  orderId: 42,
-  userId: 7,
-  items: [{ productId: 3, name: 'Keyboard', quantity: 2, unitPrice: 5_000, amount: 10_000 }],
-  totalAmount: 10_000,
-  discountAmount: 1_000,
-  paidAmount: 9_000,
-  paidAt: '2026-11-24T03:00:00.000Z',
+const event: DataPlatformEvent = {
+  type: 'ORDER_PAID',
+  body: {
+    orderId: 42,
+    userId: 7,
+    items: [{ productId: 3, name: 'Keyboard', quantity: 2, unitPrice: 5_000, amount: 10_000 }],
+    totalAmount: 10_000,
+    discountAmount: 1_000,
+    paidAmount: 9_000,
+    paidAt: '2026-11-24T03:00:00.000Z',
+  },
+};
+const cancellationId = '9a6e2f1c-7b3d-4c8e-a5f0-1d2b3c4e5f60';
+const cancellation: DataPlatformEvent = {
+  type: 'ORDER_CANCELLED',
+  body: {
+    orderId: 42,
+    userId: 7,
+    items: [{ productId: 3, quantity: 1 }],
+    refundAmount: 4_500,
+    cancelledAt: '2026-11-24T05:00:00.000Z',
+  },
 };
 
 const receiver = new Receiver();
@@ -35,7 +49,7 @@ afterAll(async () => {
 });
 
 describe('UndiciDataPlatformClient', () => {
-  it('POSTs the event with its id to /orders, keyed by the event id', async () => {
+  it('POSTs a paid order with its event id to /orders, keyed by the event id', async () => {
     await clientFor(receiver.url).deliver(eventId, event);
 
     expect(receiver.requests).toHaveLength(1);
@@ -43,15 +57,57 @@ describe('UndiciDataPlatformClient', () => {
     expect(request).toMatchObject({ method: 'POST', url: '/orders' });
     expect(request!.headers['idempotency-key']).toBe(eventId);
     expect(request!.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(request!.body)).toEqual({ eventId, ...event });
+    expect(JSON.parse(request!.body)).toEqual({
+      eventId,
+      orderId: 42,
+      userId: 7,
+      items: [{ productId: 3, name: 'Keyboard', quantity: 2, unitPrice: 5_000, amount: 10_000 }],
+      totalAmount: 10_000,
+      discountAmount: 1_000,
+      paidAmount: 9_000,
+      paidAt: '2026-11-24T03:00:00.000Z',
+    });
   });
 
-  it('keeps a path in the base URL and accepts any 2xx', async () => {
+  it('POSTs a cancellation with its event id to /orders/cancellations, keyed by its own event id', async () => {
+    await clientFor(receiver.url).deliver(cancellationId, cancellation);
+
+    expect(receiver.requests).toHaveLength(1);
+    const [request] = receiver.requests;
+    expect(request).toMatchObject({ method: 'POST', url: '/orders/cancellations' });
+    expect(request!.headers['idempotency-key']).toBe(cancellationId);
+    expect(request!.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(request!.body)).toEqual({
+      eventId: cancellationId,
+      orderId: 42,
+      userId: 7,
+      items: [{ productId: 3, quantity: 1 }],
+      refundAmount: 4_500,
+      cancelledAt: '2026-11-24T05:00:00.000Z',
+    });
+  });
+
+  it('keeps a path in the base URL for both types and accepts any 2xx', async () => {
     receiver.answer = () => ({ status: 202 });
+    const client = clientFor(`${receiver.url}/ingest/v2/`);
 
-    await clientFor(`${receiver.url}/ingest/v2/`).deliver(eventId, event);
+    await client.deliver(eventId, event);
+    await client.deliver(cancellationId, cancellation);
 
-    expect(receiver.requests.map((request) => request.url)).toEqual(['/ingest/v2/orders']);
+    expect(receiver.requests.map((request) => request.url)).toEqual([
+      '/ingest/v2/orders',
+      '/ingest/v2/orders/cancellations',
+    ]);
+  });
+
+  it('names the URL of the event’s type in its errors', async () => {
+    receiver.answer = () => ({ status: 503 });
+    const client = clientFor(`${receiver.url}/v2`);
+
+    await expect(client.deliver(eventId, event)).rejects.toThrow(`POST ${receiver.url}/v2/orders answered 503`);
+    await expect(client.deliver(cancellationId, cancellation)).rejects.toThrow(
+      `POST ${receiver.url}/v2/orders/cancellations answered 503`,
+    );
   });
 
   it('reuses its connections for successive deliveries, reading each answer to the end', async () => {

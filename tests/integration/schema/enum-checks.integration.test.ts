@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { LEDGER_ENTRY_TYPES } from '../../../src/domain/balance/balance.js';
 import { DISCOUNT_TYPES } from '../../../src/domain/coupon/coupon.js';
-import { DELIVERY_STATUSES } from '../../../src/domain/data-platform/delivery.js';
+import { DATA_PLATFORM_EVENT_TYPES, DELIVERY_STATUSES } from '../../../src/domain/data-platform/delivery.js';
 import { ORDER_STATUSES } from '../../../src/domain/order/order.js';
 import { STOCK_ADJUSTMENT_REASONS } from '../../../src/domain/product/product.js';
 import { ROLES } from '../../../src/domain/user/user.js';
@@ -14,6 +14,7 @@ const database = useTestDatabase({ poolSize: 2 });
 const ENUM_COLUMNS: { table: string; column: string; values: readonly string[] }[] = [
   { table: 'balance_ledger', column: 'type', values: LEDGER_ENTRY_TYPES },
   { table: 'data_platform_outbox', column: 'status', values: DELIVERY_STATUSES },
+  { table: 'data_platform_outbox', column: 'type', values: DATA_PLATFORM_EVENT_TYPES },
   { table: 'orders', column: 'status', values: ORDER_STATUSES },
   { table: 'coupons', column: 'discount_type', values: DISCOUNT_TYPES },
   { table: 'stock_adjustments', column: 'reason', values: STOCK_ADJUSTMENT_REASONS },

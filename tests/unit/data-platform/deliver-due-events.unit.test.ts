@@ -8,7 +8,8 @@ import { LoggingDataPlatformClient } from '../../../src/adapters/data-platform/l
 import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
 import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
-import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
+import type { DataPlatformEvent } from '../../../src/domain/data-platform/delivery.js';
+import type { OrderCancelledEvent, OrderPaidEvent } from '../../../src/domain/order/order.js';
 
 const actor = SYSTEM;
 const policy = { baseMs: 1_000, capMs: 60_000, maxAttempts: 3 };
@@ -22,34 +23,49 @@ const paidEvent = (orderId: number): OrderPaidEvent => ({
   paidAmount: 9_000,
   paidAt: '2026-11-24T03:00:00.000Z',
 });
+const paid = (orderId: number): DataPlatformEvent => ({ type: 'ORDER_PAID', body: paidEvent(orderId) });
 
-/** Fails the first `failures` sends of each order it is told to, then accepts; remembers what it accepted. */
+const cancelledEvent = (orderId: number): OrderCancelledEvent => ({
+  orderId,
+  userId: 7,
+  items: [{ productId: 3, quantity: 1 }],
+  refundAmount: 4_500,
+  cancelledAt: '2026-11-24T04:00:00.000Z',
+});
+const cancelled = (orderId: number): DataPlatformEvent => ({ type: 'ORDER_CANCELLED', body: cancelledEvent(orderId) });
+
+/** Which of an order's events: its paid one, or (one of) its cancellations. */
+const keyOf = ({ type, body }: DataPlatformEvent) => `${type}:${body.orderId}`;
+
+/** Fails the first `failures` sends of each event it is told to, then accepts; remembers what it accepted. */
 class FlakyPlatform implements DataPlatformClient {
-  readonly sent: { eventId: string; orderId: number }[] = [];
-  readonly accepted: { eventId: string; event: OrderPaidEvent }[] = [];
-  private readonly failuresLeft = new Map<number, number>();
+  readonly sent: { eventId: string; orderId: number; type: string }[] = [];
+  readonly accepted: { eventId: string; event: DataPlatformEvent }[] = [];
+  private readonly failuresLeft = new Map<string, number>();
 
-  failFirst(orderId: number, failures: number): void {
-    this.failuresLeft.set(orderId, failures);
+  /** A number is that order's paid event. */
+  failFirst(event: number | DataPlatformEvent, failures: number): void {
+    this.failuresLeft.set(keyOf(typeof event === 'number' ? paid(event) : event), failures);
   }
 
-  async deliver(eventId: string, event: OrderPaidEvent): Promise<void> {
-    this.sent.push({ eventId, orderId: event.orderId });
-    const left = this.failuresLeft.get(event.orderId) ?? 0;
+  async deliver(eventId: string, event: DataPlatformEvent): Promise<void> {
+    this.sent.push({ eventId, orderId: event.body.orderId, type: event.type });
+    const left = this.failuresLeft.get(keyOf(event)) ?? 0;
     if (left > 0) {
-      this.failuresLeft.set(event.orderId, left - 1);
+      this.failuresLeft.set(keyOf(event), left - 1);
       throw new Error(`POST http://platform.test/orders answered 503 (${left} left)`);
     }
     this.accepted.push({ eventId, event });
   }
 }
 
-async function relayWith(orderIds: number[], batchSize = 20) {
+/** The outbox holding `events` in that order (a number is that order's paid event), and a relay on it. */
+async function relayWith(events: (number | DataPlatformEvent)[], batchSize = 20) {
   const clock = new ManualClock('2026-11-24T03:00:00.000Z');
   // The store's clock stands in for the database's: the one due times and leases are judged by.
   const store = new InMemoryDeliveryStore(new InMemoryStore(), clock);
   const platform = new FlakyPlatform();
-  for (const orderId of orderIds) await store.add(paidEvent(orderId));
+  for (const event of events) await store.add(typeof event === 'number' ? paid(event) : event);
   const deliverDueEvents = new DeliverDueEvents(store, platform, {
     batchSize,
     leaseMs: 30_000,
@@ -66,7 +82,7 @@ describe('DeliverDueEvents', () => {
 
     await expect(deliverDueEvents.execute()).resolves.toBe(1);
 
-    expect(platform.accepted).toEqual([{ eventId: only().eventId, event: paidEvent(10) }]);
+    expect(platform.accepted).toEqual([{ eventId: only().eventId, event: paid(10) }]);
     expect(only()).toMatchObject({
       status: 'DELIVERED',
       attempts: 1,
@@ -152,7 +168,69 @@ describe('DeliverDueEvents', () => {
     store.markDelivered = () => Promise.reject(new Error('database down'));
 
     await expect(deliverDueEvents.execute()).rejects.toThrow('database down');
-    expect(platform.accepted.map((sent) => sent.event.orderId)).toEqual([10, 11]);
+    expect(platform.accepted.map((sent) => sent.event.body.orderId)).toEqual([10, 11]);
+  });
+});
+
+describe('DeliverDueEvents with cancellations', () => {
+  it('sends a cancellation with its type and body, on its own event id, beside its order’s paid event', async () => {
+    const { platform, store, deliverDueEvents } = await relayWith([10, cancelled(10)]);
+
+    await expect(deliverDueEvents.execute()).resolves.toBe(2);
+
+    const [paidDelivery, cancelledDelivery] = store.all();
+    expect(store.all().map(({ type, orderId, status }) => ({ type, orderId, status }))).toEqual([
+      { type: 'ORDER_PAID', orderId: 10, status: 'DELIVERED' },
+      { type: 'ORDER_CANCELLED', orderId: 10, status: 'DELIVERED' },
+    ]);
+    expect(paidDelivery!.eventId).not.toBe(cancelledDelivery!.eventId);
+    expect(platform.accepted).toEqual([
+      { eventId: paidDelivery!.eventId, event: paid(10) },
+      { eventId: cancelledDelivery!.eventId, event: cancelled(10) },
+    ]);
+  });
+
+  it('retries a failing cancellation with backoff and the same event id, while its paid event is delivered', async () => {
+    const { clock, platform, store, deliverDueEvents } = await relayWith([10, cancelled(10)]);
+    platform.failFirst(cancelled(10), 2);
+    const cancellation = () => store.all().find((delivery) => delivery.type === 'ORDER_CANCELLED')!;
+    const start = clock.now().getTime();
+
+    await expect(deliverDueEvents.execute()).resolves.toBe(2);
+    expect(store.all().map((delivery) => delivery.status)).toEqual(['DELIVERED', 'PENDING']);
+    expect(cancellation()).toMatchObject({ attempts: 1, nextAttemptAt: new Date(start + 1_000) });
+    expect(cancellation().lastError).toMatch(/answered 503/);
+
+    clock.advance(1_000);
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+    clock.advance(2_000);
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+
+    expect(cancellation()).toMatchObject({ status: 'DELIVERED', attempts: 3, deliveredAt: new Date(start + 3_000) });
+    const cancellationSends = platform.sent.filter((send) => send.type === 'ORDER_CANCELLED');
+    expect(cancellationSends.map((send) => send.eventId)).toEqual(Array(3).fill(cancellation().eventId));
+    expect(platform.sent.filter((send) => send.type === 'ORDER_PAID')).toHaveLength(1);
+  });
+
+  it('parks a cancellation FAILED after maxAttempts, and an operator’s retry delivers it', async () => {
+    const { clock, platform, store, deliverDueEvents, only } = await relayWith([cancelled(10)]);
+    platform.failFirst(cancelled(10), 3);
+
+    for (let round = 0; round < 3; round++) {
+      await expect(deliverDueEvents.execute()).resolves.toBe(1);
+      clock.advance(60_000);
+    }
+    expect(only()).toMatchObject({ type: 'ORDER_CANCELLED', status: 'FAILED', attempts: 3, nextAttemptAt: null });
+    await expect(deliverDueEvents.execute()).resolves.toBe(0);
+
+    await expect(new RetryDelivery(store).execute({ actor, eventId: only().eventId })).resolves.toMatchObject({
+      type: 'ORDER_CANCELLED',
+      status: 'PENDING',
+      attempts: 0,
+    });
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+    expect(only()).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+    expect(platform.accepted).toEqual([{ eventId: only().eventId, event: cancelled(10) }]);
   });
 });
 
@@ -172,7 +250,30 @@ describe('without a data platform configured', () => {
         ),
     );
     expect(lines[0]!.message).toMatch(/not configured/);
+    expect(lines.map((line) => line.fields.type)).toEqual(['ORDER_PAID', 'ORDER_PAID']);
     expect(store.all().every((delivery) => delivery.status === 'DELIVERED')).toBe(true);
+  });
+});
+
+describe('without a data platform configured, a cancellation', () => {
+  it('is logged with its type and refund, and counted delivered', async () => {
+    const { store, only } = await relayWith([cancelled(10)]);
+    const lines: Record<string, unknown>[] = [];
+    const logging = new LoggingDataPlatformClient((_message, fields) => lines.push(fields));
+
+    await expect(new DeliverDueEvents(store, logging).execute()).resolves.toBe(1);
+
+    expect(lines).toEqual([
+      {
+        eventId: only().eventId,
+        type: 'ORDER_CANCELLED',
+        orderId: 10,
+        userId: 7,
+        refundAmount: 4_500,
+        cancelledAt: '2026-11-24T04:00:00.000Z',
+      },
+    ]);
+    expect(only().status).toBe('DELIVERED');
   });
 });
 
@@ -256,8 +357,37 @@ describe('ListDeliveries', () => {
 
     const pending = await list.execute({ actor, status: 'PENDING', page: { limit: 20 } });
     expect(pending.items.map((delivery) => delivery.orderId)).toEqual([11, 13]);
+    expect(first.items.map((delivery) => delivery.type)).toEqual(['ORDER_PAID', 'ORDER_PAID', 'ORDER_PAID']);
     await expect(list.execute({ actor: { role: 'CUSTOMER', userId: 1 }, page: { limit: 20 } })).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
+  });
+});
+
+describe('ListDeliveries of both types', () => {
+  it('shows each delivery’s type and filters by type, with status and pages alike', async () => {
+    const { platform, deliverDueEvents, store } = await relayWith([10, cancelled(10), 11, cancelled(11), 12]);
+    platform.failFirst(cancelled(11), 1);
+    await deliverDueEvents.execute();
+    const list = new ListDeliveries(store);
+
+    const all = await list.execute({ actor, page: { limit: 20 } });
+    expect(all.items.map(({ type, orderId }) => `${type}:${orderId}`)).toEqual([
+      'ORDER_PAID:10',
+      'ORDER_CANCELLED:10',
+      'ORDER_PAID:11',
+      'ORDER_CANCELLED:11',
+      'ORDER_PAID:12',
+    ]);
+    const cancellations = await list.execute({ actor, type: 'ORDER_CANCELLED', page: { limit: 1 } });
+    expect(cancellations.items.map((delivery) => delivery.orderId)).toEqual([10]);
+    await expect(
+      list.execute({ actor, type: 'ORDER_CANCELLED', page: { limit: 1, after: cancellations.nextAfter! } }),
+    ).resolves.toMatchObject({ items: [{ type: 'ORDER_CANCELLED', orderId: 11 }], nextAfter: null });
+    await expect(
+      list.execute({ actor, type: 'ORDER_CANCELLED', status: 'PENDING', page: { limit: 20 } }),
+    ).resolves.toMatchObject({ items: [{ type: 'ORDER_CANCELLED', orderId: 11, attempts: 1 }], nextAfter: null });
+    const paidOnes = await list.execute({ actor, type: 'ORDER_PAID', page: { limit: 20 } });
+    expect(paidOnes.items.map((delivery) => delivery.orderId)).toEqual([10, 11, 12]);
   });
 });

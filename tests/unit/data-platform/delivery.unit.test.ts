@@ -15,6 +15,7 @@ const later = (ms: number) => new Date(at.getTime() + ms);
 const pending = new Delivery({
   id: 1,
   eventId: '7d1f3c1e-1b9a-4b55-9d7e-0a8f2b6c4d11',
+  type: 'ORDER_PAID',
   orderId: 10,
   status: 'PENDING',
   attempts: 0,
@@ -73,6 +74,39 @@ describe('after a failed attempt', () => {
 });
 
 describe('delivery state', () => {
+  it('is enqueued due at once, with the type and order of its event, paid or cancelled alike', () => {
+    const cancelled = Delivery.enqueue({
+      id: 2,
+      eventId: 'c5a0b7de-58c1-4f7e-8f0e-7a3b9d2e1f40',
+      event: {
+        type: 'ORDER_CANCELLED',
+        body: { orderId: 10, userId: 7, items: [{ productId: 3, quantity: 1 }], refundAmount: 500, cancelledAt: '' },
+      },
+      at,
+    });
+    expect(cancelled).toEqual(
+      new Delivery({ ...pending, id: 2, eventId: 'c5a0b7de-58c1-4f7e-8f0e-7a3b9d2e1f40', type: 'ORDER_CANCELLED' }),
+    );
+    const paid = Delivery.enqueue({
+      id: 1,
+      eventId: pending.eventId,
+      event: {
+        type: 'ORDER_PAID',
+        body: {
+          orderId: 10,
+          userId: 7,
+          items: [],
+          totalAmount: 500,
+          discountAmount: 0,
+          paidAmount: 500,
+          paidAt: at.toISOString(),
+        },
+      },
+      at,
+    });
+    expect(paid).toEqual(pending);
+  });
+
   it('is due when PENDING and its time has come', () => {
     expect(pending.isDue(at)).toBe(true);
     expect(pending.isDue(later(-1))).toBe(false);

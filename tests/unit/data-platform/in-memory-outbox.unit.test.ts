@@ -11,7 +11,8 @@ import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-de
 import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { InMemoryUnitOfWork } from '../../../src/adapters/memory/in-memory-unit-of-work.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
-import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
+import type { DataPlatformEvent } from '../../../src/domain/data-platform/delivery.js';
+import type { OrderCancelledEvent, OrderPaidEvent } from '../../../src/domain/order/order.js';
 
 const actor = SYSTEM;
 
@@ -28,7 +29,7 @@ async function shop({ balance }: { balance: number }) {
     amount: balance,
   });
   const mug = await new CreateProduct(uow, clock).execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
-  const sent: { eventId: string; event: OrderPaidEvent }[] = [];
+  const sent: { eventId: string; event: DataPlatformEvent }[] = [];
   const platform: DataPlatformClient = {
     deliver: async (eventId, event) => {
       sent.push({ eventId, event });
@@ -58,7 +59,8 @@ describe('the in-memory outbox', () => {
     const [delivery] = s.deliveries.all();
     expect(s.deliveries.all()).toHaveLength(1);
     expect(delivery).toMatchObject({ orderId: order.id, status: 'DELIVERED', attempts: 1 });
-    expect(s.sent).toEqual([{ eventId: delivery!.eventId, event: order.paidEvent() }]);
+    expect(delivery!.type).toBe('ORDER_PAID');
+    expect(s.sent).toEqual([{ eventId: delivery!.eventId, event: { type: 'ORDER_PAID', body: order.paidEvent() } }]);
   });
 
   it('keeps what was delivered through a later order that rolls back, and sends each event once', async () => {
@@ -74,6 +76,69 @@ describe('the in-memory outbox', () => {
       { orderId: first.id, status: 'DELIVERED' },
       { orderId: second.id, status: 'DELIVERED' },
     ]);
-    expect(s.sent.map(({ event }) => event.orderId)).toEqual([first.id, second.id]);
+    expect(s.sent.map(({ event }) => event.body.orderId)).toEqual([first.id, second.id]);
+  });
+});
+
+const paidBody = (orderId: number): OrderPaidEvent => ({
+  orderId,
+  userId: 7,
+  items: [{ productId: 3, name: 'Mug', quantity: 2, unitPrice: 12_000, amount: 24_000 }],
+  totalAmount: 24_000,
+  discountAmount: 0,
+  paidAmount: 24_000,
+  paidAt: '2026-11-24T03:00:00.000Z',
+});
+const cancelledBody = (orderId: number): OrderCancelledEvent => ({
+  orderId,
+  userId: 7,
+  items: [{ productId: 3, quantity: 1 }],
+  refundAmount: 12_000,
+  cancelledAt: '2026-11-24T04:00:00.000Z',
+});
+
+describe('the in-memory outbox table', () => {
+  it('keeps each event’s type and cancellation, as separate deliveries of one order', async () => {
+    const store = new InMemoryStore();
+    const deliveries = new InMemoryDeliveryStore(store, new ManualClock('2026-11-24T03:00:00.000Z'));
+
+    await deliveries.add({ type: 'ORDER_PAID', body: paidBody(10) });
+    await deliveries.add({ type: 'ORDER_CANCELLED', body: cancelledBody(10) }, 1);
+    await deliveries.add({ type: 'ORDER_CANCELLED', body: cancelledBody(10) }, 2);
+
+    expect(store.state.outbox.map(({ event, cancellationId }) => [event.type, cancellationId])).toEqual([
+      ['ORDER_PAID', null],
+      ['ORDER_CANCELLED', 1],
+      ['ORDER_CANCELLED', 2],
+    ]);
+    expect(deliveries.all().map(({ type, orderId, status }) => ({ type, orderId, status }))).toEqual([
+      { type: 'ORDER_PAID', orderId: 10, status: 'PENDING' },
+      { type: 'ORDER_CANCELLED', orderId: 10, status: 'PENDING' },
+      { type: 'ORDER_CANCELLED', orderId: 10, status: 'PENDING' },
+    ]);
+    expect(new Set(deliveries.all().map((delivery) => delivery.eventId)).size).toBe(3);
+    const claimed = await deliveries.claimDue(10, 30_000);
+    expect(claimed.map((delivery) => delivery.event)).toEqual([
+      { type: 'ORDER_PAID', body: paidBody(10) },
+      { type: 'ORDER_CANCELLED', body: cancelledBody(10) },
+      { type: 'ORDER_CANCELLED', body: cancelledBody(10) },
+    ]);
+  });
+
+  it('refuses what the table refuses: a second ORDER_PAID of an order, one cancellation twice', async () => {
+    const deliveries = new InMemoryDeliveryStore();
+    await deliveries.add({ type: 'ORDER_PAID', body: paidBody(10) });
+    await deliveries.add({ type: 'ORDER_CANCELLED', body: cancelledBody(10) }, 1);
+
+    await expect(deliveries.add({ type: 'ORDER_PAID', body: paidBody(10) })).rejects.toThrow(
+      /ORDER_PAID event already/,
+    );
+    await expect(deliveries.add({ type: 'ORDER_CANCELLED', body: cancelledBody(10) }, 1)).rejects.toThrow(
+      /Cancellation 1 has its event already/,
+    );
+    await expect(deliveries.add({ type: 'ORDER_PAID', body: paidBody(11) }, 2)).rejects.toThrow(
+      /names no cancellation/,
+    );
+    expect(deliveries.all()).toHaveLength(2);
   });
 });

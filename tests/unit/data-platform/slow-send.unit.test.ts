@@ -6,18 +6,21 @@ import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { DeliverDueEvents } from '../../../src/application/data-platform/deliver-due-events.js';
 import type { DataPlatformClient } from '../../../src/application/ports/data-platform.js';
-import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
+import type { DataPlatformEvent } from '../../../src/domain/data-platform/delivery.js';
 
 const LEASE_MS = 30_000;
 
-const paidEvent = (orderId: number): OrderPaidEvent => ({
-  orderId,
-  userId: 7,
-  items: [{ productId: 3, name: 'Keyboard', quantity: 1, unitPrice: 9_000, amount: 9_000 }],
-  totalAmount: 9_000,
-  discountAmount: 0,
-  paidAmount: 9_000,
-  paidAt: '2026-11-24T03:00:00.000Z',
+const paidEvent = (orderId: number): DataPlatformEvent => ({
+  type: 'ORDER_PAID',
+  body: {
+    orderId,
+    userId: 7,
+    items: [{ productId: 3, name: 'Keyboard', quantity: 1, unitPrice: 9_000, amount: 9_000 }],
+    totalAmount: 9_000,
+    discountAmount: 0,
+    paidAmount: 9_000,
+    paidAt: '2026-11-24T03:00:00.000Z',
+  },
 });
 
 /**
@@ -58,7 +61,7 @@ class SlowPlatform implements DataPlatformClient {
     this.hanging.get(orderId)!.answer();
   }
 
-  async deliver(_eventId: string, event: OrderPaidEvent): Promise<void> {
+  async deliver(_eventId: string, { body: event }: DataPlatformEvent): Promise<void> {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     this.onSend();

@@ -11,20 +11,35 @@ import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-de
 import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { accessTokens, appDependencies, createContainer, ensureAdmin } from '../../../src/container.js';
-import type { OrderPaidEvent } from '../../../src/domain/order/order.js';
+import type { DataPlatformEvent } from '../../../src/domain/data-platform/delivery.js';
 
-const paidEvent = (orderId: number): OrderPaidEvent => ({
-  orderId,
-  userId: 1,
-  items: [{ productId: 1, name: 'Widget', quantity: 1, unitPrice: 500, amount: 500 }],
-  totalAmount: 500,
-  discountAmount: 0,
-  paidAmount: 500,
-  paidAt: '2026-11-24T03:00:00.000Z',
+const paidEvent = (orderId: number): DataPlatformEvent => ({
+  type: 'ORDER_PAID',
+  body: {
+    orderId,
+    userId: 1,
+    items: [{ productId: 1, name: 'Widget', quantity: 1, unitPrice: 500, amount: 500 }],
+    totalAmount: 500,
+    discountAmount: 0,
+    paidAmount: 500,
+    paidAt: '2026-11-24T03:00:00.000Z',
+  },
+});
+
+const cancelledEvent = (orderId: number): DataPlatformEvent => ({
+  type: 'ORDER_CANCELLED',
+  body: {
+    orderId,
+    userId: 1,
+    items: [{ productId: 1, quantity: 1 }],
+    refundAmount: 500,
+    cancelledAt: '2026-11-24T03:00:00.000Z',
+  },
 });
 
 interface DeliveryBody {
   eventId: string;
+  type: string;
   orderId: number;
   status: string;
   attempts: number;
@@ -38,14 +53,18 @@ let store: InMemoryDeliveryStore;
 let clock: ManualClock;
 let adminToken: string;
 
-/** Orders 1..4: 1 delivered, 2 parked FAILED after one attempt, 3 and 4 still PENDING. */
+/**
+ * Orders 1..4: 1 delivered, 2 parked FAILED after one attempt, 3 and 4 still PENDING; then order 2's
+ * cancellation, PENDING.
+ */
 beforeEach(async () => {
   clock = new ManualClock('2026-11-24T03:00:00.000Z');
   store = new InMemoryDeliveryStore(new InMemoryStore(), clock);
   for (const orderId of [1, 2, 3, 4]) await store.add(paidEvent(orderId));
+  await store.add(cancelledEvent(2), 1);
   const platform = {
-    deliver: async (_eventId: string, event: OrderPaidEvent) => {
-      if (event.orderId !== 1) throw new Error('answered 503');
+    deliver: async (_eventId: string, event: DataPlatformEvent) => {
+      if (event.body.orderId !== 1) throw new Error('answered 503');
     },
   };
   await new DeliverDueEvents(store, platform, {
@@ -79,7 +98,8 @@ const list = (query = '') =>
   app.inject({ method: 'GET', url: `/api/v1/admin/data-platform/deliveries${query}`, headers: headers() });
 const retry = (eventId: string) =>
   app.inject({ method: 'POST', url: `/api/v1/admin/data-platform/deliveries/${eventId}/retry`, headers: headers() });
-const eventIdOf = (orderId: number) => store.all().find((delivery) => delivery.orderId === orderId)!.eventId;
+const eventIdOf = (orderId: number, type = 'ORDER_PAID') =>
+  store.all().find((delivery) => delivery.orderId === orderId && delivery.type === type)!.eventId;
 
 describe('GET /admin/data-platform/deliveries', () => {
   it('lists deliveries by outbox id with ISO timestamps, a page at a time', async () => {
@@ -89,6 +109,7 @@ describe('GET /admin/data-platform/deliveries', () => {
     expect(page.items).toEqual([
       {
         eventId: eventIdOf(1),
+        type: 'ORDER_PAID',
         orderId: 1,
         status: 'DELIVERED',
         attempts: 1,
@@ -98,6 +119,7 @@ describe('GET /admin/data-platform/deliveries', () => {
       },
       {
         eventId: eventIdOf(2),
+        type: 'ORDER_PAID',
         orderId: 2,
         status: 'FAILED',
         attempts: 1,
@@ -107,6 +129,7 @@ describe('GET /admin/data-platform/deliveries', () => {
       },
       {
         eventId: eventIdOf(3),
+        type: 'ORDER_PAID',
         orderId: 3,
         status: 'PENDING',
         attempts: 0,
@@ -118,16 +141,45 @@ describe('GET /admin/data-platform/deliveries', () => {
     expect(page.nextCursor).toEqual(expect.any(String));
 
     const second = await list(`?limit=3&cursor=${page.nextCursor}`);
-    expect(second.json()).toEqual({ items: [expect.objectContaining({ orderId: 4 })], nextCursor: null });
+    expect(second.json()).toEqual({
+      items: [
+        expect.objectContaining({ type: 'ORDER_PAID', orderId: 4 }),
+        {
+          eventId: eventIdOf(2, 'ORDER_CANCELLED'),
+          type: 'ORDER_CANCELLED',
+          orderId: 2,
+          status: 'PENDING',
+          attempts: 0,
+          lastError: null,
+          nextAttemptAt: '2026-11-24T03:00:00.000Z',
+          deliveredAt: null,
+        },
+      ],
+      nextCursor: null,
+    });
   });
 
   it('filters by status', async () => {
     const response = await list('?status=PENDING');
-    expect(response.json<{ items: DeliveryBody[] }>().items.map((item) => item.orderId)).toEqual([3, 4]);
+    expect(response.json<{ items: DeliveryBody[] }>().items.map((item) => `${item.type}:${item.orderId}`)).toEqual([
+      'ORDER_PAID:3',
+      'ORDER_PAID:4',
+      'ORDER_CANCELLED:2',
+    ]);
   });
 
-  it('rejects an unknown status, a bad limit and a forged cursor with 400', async () => {
-    for (const query of ['?status=LOST', '?limit=0', '?cursor=abc']) {
+  it('filters by type, with the status too', async () => {
+    const cancellations = await list('?type=ORDER_CANCELLED');
+    expect(cancellations.statusCode).toBe(200);
+    expect(cancellations.json<{ items: DeliveryBody[] }>().items.map((item) => item.eventId)).toEqual([
+      eventIdOf(2, 'ORDER_CANCELLED'),
+    ]);
+    const paidPending = await list('?type=ORDER_PAID&status=PENDING');
+    expect(paidPending.json<{ items: DeliveryBody[] }>().items.map((item) => item.orderId)).toEqual([3, 4]);
+  });
+
+  it('rejects an unknown status or type, a bad limit and a forged cursor with 400', async () => {
+    for (const query of ['?status=LOST', '?type=ORDER_REFUNDED', '?limit=0', '?cursor=abc']) {
       const response = await list(query);
       expect(response.statusCode).toBe(400);
       expect(response.json()).toMatchObject({ code: 'INVALID_REQUEST' });
@@ -143,6 +195,7 @@ describe('POST /admin/data-platform/deliveries/{eventId}/retry', () => {
     expect(response.statusCode).toBe(202);
     expect(response.json()).toEqual({
       eventId: eventIdOf(2),
+      type: 'ORDER_PAID',
       orderId: 2,
       status: 'PENDING',
       attempts: 0,
@@ -171,6 +224,10 @@ describe('POST /admin/data-platform/deliveries/{eventId}/retry', () => {
 
     const anyVersion = await retry('11111111-1111-1111-1111-111111111111');
     expect(anyVersion.statusCode).toBe(404);
+
+    const cancellation = await retry(eventIdOf(2, 'ORDER_CANCELLED'));
+    expect(cancellation.statusCode).toBe(202);
+    expect(cancellation.json()).toMatchObject({ type: 'ORDER_CANCELLED', orderId: 2, status: 'PENDING' });
 
     const malformed = await retry('not-a-uuid');
     expect(malformed.statusCode).toBe(400);

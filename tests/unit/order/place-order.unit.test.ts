@@ -72,7 +72,10 @@ describe('PlaceOrder', () => {
       balanceAfter: 53_200,
       orderId: order.id,
     });
-    expect(s.store.state.outbox[0]?.event).toMatchObject({ orderId: order.id, paidAmount: 46_800 });
+    expect(s.store.state.outbox[0]?.event).toMatchObject({
+      type: 'ORDER_PAID',
+      body: { orderId: order.id, paidAmount: 46_800 },
+    });
     expect(s.store.state.userCoupons.get(s.copy.id)?.orderId).toBe(order.id);
   });
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ListDeliveries } from '../../../application/data-platform/list-deliveries.js';
 import type { RetryDelivery } from '../../../application/data-platform/retry-delivery.js';
-import { DELIVERY_STATUSES, type Delivery } from '../../../domain/data-platform/delivery.js';
+import { DATA_PLATFORM_EVENT_TYPES, DELIVERY_STATUSES, type Delivery } from '../../../domain/data-platform/delivery.js';
 import { actorOf } from '../auth.js';
 import {
   commonErrors,
@@ -21,11 +21,15 @@ export interface DeliveryRoutesOptions {
 }
 
 const deliveryStatus = z.enum(DELIVERY_STATUSES);
-const listQuery = pageQuery.extend({ status: deliveryStatus.optional() });
+const eventType = z
+  .enum(DATA_PLATFORM_EVENT_TYPES)
+  .describe('ORDER_PAID: a paid order (POST /orders); ORDER_CANCELLED: a cancellation (POST /orders/cancellations)');
+const listQuery = pageQuery.extend({ status: deliveryStatus.optional(), type: eventType.optional() });
 const eventIdParams = z.object({ eventId: z.guid().transform((id) => id.toLowerCase()) });
 
 const deliveryView = z.object({
   eventId: z.guid(),
+  type: eventType,
   orderId: z.number().int(),
   status: deliveryStatus,
   attempts: z.number().int(),
@@ -36,6 +40,7 @@ const deliveryView = z.object({
 
 const presentDelivery = (delivery: Delivery) => ({
   eventId: delivery.eventId,
+  type: delivery.type,
   orderId: delivery.orderId,
   status: delivery.status,
   attempts: delivery.attempts,
@@ -57,8 +62,13 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
       schema: { tags, querystring: listQuery, response: { 200: paginated(deliveryView), ...commonErrors } },
     },
     async (request) => {
-      const { status, ...page } = request.query;
-      const deliveries = await listDeliveries.execute({ actor: actorOf(request), status, page: toPageRequest(page) });
+      const { status, type, ...page } = request.query;
+      const deliveries = await listDeliveries.execute({
+        actor: actorOf(request),
+        status,
+        type,
+        page: toPageRequest(page),
+      });
       return toPaginated(deliveries, presentDelivery);
     },
   );
