@@ -94,7 +94,7 @@ export async function issueAtLimit(pool: pg.Pool, couponId: number, userId: numb
   const claim = (lock: string) => `
     WITH picked AS MATERIALIZED (
       SELECT (SELECT stripe FROM coupon_stripes WHERE coupon_id = $1 AND issued < quantity AND ${open}
-              ORDER BY stripe < $3, stripe LIMIT 1 ${lock}) AS stripe
+              ORDER BY (stripe + $3) % (SELECT least(total_quantity, 32) FROM coupons WHERE id = $1) LIMIT 1 ${lock}) AS stripe
     ), claimed AS (
       UPDATE coupon_stripes SET issued = issued + 1
       WHERE coupon_id = $1 AND issued < quantity AND stripe = (SELECT stripe FROM picked)

@@ -30,13 +30,16 @@ class Rollback extends Error {
  */
 async function issueSelectForUpdate(pool: pg.Pool, couponId: number, userId: number): Promise<string> {
   return attempt(pool, async (client) => {
-    const coupon = await client.query(
-      `SELECT total_quantity, valid_days, (SELECT sum(issued) FROM coupon_stripes WHERE coupon_id = c.id) AS issued
-       FROM coupons c WHERE id = $1 FOR UPDATE`,
-      [couponId],
-    );
+    const coupon = await client.query('SELECT total_quantity, valid_days FROM coupons WHERE id = $1 FOR UPDATE', [
+      couponId,
+    ]);
+    // Counted in a statement of its own, once the campaign is held: the locking statement's snapshot is older.
+    const count = await client.query('SELECT sum(issued) AS issued FROM coupon_stripes WHERE coupon_id = $1', [
+      couponId,
+    ]);
     await client.query('SELECT id FROM users WHERE id = $1', [userId]);
-    const { issued, total_quantity: total, valid_days: days } = coupon.rows[0] as Record<string, string>;
+    const { total_quantity: total, valid_days: days } = coupon.rows[0] as Record<string, string>;
+    const { issued } = count.rows[0] as Record<string, string>;
     if (Number(issued) >= Number(total)) throw new Rollback(SOLD_OUT);
     const { rows } = await client.query<{ stripe: number }>(
       `UPDATE coupon_stripes SET issued = issued + 1

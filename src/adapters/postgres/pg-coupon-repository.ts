@@ -94,13 +94,13 @@ const issuedOf = (couponId: Expression<number>) =>
 /**
  * One stripe of the campaign with a copy left: with `SKIP LOCKED`, the first that no other request holds,
  * locked; with `WAITING`, the first in this statement's snapshot, whoever holds it (the claim then waits on
- * it). Each request starts its search at a stripe of its own (`from`), so that concurrent requests spread
- * over the stripes rather than all trying the first.
+ * it). Each request starts its search at a stripe of its own (`from`, taken modulo the campaign's number of
+ * stripes), so that concurrent requests spread over the stripes rather than all trying the first.
  */
 const stripeWithRoom = (couponId: number, from: number, lock: 'SKIP LOCKED' | 'WAITING') => sql<number>`(
   SELECT stripe FROM coupon_stripes
   WHERE coupon_id = ${couponId} AND issued < quantity AND ${openNow(couponId)}
-  ORDER BY stripe < ${from}, stripe
+  ORDER BY (stripe + ${from}) % (SELECT least(total_quantity, ${STRIPES}) FROM coupons WHERE id = ${couponId})
   LIMIT 1
   ${lock === 'SKIP LOCKED' ? sql`FOR UPDATE SKIP LOCKED` : sql``})`;
 
@@ -122,7 +122,8 @@ export class PgCouponIssuer implements CouponIssuer {
    * request holds (`FOR UPDATE SKIP LOCKED`), so concurrent issues count on different rows instead of
    * queueing on one, and each stripe is locked from the claim to the statement's own commit inside the
    * server, never across a round trip to this process. Only when every stripe with a copy left is held does
-   * it wait, in a second statement: on one stripe that has room by a fresh snapshot, holding nothing else,
+   * it wait, in a second statement: on one stripe that has room by a fresh snapshot, holding no other stripe
+   * (but under an Idempotency-Key, whose transaction keeps until its commit what the first one locked),
    * which PostgreSQL checks again once the holder is done; if that stripe filled meanwhile it tries again.
    * So a request answers SOLD_OUT only when no stripe has a copy left, never because the rows left are held
    * by requests that may yet fail, and the count never passes totalQuantity (the stripes' CHECK backs that).
@@ -191,7 +192,10 @@ export class PgCouponIssuer implements CouponIssuer {
   private async refusal(draft: UserCouponDraft): Promise<IssueRefusal> {
     const row = await readerFor(this.db)
       .selectFrom('coupons')
-      .select([WINDOW_OPEN.as('open'), sql<boolean>`${issuedOf(sql.ref('id'))} >= total_quantity`.as('sold_out')])
+      .select([
+        WINDOW_OPEN.as('open'),
+        sql<boolean>`${issuedOf(sql.ref('coupons.id'))} >= total_quantity`.as('sold_out'),
+      ])
       .where('id', '=', draft.couponId)
       .executeTakeFirst();
     return !row || (row.open && row.sold_out) ? 'SOLD_OUT' : 'NOT_ISSUABLE';
@@ -210,7 +214,7 @@ export class PgCouponQueries implements CouponQueries {
     const row = await this.db
       .selectFrom('coupons')
       .selectAll()
-      .select(issuedOf(sql.ref('id')).as('issued_quantity'))
+      .select(issuedOf(sql.ref('coupons.id')).as('issued_quantity'))
       .where('id', '=', couponId)
       .executeTakeFirst();
     return row && toCoupon(row);
