@@ -5,6 +5,7 @@ import * as ordersOutboxIdempotency from './0003-orders-outbox-idempotency.js';
 import * as productDailySales from './0004-product-daily-sales.js';
 import * as accountsAndSessions from './0005-accounts-and-sessions.js';
 import * as couponStripes from './0006-coupon-stripes.js';
+import * as orderCancellations from './0007-order-cancellations.js';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the folder so the same code runs from
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0004-product-daily-sales': productDailySales,
   '0005-accounts-and-sessions': accountsAndSessions,
   '0006-coupon-stripes': couponStripes,
+  '0007-order-cancellations': orderCancellations,
 };

@@ -36,6 +36,7 @@ import { SoldOutCouponMemory } from './application/coupon/sold-out-coupon-memory
 import { IDEMPOTENCY_KEY_TTL_MS, RunIdempotently } from './application/idempotency/run-idempotently.js';
 import { GetOrder } from './application/order/get-order.js';
 import { ListUserOrders } from './application/order/list-user-orders.js';
+import { CancelOrder } from './application/order/cancel-order.js';
 import { PlaceOrder } from './application/order/place-order.js';
 import { CachedSalesStatistics } from './application/statistics/cached-sales-statistics.js';
 import { GetPopularProducts } from './application/statistics/get-popular-products.js';
@@ -311,6 +312,7 @@ export function createContainer({
       ),
   );
   single(PlaceOrder, (r) => new PlaceOrder(uow(r), now(r), timeZone));
+  single(CancelOrder, (r) => new CancelOrder(uow(r), now(r), timeZone));
   single(GetPopularProducts, (r) => new GetPopularProducts(r.resolve(CachedSalesStatistics), now(r), timeZone));
   single(GetOrder, (r) => new GetOrder(r.resolve(TOKENS.OrderQueries)));
   single(ListUserOrders, (r) => new ListUserOrders(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.OrderQueries)));
@@ -360,6 +362,7 @@ export function appDependencies(c: DependencyContainer): AppDependencies {
     issueCoupon: c.resolve(IssueCoupon),
     listUserCoupons: c.resolve(ListUserCoupons),
     placeOrder: c.resolve(PlaceOrder),
+    cancelOrder: c.resolve(CancelOrder),
     getOrder: c.resolve(GetOrder),
     listUserOrders: c.resolve(ListUserOrders),
     runIdempotently: c.resolve(RunIdempotently),

@@ -102,15 +102,24 @@ describe('placing a paid order', () => {
       userId,
       status: 'PAID',
       items: [
-        { productId: mouse.id, name: 'Mouse', quantity: 3, unitPrice: 1_200, amount: 3_600 },
-        { productId: keyboard.id, name: 'Keyboard', quantity: 2, unitPrice: 3_500, amount: 7_000 },
-        { productId: pad.id, name: 'Mouse pad', quantity: 1, unitPrice: 800, amount: 800 },
+        { productId: mouse.id, name: 'Mouse', quantity: 3, unitPrice: 1_200, amount: 3_600, cancelledQuantity: 0 },
+        {
+          productId: keyboard.id,
+          name: 'Keyboard',
+          quantity: 2,
+          unitPrice: 3_500,
+          amount: 7_000,
+          cancelledQuantity: 0,
+        },
+        { productId: pad.id, name: 'Mouse pad', quantity: 1, unitPrice: 800, amount: 800, cancelledQuantity: 0 },
       ],
       totalAmount: 11_400,
       discountAmount: 0,
       paidAmount: 11_400,
+      refundedAmount: 0,
       userCouponId: null,
       createdAt: START,
+      cancelledAt: null,
     });
     expect(Number.isSafeInteger(order.orderId) && order.orderId > 0).toBe(true);
 

@@ -191,6 +191,16 @@ const SAMPLES: Record<string, Sample> = {
     invalid: (userId) => ({ url: '/api/v1/orders', payload: { userId, items: [] } }),
   },
   'GET /api/v1/orders/:orderId': { ok: 200, valid: () => ({ url: `/api/v1/orders/${fixture.orderId}` }) },
+  'POST /api/v1/orders/:orderId/cancel': {
+    ok: 200,
+    // An order of the customer's own each time: cancelling one twice would be 409, which says nothing here.
+    valid: async () => {
+      const items = [{ productId: fixture.productId, quantity: 1 }];
+      const { orderId } = await anOrder(t.api, { userId: fixture.customerId, items });
+      return { url: `/api/v1/orders/${orderId}/cancel`, payload: {} };
+    },
+    invalid: () => ({ url: `/api/v1/orders/${fixture.orderId}/cancel`, payload: { items: [] } }),
+  },
 
   'POST /api/v1/admin/users': {
     ok: 201,

@@ -14,6 +14,7 @@ export const PROBLEMS = {
   PRODUCT_NOT_FOUND: { status: 404, title: 'Product not found' },
   COUPON_NOT_FOUND: { status: 404, title: 'Coupon not found' },
   ORDER_NOT_FOUND: { status: 404, title: 'Order not found' },
+  ORDER_NOT_CANCELLABLE: { status: 409, title: 'Order not cancellable' },
   DELIVERY_NOT_FOUND: { status: 404, title: 'Delivery not found' },
   BALANCE_LIMIT_EXCEEDED: { status: 409, title: 'Balance limit exceeded' },
   INSUFFICIENT_BALANCE: { status: 409, title: 'Insufficient balance' },

@@ -13,6 +13,14 @@ export class InMemorySales implements SalesStatistics {
     }
   }
 
+  /** Cancelled units leave the day they were sold on. */
+  async remove(day: LocalDate, lines: readonly UnitsSold[]): Promise<void> {
+    for (const { productId, quantity } of lines) {
+      const key = `${day}|${productId}`;
+      this.store.state.dailySales.set(key, (this.store.state.dailySales.get(key) ?? 0) - quantity);
+    }
+  }
+
   async topSellers(firstDay: LocalDate, lastDay: LocalDate, limit: number): Promise<ProductSales[]> {
     const sold = new Map<number, number>();
     for (const [key, quantity] of this.store.state.dailySales) {
@@ -20,6 +28,7 @@ export class InMemorySales implements SalesStatistics {
       if (day >= firstDay && day <= lastDay) sold.set(Number(productId), (sold.get(Number(productId)) ?? 0) + quantity);
     }
     return [...sold]
+      .filter(([, quantity]) => quantity > 0)
       .sort(([idA, a], [idB, b]) => b - a || idA - idB)
       .slice(0, limit)
       .map(([productId, soldQuantity]) => {

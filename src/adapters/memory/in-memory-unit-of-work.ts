@@ -4,6 +4,7 @@ import type { TransactionalRepositories, UnitOfWork } from '../../application/po
 import { systemClock } from '../system-clock.js';
 import { InMemoryAccounts, InMemoryRefreshTokens } from './in-memory-accounts.js';
 import { InMemoryBalanceRepository } from './in-memory-balance-repository.js';
+import { InMemoryCancellationRepository } from './in-memory-cancellation-repository.js';
 import { InMemoryCheckoutRepository } from './in-memory-checkout-repository.js';
 import { InMemoryCouponRepository } from './in-memory-coupon-repository.js';
 import { InMemoryIdempotencyKeys } from './in-memory-idempotency-keys.js';
@@ -45,6 +46,7 @@ export class InMemoryUnitOfWork implements UnitOfWork {
         products: new InMemoryProductRepository(this.store),
         coupons,
         checkouts: new InMemoryCheckoutRepository(this.store, outbox),
+        cancellations: new InMemoryCancellationRepository(this.store, outbox),
         outbox,
         idempotencyKeys: new InMemoryIdempotencyKeys(this.store),
         accounts: new InMemoryAccounts(this.store, this.clock),

@@ -2,7 +2,7 @@ import { type ColumnType, type Generated, Kysely, type LogConfig, PostgresDialec
 import pg from 'pg';
 import type { LedgerEntryType } from '../../domain/balance/balance.js';
 import type { DiscountType } from '../../domain/coupon/coupon.js';
-import type { DeliveryStatus } from '../../domain/data-platform/delivery.js';
+import type { DataPlatformEventType, DeliveryStatus } from '../../domain/data-platform/delivery.js';
 import type { OrderStatus } from '../../domain/order/order.js';
 import type { StockAdjustmentReason } from '../../domain/product/product.js';
 import type { Role } from '../../domain/user/user.js';
@@ -84,6 +84,8 @@ export interface StockAdjustmentsTable {
   product_id: number;
   delta: number;
   reason: StockAdjustmentReason;
+  /** The cancellation that brought the units back, for reason CANCELLATION (migration 0007). */
+  cancellation_id: ColumnType<number | null, number | null | undefined, never>;
   created_at: Date;
 }
 
@@ -130,6 +132,23 @@ export interface OrdersTable {
   created_at: Date;
 }
 
+/** One cancellation of an order, a record of its own (migration 0007). */
+export interface OrderCancellationsTable {
+  id: Generated<number>;
+  order_id: number;
+  refund_amount: number;
+  created_at: Date;
+}
+
+export interface OrderCancellationLinesTable {
+  cancellation_id: number;
+  order_id: number;
+  product_id: number;
+  quantity: number;
+  unit_price: number;
+  amount: number;
+}
+
 export interface OrderLinesTable {
   order_id: number;
   line_no: number;
@@ -151,7 +170,10 @@ export interface PaymentsTable {
 export interface DataPlatformOutboxTable {
   id: Generated<number>;
   event_id: Generated<string>;
+  type: ColumnType<DataPlatformEventType, DataPlatformEventType | undefined, never>;
   order_id: number;
+  /** For an ORDER_CANCELLED event, its cancellation. */
+  cancellation_id: ColumnType<number | null, number | null | undefined, never>;
   /** The event without its id, as JSON. */
   payload: ColumnType<Record<string, unknown>, string, string>;
   status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>;
@@ -190,6 +212,8 @@ export interface Database {
   user_coupons: UserCouponsTable;
   orders: OrdersTable;
   order_lines: OrderLinesTable;
+  order_cancellations: OrderCancellationsTable;
+  order_cancellation_lines: OrderCancellationLinesTable;
   payments: PaymentsTable;
   data_platform_outbox: DataPlatformOutboxTable;
   idempotency_keys: IdempotencyKeysTable;

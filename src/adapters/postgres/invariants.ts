@@ -22,13 +22,13 @@ interface Invariant {
  */
 const INVARIANTS: Invariant[] = [
   {
-    name: 'money: per user, charges = balance + payments, and the payments table agrees with the ledger',
+    name: 'money: per user, charges + refunds = balance + payments, and the payments table agrees with the ledger',
     violations: () => sql`
       SELECT b.user_id, b.amount AS balance, coalesce(l.charged, 0) AS charged, coalesce(l.paid, 0) AS paid_in_ledger,
              coalesce(p.paid, 0) AS paid_in_payments
       FROM balances b
       LEFT JOIN (
-        SELECT user_id, sum(amount) FILTER (WHERE type = 'CHARGE') AS charged,
+        SELECT user_id, sum(amount) FILTER (WHERE type IN ('CHARGE', 'REFUND')) AS charged,
                -sum(amount) FILTER (WHERE type = 'PAYMENT') AS paid
         FROM balance_ledger GROUP BY user_id
       ) l ON l.user_id = b.user_id
@@ -48,15 +48,22 @@ const INVARIANTS: Invariant[] = [
       WHERE r.balance_after <> r.running OR (r.from_last = 1 AND r.balance_after <> b.amount)`,
   },
   {
-    name: 'stock: per product, initial stock + restocks = current stock + units sold',
+    name: 'stock: per product, initial stock + restocks + cancelled units = current stock + units sold',
     violations: () => sql`
-      SELECT p.id AS product_id, p.stock, coalesce(a.added, 0) AS added, coalesce(s.sold, 0) AS sold
+      SELECT p.id AS product_id, p.stock, coalesce(a.added, 0) AS added, coalesce(a.restored, 0) AS restored,
+             coalesce(c.cancelled, 0) AS cancelled, coalesce(s.sold, 0) AS sold
       FROM products p
       LEFT JOIN (
-        SELECT product_id, sum(delta) AS added FROM stock_adjustments GROUP BY product_id
+        SELECT product_id, sum(delta) FILTER (WHERE reason <> 'CANCELLATION') AS added,
+               sum(delta) FILTER (WHERE reason = 'CANCELLATION') AS restored
+        FROM stock_adjustments GROUP BY product_id
       ) a ON a.product_id = p.id
       LEFT JOIN (SELECT product_id, sum(quantity) AS sold FROM order_lines GROUP BY product_id) s ON s.product_id = p.id
-      WHERE coalesce(a.added, 0) <> p.stock + coalesce(s.sold, 0)`,
+      LEFT JOIN (
+        SELECT product_id, sum(quantity) AS cancelled FROM order_cancellation_lines GROUP BY product_id
+      ) c ON c.product_id = p.id
+      WHERE coalesce(a.added, 0) + coalesce(c.cancelled, 0) <> p.stock + coalesce(s.sold, 0)
+         OR coalesce(a.restored, 0) <> coalesce(c.cancelled, 0)`,
   },
   {
     name: 'coupons: stripes hold totalQuantity, each counts its copies, copies <= totalQuantity, one per user',
@@ -94,7 +101,52 @@ const INVARIANTS: Invariant[] = [
       LEFT JOIN user_coupons u ON u.id = o.user_coupon_id
       WHERE p.amount IS DISTINCT FROM o.paid_amount OR -l.amount IS DISTINCT FROM o.paid_amount
          OR lines.total IS DISTINCT FROM o.total_amount
-         OR (o.user_coupon_id IS NOT NULL AND u.order_id IS DISTINCT FROM o.id)`,
+         OR (o.user_coupon_id IS NOT NULL AND o.status <> 'CANCELLED' AND u.order_id IS DISTINCT FROM o.id)`,
+  },
+  {
+    name:
+      'cancellations: per order, refunds = floor(paid · cancelled value / total) <= paid, each refund in the ledger, ' +
+      'no line cancelled past its quantity, the status says what is left, a cancelled order frees its copy',
+    violations: () => sql`
+      WITH cancelled AS (
+        SELECT c.order_id, sum(l.quantity) AS units, sum(l.amount) AS gross
+        FROM order_cancellation_lines l JOIN order_cancellations c ON c.id = l.cancellation_id
+        GROUP BY c.order_id
+      ), refunds AS (
+        SELECT order_id, sum(refund_amount) AS refunded, count(*) FILTER (WHERE refund_amount > 0) AS paying
+        FROM order_cancellations GROUP BY order_id
+      ), ledger AS (
+        SELECT order_id, sum(amount) AS refunded, count(*) AS entries
+        FROM balance_ledger WHERE type = 'REFUND' GROUP BY order_id
+      ), past AS (
+        SELECT l.order_id, count(*) AS lines
+        FROM order_lines l
+        JOIN (
+          SELECT order_id, product_id, sum(quantity) AS quantity FROM order_cancellation_lines GROUP BY 1, 2
+        ) x ON x.order_id = l.order_id AND x.product_id = l.product_id
+        WHERE x.quantity > l.quantity
+        GROUP BY l.order_id
+      ), units AS (
+        SELECT order_id, sum(quantity) AS units FROM order_lines GROUP BY order_id
+      )
+      SELECT o.id AS order_id, o.status, o.paid_amount, o.total_amount, coalesce(c.gross, 0) AS cancelled_value,
+             coalesce(r.refunded, 0) AS refunded, coalesce(g.refunded, 0) AS refunded_in_ledger,
+             coalesce(p.lines, 0) AS lines_past_quantity, u.order_id AS copy_order_id
+      FROM orders o
+      JOIN units n ON n.order_id = o.id
+      LEFT JOIN cancelled c ON c.order_id = o.id
+      LEFT JOIN refunds r ON r.order_id = o.id
+      LEFT JOIN ledger g ON g.order_id = o.id
+      LEFT JOIN past p ON p.order_id = o.id
+      LEFT JOIN user_coupons u ON u.id = o.user_coupon_id
+      WHERE coalesce(r.refunded, 0) <> CASE WHEN o.total_amount = 0 THEN 0
+              ELSE floor(o.paid_amount::numeric * coalesce(c.gross, 0) / o.total_amount) END
+         OR coalesce(r.refunded, 0) > o.paid_amount
+         OR coalesce(g.refunded, 0) <> coalesce(r.refunded, 0) OR coalesce(g.entries, 0) <> coalesce(r.paying, 0)
+         OR coalesce(p.lines, 0) > 0
+         OR o.status <> CASE WHEN c.units IS NULL THEN 'PAID' WHEN c.units = n.units THEN 'CANCELLED'
+              ELSE 'PARTIALLY_CANCELLED' END
+         OR (o.status = 'CANCELLED' AND u.order_id = o.id)`,
   },
   {
     name: 'coupons used: a used copy is used by exactly the order that names it',
@@ -104,18 +156,34 @@ const INVARIANTS: Invariant[] = [
       WHERE u.order_id IS NOT NULL AND o.user_coupon_id IS DISTINCT FROM u.id`,
   },
   {
-    name: 'outbox: every paid order has exactly one outbox row',
+    name: 'outbox: one ORDER_PAID row per order and one ORDER_CANCELLED row per cancellation, of that order',
     violations: () => sql`
-      SELECT o.id AS order_id, count(x.id) AS outbox_rows
-      FROM orders o LEFT JOIN data_platform_outbox x ON x.order_id = o.id
-      GROUP BY o.id HAVING count(x.id) <> 1`,
+      SELECT o.id AS order_id, coalesce(x.paid, 0) AS paid_events, coalesce(k.cancellations, 0) AS cancellations,
+             coalesce(x.cancelled, 0) AS cancelled_events, coalesce(x.matching, 0) AS matching_cancelled_events
+      FROM orders o
+      LEFT JOIN (
+        SELECT e.order_id, count(*) FILTER (WHERE e.type = 'ORDER_PAID') AS paid,
+               count(*) FILTER (WHERE e.type = 'ORDER_CANCELLED') AS cancelled,
+               count(*) FILTER (WHERE e.type = 'ORDER_CANCELLED' AND c.order_id = e.order_id) AS matching
+        FROM data_platform_outbox e LEFT JOIN order_cancellations c ON c.id = e.cancellation_id
+        GROUP BY e.order_id
+      ) x ON x.order_id = o.id
+      LEFT JOIN (SELECT order_id, count(*) AS cancellations FROM order_cancellations GROUP BY order_id) k
+        ON k.order_id = o.id
+      WHERE coalesce(x.paid, 0) <> 1 OR coalesce(x.cancelled, 0) <> coalesce(k.cancellations, 0)
+         OR coalesce(x.matching, 0) <> coalesce(k.cancellations, 0)`,
   },
   {
-    name: 'popular rollup: per shop-local day and product, units in the rollup = units in the order lines',
+    name: 'popular rollup: per shop-local day of sale and product, units in the rollup = units sold - units cancelled',
     violations: (timeZone) => sql`
-      WITH lines AS (
-        SELECT (o.created_at AT TIME ZONE ${timeZone})::date AS day, l.product_id, sum(l.quantity) AS quantity
-        FROM order_lines l JOIN orders o ON o.id = l.order_id GROUP BY 1, 2
+      WITH moved AS (
+        SELECT o.created_at, l.product_id, l.quantity FROM order_lines l JOIN orders o ON o.id = l.order_id
+        UNION ALL
+        SELECT o.created_at, l.product_id, -l.quantity
+        FROM order_cancellation_lines l JOIN orders o ON o.id = l.order_id
+      ), lines AS (
+        SELECT (created_at AT TIME ZONE ${timeZone})::date AS day, product_id, sum(quantity) AS quantity
+        FROM moved GROUP BY 1, 2
       )
       SELECT coalesce(lines.day, r.sales_date)::text AS day, coalesce(lines.product_id, r.product_id) AS product_id,
              lines.quantity AS in_lines, r.quantity AS in_rollup

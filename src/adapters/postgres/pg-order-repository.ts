@@ -1,6 +1,7 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { OrderQueries } from '../../application/ports/order-repository.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
+import type { Cancellation, CancellationLine } from '../../domain/order/cancellation.js';
 import { Order, type OrderLine } from '../../domain/order/order.js';
 import type { Db, OrdersTable } from './database.js';
 import { readerFor } from './pg-transaction-context.js';
@@ -29,9 +30,10 @@ export class PgOrderQueries implements OrderQueries {
     return pageFrom(await this.withLines(rows), limit, (order) => order.id);
   }
 
-  /** The orders with their lines, fetched for all of them in one query. */
+  /** The orders with their lines and their cancellations, fetched for all of them in one query each. */
   private async withLines(rows: Selectable<OrdersTable>[]): Promise<Order[]> {
     if (rows.length === 0) return [];
+    const cancellations = await this.cancellationsOf(rows.map((row) => row.id));
     const lineRows = await this.db
       .selectFrom('order_lines')
       .selectAll()
@@ -67,7 +69,39 @@ export class PgOrderQueries implements OrderQueries {
           paidAmount: row.paid_amount,
           userCouponId: row.user_coupon_id,
           createdAt: row.created_at,
+          cancellations: cancellations.get(row.id) ?? [],
         }),
     );
+  }
+
+  /** Each order's cancellations, oldest first, each with its lines. */
+  private async cancellationsOf(orderIds: number[]): Promise<Map<number, Cancellation[]>> {
+    const { rows } = await sql<{
+      id: number;
+      order_id: number;
+      refund_amount: number;
+      created_at: Date;
+      lines: CancellationLine[];
+    }>`
+      SELECT c.id, c.order_id, c.refund_amount, c.created_at,
+             json_agg(json_build_object('productId', l.product_id, 'quantity', l.quantity,
+                                        'unitPrice', l.unit_price, 'amount', l.amount) ORDER BY l.product_id) AS lines
+      FROM order_cancellations c JOIN order_cancellation_lines l ON l.cancellation_id = c.id
+      WHERE c.order_id = ANY(${orderIds}::bigint[])
+      GROUP BY c.id
+      ORDER BY c.id`.execute(this.db);
+    const byOrder = new Map<number, Cancellation[]>();
+    for (const row of rows) {
+      const list = byOrder.get(row.order_id) ?? [];
+      list.push({
+        id: row.id,
+        orderId: row.order_id,
+        refundAmount: row.refund_amount,
+        createdAt: row.created_at,
+        lines: row.lines,
+      });
+      byOrder.set(row.order_id, list);
+    }
+    return byOrder;
   }
 }

@@ -22,6 +22,7 @@ export class PgSalesStatistics implements SalesStatistics {
         FROM product_daily_sales
         WHERE sales_date BETWEEN ${firstDay}::date AND ${lastDay}::date
         GROUP BY product_id
+        HAVING sum(quantity) > 0
         ORDER BY sold DESC, product_id
         LIMIT ${limit}
       ) AS top

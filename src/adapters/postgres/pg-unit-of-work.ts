@@ -4,6 +4,7 @@ import type { Db } from './database.js';
 import { type OpenTransaction, currentTransaction, openTransaction, withSavepoint } from './pg-transaction-context.js';
 import { PgAccountRepository } from './pg-account-repository.js';
 import { PgBalanceRepository } from './pg-balance-repository.js';
+import { PgCancellationRepository } from './pg-cancellation-repository.js';
 import { PgCheckoutRepository } from './pg-checkout-repository.js';
 import { PgCouponRepository } from './pg-coupon-repository.js';
 import { PgIdempotencyKeys } from './pg-idempotency-keys.js';
@@ -19,6 +20,7 @@ class PgTransactionalRepositories implements TransactionalRepositories {
   #products?: PgProductRepository;
   #coupons?: PgCouponRepository;
   #checkouts?: PgCheckoutRepository;
+  #cancellations?: PgCancellationRepository;
   #outbox?: PgOutbox;
   #idempotencyKeys?: PgIdempotencyKeys;
   #accounts?: PgAccountRepository;
@@ -40,6 +42,9 @@ class PgTransactionalRepositories implements TransactionalRepositories {
   }
   get checkouts() {
     return (this.#checkouts ??= new PgCheckoutRepository(this.trx));
+  }
+  get cancellations() {
+    return (this.#cancellations ??= new PgCancellationRepository(this.trx));
   }
   get outbox() {
     return (this.#outbox ??= new PgOutbox(this.trx));

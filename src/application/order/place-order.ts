@@ -28,8 +28,9 @@ export interface PlaceOrderInput {
  * nothing but keeps the products locked, and the order is decided again on them as they are now: it is
  * never oversold nor priced at a stale price, and the second decision stands.
  *
- * The global lock order, the same in every use case that takes more than one: coupon copy, balance,
- * products by ascending id, their sales rows by ascending product id.
+ * The global lock order, the same in every use case that takes more than one: the order's row (a
+ * cancellation's; an order has none yet), coupon copy, balance, products by ascending id, their sales rows by
+ * ascending product id.
  */
 export class PlaceOrder {
   constructor(

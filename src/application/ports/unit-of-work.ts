@@ -1,5 +1,6 @@
 import type { AccountRepository } from './account-repository.js';
 import type { BalanceRepository } from './balance-repository.js';
+import type { CancellationRepository } from './cancellation-repository.js';
 import type { CheckoutRepository } from './checkout-repository.js';
 import type { CouponRepository } from './coupon-repository.js';
 import type { IdempotencyKeyRepository } from './idempotency-keys.js';
@@ -15,6 +16,7 @@ export interface TransactionalRepositories {
   readonly products: ProductRepository;
   readonly coupons: CouponRepository;
   readonly checkouts: CheckoutRepository;
+  readonly cancellations: CancellationRepository;
   readonly outbox: Outbox;
   readonly idempotencyKeys: IdempotencyKeyRepository;
   readonly accounts: AccountRepository;

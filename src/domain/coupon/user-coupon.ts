@@ -67,6 +67,15 @@ export class UserCoupon implements UserCouponProps {
     if (status !== 'AVAILABLE') throw new CouponNotUsableError({ userCouponId: this.id, reason: status });
   }
 
+  /**
+   * The copy given back by the order it paid for, once nothing of that order is left: AVAILABLE again (or
+   * EXPIRED, by its own expiresAt), free to pay for a later order.
+   */
+  release(orderId: number): UserCoupon {
+    if (this.orderId !== orderId) throw new Error(`Coupon copy ${this.id} did not pay for order ${orderId}.`);
+    return new UserCoupon({ ...this, usedAt: null, orderId: null });
+  }
+
   /** Marks the copy used by an order. */
   use(userId: number, orderId: number, now: Date): UserCoupon {
     this.assertUsableBy(userId, now);

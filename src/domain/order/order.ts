@@ -73,6 +73,14 @@ export function validateItems(items: readonly OrderItem[]): void {
 }
 
 /**
+ * A cancellation's items, when it names them: 1 to 50 lines, each a different product, each a positive
+ * number of units (how many the line has left is the order's to judge, a 409 rather than a 400).
+ */
+export function validateCancellationItems(items: readonly OrderItem[]): void {
+  validateItemShapes(items);
+}
+
+/**
  * The shape every list of items shares. `maxQuantity` is left out where a larger quantity is not malformed
  * but a business answer (a cancellation asking for more than is left of a line).
  */

@@ -3,7 +3,7 @@ import { validName } from '../shared/text.js';
 import { InsufficientStockError, StockLimitExceededError } from './product-errors.js';
 
 /** Why stock changed other than by a sale: a product's first stock, or an admin's restock or correction. */
-export const STOCK_ADJUSTMENT_REASONS = ['INITIAL', 'ADJUSTMENT'] as const;
+export const STOCK_ADJUSTMENT_REASONS = ['INITIAL', 'ADJUSTMENT', 'CANCELLATION'] as const;
 export type StockAdjustmentReason = (typeof STOCK_ADJUSTMENT_REASONS)[number];
 
 export const PRODUCT_NAME_MAX_LENGTH = 200;

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { RunIdempotently } from '../../../application/idempotency/run-idempotently.js';
+import type { CancelOrder } from '../../../application/order/cancel-order.js';
 import type { GetOrder } from '../../../application/order/get-order.js';
 import type { ListUserOrders } from '../../../application/order/list-user-orders.js';
 import type { PlaceOrder } from '../../../application/order/place-order.js';
@@ -22,6 +23,7 @@ import {
 
 export interface OrderRoutesOptions {
   placeOrder: PlaceOrder;
+  cancelOrder: CancelOrder;
   getOrder: GetOrder;
   listUserOrders: ListUserOrders;
   runIdempotently: RunIdempotently;
@@ -49,6 +51,28 @@ const placeOrderBody = z
     });
   });
 
+/** Without items, everything not yet cancelled. The quantity's upper bound is the line's own: a 409, not a 400. */
+const cancelOrderBody = z
+  .strictObject({
+    items: z
+      .array(z.strictObject({ productId: idValue, quantity: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }))
+      .min(1)
+      .max(MAX_ORDER_LINES)
+      .optional(),
+  })
+  .superRefine((body, ctx) => {
+    const seen = new Set<number>();
+    body.items?.forEach((item, index) => {
+      if (seen.has(item.productId))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', index, 'productId'],
+          message: 'appears on another line; one line per product',
+        });
+      seen.add(item.productId);
+    });
+  });
+
 export const orderView = z.object({
   orderId: z.number().int(),
   userId: z.number().int(),
@@ -60,36 +84,42 @@ export const orderView = z.object({
       quantity: z.number().int(),
       unitPrice: z.number().int(),
       amount: z.number().int(),
+      cancelledQuantity: z.number().int(),
     }),
   ),
   totalAmount: z.number().int(),
   discountAmount: z.number().int(),
   paidAmount: z.number().int(),
+  refundedAmount: z.number().int(),
   userCouponId: z.number().int().nullable(),
   createdAt: timestamp,
+  cancelledAt: timestamp.nullable(),
 });
 
 const presentOrder = (order: Order) => ({
   orderId: order.id,
   userId: order.userId,
   status: order.status,
-  items: order.lines.map(({ productId, name, quantity, unitPrice, amount }) => ({
+  items: order.lineViews.map(({ productId, name, quantity, unitPrice, amount, cancelledQuantity }) => ({
     productId,
     name,
     quantity,
     unitPrice,
     amount,
+    cancelledQuantity,
   })),
   totalAmount: order.totalAmount,
   discountAmount: order.discountAmount,
   paidAmount: order.paidAmount,
+  refundedAmount: order.refundedAmount,
   userCouponId: order.userCouponId,
   createdAt: order.createdAt.toISOString(),
+  cancelledAt: order.cancelledAt?.toISOString() ?? null,
 });
 
 export const orderRoutes: FastifyPluginAsyncZod<OrderRoutesOptions> = async (
   app,
-  { placeOrder, getOrder, listUserOrders, runIdempotently },
+  { placeOrder, cancelOrder, getOrder, listUserOrders, runIdempotently },
 ) => {
   const tags = ['Orders'];
 
@@ -106,6 +136,33 @@ export const orderRoutes: FastifyPluginAsyncZod<OrderRoutesOptions> = async (
     async (request, reply) =>
       replyIdempotently(request, reply, { runIdempotently, status: 201 }, async () =>
         presentOrder(await placeOrder.execute({ actor: actorOf(request), ...request.body })),
+      ),
+  );
+
+  app.post(
+    '/orders/:orderId/cancel',
+    {
+      schema: {
+        tags,
+        summary: 'Cancel an order in full or in part, with a refund to the balance',
+        description:
+          "Without items, everything not yet cancelled. The refund is cumulative: floor(paidAmount · C / totalAmount) in all, where C is the gross value of every unit cancelled so far. The order's user or an admin may cancel.",
+        headers: idempotencyHeaders,
+        params: z.object({ orderId: idParam }),
+        // No body at all (or JSON null) cancels everything left, as `{}` does.
+        body: cancelOrderBody.nullish(),
+        response: { 200: orderView, 404: problemSchema, 409: problemSchema, 422: problemSchema, ...commonErrors },
+      },
+    },
+    async (request, reply) =>
+      replyIdempotently(request, reply, { runIdempotently, status: 200 }, async () =>
+        presentOrder(
+          await cancelOrder.execute({
+            actor: actorOf(request),
+            orderId: request.params.orderId,
+            items: request.body?.items,
+          }),
+        ),
       ),
   );
 

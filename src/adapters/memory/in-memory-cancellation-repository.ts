@@ -1,0 +1,64 @@
+import type {
+  CancellationRecord,
+  CancellationRepository,
+  CancellationTarget,
+  RecordRefusal,
+} from '../../application/ports/cancellation-repository.js';
+import type { Cancellation } from '../../domain/order/cancellation.js';
+import { Order } from '../../domain/order/order.js';
+import { MAX_STOCK } from '../../domain/product/product.js';
+import { InMemoryBalanceRepository } from './in-memory-balance-repository.js';
+import { InMemoryCouponRepository } from './in-memory-coupon-repository.js';
+import type { InMemoryOutbox } from './in-memory-outbox.js';
+import { InMemorySales } from './in-memory-sales.js';
+import type { InMemoryStore } from './in-memory-store.js';
+
+/** Cancellations on the fakes. Units of work run one at a time here, so nothing changes between the steps. */
+export class InMemoryCancellationRepository implements CancellationRepository {
+  constructor(
+    private readonly store: InMemoryStore,
+    private readonly outbox: InMemoryOutbox,
+  ) {}
+
+  async open(orderId: number): Promise<CancellationTarget | undefined> {
+    const props = this.store.state.orders.get(orderId);
+    if (!props) return undefined;
+    const order = new Order(props);
+    const balance = await new InMemoryBalanceRepository(this.store).getByUserIdForUpdate(order.userId);
+    if (!balance) return undefined;
+    const coupon =
+      order.userCouponId === null
+        ? undefined
+        : await new InMemoryCouponRepository(this.store).getByIdForUpdate(order.userCouponId);
+    return { order, balance, coupon };
+  }
+
+  async record({
+    order,
+    cancellation,
+    refund,
+    couponReleased,
+    salesDay,
+    event,
+  }: CancellationRecord): Promise<Cancellation | RecordRefusal> {
+    const { products, stockAdjustments } = this.store.state;
+    for (const line of [...cancellation.lines].sort((a, b) => a.productId - b.productId)) {
+      const product = products.get(line.productId)!;
+      if (product.stock + line.quantity > MAX_STOCK)
+        return { stockLimit: { productId: product.id, stock: product.stock } };
+    }
+    const recorded: Cancellation = { ...cancellation, id: this.store.nextId('cancellations') };
+    for (const { productId, quantity } of cancellation.lines) {
+      const product = products.get(productId)!;
+      products.set(productId, { ...product, stock: product.stock + quantity });
+      stockAdjustments.push({ productId, delta: quantity, reason: 'CANCELLATION', at: cancellation.createdAt });
+    }
+    const cancellations = [...order.cancellations.slice(0, -1), recorded];
+    this.store.state.orders.set(order.id, { ...order, lines: [...order.lines], cancellations });
+    if (refund) await new InMemoryBalanceRepository(this.store).save(refund);
+    if (couponReleased) await new InMemoryCouponRepository(this.store).save(couponReleased);
+    await new InMemorySales(this.store).remove(salesDay, cancellation.lines);
+    await this.outbox.add({ type: 'ORDER_CANCELLED', body: event }, recorded.id);
+    return recorded;
+  }
+}

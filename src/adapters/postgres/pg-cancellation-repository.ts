@@ -1,0 +1,168 @@
+import { sql } from 'kysely';
+import type {
+  CancellationRecord,
+  CancellationRepository,
+  CancellationTarget,
+  RecordRefusal,
+} from '../../application/ports/cancellation-repository.js';
+import { Balance } from '../../domain/balance/balance.js';
+import type { DiscountType } from '../../domain/coupon/coupon.js';
+import type { Cancellation } from '../../domain/order/cancellation.js';
+import { MAX_STOCK } from '../../domain/product/product.js';
+import type { Db } from './database.js';
+import { toUserCoupon } from './pg-coupon-repository.js';
+import { PgOrderQueries } from './pg-order-repository.js';
+
+interface CopyJson {
+  id: number;
+  coupon_id: number;
+  user_id: number;
+  issued_at: string;
+  expires_at: string;
+  used_at: string | null;
+  order_id: number | null;
+  name: string;
+  discount_type: DiscountType;
+  discount_value: number;
+}
+
+/**
+ * A cancellation in three statements besides BEGIN and COMMIT: the locks, the order read once its row is
+ * held, and every write in one. The order's row is taken first: cancellations of one order queue on it, and
+ * the read that follows (a statement of its own, so with a snapshot taken after the wait) sees every
+ * cancellation committed before. The rows the domain decides on are locked with SELECT … FOR UPDATE (the
+ * order, its coupon copy, the balance, in the global lock order); the products, which every buyer shares,
+ * only by the writing statement, ascending, until the commit.
+ */
+export class PgCancellationRepository implements CancellationRepository {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * One round trip for the locks: the order's row, then its coupon copy (its CTE reads the order's), then the
+   * buyer's balance (its CTE reads the copy's, so it is taken last).
+   */
+  async open(orderId: number): Promise<CancellationTarget | undefined> {
+    const { rows } = await sql<{
+      user_id: number | null;
+      copy: CopyJson | null;
+      wallet: { amount: number; updated_at: string } | null;
+    }>`
+      WITH held AS (
+        SELECT id, user_id, user_coupon_id FROM orders WHERE id = ${orderId} FOR UPDATE
+      ), copy AS (
+        SELECT uc.id, uc.coupon_id, uc.user_id, uc.issued_at, uc.expires_at, uc.used_at, uc.order_id,
+               c.name, c.discount_type, c.discount_value
+        FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
+        WHERE uc.id = (SELECT user_coupon_id FROM held)
+        FOR UPDATE OF uc
+      ), wallet AS (
+        SELECT b.amount, b.updated_at FROM balances b
+        WHERE b.user_id = (SELECT user_id FROM held) AND (SELECT count(*) FROM copy) >= 0
+        FOR UPDATE
+      )
+      SELECT (SELECT user_id FROM held) AS user_id,
+             (SELECT row_to_json(copy) FROM copy) AS copy,
+             (SELECT row_to_json(wallet) FROM wallet) AS wallet`.execute(this.db);
+    const { user_id: userId, copy, wallet } = rows[0]!;
+    if (userId === null || !wallet) return undefined;
+
+    const order = await new PgOrderQueries(this.db).findById(orderId);
+    if (!order) return undefined;
+    return {
+      order,
+      balance: new Balance({ userId, amount: wallet.amount, updatedAt: new Date(wallet.updated_at) }),
+      coupon: copy
+        ? toUserCoupon({
+            ...copy,
+            issued_at: new Date(copy.issued_at),
+            expires_at: new Date(copy.expires_at),
+            used_at: copy.used_at === null ? null : new Date(copy.used_at),
+          })
+        : undefined,
+    };
+  }
+
+  /**
+   * One statement. `claimed` locks the cancelled lines' products in ascending id order (FOR NO KEY UPDATE,
+   * what the stock update takes) and checks that each can take its units back within the stock limit; every
+   * write after it runs only if all can. The sales rows are written after the products, by a transaction
+   * that holds those products, so two writers of one sales row never both hold it and wait.
+   */
+  async record({
+    order,
+    cancellation,
+    refund,
+    couponReleased,
+    salesDay,
+    event,
+  }: CancellationRecord): Promise<Cancellation | RecordRefusal> {
+    const lines = [...cancellation.lines].sort((a, b) => a.productId - b.productId);
+    const at = cancellation.createdAt;
+    const { rows } = await sql<{ id: number | null; over: { id: number; stock: number }[] | null }>`
+      WITH wanted AS (
+        SELECT * FROM unnest(
+          ${lines.map((l) => l.productId)}::bigint[], ${lines.map((l) => l.quantity)}::int[],
+          ${lines.map((l) => l.unitPrice)}::bigint[], ${lines.map((l) => l.amount)}::bigint[]
+        ) AS w (product_id, quantity, unit_price, amount)
+      ), claimed AS (
+        SELECT p.id, p.stock, p.stock + w.quantity <= ${MAX_STOCK} AS fits
+        FROM products p JOIN wanted w ON w.product_id = p.id
+        ORDER BY p.id
+        FOR NO KEY UPDATE OF p
+      ), complete AS (
+        SELECT count(*) FILTER (WHERE fits) = ${lines.length} AS ok FROM claimed
+      ), recorded AS (
+        INSERT INTO order_cancellations (order_id, refund_amount, created_at)
+        SELECT ${order.id}::bigint, ${cancellation.refundAmount}::bigint, ${at}::timestamptz
+        FROM complete WHERE complete.ok
+        RETURNING id
+      ), recorded_lines AS (
+        INSERT INTO order_cancellation_lines (cancellation_id, order_id, product_id, quantity, unit_price, amount)
+        SELECT recorded.id, ${order.id}::bigint, w.product_id, w.quantity, w.unit_price, w.amount
+        FROM recorded, wanted w
+      ), restocked AS (
+        UPDATE products p SET stock = p.stock + w.quantity, updated_at = ${at}::timestamptz
+        FROM wanted w, recorded
+        WHERE p.id = w.product_id
+      ), adjusted AS (
+        INSERT INTO stock_adjustments (product_id, delta, reason, cancellation_id, created_at)
+        SELECT w.product_id, w.quantity, 'CANCELLATION', recorded.id, ${at}::timestamptz
+        FROM recorded, wanted w
+      ), credited AS (
+        UPDATE balances SET amount = ${refund?.balance.amount ?? null}::bigint, updated_at = ${at}::timestamptz
+        FROM recorded
+        WHERE balances.user_id = ${order.userId}::bigint AND ${refund !== undefined}
+        RETURNING balances.user_id
+      ), ledger AS (
+        INSERT INTO balance_ledger (user_id, type, amount, balance_after, order_id, created_at)
+        SELECT credited.user_id, ${refund?.entry.type ?? null}, ${refund?.entry.amount ?? null}::bigint,
+               ${refund?.entry.balanceAfter ?? null}::bigint, ${order.id}::bigint, ${at}::timestamptz
+        FROM credited
+      ), released AS (
+        UPDATE user_coupons SET used_at = NULL, order_id = NULL
+        FROM recorded
+        WHERE user_coupons.id = ${couponReleased?.id ?? null}::bigint AND user_coupons.order_id = ${order.id}::bigint
+      ), marked AS (
+        UPDATE orders SET status = ${order.status} FROM recorded WHERE orders.id = ${order.id}::bigint
+      ), unsold AS (
+        UPDATE product_daily_sales s SET quantity = s.quantity - w.quantity
+        FROM recorded, wanted w
+        WHERE s.sales_date = ${salesDay}::date AND s.product_id = w.product_id
+      ), outbox AS (
+        INSERT INTO data_platform_outbox (type, order_id, cancellation_id, payload, next_attempt_at, created_at)
+        SELECT 'ORDER_CANCELLED', ${order.id}::bigint, recorded.id, ${JSON.stringify(event)}::jsonb, now(), now()
+        FROM recorded
+      )
+      SELECT (SELECT id FROM recorded) AS id,
+             (SELECT json_agg(json_build_object('id', id, 'stock', stock)) FROM claimed WHERE NOT fits) AS over`.execute(
+      this.db,
+    );
+    const { id, over } = rows[0]!;
+    if (id === null) {
+      const first = over?.[0];
+      if (!first) throw new Error(`cancellation of order ${order.id}: a product of it is gone`);
+      return { stockLimit: { productId: first.id, stock: first.stock } };
+    }
+    return { ...cancellation, id };
+  }
+}

@@ -1,0 +1,70 @@
+import { OrderNotFoundError } from '../../domain/order/order-errors.js';
+import { type Order, type OrderItem, validateCancellationItems } from '../../domain/order/order.js';
+import { MAX_STOCK } from '../../domain/product/product.js';
+import { StockLimitExceededError } from '../../domain/product/product-errors.js';
+import { localDateOf } from '../../domain/statistics/shop-calendar.js';
+import { type Actor, mayActFor } from '../shared/actor.js';
+import type { CancellationRecord, CancellationTarget } from '../ports/cancellation-repository.js';
+import type { Clock } from '../ports/clock.js';
+import type { UnitOfWork } from '../ports/unit-of-work.js';
+
+export interface CancelOrderInput {
+  readonly actor: Actor;
+  readonly orderId: number;
+  /** What to cancel; everything not yet cancelled when undefined. */
+  readonly items?: readonly OrderItem[] | undefined;
+}
+
+/**
+ * One transaction: the cancelled units back to stock, the refund to the balance with its REFUND entry, the
+ * coupon copy released once nothing of the order is left, the units taken off the day they were sold, and
+ * the data platform's event, or none of it. The order decides what may be cancelled and what it refunds
+ * (the contract's cumulative formula); this use case only takes the rows and hands the decision over.
+ *
+ * Locks: the order's row first, so cancellations of one order queue there and each decides on every one
+ * before it; then the rest in the global lock order every use case follows (coupon copy, balance, products
+ * by ascending id, their sales rows), so a cancellation and an order or a charge never wait on each other in
+ * a cycle. The order's user or an admin may cancel; to any other customer the order does not exist.
+ */
+export class CancelOrder {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly clock: Clock,
+    /** The shop's time zone: the units leave the sales of the shop's day the order was placed on. */
+    private readonly timeZone: string,
+  ) {}
+
+  async execute({ actor, orderId, items }: CancelOrderInput): Promise<Order> {
+    if (items !== undefined) validateCancellationItems(items);
+    const at = this.clock.now();
+
+    return this.uow.run(async (repos) => {
+      const target = await repos.cancellations.open(orderId);
+      if (!target || !mayActFor(actor, target.order.userId)) throw new OrderNotFoundError(orderId);
+      const record = this.decide(target, items, at);
+      const written = await repos.cancellations.record(record);
+      if ('stockLimit' in written) {
+        const { productId, stock } = written.stockLimit;
+        const stockDelta = record.cancellation.lines.find((line) => line.productId === productId)?.quantity ?? 0;
+        throw new StockLimitExceededError({ productId, stock, stockDelta, limit: MAX_STOCK });
+      }
+      return record.order;
+    });
+  }
+
+  private decide(
+    { order, balance, coupon }: CancellationTarget,
+    items: readonly OrderItem[] | undefined,
+    at: Date,
+  ): CancellationRecord {
+    const { order: after, cancellation } = order.cancel(items, at);
+    return {
+      order: after,
+      cancellation,
+      refund: balance.refund(cancellation.refundAmount, order.id, at),
+      couponReleased: after.status === 'CANCELLED' && coupon ? coupon.release(order.id) : undefined,
+      salesDay: localDateOf(order.createdAt, this.timeZone),
+      event: after.cancelledEvent(cancellation),
+    };
+  }
+}
