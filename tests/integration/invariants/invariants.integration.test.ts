@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
 import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
+import { CancelOrder } from '../../../src/application/order/cancel-order.js';
 import { PlaceOrder } from '../../../src/application/order/place-order.js';
 import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { UpdateProduct } from '../../../src/application/product/update-product.js';
@@ -16,7 +17,7 @@ const database = useTestDatabase();
 const actor = SYSTEM;
 const TZ = 'Asia/Seoul';
 
-/** A small shop after a realistic day: charges, restocks, coupons, orders paid and refused. */
+/** A small shop after a realistic day: charges, restocks, coupons, orders paid and refused, cancellations. */
 beforeAll(async () => {
   const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, timeZone: TZ });
   const users = await Promise.all(['a', 'b', 'c', 'd'].map((name) => c.resolve(CreateUser).execute({ actor, name })));
@@ -59,6 +60,29 @@ beforeAll(async () => {
       ];
     }),
   );
+  // The first coupon order cancelled in full (its copy freed), another by two requests at once, the rest in part.
+  const cancelOrder = c.resolve(CancelOrder);
+  const paid = await database.db
+    .selectFrom('orders')
+    .select(['id', 'user_id', 'user_coupon_id'])
+    .orderBy('id')
+    .execute();
+  const withCopy = paid.find((order) => order.user_coupon_id !== null)!;
+  await cancelOrder.execute({ actor, orderId: withCopy.id });
+  const others = paid.filter((order) => order.id !== withCopy.id);
+  const partly = async (orderId: number) => {
+    const line = await database.db
+      .selectFrom('order_lines')
+      .select('product_id')
+      .where('order_id', '=', orderId)
+      .executeTakeFirstOrThrow();
+    return cancelOrder.execute({ actor, orderId, items: [{ productId: line.product_id, quantity: 1 }] });
+  };
+  await Promise.allSettled([
+    cancelOrder.execute({ actor, orderId: others[0]!.id }),
+    cancelOrder.execute({ actor, orderId: others[0]!.id }),
+    ...others.slice(1).map((order) => partly(order.id)),
+  ]);
 });
 
 async function broken(): Promise<string[]> {
@@ -77,6 +101,11 @@ describe('the invariant checker', () => {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     expect(orders.n).toBeGreaterThanOrEqual(4);
+    const cancellations = await database.db
+      .selectFrom('order_cancellations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(cancellations.n).toBeGreaterThanOrEqual(3);
   });
 
   it.each([
@@ -111,6 +140,30 @@ describe('the invariant checker', () => {
       ['money', 'orders'],
     ],
     [
+      'a refund off by one won',
+      sql`UPDATE order_cancellations SET refund_amount = refund_amount + 1
+          WHERE id = (SELECT min(id) FROM order_cancellations WHERE refund_amount > 0)`,
+      sql`UPDATE order_cancellations SET refund_amount = refund_amount - 1
+          WHERE id = (SELECT min(id) FROM order_cancellations WHERE refund_amount > 0)`,
+      ['cancellations'],
+    ],
+    [
+      'a restock of more units than were cancelled',
+      sql`UPDATE stock_adjustments SET delta = delta + 1
+          WHERE id = (SELECT min(id) FROM stock_adjustments WHERE reason = 'CANCELLATION')`,
+      sql`UPDATE stock_adjustments SET delta = delta - 1
+          WHERE id = (SELECT min(id) FROM stock_adjustments WHERE reason = 'CANCELLATION')`,
+      ['stock'],
+    ],
+    [
+      'a cancelled order still holding its coupon copy',
+      sql`UPDATE user_coupons u SET used_at = o.created_at, order_id = o.id
+          FROM orders o WHERE o.user_coupon_id = u.id AND o.status = 'CANCELLED'`,
+      sql`UPDATE user_coupons u SET used_at = NULL, order_id = NULL
+          FROM orders o WHERE o.user_coupon_id = u.id AND o.status = 'CANCELLED'`,
+      ['cancellations'],
+    ],
+    [
       'a sale missing from the rollup',
       sql`UPDATE product_daily_sales SET quantity = quantity + 1`,
       sql`UPDATE product_daily_sales SET quantity = quantity - 1`,
@@ -123,10 +176,14 @@ describe('the invariant checker', () => {
     expect(await broken()).toEqual([]);
   });
 
-  it('catches a paid order whose outbox row is gone', async () => {
+  it.each([
+    ['a paid order', 'ORDER_PAID'],
+    ['a cancellation', 'ORDER_CANCELLED'],
+  ] as const)('catches %s whose outbox row is gone', async (_label, type) => {
     const row = await database.db
       .selectFrom('data_platform_outbox')
       .selectAll()
+      .where('type', '=', type)
       .orderBy('id')
       .limit(1)
       .executeTakeFirstOrThrow();
@@ -135,7 +192,9 @@ describe('the invariant checker', () => {
     await database.db
       .insertInto('data_platform_outbox')
       .values({
+        type: row.type,
         order_id: row.order_id,
+        cancellation_id: row.cancellation_id,
         payload: JSON.stringify(row.payload),
         next_attempt_at: row.next_attempt_at,
         created_at: row.created_at,
