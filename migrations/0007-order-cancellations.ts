@@ -83,8 +83,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   );
 }
 
+/** Only for a database that has never had a cancellation: one that has cannot go back to PAID-only orders. */
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`DELETE FROM data_platform_outbox WHERE type = 'ORDER_CANCELLED'`.execute(db);
+  await sql`
+    DO $$ BEGIN
+      IF EXISTS (SELECT 1 FROM order_cancellations) THEN
+        RAISE EXCEPTION 'migration 0007 cannot be undone: orders have been cancelled (refunds, restocks and freed coupons would be lost)';
+      END IF;
+    END $$`.execute(db);
   await sql`DROP INDEX data_platform_outbox_one_paid_event`.execute(db);
   await sql`
     ALTER TABLE data_platform_outbox

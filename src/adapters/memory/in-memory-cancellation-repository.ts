@@ -20,9 +20,9 @@ export class InMemoryCancellationRepository implements CancellationRepository {
     private readonly outbox: InMemoryOutbox,
   ) {}
 
-  async open(orderId: number): Promise<CancellationTarget | undefined> {
+  async open(orderId: number, buyerId?: number): Promise<CancellationTarget | undefined> {
     const props = this.store.state.orders.get(orderId);
-    if (!props) return undefined;
+    if (!props || (buyerId !== undefined && props.userId !== buyerId)) return undefined;
     const order = new Order(props);
     const balance = await new InMemoryBalanceRepository(this.store).getByUserIdForUpdate(order.userId);
     if (!balance) return undefined;

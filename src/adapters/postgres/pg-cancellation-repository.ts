@@ -27,8 +27,8 @@ interface CopyJson {
 }
 
 /**
- * A cancellation in three statements besides BEGIN and COMMIT: the locks, the order read once its row is
- * held, and every write in one. The order's row is taken first: cancellations of one order queue on it, and
+ * A cancellation in five statements besides BEGIN and COMMIT: the locks, the order read once its row is
+ * held (its row, its cancellations, its lines), and every write in one. The order's row is taken first: cancellations of one order queue on it, and
  * the read that follows (a statement of its own, so with a snapshot taken after the wait) sees every
  * cancellation committed before. The rows the domain decides on are locked with SELECT … FOR UPDATE (the
  * order, its coupon copy, the balance, in the global lock order); the products, which every buyer shares,
@@ -41,14 +41,16 @@ export class PgCancellationRepository implements CancellationRepository {
    * One round trip for the locks: the order's row, then its coupon copy (its CTE reads the order's), then the
    * buyer's balance (its CTE reads the copy's, so it is taken last).
    */
-  async open(orderId: number): Promise<CancellationTarget | undefined> {
+  async open(orderId: number, buyerId?: number): Promise<CancellationTarget | undefined> {
     const { rows } = await sql<{
       user_id: number | null;
       copy: CopyJson | null;
       wallet: { amount: number; updated_at: string } | null;
     }>`
       WITH held AS (
-        SELECT id, user_id, user_coupon_id FROM orders WHERE id = ${orderId} FOR UPDATE
+        SELECT id, user_id, user_coupon_id FROM orders
+        WHERE id = ${orderId} AND (${buyerId ?? null}::bigint IS NULL OR user_id = ${buyerId ?? null}::bigint)
+        FOR UPDATE
       ), copy AS (
         SELECT uc.id, uc.coupon_id, uc.user_id, uc.issued_at, uc.expires_at, uc.used_at, uc.order_id,
                c.name, c.discount_type, c.discount_value

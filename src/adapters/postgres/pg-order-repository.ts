@@ -62,7 +62,8 @@ export class PgOrderQueries implements OrderQueries {
         new Order({
           id: row.id,
           userId: row.user_id,
-          status: row.status,
+          // Not row.status: the status is what the cancellations make it, and they are read by a statement of
+          // their own, which may see a cancellation committed after the order's row was read.
           lines: linesByOrder.get(row.id) ?? [],
           totalAmount: row.total_amount,
           discountAmount: row.discount_amount,

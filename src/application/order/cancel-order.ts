@@ -39,7 +39,8 @@ export class CancelOrder {
     const at = this.clock.now();
 
     return this.uow.run(async (repos) => {
-      const target = await repos.cancellations.open(orderId);
+      // A customer opens only their own orders: one naming another's locks none of that customer's rows.
+      const target = await repos.cancellations.open(orderId, actor.role === 'CUSTOMER' ? actor.userId : undefined);
       if (!target || !mayActFor(actor, target.order.userId)) throw new OrderNotFoundError(orderId);
       const record = this.decide(target, items, at);
       const written = await repos.cancellations.record(record);

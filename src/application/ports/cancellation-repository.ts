@@ -35,9 +35,11 @@ export type RecordRefusal = { readonly stockLimit: { readonly productId: number;
 export interface CancellationRepository {
   /**
    * Locks the order's row, then its coupon copy, then its buyer's balance (the global lock order), and reads
-   * the order with its cancellations once its row is held; undefined when there is no such order.
+   * the order with its cancellations once its row is held; undefined when there is no such order, or when
+   * `buyerId` is given and the order is not theirs (then nothing is locked: a customer naming someone else's
+   * order must not hold that customer's rows).
    */
-  open(orderId: number): Promise<CancellationTarget | undefined>;
+  open(orderId: number, buyerId?: number): Promise<CancellationTarget | undefined>;
   /**
    * Writes the cancellation in one step: its products locked in ascending id order and their units put back
    * (a stock adjustment of reason CANCELLATION each), the refund, the copy released, the order's status, the

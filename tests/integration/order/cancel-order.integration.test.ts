@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
 import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
@@ -7,7 +7,10 @@ import { CancelOrder } from '../../../src/application/order/cancel-order.js';
 import { PlaceOrder } from '../../../src/application/order/place-order.js';
 import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
+import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
 import { checkInvariants } from '../../../src/adapters/postgres/invariants.js';
+import { PgOrderQueries } from '../../../src/adapters/postgres/pg-order-repository.js';
+import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
 import { createContainer } from '../../../src/container.js';
 import type { OrderItem } from '../../../src/domain/order/order.js';
 import { insertUsers } from '../../support/fixtures.js';
@@ -17,6 +20,15 @@ import { scalar, useTestDatabase } from '../../support/test-database.js';
 const database = useTestDatabase({ poolSize: 20 });
 const actor = SYSTEM;
 const TIME_ZONE = 'Asia/Seoul';
+
+/** A pool of its own, to see from outside what a transaction on `database.db` holds. */
+let otherConnection: Db;
+beforeAll(() => {
+  otherConnection = createDb({ url: database.url, schema: database.schema, poolSize: 1 });
+});
+afterAll(async () => {
+  await otherConnection.destroy();
+});
 
 function shop() {
   const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, timeZone: TIME_ZONE });
@@ -200,5 +212,53 @@ describe('cancellations on PostgreSQL', () => {
     expect(await scalar(database.db, cancellations)).toBe(0);
     expect(await stockOf(product.id)).toBe(0);
     expect(await balanceOf(userId!)).toBe(999_999_999);
+  });
+});
+
+describe('reading a cancelled order on PostgreSQL', () => {
+  it('answers the status its cancellations give, even when the stored status it read is older than they are', async () => {
+    const s = shop();
+    const [userId] = await fundedUsers(1, 100_000);
+    const product = await s.createProduct.execute({ actor, name: 'Fan', price: 4_000, stock: 5 });
+    const order = await s.placeOrder.execute({
+      actor,
+      userId: userId!,
+      items: [{ productId: product.id, quantity: 2 }],
+    });
+    await s.cancelOrder.execute({ actor, orderId: order.id, items: [{ productId: product.id, quantity: 1 }] });
+    // What a read sees when a cancellation commits between its statements: the row from before, the cancellation.
+    await sql`UPDATE orders SET status = 'PAID' WHERE id = ${order.id}`.execute(database.db);
+
+    const queries = new PgOrderQueries(database.db);
+
+    await expect(queries.findById(order.id)).resolves.toMatchObject({ status: 'PARTIALLY_CANCELLED' });
+    await expect(queries.listByUser(userId!, { limit: 10 })).resolves.toMatchObject({
+      items: [expect.objectContaining({ status: 'PARTIALLY_CANCELLED' })],
+    });
+  });
+});
+
+describe("another customer's cancellation on PostgreSQL", () => {
+  it("takes no lock on the order, its copy or its buyer's balance before it is refused", async () => {
+    const s = shop();
+    const [buyer, stranger] = await fundedUsers(2, 100_000);
+    const product = await s.createProduct.execute({ actor, name: 'Bag', price: 4_000, stock: 5 });
+    const order = await s.placeOrder.execute({
+      actor,
+      userId: buyer!,
+      items: [{ productId: product.id, quantity: 1 }],
+    });
+
+    const free = await new PgUnitOfWork(database.db).run(async (repos) => {
+      const target = await repos.cancellations.open(order.id, stranger);
+      // From another connection, while the stranger's transaction is still open.
+      const { rows } = await sql<{ locked: number }>`
+        SELECT (SELECT count(*) FROM (SELECT 1 FROM orders WHERE id = ${order.id} FOR UPDATE SKIP LOCKED) o)
+             + (SELECT count(*) FROM (SELECT 1 FROM balances WHERE user_id = ${buyer} FOR UPDATE SKIP LOCKED) b)
+             AS locked`.execute(otherConnection);
+      return { target, lockable: rows[0]!.locked };
+    });
+
+    expect(free).toEqual({ target: undefined, lockable: 2 });
   });
 });
