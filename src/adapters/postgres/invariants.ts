@@ -156,7 +156,9 @@ const INVARIANTS: Invariant[] = [
       WHERE u.order_id IS NOT NULL AND o.user_coupon_id IS DISTINCT FROM u.id`,
   },
   {
-    name: 'outbox: one ORDER_PAID row per order and one ORDER_CANCELLED row per cancellation, of that order',
+    name:
+      'outbox: one ORDER_PAID row per order and one ORDER_CANCELLED row per cancellation, of that order, ' +
+      'its event carrying the refund the cancellation made',
     violations: () => sql`
       SELECT o.id AS order_id, coalesce(x.paid, 0) AS paid_events, coalesce(k.cancellations, 0) AS cancellations,
              coalesce(x.cancelled, 0) AS cancelled_events, coalesce(x.matching, 0) AS matching_cancelled_events
@@ -164,7 +166,11 @@ const INVARIANTS: Invariant[] = [
       LEFT JOIN (
         SELECT e.order_id, count(*) FILTER (WHERE e.type = 'ORDER_PAID') AS paid,
                count(*) FILTER (WHERE e.type = 'ORDER_CANCELLED') AS cancelled,
-               count(*) FILTER (WHERE e.type = 'ORDER_CANCELLED' AND c.order_id = e.order_id) AS matching
+               count(*) FILTER (
+                 WHERE e.type = 'ORDER_CANCELLED' AND c.order_id = e.order_id
+                   AND (e.payload ->> 'orderId')::bigint = e.order_id
+                   AND (e.payload ->> 'refundAmount')::bigint = c.refund_amount
+               ) AS matching
         FROM data_platform_outbox e LEFT JOIN order_cancellations c ON c.id = e.cancellation_id
         GROUP BY e.order_id
       ) x ON x.order_id = o.id

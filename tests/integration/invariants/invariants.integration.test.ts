@@ -145,7 +145,7 @@ describe('the invariant checker', () => {
           WHERE id = (SELECT min(id) FROM order_cancellations WHERE refund_amount > 0)`,
       sql`UPDATE order_cancellations SET refund_amount = refund_amount - 1
           WHERE id = (SELECT min(id) FROM order_cancellations WHERE refund_amount > 0)`,
-      ['cancellations'],
+      ['cancellations', 'outbox'],
     ],
     [
       'a restock of more units than were cancelled',
@@ -162,6 +162,16 @@ describe('the invariant checker', () => {
       sql`UPDATE user_coupons u SET used_at = NULL, order_id = NULL
           FROM orders o WHERE o.user_coupon_id = u.id AND o.status = 'CANCELLED'`,
       ['cancellations'],
+    ],
+    [
+      "a cancellation's event telling the platform another refund",
+      sql`UPDATE data_platform_outbox SET payload = jsonb_set(payload, '{refundAmount}', '999999')
+          WHERE id = (SELECT min(id) FROM data_platform_outbox WHERE type = 'ORDER_CANCELLED')`,
+      sql`UPDATE data_platform_outbox x
+          SET payload = jsonb_set(payload, '{refundAmount}', to_jsonb(c.refund_amount))
+          FROM order_cancellations c
+          WHERE c.id = x.cancellation_id AND x.id = (SELECT min(id) FROM data_platform_outbox WHERE type = 'ORDER_CANCELLED')`,
+      ['outbox'],
     ],
     [
       'a sale missing from the rollup',
