@@ -20,14 +20,14 @@ import { ServiceInstance } from './support/service.js';
 
 /**
  * The data platform fails under load: first slow past the service's timeout (every attempt times out),
- * then down (connections refused), then back. Orders keep being paid throughout without waiting for
- * it, and afterwards every paid order is delivered; none is parked, lost or changed.
+ * then down (connections refused), then back. Orders keep being paid and cancelled throughout without waiting
+ * for it, and afterwards every paid order and every cancellation is delivered; none is parked, lost or changed.
  */
 const TIMEOUT_MS = Number(FAST_DELIVERY_ENV.DATA_PLATFORM_TIMEOUT_MS);
 const SLOW_ANSWER_MS = 3 * TIMEOUT_MS;
 
 describe('the data platform slow, then down, then back, under load', () => {
-  it('delivers every paid order afterwards, and keeps serving meanwhile', async () => {
+  it('delivers every paid order and every cancellation afterwards, and keeps serving meanwhile', async () => {
     const seed = runSeed();
     const began = performance.now();
     const schema = await createFaultSchema(inject('databaseUrl'), 'faults_dp');
@@ -67,6 +67,9 @@ describe('the data platform slow, then down, then back, under load', () => {
       const orderLatency = during
         .filter((r) => r.op === 'order' || r.op === 'order+coupon')
         .map((r) => r.endedAt - r.startedAt);
+      const cancelLatency = during
+        .filter((r) => r.op === 'cancel' || r.op === 'cancel-part')
+        .map((r) => r.endedAt - r.startedAt);
       const slowAttempts = receiver.attempts.filter((a) => a.startedAt >= slowAt && a.startedAt < downAt);
       const orders = await schema.db.selectFrom('orders').select(['id', 'created_at']).execute();
       const secondsIn = (at: number) => ((at - began) / 1000).toFixed(1);
@@ -76,8 +79,9 @@ describe('the data platform slow, then down, then back, under load', () => {
           `back at ${secondsIn(backAt)} s; load ended ${secondsIn(loadEndedAt)} s`,
         load: `8 clients, ${load.operations} operations, ${records.length} requests (${statusLine(records)})`,
         outcomes: load.describe(),
+        cancellations: load.describeCancellations(),
         'orders paid (201)': `${load.paid.size} in all; ${orders.length} stored; unknown outcome ${load.unknownOrders}`,
-        'while it failed': `${during.length} requests (${statusLine(during)}); orders p50 ${percentile(orderLatency, 50).toFixed(0)} ms, p99 ${percentile(orderLatency, 99).toFixed(0)} ms, max ${Math.max(0, ...orderLatency).toFixed(0)} ms`,
+        'while it failed': `${during.length} requests (${statusLine(during)}); orders p50 ${percentile(orderLatency, 50).toFixed(0)} ms, p99 ${percentile(orderLatency, 99).toFixed(0)} ms, max ${Math.max(0, ...orderLatency).toFixed(0)} ms; ${cancelLatency.length} cancellations p99 ${percentile(cancelLatency, 99).toFixed(0)} ms, max ${Math.max(0, ...cancelLatency).toFixed(0)} ms`,
         'slow phase': `${slowAttempts.length} attempts reached the receiver, ${slowAttempts.filter((a) => a.outcome === 'aborted').length} abandoned by the service at its timeout`,
         delivered: deliveryLine(deliveries),
         'told vs stored': told.length === 0 ? 'agree' : told.join('; '),
@@ -91,10 +95,15 @@ describe('the data platform slow, then down, then back, under load', () => {
       expect(during.filter((r) => typeof r.status !== 'number' || r.status >= 500)).toEqual([]);
       expect(orderLatency.length).toBeGreaterThan(50);
       expect(percentile(orderLatency, 99)).toBeLessThan(1_000);
+      expect(cancelLatency.length).toBeGreaterThan(5);
+      expect(percentile(cancelLatency, 99)).toBeLessThan(1_000);
       // The faults took effect: slow attempts were abandoned, events were retried.
       expect(slowAttempts.filter((a) => a.outcome === 'aborted').length).toBeGreaterThan(0);
       expect(deliveries.retried).toBeGreaterThan(0);
-      // Every paid order delivered, as paid, none parked.
+      // Cancellations were made through the fault, and each reached the data platform (one event per stored one).
+      expect(load.cancelled).toBeGreaterThan(5);
+      expect(deliveries.cancellationEvents).toBeGreaterThanOrEqual(load.cancelled);
+      // Every paid order and every cancellation delivered, as stored, none parked.
       expect(deliveries.missingExamples).toEqual([]);
       expect(deliveries.failed).toBe(0);
       expect(deliveries.problems).toEqual([]);

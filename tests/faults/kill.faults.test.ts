@@ -65,6 +65,7 @@ describe('SIGKILL of the service under load', () => {
         injected: `${KILLS} × SIGKILL at ${kills.map((k) => `${(k.atMs / 1000).toFixed(1)} s`).join(', ')}; restarts took ${kills.map((k) => `${k.restartMs} ms`).join(', ')}`,
         load: `8 clients, ${load.operations} operations, ${records.length} requests (${statusLine(records)})`,
         outcomes: load.describe(),
+        cancellations: load.describeCancellations(),
         'orders paid (201)': `${load.paid.size} (${[...load.paid.values()].filter((o) => o.keyed).length} with a key, ${load.replays} answers replayed); unknown outcome ${load.unknownOrders}`,
         latency: `answered p50 ${percentile(answered, 50).toFixed(0)} ms, p99 ${percentile(answered, 99).toFixed(0)} ms`,
         delivered: deliveryLine(deliveries),
@@ -80,6 +81,9 @@ describe('SIGKILL of the service under load', () => {
       expect(service.crashes).toEqual([]);
       expect(unexpected5xx(records)).toEqual([]);
       expect(told).toEqual([]);
+      // Cancellations were made through the fault, and each reached the data platform (one event per stored one).
+      expect(load.cancelled).toBeGreaterThan(5);
+      expect(deliveries.cancellationEvents).toBeGreaterThanOrEqual(load.cancelled);
       expect(deliveries.missingExamples).toEqual([]);
       expect(deliveries.problems).toEqual([]);
       expect(checked.broken).toEqual([]);

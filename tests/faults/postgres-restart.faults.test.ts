@@ -219,6 +219,7 @@ describe('PostgreSQL stopped and started again under load', () => {
           .join('; '),
         load: `8 clients, ${load.operations} operations, ${records.length} requests (${statusLine(records)}); /ready polled ${ready.probes.length} times`,
         outcomes: load.describe(),
+        cancellations: load.describeCancellations(),
         'orders paid (201)': `${load.paid.size} (${load.replays} answers replayed); unknown outcome ${load.unknownOrders}`,
       };
       outages.forEach((o, i) => {
@@ -280,6 +281,9 @@ describe('PostgreSQL stopped and started again under load', () => {
       }
       expect(bad5xx).toEqual([]);
       expect(told).toEqual([]);
+      // Cancellations were made through the fault, and each reached the data platform (one event per stored one).
+      expect(load.cancelled).toBeGreaterThan(5);
+      expect(deliveries.cancellationEvents).toBeGreaterThanOrEqual(load.cancelled);
       expect(deliveries.missingExamples).toEqual([]);
       expect(deliveries.problems).toEqual([]);
       expect(checked.broken).toEqual([]);

@@ -73,6 +73,7 @@ describe('two service instances on one database', () => {
         injected: `a second instance on the same database; the receiver answers in 10-150 ms, but 15 % of requests with 500 and 1 % after ${SLOW_ANSWER_MS} ms (past the timeout)`,
         load: `8 clients over both, ${(LOAD_MS / 1000).toFixed(0)} s, ${load.operations} operations, ${records.length} requests (${statusLine(records)}); answered by A ${answered(a.name)}, by B ${answered(b.name)}`,
         outcomes: load.describe(),
+        cancellations: load.describeCancellations(),
         'orders paid (201)': `${load.paid.size} (${load.replays} answers replayed); unknown outcome ${load.unknownOrders}`,
         'deliveries by instance': `A sent ${sentBy('/a/').length} requests for ${byA.size} events, B sent ${sentBy('/b/').length} for ${byB.size}; ${both} events were tried by both`,
         'same event at once': `${overlaps.length} overlapping pairs${overlaps.length > 0 ? `, e.g. ${JSON.stringify(overlaps.slice(0, 3).map((o) => ({ eventId: o.eventId, first: [o.first.path, o.first.startedAt, o.first.endedAt], second: [o.second.path, o.second.startedAt, o.second.endedAt] })))}` : ''}; smallest gap between two requests for one event ${gaps.length > 0 ? `${Math.min(...gaps).toFixed(0)} ms` : '-'}, p50 ${percentile(gaps, 50).toFixed(0)} ms`,
@@ -91,6 +92,9 @@ describe('two service instances on one database', () => {
       expect(byB.size).toBeGreaterThan(0);
       expect(overlaps).toEqual([]);
       expect(unexpected5xx(records)).toEqual([]);
+      // Cancellations were made through the fault, and each reached the data platform (one event per stored one).
+      expect(load.cancelled).toBeGreaterThan(5);
+      expect(deliveries.cancellationEvents).toBeGreaterThanOrEqual(load.cancelled);
       expect(deliveries.missingExamples).toEqual([]);
       expect(deliveries.problems).toEqual([]);
       expect(told).toEqual([]);

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
 import { type InvariantResult, checkInvariants } from '../../../src/adapters/postgres/invariants.js';
-import type { LoadDriver, RequestRecord } from './load.js';
+import type { CancelRecord, LoadDriver, RequestRecord } from './load.js';
 import type { FaultReceiver } from './receiver.js';
 import type { ServiceInstance } from './service.js';
 
@@ -72,7 +72,8 @@ export async function invariants(
 /**
  * What the clients were told against what is stored: every order told 201 exists as told; no more
  * orders, charges or coupon copies exist than were confirmed plus those whose outcome the client never
- * learnt. Returns the discrepancies, none when all agree.
+ * learnt; every cancellation agrees with the stored ones (see `cancellationsToldVersusStored`). Returns the
+ * discrepancies, none when all agree.
  */
 export async function toldVersusStored(db: Db, load: LoadDriver): Promise<string[]> {
   const problems: string[] = [];
@@ -130,20 +131,182 @@ export async function toldVersusStored(db: Db, load: LoadDriver): Promise<string
       `${copies.length - load.issued.size} coupon copies exist that no client was told of, only ${load.unknownIssues} unknown`,
     );
   }
+  problems.push(...(await cancellationsToldVersusStored(db, load)));
   return problems;
+}
+
+/** An order's state after its first k stored cancellations (k from 1), and what the k-th one took. */
+interface CancelledState {
+  readonly cancellationId: number;
+  /** Units cancelled so far, all lines together: each cancellation takes at least one, so this names the state. */
+  readonly units: number;
+  readonly cancelled: ReadonlyMap<number, number>;
+  readonly refunded: number;
+  readonly took: ReadonlyMap<number, number>;
+}
+
+const sumOf = (values: Iterable<number>) => [...values].reduce((sum, n) => sum + n, 0);
+const mapText = (map: ReadonlyMap<number, number>) =>
+  `{${[...map]
+    .sort((a, b) => a[0] - b[0])
+    .map(([productId, quantity]) => `${productId}: ${quantity}`)
+    .join(', ')}}`;
+
+/**
+ * The cancellations the clients were told of against those stored. One order's cancellations are made one
+ * after the other (each waits for the order's row), so the stored ones in id order are its history, and a 200
+ * shows the order as it was after its own: that state must be one of the history's, cancelled quantities and
+ * cumulative refund alike, the stored cancellation it names must have taken what was asked (everything left, or
+ * one unit of that line), and no two answers may name the same one. A 409 ORDER_NOT_CANCELLABLE says that
+ * nothing was left of the order (or of the line) at the time, so nothing is at the end either. And no order has
+ * more stored cancellations than answers of 200 and outcomes the client never learnt: a keyed cancellation learnt
+ * by a retry, or replayed, took effect once.
+ */
+async function cancellationsToldVersusStored(db: Db, load: LoadDriver): Promise<string[]> {
+  const problems: string[] = [];
+  const [lines, cancellations, cancelledLines] = await Promise.all([
+    db.selectFrom('order_lines').select(['order_id', 'product_id', 'quantity']).execute(),
+    db.selectFrom('order_cancellations').select(['id', 'order_id', 'refund_amount']).orderBy('id').execute(),
+    db.selectFrom('order_cancellation_lines').select(['cancellation_id', 'product_id', 'quantity']).execute(),
+  ]);
+  const linesOf = new Map<number, Map<number, number>>();
+  for (const line of lines) {
+    const of = linesOf.get(line.order_id) ?? new Map<number, number>();
+    of.set(line.product_id, line.quantity);
+    linesOf.set(line.order_id, of);
+  }
+  const tookBy = new Map<number, Map<number, number>>();
+  for (const line of cancelledLines) {
+    const took = tookBy.get(line.cancellation_id) ?? new Map<number, number>();
+    took.set(line.product_id, line.quantity);
+    tookBy.set(line.cancellation_id, took);
+  }
+  const history = new Map<number, CancelledState[]>();
+  for (const cancellation of cancellations) {
+    const states = history.get(cancellation.order_id) ?? [];
+    const before = states.at(-1);
+    const took = tookBy.get(cancellation.id) ?? new Map<number, number>();
+    const cancelled = new Map(before?.cancelled ?? []);
+    for (const [productId, quantity] of took) cancelled.set(productId, (cancelled.get(productId) ?? 0) + quantity);
+    states.push({
+      cancellationId: cancellation.id,
+      units: sumOf(cancelled.values()),
+      cancelled,
+      refunded: (before?.refunded ?? 0) + cancellation.refund_amount,
+      took,
+    });
+    history.set(cancellation.order_id, states);
+  }
+
+  const asked = new Map<number, CancelRecord[]>();
+  for (const cancel of load.cancels) asked.set(cancel.orderId, [...(asked.get(cancel.orderId) ?? []), cancel]);
+  for (const [orderId, cancels] of asked) {
+    const ordered = linesOf.get(orderId) ?? new Map<number, number>();
+    const allUnits = sumOf(ordered.values());
+    const states = history.get(orderId) ?? [];
+    const last = states.at(-1);
+    const historyText = () =>
+      states.length === 0
+        ? 'none stored'
+        : states
+            .map((state) => `#${state.cancellationId} took ${mapText(state.took)}, refunded ${state.refunded} in all`)
+            .join(', ');
+    const named = new Map<number, CancelRecord>();
+    for (const cancel of cancels) {
+      const what = `cancellation of ${cancel.whole ? 'everything left' : `one unit of product ${cancel.productId}`} of order ${orderId}`;
+      const how = `${cancel.keyed ? 'keyed' : 'no key'}, ${cancel.requests} request(s)${cancel.replayed ? ', replayed' : ''}${cancel.twin ? ', with a twin' : ''}`;
+      const { outcome } = cancel;
+      if (outcome.kind === 'ok') {
+        const { view } = outcome;
+        const units = sumOf(view.cancelled.values());
+        const k = states.findIndex((state) => state.units === units);
+        const state = states[k];
+        const told = `${view.status}, ${mapText(view.cancelled)} cancelled, refunded ${view.refundedAmount}`;
+        if (!state) {
+          problems.push(`${what} (${how}) was answered 200 (${told}), a state its history never had: ${historyText()}`);
+          continue;
+        }
+        const products = new Set([...ordered.keys(), ...view.cancelled.keys()]);
+        const agrees = [...products].every(
+          (productId) => (state.cancelled.get(productId) ?? 0) === (view.cancelled.get(productId) ?? 0),
+        );
+        const status = units === allUnits ? 'CANCELLED' : 'PARTIALLY_CANCELLED';
+        if (!agrees || state.refunded !== view.refundedAmount || view.status !== status)
+          problems.push(`${what} (${how}) was answered 200 (${told}), but its history says: ${historyText()}`);
+        const tookAsked = cancel.whole
+          ? state.units === allUnits
+          : state.took.size === 1 && state.took.get(cancel.productId!) === 1;
+        if (!tookAsked)
+          problems.push(
+            `${what} (${how}) was answered 200 (${told}) by #${state.cancellationId}, which took ${mapText(state.took)}`,
+          );
+        const other = named.get(k);
+        if (other)
+          problems.push(
+            `${what} (${how}) and another (${askedText(other)}) were both answered with #${state.cancellationId}`,
+          );
+        named.set(k, cancel);
+      } else if (outcome.kind === 'rejected') {
+        const nothingLeft = cancel.whole
+          ? (last?.units ?? 0) === allUnits
+          : (last?.cancelled.get(cancel.productId!) ?? 0) === ordered.get(cancel.productId!);
+        if (outcome.code !== 'ORDER_NOT_CANCELLABLE')
+          problems.push(`${what} (${how}) was answered ${outcome.status} ${outcome.code ?? ''}`);
+        else if (!nothingLeft)
+          problems.push(
+            `${what} (${how}) was answered 409 ORDER_NOT_CANCELLABLE, but some is left at the end: ${historyText()} of ${mapText(ordered)}`,
+          );
+      }
+    }
+    const answered = cancels.filter((cancel) => cancel.outcome.kind === 'ok').length;
+    const unknown = cancels.filter((cancel) => cancel.outcome.kind === 'unknown').length;
+    if (states.length > answered + unknown)
+      problems.push(
+        `order ${orderId}: ${states.length} cancellations stored (${historyText()}), but only ${answered} were answered 200 ` +
+          `and ${unknown} are of unknown outcome; asked: ${cancels.map(askedText).join('; ')}`,
+      );
+  }
+  for (const [orderId, states] of history) {
+    if (!asked.has(orderId))
+      problems.push(`order ${orderId} has ${states.length} cancellations stored, but no client asked for one`);
+  }
+  return problems.length <= MAX_CANCELLATION_PROBLEMS
+    ? problems
+    : [
+        ...problems.slice(0, MAX_CANCELLATION_PROBLEMS),
+        `and ${problems.length - MAX_CANCELLATION_PROBLEMS} more about cancellations`,
+      ];
+}
+
+const MAX_CANCELLATION_PROBLEMS = 10;
+
+/** `everything left, keyed, 2 request(s): 200 CANCELLED refunded 9000`, for a report. */
+function askedText(cancel: CancelRecord): string {
+  const { outcome } = cancel;
+  const answer =
+    outcome.kind === 'ok'
+      ? `200 ${outcome.view.status} refunded ${outcome.view.refundedAmount}${cancel.replayed ? ' (replayed)' : ''}`
+      : outcome.kind === 'rejected'
+        ? `${outcome.status} ${outcome.code ?? ''}`
+        : `unknown (${outcome.why})`;
+  return `${cancel.whole ? 'everything left' : `1 × product ${cancel.productId}`}, ${cancel.keyed ? 'keyed' : 'no key'}, ${cancel.requests} request(s)${cancel.twin ? ', with a twin' : ''}: ${answer}`;
 }
 
 /** The summary line for a delivery check. */
 export function deliveryLine(check: DeliveryCheck): string {
+  const events = `${check.events} events (${check.paidEvents} orders paid, ${check.cancellationEvents} cancellations)`;
   const state =
     check.missing === 0
-      ? `${check.events} events, all DELIVERED, ${check.waitedMs} ms after the load`
-      : `${check.missing} of ${check.events} events NOT DELIVERED after ${check.waitedMs} ms, e.g. ${JSON.stringify(check.missingExamples)}`;
+      ? `${events}, all DELIVERED, ${check.waitedMs} ms after the load`
+      : `${check.missing} of ${events} NOT DELIVERED (${check.missingCancellations} of them cancellations) after ${check.waitedMs} ms, e.g. ${JSON.stringify(check.missingExamples)}`;
   return `${state}; ${check.requests} requests to the receiver, ${check.retried} events received more than once (max ${check.maxAttemptsForOneEvent}); most attempts by the outbox's count ${check.maxOutboxAttempts}; FAILED ${check.failed}`;
 }
 
 export interface DeliveryCheck {
   readonly events: number;
+  /** Of which ORDER_PAID, and ORDER_CANCELLED (one per stored cancellation, by the outbox invariant). */
+  readonly paidEvents: number;
+  readonly cancellationEvents: number;
   readonly waitedMs: number;
   /** Requests the receiver got, answered or not. */
   readonly requests: number;
@@ -156,6 +319,7 @@ export interface DeliveryCheck {
   readonly failed: number;
   /** Events not delivered within the wait (none when all were), a few of them. */
   readonly missing: number;
+  readonly missingCancellations: number;
   readonly missingExamples: unknown[];
   /** Bodies or keys that disagree with the outbox. */
   readonly problems: string[];
@@ -165,16 +329,25 @@ export interface DeliveryCheck {
  * Waits until every outbox row (every order in the schema, paid through whatever faults, and each of its
  * cancellations) has been answered 2xx by the receiver and is marked DELIVERED, polling every 200 ms, at most
  * `timeoutMs` (then `missing` says how many were not). Then checks what arrived: each event's own id in the body
- * and as the Idempotency-Key, on its type's path; for a paid order, the amounts of the order.
+ * and as the Idempotency-Key, on its type's path; for a paid order, the amounts of the order; for a cancellation,
+ * the order's user and what its stored cancellation took and refunded.
  */
 export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeoutMs: number): Promise<DeliveryCheck> {
   const startedAt = performance.now();
-  let missing: { event_id: string; order_id: number; status: string }[] = [];
-  let rows: { event_id: string; type: string; order_id: number; status: string; attempts: number }[] = [];
+  type Row = {
+    event_id: string;
+    type: string;
+    order_id: number;
+    cancellation_id: number | null;
+    status: string;
+    attempts: number;
+  };
+  let missing: Row[] = [];
+  let rows: Row[] = [];
   for (;;) {
     rows = await db
       .selectFrom('data_platform_outbox')
-      .select(['event_id', 'type', 'order_id', 'status', 'attempts'])
+      .select(['event_id', 'type', 'order_id', 'cancellation_id', 'status', 'attempts'])
       .execute();
     const delivered = receiver.delivered();
     missing = rows.filter((row) => row.status !== 'DELIVERED' || !delivered.has(row.event_id));
@@ -191,6 +364,18 @@ export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeout
   const paidRows = rows.filter((row) => row.type === 'ORDER_PAID');
   const eventByOrder = new Map(paidRows.map((row) => [row.order_id, row.event_id]));
   const cancellations = new Map(rows.filter((row) => row.type === 'ORDER_CANCELLED').map((row) => [row.event_id, row]));
+  const stored = new Map(
+    (await db.selectFrom('order_cancellations').select(['id', 'refund_amount']).execute()).map((row) => [
+      row.id,
+      { refund: row.refund_amount, items: [] as { productId: number; quantity: number }[] },
+    ]),
+  );
+  for (const line of await db
+    .selectFrom('order_cancellation_lines')
+    .select(['cancellation_id', 'product_id', 'quantity'])
+    .orderBy('product_id')
+    .execute())
+    stored.get(line.cancellation_id)?.items.push({ productId: line.product_id, quantity: line.quantity });
   const perEvent = new Map<string, number>();
   for (const attempt of receiver.attempts) {
     if (!attempt.eventId) {
@@ -204,9 +389,28 @@ export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeout
     const onCancellations = attempt.path.endsWith('/orders/cancellations');
     if (onCancellations || cancellations.has(attempt.eventId)) {
       const cancellation = cancellations.get(attempt.eventId);
-      if (!onCancellations || cancellation?.order_id !== attempt.orderId)
+      if (!onCancellations || !cancellation || cancellation.order_id !== attempt.orderId) {
         problems.push(
           `event ${attempt.eventId} came on ${attempt.path} naming order ${attempt.orderId}; outbox: ${JSON.stringify(cancellation)}`,
+        );
+        continue;
+      }
+      // As stored: the order's user, what the cancellation took and what it refunded.
+      const recorded = cancellation.cancellation_id === null ? undefined : stored.get(cancellation.cancellation_id);
+      const body = attempt.body ?? {};
+      const items = Array.isArray(body.items)
+        ? (body.items as { productId: number; quantity: number }[])
+            .map(({ productId, quantity }) => ({ productId, quantity }))
+            .sort((x, y) => x.productId - y.productId)
+        : body.items;
+      if (
+        !recorded ||
+        body.userId !== orderById.get(cancellation.order_id)?.user_id ||
+        body.refundAmount !== recorded.refund ||
+        JSON.stringify(items) !== JSON.stringify(recorded.items)
+      )
+        problems.push(
+          `cancellation event ${attempt.eventId} carries ${JSON.stringify(body)} for cancellation ${JSON.stringify({ ...cancellation, ...recorded })}`,
         );
       continue;
     }
@@ -233,6 +437,8 @@ export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeout
   const counts = [...perEvent.values()];
   return {
     events: rows.length,
+    paidEvents: paidRows.length,
+    cancellationEvents: cancellations.size,
     waitedMs: Math.round(performance.now() - startedAt),
     requests: receiver.attempts.length,
     retried: counts.filter((n) => n > 1).length,
@@ -240,6 +446,7 @@ export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeout
     maxOutboxAttempts: rows.reduce((max, row) => Math.max(max, row.attempts), 0),
     failed: rows.filter((row) => row.status === 'FAILED').length,
     missing: missing.length,
+    missingCancellations: missing.filter((row) => row.type === 'ORDER_CANCELLED').length,
     missingExamples: missing.slice(0, 5),
     problems,
   };

@@ -9,7 +9,7 @@ export interface Target {
   readonly origin: string;
 }
 
-export type OpName = 'charge' | 'issue' | 'order' | 'order+coupon' | 'read';
+export type OpName = 'charge' | 'issue' | 'order' | 'order+coupon' | 'cancel' | 'cancel-part' | 'read';
 
 /** One HTTP request as the client saw it. Times are performance.now() in the test process. */
 export interface RequestRecord {
@@ -35,6 +35,37 @@ export interface PaidOrder {
   readonly totalAmount: number;
   readonly userCouponId: number | null;
   readonly keyed: boolean;
+  /** The order's lines as paid. */
+  readonly items: readonly { productId: number; quantity: number }[];
+}
+
+/** An order as a 200 to a cancellation showed it: its state once that cancellation (and every one before) was made. */
+export interface CancelledView {
+  readonly status: 'PAID' | 'PARTIALLY_CANCELLED' | 'CANCELLED';
+  readonly refundedAmount: number;
+  /** cancelledQuantity per product. */
+  readonly cancelled: ReadonlyMap<number, number>;
+}
+
+/** One cancellation the load asked for, and what the client was told of it. */
+export interface CancelRecord {
+  readonly orderId: number;
+  /** Everything left (no items), or one unit of `productId`. */
+  readonly whole: boolean;
+  readonly productId: number | undefined;
+  readonly admin: boolean;
+  readonly keyed: boolean;
+  /** The load knew the order (or that line) to be cancelled already: a 409 ORDER_NOT_CANCELLABLE is expected. */
+  readonly knownGone: boolean;
+  /** One of two cancellations of everything left sent at the same moment. */
+  readonly twin: boolean;
+  /** Requests made to learn the outcome (1 when the first answer told it). */
+  readonly requests: number;
+  readonly replayed: boolean;
+  readonly outcome:
+    | { readonly kind: 'ok'; readonly view: CancelledView }
+    | { readonly kind: 'rejected'; readonly status: number; readonly code: string | undefined }
+    | { readonly kind: 'unknown'; readonly why: string };
 }
 
 export interface Shop {
@@ -92,9 +123,9 @@ type Sent =
 
 /** What a write ended as, from the client's side. */
 type Final =
-  | { kind: 'ok'; body: unknown; keyed: boolean; replayed: boolean }
-  | { kind: 'rejected'; status: number; code: string | undefined }
-  | { kind: 'unknown'; why: string };
+  | { kind: 'ok'; body: unknown; keyed: boolean; replayed: boolean; requests: number }
+  | { kind: 'rejected'; status: number; code: string | undefined; keyed: boolean; requests: number }
+  | { kind: 'unknown'; why: string; keyed: boolean; requests: number };
 
 const API = '/api/v1';
 
@@ -207,10 +238,12 @@ export async function setupShop(origin: string, { users = 16, initialCharge = 30
 
 /**
  * The mixed load: `clients` concurrent loops, each doing charges, coupon issues, orders with and without
- * a coupon, and reads, spread over the targets. Writes carry an Idempotency-Key in `keyedShare` of cases
- * and are then retried with the same key on network errors, 5xx and IDEMPOTENCY_KEY_IN_USE until their
- * outcome is known; writes without a key are retried only when the connection was refused (never sent).
- * It records every request and what it was told: orders paid (201), charges confirmed, coupons issued.
+ * a coupon, cancellations of paid orders (everything left, or one unit of one line), and reads, spread over
+ * the targets. Writes carry an Idempotency-Key in `keyedShare` of cases and are then retried with the same key
+ * on network errors, 5xx and IDEMPOTENCY_KEY_IN_USE until their outcome is known; writes without a key are
+ * retried only when the connection was refused (never sent). It records every request and what it was told:
+ * orders paid (201), charges confirmed, coupons issued, each cancellation's answer (the order as it was after
+ * it, or why not).
  */
 export class LoadDriver {
   readonly records: RequestRecord[] = [];
@@ -224,6 +257,12 @@ export class LoadDriver {
   /** Coupon copies issued (201), by user coupon id. */
   readonly issued = new Map<number, { userId: number; couponId: number }>();
   unknownIssues = 0;
+  /** Every cancellation asked for, with what the client was told. */
+  readonly cancels: CancelRecord[] = [];
+  /** Coupon copies freed by a cancellation the client saw, then sent with a new order. */
+  reusedCopies = 0;
+  /** Cancellations of everything left sent twice at the same moment. */
+  twinPairs = 0;
   /** Successful answers that were replays of a first request (Idempotent-Replayed: true). */
   replays = 0;
   /** Operations begun (retries not counted) and outcomes per operation. */
@@ -232,6 +271,12 @@ export class LoadDriver {
   private readonly random: () => number;
   private readonly agent = new Agent({ connections: 64, keepAliveTimeout: 2_000, pipelining: 1 });
   private readonly available = new Map<number, number[]>();
+  /** What the client has seen cancelled, per order and product (the most any answer showed). */
+  private readonly seenCancelled = new Map<number, Map<number, number>>();
+  /** Orders the client knows to be cancelled in full. */
+  private readonly gone = new Set<number>();
+  /** Copies freed by a cancellation, not yet sent again. */
+  private readonly freed = new Set<number>();
   private readonly runId: string;
   private startedAt = 0;
   private stopAt = Number.POSITIVE_INFINITY;
@@ -253,6 +298,11 @@ export class LoadDriver {
 
   get operations(): number {
     return this.begun;
+  }
+
+  /** Cancellations answered 200. */
+  get cancelled(): number {
+    return this.cancels.filter((cancel) => cancel.outcome.kind === 'ok').length;
   }
 
   start(): this {
@@ -290,7 +340,12 @@ export class LoadDriver {
       else if (roll < 0.3) await this.issue(client, by);
       else if (roll < 0.58) await this.order(client, by, false);
       else if (roll < 0.7) await this.order(client, by, true);
-      else await this.read(client, by);
+      else {
+        // A tenth of operations cancel (half of them everything left, half one unit); a read when there is no
+        // order to cancel yet.
+        const cancelled = roll < 0.8 && (await this.cancel(client, by, roll < 0.75));
+        if (!cancelled) await this.read(client, by);
+      }
       await sleep(between(this.random, 0, 15));
     }
   }
@@ -343,6 +398,7 @@ export class LoadDriver {
     const items = [...chosen].map((productId) => ({ productId, quantity: between(this.random, 1, 3) }));
     const copies = this.available.get(userId) ?? [];
     const userCouponId = withCoupon ? copies.shift() : undefined;
+    const reused = userCouponId !== undefined && this.freed.delete(userCouponId);
     const op: OpName = userCouponId === undefined ? 'order' : 'order+coupon';
     const final = await this.write(
       op,
@@ -360,7 +416,9 @@ export class LoadDriver {
         totalAmount: number;
         userCouponId: number | null;
         userId: number;
+        items: { productId: number; quantity: number }[];
       };
+      if (reused) this.reusedCopies++;
       this.paid.set(order.orderId, {
         orderId: order.orderId,
         userId: order.userId,
@@ -368,8 +426,114 @@ export class LoadDriver {
         totalAmount: order.totalAmount,
         userCouponId: order.userCouponId,
         keyed: final.keyed,
+        items: order.items.map(({ productId, quantity }) => ({ productId, quantity })),
       });
     } else if (final.kind === 'unknown') this.unknownOrders++;
+  }
+
+  /**
+   * A cancellation of a paid order the load knows of: the customer's own, or any for the administrator.
+   * `whole`: everything left (no items), now and then twice at the same moment (to different targets when
+   * there are two), where one takes what is left and the other is 409 ORDER_NOT_CANCELLABLE; otherwise one
+   * unit of a line the client has not seen cancelled in full. Mostly an order (a line) with something left as
+   * far as the client knows; a tenth of the time one it knows is gone, to be refused. False when there is no
+   * order to cancel yet (nothing sent).
+   */
+  private async cancel(client: number, by: Actor, whole: boolean): Promise<boolean> {
+    const mine = [...this.paid.values()].filter((order) => by.admin || order.userId === by.userId);
+    const left = (order: PaidOrder) =>
+      order.items.filter((line) => (this.seenCancelled.get(order.orderId)?.get(line.productId) ?? 0) < line.quantity);
+    const open = mine.filter((order) => !this.gone.has(order.orderId) && left(order).length > 0);
+    const gone = mine.filter((order) => this.gone.has(order.orderId));
+    const knownGone = open.length === 0 || (gone.length > 0 && this.random() < 0.1);
+    if (knownGone && gone.length === 0) return false;
+    const order = pick(this.random, knownGone ? gone : open);
+    const productId = whole ? undefined : pick(this.random, knownGone ? order.items : left(order)).productId;
+    const body = productId === undefined ? {} : { items: [{ productId, quantity: 1 }] };
+    const path = `${API}/orders/${order.orderId}/cancel`;
+    const op: OpName = whole ? 'cancel' : 'cancel-part';
+    const once = async (twin: boolean, sender: number) => {
+      const final = await this.write(op, sender, by, path, body, 200);
+      this.count(op, this.label(final));
+      this.learn(order, { whole, productId, admin: by.admin, knownGone, twin }, final);
+    };
+    if (whole && !knownGone && this.random() < 0.15) {
+      this.twinPairs++;
+      await Promise.all([once(true, client), once(true, client + 1)]);
+    } else await once(false, client);
+    return true;
+  }
+
+  /** Keeps what a cancellation's answer told, and what the client now knows of the order. */
+  private learn(
+    order: PaidOrder,
+    asked: Pick<CancelRecord, 'whole' | 'productId' | 'admin' | 'knownGone' | 'twin'>,
+    final: Final,
+  ): void {
+    const base = { orderId: order.orderId, ...asked, keyed: final.keyed, requests: final.requests };
+    if (final.kind === 'ok') {
+      const answer = final.body as {
+        status: CancelledView['status'];
+        refundedAmount: number;
+        items: { productId: number; cancelledQuantity: number }[];
+      };
+      const view: CancelledView = {
+        status: answer.status,
+        refundedAmount: answer.refundedAmount,
+        cancelled: new Map(answer.items.map((item) => [item.productId, item.cancelledQuantity])),
+      };
+      this.cancels.push({ ...base, replayed: final.replayed, outcome: { kind: 'ok', view } });
+      const seen = this.seenCancelled.get(order.orderId) ?? new Map<number, number>();
+      for (const [productId, quantity] of view.cancelled)
+        seen.set(productId, Math.max(seen.get(productId) ?? 0, quantity));
+      this.seenCancelled.set(order.orderId, seen);
+      // The copy it paid with is free again: the customer may spend it on another order.
+      if (view.status === 'CANCELLED' && !this.gone.has(order.orderId)) {
+        this.gone.add(order.orderId);
+        if (order.userCouponId !== null) {
+          this.freed.add(order.userCouponId);
+          this.available.set(order.userId, [...(this.available.get(order.userId) ?? []), order.userCouponId]);
+        }
+      }
+      return;
+    }
+    this.cancels.push({
+      ...base,
+      replayed: false,
+      outcome:
+        final.kind === 'rejected'
+          ? { kind: 'rejected', status: final.status, code: final.code }
+          : { kind: 'unknown', why: final.why },
+    });
+    // Nothing left to take: of the whole order, or of that line.
+    if (final.kind === 'rejected' && final.code === 'ORDER_NOT_CANCELLABLE') {
+      if (asked.productId === undefined) this.gone.add(order.orderId);
+      else {
+        const seen = this.seenCancelled.get(order.orderId) ?? new Map<number, number>();
+        const line = order.items.find((item) => item.productId === asked.productId);
+        seen.set(asked.productId, line?.quantity ?? 0);
+        this.seenCancelled.set(order.orderId, seen);
+      }
+    }
+  }
+
+  /** `12 cancelled (5 whole, 7 one unit; …), 3 × 409 ORDER_NOT_CANCELLABLE (…), 1 unknown`. */
+  describeCancellations(): string {
+    const ok = this.cancels.filter((c) => c.outcome.kind === 'ok');
+    const refused = this.cancels.filter(
+      (c) => c.outcome.kind === 'rejected' && c.outcome.code === 'ORDER_NOT_CANCELLABLE',
+    );
+    const other = this.cancels.filter(
+      (c) => c.outcome.kind === 'rejected' && c.outcome.code !== 'ORDER_NOT_CANCELLABLE',
+    ).length;
+    const unknown = this.cancels.filter((c) => c.outcome.kind === 'unknown').length;
+    return (
+      `${this.cancels.length} asked, ${ok.length} cancelled (${ok.filter((c) => c.whole).length} in full, ${ok.filter((c) => !c.whole).length} one unit; ` +
+      `${ok.filter((c) => c.keyed).length} with a key, ${ok.filter((c) => c.requests > 1).length} learnt by a retry, ${ok.filter((c) => c.replayed).length} replayed; ` +
+      `${ok.filter((c) => c.admin).length} by the admin), ${refused.length} × 409 ORDER_NOT_CANCELLABLE (${refused.filter((c) => c.knownGone).length} on what the client knew gone, ` +
+      `${refused.filter((c) => !c.knownGone).length} taken by another cancellation first), ${other} other refusals, ${unknown} unknown; ${this.twinPairs} pairs sent at once; ` +
+      `${this.reusedCopies} freed coupon copies paid again`
+    );
   }
 
   private async read(client: number, by: Actor): Promise<void> {
@@ -415,27 +579,29 @@ export class LoadDriver {
     success: number,
   ): Promise<Final> {
     const key = this.random() < this.options.keyedShare ? `${this.runId}-${client}-${++this.keySeq}` : undefined;
+    const keyed = key !== undefined;
     for (let attempt = 0; ; attempt++) {
+      const requests = attempt + 1;
       // Every retry as the same caller: a key is theirs alone.
       const sent = await this.send(op, client, attempt, 'POST', path, body, key, by.token);
       if (sent.kind === 'answer') {
         if (sent.status === success) {
           if (sent.replayed) this.replays++;
-          return { kind: 'ok', body: sent.body, keyed: key !== undefined, replayed: sent.replayed };
+          return { kind: 'ok', body: sent.body, keyed, replayed: sent.replayed, requests };
         }
         const inUse = sent.status === 409 && sent.code === 'IDEMPOTENCY_KEY_IN_USE';
         // With a key a 5xx is safe to retry: it is never kept with the key, so the retry runs afresh.
-        const retry = key !== undefined && (sent.status >= 500 || inUse);
+        const retry = keyed && (sent.status >= 500 || inUse);
         if (!retry) {
-          if (sent.status >= 500) return { kind: 'unknown', why: `${sent.status}` };
-          return { kind: 'rejected', status: sent.status, code: sent.code };
+          if (sent.status >= 500) return { kind: 'unknown', why: `${sent.status}`, keyed, requests };
+          return { kind: 'rejected', status: sent.status, code: sent.code, keyed, requests };
         }
-      } else if (sent.kind !== 'refused' && key === undefined) {
-        return { kind: 'unknown', why: sent.kind };
+      } else if (sent.kind !== 'refused' && !keyed) {
+        return { kind: 'unknown', why: sent.kind, keyed, requests };
       }
       // Retried: a refused connection (nothing sent), or a keyed write whose outcome is still unknown.
       if (performance.now() > this.stopAt + this.options.retryWindowMs)
-        return { kind: 'unknown', why: 'gave up retrying' };
+        return { kind: 'unknown', why: 'gave up retrying', keyed, requests };
       await this.backoff(attempt);
     }
   }
