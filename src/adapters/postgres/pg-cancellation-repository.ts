@@ -6,25 +6,11 @@ import type {
   RecordRefusal,
 } from '../../application/ports/cancellation-repository.js';
 import { Balance } from '../../domain/balance/balance.js';
-import type { DiscountType } from '../../domain/coupon/coupon.js';
 import type { Cancellation } from '../../domain/order/cancellation.js';
 import { MAX_STOCK } from '../../domain/product/product.js';
 import type { Db } from './database.js';
-import { toUserCoupon } from './pg-coupon-repository.js';
+import { type CopyJson, copyFromJson } from './pg-coupon-repository.js';
 import { PgOrderQueries } from './pg-order-repository.js';
-
-interface CopyJson {
-  id: number;
-  coupon_id: number;
-  user_id: number;
-  issued_at: string;
-  expires_at: string;
-  used_at: string | null;
-  order_id: number | null;
-  name: string;
-  discount_type: DiscountType;
-  discount_value: number;
-}
 
 /**
  * A cancellation in five statements besides BEGIN and COMMIT: the locks, the order read once its row is
@@ -73,14 +59,7 @@ export class PgCancellationRepository implements CancellationRepository {
     return {
       order,
       balance: new Balance({ userId, amount: wallet.amount, updatedAt: new Date(wallet.updated_at) }),
-      coupon: copy
-        ? toUserCoupon({
-            ...copy,
-            issued_at: new Date(copy.issued_at),
-            expires_at: new Date(copy.expires_at),
-            used_at: copy.used_at === null ? null : new Date(copy.used_at),
-          })
-        : undefined,
+      coupon: copy ? copyFromJson(copy) : undefined,
     };
   }
 

@@ -6,23 +6,9 @@ import type {
   Placement,
 } from '../../application/ports/checkout-repository.js';
 import { Balance } from '../../domain/balance/balance.js';
-import type { DiscountType } from '../../domain/coupon/coupon.js';
 import { Product } from '../../domain/product/product.js';
 import type { Db } from './database.js';
-import { toUserCoupon } from './pg-coupon-repository.js';
-
-interface CopyJson {
-  id: number;
-  coupon_id: number;
-  user_id: number;
-  issued_at: string;
-  expires_at: string;
-  used_at: string | null;
-  order_id: number | null;
-  name: string;
-  discount_type: DiscountType;
-  discount_value: number;
-}
+import { type CopyJson, copyFromJson } from './pg-coupon-repository.js';
 
 interface ProductRow {
   id: number;
@@ -81,14 +67,7 @@ export class PgCheckoutRepository implements CheckoutRepository {
     return {
       userExists: row.user_exists,
       orderId: row.order_id,
-      coupon: copy
-        ? toUserCoupon({
-            ...copy,
-            issued_at: new Date(copy.issued_at),
-            expires_at: new Date(copy.expires_at),
-            used_at: copy.used_at === null ? null : new Date(copy.used_at),
-          })
-        : undefined,
+      coupon: copy ? copyFromJson(copy) : undefined,
       balance: wallet
         ? new Balance({ userId, amount: wallet.amount, updatedAt: new Date(wallet.updated_at) })
         : undefined,

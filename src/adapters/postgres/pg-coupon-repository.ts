@@ -9,7 +9,7 @@ import type {
   UserCouponFilter,
 } from '../../application/ports/coupon-repository.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
+import { Coupon, type CouponDraft, type DiscountType } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { CouponsTable, Db, UserCouponsTable } from './database.js';
 import { isForeignKeyViolation, isNotNullViolation, isUniqueViolation } from './pg-errors.js';
@@ -44,6 +44,28 @@ export const toUserCoupon = (
     expiresAt: row.expires_at,
     usedAt: row.used_at,
     orderId: row.order_id,
+  });
+
+/** A copy with its campaign's name and discount as `row_to_json` gives it (timestamps as strings). */
+export interface CopyJson {
+  id: number;
+  coupon_id: number;
+  user_id: number;
+  issued_at: string;
+  expires_at: string;
+  used_at: string | null;
+  order_id: number | null;
+  name: string;
+  discount_type: DiscountType;
+  discount_value: number;
+}
+
+export const copyFromJson = (copy: CopyJson) =>
+  toUserCoupon({
+    ...copy,
+    issued_at: new Date(copy.issued_at),
+    expires_at: new Date(copy.expires_at),
+    used_at: copy.used_at === null ? null : new Date(copy.used_at),
   });
 
 export class PgCouponRepository implements CouponRepository {
