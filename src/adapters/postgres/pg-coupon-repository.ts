@@ -29,7 +29,7 @@ const toCoupon = (row: Selectable<CouponsTable> & { issued_quantity: number }) =
   });
 
 /** A user_coupons row joined with its campaign's name and discount. */
-export const toUserCoupon = (
+const toUserCoupon = (
   row: Omit<Selectable<UserCouponsTable>, 'stripe'> &
     Pick<Selectable<CouponsTable>, 'name' | 'discount_type' | 'discount_value'>,
 ) =>
