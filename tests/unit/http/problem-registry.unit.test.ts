@@ -30,9 +30,20 @@ const NOT_ERROR_CODES: Readonly<Record<string, string>> = {
   AUTH_AUDIENCE: 'configuration',
   AUTH_ADMIN_CLAIM: 'configuration',
   AUTH_ADMIN_ROLE: 'configuration',
+  AUTH_RATE_LIMIT_PER_MINUTE: 'configuration',
+  TRUST_PROXY: 'configuration',
+  DATABASE_URL: 'configuration',
+  DATABASE_REPLICA_URLS: 'configuration',
+  DATABASE_REPLICA_MAX_LAG_MS: 'configuration',
+  DATA_PLATFORM_URL: 'configuration',
+  DATA_PLATFORM_SECRET: 'configuration',
+  DATA_PLATFORM_PREVIOUS_SECRETS: 'configuration',
   CUSTOMER: 'a role',
   ADMIN: 'a role',
   REFUND: 'a balance history type',
+  ORDER_PAID: 'a data-platform event type',
+  SET: 'an SQL command',
+  LISTEN: 'an SQL command',
 };
 
 const UPPER_SNAKE = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
