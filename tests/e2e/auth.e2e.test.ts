@@ -334,6 +334,25 @@ describe('POST /auth/logout-all', () => {
     expect((await get('/api/v1/auth/me', again.accessToken)).statusCode).toBe(200);
   });
 
+  it('takes a login made right after reuse detection at once: its logout-all is 204 and ends its tokens', async () => {
+    const { email } = await aCustomer('after-reuse');
+    const first = await loggedIn(email);
+    // The instance reads the user's token version, and may trust it for a while.
+    expect((await get('/api/v1/auth/me', first.accessToken)).statusCode).toBe(200);
+    expect((await refresh(first.refreshToken)).statusCode).toBe(200);
+    expectProblem(await refresh(first.refreshToken), 401, 'INVALID_REFRESH_TOKEN'); // reuse: the version moves on
+
+    const one = await loggedIn(email);
+    const two = await loggedIn(email);
+    expect((await post('/api/v1/auth/logout', { refreshToken: one.refreshToken })).statusCode).toBe(204);
+    const response = await post('/api/v1/auth/logout-all', undefined, bearer(two.accessToken));
+    expect({ status: response.statusCode, body: response.body }).toEqual({ status: 204, body: '' });
+
+    expectProblem(await get('/api/v1/auth/me', two.accessToken), 401, 'UNAUTHENTICATED');
+    expectProblem(await get('/api/v1/auth/me', first.accessToken), 401, 'UNAUTHENTICATED');
+    expectProblem(await refresh(two.refreshToken), 401, 'INVALID_REFRESH_TOKEN');
+  });
+
   it('is 401 without a token', async () => {
     const response = await post('/api/v1/auth/logout-all');
     expectProblem(response, 401, 'UNAUTHENTICATED');

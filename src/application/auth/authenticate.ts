@@ -40,7 +40,8 @@ export class Authenticate {
       if (!issuedAfterLogoutAll(verified, await this.versions.current(userId))) throw revoked();
       return { role: verified.isAdmin ? 'ADMIN' : 'CUSTOMER', userId };
     }
-    const current = await this.versions.current(verified.userId);
+    // A version newer than the one remembered means the memory is stale, not that the token is bad.
+    const current = await this.versions.current(verified.userId, verified.tokenVersion);
     if (current === undefined || current.version !== verified.tokenVersion) throw revoked();
     return { role: verified.role, userId: verified.userId };
   }

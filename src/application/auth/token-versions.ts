@@ -29,12 +29,26 @@ export class TokenVersions {
     private readonly capacity = 100_000,
   ) {}
 
-  /** Undefined when there is no such user. */
-  current(userId: number): Promise<TokenState | undefined> {
+  /**
+   * Undefined when there is no such user. With `atLeast`, a remembered version below it is stale (versions
+   * only grow, and a token carrying a newer one was minted after our read): such a reading is read again.
+   */
+  async current(userId: number, atLeast?: number): Promise<TokenState | undefined> {
     const now = this.clock.now().getTime();
     const known = this.readings.get(userId);
-    if (known && now - known.readAt < this.maxAgeMs) return known.state;
+    if (!known || now - known.readAt >= this.maxAgeMs) return this.read(userId, now);
+    const state = await known.state;
+    if (atLeast === undefined || state === undefined || state.version >= atLeast) return state;
+    // Requests that found the same stale reading share the read started after it, if it is new enough.
+    const latest = this.readings.get(userId);
+    if (latest && latest !== known) {
+      const newer = await latest.state;
+      if (newer === undefined || newer.version >= atLeast) return newer;
+    }
+    return this.read(userId, this.clock.now().getTime());
+  }
 
+  private read(userId: number, now: number): Promise<TokenState | undefined> {
     const state = this.accounts.tokenStateOf(userId);
     this.readings.delete(userId);
     this.readings.set(userId, { state, readAt: now });

@@ -313,6 +313,43 @@ describe('logout everywhere', () => {
     });
   });
 
+  it('accepts at once a token minted under a version newer than the one an instance remembers', async () => {
+    const store = new InMemoryStore();
+    const clock = new ManualClock(START);
+    const signingKey = parseSigningKey(newSigningKeyPem());
+    const a = instance({ store, clock, auth: { signingKey } });
+    const b = instance({ store, clock, auth: { signingKey } });
+    const ana = await customer(a);
+    const actor: Actor = { role: 'CUSTOMER', userId: ana.id };
+    const old = await a.logIn.execute({ email: 'ana@example.com', password: PASSWORD });
+    // Both instances read version 0 now, and may trust it for the max age.
+    await expect(a.authenticate.execute(old.accessToken)).resolves.toEqual(actor);
+    await expect(b.authenticate.execute(old.accessToken)).resolves.toEqual(actor);
+
+    // Reuse detection bumps the version without this instance forgetting what it read.
+    const rotated = await a.refreshSession.execute({ refreshToken: old.refreshToken });
+    await expect(a.refreshSession.execute({ refreshToken: old.refreshToken })).rejects.toBeInstanceOf(
+      InvalidRefreshTokenError,
+    );
+    const fresh = await a.logIn.execute({ email: 'ana@example.com', password: PASSWORD });
+
+    // No time has passed: both instances remember version 0, yet the fresh token's newer version wins.
+    await expect(a.authenticate.execute(fresh.accessToken)).resolves.toEqual(actor);
+    await expect(b.authenticate.execute(fresh.accessToken)).resolves.toEqual(actor);
+    // The tokens the bump ended stay refused, on both instances.
+    for (const shop of [a, b])
+      for (const token of [old.accessToken, rotated.accessToken])
+        await expect(shop.authenticate.execute(token)).rejects.toBeInstanceOf(UnauthenticatedError);
+
+    // A logout-all still ends the fresh token too: at once where it ran, within the max age elsewhere.
+    await b.logOutEverywhere.execute({ actor });
+    await expect(b.authenticate.execute(fresh.accessToken)).rejects.toBeInstanceOf(UnauthenticatedError);
+    clock.advance(TOKEN_VERSION_MAX_AGE_MS);
+    for (const shop of [a, b])
+      for (const token of [old.accessToken, rotated.accessToken, fresh.accessToken])
+        await expect(shop.authenticate.execute(token)).rejects.toBeInstanceOf(UnauthenticatedError);
+  });
+
   it('is refused to the system actor', async () => {
     const shop = instance();
     await expect(shop.logOutEverywhere.execute({ actor: SYSTEM })).rejects.toBeInstanceOf(UnauthenticatedError);
