@@ -77,6 +77,12 @@ const schema = z
     AUTH_AUDIENCE: z.string().min(1).optional(),
     AUTH_ADMIN_CLAIM: z.string().min(1).default('roles'),
     AUTH_ADMIN_ROLE: z.string().min(1).default('shop-admin'),
+    AUTH_ACCESS_TOKEN_CLAIM: z
+      .string()
+      .regex(/^[^=]+=.+$/s, 'must be a claim and the value that marks an access token, name=value (token_use=access)')
+      .transform((pair) => ({ name: pair.slice(0, pair.indexOf('=')), value: pair.slice(pair.indexOf('=') + 1) }))
+      .optional()
+      .describe("unset: the provider's access tokens are told by their JOSE header typ at+jwt (RFC 9068)"),
     ADMIN_EMAIL: z.string().refine(isEmailAddress, 'must be an email address').optional(),
     ADMIN_PASSWORD: z.string().min(8).max(128).optional(),
     CORS_ORIGINS: z

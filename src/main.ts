@@ -126,6 +126,7 @@ async function main(): Promise<void> {
             audience: config.AUTH_AUDIENCE!,
             adminClaim: config.AUTH_ADMIN_CLAIM,
             adminRole: config.AUTH_ADMIN_ROLE,
+            accessTokenClaim: config.AUTH_ACCESS_TOKEN_CLAIM,
           }
         : undefined,
     },

@@ -45,13 +45,21 @@ const t = useTestApp({ auth: { external } });
 
 const now = () => Math.floor(Date.now() / 1000);
 
-/** A token as the provider issues it: ES256 under its kid, iss and aud right, 5 minutes to live. */
+/**
+ * An access token as the provider issues it (RFC 9068): ES256 under its kid, typ at+jwt, iss and aud right,
+ * 5 minutes to live.
+ */
 function idpToken(
   claims: JWTPayload & Record<string, unknown> = {},
-  { key = idpKeys.privateKey, kid = KID, alg = 'ES256' }: { key?: PrivateKey; kid?: string; alg?: string } = {},
+  {
+    key = idpKeys.privateKey,
+    kid = KID,
+    alg = 'ES256',
+    typ = 'at+jwt',
+  }: { key?: PrivateKey; kid?: string; alg?: string; typ?: string } = {},
 ): Promise<string> {
   return new SignJWT({ iss: ISSUER, aud: AUDIENCE, iat: now(), exp: now() + 300, ...claims })
-    .setProtectedHeader({ alg, kid, typ: 'JWT' })
+    .setProtectedHeader({ alg, kid, typ })
     .sign(key);
 }
 
@@ -175,6 +183,8 @@ describe('an external identity provider', () => {
   });
 
   const refusals: [string, () => Promise<string>][] = [
+    // With the client id as AUTH_AUDIENCE, the provider's ID token has the same iss and aud: typ tells them apart.
+    ['that is an ID token (typ JWT, aud the client id)', () => idpToken({ sub: 'abc', nonce: 'n' }, { typ: 'JWT' })],
     ['for another audience', () => idpToken({ sub: 'abc', aud: 'another-api' })],
     ['expired', () => idpToken({ sub: 'abc', iat: now() - 3_600, exp: now() - 60 })],
     ['not yet valid', () => idpToken({ sub: 'abc', nbf: now() + 600 })],
@@ -270,6 +280,27 @@ describe('an external identity provider', () => {
       expect(await msUntilRefused(t.app, mine)).toBeLessThanOrEqual(1_000);
       expect((await me(theirs)).statusCode).toBe(200);
     });
+  });
+
+  it('with AUTH_ACCESS_TOKEN_CLAIM token_use=access, takes tokens that carry it and refuses ID tokens', async () => {
+    const cognito = await buildApp(
+      appDependencies(
+        createContainer({
+          repositories: { kind: 'POSTGRES', db: t.database.db },
+          auth: { external: { ...external, accessTokenClaim: { name: 'token_use', value: 'access' } } },
+        }),
+      ),
+    );
+    try {
+      const access = await idpToken({ sub: 'cognito-user', token_use: 'access' }, { typ: 'JWT' });
+      expect((await me(access, cognito)).statusCode).toBe(200);
+      const id = await idpToken({ sub: 'cognito-user', token_use: 'id' }, { typ: 'JWT' });
+      expectProblem(await me(id, cognito), 401, 'UNAUTHENTICATED');
+      // The claim replaces the header: an at+jwt token without it is not one of this provider's access tokens.
+      expectProblem(await me(await idpToken({ sub: 'cognito-user' }), cognito), 401, 'UNAUTHENTICATED');
+    } finally {
+      await cognito.close();
+    }
   });
 
   it("still accepts the service's own tokens beside the provider's", async () => {

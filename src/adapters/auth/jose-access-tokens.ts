@@ -25,6 +25,8 @@ export const OWN_AUDIENCE = 'urn:shop-backend:api';
 const OWN_ALGORITHMS: SigningAlgorithm[] = ['EdDSA', 'ES256'];
 /** An identity provider's: asymmetric signatures only, so its public keys can't be used as an HMAC secret. */
 const EXTERNAL_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+/** The JOSE header typ of an access token (RFC 9068, 2.1): an ID token says JWT or nothing. */
+const ACCESS_TOKEN_TYP = 'at+jwt';
 /** Clocks of separate machines differ a little. */
 const CLOCK_TOLERANCE_S = 5;
 
@@ -35,6 +37,12 @@ export interface ExternalIssuer {
   /** The claim (an array of strings) that lists the token's roles, and the role that makes it ADMIN. */
   readonly adminClaim: string;
   readonly adminRole: string;
+  /**
+   * What marks the provider's access tokens, so its ID tokens (same issuer, and the client id as audience)
+   * do not pass for them: a claim and its value (Cognito's token_use=access) or, unset, the JOSE header
+   * typ at+jwt of RFC 9068.
+   */
+  readonly accessTokenClaim?: { readonly name: string; readonly value: string } | undefined;
 }
 
 export interface JoseAccessTokensOptions {
@@ -147,9 +155,13 @@ export class JoseAccessTokens implements AccessTokens {
       algorithms: EXTERNAL_ALGORITHMS,
       // iat: logout-all refuses the provider's tokens issued before it (jose checks it is a number).
       requiredClaims: ['sub', 'iat', 'exp'],
+      // jose compares typ case-insensitively and with or without the application/ prefix, as RFC 9068 asks.
+      ...(external.accessTokenClaim ? {} : { typ: ACCESS_TOKEN_TYP }),
       currentDate: this.options.clock.now(),
       clockTolerance: CLOCK_TOLERANCE_S,
     });
+    const marker = external.accessTokenClaim;
+    if (marker && payload[marker.name] !== marker.value) return undefined;
     // jose checks iat only against a maximum age. One from the future would outlive every logout-all (its iat
     // is after any tokens_not_before); a subject PostgreSQL cannot store (NUL) would answer 500.
     const now = this.options.clock.now().getTime() / 1000;

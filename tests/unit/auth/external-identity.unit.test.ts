@@ -185,6 +185,13 @@ describe('Authenticate with an external identity provider', () => {
     const now = new Date(START);
     const seconds = Math.floor(now.getTime() / 1000);
     const cases: [string, () => Promise<string>][] = [
+      // An ID token is for the client, not the API: with the client id as our audience only typ tells them apart.
+      [
+        'an ID token (typ JWT, aud the client id)',
+        () => idp.token(now, 'kc-x', { nonce: 'n-0S6', auth_time: seconds }, { typ: 'JWT' }),
+      ],
+      ['a token with no typ', () => idp.token(now, 'kc-x', {}, { typ: undefined })],
+      ['a token of another typ', () => idp.token(now, 'kc-x', {}, { typ: 'id_token+jwt' })],
       ['another audience', () => idp.token(now, 'kc-x', { aud: 'some-other-api' })],
       [
         'our own audience (a token for the service, not from it)',
@@ -253,6 +260,38 @@ describe('Authenticate with an external identity provider', () => {
       expect(shop.store.state.externalIdentities.size).toBe(0);
       // The same instance takes a good token of the provider: only the defect made the difference.
       await expect(shop.authenticate.execute(valid)).resolves.toMatchObject({ role: 'CUSTOMER' });
+    });
+  });
+
+  it('takes typ at+jwt in any letter case, with or without the application/ prefix (RFC 9068)', async () => {
+    const shop = instance();
+    for (const typ of ['at+jwt', 'AT+JWT', 'application/at+jwt', 'Application/At+JWT'])
+      await expect(
+        shop.authenticate.execute(await idp.token(shop.clock.now(), 'kc-typ', {}, { typ })),
+      ).resolves.toMatchObject({ role: 'CUSTOMER' });
+  });
+
+  describe('with an access-token claim configured (token_use=access, as Cognito marks them)', () => {
+    const cognito = () =>
+      instance({ auth: { external: { ...idp.external, accessTokenClaim: { name: 'token_use', value: 'access' } } } });
+
+    it('takes a token that carries the claim, whatever its typ', async () => {
+      const shop = cognito();
+      for (const typ of ['JWT', undefined, 'at+jwt'])
+        await expect(
+          shop.authenticate.execute(await idp.token(shop.clock.now(), 'cog-1', { token_use: 'access' }, { typ })),
+        ).resolves.toMatchObject({ role: 'CUSTOMER' });
+    });
+
+    it.each([
+      ['an ID token (token_use id)', { token_use: 'id' }],
+      ['a token without the claim, even typ at+jwt', {}],
+      ['the claim with another type of value', { token_use: ['access'] }],
+    ])('refuses %s, and creates no account', async (_case, claims) => {
+      const shop = cognito();
+      const token = await idp.token(shop.clock.now(), 'cog-2', claims);
+      await expect(shop.authenticate.execute(token)).rejects.toBeInstanceOf(UnauthenticatedError);
+      expect(shop.store.state.users.size).toBe(0);
     });
   });
 

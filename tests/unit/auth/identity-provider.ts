@@ -16,8 +16,11 @@ export interface TestIdentityProvider {
   readonly publicKey: KeyObject;
   /** How many times the JWK Set was fetched. */
   readonly fetches: () => number;
-  /** An RS256 token of this provider for `sub`, valid for 5 minutes from `now`; `claims` override any claim. */
-  token(now: Date, sub: string, claims?: JWTPayload): Promise<string>;
+  /**
+   * An RS256 access token of this provider for `sub` (typ at+jwt, RFC 9068), valid for 5 minutes from `now`;
+   * `claims` override any claim, `typ` the header's (undefined: none).
+   */
+  token(now: Date, sub: string, claims?: JWTPayload, header?: { typ?: string | undefined }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -48,10 +51,10 @@ export async function startIdentityProvider(): Promise<TestIdentityProvider> {
     privateKey,
     publicKey,
     fetches: () => fetches,
-    token(now, sub, claims = {}) {
+    token(now, sub, claims = {}, { typ }: { typ?: string | undefined } = { typ: 'at+jwt' }) {
       const iat = Math.floor(now.getTime() / 1000);
       return new SignJWT({ iss: IDP_ISSUER, aud: IDP_AUDIENCE, sub, iat, exp: iat + 300, ...claims })
-        .setProtectedHeader({ alg: 'RS256', kid: IDP_KID, typ: 'JWT' })
+        .setProtectedHeader({ alg: 'RS256', kid: IDP_KID, ...(typ === undefined ? {} : { typ }) })
         .sign(privateKey);
     },
     close: () =>

@@ -122,6 +122,22 @@ describe('the identity provider and the first admin', () => {
       expect(problemsOf(provider(url)), url).toEqual([]);
   });
 
+  it('reads AUTH_ACCESS_TOKEN_CLAIM as name=value, and refuses anything else in one line', () => {
+    expect(loadConfig({ AUTH_ACCESS_TOKEN_CLAIM: 'token_use=access' }).AUTH_ACCESS_TOKEN_CLAIM).toEqual({
+      name: 'token_use',
+      value: 'access',
+    });
+    // Only the first = separates: a value may hold one.
+    expect(loadConfig({ AUTH_ACCESS_TOKEN_CLAIM: 'kind=a=b' }).AUTH_ACCESS_TOKEN_CLAIM).toEqual({
+      name: 'kind',
+      value: 'a=b',
+    });
+    for (const bad of ['token_use', '=access', 'token_use=', '='])
+      expect(problemsOf({ AUTH_ACCESS_TOKEN_CLAIM: bad }), bad).toEqual([
+        expect.stringMatching(/^AUTH_ACCESS_TOKEN_CLAIM=.*name=value/),
+      ]);
+  });
+
   it('wants ADMIN_EMAIL to be an email address', () => {
     expect(problemsOf({ ADMIN_EMAIL: 'not an email', ADMIN_PASSWORD: 'long enough' })).toEqual([
       expect.stringMatching(/^ADMIN_EMAIL=/),
