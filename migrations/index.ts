@@ -6,6 +6,7 @@ import * as productDailySales from './0004-product-daily-sales.js';
 import * as accountsAndSessions from './0005-accounts-and-sessions.js';
 import * as couponStripes from './0006-coupon-stripes.js';
 import * as orderCancellations from './0007-order-cancellations.js';
+import * as refreshTokenPurge from './0010-refresh-token-purge.js';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the folder so the same code runs from
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0005-accounts-and-sessions': accountsAndSessions,
   '0006-coupon-stripes': couponStripes,
   '0007-order-cancellations': orderCancellations,
+  '0010-refresh-token-purge': refreshTokenPurge,
 };

@@ -19,12 +19,18 @@ import { LOGIN_FAILURE_WINDOW_MS } from './domain/account/refresh-token.js';
 import type { AccountQueries } from './application/ports/account-repository.js';
 import type { PasswordHasher } from './application/ports/access-tokens.js';
 import type { LoginAttempts } from './application/ports/login-attempts.js';
+import type { RefreshTokenPurge } from './application/ports/refresh-token-repository.js';
 import { Argon2PasswordHasher } from './adapters/auth/argon2-password-hasher.js';
 import { type ExternalIssuer, JoseAccessTokens } from './adapters/auth/jose-access-tokens.js';
 import { type SigningKey, newSigningKeyPem, parseSigningKey } from './adapters/auth/signing-keys.js';
 import { PgAccountRepository } from './adapters/postgres/pg-account-repository.js';
 import { PgLoginAttempts } from './adapters/postgres/pg-login-attempts.js';
-import { InMemoryAccounts, InMemoryLoginAttempts } from './adapters/memory/in-memory-accounts.js';
+import { PgRefreshTokens } from './adapters/postgres/pg-refresh-tokens.js';
+import {
+  InMemoryAccounts,
+  InMemoryLoginAttempts,
+  InMemoryRefreshTokens,
+} from './adapters/memory/in-memory-accounts.js';
 import { ChargeBalance } from './application/balance/charge-balance.js';
 import { GetBalance } from './application/balance/get-balance.js';
 import { GetBalanceHistory } from './application/balance/get-balance-history.js';
@@ -110,6 +116,7 @@ const TOKENS = {
   DataPlatformClient: Symbol('DataPlatformClient') as InjectionToken<DataPlatformClient>,
   AccountQueries: Symbol('AccountQueries') as InjectionToken<AccountQueries>,
   LoginAttempts: Symbol('LoginAttempts') as InjectionToken<LoginAttempts>,
+  RefreshTokenPurge: Symbol('RefreshTokenPurge') as InjectionToken<RefreshTokenPurge>,
   PasswordHasher: Symbol('PasswordHasher') as InjectionToken<PasswordHasher>,
   AccessTokens: Symbol('AccessTokens') as InjectionToken<JoseAccessTokens>,
   /** Whether the store answers: GET /health/ready. */
@@ -200,6 +207,7 @@ export function createContainer({
   adapter(TOKENS.OrderQueries, PgOrderQueries, InMemoryOrderRepository);
   adapter(TOKENS.SalesStatistics, PgSalesStatistics, InMemorySales);
   adapter(TOKENS.AccountQueries, PgAccountRepository, InMemoryAccounts);
+  adapter(TOKENS.RefreshTokenPurge, PgRefreshTokens, InMemoryRefreshTokens);
   const postgres = repositories.kind === 'POSTGRES' ? repositories.db : undefined;
   single(TOKENS.OutboxStatistics, () =>
     repositories.kind === 'POSTGRES'
@@ -428,16 +436,22 @@ export function startOutboxRelay(c: DependencyContainer, onError: (error: unknow
 }
 
 /**
- * Deletes Idempotency-Key records past their 24 hours and login attempts past their window, once at start
- * and then hourly. (Expired ones are already ignored on lookup; this only keeps the tables small.)
+ * Deletes Idempotency-Key records past their 24 hours, login attempts past their window, and logins past
+ * their lifetime with their refresh tokens, once at start and then hourly. (Expired ones are already ignored
+ * on lookup; this only keeps the tables small.)
  */
 export function startKeyPurge(c: DependencyContainer, onError: (error: unknown) => void): { stop(): void } {
   const keys = c.resolve(TOKENS.IdempotencyKeyPurge);
   const logins = c.resolve(TOKENS.LoginAttempts);
   const clock = c.resolve(TOKENS.Clock);
+  const refreshTokens = c.resolve(TOKENS.RefreshTokenPurge);
+  // A spent token shown again ends the access tokens of its login, the last of which outlives the login by
+  // up to an access token's lifetime: till then the login's rows still matter.
+  const refreshGraceMs = c.resolve(TOKENS.AccessTokens).lifetimeSeconds * 1000;
   const purge = () => {
     void keys.purge(new Date(clock.now().getTime() - IDEMPOTENCY_KEY_TTL_MS)).catch(onError);
     void logins.purge(LOGIN_FAILURE_WINDOW_MS).catch(onError);
+    void refreshTokens.purge(new Date(clock.now().getTime() - refreshGraceMs)).catch(onError);
   };
   purge();
   const timer = setInterval(purge, 60 * 60 * 1000).unref();

@@ -5,7 +5,7 @@ import type {
   TokenState,
 } from '../../application/ports/account-repository.js';
 import type { LoginAttempts, LoginSlot } from '../../application/ports/login-attempts.js';
-import type { RefreshTokenRepository } from '../../application/ports/refresh-token-repository.js';
+import type { RefreshTokenPurge, RefreshTokenRepository } from '../../application/ports/refresh-token-repository.js';
 import type { Clock } from '../../application/ports/clock.js';
 import { EmailTakenError } from '../../domain/account/account-errors.js';
 import { foldedEmail } from '../../domain/account/credentials.js';
@@ -69,7 +69,7 @@ export class InMemoryAccounts implements AccountRepository, AccountQueries {
 }
 
 /** Runs inside the in-memory unit of work, which serialises everything: that is its lock. */
-export class InMemoryRefreshTokens implements RefreshTokenRepository {
+export class InMemoryRefreshTokens implements RefreshTokenRepository, RefreshTokenPurge {
   constructor(private readonly store: InMemoryStore) {}
 
   async startFamily(userId: number, _createdAt: Date, expiresAt: Date): Promise<number> {
@@ -108,6 +108,15 @@ export class InMemoryRefreshTokens implements RefreshTokenRepository {
   async endAllFamiliesOf(userId: number, at: Date): Promise<void> {
     for (const family of this.store.state.refreshFamilies.values())
       if (family.userId === userId && family.endedAt === null) family.endedAt = at;
+  }
+
+  async purge(expiredBefore: Date): Promise<number> {
+    const { refreshFamilies, refreshTokens } = this.store.state;
+    const doomed = new Set<number>();
+    for (const [id, family] of refreshFamilies) if (family.expiresAt < expiredBefore) doomed.add(id);
+    for (const [hash, token] of refreshTokens) if (doomed.has(token.familyId)) refreshTokens.delete(hash);
+    for (const id of doomed) refreshFamilies.delete(id);
+    return doomed.size;
   }
 }
 

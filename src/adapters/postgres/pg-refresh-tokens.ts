@@ -1,11 +1,11 @@
-import type { RefreshTokenRepository } from '../../application/ports/refresh-token-repository.js';
+import type { RefreshTokenPurge, RefreshTokenRepository } from '../../application/ports/refresh-token-repository.js';
 import type { RefreshTokenState } from '../../domain/account/refresh-token.js';
 import type { Db } from './database.js';
 
 const bytes = (tokenHash: string) => Buffer.from(tokenHash, 'base64url');
 
 /** Refresh tokens as SHA-256 hashes (bytea); a family row per login is what rotations lock. */
-export class PgRefreshTokens implements RefreshTokenRepository {
+export class PgRefreshTokens implements RefreshTokenRepository, RefreshTokenPurge {
   constructor(private readonly db: Db) {}
 
   async startFamily(userId: number, createdAt: Date, expiresAt: Date): Promise<number> {
@@ -71,5 +71,43 @@ export class PgRefreshTokens implements RefreshTokenRepository {
       .where('user_id', '=', userId)
       .where('ended_at', 'is', null)
       .execute();
+  }
+
+  /**
+   * Tokens first, then the families left without any, each a statement of its own of at most `batchSize`
+   * rows, so no statement holds many row locks for long; rows a request holds locked are skipped, not waited
+   * for (the next purge takes them). No token can join an expired family meanwhile: a rotation needs it alive.
+   */
+  async purge(expiredBefore: Date, batchSize = 1_000): Promise<number> {
+    for (;;) {
+      const doomed = this.db
+        .selectFrom('refresh_tokens as t')
+        .innerJoin('refresh_token_families as f', 'f.id', 't.family_id')
+        .select('t.token_hash')
+        .where('f.expires_at', '<', expiredBefore)
+        .limit(batchSize)
+        .forUpdate('t')
+        .skipLocked();
+      const deleted = await this.db.deleteFrom('refresh_tokens').where('token_hash', 'in', doomed).executeTakeFirst();
+      if (Number(deleted.numDeletedRows) < batchSize) break;
+    }
+    let families = 0;
+    for (;;) {
+      const doomed = this.db
+        .selectFrom('refresh_token_families as f')
+        .select('f.id')
+        .where('f.expires_at', '<', expiredBefore)
+        .where((eb) =>
+          eb.not(
+            eb.exists(eb.selectFrom('refresh_tokens as t').select('t.family_id').whereRef('t.family_id', '=', 'f.id')),
+          ),
+        )
+        .limit(batchSize)
+        .forUpdate()
+        .skipLocked();
+      const deleted = await this.db.deleteFrom('refresh_token_families').where('id', 'in', doomed).executeTakeFirst();
+      families += Number(deleted.numDeletedRows);
+      if (Number(deleted.numDeletedRows) < batchSize) return families;
+    }
   }
 }

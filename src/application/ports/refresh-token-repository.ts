@@ -13,3 +13,13 @@ export interface RefreshTokenRepository {
   endFamily(familyId: number, at: Date): Promise<void>;
   endAllFamiliesOf(userId: number, at: Date): Promise<void>;
 }
+
+/** Housekeeping outside any request. */
+export interface RefreshTokenPurge {
+  /**
+   * Deletes the families that expired before `expiredBefore`, ended or not, with all their tokens, at most
+   * `batchSize` rows per statement; returns how many families. A family still alive keeps its spent tokens:
+   * one presented again is theft.
+   */
+  purge(expiredBefore: Date, batchSize?: number): Promise<number>;
+}

@@ -1,10 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseSigningKey, newSigningKeyPem } from '../../../src/adapters/auth/signing-keys.js';
 import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { TOKEN_VERSION_MAX_AGE_MS } from '../../../src/application/auth/token-versions.js';
 import { type Actor, SYSTEM } from '../../../src/application/shared/actor.js';
-import { type AuthOptions, appDependencies, createContainer, ensureAdmin } from '../../../src/container.js';
+import {
+  type AuthOptions,
+  appDependencies,
+  createContainer,
+  ensureAdmin,
+  startKeyPurge,
+} from '../../../src/container.js';
 import {
   EmailTakenError,
   InvalidCredentialsError,
@@ -239,6 +245,31 @@ describe('refresh rotation and reuse', () => {
     at(3_600_000);
     await expect(shop.refreshSession.execute({ refreshToken: session.refreshToken })).rejects.toBeInstanceOf(
       InvalidRefreshTokenError,
+    );
+  });
+});
+
+describe('the purge of spent refresh tokens', () => {
+  it('drops a login once past its lifetime and an access token’s after it, with its tokens, and no sooner', async () => {
+    const shop = instance({ auth: { refreshTokenTtlS: 3_600, accessTokenTtlS: 600 } });
+    await customer(shop);
+    const session = await shop.logIn.execute({ email: 'ana@example.com', password: PASSWORD });
+    await shop.refreshSession.execute({ refreshToken: session.refreshToken });
+    const { refreshFamilies, refreshTokens } = shop.store.state;
+    const purgeAt = async (ms: number) => {
+      shop.clock.set(new Date(new Date(START).getTime() + ms));
+      const errors: unknown[] = [];
+      startKeyPurge(shop.container, (error) => errors.push(error)).stop();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(errors).toEqual([]);
+    };
+
+    // Expired at 60:00, but its last access token may live until 70:00: a spent token shown till then is theft.
+    await purgeAt(70 * 60_000);
+    expect({ families: refreshFamilies.size, tokens: refreshTokens.size }).toEqual({ families: 1, tokens: 2 });
+    await purgeAt(70 * 60_000 + 1);
+    await vi.waitFor(() =>
+      expect({ families: refreshFamilies.size, tokens: refreshTokens.size }).toEqual({ families: 0, tokens: 0 }),
     );
   });
 });
