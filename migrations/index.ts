@@ -7,6 +7,7 @@ import * as accountsAndSessions from './0005-accounts-and-sessions.js';
 import * as couponStripes from './0006-coupon-stripes.js';
 import * as orderCancellations from './0007-order-cancellations.js';
 import * as refreshTokenPurge from './0010-refresh-token-purge.js';
+import * as couponCopyWindow from './0011-coupon-copy-window.js';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the folder so the same code runs from
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '0006-coupon-stripes': couponStripes,
   '0007-order-cancellations': orderCancellations,
   '0010-refresh-token-purge': refreshTokenPurge,
+  '0011-coupon-copy-window': couponCopyWindow,
 };

@@ -12,7 +12,7 @@ import { type Page, type PageRequest, pageFrom } from '../../application/shared/
 import { Coupon, type CouponDraft, type DiscountType } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { CouponsTable, Db, UserCouponsTable } from './database.js';
-import { isForeignKeyViolation, isNotNullViolation, isUniqueViolation } from './pg-errors.js';
+import { isCheckViolation, isForeignKeyViolation, isUniqueViolation } from './pg-errors.js';
 import { inCurrentTransaction, readerFor } from './pg-transaction-context.js';
 
 const toCoupon = (row: Selectable<CouponsTable> & { issued_quantity: number }) =>
@@ -93,11 +93,11 @@ export class PgCouponRepository implements CouponRepository {
 
 /**
  * A unique violation here means the user already holds a copy; a foreign key one, that there is no such
- * user; a NULL campaign for the copy, that the window had closed by the time the copy was counted.
+ * user; the window's check (migration 0011's trigger), that the window had closed by the time the copy was in.
  */
 const ONE_PER_USER = 'user_coupons_one_per_user';
 const USER_EXISTS = 'user_coupons_user_id_fkey';
-const isClosedMeanwhile = (error: unknown) => isNotNullViolation(error, 'user_coupons', 'coupon_id');
+const IN_WINDOW = 'user_coupons_issued_in_window';
 
 /**
  * The window of the campaign row holds right now, by the database's clock. clock_timestamp(), not now():
@@ -157,12 +157,11 @@ export class PgCouponIssuer implements CouponIssuer {
    * row, which every issue would then share). A second copy for the same user fails the unique key, which
    * undoes the claim with the rest of the statement, and so does a user that does not exist (the foreign key).
    * The window is judged by the database's clock twice: before the claim, so a campaign visibly closed takes
-   * no lock and waits on none; and as the copy is counted, in RETURNING, after any wait (which can outlast
-   * issueEndsAt). Closed by then, the copy gets no campaign and the NOT NULL violation undoes the claim too.
-   * (Measured by `npm run bench -- coupon-storm` against SELECT … FOR UPDATE on the campaign row then the
-   * writes in a transaction, and against the limit: see the README's figures.) Under an Idempotency-Key it
-   * joins that request's transaction instead, so the key and the copy commit together; its stripe then stays
-   * locked until that transaction commits, while other requests claim from the other stripes.
+   * no lock and waits on none; and once the copy is in, by a trigger (migration 0011), after every wait of the
+   * statement (on a stripe, or on the unique key an earlier copy of the same user holds uncommitted), each of
+   * which can outlast issueEndsAt. Closed by then, the trigger's error undoes the claim too. Under an
+   * Idempotency-Key it joins that request's transaction instead, so the key and the copy commit together; its
+   * stripe then stays locked until that transaction commits, while other requests claim from the other stripes.
    */
   async issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
     const from = this.pickStripe();
@@ -179,7 +178,7 @@ export class PgCouponIssuer implements CouponIssuer {
     } catch (error) {
       if (isUniqueViolation(error, ONE_PER_USER)) return 'ALREADY_ISSUED';
       if (isForeignKeyViolation(error, USER_EXISTS)) return 'USER_NOT_FOUND';
-      if (isClosedMeanwhile(error)) return 'NOT_ISSUABLE';
+      if (isCheckViolation(error, IN_WINDOW)) return 'NOT_ISSUABLE';
       throw error;
     }
     return id === null ? this.refusal(draft) : new UserCoupon({ ...draft, id, usedAt: null, orderId: null });
@@ -193,11 +192,11 @@ export class PgCouponIssuer implements CouponIssuer {
       claimed AS (
         UPDATE coupon_stripes SET issued = issued + 1
         WHERE coupon_id = ${couponId} AND issued < quantity AND stripe = (SELECT stripe FROM picked)
-        RETURNING coupon_id, stripe, ${openNow(couponId)} AS still_open
+        RETURNING coupon_id, stripe
       ),
       copy AS (
         INSERT INTO user_coupons (coupon_id, stripe, user_id, issued_at, expires_at)
-        SELECT CASE WHEN still_open THEN coupon_id END, stripe, ${draft.userId}::bigint,
+        SELECT coupon_id, stripe, ${draft.userId}::bigint,
           ${draft.issuedAt}::timestamptz, ${draft.expiresAt}::timestamptz
         FROM claimed
         RETURNING id

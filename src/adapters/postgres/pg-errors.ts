@@ -1,7 +1,7 @@
 /** PostgreSQL's SQLSTATEs for the constraint violations the adapters turn into answers. */
 const UNIQUE_VIOLATION = '23505';
 const FOREIGN_KEY_VIOLATION = '23503';
-const NOT_NULL_VIOLATION = '23502';
+const CHECK_VIOLATION = '23514';
 
 function violates(error: unknown, sqlState: string, constraint: string): boolean {
   return (
@@ -15,13 +15,7 @@ function violates(error: unknown, sqlState: string, constraint: string): boolean
 export const isUniqueViolation = (error: unknown, constraint: string) => violates(error, UNIQUE_VIOLATION, constraint);
 export const isForeignKeyViolation = (error: unknown, constraint: string) =>
   violates(error, FOREIGN_KEY_VIOLATION, constraint);
-
-/** A NULL written to the NOT NULL column `table`.`column`. */
-export function isNotNullViolation(error: unknown, table: string, column: string): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const fields = error as { code?: unknown; table?: unknown; column?: unknown };
-  return fields.code === NOT_NULL_VIOLATION && fields.table === table && fields.column === column;
-}
+export const isCheckViolation = (error: unknown, constraint: string) => violates(error, CHECK_VIOLATION, constraint);
 
 const UNAVAILABLE_NETWORK_CODES = new Set([
   'ECONNREFUSED',

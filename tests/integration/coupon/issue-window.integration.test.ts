@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
+import { RunIdempotently } from '../../../src/application/idempotency/run-idempotently.js';
 import type { Clock } from '../../../src/application/ports/clock.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { createContainer } from '../../../src/container.js';
@@ -140,6 +141,73 @@ describe('the issue window on PostgreSQL', () => {
     await expect(issueCoupon.execute({ actor, couponId: coupon.id, userId: 987_654_321 })).rejects.toMatchObject({
       code: 'USER_NOT_FOUND',
     });
+    await expect(issued(coupon.id)).resolves.toEqual({ issuedQuantity: 0, copies: 0 });
+  });
+});
+
+describe('the issue window against a copy held by an earlier request of the same user', () => {
+  it('refuses, storing nothing, a keyed issue that waited on the user’s earlier copy until after issueEndsAt', async () => {
+    const issueEndsAt = new Date(Date.now() + 1_000);
+    const coupon = await aCampaign({ issueEndsAt });
+    const [userId] = await insertUsers(database.db, 1);
+    const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db } });
+    const issueCoupon = c.resolve(IssueCoupon);
+    const runIdempotently = c.resolve(RunIdempotently);
+
+    let rollBack = () => undefined as void;
+    const rolledBack = new Promise<void>((resolve) => {
+      rollBack = resolve;
+    });
+    let inserted = (_pid: number) => undefined as void;
+    const holderPid = new Promise<number>((resolve) => {
+      inserted = resolve;
+    });
+    // The user's earlier keyed request: its copy counted on stripe 0 and stored, not committed yet.
+    const holder = database.db
+      .transaction()
+      .execute(async (trx) => {
+        const { rows } = await sql<{ pid: number }>`
+          WITH claimed AS (
+            UPDATE coupon_stripes SET issued = issued + 1 WHERE coupon_id = ${coupon.id} AND stripe = 0 RETURNING stripe
+          )
+          INSERT INTO user_coupons (coupon_id, stripe, user_id, issued_at, expires_at)
+          SELECT ${coupon.id}::bigint, stripe, ${userId}::bigint, now(), now() + interval '1 day' FROM claimed
+          RETURNING pg_backend_pid() AS pid`.execute(trx);
+        inserted(rows[0]!.pid);
+        await rolledBack;
+        throw new Error('rolled back');
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof Error && error.message === 'rolled back')) throw error;
+      });
+    const pid = await holderPid;
+
+    // The second keyed request claims another stripe with the window open, then waits on the unique key.
+    const answer = runIdempotently
+      .execute(
+        { userId: userId!, key: 'late-second', route: 'POST /coupons/{couponId}/issue', requestHash: 'h' },
+        async () => ({ status: 201, body: await issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! }) }),
+        (error) => ({ status: 409, body: { code: (error as { code?: string }).code } }),
+      )
+      .then(({ response }) => response);
+    await until(
+      async () =>
+        (await scalar(
+          database.db,
+          sql`SELECT count(*)::int AS value FROM pg_stat_activity WHERE ${pid}::int = ANY(pg_blocking_pids(pid))`,
+        )) === 1,
+      5_000,
+      'the second issue waiting on the first one’s copy',
+    );
+    await until(
+      async () => (await scalar(database.db, sql`SELECT (now() > ${issueEndsAt})::int AS value`)) === 1,
+      5_000,
+      'the window closed by the database clock',
+    );
+    rollBack();
+    await holder;
+
+    await expect(answer).resolves.toEqual({ status: 409, body: { code: 'COUPON_NOT_ISSUABLE' } });
     await expect(issued(coupon.id)).resolves.toEqual({ issuedQuantity: 0, copies: 0 });
   });
 });
