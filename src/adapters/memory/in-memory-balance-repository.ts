@@ -61,4 +61,9 @@ export class InMemoryBalanceCharges implements BalanceCharges {
       return { applied: true, change };
     });
   }
+
+  /** Already decided on a balance no one else touches meanwhile: the unit of work serialises it. */
+  applyLocked(charge: Charge): Promise<ChargeOutcome> {
+    return this.apply(charge);
+  }
 }

@@ -1,7 +1,7 @@
 import type { BalanceCharges, BalanceRepository, ChargeOutcome } from '../../application/ports/balance-repository.js';
 import { Balance, type Charge, type LedgerEntry } from '../../domain/balance/balance.js';
 import type { BalanceLedgerTable, BalancesTable, Db } from './database.js';
-import { readerFor, writerFor } from './pg-transaction-context.js';
+import { currentTransaction, readerFor, writerFor } from './pg-transaction-context.js';
 import type { Selectable } from 'kysely';
 
 export function toBalance(row: Selectable<BalancesTable>): Balance {
@@ -41,15 +41,46 @@ export class PgBalanceCharges implements BalanceCharges {
    * inside the server, never across a round trip to this process; concurrent charges queue on the row lock
    * and PostgreSQL re-reads the row, and judges the guard again, once each gets it. Under an
    * Idempotency-Key it joins that request's transaction, with no savepoint: it has no failure to answer
-   * from. It replaces SELECT … FOR UPDATE, then the write, then COMMIT (the balance row locked across three
-   * round trips), which the design card's row locks would have: the domain needs no locked row to decide a
-   * charge, only its guard and, when it is refused, a fresh read. Measured back to back on this machine
-   * (`BENCH_SCALE=0.1 npm run bench -- charge-one-user`, c=64, pool 20, 2026-12-01): 157 then 386 charges
-   * a second over HTTP, 229 then 828 through the use case in process; the one-row reference ran ~1,600.
+   * from. The domain needs no locked row to decide a charge, only its guard and, when it is refused, a
+   * fresh read.
    */
   async apply(charge: Charge): Promise<ChargeOutcome> {
+    const landed = await this.guarded(writerFor(this.db), charge);
+    if (landed) return landed;
+    const now = await readerFor(this.db)
+      .selectFrom('balances')
+      .selectAll()
+      .where('user_id', '=', charge.userId)
+      .executeTakeFirst();
+    return { applied: false, balance: now && toBalance(now) };
+  }
+
+  /**
+   * `SELECT … FOR UPDATE` of the balance row, then the guarded statement on it, in the open transaction or
+   * one of its own: nothing can change the balance between the read and the decision, so a refusal carries
+   * the balance it was refused on and the charge always ends in one try.
+   */
+  async applyLocked(charge: Charge): Promise<ChargeOutcome> {
+    const open = currentTransaction();
+    if (open) return this.lockedOn(open.trx, charge);
+    return this.db.transaction().execute((trx) => this.lockedOn(trx, charge));
+  }
+
+  private async lockedOn(db: Db, charge: Charge): Promise<ChargeOutcome> {
+    const row = await db
+      .selectFrom('balances')
+      .selectAll()
+      .where('user_id', '=', charge.userId)
+      .forUpdate()
+      .executeTakeFirst();
+    const landed = row && row.amount <= charge.highestBalanceBefore && (await this.guarded(db, charge));
+    return landed || { applied: false, balance: row && toBalance(row) };
+  }
+
+  /** The charge landed with its ledger entry, or undefined when the guard refused it. */
+  private async guarded(db: Db, charge: Charge): Promise<ChargeOutcome | undefined> {
     const { entry } = charge;
-    const row = await writerFor(this.db)
+    const row = await db
       .with('charged', (db) =>
         db
           .updateTable('balances')
@@ -74,12 +105,6 @@ export class PgBalanceCharges implements BalanceCharges {
       )
       .returning('balance_after')
       .executeTakeFirst();
-    if (row) return { applied: true, change: charge.landedOn(row.balance_after - charge.amount) };
-    const now = await readerFor(this.db)
-      .selectFrom('balances')
-      .selectAll()
-      .where('user_id', '=', charge.userId)
-      .executeTakeFirst();
-    return { applied: false, balance: now && toBalance(now) };
+    return row && { applied: true, change: charge.landedOn(row.balance_after - charge.amount) };
   }
 }

@@ -16,15 +16,12 @@ export interface ChargeBalanceResult {
   readonly charged: number;
 }
 
-/** A guard refused the charge yet the balance read after it had room this many times in a row: give up. */
-const MAX_ATTEMPTS = 5;
-
 /**
  * The domain checks the amount and states the ceiling as the highest balance the charge may land on; the
  * store lands it in one guarded step, so a busy wallet's row is never locked across a round trip here.
  * When the guard refuses, the balance read afresh decides the error: no user, or the ceiling (with the
  * balance that was there). A read that finds room means a payment lowered the balance in between: the
- * charge is tried again.
+ * charge is then decided on the balance locked, whose refusal is final, so every charge gets an answer.
  */
 export class ChargeBalance {
   constructor(
@@ -36,12 +33,15 @@ export class ChargeBalance {
     assertMayActFor(actor, userId);
     const at = this.clock.now();
     const charge = new Charge(userId, amount, at);
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const outcome = await this.charges.apply(charge);
-      if (outcome.applied) return { userId, balance: outcome.change.balance.amount, charged: amount };
-      if (!outcome.balance) throw new UserNotFoundError(userId);
+    let outcome = await this.charges.apply(charge);
+    if (!outcome.applied && outcome.balance) {
       outcome.balance.charge(amount, at); // throws BALANCE_LIMIT_EXCEEDED when it does not fit
+      outcome = await this.charges.applyLocked(charge);
     }
-    throw new Error(`the charge on user ${userId} found room after its guard refused it ${MAX_ATTEMPTS} times`);
+    if (outcome.applied) return { userId, balance: outcome.change.balance.amount, charged: amount };
+    if (!outcome.balance) throw new UserNotFoundError(userId);
+    outcome.balance.charge(amount, at);
+    // Reached only by a store that breaks applyLocked's contract (a refusal on a balance with room).
+    throw new Error(`the locked charge on user ${userId} was refused on a balance with room for it`);
   }
 }

@@ -23,4 +23,11 @@ export interface BalanceCharges {
    * lowered it since, so the refusal alone does not say the ceiling holds.
    */
   apply(charge: Charge): Promise<ChargeOutcome>;
+
+  /**
+   * The same charge decided on the balance locked first (a row lock held until the charge lands or is
+   * refused), so a refusal carries the balance it was refused on: for when `apply`'s refusal and its fresh
+   * read disagree, which a stream of payments could otherwise make happen at every try.
+   */
+  applyLocked(charge: Charge): Promise<ChargeOutcome>;
 }

@@ -5,7 +5,8 @@ import { GetBalanceHistory } from '../../../src/application/balance/get-balance-
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { CreateUser } from '../../../src/application/user/create-user.js';
 import { createContainer } from '../../../src/container.js';
-import { MAX_BALANCE } from '../../../src/domain/balance/balance.js';
+import { Charge, MAX_BALANCE } from '../../../src/domain/balance/balance.js';
+import { PgBalanceCharges } from '../../../src/adapters/postgres/pg-balance-repository.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase({ poolSize: 20 });
@@ -101,5 +102,64 @@ describe('charging a balance on PostgreSQL', () => {
         .where('user_id', '=', user.id)
         .execute(),
     ).rejects.toThrow(/check constraint/);
+  });
+});
+
+describe('a charge decided on the balance locked, on PostgreSQL', () => {
+  const charges = () => new PgBalanceCharges(database.db);
+  const aUserWith = async (amount: number) => {
+    const user = await useCases().createUser.execute({ actor: SYSTEM, name: 'Locked' });
+    await database.db.updateTable('balances').set({ amount }).where('user_id', '=', user.id).execute();
+    return user.id;
+  };
+
+  it('waits on a payment in flight and decides on the balance it left', async () => {
+    const userId = await aUserWith(MAX_BALANCE);
+    let commit = () => undefined as void;
+    const committing = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    let paid = (_pid: number) => undefined as void;
+    const holderPid = new Promise<number>((resolve) => {
+      paid = resolve;
+    });
+    const payment = database.db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ pid: number }>`
+        UPDATE balances SET amount = amount - 1000 WHERE user_id = ${userId} RETURNING pg_backend_pid() AS pid`.execute(
+        trx,
+      );
+      paid(rows[0]!.pid);
+      await committing;
+    });
+    const pid = await holderPid;
+
+    const outcome = charges().applyLocked(new Charge(userId, 500, new Date()));
+    const waiting = sql<{ value: number }>`
+      SELECT count(*)::int AS value FROM pg_stat_activity WHERE ${pid}::int = ANY(pg_blocking_pids(pid))`;
+    for (let tries = 0; (await scalar(database.db, waiting)) < 1; tries++) {
+      if (tries > 500) throw new Error('the locked charge never waited on the payment');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    commit();
+    await payment;
+
+    await expect(outcome).resolves.toMatchObject({ applied: true, change: { balance: { amount: MAX_BALANCE - 500 } } });
+    expect(await storedBalance(userId)).toBe(MAX_BALANCE - 500);
+    expect((await ledgerOf(userId)).map((entry) => entry.balance_after)).toEqual([MAX_BALANCE - 500]);
+  });
+
+  it('refuses with the balance it locked when the charge does not fit, and without one for no user', async () => {
+    const userId = await aUserWith(MAX_BALANCE - 5);
+
+    await expect(charges().applyLocked(new Charge(userId, 6, new Date()))).resolves.toMatchObject({
+      applied: false,
+      balance: { userId, amount: MAX_BALANCE - 5 },
+    });
+    await expect(charges().applyLocked(new Charge(987_654_321, 6, new Date()))).resolves.toEqual({
+      applied: false,
+      balance: undefined,
+    });
+    expect(await storedBalance(userId)).toBe(MAX_BALANCE - 5);
+    expect(await ledgerOf(userId)).toEqual([]);
   });
 });

@@ -66,13 +66,22 @@ describe('ChargeBalance', () => {
 });
 
 describe('ChargeBalance when its guard refuses', () => {
-  const refusedThen = (balances: (Balance | undefined)[], then?: ChargeOutcome): BalanceCharges & { calls: number } => {
+  /** A store whose guarded step refuses with each of `balances` in turn; its locked step answers `locked`. */
+  const refusedThen = (
+    balances: (Balance | undefined)[],
+    locked?: ChargeOutcome,
+  ): BalanceCharges & { calls: number; lockedCalls: number } => {
     const fake = {
       calls: 0,
+      lockedCalls: 0,
       async apply(charge: Charge): Promise<ChargeOutcome> {
         const balance = balances[fake.calls++];
-        if (fake.calls > balances.length) return then ?? { applied: true, change: charge.landedOn(0) };
+        if (fake.calls > balances.length) return { applied: true, change: charge.landedOn(0) };
         return { applied: false, balance };
+      },
+      async applyLocked(charge: Charge): Promise<ChargeOutcome> {
+        fake.lockedCalls++;
+        return locked ?? { applied: true, change: charge.landedOn(40) };
       },
     };
     return fake;
@@ -89,7 +98,7 @@ describe('ChargeBalance when its guard refuses', () => {
       code: 'BALANCE_LIMIT_EXCEEDED',
       facts: { userId: 7, balance: MAX_BALANCE - 10, amount: 11, limit: MAX_BALANCE },
     });
-    expect(charges.calls).toBe(1);
+    expect({ calls: charges.calls, lockedCalls: charges.lockedCalls }).toEqual({ calls: 1, lockedCalls: 0 });
   });
 
   it('answers USER_NOT_FOUND when there was no balance to land on', async () => {
@@ -99,17 +108,26 @@ describe('ChargeBalance when its guard refuses', () => {
     ).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
   });
 
-  it('tries again when the balance read after the refusal has room (a payment came down in between)', async () => {
-    const charges = refusedThen([balanceOf(0)]);
+  it('answers with the charge landed on the locked balance when the guard keeps refusing and every read shows room', async () => {
+    const charges = refusedThen(Array.from({ length: 10 }, () => balanceOf(0)));
+
     const result = await new ChargeBalance(charges, clock).execute({ actor: SYSTEM, userId: 7, amount: 11 });
-    expect({ result, calls: charges.calls }).toEqual({ result: { userId: 7, balance: 11, charged: 11 }, calls: 2 });
+
+    expect(result).toEqual({ userId: 7, balance: 51, charged: 11 });
+    expect(charges.lockedCalls).toBe(1);
   });
 
-  it('gives up, as a failure and not a refusal, when the balance keeps showing room', async () => {
-    const charges = refusedThen(Array.from({ length: 10 }, () => balanceOf(0)));
+  it('answers BALANCE_LIMIT_EXCEEDED with the balance the locked step refused on', async () => {
+    const charges = refusedThen(
+      Array.from({ length: 10 }, () => balanceOf(0)),
+      { applied: false, balance: balanceOf(MAX_BALANCE - 3) },
+    );
+
     await expect(
       new ChargeBalance(charges, clock).execute({ actor: SYSTEM, userId: 7, amount: 11 }),
-    ).rejects.not.toHaveProperty('code');
-    expect(charges.calls).toBe(5);
+    ).rejects.toMatchObject({
+      code: 'BALANCE_LIMIT_EXCEEDED',
+      facts: { userId: 7, balance: MAX_BALANCE - 3, amount: 11, limit: MAX_BALANCE },
+    });
   });
 });
