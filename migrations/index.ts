@@ -6,6 +6,7 @@ import * as productDailySales from './0004-product-daily-sales.js';
 import * as accountsAndSessions from './0005-accounts-and-sessions.js';
 import * as couponStripes from './0006-coupon-stripes.js';
 import * as orderCancellations from './0007-order-cancellations.js';
+import * as functionSearchPath from './0008-function-search-path.js';
 import * as refreshTokenPurge from './0010-refresh-token-purge.js';
 import * as couponCopyWindow from './0011-coupon-copy-window.js';
 
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '0005-accounts-and-sessions': accountsAndSessions,
   '0006-coupon-stripes': couponStripes,
   '0007-order-cancellations': orderCancellations,
+  '0008-function-search-path': functionSearchPath,
   '0010-refresh-token-purge': refreshTokenPurge,
   '0011-coupon-copy-window': couponCopyWindow,
 };
