@@ -42,6 +42,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     $$`.execute(db);
 
   // The campaigns already there: split the same way, with what they have issued filled in stripe by stripe.
+  // Each copy is then given a stripe that counted it, which needs the copies to be as many as the count;
+  // where they are not, which of the two is right is for an operator to say, so the migration stops here.
+  await assertCopiesMatchTheirCount(db);
   await sql`
 SELECT coupon_stripes_split(id, total_quantity) FROM coupons`.execute(db);
   await sql`
@@ -78,6 +81,20 @@ SELECT coupon_stripes_split(id, total_quantity) FROM coupons`.execute(db);
     CREATE TRIGGER coupons_stripes AFTER INSERT ON coupons
     FOR EACH ROW EXECUTE FUNCTION coupons_make_stripes()`.execute(db);
   await sql`ALTER TABLE coupons DROP COLUMN issued_quantity`.execute(db);
+}
+
+async function assertCopiesMatchTheirCount(db: Kysely<unknown>): Promise<void> {
+  const { rows } = await sql<{ id: string; issued: string; copies: string }>`
+    SELECT c.id, c.issued_quantity AS issued, count(u.id) AS copies
+    FROM coupons c LEFT JOIN user_coupons u ON u.coupon_id = c.id
+    GROUP BY c.id HAVING c.issued_quantity <> count(u.id)
+    ORDER BY c.id`.execute(db);
+  if (rows.length === 0) return;
+  const named = rows.map((row) => `campaign ${row.id} (issued_quantity ${row.issued}, copies ${row.copies})`);
+  throw new Error(
+    `${rows.length} campaign(s) hold a number of copies in user_coupons other than their issued_quantity: ` +
+      `${named.join(', ')}. Make each issued_quantity equal its copies, or the copies right, then migrate again.`,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
