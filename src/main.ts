@@ -202,7 +202,12 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      // A repeated signal (systemd signals the whole group, tsx relays what it gets, an operator presses twice)
+      // must not cut the drain short and lose the requests in flight: SHUTDOWN_TIMEOUT_MS still bounds it.
+      logger.warn({ signal }, 'already shutting down; the signal is ignored until the requests in flight are done');
+      return;
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down: no new requests, finishing the ones in flight');
     setTimeout(() => {
@@ -218,8 +223,9 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   // SIGHUP too (the terminal closed): its default would end the process at once, leaving the embedded
-  // server, which runs on in a process group of its own, behind.
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, (s) => void shutdown(s));
+  // server, which runs on in a process group of its own, behind. `on`, not `once`: with no listener left, a
+  // second signal would end the process mid-drain (by default, or by tsx's preflight, which exits then).
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, (s) => void shutdown(s));
 }
 
 main().catch((error: unknown) => {

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type ServiceProcess,
@@ -31,6 +33,53 @@ async function minji(service: ServiceProcess): Promise<{ id: number; token: stri
 afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
+
+function postmasterPid(dir: string): number {
+  return Number.parseInt(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0] ?? '', 10);
+}
+
+/** Whether a process (a positive pid) or any process of a group (a negative one) is still there. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Kills what a failed test may have left: the service (a pid, or a group as -pid) and the embedded postmaster. */
+function killLeftovers(service: ServiceProcess, target: number, postmaster: number): void {
+  if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
+  for (const pid of [target, postmaster]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+/**
+ * A login whose headers are sent at once and whose body only when `finish` is called: a request in flight that
+ * is still arriving. `answer` resolves with the status and body once the service answers, or with status 0 and
+ * the error when the connection fails (a settled promise, so a failure is an assertion, not a stray rejection).
+ */
+function slowLogin(origin: string, credentials: { email: string; password: string }) {
+  const body = JSON.stringify(credentials);
+  const request = httpRequest(`${origin}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+  });
+  const answer = new Promise<{ status: number; body: string }>((resolve) => {
+    const failed = (error: Error) => resolve({ status: 0, body: String(error) });
+    request.on('error', failed);
+    request.once('response', (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.once('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+      response.on('error', failed);
+    });
+  });
+  const half = Math.floor(body.length / 2);
+  request.write(body.slice(0, half));
+  request.flushHeaders();
+  return { answer, finish: () => request.end(body.slice(half)) };
+}
 
 describe('the service process on its embedded database', () => {
   it('seeds a demo shop, keeps its data across a restart, and stops cleanly on SIGTERM', async () => {
@@ -100,6 +149,63 @@ describe('the service process on its embedded database', () => {
     } finally {
       service.child.kill('SIGTERM');
       expect(await service.exited).toBe(0);
+    }
+  });
+
+  it('answers a request still arriving when SIGTERM comes twice, then exits 0', async () => {
+    const otherHome = path.join(home, 'sigterm-twice');
+    await mkdir(otherHome, { recursive: true });
+    const otherData = path.join(otherHome, 'postgres');
+    const service = await startOnEmbedded(otherData, await freePort());
+    const postmaster = postmasterPid(otherData);
+    try {
+      const password = readFileSync(path.join(otherHome, 'demo-password'), 'utf8').trim();
+      const login = slowLogin(service.origin, { email: 'minji@shop.test', password });
+      // The request is being read when the signals come (the headers are in and half of the body).
+      await sleep(300);
+      service.child.kill('SIGTERM');
+      await sleep(200);
+      service.child.kill('SIGTERM');
+      await sleep(300);
+      login.finish();
+      const answer = await login.answer;
+      expect(answer.status, answer.body).toBe(200);
+      expect(await service.exited).toBe(0);
+      expect(isAlive(postmaster)).toBe(false);
+    } finally {
+      killLeftovers(service, service.child.pid!, postmaster);
+    }
+  });
+
+  it('stops cleanly on Ctrl-C twice under the tsx command, leaving no process of its group nor its database server', async () => {
+    const otherHome = path.join(home, 'ctrl-c-twice');
+    await mkdir(otherHome, { recursive: true });
+    const otherData = path.join(otherHome, 'postgres');
+    // As a shell runs `npm start` in the foreground: a group of its own, the tsx parent leading it.
+    const service = await startOnEmbedded(otherData, await freePort(), {
+      ownProcessGroup: true,
+      viaTsxCommand: true,
+    });
+    const group = service.child.pid!;
+    const postmaster = postmasterPid(otherData);
+    try {
+      const password = readFileSync(path.join(otherHome, 'demo-password'), 'utf8').trim();
+      const login = slowLogin(service.origin, { email: 'minji@shop.test', password });
+      await sleep(300);
+      // The terminal's Ctrl-C reaches every process of the group: the tsx parent relays it to its child as well.
+      process.kill(-group, 'SIGINT');
+      await sleep(200);
+      process.kill(-group, 'SIGINT');
+      await sleep(300);
+      login.finish();
+      const answer = await login.answer;
+      expect(answer.status, answer.body).toBe(200);
+      expect(await service.exited).toBe(0);
+      expect(isAlive(-group)).toBe(false);
+      expect(isAlive(postmaster)).toBe(false);
+      expect(existsSync(path.join(otherData, 'postmaster.pid'))).toBe(false);
+    } finally {
+      killLeftovers(service, -group, postmaster);
     }
   });
 

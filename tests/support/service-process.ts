@@ -111,6 +111,11 @@ export interface ServiceProcessOptions {
    * in that group at once.
    */
   readonly ownProcessGroup?: boolean;
+  /**
+   * True: launched as `npm start` does, through the tsx command (a parent that relays SIGINT and SIGTERM to a
+   * child running the service); `child` is then that parent. False (the default): `node --import tsx`, one process.
+   */
+  readonly viaTsxCommand?: boolean;
 }
 
 /**
@@ -120,7 +125,7 @@ export interface ServiceProcessOptions {
  */
 export async function startServiceProcess(
   env: Record<string, string | undefined>,
-  { admin = () => SERVICE_ADMIN, ownProcessGroup = false }: ServiceProcessOptions = {},
+  { admin = () => SERVICE_ADMIN, ownProcessGroup = false, viaTsxCommand = false }: ServiceProcessOptions = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
   const merged: NodeJS.ProcessEnv = {
@@ -134,7 +139,8 @@ export async function startServiceProcess(
     if (value === undefined) delete merged[name];
     else merged[name] = value;
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const args = viaTsxCommand ? ['node_modules/tsx/dist/cli.mjs', 'src/main.ts'] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, args, {
     env: merged,
     stdio: ['ignore', 'ignore', 'inherit'],
     detached: ownProcessGroup,
@@ -190,7 +196,11 @@ export async function startServiceProcess(
  * The service on the embedded default in `dataDir`, as `npm start` runs it: its signing key made and kept
  * beside the data, the demo's own accounts; `adminToken` is the demo admin's.
  */
-export function startOnEmbedded(dataDir: string, pgPort: number, options: { ownProcessGroup?: boolean } = {}) {
+export function startOnEmbedded(
+  dataDir: string,
+  pgPort: number,
+  options: Pick<ServiceProcessOptions, 'ownProcessGroup' | 'viaTsxCommand'> = {},
+) {
   return startServiceProcess(
     {
       DATABASE_URL: undefined,
