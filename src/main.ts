@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   KeyError,
   type SigningKey,
   newSigningKeyPem,
   parseSigningKey,
   parseVerifyKeys,
-  readOrCreateSecretFile,
 } from './adapters/auth/signing-keys.js';
 import { buildApp } from './adapters/http/app.js';
 import { createLogger } from './adapters/logging/logger.js';
@@ -15,6 +14,7 @@ import type { EmbeddedDatabase } from './adapters/postgres/embedded.js';
 import { encodingProblem } from './adapters/postgres/encoding.js';
 import { migrateToLatest } from './adapters/postgres/migrate.js';
 import { isDatabaseUnavailable } from './adapters/postgres/pg-errors.js';
+import { SecretFileRefused, readOrCreateSecret } from './adapters/secrets/secret-files.js';
 import { DEMO_ADMIN_EMAIL, seedDemoShopIfEmpty } from './adapters/seed/demo-shop.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import {
@@ -27,15 +27,28 @@ import {
   startOutboxRelay,
 } from './container.js';
 
-/** Where the embedded demo keeps its secrets: beside its database, never in the repository. */
-const secretsDirOf = (config: Config) => dirname(config.EMBEDDED_PG_DATA_DIR);
+/**
+ * Where the embedded demo keeps its secrets: a directory of their own beside its database (the one the
+ * embedded server's credentials are in too), never in the repository.
+ */
+const secretsDirOf = (config: Config) => join(dirname(resolve(config.EMBEDDED_PG_DATA_DIR)), 'secrets');
+
+/**
+ * The embedded demo's secret `name`: read from the secrets directory, moved there from beside the data
+ * directory where older versions kept it, or made.
+ */
+function demoSecret(config: Config, name: string, make: () => string) {
+  const path = join(secretsDirOf(config), name);
+  const legacy = join(dirname(resolve(config.EMBEDDED_PG_DATA_DIR)), name);
+  return { path, ...readOrCreateSecret(path, make, { legacy }) };
+}
 
 /**
  * The access tokens' signing key: AUTH_SIGNING_KEY when set; on the embedded default, one made at the first
- * start and kept under .data/. With DATABASE_URL and no key the service refuses to start: instances that
+ * start and kept in .data/secrets/. With DATABASE_URL and no key the service refuses to start: instances that
  * share a database must share a key, and a key made here would be this instance's alone.
  */
-function signingKeyOf(config: Config): { key: SigningKey; path?: string; created?: boolean } {
+function signingKeyOf(config: Config): { key: SigningKey; path?: string; created?: boolean; movedFrom?: string } {
   if (config.AUTH_SIGNING_KEY)
     return { key: keyFrom('AUTH_SIGNING_KEY', () => parseSigningKey(config.AUTH_SIGNING_KEY!)) };
   if (config.DATABASE_URL)
@@ -43,9 +56,8 @@ function signingKeyOf(config: Config): { key: SigningKey; path?: string; created
       'AUTH_SIGNING_KEY is required with DATABASE_URL (every instance on one database must sign with the same key); ' +
         'make one with: openssl genpkey -algorithm ed25519',
     ]);
-  const path = join(secretsDirOf(config), 'auth-signing-key.pem');
-  const { text, created } = readOrCreateSecretFile(path, newSigningKeyPem);
-  return { key: keyFrom(path, () => parseSigningKey(text)), path, created };
+  const { path, text, created, movedFrom } = demoSecret(config, 'auth-signing-key.pem', newSigningKeyPem);
+  return { key: keyFrom(path, () => parseSigningKey(text)), path, created, movedFrom };
 }
 
 function keyFrom<T>(source: string, parse: () => T): T {
@@ -68,7 +80,18 @@ async function main(): Promise<void> {
   // Keys first: a misconfigured instance stops before it touches (or migrates) a shared database.
   const signing = signingKeyOf(config);
   if (signing.path)
-    logger.info({ path: signing.path }, `access-token signing key ${signing.created ? 'created' : 'read'}`);
+    logger.info(
+      { path: signing.path, movedFrom: signing.movedFrom },
+      `access-token signing key ${signing.created ? 'created' : signing.movedFrom ? 'moved into the secrets directory' : 'read'}`,
+    );
+  // The demo's passwords, random, kept in the secrets directory (never logged, never in the repo): one for the
+  // admin, one the demo customers share. Read before the database starts, so a refused file stops it first.
+  const demoPasswords = config.DATABASE_URL
+    ? undefined
+    : {
+        admin: demoSecret(config, 'demo-admin-password', () => randomBytes(12).toString('base64url')),
+        customers: demoSecret(config, 'demo-password', () => randomBytes(12).toString('base64url')),
+      };
   const verifyKeys = config.AUTH_VERIFY_KEYS
     ? keyFrom('AUTH_VERIFY_KEYS', () => parseVerifyKeys(config.AUTH_VERIFY_KEYS!))
     : [];
@@ -142,16 +165,10 @@ async function main(): Promise<void> {
     },
     onMetricsError: (error) => logger.warn({ err: error }, 'a /metrics scrape could not read the outbox figures'),
   });
-  if (embedded) {
-    // Random passwords kept beside the data (never logged, never in the repo): one for the admin, one the
-    // demo customers share. The start log says where they are.
-    const files = {
-      admin: join(secretsDirOf(config), 'demo-admin-password'),
-      customers: join(secretsDirOf(config), 'demo-password'),
-    };
-    const secret = (file: string) =>
-      readOrCreateSecretFile(file, () => randomBytes(12).toString('base64url')).text.trim();
-    const passwords = { admin: secret(files.admin), customers: secret(files.customers) };
+  if (embedded && demoPasswords) {
+    // The start log says where the passwords are.
+    const files = { admin: demoPasswords.admin.path, customers: demoPasswords.customers.path };
+    const passwords = { admin: demoPasswords.admin.text.trim(), customers: demoPasswords.customers.text.trim() };
     if (await seedDemoShopIfEmpty(db, seedUseCases(container), passwords))
       logger.info('seeded a demo shop into the empty embedded database');
     logger.info(
@@ -229,7 +246,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof StartRefused) console.error(error.message);
+  if (error instanceof ConfigError || error instanceof StartRefused || error instanceof SecretFileRefused)
+    console.error(error.message);
   else console.error('start-up failed:', error);
   process.exit(1);
 });

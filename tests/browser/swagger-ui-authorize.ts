@@ -184,7 +184,7 @@ async function main(): Promise<void> {
       60_000,
     );
 
-    const password = readFileSync(path.join(scratch, 'demo-password'), 'utf8').trim();
+    const password = readFileSync(path.join(scratch, 'secrets', 'demo-password'), 'utf8').trim();
     const login = await fetch(`${origin}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

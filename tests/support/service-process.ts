@@ -193,8 +193,8 @@ export async function startServiceProcess(
 }
 
 /**
- * The service on the embedded default in `dataDir`, as `npm start` runs it: its signing key made and kept
- * beside the data, the demo's own accounts; `adminToken` is the demo admin's.
+ * The service on the embedded default in `dataDir`, as `npm start` runs it: its signing key made and kept in
+ * the secrets directory beside the data, the demo's own accounts; `adminToken` is the demo admin's.
  */
 export function startOnEmbedded(
   dataDir: string,
@@ -214,7 +214,7 @@ export function startOnEmbedded(
       ...options,
       admin: () => ({
         email: DEMO_ADMIN_EMAIL,
-        password: readFileSync(join(dirname(dataDir), 'demo-admin-password'), 'utf8').trim(),
+        password: readFileSync(join(dirname(dataDir), 'secrets', 'demo-admin-password'), 'utf8').trim(),
       }),
     },
   );

@@ -1,6 +1,4 @@
 import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 
 /** The JWS algorithms this service signs with; the key decides which. */
 export type SigningAlgorithm = 'EdDSA' | 'ES256';
@@ -55,25 +53,6 @@ export function parseVerifyKeys(pems: string): KeyObject[] {
     algorithmOf(key);
     return key;
   });
-}
-
-/**
- * A secret of the embedded demo, kept in a file only its owner can read (mode 0600): read from `path`, or
- * made by `make` and written there the first time.
- */
-export function readOrCreateSecretFile(path: string, make: () => string): { text: string; created: boolean } {
-  try {
-    const text = readFileSync(path, 'utf8');
-    chmodSync(path, 0o600);
-    return { text, created: false };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  // The directory stays traversable (0755): as root, the embedded server's own user must reach its data in it.
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  const text = make();
-  writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
-  return { text, created: true };
 }
 
 /** A new Ed25519 signing key, as PKCS#8 PEM. */

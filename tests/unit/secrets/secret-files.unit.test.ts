@@ -1,0 +1,159 @@
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  SecretFileRefused,
+  readOrCreateSecret,
+  readSecret,
+  replaceSecret,
+} from '../../../src/adapters/secrets/secret-files.js';
+
+/**
+ * Another local user. The service runs as root in the deployments this guards (README), and these tests chown
+ * files to this uid as the attacker's planted files would be owned.
+ */
+const STRANGER = 12345;
+
+const root = mkdtempSync(join(tmpdir(), 'secret-files-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let cases = 0;
+/** A fresh shared directory (the parent of a data directory) and the secrets directory inside it. */
+function place() {
+  const shared = join(root, `case-${++cases}`);
+  mkdirSync(shared, { recursive: true });
+  return { shared, secrets: join(shared, 'secrets') };
+}
+
+const modeOf = (path: string) => lstatSync(path).mode & 0o777;
+/** A file of ours with mode 0600 at `path`, as an attacker's would start before it is chowned or chmodded. */
+function planted(path: string): string {
+  writeFileSync(path, 'planted', { mode: 0o600 });
+  return path;
+}
+let made = 0;
+const make = () => `secret-${++made}`;
+
+describe('readOrCreateSecret', () => {
+  it('creates the secrets directory 0700 and the file 0600 the first time, and reads it afterwards', () => {
+    const { secrets } = place();
+    const file = join(secrets, 'demo-password');
+    const first = readOrCreateSecret(file, make);
+    expect(first.created).toBe(true);
+    expect(modeOf(secrets)).toBe(0o700);
+    expect(modeOf(file)).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).toBe(first.text);
+    const second = readOrCreateSecret(file, make);
+    expect(second).toEqual({ text: first.text, created: false });
+  });
+
+  it.each([
+    ['owned by another user', (path: string) => chownSync(planted(path), STRANGER, STRANGER), /owned by uid 12345/],
+    ['a symbolic link', (path: string) => symlinkSync(planted(`${path}.target`), path), /symbolic link/],
+    ['writable by its group', (path: string) => chmodSync(planted(path), 0o620), /written by its group or others/],
+    ['writable by others', (path: string) => chmodSync(planted(path), 0o602), /written by its group or others/],
+  ])('refuses a secret file %s, in one line naming it', (_case, plant, why) => {
+    const { secrets } = place();
+    mkdirSync(secrets, { mode: 0o700 });
+    const file = join(secrets, 'auth-signing-key.pem');
+    plant(file);
+    expect(() => readOrCreateSecret(file, make)).toThrow(SecretFileRefused);
+    expect(() => readOrCreateSecret(file, make)).toThrow(why);
+    expect(() => readOrCreateSecret(file, make)).toThrow(file);
+    expect(() => readOrCreateSecret(file, make)).toThrow(/^[^\n]+$/);
+  });
+
+  it.each([
+    ['owned by another user', (path: string) => chownSync(path, STRANGER, STRANGER), /owned by uid 12345/],
+    ['writable by others', (path: string) => chmodSync(path, 0o777), /written by its group or others/],
+  ])('refuses a secrets directory %s, and writes nothing into it', (_case, plant, why) => {
+    const { secrets } = place();
+    mkdirSync(secrets, { mode: 0o700 });
+    plant(secrets);
+    const file = join(secrets, 'demo-admin-password');
+    expect(() => readOrCreateSecret(file, make)).toThrow(why);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('refuses a secrets directory that is a symbolic link to another directory', () => {
+    const { shared, secrets } = place();
+    const theirs = join(shared, 'theirs');
+    mkdirSync(theirs, { mode: 0o700 });
+    symlinkSync(theirs, secrets);
+    expect(() => readOrCreateSecret(join(secrets, 'demo-password'), make)).toThrow(/secrets.*symbolic link/);
+    expect(existsSync(join(theirs, 'demo-password'))).toBe(false);
+  });
+
+  it('moves a secret from its old place into the directory when it passes the same checks', () => {
+    const { shared, secrets } = place();
+    const legacy = join(shared, 'demo-password');
+    writeFileSync(legacy, 'from-before', { mode: 0o644 });
+    const file = join(secrets, 'demo-password');
+    const read = readOrCreateSecret(file, make, { legacy });
+    expect(read).toEqual({ text: 'from-before', created: false, movedFrom: legacy });
+    expect(existsSync(legacy)).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe('from-before');
+    expect(modeOf(file)).toBe(0o600);
+  });
+
+  it.each([
+    ['owned by another user', (path: string) => chownSync(path, STRANGER, STRANGER), /owned by uid 12345/],
+    ['group-writable', (path: string) => chmodSync(path, 0o660), /written by its group or others/],
+  ])('refuses a secret at its old place %s, naming that file, and moves nothing', (_case, plant, why) => {
+    const { shared, secrets } = place();
+    const legacy = join(shared, 'demo-admin-password');
+    writeFileSync(legacy, 'planted', { mode: 0o600 });
+    plant(legacy);
+    const file = join(secrets, 'demo-admin-password');
+    expect(() => readOrCreateSecret(file, make, { legacy })).toThrow(why);
+    expect(() => readOrCreateSecret(file, make, { legacy })).toThrow(legacy);
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(legacy)).toBe(true);
+  });
+
+  it('refuses a symbolic link at the old place, whoever owns its target', () => {
+    const { shared, secrets } = place();
+    const target = join(shared, 'target');
+    writeFileSync(target, 'ours', { mode: 0o600 });
+    const legacy = join(shared, 'postgres.credentials.json');
+    symlinkSync(target, legacy);
+    expect(() => readOrCreateSecret(join(secrets, 'postgres.credentials.json'), make, { legacy })).toThrow(
+      /postgres\.credentials\.json.*symbolic link/,
+    );
+  });
+});
+
+describe('readSecret and replaceSecret', () => {
+  it('reads nothing where there is no file', () => {
+    const { secrets } = place();
+    expect(readSecret(join(secrets, 'none'))).toBeUndefined();
+  });
+
+  it('replaces a secret with a new file of mode 0600, never writing through a link into another file', () => {
+    const { shared, secrets } = place();
+    const file = join(secrets, 'postgres.credentials.json');
+    readOrCreateSecret(file, make);
+    const victim = join(shared, 'victim');
+    writeFileSync(victim, 'untouched', { mode: 0o644 });
+    rmSync(file);
+    symlinkSync(victim, file);
+    replaceSecret(file, 'new');
+    expect(readFileSync(victim, 'utf8')).toBe('untouched');
+    expect(lstatSync(file).isFile()).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readSecret(file)).toBe('new');
+  });
+});
