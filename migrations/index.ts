@@ -7,6 +7,7 @@ import * as accountsAndSessions from './0005-accounts-and-sessions.js';
 import * as couponStripes from './0006-coupon-stripes.js';
 import * as orderCancellations from './0007-order-cancellations.js';
 import * as functionSearchPath from './0008-function-search-path.js';
+import * as clientRateLimits from './0009-client-rate-limits.js';
 import * as refreshTokenPurge from './0010-refresh-token-purge.js';
 import * as couponCopyWindow from './0011-coupon-copy-window.js';
 
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '0006-coupon-stripes': couponStripes,
   '0007-order-cancellations': orderCancellations,
   '0008-function-search-path': functionSearchPath,
+  '0009-client-rate-limits': clientRateLimits,
   '0010-refresh-token-purge': refreshTokenPurge,
   '0011-coupon-copy-window': couponCopyWindow,
 };

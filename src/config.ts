@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isEmailAddress } from './domain/account/credentials.js';
+import { DEFAULT_CLIENT_RATE_LIMIT_PER_MINUTE } from './domain/account/client-rate-limit.js';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -28,6 +30,46 @@ function isKeySetUrl(text: string): boolean {
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
   return url.protocol === 'https:' || (url.protocol === 'http:' && loopback);
 }
+
+/** The names proxy-addr (Fastify's trustProxy) gives the private and loopback ranges. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** `10.0.0.7`, `10.0.0.0/8`, `fd00::/8` or a range name: what Fastify's trustProxy takes as one proxy. */
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: a hop count (the client is the address that many proxies back in X-Forwarded-For), or the
+ * proxies' addresses and CIDRs. Never "trust every hop": any client could then name its own address.
+ */
+const trustProxy = z.string().transform((text, ctx): number | string[] => {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) {
+    const hops = Number(trimmed);
+    if (hops >= 1 && hops <= 10) return hops;
+    ctx.addIssue({ code: 'custom', message: 'a hop count must be 1 to 10 (unset TRUST_PROXY to trust no proxy)' });
+    return z.NEVER;
+  }
+  const entries = trimmed
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const bad = entries.filter((entry) => !isProxyAddress(entry));
+  if (entries.length > 0 && bad.length === 0) return entries;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      `must be a hop count or a comma-separated list of proxy addresses or CIDRs` +
+      (bad.length > 0 ? `; not one: ${bad.join(', ')}` : ''),
+  });
+  return z.NEVER;
+});
 
 /** Variables whose values are never printed, not even when they are wrong. */
 const SECRETS = new Set(['AUTH_SIGNING_KEY', 'ADMIN_PASSWORD', 'DATABASE_URL']);
@@ -83,6 +125,10 @@ const schema = z
       .transform((pair) => ({ name: pair.slice(0, pair.indexOf('=')), value: pair.slice(pair.indexOf('=') + 1) }))
       .optional()
       .describe("unset: the provider's access tokens are told by their JOSE header typ at+jwt (RFC 9068)"),
+    AUTH_RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000).default(DEFAULT_CLIENT_RATE_LIMIT_PER_MINUTE),
+    TRUST_PROXY: trustProxy
+      .optional()
+      .describe('a hop count, or the proxies whose X-Forwarded-For names the client; unset: no proxy trusted'),
     ADMIN_EMAIL: z.string().refine(isEmailAddress, 'must be an email address').optional(),
     ADMIN_PASSWORD: z.string().min(8).max(128).optional(),
     CORS_ORIGINS: z

@@ -9,6 +9,7 @@ import {
 import { Authenticate } from './application/auth/authenticate.js';
 import { EnsureAdmin } from './application/auth/ensure-admin.js';
 import { GetAccount } from './application/auth/get-account.js';
+import { LimitClientRequests } from './application/auth/limit-client-requests.js';
 import { LogIn } from './application/auth/log-in.js';
 import { LogOut, LogOutEverywhere } from './application/auth/log-out.js';
 import { RefreshSession } from './application/auth/refresh-session.js';
@@ -16,6 +17,10 @@ import { SessionIssuer } from './application/auth/sessions.js';
 import { SignUp } from './application/auth/sign-up.js';
 import { TokenVersions } from './application/auth/token-versions.js';
 import { LOGIN_FAILURE_WINDOW_MS } from './domain/account/refresh-token.js';
+import { CLIENT_RATE_WINDOW_MS, DEFAULT_CLIENT_RATE_LIMIT_PER_MINUTE } from './domain/account/client-rate-limit.js';
+import type { ClientRequestCounter } from './application/ports/client-request-counter.js';
+import { PgClientRequestCounter } from './adapters/postgres/pg-client-request-counter.js';
+import { InMemoryClientRequestCounter } from './adapters/memory/in-memory-client-request-counter.js';
 import type { AccountQueries } from './application/ports/account-repository.js';
 import type { PasswordHasher } from './application/ports/access-tokens.js';
 import type { LoginAttempts } from './application/ports/login-attempts.js';
@@ -117,6 +122,7 @@ const TOKENS = {
   AccountQueries: Symbol('AccountQueries') as InjectionToken<AccountQueries>,
   LoginAttempts: Symbol('LoginAttempts') as InjectionToken<LoginAttempts>,
   RefreshTokenPurge: Symbol('RefreshTokenPurge') as InjectionToken<RefreshTokenPurge>,
+  ClientRequestCounter: Symbol('ClientRequestCounter') as InjectionToken<ClientRequestCounter>,
   PasswordHasher: Symbol('PasswordHasher') as InjectionToken<PasswordHasher>,
   AccessTokens: Symbol('AccessTokens') as InjectionToken<JoseAccessTokens>,
   /** Whether the store answers: GET /health/ready. */
@@ -150,6 +156,8 @@ export interface AuthOptions {
   readonly refreshTokenTtlS?: number;
   /** An identity provider whose tokens are accepted too (AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE). */
   readonly external?: ExternalIssuer | undefined;
+  /** Sign-ups, logins and refreshes one client address may send a minute (AUTH_RATE_LIMIT_PER_MINUTE). */
+  readonly rateLimitPerMinute?: number;
 }
 
 interface CommonOptions {
@@ -238,6 +246,11 @@ export function createContainer({
       ? new PgLoginAttempts(repositories.db)
       : new InMemoryLoginAttempts(repositories.store, clock),
   );
+  single(TOKENS.ClientRequestCounter, () =>
+    repositories.kind === 'POSTGRES'
+      ? new PgClientRequestCounter(repositories.db)
+      : new InMemoryClientRequestCounter(clock),
+  );
   single(TOKENS.PasswordHasher, () => new Argon2PasswordHasher());
   single(
     TOKENS.AccessTokens,
@@ -277,6 +290,14 @@ export function createContainer({
       new SessionIssuer(r.resolve(TOKENS.AccessTokens), now(r), {
         refreshTokenTtlMs: (auth.refreshTokenTtlS ?? 30 * 86_400) * 1000,
       }),
+  );
+  single(
+    LimitClientRequests,
+    (r) =>
+      new LimitClientRequests(
+        r.resolve(TOKENS.ClientRequestCounter),
+        auth.rateLimitPerMinute ?? DEFAULT_CLIENT_RATE_LIMIT_PER_MINUTE,
+      ),
   );
   single(SignUp, (r) => new SignUp(uow(r), r.resolve(TOKENS.PasswordHasher), now(r)));
   single(EnsureAdmin, (r) => new EnsureAdmin(accounts(r), r.resolve(SignUp)));
@@ -379,6 +400,7 @@ export function appDependencies(c: DependencyContainer): AppDependencies {
     isReady: c.resolve(TOKENS.Readiness),
     jwks: async () => ({ keys: (await c.resolve(TOKENS.AccessTokens).jwks()).keys.map((key) => ({ ...key })) }),
     authenticate: c.resolve(Authenticate),
+    limitClientRequests: c.resolve(LimitClientRequests),
     signUp: c.resolve(SignUp),
     logIn: c.resolve(LogIn),
     refreshSession: c.resolve(RefreshSession),
@@ -436,13 +458,14 @@ export function startOutboxRelay(c: DependencyContainer, onError: (error: unknow
 }
 
 /**
- * Deletes Idempotency-Key records past their 24 hours, login attempts past their window, and logins past
- * their lifetime with their refresh tokens, once at start and then hourly. (Expired ones are already ignored
- * on lookup; this only keeps the tables small.)
+ * Deletes Idempotency-Key records past their 24 hours, login attempts and client request counts past
+ * their windows, and logins past their lifetime with their refresh tokens, once at start and then hourly.
+ * (Expired ones are already ignored on lookup; this only keeps the tables small.)
  */
 export function startKeyPurge(c: DependencyContainer, onError: (error: unknown) => void): { stop(): void } {
   const keys = c.resolve(TOKENS.IdempotencyKeyPurge);
   const logins = c.resolve(TOKENS.LoginAttempts);
+  const clients = c.resolve(TOKENS.ClientRequestCounter);
   const clock = c.resolve(TOKENS.Clock);
   const refreshTokens = c.resolve(TOKENS.RefreshTokenPurge);
   // A spent token shown again ends the access tokens of its login, the last of which outlives the login by
@@ -452,6 +475,7 @@ export function startKeyPurge(c: DependencyContainer, onError: (error: unknown) 
     void keys.purge(new Date(clock.now().getTime() - IDEMPOTENCY_KEY_TTL_MS)).catch(onError);
     void logins.purge(LOGIN_FAILURE_WINDOW_MS).catch(onError);
     void refreshTokens.purge(new Date(clock.now().getTime() - refreshGraceMs)).catch(onError);
+    void clients.purge(CLIENT_RATE_WINDOW_MS).catch(onError);
   };
   purge();
   const timer = setInterval(purge, 60 * 60 * 1000).unref();

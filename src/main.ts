@@ -142,6 +142,7 @@ async function main(): Promise<void> {
       verifyKeys,
       accessTokenTtlS: config.AUTH_ACCESS_TOKEN_TTL_S,
       refreshTokenTtlS: config.AUTH_REFRESH_TOKEN_TTL_S,
+      rateLimitPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
       external: config.AUTH_JWKS_URL
         ? {
             jwksUrl: new URL(config.AUTH_JWKS_URL),
@@ -196,6 +197,7 @@ async function main(): Promise<void> {
     corsOrigins: config.CORS_ORIGINS,
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
     connectionTimeoutMs: config.HTTP_CONNECTION_TIMEOUT_MS,
+    trustProxy: config.TRUST_PROXY,
   });
   await app.listen({ port: config.PORT, host: config.HOST });
   // Only the embedded single-process demo may log events instead of sending them. On a database other

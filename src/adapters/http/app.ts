@@ -62,6 +62,11 @@ export interface AppOptions {
   requestTimeoutMs?: number;
   /** How long a socket may sit idle (HTTP_CONNECTION_TIMEOUT_MS); longer than keep-alive's 72 s. */
   connectionTimeoutMs?: number;
+  /**
+   * The proxies whose X-Forwarded-For names the client (TRUST_PROXY): a hop count or their addresses and
+   * CIDRs. Unset: the connection's address is the client's, whatever the header says.
+   */
+  trustProxy?: number | readonly string[];
 }
 
 /** A route of the app as the access table records it: what the route-matrix test walks. */
@@ -112,6 +117,16 @@ function answerMalformedRequest(error: Error & { code?: string }, socket: Socket
   );
 }
 
+/**
+ * Fastify's own hop count trusts no hop at all (it can't check the immediate peer), so a count is given as
+ * the function it stands for: the first `hops` addresses back from the socket are proxies. That is right
+ * only where every connection comes through them, as the README says.
+ */
+function trustedHops(trustProxy: number | readonly string[]): string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy !== 'number') return [...trustProxy];
+  return (_address, hop) => hop < trustProxy;
+}
+
 export async function buildApp(
   deps: AppDependencies,
   {
@@ -120,11 +135,13 @@ export async function buildApp(
     corsOrigins = [],
     requestTimeoutMs = 30_000,
     connectionTimeoutMs = 75_000,
+    trustProxy,
   }: AppOptions = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit: BODY_LIMIT_BYTES,
+    ...(trustProxy === undefined ? {} : { trustProxy: trustedHops(trustProxy) }),
     // A request that drips in (or stalls) is cut off instead of holding a socket forever. Node checks the
     // deadline every connectionsCheckingInterval (30 s by default): a fraction of the timeout keeps it tight.
     requestTimeout: requestTimeoutMs,

@@ -54,6 +54,12 @@ export interface LoginAttemptsTable {
   attempted_at: Generated<Date>;
 }
 
+export interface ClientRateLimitsTable {
+  client_address: string;
+  window_start: Date;
+  count: string;
+}
+
 export interface BalancesTable {
   user_id: number;
   amount: number;
@@ -223,6 +229,7 @@ export interface Database {
   refresh_token_families: RefreshTokenFamiliesTable;
   refresh_tokens: RefreshTokensTable;
   login_attempts: LoginAttemptsTable;
+  client_rate_limits: ClientRateLimitsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -41,3 +41,12 @@ export class UnauthenticatedError extends DomainError {
     super(reason);
   }
 }
+
+/** One client address sent more unauthenticated requests than its limit allows within the window. */
+export class ClientRateLimitedError extends DomainError {
+  readonly code = 'TOO_MANY_REQUESTS';
+
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many requests from this client address; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+  }
+}

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       AUTH_REFRESH_TOKEN_TTL_S: 2_592_000,
       AUTH_ADMIN_CLAIM: 'roles',
       AUTH_ADMIN_ROLE: 'shop-admin',
+      AUTH_RATE_LIMIT_PER_MINUTE: 60,
       CORS_ORIGINS: [],
     });
   });
@@ -105,6 +106,39 @@ describe('loadConfig', () => {
         ADMIN_PASSWORD: 'long enough',
       }),
     ).toMatchObject({ AUTH_AUDIENCE: 'shop', AUTH_ADMIN_CLAIM: 'roles', AUTH_ADMIN_ROLE: 'shop-admin' });
+  });
+});
+
+describe('the limits per client address', () => {
+  it('takes AUTH_RATE_LIMIT_PER_MINUTE as a positive whole number', () => {
+    expect(loadConfig({ AUTH_RATE_LIMIT_PER_MINUTE: '600' }).AUTH_RATE_LIMIT_PER_MINUTE).toBe(600);
+    for (const bad of ['0', '-1', '1.5', 'many'])
+      expect(problemsOf({ AUTH_RATE_LIMIT_PER_MINUTE: bad }), bad).toEqual([
+        expect.stringMatching(new RegExp(`^AUTH_RATE_LIMIT_PER_MINUTE=${JSON.stringify(bad)}: `)),
+      ]);
+  });
+
+  it('takes TRUST_PROXY as a hop count or a list of proxy addresses and CIDRs', () => {
+    expect(loadConfig({}).TRUST_PROXY).toBeUndefined();
+    expect(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: ' 10.0.0.7, 10.1.0.0/16,fd00::/8, ::1, loopback ' }).TRUST_PROXY).toEqual([
+      '10.0.0.7',
+      '10.1.0.0/16',
+      'fd00::/8',
+      '::1',
+      'loopback',
+    ]);
+  });
+
+  it('refuses a TRUST_PROXY it cannot read, or one that trusts every hop, in one line that names the bad entries', () => {
+    for (const bad of ['0', '11', 'true', '*', ','])
+      expect(problemsOf({ TRUST_PROXY: bad }), bad).toEqual([
+        expect.stringMatching(new RegExp(`^TRUST_PROXY=${JSON.stringify(bad).replace('*', '\\*')}: `)),
+      ]);
+    expect(problemsOf({ TRUST_PROXY: '10.0.0.7, 10.0.0.0/33, lb.internal, 300.1.1.1' })).toEqual([
+      'TRUST_PROXY="10.0.0.7, 10.0.0.0/33, lb.internal, 300.1.1.1": must be a hop count or a comma-separated ' +
+        'list of proxy addresses or CIDRs; not one: 10.0.0.0/33, lb.internal, 300.1.1.1',
+    ]);
   });
 });
 

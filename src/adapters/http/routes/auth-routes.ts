@@ -1,6 +1,8 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { GetAccount } from '../../../application/auth/get-account.js';
+import type { LimitClientRequests } from '../../../application/auth/limit-client-requests.js';
 import type { LogIn } from '../../../application/auth/log-in.js';
 import type { LogOut, LogOutEverywhere } from '../../../application/auth/log-out.js';
 import type { RefreshSession } from '../../../application/auth/refresh-session.js';
@@ -18,6 +20,7 @@ import { actorOf } from '../auth.js';
 import { commonErrors, nameText, problemSchema, timestamp } from '../schemas.js';
 
 export interface AuthRoutesOptions {
+  limitClientRequests: LimitClientRequests;
   signUp: SignUp;
   logIn: LogIn;
   refreshSession: RefreshSession;
@@ -87,14 +90,26 @@ const presentSession = (session: Session) => ({
 
 export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (
   app,
-  { signUp, logIn, refreshSession, logOut, logOutEverywhere, getAccount },
+  { limitClientRequests, signUp, logIn, refreshSession, logOut, logOutEverywhere, getAccount },
 ) => {
   const tags = ['Authentication'];
   const config = { access: 'PUBLIC' } as const;
+  // Counted on arrival, before the body is read or validated: garbage costs the client its budget too, and
+  // nothing past the limit reaches the password hasher. `request.ip` honours the app's trustProxy.
+  const onRequest = async (request: FastifyRequest) => limitClientRequests.execute({ clientAddress: request.ip });
+  const tooMany = { 429: problemSchema.describe('TOO_MANY_REQUESTS: too many requests from this client address') };
 
   app.post(
     '/auth/signup',
-    { config, schema: { tags, body: signUpBody, response: { 201: accountView, 409: problemSchema, ...commonErrors } } },
+    {
+      config,
+      onRequest,
+      schema: {
+        tags,
+        body: signUpBody,
+        response: { 201: accountView, 409: problemSchema, ...tooMany, ...commonErrors },
+      },
+    },
     async (request, reply) => reply.status(201).send(presentAccount(await signUp.execute(request.body))),
   );
 
@@ -102,6 +117,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (
     '/auth/login',
     {
       config,
+      onRequest,
       schema: {
         tags,
         body: logInBody,
@@ -115,7 +131,12 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (
     '/auth/refresh',
     {
       config,
-      schema: { tags, body: refreshTokenBody, response: { 200: tokensView, 401: problemSchema, ...commonErrors } },
+      onRequest,
+      schema: {
+        tags,
+        body: refreshTokenBody,
+        response: { 200: tokensView, 401: problemSchema, ...tooMany, ...commonErrors },
+      },
     },
     async (request) => presentSession(await refreshSession.execute(request.body)),
   );
