@@ -60,7 +60,10 @@ export const login: Scenario = {
         return outcomeOf(answer, 200, 'LOGGED_IN');
       });
       const ceiling = await runLoad(`login, ${concurrency} clients (ceiling: in-process)`, LOGINS, concurrency, (i) =>
-        outcomeOfCall(logIn.execute({ email: emails[i % accounts]!, password }), 'LOGGED_IN'),
+        outcomeOfCall(
+          logIn.execute({ email: emails[i % accounts]!, password, clientAddress: '127.0.0.1' }),
+          'LOGGED_IN',
+        ),
       );
       // A token the login answered works: GET /auth/me with it.
       const me = lastToken ? await http.request('GET', '/api/v1/auth/me', undefined, lastToken) : undefined;

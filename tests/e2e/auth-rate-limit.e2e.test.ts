@@ -188,3 +188,57 @@ describe('the limit on a service started as npm start runs it', () => {
     expect(statuses[59]).toBe(429);
   });
 });
+
+describe('the failed-login limit per email and client address', () => {
+  const logIn = (app: FastifyInstance, email: string, password: string, address: string) =>
+    post(app, '/auth/login', { email, password }, address);
+
+  async function anAccount(app: FastifyInstance, tag: string): Promise<string> {
+    const email = anEmail(tag);
+    const created = await post(app, '/auth/signup', { email, password: PASSWORD, name: tag }, anAddress());
+    expect(created.statusCode).toBe(201);
+    return email;
+  }
+
+  function expectLockedOut(response: LightMyRequestResponse): void {
+    expectProblem(response, 429, 'TOO_MANY_REQUESTS');
+    const wait = Number(response.headers['retry-after']);
+    expect(wait).toBeGreaterThan(850);
+    expect(wait).toBeLessThanOrEqual(900);
+  }
+
+  it('after 10 failures for an email from one address, refuses that address 429, not another', async () => {
+    const app = await instance({ limit: 1_000 });
+    const email = await anAccount(app, 'admin-like');
+    const [attacker, owner] = [anAddress(), anAddress()];
+    for (let i = 0; i < 10; i++)
+      expectProblem(await logIn(app, email, `guess ${i}`, attacker), 401, 'INVALID_CREDENTIALS');
+    expectLockedOut(await logIn(app, email, PASSWORD, attacker));
+    // The owner, from their own address, still logs in: the attacker locked only themselves out.
+    expect((await logIn(app, email, PASSWORD, owner)).statusCode).toBe(200);
+    // And another instance on the same database sees the same count.
+    const other = await instance({ limit: 1_000 });
+    expectLockedOut(await logIn(other, email.toUpperCase(), PASSWORD, attacker));
+    expect((await logIn(other, email, PASSWORD, owner)).statusCode).toBe(200);
+  });
+
+  it('after 100 failures for an email from all addresses together, refuses every address', async () => {
+    const app = await instance({ limit: 1_000 });
+    const email = await anAccount(app, 'besieged');
+    const attackers = Array.from({ length: 10 }, () => anAddress());
+    // Ten addresses, ten wrong passwords each, at once: 100 failures in all.
+    const answers = await Promise.all(
+      attackers.map(async (address) => {
+        const statuses: number[] = [];
+        for (let i = 0; i < 10; i++) statuses.push((await logIn(app, email, `guess ${i}`, address)).statusCode);
+        return statuses;
+      }),
+    );
+    expect(answers.flat()).toEqual(Array<number>(100).fill(401));
+    // An address that has never failed is refused now, with the right password too.
+    expectLockedOut(await logIn(app, email, PASSWORD, anAddress()));
+    // Another email is untouched.
+    const bystander = await anAccount(app, 'bystander');
+    expect((await logIn(app, bystander, PASSWORD, attackers[0]!)).statusCode).toBe(200);
+  });
+});

@@ -4,7 +4,12 @@ import type {
   PasswordAccount,
   TokenState,
 } from '../../application/ports/account-repository.js';
-import type { LoginAttempts, LoginSlot } from '../../application/ports/login-attempts.js';
+import type {
+  LoginAttemptKey,
+  LoginAttemptLimits,
+  LoginAttempts,
+  LoginSlot,
+} from '../../application/ports/login-attempts.js';
 import type { RefreshTokenPurge, RefreshTokenRepository } from '../../application/ports/refresh-token-repository.js';
 import type { Clock } from '../../application/ports/clock.js';
 import { EmailTakenError } from '../../domain/account/account-errors.js';
@@ -127,15 +132,24 @@ export class InMemoryLoginAttempts implements LoginAttempts {
     private readonly clock: Clock,
   ) {}
 
-  async reserve(email: string, limit: number, windowMs: number): Promise<LoginSlot> {
+  async reserve(
+    { email, clientAddress }: LoginAttemptKey,
+    { perAddress, allAddresses }: LoginAttemptLimits,
+    windowMs: number,
+  ): Promise<LoginSlot> {
     const emailKey = foldedEmail(email);
     const now = this.clock.now().getTime();
     const recent = this.store.state.loginAttempts
       .filter((a) => a.emailKey === emailKey && a.at.getTime() > now - windowMs)
       .sort((a, b) => b.at.getTime() - a.at.getTime());
-    if (recent.length >= limit)
-      return { granted: false, retryAfterMs: recent[limit - 1]!.at.getTime() + windowMs - now };
-    const attempt = { id: this.store.nextId('loginAttempts'), emailKey, at: new Date(now) };
+    const fromAddress = recent.filter((a) => a.clientAddress === clientAddress);
+    // Each full budget is free again once the oldest attempt of its last `limit` leaves the window.
+    const waits = [
+      ...(fromAddress.length >= perAddress ? [fromAddress[perAddress - 1]!.at.getTime() + windowMs - now] : []),
+      ...(recent.length >= allAddresses ? [recent[allAddresses - 1]!.at.getTime() + windowMs - now] : []),
+    ];
+    if (waits.length > 0) return { granted: false, retryAfterMs: Math.max(...waits) };
+    const attempt = { id: this.store.nextId('loginAttempts'), emailKey, clientAddress, at: new Date(now) };
     this.store.state.loginAttempts.push(attempt);
     return { granted: true, attemptId: attempt.id };
   }

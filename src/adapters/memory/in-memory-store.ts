@@ -55,7 +55,7 @@ export interface InMemoryState {
   tokensNotBefore: Map<number, Date>;
   refreshFamilies: Map<number, RefreshFamilyRecord>;
   refreshTokens: Map<string, { familyId: number; spentAt: Date | null }>;
-  loginAttempts: { id: number; emailKey: string; at: Date }[];
+  loginAttempts: { id: number; emailKey: string; clientAddress: string; at: Date }[];
 }
 
 /** The tables of the in-memory adapters: for unit tests of use cases and for demos, never production. */

@@ -51,6 +51,7 @@ export interface RefreshTokensTable {
 export interface LoginAttemptsTable {
   id: Generated<number>;
   email_key: string;
+  client_address: string;
   attempted_at: Generated<Date>;
 }
 

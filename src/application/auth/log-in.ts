@@ -1,5 +1,9 @@
 import { InvalidCredentialsError, TooManyLoginsError } from '../../domain/account/account-errors.js';
-import { LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_MS } from '../../domain/account/refresh-token.js';
+import {
+  LOGIN_FAILURE_LIMIT,
+  LOGIN_FAILURE_LIMIT_ALL_ADDRESSES,
+  LOGIN_FAILURE_WINDOW_MS,
+} from '../../domain/account/refresh-token.js';
 import type { AccountQueries } from '../ports/account-repository.js';
 import type { PasswordHasher } from '../ports/access-tokens.js';
 import type { LoginAttempts } from '../ports/login-attempts.js';
@@ -9,11 +13,15 @@ import type { Session, SessionIssuer } from './sessions.js';
 export interface LogInInput {
   readonly email: string;
   readonly password: string;
+  /** Where the login comes from: failures are counted per email and address, and per email. */
+  readonly clientAddress: string;
 }
 
+const LIMITS = { perAddress: LOGIN_FAILURE_LIMIT, allAddresses: LOGIN_FAILURE_LIMIT_ALL_ADDRESSES };
+
 /**
- * Email and password for a session. Every attempt takes a slot of the email's failure budget before the
- * password is checked (so concurrent guesses on many instances can't pass the limit) and gives it back when
+ * Email and password for a session. Every attempt takes a slot of the email's failure budgets (from its
+ * client address, and from all addresses) before the password is checked (so concurrent guesses on many instances can't pass the limit) and gives it back when
  * the password was right. An unknown email is checked against a dummy hash: it answers the same, as slowly.
  */
 export class LogIn {
@@ -27,8 +35,8 @@ export class LogIn {
     private readonly sessions: SessionIssuer,
   ) {}
 
-  async execute({ email, password }: LogInInput): Promise<Session> {
-    const slot = await this.attempts.reserve(email.trim(), LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_MS);
+  async execute({ email, password, clientAddress }: LogInInput): Promise<Session> {
+    const slot = await this.attempts.reserve({ email: email.trim(), clientAddress }, LIMITS, LOGIN_FAILURE_WINDOW_MS);
     if (!slot.granted) throw new TooManyLoginsError(Math.max(1, Math.ceil(slot.retryAfterMs / 1000)));
 
     const found = await this.accounts.findByEmail(email.trim());

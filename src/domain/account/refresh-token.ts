@@ -19,6 +19,11 @@ export function judgeRefresh(token: RefreshTokenState, now: Date): RefreshVerdic
   return 'ROTATE';
 }
 
-/** Failed logins allowed per email within the window, on all instances together. */
+/**
+ * Failed logins allowed per email from one client address within the window, on all instances together:
+ * a guesser locks out only their own address, never the account's owner.
+ */
 export const LOGIN_FAILURE_LIMIT = 10;
+/** Failed logins allowed per email from all addresses together, the ceiling for a guesser with many. */
+export const LOGIN_FAILURE_LIMIT_ALL_ADDRESSES = 100;
 export const LOGIN_FAILURE_WINDOW_MS = 15 * 60 * 1000;

@@ -7,6 +7,7 @@ import { TOKEN_VERSION_MAX_AGE_MS } from '../../../src/application/auth/token-ve
 import { appDependencies, createContainer, ensureAdmin } from '../../../src/container.js';
 import { TooManyLoginsError } from '../../../src/domain/account/account-errors.js';
 import { LOGIN_FAILURE_LIMIT } from '../../../src/domain/account/refresh-token.js';
+import { fromTestAddress } from '../../support/client-address.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase({ poolSize: 24 });
@@ -17,7 +18,8 @@ const PASSWORD = 'correct horse battery';
 /** One service instance on the test database: its own caches, the shared tables. */
 function instance() {
   const container = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, auth: { signingKey } });
-  return { container, ...appDependencies(container) };
+  const deps = appDependencies(container);
+  return { container, ...deps, logIn: fromTestAddress(deps.logIn) };
 }
 
 let emails = 0;

@@ -7,6 +7,7 @@ import { TOKEN_VERSION_MAX_AGE_MS } from '../../../src/application/auth/token-ve
 
 import { type AuthOptions, appDependencies, createContainer } from '../../../src/container.js';
 import { UnauthenticatedError } from '../../../src/domain/account/account-errors.js';
+import { fromTestAddress } from '../../support/client-address.js';
 import {
   IDP_AUDIENCE,
   IDP_ISSUER,
@@ -33,7 +34,8 @@ function instance({
     clock,
     auth: auth ?? { external: idp.external },
   });
-  return { store, clock, ...appDependencies(container) };
+  const deps = appDependencies(container);
+  return { store, clock, ...deps, logIn: fromTestAddress(deps.logIn) };
 }
 
 describe('Authenticate with an external identity provider', () => {

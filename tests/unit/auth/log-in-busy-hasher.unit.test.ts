@@ -12,6 +12,7 @@ import { SignUp } from '../../../src/application/auth/sign-up.js';
 import { type PasswordHasher, PasswordHasherBusyError } from '../../../src/application/ports/access-tokens.js';
 import { InvalidCredentialsError } from '../../../src/domain/account/account-errors.js';
 import { LOGIN_FAILURE_LIMIT } from '../../../src/domain/account/refresh-token.js';
+import { fromTestAddress } from '../../support/client-address.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -36,7 +37,9 @@ async function shop() {
   const uow = new InMemoryUnitOfWork(store);
   const tokens = new JoseAccessTokens({ signingKey: parseSigningKey(newSigningKeyPem()), lifetimeSeconds: 900, clock });
   const sessions = new SessionIssuer(tokens, clock, { refreshTokenTtlMs: 86_400_000 });
-  const logIn = new LogIn(uow, new InMemoryAccounts(store), hasher, new InMemoryLoginAttempts(store, clock), sessions);
+  const logIn = fromTestAddress(
+    new LogIn(uow, new InMemoryAccounts(store), hasher, new InMemoryLoginAttempts(store, clock), sessions),
+  );
   await new SignUp(uow, hasher, clock).execute({ email: 'ana@example.com', password: PASSWORD, name: 'Ana' });
   return { store, hasher, logIn };
 }

@@ -20,6 +20,7 @@ import {
 } from '../../../src/domain/account/account-errors.js';
 import { LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_MS } from '../../../src/domain/account/refresh-token.js';
 import { InvalidInputError } from '../../../src/domain/shared/domain-error.js';
+import { fromTestAddress } from '../../support/client-address.js';
 
 const START = '2026-11-24T03:00:00.000Z';
 const PASSWORD = 'correct horse battery';
@@ -34,7 +35,8 @@ function instance({
   auth = {},
 }: { store?: InMemoryStore; clock?: ManualClock; auth?: AuthOptions } = {}) {
   const container = createContainer({ repositories: { kind: 'IN_MEMORY', store }, clock, auth });
-  return { store, clock, container, ...appDependencies(container) };
+  const deps = appDependencies(container);
+  return { store, clock, container, ...deps, logIn: fromTestAddress(deps.logIn) };
 }
 
 type Shop = ReturnType<typeof instance>;

@@ -124,7 +124,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (
         response: { 200: tokensView, 401: problemSchema, 429: problemSchema, ...commonErrors },
       },
     },
-    async (request) => presentSession(await logIn.execute(request.body)),
+    async (request) => presentSession(await logIn.execute({ ...request.body, clientAddress: request.ip })),
   );
 
   app.post(
