@@ -55,7 +55,7 @@ describe.each(['memory', 'postgres'] as const)('purging refresh tokens (%s)', (k
     const shop = setUp();
     const email = `purge-${kind}-${Date.now()}@example.com`;
     const user = await shop.signUp.execute({ email, password: PASSWORD, name: 'Purge' });
-    const logIn = () => shop.logIn.execute({ email, password: PASSWORD });
+    const logIn = () => shop.logIn.execute({ email, password: PASSWORD, clientAddress: '192.0.2.1' });
 
     // Two logins that expire an hour after T0: one rotated once (a spent token and a live one), one logged out.
     const expired = await logIn();
