@@ -222,6 +222,24 @@ describe('the failed-login limit per email and client address', () => {
     expect((await logIn(other, email, PASSWORD, owner)).statusCode).toBe(200);
   });
 
+  it('counts the addresses of one IPv6 /64 as one client, for the lockout and for the request limit', async () => {
+    const app = await instance({ limit: 1_000 });
+    const email = await anAccount(app, 'ipv6');
+    const network = `2001:db8:${++seq}:1`;
+    for (let i = 0; i < 10; i++)
+      expectProblem(await logIn(app, email, `guess ${i}`, `${network}::${i + 1}`), 401, 'INVALID_CREDENTIALS');
+    // A fresh address of the same /64 is the same client: locked out.
+    expectLockedOut(await logIn(app, email, PASSWORD, `${network}:abcd::1`));
+    // The next /64 is another client.
+    expect((await logIn(app, email, PASSWORD, `2001:db8:${seq}:2::1`)).statusCode).toBe(200);
+
+    const limited = await instance();
+    const flood = `2001:db8:${++seq}:7`;
+    for (let i = 0; i < LIMIT; i++)
+      expect((await logIn(limited, email, 'wrong password', `${flood}::${i + 1}`)).statusCode).not.toBe(429);
+    expectRateLimited(await logIn(limited, email, PASSWORD, `${flood}::ffff`));
+  });
+
   it('after 100 failures for an email from all addresses together, refuses every address', async () => {
     const app = await instance({ limit: 1_000 });
     const email = await anAccount(app, 'besieged');

@@ -1,5 +1,5 @@
 import { ClientRateLimitedError } from '../../domain/account/account-errors.js';
-import { CLIENT_RATE_WINDOW_MS } from '../../domain/account/client-rate-limit.js';
+import { CLIENT_RATE_WINDOW_MS, clientKey } from '../../domain/account/client-rate-limit.js';
 import type { ClientRequestCounter } from '../ports/client-request-counter.js';
 
 export interface LimitClientRequestsInput {
@@ -18,7 +18,7 @@ export class LimitClientRequests {
   ) {}
 
   async execute({ clientAddress }: LimitClientRequestsInput): Promise<void> {
-    const { count, windowEndsInMs } = await this.counter.count(clientAddress, CLIENT_RATE_WINDOW_MS);
+    const { count, windowEndsInMs } = await this.counter.count(clientKey(clientAddress), CLIENT_RATE_WINDOW_MS);
     if (count > this.limitPerWindow) throw new ClientRateLimitedError(Math.max(1, Math.ceil(windowEndsInMs / 1000)));
   }
 }

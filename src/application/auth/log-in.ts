@@ -1,4 +1,5 @@
 import { InvalidCredentialsError, TooManyLoginsError } from '../../domain/account/account-errors.js';
+import { clientKey } from '../../domain/account/client-rate-limit.js';
 import {
   LOGIN_FAILURE_LIMIT,
   LOGIN_FAILURE_LIMIT_ALL_ADDRESSES,
@@ -36,7 +37,11 @@ export class LogIn {
   ) {}
 
   async execute({ email, password, clientAddress }: LogInInput): Promise<Session> {
-    const slot = await this.attempts.reserve({ email: email.trim(), clientAddress }, LIMITS, LOGIN_FAILURE_WINDOW_MS);
+    const slot = await this.attempts.reserve(
+      { email: email.trim(), clientAddress: clientKey(clientAddress) },
+      LIMITS,
+      LOGIN_FAILURE_WINDOW_MS,
+    );
     if (!slot.granted) throw new TooManyLoginsError(Math.max(1, Math.ceil(slot.retryAfterMs / 1000)));
 
     const found = await this.accounts.findByEmail(email.trim());
