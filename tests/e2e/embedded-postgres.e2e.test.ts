@@ -507,8 +507,11 @@ describe('the secrets beside the data directory', () => {
     }
   });
 
+  /** Only root can give a file away; the unit tests of checkPrivate cover ownership for everyone. */
+  const asRoot = process.getuid?.() === 0;
+  type Planting = [string, (shared: string, dataDir: string) => Promise<string>];
   /** What another user plants in the shared directory before the service's first start there. */
-  const plantings: Array<[string, (shared: string, dataDir: string) => Promise<string>]> = [
+  const plantedByAnotherUser: Planting[] = [
     [
       'a signing key owned by another user, where the old versions kept it',
       async (shared) => {
@@ -529,6 +532,9 @@ describe('the secrets beside the data directory', () => {
         return dir;
       },
     ],
+  ];
+  const plantings: Planting[] = [
+    ...(asRoot ? plantedByAnotherUser : []),
     [
       'an admin password of ours that others may write',
       async (shared) => {
@@ -545,7 +551,7 @@ describe('the secrets beside the data directory', () => {
       async (shared, dataDir) => {
         const theirs = path.join(shared, 'theirs.json');
         await writeFile(theirs, '', { mode: 0o666 });
-        chownSync(theirs, STRANGER, STRANGER);
+        if (asRoot) chownSync(theirs, STRANGER, STRANGER);
         const link = `${dataDir}.credentials.json`;
         symlinkSync(theirs, link);
         return link;

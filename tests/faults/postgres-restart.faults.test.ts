@@ -1,17 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import {
-  type EmbeddedDatabase,
-  credentialsFileOf,
-  startEmbeddedPostgres,
-} from '../../src/adapters/postgres/embedded.js';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.js';
 import { MAX_POPULAR_STALENESS_MS } from '../../src/domain/statistics/popular-products.js';
 import { freePort } from '../support/service-process.js';
+import { clusterHome } from '../support/test-postgres.js';
 import {
   FAST_DELIVERY_ENV,
   type FaultSchema,
@@ -128,7 +122,8 @@ describe('PostgreSQL stopped and started again under load', () => {
   it('answers 503 with Retry-After fast while it is down, and recovers by itself once it is back', async () => {
     const seed = runSeed();
     const began = performance.now();
-    const dataDir = path.join(tmpdir(), `shop-faults-pg-${randomBytes(6).toString('hex')}`);
+    const home = await clusterHome('shop-faults-pg-');
+    const { dataDir } = home;
     const pgPort = await freePort();
     const startPostgres = () =>
       startEmbeddedPostgres({
@@ -295,9 +290,7 @@ describe('PostgreSQL stopped and started again under load', () => {
         () => receiver.stop(),
         async () => schema?.drop(),
         async () => postgres?.stop({ force: true }),
-        () => rm(dataDir, { recursive: true, force: true }),
-        () => rm(`${dataDir}.socket`, { recursive: true, force: true }),
-        () => rm(credentialsFileOf(dataDir), { force: true }),
+        () => home.remove(),
       ]);
     }
   });

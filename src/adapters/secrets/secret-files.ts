@@ -32,12 +32,19 @@ const refuse = (path: string, why: string): never => {
   );
 };
 
-/** Refuses `path` unless `stats` (from lstat or fstat, never following a link) are those of a private file or directory. */
-function checkPrivate(path: string, stats: Stats, kind: 'file' | 'directory'): void {
+/**
+ * Refuses `path` unless `stats` (from lstat or fstat, never following a link) are those of a private file or
+ * directory of the user `uid` (this process's by default).
+ */
+export function checkPrivate(
+  path: string,
+  stats: Stats,
+  kind: 'file' | 'directory',
+  uid: number | undefined = process.getuid?.(),
+): void {
   if (stats.isSymbolicLink()) refuse(path, 'is a symbolic link');
   if (kind === 'file' ? !stats.isFile() : !stats.isDirectory())
     refuse(path, `is not a ${kind === 'file' ? 'regular file' : 'directory'}`);
-  const uid = process.getuid?.();
   if (uid !== undefined && stats.uid !== uid)
     refuse(path, `is owned by uid ${stats.uid}, not by this service's user (uid ${uid})`);
   if ((stats.mode & 0o022) !== 0)

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   SecretFileRefused,
+  checkPrivate,
   readOrCreateSecret,
   readSecret,
   replaceSecret,
@@ -26,6 +27,12 @@ import {
  * files to this uid as the attacker's planted files would be owned.
  */
 const STRANGER = 12345;
+/** Only root can give a file away; as anyone else, ownership is covered by the checkPrivate tests alone. */
+const asRoot = process.getuid?.() === 0;
+/** A case of a planted file: its name, how it is planted at a path, and what the refusal says. */
+type Planting = [string, (path: string) => void, RegExp];
+/** `rows`, when this process can chown; none otherwise. */
+const whenRoot = (...rows: Planting[]): Planting[] => (asRoot ? rows : []);
 
 const root = mkdtempSync(join(tmpdir(), 'secret-files-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -47,6 +54,26 @@ function planted(path: string): string {
 let made = 0;
 const make = () => `secret-${++made}`;
 
+describe('checkPrivate', () => {
+  it("refuses a file or directory owned by a user other than the one it checks for, naming that user's uid", () => {
+    const { shared } = place();
+    const file = planted(join(shared, 'demo-password'));
+    const ours = lstatSync(file).uid;
+    expect(() => checkPrivate(file, lstatSync(file), 'file', ours)).not.toThrow();
+    expect(() => checkPrivate(file, lstatSync(file), 'file', ours + 1)).toThrow(
+      `refusing ${file}: it is owned by uid ${ours}, not by this service's user (uid ${ours + 1})`,
+    );
+    expect(() => checkPrivate(shared, lstatSync(shared), 'directory', ours + 1)).toThrow(SecretFileRefused);
+  });
+
+  it('refuses a directory where a file belongs, and a file where a directory does', () => {
+    const { shared } = place();
+    const file = planted(join(shared, 'demo-password'));
+    expect(() => checkPrivate(shared, lstatSync(shared), 'file')).toThrow(/is not a regular file/);
+    expect(() => checkPrivate(file, lstatSync(file), 'directory')).toThrow(/is not a directory/);
+  });
+});
+
 describe('readOrCreateSecret', () => {
   it('creates the secrets directory 0700 and the file 0600 the first time, and reads it afterwards', () => {
     const { secrets } = place();
@@ -60,8 +87,12 @@ describe('readOrCreateSecret', () => {
     expect(second).toEqual({ text: first.text, created: false });
   });
 
-  it.each([
-    ['owned by another user', (path: string) => chownSync(planted(path), STRANGER, STRANGER), /owned by uid 12345/],
+  it.each<Planting>([
+    ...whenRoot([
+      'owned by another user',
+      (path: string) => chownSync(planted(path), STRANGER, STRANGER),
+      /owned by uid 12345/,
+    ]),
     ['a symbolic link', (path: string) => symlinkSync(planted(`${path}.target`), path), /symbolic link/],
     ['writable by its group', (path: string) => chmodSync(planted(path), 0o620), /written by its group or others/],
     ['writable by others', (path: string) => chmodSync(planted(path), 0o602), /written by its group or others/],
@@ -76,8 +107,8 @@ describe('readOrCreateSecret', () => {
     expect(() => readOrCreateSecret(file, make)).toThrow(/^[^\n]+$/);
   });
 
-  it.each([
-    ['owned by another user', (path: string) => chownSync(path, STRANGER, STRANGER), /owned by uid 12345/],
+  it.each<Planting>([
+    ...whenRoot(['owned by another user', (path: string) => chownSync(path, STRANGER, STRANGER), /owned by uid 12345/]),
     ['writable by others', (path: string) => chmodSync(path, 0o777), /written by its group or others/],
   ])('refuses a secrets directory %s, and writes nothing into it', (_case, plant, why) => {
     const { secrets } = place();
@@ -109,8 +140,8 @@ describe('readOrCreateSecret', () => {
     expect(modeOf(file)).toBe(0o600);
   });
 
-  it.each([
-    ['owned by another user', (path: string) => chownSync(path, STRANGER, STRANGER), /owned by uid 12345/],
+  it.each<Planting>([
+    ...whenRoot(['owned by another user', (path: string) => chownSync(path, STRANGER, STRANGER), /owned by uid 12345/]),
     ['group-writable', (path: string) => chmodSync(path, 0o660), /written by its group or others/],
   ])('refuses a secret at its old place %s, naming that file, and moves nothing', (_case, plant, why) => {
     const { shared, secrets } = place();
