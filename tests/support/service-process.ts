@@ -112,10 +112,10 @@ export interface ServiceProcessOptions {
    */
   readonly ownProcessGroup?: boolean;
   /**
-   * True: launched as `npm start` does, through the tsx command (a parent that relays SIGINT and SIGTERM to a
-   * child running the service); `child` is then that parent. False (the default): `node --import tsx`, one process.
+   * True: launched by `npm start` itself, through npm and the shell it runs the script in; `child` is then npm.
+   * False (the default): the start script's command alone, one process.
    */
-  readonly viaTsxCommand?: boolean;
+  readonly viaNpmStart?: boolean;
 }
 
 /**
@@ -125,7 +125,7 @@ export interface ServiceProcessOptions {
  */
 export async function startServiceProcess(
   env: Record<string, string | undefined>,
-  { admin = () => SERVICE_ADMIN, ownProcessGroup = false, viaTsxCommand = false }: ServiceProcessOptions = {},
+  { admin = () => SERVICE_ADMIN, ownProcessGroup = false, viaNpmStart = false }: ServiceProcessOptions = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
   const merged: NodeJS.ProcessEnv = {
@@ -139,8 +139,10 @@ export async function startServiceProcess(
     if (value === undefined) delete merged[name];
     else merged[name] = value;
   }
-  const args = viaTsxCommand ? ['node_modules/tsx/dist/cli.mjs', 'src/main.ts'] : ['--import', 'tsx', 'src/main.ts'];
-  const child = spawn(process.execPath, args, {
+  const [command, args] = viaNpmStart
+    ? ['npm', ['start', '--silent']]
+    : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
+  const child = spawn(command, args, {
     env: merged,
     stdio: ['ignore', 'ignore', 'inherit'],
     detached: ownProcessGroup,
@@ -199,7 +201,7 @@ export async function startServiceProcess(
 export function startOnEmbedded(
   dataDir: string,
   pgPort: number,
-  options: Pick<ServiceProcessOptions, 'ownProcessGroup' | 'viaTsxCommand'> = {},
+  options: Pick<ServiceProcessOptions, 'ownProcessGroup' | 'viaNpmStart'> = {},
 ) {
   return startServiceProcess(
     {
