@@ -204,6 +204,30 @@ describe('the service process on its embedded database', () => {
     }
   });
 
+  it('exits 1 once SHUTDOWN_TIMEOUT_MS has passed with a request still open, and stops its database server all the same', async () => {
+    const otherHome = path.join(home, 'shutdown-timeout');
+    await mkdir(otherHome, { recursive: true });
+    const otherData = path.join(otherHome, 'postgres');
+    const service = await startOnEmbedded(otherData, await freePort(), { env: { SHUTDOWN_TIMEOUT_MS: '1000' } });
+    const postmaster = postmasterPid(otherData);
+    const password = readFileSync(path.join(otherHome, 'secrets', 'demo-password'), 'utf8').trim();
+    // A client that sends half its request and then nothing: the drain can't finish.
+    const login = slowLogin(service.origin, { email: 'minji@shop.test', password });
+    try {
+      await sleep(300);
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(1);
+      for (let waited = 0; isAlive(postmaster) && waited < 10_000; waited += 100) await sleep(100);
+      expect(isAlive(postmaster)).toBe(false);
+      // Stopped as PostgreSQL stops when told, not killed: it removed its pid file.
+      expect(existsSync(path.join(otherData, 'postmaster.pid'))).toBe(false);
+    } finally {
+      login.finish();
+      await login.answer;
+      killLeftovers(service, service.child.pid!, postmaster);
+    }
+  });
+
   it('stops cleanly on Ctrl-C twice under npm start, leaving no process of its group nor its database server', async () => {
     const otherHome = path.join(home, 'ctrl-c-twice');
     await mkdir(otherHome, { recursive: true });

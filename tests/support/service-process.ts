@@ -201,7 +201,10 @@ export async function startServiceProcess(
 export function startOnEmbedded(
   dataDir: string,
   pgPort: number,
-  options: Pick<ServiceProcessOptions, 'ownProcessGroup' | 'viaNpmStart'> = {},
+  {
+    env = {},
+    ...options
+  }: Pick<ServiceProcessOptions, 'ownProcessGroup' | 'viaNpmStart'> & { env?: Record<string, string> } = {},
 ) {
   return startServiceProcess(
     {
@@ -211,6 +214,7 @@ export function startOnEmbedded(
       AUTH_SIGNING_KEY: undefined,
       ADMIN_EMAIL: undefined,
       ADMIN_PASSWORD: undefined,
+      ...env,
     },
     {
       ...options,
