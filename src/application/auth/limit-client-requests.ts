@@ -3,7 +3,8 @@ import { CLIENT_RATE_WINDOW_MS, clientKey } from '../../domain/account/client-ra
 import type { ClientRequestCounter } from '../ports/client-request-counter.js';
 
 export interface LimitClientRequestsInput {
-  readonly clientAddress: string;
+  /** Undefined once the client's connection has closed. */
+  readonly clientAddress: string | undefined;
 }
 
 /**

@@ -14,8 +14,11 @@ import type { Session, SessionIssuer } from './sessions.js';
 export interface LogInInput {
   readonly email: string;
   readonly password: string;
-  /** Where the login comes from: failures are counted per email and address, and per email. */
-  readonly clientAddress: string;
+  /**
+   * Where the login comes from: failures are counted per email and address, and per email. Undefined once
+   * the client's connection has closed.
+   */
+  readonly clientAddress: string | undefined;
 }
 
 const LIMITS = { perAddress: LOGIN_FAILURE_LIMIT, allAddresses: LOGIN_FAILURE_LIMIT_ALL_ADDRESSES };

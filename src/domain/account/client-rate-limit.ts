@@ -32,16 +32,19 @@ function ipv6Groups(address: string): number[] | undefined {
 }
 
 /**
- * What one client's budget is kept under: an IPv4 address as it is (one mapped into IPv6 unwrapped), an
- * IPv6 address by its /64, the block a single subscriber or host is given, so rotating through the
- * addresses of one's own network buys no extra attempts.
+ * What one client's budget is kept under: an IPv4 address as it is (one mapped into IPv6, ::ffff:a.b.c.d
+ * however written, unwrapped), an IPv6 address by its /64, the block a single subscriber or host is given,
+ * so rotating through the addresses of one's own network buys no extra attempts. A request whose connection
+ * has already closed has no address; those share one key, as nobody is there to read their answers.
  */
-export function clientKey(address: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  if (mapped) return mapped[1]!;
+export function clientKey(address: string | undefined): string {
+  if (address === undefined) return 'unknown';
   if (IPV4.test(address)) return address;
   const groups = ipv6Groups(address);
   if (!groups) return address;
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.');
+  }
   return `${groups
     .slice(0, 4)
     .map((group) => group.toString(16))

@@ -12,6 +12,16 @@ describe('clientKey', () => {
     expect(clientKey('::FFFF:192.0.2.7')).toBe('192.0.2.7');
   });
 
+  it('unwraps a mapped IPv4 address however the IPv6 side is written', () => {
+    expect(clientKey('0:0:0:0:0:ffff:192.0.2.7')).toBe('192.0.2.7');
+    expect(clientKey('::ffff:c000:207')).toBe('192.0.2.7');
+    expect(clientKey('0000::FFFF:C000:0207')).toBe('192.0.2.7');
+  });
+
+  it('keeps the requests of a client whose connection has closed under one key of their own', () => {
+    expect(clientKey(undefined)).toBe('unknown');
+  });
+
   it('counts an IPv6 client by its /64, however it writes the address', () => {
     expect(clientKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
     expect(clientKey('2001:0db8:0001:0002::1')).toBe('2001:db8:1:2::/64');
