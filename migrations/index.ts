@@ -10,6 +10,7 @@ import * as functionSearchPath from './0008-function-search-path.js';
 import * as clientRateLimits from './0009-client-rate-limits.js';
 import * as refreshTokenPurge from './0010-refresh-token-purge.js';
 import * as couponCopyWindow from './0011-coupon-copy-window.js';
+import * as loginAttemptsAddressDefault from './0012-login-attempts-address-default.js';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the folder so the same code runs from
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0009-client-rate-limits': clientRateLimits,
   '0010-refresh-token-purge': refreshTokenPurge,
   '0011-coupon-copy-window': couponCopyWindow,
+  '0012-login-attempts-address-default': loginAttemptsAddressDefault,
 };

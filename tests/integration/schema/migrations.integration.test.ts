@@ -1,0 +1,47 @@
+import { type Kysely, sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { migrations } from '../../../migrations/index.js';
+import { createDb } from '../../../src/adapters/postgres/database.js';
+import { migrateToLatest } from '../../../src/adapters/postgres/migrate.js';
+import { scalar, useTestDatabase } from '../../support/test-database.js';
+
+const database = useTestDatabase({ poolSize: 2 });
+
+describe('migrating a running shop', () => {
+  it('lets instances still on the code before migration 0009 record a failed login', async () => {
+    // Their INSERT names no client address: during a rolling deploy it must still succeed.
+    await sql`INSERT INTO login_attempts (email_key) VALUES ('older-instance@example.com')`.execute(database.db);
+
+    await expect(
+      scalar(
+        database.db,
+        sql`SELECT count(*)::int AS value FROM login_attempts
+            WHERE email_key = 'older-instance@example.com' AND client_address = ''`,
+      ),
+    ).resolves.toBe(1);
+  });
+
+  it("runs a migration longer than the service's statement timeout, under its lock timeout", async () => {
+    const limited = createDb({
+      url: database.url,
+      schema: database.schema,
+      poolSize: 1,
+      limits: { statementTimeoutMs: 200, lockTimeoutMs: 300 },
+    });
+    const seen: { lockTimeout?: string } = {};
+    const slow = {
+      async up(db: Kysely<unknown>) {
+        await sql`SELECT pg_sleep(0.5)`.execute(db);
+        const { rows } = await sql<{ value: string }>`SELECT current_setting('lock_timeout') AS value`.execute(db);
+        seen.lockTimeout = rows[0]!.value;
+      },
+    };
+    try {
+      await expect(migrateToLatest(limited, { ...migrations, '9999-slow': slow })).resolves.toEqual(['9999-slow']);
+      expect(seen.lockTimeout).toBe('300ms');
+      await expect(sql`SELECT pg_sleep(0.5)`.execute(limited)).rejects.toThrow(/statement timeout/);
+    } finally {
+      await limited.destroy();
+    }
+  });
+});
