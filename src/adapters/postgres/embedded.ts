@@ -121,7 +121,13 @@ const newPassword = () => randomBytes(24).toString('base64url');
 function readCredentials(file: string, legacy: string): Credentials | undefined {
   const text = readKeptSecret(file, { legacy })?.text;
   if (text === undefined) return undefined;
-  const parsed = JSON.parse(text) as Partial<Credentials>;
+  let parsed: Partial<Credentials>;
+  try {
+    parsed = JSON.parse(text) as Partial<Credentials>;
+  } catch {
+    // JSON.parse's message quotes the text around the fault, which here is a password.
+    throw new Error(`${file} is not valid JSON; it should hold the embedded server's credentials`);
+  }
   if (typeof parsed.superuser !== 'string' || typeof parsed.owner !== 'string')
     throw new Error(`${file} does not hold the embedded server's credentials ({ "superuser", "owner" })`);
   return { superuser: parsed.superuser, owner: parsed.owner };
