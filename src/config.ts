@@ -121,7 +121,7 @@ const schema = z
     AUTH_ADMIN_ROLE: z.string().min(1).default('shop-admin'),
     AUTH_ACCESS_TOKEN_CLAIM: z
       .string()
-      .regex(/^[^=]+=.+$/s, 'must be a claim and the value that marks an access token, name=value (token_use=access)')
+      .regex(/^[^=]+=.+$/s, 'must be a claim and the value that marks an access token, name=value (typ=Bearer)')
       .transform((pair) => ({ name: pair.slice(0, pair.indexOf('=')), value: pair.slice(pair.indexOf('=') + 1) }))
       .optional()
       .describe("unset: the provider's access tokens are told by their JOSE header typ at+jwt (RFC 9068)"),

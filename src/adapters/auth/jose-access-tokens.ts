@@ -39,7 +39,7 @@ export interface ExternalIssuer {
   readonly adminRole: string;
   /**
    * What marks the provider's access tokens, so its ID tokens (same issuer, and the client id as audience)
-   * do not pass for them: a claim and its value (Cognito's token_use=access) or, unset, the JOSE header
+   * do not pass for them: a claim and its value (Keycloak's typ=Bearer) or, unset, the JOSE header
    * typ at+jwt of RFC 9068.
    */
   readonly accessTokenClaim?: { readonly name: string; readonly value: string } | undefined;

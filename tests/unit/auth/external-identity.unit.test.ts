@@ -273,7 +273,7 @@ describe('Authenticate with an external identity provider', () => {
       ).resolves.toMatchObject({ role: 'CUSTOMER' });
   });
 
-  describe('with an access-token claim configured (token_use=access, as Cognito marks them)', () => {
+  describe('with an access-token claim configured (token_use=access)', () => {
     const cognito = () =>
       instance({ auth: { external: { ...idp.external, accessTokenClaim: { name: 'token_use', value: 'access' } } } });
 
