@@ -297,6 +297,7 @@ export function createContainer({
       new LimitClientRequests(
         r.resolve(TOKENS.ClientRequestCounter),
         auth.rateLimitPerMinute ?? DEFAULT_CLIENT_RATE_LIMIT_PER_MINUTE,
+        now(r),
       ),
   );
   single(SignUp, (r) => new SignUp(uow(r), r.resolve(TOKENS.PasswordHasher), now(r)));

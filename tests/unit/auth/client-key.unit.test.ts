@@ -39,7 +39,8 @@ describe('clientKey', () => {
 
 describe('LimitClientRequests over IPv6', () => {
   it('gives the addresses of one /64 one budget between them', async () => {
-    const limit = new LimitClientRequests(new InMemoryClientRequestCounter(new ManualClock('2026-11-24T03:00:00Z')), 2);
+    const clock = new ManualClock('2026-11-24T03:00:00Z');
+    const limit = new LimitClientRequests(new InMemoryClientRequestCounter(clock), 2, clock);
     await limit.execute({ clientAddress: '2001:db8:1:2::1' });
     await limit.execute({ clientAddress: '2001:db8:1:2::2' });
     await expect(limit.execute({ clientAddress: '2001:db8:1:2::3' })).rejects.toBeInstanceOf(ClientRateLimitedError);

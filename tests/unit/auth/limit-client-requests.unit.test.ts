@@ -2,13 +2,41 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryClientRequestCounter } from '../../../src/adapters/memory/in-memory-client-request-counter.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { LimitClientRequests } from '../../../src/application/auth/limit-client-requests.js';
+import type {
+  ClientRequestCount,
+  ClientRequestCounter,
+} from '../../../src/application/ports/client-request-counter.js';
 import { ClientRateLimitedError } from '../../../src/domain/account/account-errors.js';
 import { CLIENT_RATE_WINDOW_MS } from '../../../src/domain/account/client-rate-limit.js';
 
 function limiter(limit: number) {
   const clock = new ManualClock('2026-11-24T03:00:00.000Z');
   const counter = new InMemoryClientRequestCounter(clock);
-  return { clock, counter, limit: new LimitClientRequests(counter, limit) };
+  return { clock, counter, limit: new LimitClientRequests(counter, limit, clock) };
+}
+
+/** The shared counter as the database is: every call measured, answers a tick later. */
+class WatchedCounter implements ClientRequestCounter {
+  calls = 0;
+  inFlight = 0;
+  mostInFlight = 0;
+
+  constructor(private readonly counter: ClientRequestCounter) {}
+
+  async count(clientAddress: string, windowMs: number): Promise<ClientRequestCount> {
+    this.calls++;
+    this.mostInFlight = Math.max(this.mostInFlight, ++this.inFlight);
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      return await this.counter.count(clientAddress, windowMs);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  purge(windowMs: number): Promise<number> {
+    return this.counter.purge(windowMs);
+  }
 }
 
 describe('LimitClientRequests', () => {
@@ -24,6 +52,30 @@ describe('LimitClientRequests', () => {
     // Once the window that began with the first request is over, the address starts afresh.
     clock.advance(CLIENT_RATE_WINDOW_MS - 20_000);
     await expect(limit.execute({ clientAddress: '192.0.2.1' })).resolves.toBeUndefined();
+  });
+
+  it("asks the shared counter once at a time per address, and not again once it refused, until the window's end", async () => {
+    const clock = new ManualClock('2026-11-24T03:00:00.000Z');
+    const counter = new WatchedCounter(new InMemoryClientRequestCounter(clock));
+    const limit = new LimitClientRequests(counter, 3, clock);
+
+    const flood = await Promise.allSettled(
+      Array.from({ length: 100 }, () => limit.execute({ clientAddress: '192.0.2.1' })),
+    );
+
+    expect(flood.filter(({ status }) => status === 'fulfilled')).toHaveLength(3);
+    expect(flood.filter(({ status }) => status === 'rejected')).toHaveLength(97);
+    expect(counter.calls).toBe(4);
+    expect(counter.mostInFlight).toBe(1);
+    clock.advance(20_000);
+    await expect(limit.execute({ clientAddress: '192.0.2.1' })).rejects.toMatchObject({ retryAfterSeconds: 40 });
+    expect(counter.calls).toBe(4);
+    // Other addresses are asked about meanwhile, side by side.
+    await Promise.all([limit.execute({ clientAddress: '192.0.2.2' }), limit.execute({ clientAddress: '192.0.2.3' })]);
+    expect(counter.mostInFlight).toBe(2);
+    clock.advance(CLIENT_RATE_WINDOW_MS - 20_000);
+    await expect(limit.execute({ clientAddress: '192.0.2.1' })).resolves.toBeUndefined();
+    expect(counter.calls).toBe(7);
   });
 
   it('purges the counts of windows that have ended, and only those', async () => {
