@@ -1,6 +1,5 @@
 import {
   type Stats,
-  chmodSync,
   closeSync,
   constants,
   fchmodSync,
@@ -63,9 +62,22 @@ function ensureSecretsDirectory(dir: string): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  const stats = lstatSync(dir);
-  checkPrivate(dir, stats, 'directory');
-  if ((stats.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
+  // Checked and narrowed through one descriptor, so a link swapped in after the check is never followed.
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR') checkPrivate(dir, lstatSync(dir), 'directory');
+    throw error;
+  }
+  try {
+    const stats = fstatSync(fd);
+    checkPrivate(dir, stats, 'directory');
+    if ((stats.mode & 0o777) !== 0o700) fchmodSync(fd, 0o700);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -119,6 +119,16 @@ describe('readOrCreateSecret', () => {
     expect(existsSync(file)).toBe(false);
   });
 
+  it('narrows a secrets directory of ours that others may read to 0700, and refuses a file in its place', () => {
+    const readable = place().secrets;
+    mkdirSync(readable, { mode: 0o755 });
+    expect(readOrCreateSecret(join(readable, 'demo-password'), make).created).toBe(true);
+    expect(modeOf(readable)).toBe(0o700);
+
+    const file = planted(place().secrets);
+    expect(() => readOrCreateSecret(join(file, 'demo-password'), make)).toThrow(/secrets: it is not a directory/);
+  });
+
   it('refuses a secrets directory that is a symbolic link to another directory', () => {
     const { shared, secrets } = place();
     const theirs = join(shared, 'theirs');
