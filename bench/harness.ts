@@ -29,7 +29,13 @@ export interface Sample<T> {
 export interface LoadRun<T> {
   readonly samples: Sample<T>[];
   readonly elapsedMs: number;
+  /** The CPU time the `cpu` probe counted over the run, per request, in microseconds; null without a probe. */
+  readonly cpuUsPerRequest: number | null;
+  /** The probe's count since the start, read every CPU_TRACE_MS and at the end (ms since the start, µs). */
+  readonly cpuTrace: readonly { readonly at: number; readonly cpuUs: number }[];
 }
+
+const CPU_TRACE_MS = 100;
 
 /**
  * Runs `total` tasks with `concurrency` in flight at all times (a closed loop, like a pool of clients),
@@ -41,11 +47,19 @@ export async function runLoad<T>(
   total: number,
   concurrency: number,
   task: (index: number) => Promise<T>,
+  { cpu }: { cpu?: () => number } = {},
 ): Promise<LoadRun<T>> {
   const samples: Sample<T>[] = new Array<Sample<T>>(total);
   let next = 0;
   let done = 0;
+  const cpuBefore = cpu?.();
   const started = performance.now();
+  const cpuTrace: { at: number; cpuUs: number }[] = [];
+  const traceCpu = () => {
+    if (cpu && cpuBefore !== undefined) cpuTrace.push({ at: performance.now() - started, cpuUs: cpu() - cpuBefore });
+  };
+  traceCpu();
+  const tracing = setInterval(traceCpu, CPU_TRACE_MS);
   const progress = setInterval(() => showProgress(label, done, total), 250);
   try {
     await Promise.all(
@@ -61,11 +75,29 @@ export async function runLoad<T>(
       }),
     );
   } finally {
+    clearInterval(tracing);
     clearInterval(progress);
     showProgress(label, done, total);
     process.stderr.write('\n');
   }
-  return { samples, elapsedMs: performance.now() - started };
+  const elapsedMs = performance.now() - started;
+  traceCpu();
+  const cpuUsPerRequest = cpuTrace.length > 0 ? cpuTrace.at(-1)!.cpuUs / total : null;
+  return { samples, elapsedMs, cpuUsPerRequest, cpuTrace };
+}
+
+/**
+ * The probe's CPU per request over the first `untilMs` of a run (a row measured over part of it, as the
+ * storm's selling phase): the CPU counted by then, interpolated between the trace's readings, over the
+ * requests completed by then.
+ */
+export function cpuUsPerRequestUntil(run: LoadRun<unknown>, untilMs: number): number | null {
+  const after = run.cpuTrace.findIndex((point) => point.at >= untilMs);
+  if (after <= 0) return null;
+  const [a, b] = [run.cpuTrace[after - 1]!, run.cpuTrace[after]!];
+  const cpuUs = a.cpuUs + ((b.cpuUs - a.cpuUs) * (untilMs - a.at)) / Math.max(b.at - a.at, 1e-9);
+  const completed = run.samples.filter((sample) => sample.doneAt <= untilMs).length;
+  return completed === 0 ? null : cpuUs / completed;
 }
 
 function showProgress(label: string, done: number, total: number): void {
@@ -107,6 +139,8 @@ export interface Row {
   readonly scenario: string;
   readonly requests: number;
   readonly rps: number;
+  /** The service process's CPU time (user and system) over the run, per request, in microseconds. */
+  readonly cpuUs: number | null;
   readonly p50: number;
   readonly p99: number;
   readonly errors: number;
@@ -145,6 +179,8 @@ export interface RowOptions {
   readonly target?: number;
   /** A write row (default false): its tail is flagged and it is compared with the one-row reference. */
   readonly write?: boolean;
+  /** The service's CPU per request over the row's run (LoadRun.cpuUsPerRequest). */
+  readonly cpuUs?: number | null;
 }
 
 export function row(
@@ -154,13 +190,14 @@ export function row(
   ceiling: Stats | null,
   correctness: string,
   ok: boolean,
-  { limit = null, target, write = false }: RowOptions = {},
+  { limit = null, target, write = false, cpuUs = null }: RowOptions = {},
 ): Row {
   const tail = service.p99 / service.p50;
   return {
     scenario,
     requests: service.requests,
     rps: service.rps,
+    cpuUs,
     p50: service.p50,
     p99: service.p99,
     errors,
@@ -198,6 +235,7 @@ export function formatTable(rows: Row[]): string {
     'scenario',
     'requests',
     'req/s',
+    'CPU µs/req',
     'p50 ms',
     'p99 ms',
     'p99/p50',
@@ -215,6 +253,7 @@ export function formatTable(rows: Row[]): string {
     r.scenario,
     String(r.requests),
     fixed(r.rps, 0),
+    fixed(r.cpuUs, 0),
     milliseconds(r.p50),
     milliseconds(r.p99),
     tailCell(r),

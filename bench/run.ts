@@ -106,7 +106,16 @@ async function main(): Promise<void> {
     process.stderr.write('auth: the admin logged in; no token is 401, a minted customer token is accepted\n');
     for (const scenario of chosen) {
       process.stderr.write(`\n${scenario.name}: ${scenario.description}\n`);
-      const context = { http, ceiling, auth, pg: pgPool, databaseUrl: benchUrl, concurrency, timeZone };
+      const context = {
+        http,
+        serviceCpuUs: () => service.cpuUs(),
+        ceiling,
+        auth,
+        pg: pgPool,
+        databaseUrl: benchUrl,
+        concurrency,
+        timeZone,
+      };
       rows.push(...(await scenario.run(context)));
     }
     process.stderr.write('\none-row reference again, after the scenarios\n');

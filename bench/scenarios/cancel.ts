@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { type Row, row, runLoad, scaled, statsOf } from '../harness.js';
+import { type Row, cpuUsPerRequestUntil, row, runLoad, scaled, statsOf } from '../harness.js';
 import { type CancelRetries, type OrderItem, cancelAtLimit, issueAtLimit } from '../limits.js';
 import { createProducts } from './orders.js';
 import {
@@ -255,9 +255,16 @@ async function runOn(
   context: ScenarioContext,
   label: string,
   cancel: (prepared: Prepared, request: Request) => Promise<string>,
+  cpu?: () => number,
 ) {
   const prepared = await prepare(context, label);
-  const run = await runLoad(`cancel (${label})`, PLAN.length, context.concurrency, (i) => cancel(prepared, PLAN[i]!));
+  const run = await runLoad(
+    `cancel (${label})`,
+    PLAN.length,
+    context.concurrency,
+    (i) => cancel(prepared, PLAN[i]!),
+    cpu ? { cpu } : {},
+  );
   const answers = tally(run.samples.map((s) => s.value));
   const cancelled = run.samples.filter((s) => s.value === 'CANCELLED');
   const refused = answers.ORDER_NOT_CANCELLABLE ?? 0;
@@ -275,8 +282,10 @@ async function runOn(
         .map(([key, n]) => `${n} ${key}`)
         .join(', ')}`,
     );
-  const stats = statsOf(cancelled, Math.max(...cancelled.map((s) => s.doneAt)));
-  return { stats, cancelled: cancelled.length, refused, unexpected, check, problems };
+  const lastCancelledAt = Math.max(...cancelled.map((s) => s.doneAt));
+  const stats = statsOf(cancelled, lastCancelledAt);
+  const cpuUs = cpuUsPerRequestUntil(run, lastCancelledAt);
+  return { stats, cpuUs, cancelled: cancelled.length, refused, unexpected, check, problems };
 }
 
 export const cancel: Scenario = {
@@ -291,19 +300,24 @@ export const cancel: Scenario = {
       line === undefined ? undefined : [{ productId: prepared.lines[order]![line]!.productId, quantity: 1 }];
     const tokenOf = (prepared: Prepared, request: Request) => prepared.tokens[request.order % BUYERS]!;
 
-    const service = await runOn(context, 'service', async (prepared, request) => {
-      const items = itemsOf(prepared, request);
-      return outcomeOf(
-        await context.http.request(
-          'POST',
-          path(prepared, request),
-          items === undefined ? undefined : { items },
-          tokenOf(prepared, request),
-        ),
-        200,
-        'CANCELLED',
-      );
-    });
+    const service = await runOn(
+      context,
+      'service',
+      async (prepared, request) => {
+        const items = itemsOf(prepared, request);
+        return outcomeOf(
+          await context.http.request(
+            'POST',
+            path(prepared, request),
+            items === undefined ? undefined : { items },
+            tokenOf(prepared, request),
+          ),
+          200,
+          'CANCELLED',
+        );
+      },
+      context.serviceCpuUs,
+    );
     const { cancelOrder } = context.ceiling.useCases;
     const ceiling = await runOn(context, 'ceiling: in-process', (prepared, request) =>
       outcomeOfCall(
@@ -335,7 +349,7 @@ export const cancel: Scenario = {
           'balances, ledger, outbox and rollup ' +
           (problems.length === 0 ? 'exact (service, ceiling, limit)' : `NOT: ${problems.join('; ')}`),
         problems.length === 0 && service.unexpected === 0,
-        { limit: limit.stats, write: true },
+        { limit: limit.stats, write: true, cpuUs: service.cpuUs },
       ),
     ];
   },

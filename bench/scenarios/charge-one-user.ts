@@ -27,12 +27,22 @@ export const chargeOneUser: Scenario = {
     const [serviceUser, ceilingUser, limitUser] = await insertUsers(context.pg, 3, 'charge ');
     // The user charges their own balance, with their own token.
     const [serviceToken, ceilingToken] = await context.auth.tokensFor([serviceUser!, ceilingUser!]);
-    const service = await runLoad('charge-one-user (service)', CHARGES, context.concurrency, async () =>
-      outcomeOf(
-        await context.http.request('POST', `/api/v1/users/${serviceUser}/balance/charge`, { amount: 1 }, serviceToken),
-        200,
-        'CHARGED',
-      ),
+    const service = await runLoad(
+      'charge-one-user (service)',
+      CHARGES,
+      context.concurrency,
+      async () =>
+        outcomeOf(
+          await context.http.request(
+            'POST',
+            `/api/v1/users/${serviceUser}/balance/charge`,
+            { amount: 1 },
+            serviceToken,
+          ),
+          200,
+          'CHARGED',
+        ),
+      { cpu: context.serviceCpuUs },
     );
     const { chargeBalance } = context.ceiling.useCases;
     const ceiling = await runLoad('charge-one-user (ceiling: in-process)', CHARGES, context.concurrency, () =>
@@ -67,7 +77,7 @@ export const chargeOneUser: Scenario = {
             : `; limit NOT exact: ${limitCharged} charged, balance ${limitStored.amount}, ` +
               `${limitStored.entries} entries ending at ${limitStored.last}`),
         stored.exact && ceilingCharged === CHARGES && limitExact,
-        { limit: statsOf(limit.samples, limit.elapsedMs), target: 0.6, write: true },
+        { limit: statsOf(limit.samples, limit.elapsedMs), target: 0.6, write: true, cpuUs: service.cpuUsPerRequest },
       ),
     ];
   },

@@ -1,5 +1,14 @@
 import type pg from 'pg';
-import { BENCH_SCALE, type Sample, type Stats, row, runLoad, scaled, statsOf } from '../harness.js';
+import {
+  BENCH_SCALE,
+  type Sample,
+  type Stats,
+  cpuUsPerRequestUntil,
+  row,
+  runLoad,
+  scaled,
+  statsOf,
+} from '../harness.js';
 import { issueAtLimit } from '../limits.js';
 import {
   type Scenario,
@@ -123,9 +132,15 @@ async function issuedInDatabase(pool: pg.Pool, couponId: number): Promise<{ coun
 const SOLD_OUT_SPEEDUP = 2;
 
 /** Requests that issued a copy, over the time until the last copy went: the selling rate. */
+/** When the last copy was issued, in ms since the start of the run. */
+const lastIssuedAt = (samples: Sample<string>[]) =>
+  Math.max(...samples.filter((sample) => sample.value === 'ISSUED').map((sample) => sample.doneAt));
+
 function selling(samples: Sample<string>[]): Stats {
-  const issued = samples.filter((sample) => sample.value === 'ISSUED');
-  return statsOf(issued, Math.max(...issued.map((sample) => sample.doneAt)));
+  return statsOf(
+    samples.filter((sample) => sample.value === 'ISSUED'),
+    lastIssuedAt(samples),
+  );
 }
 
 async function ceilingRun(
@@ -158,8 +173,9 @@ export const couponStorm: Scenario = {
         'ISSUED',
       );
 
-    const storm = await runLoad('coupon-storm (service)', USERS, concurrency, issue);
-    const afterSellOut = await runLoad('coupon-storm sold out (service)', USERS, concurrency, issue);
+    const cpu = { cpu: context.serviceCpuUs };
+    const storm = await runLoad('coupon-storm (service)', USERS, concurrency, issue, cpu);
+    const afterSellOut = await runLoad('coupon-storm sold out (service)', USERS, concurrency, issue, cpu);
     const stored = await issuedInDatabase(context.pg, couponId);
     const { issueCoupon } = context.ceiling.useCases;
     const inProcess = await ceilingRun(context, 'in-process', (couponId, userId, token) =>
@@ -211,7 +227,12 @@ export const couponStorm: Scenario = {
         exact(stored, stormTally.ISSUED ?? 0) +
           (limitExact ? '; limit exact too' : `; limit NOT exact: ${exact(limitStored, limitIssued)}`),
         isExact(stored, stormTally.ISSUED ?? 0) && limitExact,
-        { limit: limitSelling, target: 1.2, write: true },
+        {
+          limit: limitSelling,
+          target: 1.2,
+          write: true,
+          cpuUs: cpuUsPerRequestUntil(storm, lastIssuedAt(storm.samples)),
+        },
       ),
       row(
         'coupon-storm: whole storm',
@@ -220,7 +241,7 @@ export const couponStorm: Scenario = {
         statsOf(inProcess.run.samples, inProcess.run.elapsedMs),
         `${stormTally[SOLD_OUT] ?? 0} sold-out answers (limit ${limitTally[SOLD_OUT] ?? 0})`,
         (stormTally[SOLD_OUT] ?? 0) === USERS - QUANTITY && limitExact,
-        { limit: statsOf(limit.samples, limit.elapsedMs), write: true },
+        { limit: statsOf(limit.samples, limit.elapsedMs), write: true, cpuUs: storm.cpuUsPerRequest },
       ),
       row(
         'coupon-storm: after sell-out',
@@ -230,6 +251,7 @@ export const couponStorm: Scenario = {
         `all ${SOLD_OUT}; ${(soldOutStats.rps / sellingStats.rps).toFixed(1)}x the selling rate` +
           (fullRun ? '' : ` (at least ${SOLD_OUT_SPEEDUP}x is checked on a full run only)`),
         soldOutTally[SOLD_OUT] === USERS && (!fullRun || soldOutStats.rps >= SOLD_OUT_SPEEDUP * sellingStats.rps),
+        { cpuUs: afterSellOut.cpuUsPerRequest },
       ),
       row(
         'coupon-storm: FOR UPDATE variant',

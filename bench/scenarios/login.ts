@@ -31,12 +31,17 @@ export const login: Scenario = {
     const rows: Row[] = [];
 
     // Each sign-up hashes its password once, so the pool's sign-up is itself a (short) measurement.
-    const signUps = await runLoad(`sign up ${accounts} accounts`, accounts, SIGN_UP_CONCURRENCY, async (i) =>
-      outcomeOf(
-        await http.request('POST', '/api/v1/auth/signup', { email: emails[i], password, name: `bench login ${i}` }),
-        201,
-        'SIGNED_UP',
-      ),
+    const signUps = await runLoad(
+      `sign up ${accounts} accounts`,
+      accounts,
+      SIGN_UP_CONCURRENCY,
+      async (i) =>
+        outcomeOf(
+          await http.request('POST', '/api/v1/auth/signup', { email: emails[i], password, name: `bench login ${i}` }),
+          201,
+          'SIGNED_UP',
+        ),
+      { cpu: context.serviceCpuUs },
     );
     const signedUp = tally(signUps.samples.map((s) => s.value)).SIGNED_UP ?? 0;
     rows.push(
@@ -47,6 +52,7 @@ export const login: Scenario = {
         null,
         `${signedUp} of ${accounts} accounts for the login rows`,
         signedUp === accounts,
+        { cpuUs: signUps.cpuUsPerRequest },
       ),
     );
     if (signedUp !== accounts) return rows;
@@ -54,11 +60,17 @@ export const login: Scenario = {
     const { logIn } = context.ceiling.useCases;
     for (const concurrency of concurrencies) {
       let lastToken: string | undefined;
-      const service = await runLoad(`login, ${concurrency} clients (service)`, LOGINS, concurrency, async (i) => {
-        const answer = await http.request('POST', '/api/v1/auth/login', { email: emails[i % accounts], password });
-        if (answer.status === 200) lastToken = answer.body.accessToken as string;
-        return outcomeOf(answer, 200, 'LOGGED_IN');
-      });
+      const service = await runLoad(
+        `login, ${concurrency} clients (service)`,
+        LOGINS,
+        concurrency,
+        async (i) => {
+          const answer = await http.request('POST', '/api/v1/auth/login', { email: emails[i % accounts], password });
+          if (answer.status === 200) lastToken = answer.body.accessToken as string;
+          return outcomeOf(answer, 200, 'LOGGED_IN');
+        },
+        { cpu: context.serviceCpuUs },
+      );
       const ceiling = await runLoad(`login, ${concurrency} clients (ceiling: in-process)`, LOGINS, concurrency, (i) =>
         outcomeOfCall(
           logIn.execute({ email: emails[i % accounts]!, password, clientAddress: '127.0.0.1' }),
@@ -82,6 +94,7 @@ export const login: Scenario = {
             (failed === 0 ? '' : `; ${JSON.stringify(served)}`) +
             (inProcess === LOGINS ? '' : `; the ceiling logged in only ${inProcess}`),
           failed === 0 && inProcess === LOGINS && me?.status === 200,
+          { cpuUs: service.cpuUsPerRequest },
         ),
       );
     }

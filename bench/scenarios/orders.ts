@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { type Row, row, runLoad, scaled, statsOf } from '../harness.js';
+import { type Row, cpuUsPerRequestUntil, row, runLoad, scaled, statsOf } from '../harness.js';
 import { placeOrderAtLimit, takeStockAtLimit } from '../limits.js';
 import {
   type Scenario,
@@ -117,13 +117,18 @@ function orderScenario(
     context: ScenarioContext,
     label: string,
     place: (userId: number, token: string, items: Item[]) => Promise<string>,
+    cpu?: () => number,
   ) {
     const products = await createProducts(context.pg, productCount, stock, `${name} ${label} `);
     const buyers = await fundedBuyers(context.pg, `${name} ${label} `);
     // Each buyer orders for themselves, with their own token.
     const tokens = await context.auth.tokensFor(buyers);
-    const run = await runLoad(`${name} (${label})`, ORDERS, context.concurrency, (i) =>
-      place(buyers[i % buyers.length]!, tokens[i % buyers.length]!, plan(products, i)),
+    const run = await runLoad(
+      `${name} (${label})`,
+      ORDERS,
+      context.concurrency,
+      (i) => place(buyers[i % buyers.length]!, tokens[i % buyers.length]!, plan(products, i)),
+      cpu ? { cpu } : {},
     );
     const placed = run.samples.filter((s) => s.value === 'PAID');
     const check = await stockCheck(context.pg, products, stock);
@@ -131,7 +136,15 @@ function orderScenario(
     if (check.oversold > 0) problems.push(`oversold ${check.oversold}`);
     if (check.mismatched > 0) problems.push(`stock+sold=initial off for ${check.mismatched} products`);
     if (check.rollup !== check.sold) problems.push(`rollup ${check.rollup} of ${check.sold} units sold`);
-    return { run, placed, check, problems, stats: statsOf(placed, Math.max(...placed.map((s) => s.doneAt))) };
+    const lastPaidAt = Math.max(...placed.map((s) => s.doneAt));
+    return {
+      run,
+      placed,
+      check,
+      problems,
+      stats: statsOf(placed, lastPaidAt),
+      cpuUs: cpuUsPerRequestUntil(run, lastPaidAt),
+    };
   }
 
   /** The hot product's row alone, taken with its guard (order-hot only): the same plan, nothing else written. */
@@ -167,8 +180,12 @@ function orderScenario(
     name,
     description,
     async run(context) {
-      const service = await runOn(context, 'service', async (userId, token, items) =>
-        outcomeOf(await context.http.request('POST', '/api/v1/orders', { userId, items }, token), 201, 'PAID'),
+      const service = await runOn(
+        context,
+        'service',
+        async (userId, token, items) =>
+          outcomeOf(await context.http.request('POST', '/api/v1/orders', { userId, items }, token), 201, 'PAID'),
+        context.serviceCpuUs,
       );
       const { placeOrder } = context.ceiling.useCases;
       const ceiling = await runOn(context, 'ceiling: in-process', (userId, token, items) =>
@@ -204,7 +221,7 @@ function orderScenario(
             `stock+sold=initial off for ${service.check.mismatched} products, balances, ledger, outbox and rollup ` +
             (problems.length === 0 ? 'exact (service, ceiling, limit)' : `NOT: ${problems.join('; ')}`),
           problems.length === 0 && errors === 0,
-          { limit: limit.stats, target: TARGETS[name], write: true },
+          { limit: limit.stats, target: TARGETS[name], write: true, cpuUs: service.cpuUs },
         ),
       ];
       if (productCount === 1) rows.push(await stockRowAlone(context));

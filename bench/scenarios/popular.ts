@@ -88,12 +88,14 @@ export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Se
           REQUESTS,
           context.concurrency,
           async () => (await context.http.request('GET', '/api/v1/products/popular')).status,
+          { cpu: context.serviceCpuUs },
         );
         const light = await runLoad(
           `popular @${millions(lines)} (service, ${LIGHT_CONCURRENCY} clients)`,
           REQUESTS,
           LIGHT_CONCURRENCY,
           async () => (await context.http.request('GET', '/api/v1/products/popular')).status,
+          { cpu: context.serviceCpuUs },
         );
         // The window the service answered for: `to` is 00:00 of the day after the last.
         const firstDay = localDateOf(new Date(body.from), timeZone);
@@ -123,6 +125,7 @@ export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Se
             statsOf(ceiling.samples, ceiling.elapsedMs),
             `top 5 ${matches ? 'equals' : 'DIFFERS FROM'} order lines${drift}`,
             matches && errors === 0,
+            { cpuUs: service.cpuUsPerRequest },
           ),
           row(
             `popular @${millions(lines)}, ${LIGHT_CONCURRENCY} clients`,
@@ -131,6 +134,7 @@ export function popularScenario(timeZone = process.env.SHOP_TIMEZONE ?? 'Asia/Se
             null,
             'latency without queueing',
             light.samples.every((s) => s.value === 200),
+            { cpuUs: light.cpuUsPerRequest },
           ),
         );
       }

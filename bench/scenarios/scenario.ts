@@ -22,6 +22,11 @@ export interface Ceiling {
 
 export interface ScenarioContext {
   readonly http: HttpClient;
+  /**
+   * The service process's CPU time so far, in microseconds: a service run passes it to runLoad as its `cpu`
+   * probe, and its row shows the CPU per request.
+   */
+  readonly serviceCpuUs: () => number;
   readonly ceiling: Ceiling;
   /** The customers' tokens (minted), the administrator's (logged in). */
   readonly auth: BenchAuth;

@@ -84,8 +84,14 @@ export const tokenCost: Scenario = {
 
     // Over HTTP, at the bench's concurrency: the public read, then the signed-in one, each with its ceiling.
     const products = await createProducts(context.pg, READERS, 1_000, 'token cost ');
-    const publicRun = await runLoad('GET /products/:id (service)', READS, concurrency, async (i) =>
-      (await http.request('GET', `/api/v1/products/${products[i % products.length]}`)).status === 200 ? 0 : 1,
+    const cpu = { cpu: context.serviceCpuUs };
+    const publicRun = await runLoad(
+      'GET /products/:id (service)',
+      READS,
+      concurrency,
+      async (i) =>
+        (await http.request('GET', `/api/v1/products/${products[i % products.length]}`)).status === 200 ? 0 : 1,
+      cpu,
     );
     const publicCeiling = await runLoad('GET /products/:id (ceiling)', READS, concurrency, (i) =>
       getProduct.execute({ productId: products[i % products.length]! }).then(
@@ -95,10 +101,16 @@ export const tokenCost: Scenario = {
     );
     const readers = await insertUsers(context.pg, READERS, 'token reader ');
     const readerTokens = await auth.tokensFor(readers);
-    const bearerRun = await runLoad('GET /users/:id/balance (service)', READS, concurrency, async (i) => {
-      const path = `/api/v1/users/${readers[i % readers.length]}/balance`;
-      return (await http.request('GET', path, undefined, readerTokens[i % readers.length])).status === 200 ? 0 : 1;
-    });
+    const bearerRun = await runLoad(
+      'GET /users/:id/balance (service)',
+      READS,
+      concurrency,
+      async (i) => {
+        const path = `/api/v1/users/${readers[i % readers.length]}/balance`;
+        return (await http.request('GET', path, undefined, readerTokens[i % readers.length])).status === 200 ? 0 : 1;
+      },
+      cpu,
+    );
     const bearerCeiling = await runLoad('GET /users/:id/balance (ceiling)', READS, concurrency, (i) =>
       actingAs(ceiling, readerTokens[i % readers.length]!, (actor) =>
         getBalance.execute({ actor, userId: readers[i % readers.length]! }),
@@ -122,20 +134,22 @@ export const tokenCost: Scenario = {
           publicCeilingStats,
           `${us(perCall(publicStats))} of the service per request (1/rps)`,
           failures(publicRun) === 0 && failures(publicCeiling) === 0,
+          { cpuUs: publicRun.cpuUsPerRequest },
         ),
         perCallUs: perCall(publicStats),
       },
       {
         ...row(
-          'http: GET /users/:id/balance, bearer',
+          'http: repeated read, GET /users/:id/balance',
           bearerStats,
           failures(bearerRun),
           bearerCeilingStats,
           `${us(perCall(bearerStats))} per request, ${signed(perCall(bearerStats) - perCall(publicStats))} over ` +
             `the public read (in-process ${signed(perCall(bearerCeilingStats) - perCall(publicCeilingStats))}); ` +
-            `${READERS} users, each with their token` +
+            `${READS} reads by ${READERS} users, each with one token of its own` +
             (ceilingFailures === 0 ? '' : `; ${ceilingFailures} ceiling calls failed`),
           failures(bearerRun) === 0 && failures(bearerCeiling) === 0,
+          { cpuUs: bearerRun.cpuUsPerRequest },
         ),
         perCallUs: perCall(bearerStats),
       },
