@@ -52,7 +52,9 @@ export async function startService(
   const port = await freePort();
   const platform = await startDataPlatform();
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !NOT_INHERITED.includes(name)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // BENCH_CPU_PROFILE=<dir>: the service writes a V8 CPU profile of the whole run there when it stops.
+  const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
     env: {
       ...inherited,
       // Every client of the bench is 127.0.0.1, and the login scenario signs up and logs in thousands of
