@@ -16,6 +16,7 @@ import type { Clock } from '../../application/ports/clock.js';
 import { CONTROL_CHARACTERS } from '../../domain/shared/text.js';
 import { ROLES, type Role } from '../../domain/user/user.js';
 import type { SigningAlgorithm, SigningKey } from './signing-keys.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 /** Who our own tokens say issued them and whom they are for. */
 export const OWN_ISSUER = 'urn:shop-backend';
@@ -71,7 +72,9 @@ const algorithmOf = (key: KeyObject): SigningAlgorithm => (key.asymmetricKeyType
 /**
  * Access tokens as JWTs signed with the service's Ed25519 or P-256 key (`kid` = the key's RFC 7638
  * thumbprint), verified against our own key set and, when configured, an identity provider's remote one
- * (jose caches it and refetches at most every 30 s when an unknown `kid` shows up).
+ * (jose caches it and refetches at most every 30 s when an unknown `kid` shows up). A token that passed is
+ * taken by its text for up to a minute, until its expiry (VerifiedTokens), without checking its signature
+ * again.
  */
 export class JoseAccessTokens implements AccessTokens {
   readonly lifetimeSeconds: number;
@@ -81,6 +84,7 @@ export class JoseAccessTokens implements AccessTokens {
     keySet: ReturnType<typeof createLocalJWKSet>;
   }>;
   private readonly remote;
+  private readonly verified = new VerifiedTokens();
 
   constructor(private readonly options: JoseAccessTokensOptions) {
     this.lifetimeSeconds = options.lifetimeSeconds;
@@ -114,21 +118,27 @@ export class JoseAccessTokens implements AccessTokens {
   }
 
   async verify(token: string): Promise<VerifiedAccessToken | undefined> {
-    let claimedIssuer: string | undefined;
+    const now = this.options.clock.now().getTime();
+    const remembered = this.verified.get(token, now);
+    if (remembered) return remembered;
+    let claims: JWTPayload;
     try {
-      claimedIssuer = decodeJwt(token).iss;
+      claims = decodeJwt(token);
     } catch {
       return undefined;
     }
+    let verified: VerifiedAccessToken | undefined;
     try {
-      if (claimedIssuer === OWN_ISSUER) return await this.verifyOwn(token);
       const external = this.options.external;
-      if (external && this.remote && claimedIssuer === external.issuer)
-        return await this.verifyExternal(token, external);
+      if (claims.iss === OWN_ISSUER) verified = await this.verifyOwn(token);
+      else if (external && this.remote && claims.iss === external.issuer)
+        verified = await this.verifyExternal(token, external);
     } catch {
       // Expired, tampered, an unknown kid, a refused algorithm, the provider's key set unreachable: all refused.
     }
-    return undefined;
+    // Both kinds require exp, so a verified token has one; it is taken until jose would call it expired.
+    if (verified) this.verified.remember(token, verified, now, (claims.exp! + CLOCK_TOLERANCE_S) * 1000);
+    return verified;
   }
 
   private async verifyOwn(token: string): Promise<VerifiedAccessToken | undefined> {
