@@ -71,6 +71,15 @@ export class InMemoryAccounts implements AccountRepository, AccountQueries {
     const notBefore = this.store.state.tokensNotBefore.get(userId);
     return { version, notBefore: notBefore ? new Date(notBefore) : null };
   }
+
+  async tokenStatesOf(userIds: readonly number[]): Promise<Map<number, TokenState>> {
+    const states = new Map<number, TokenState>();
+    for (const userId of userIds) {
+      const state = await this.tokenStateOf(userId);
+      if (state) states.set(userId, state);
+    }
+    return states;
+  }
 }
 
 /** Runs inside the in-memory unit of work, which serialises everything: that is its lock. */

@@ -86,4 +86,13 @@ export class PgAccountRepository implements AccountRepository, AccountQueries {
       .executeTakeFirst();
     return row && { version: row.token_version, notBefore: row.tokens_not_before };
   }
+
+  async tokenStatesOf(userIds: readonly number[]): Promise<Map<number, TokenState>> {
+    const rows = await readerFor(this.db)
+      .selectFrom('users')
+      .select(['id', 'token_version', 'tokens_not_before'])
+      .where('id', '=', sql<number>`ANY(${[...userIds]}::bigint[])`)
+      .execute();
+    return new Map(rows.map((row) => [row.id, { version: row.token_version, notBefore: row.tokens_not_before }]));
+  }
 }

@@ -36,4 +36,6 @@ export interface AccountQueries {
   findByExternalIdentity(issuer: string, subject: string): Promise<User | undefined>;
   /** Undefined when there is no such user. */
   tokenStateOf(userId: number): Promise<TokenState | undefined>;
+  /** The states of several users in one read; a user who does not exist is missing from the map. */
+  tokenStatesOf(userIds: readonly number[]): Promise<Map<number, TokenState>>;
 }
