@@ -31,7 +31,10 @@ function top(totals: Map<string, number>, all: number, count: number): string[] 
   return [...totals]
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
-    .map(([name, us]) => `${((us / all) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
+    .map(
+      ([name, us]) =>
+        `${((us / all) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`,
+    );
 }
 
 const [file, countText = '25'] = process.argv.slice(2);
@@ -61,7 +64,9 @@ for (const [id, us] of selfUs) {
 }
 
 const count = Number(countText);
-console.log(`${(all / 1000).toFixed(0)} ms on the CPU, ${(idle / 1000).toFixed(0)} ms idle; shares are of the CPU time`);
+console.log(
+  `${(all / 1000).toFixed(0)} ms on the CPU, ${(idle / 1000).toFixed(0)} ms idle; shares are of the CPU time`,
+);
 console.log(`\nby function (self time), top ${count}:`);
 console.log(top(byFunction, all, count).join('\n'));
 console.log(`\nby package or file, top ${count}:`);
