@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -24,6 +23,7 @@ import {
 import { type UnavailabilityTest, errorHandler, notFoundHandler } from './error-handler.js';
 import { PROBLEM_CONTENT_TYPE, problem } from './problems.js';
 import { registerMetrics } from './metrics.js';
+import { addSecurityHeaders } from './security-headers.js';
 import type { ShopMetrics } from '../prometheus/shop-metrics.js';
 import { type UserRoutesOptions, userRoutes } from './routes/user-routes.js';
 import { type BalanceRoutesOptions, balanceRoutes } from './routes/balance-routes.js';
@@ -217,7 +217,7 @@ export async function buildApp(
       .map((route) => ({ method: String(route.method), url: route.url, access: route.config?.access })),
   );
 
-  await app.register(helmet, {
+  addSecurityHeaders(app, {
     // Swagger UI's page loads its own scripts and styles; nothing else of this service is HTML.
     contentSecurityPolicy: {
       directives: {
