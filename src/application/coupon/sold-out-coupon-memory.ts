@@ -5,6 +5,11 @@ import type { Page, PageRequest } from '../shared/pagination.js';
 import type { Clock } from '../ports/clock.js';
 import type { CouponIssuer, CouponQueries, IssueRefusal, UserCouponFilter } from '../ports/coupon-repository.js';
 
+/** How long a campaign read is reused for its terms. */
+export const CAMPAIGN_TERMS_TTL_MS = 1_000;
+/** Campaigns remembered at once: a bound only, as a shop runs far fewer. */
+const MAX_CAMPAIGNS = 10_000;
+
 /**
  * The coupon reads and the issue step of IssueCoupon, remembering each campaign read sold out while it can be
  * issued, or whose issue step answered SOLD_OUT (a storm's race the read did not see), so the rest of
@@ -14,9 +19,15 @@ import type { CouponIssuer, CouponQueries, IssueRefusal, UserCouponFilter } from
  * expire, so a future change of totalQuantity is seen within `ttlMs`. A campaign this process's clock puts
  * outside its window is not remembered, so that the issue step, which judges the window by the database's
  * clock, answers it COUPON_NOT_ISSUABLE, ahead of COUPON_SOLD_OUT.
+ *
+ * A campaign read is also reused for CAMPAIGN_TERMS_TTL_MS: its terms (discount, quantity, window, days) are
+ * fixed when it is made, and its count, which moves, is decided by the issue step, not by this read. So a
+ * storm costs the issue statement alone, not a read of the campaign before it. An unknown campaign is read
+ * every time, as it may be made meanwhile.
  */
 export class SoldOutCouponMemory implements CouponQueries, CouponIssuer {
   private readonly entries = new Map<number, { totalQuantity: number; until: number }>();
+  private readonly terms = new Map<number, { coupon: Coupon; until: number }>();
   /** Each campaign's quantity as last read, for the error of one the issue step finds sold out. */
   private readonly quantities = new Map<number, number>();
 
@@ -35,9 +46,15 @@ export class SoldOutCouponMemory implements CouponQueries, CouponIssuer {
       throw new CouponSoldOutError({ couponId, totalQuantity: entry.totalQuantity });
     }
     if (entry) this.entries.delete(couponId);
+    const known = this.terms.get(couponId);
+    if (known && now.getTime() < known.until) return known.coupon;
 
     const coupon = await this.coupons.findById(couponId);
-    if (coupon) this.quantities.set(couponId, coupon.totalQuantity);
+    if (coupon) {
+      this.quantities.set(couponId, coupon.totalQuantity);
+      if (this.terms.size >= MAX_CAMPAIGNS) this.terms.clear();
+      this.terms.set(couponId, { coupon, until: now.getTime() + CAMPAIGN_TERMS_TTL_MS });
+    }
     if (coupon?.soldOut && coupon.isIssuableAt(now)) this.remember(couponId, coupon.totalQuantity);
     return coupon;
   }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
-import { SoldOutCouponMemory } from '../../../src/application/coupon/sold-out-coupon-memory.js';
+import {
+  CAMPAIGN_TERMS_TTL_MS,
+  SoldOutCouponMemory,
+} from '../../../src/application/coupon/sold-out-coupon-memory.js';
 import type { CouponIssuer, CouponQueries, IssueRefusal } from '../../../src/application/ports/coupon-repository.js';
 import type { Page } from '../../../src/application/shared/pagination.js';
 import { Coupon, type CouponProps } from '../../../src/domain/coupon/coupon.js';
@@ -74,11 +77,32 @@ describe('SoldOutCouponMemory', () => {
       { ...campaign, issueEndsAt: new Date('2026-11-24T03:00:00.000Z') },
       { ...campaign, issueStartsAt: new Date('2026-11-24T03:00:00.001Z') },
     ]) {
-      const { coupons, memory } = memoryOver(stored);
+      const { coupons, clock, memory } = memoryOver(stored);
       await memory.findById(1);
+      clock.advance(CAMPAIGN_TERMS_TTL_MS);
       await expect(memory.findById(1)).resolves.toMatchObject({ id: 1 });
       expect(coupons.reads).toBe(2);
     }
+  });
+
+  it('reads a campaign with copies left once a second, however many ask: its terms never change', async () => {
+    const { coupons, clock, memory } = memoryOver({ ...campaign, issuedQuantity: 1 });
+    for (const wait of [0, 1, CAMPAIGN_TERMS_TTL_MS - 2]) {
+      clock.advance(wait);
+      await expect(memory.findById(1)).resolves.toMatchObject({ id: 1, totalQuantity: 2 });
+    }
+    expect(coupons.reads).toBe(1);
+
+    clock.advance(1);
+    await expect(memory.findById(1)).resolves.toMatchObject({ id: 1 });
+    expect(coupons.reads).toBe(2);
+  });
+
+  it('reads an unknown campaign every time: it may be made meanwhile', async () => {
+    const { coupons, memory } = memoryOver(campaign);
+    await expect(memory.findById(2)).resolves.toBeUndefined();
+    coupons.stored = { ...campaign, id: 2, issuedQuantity: 0 };
+    await expect(memory.findById(2)).resolves.toMatchObject({ id: 2 });
   });
 
   it('passes an unknown campaign and the wallet reads through', async () => {
@@ -106,8 +130,9 @@ describe('SoldOutCouponMemory', () => {
 
   it('remembers nothing when the issue step refuses for another reason', async () => {
     for (const refusal of ['ALREADY_ISSUED', 'USER_NOT_FOUND'] as const) {
-      const { coupons, memory } = memoryOver({ ...campaign, issuedQuantity: 1 }, new RefusingIssuer(refusal));
+      const { coupons, clock, memory } = memoryOver({ ...campaign, issuedQuantity: 1 }, new RefusingIssuer(refusal));
       await expect(memory.issue(copyOf((await memory.findById(1))!))).resolves.toBe(refusal);
+      clock.advance(CAMPAIGN_TERMS_TTL_MS);
       await expect(memory.findById(1)).resolves.toMatchObject({ id: 1 });
       expect(coupons.reads).toBe(2);
     }
