@@ -19,11 +19,14 @@ const SWEEP_ABOVE = 10_000;
  * The shared count is one row per address, so concurrent updates of one address wait on each other's lock,
  * each holding a database connection: this instance asks for one address at a time, and once an address
  * is refused, refuses it here until its window ends, as a count never falls within a window. A flood from
- * one address then costs at most one connection and `limit + 1` updates a window per instance.
+ * one address then costs at most one connection and `limit + 1` updates a window per instance. Requests of
+ * one address waiting their turn are at most `limit`: more at once are over the budget already, and are
+ * refused without waiting, so a slow database does not let one address's queue grow without bound.
  */
 export class LimitClientRequests {
   private readonly refusedUntil = new Map<string, number>();
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly queues = new Map<string, { tail: Promise<void>; waiting: number }>();
+  private sweepAbove = SWEEP_ABOVE;
 
   constructor(
     private readonly counter: ClientRequestCounter,
@@ -33,11 +36,16 @@ export class LimitClientRequests {
 
   execute({ clientAddress }: LimitClientRequestsInput): Promise<void> {
     const key = clientKey(clientAddress);
-    const turn = (this.queues.get(key) ?? Promise.resolve()).then(() => this.countOne(key));
+    const queue = this.queues.get(key) ?? { tail: Promise.resolve(), waiting: 0 };
+    if (queue.waiting >= this.limitPerWindow) return Promise.reject(refusal(1));
+    queue.waiting++;
+    const turn = queue.tail.then(() => this.countOne(key));
     const settled = turn.catch(() => undefined);
-    this.queues.set(key, settled);
+    queue.tail = settled;
+    this.queues.set(key, queue);
     void settled.then(() => {
-      if (this.queues.get(key) === settled) this.queues.delete(key);
+      queue.waiting--;
+      if (queue.waiting === 0 && this.queues.get(key) === queue) this.queues.delete(key);
     });
     return turn;
   }
@@ -57,8 +65,11 @@ export class LimitClientRequests {
   }
 
   private remember(key: string, until: number, now: number): void {
-    if (this.refusedUntil.size >= SWEEP_ABOVE)
+    // Swept when the memory has doubled since the last sweep, so a sweep's cost is shared by as many inserts.
+    if (this.refusedUntil.size >= this.sweepAbove) {
       for (const [other, end] of this.refusedUntil) if (end <= now) this.refusedUntil.delete(other);
+      this.sweepAbove = Math.max(SWEEP_ABOVE, 2 * this.refusedUntil.size);
+    }
     this.refusedUntil.set(key, until);
   }
 }

@@ -15,6 +15,10 @@ function limiter(limit: number) {
   return { clock, counter, limit: new LimitClientRequests(counter, limit, clock) };
 }
 
+/** What a settled request was refused with; undefined when it was let through. */
+const reasonOf = (result: PromiseSettledResult<void>): unknown =>
+  result.status === 'rejected' ? (result.reason as unknown) : undefined;
+
 /** The shared counter as the database is: every call measured, answers a tick later. */
 class WatchedCounter implements ClientRequestCounter {
   calls = 0;
@@ -58,24 +62,49 @@ describe('LimitClientRequests', () => {
     const clock = new ManualClock('2026-11-24T03:00:00.000Z');
     const counter = new WatchedCounter(new InMemoryClientRequestCounter(clock));
     const limit = new LimitClientRequests(counter, 3, clock);
+    const fromOne = () => limit.execute({ clientAddress: '192.0.2.1' });
 
-    const flood = await Promise.allSettled(
-      Array.from({ length: 100 }, () => limit.execute({ clientAddress: '192.0.2.1' })),
-    );
-
-    expect(flood.filter(({ status }) => status === 'fulfilled')).toHaveLength(3);
-    expect(flood.filter(({ status }) => status === 'rejected')).toHaveLength(97);
-    expect(counter.calls).toBe(4);
+    await expect(Promise.all([fromOne(), fromOne(), fromOne()])).resolves.toHaveLength(3);
     expect(counter.mostInFlight).toBe(1);
+    await expect(fromOne()).rejects.toMatchObject({ retryAfterSeconds: 60 });
+    expect(counter.calls).toBe(4);
+
     clock.advance(20_000);
-    await expect(limit.execute({ clientAddress: '192.0.2.1' })).rejects.toMatchObject({ retryAfterSeconds: 40 });
+    const refused = await Promise.allSettled([fromOne(), fromOne(), fromOne()]);
+    expect(refused.map(reasonOf)).toEqual(
+      Array(3).fill(expect.objectContaining({ code: 'TOO_MANY_REQUESTS', retryAfterSeconds: 40 })),
+    );
     expect(counter.calls).toBe(4);
     // Other addresses are asked about meanwhile, side by side.
     await Promise.all([limit.execute({ clientAddress: '192.0.2.2' }), limit.execute({ clientAddress: '192.0.2.3' })]);
     expect(counter.mostInFlight).toBe(2);
     clock.advance(CLIENT_RATE_WINDOW_MS - 20_000);
-    await expect(limit.execute({ clientAddress: '192.0.2.1' })).resolves.toBeUndefined();
+    await expect(fromOne()).resolves.toBeUndefined();
     expect(counter.calls).toBe(7);
+  });
+
+  it('refuses at once what arrives while `limit` requests of the address wait, however slow the counter', async () => {
+    const clock = new ManualClock('2026-11-24T03:00:00.000Z');
+    const counter = new WatchedCounter(new InMemoryClientRequestCounter(clock));
+    let release = () => {};
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const stalled: ClientRequestCounter = {
+      count: async (address, windowMs) => (await slow, counter.count(address, windowMs)),
+      purge: (windowMs) => counter.purge(windowMs),
+    };
+    const limit = new LimitClientRequests(stalled, 3, clock);
+
+    const flood = Array.from({ length: 100 }, () => limit.execute({ clientAddress: '192.0.2.1' }));
+    const overflow = await Promise.allSettled(flood.slice(3));
+    release();
+
+    expect(overflow.map(reasonOf)).toEqual(
+      Array(97).fill(expect.objectContaining({ code: 'TOO_MANY_REQUESTS', retryAfterSeconds: 1 })),
+    );
+    await expect(Promise.all(flood.slice(0, 3))).resolves.toHaveLength(3);
+    expect(counter.calls).toBe(3);
+    // Once they are answered, the address queues again.
+    await expect(limit.execute({ clientAddress: '192.0.2.1' })).rejects.toMatchObject({ retryAfterSeconds: 60 });
   });
 
   it('purges the counts of windows that have ended, and only those', async () => {
