@@ -87,8 +87,12 @@ export class PgAccountRepository implements AccountRepository, AccountQueries {
     return row && { version: row.token_version, notBefore: row.tokens_not_before };
   }
 
+  /**
+   * On the pool, never on a transaction of the caller's: the users of one batch come from many requests,
+   * and the request that happened to start the batch may be inside a transaction of its own.
+   */
   async tokenStatesOf(userIds: readonly number[]): Promise<Map<number, TokenState>> {
-    const rows = await readerFor(this.db)
+    const rows = await this.db
       .selectFrom('users')
       .select(['id', 'token_version', 'tokens_not_before'])
       .where('id', '=', sql<number>`ANY(${[...userIds]}::bigint[])`)

@@ -98,13 +98,15 @@ export class TokenVersions {
     this.batch = undefined;
     for (let start = 0; start < batch.length; start += MAX_BATCH) {
       const part = batch.slice(start, start + MAX_BATCH);
-      this.accounts.tokenStatesOf(part.map(([userId]) => userId)).then(
-        (states) => part.forEach(([userId, waiting]) => waiting.resolve(states.get(userId))),
-        (error: unknown) => {
-          const reason = error instanceof Error ? error : new Error(String(error));
-          part.forEach(([, waiting]) => waiting.reject(reason));
-        },
-      );
+      Promise.resolve(part.map(([userId]) => userId))
+        .then((userIds) => this.accounts.tokenStatesOf(userIds))
+        .then(
+          (states) => part.forEach(([userId, waiting]) => waiting.resolve(states.get(userId))),
+          (error: unknown) => {
+            const reason = error instanceof Error ? error : new Error(String(error));
+            part.forEach(([, waiting]) => waiting.reject(reason));
+          },
+        );
     }
   }
 

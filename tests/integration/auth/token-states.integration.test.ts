@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { PgAccountRepository } from '../../../src/adapters/postgres/pg-account-repository.js';
+import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
 import { insertUsers } from '../../support/fixtures.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
@@ -23,5 +24,20 @@ describe('PgAccountRepository.tokenStatesOf', () => {
       ]),
     );
     await expect(accounts.tokenStatesOf([])).resolves.toEqual(new Map());
+  });
+
+  it('reads on the pool, never on the transaction of the request that happens to ask', async () => {
+    const [user] = await insertUsers(database.db, 1);
+    const accounts = new PgAccountRepository(database.db);
+
+    const seenInside = await new PgUnitOfWork(database.db).run(async (repos) => {
+      await repos.accounts.bumpTokenVersion(user!);
+      return accounts.tokenStatesOf([user!]);
+    });
+
+    expect(seenInside.get(user!)?.version).toBe(0);
+    await expect(accounts.tokenStatesOf([user!])).resolves.toEqual(
+      new Map([[user, expect.objectContaining({ version: 1 })]]),
+    );
   });
 });
