@@ -7,6 +7,9 @@ import type { VerifiedAccessToken } from '../../application/ports/access-tokens.
  * identity provider's) is still taken. Revocation is not decided here: the caller checks the user's token
  * state on every request, remembered or not. Failures are not remembered, so garbage evicts nothing.
  */
+/** Ours are about 300 characters, a provider's a few times that; a header may carry up to 16 KB. */
+export const MAX_REMEMBERED_LENGTH = 4_096;
+
 export class VerifiedTokens {
   private readonly entries = new Map<string, { readonly verified: VerifiedAccessToken; readonly untilMs: number }>();
 
@@ -25,9 +28,12 @@ export class VerifiedTokens {
     return undefined;
   }
 
-  /** Remembers a token verified at `nowMs` that its checks accept until `expiresAtMs`. */
+  /**
+   * Remembers a token verified at `nowMs` that its checks accept until `expiresAtMs`. One longer than
+   * MAX_REMEMBERED_LENGTH is not remembered, so the memory stays bounded in bytes as well as in tokens.
+   */
   remember(token: string, verified: VerifiedAccessToken, nowMs: number, expiresAtMs: number): void {
-    if (this.capacity <= 0) return;
+    if (this.capacity <= 0 || token.length > MAX_REMEMBERED_LENGTH) return;
     this.entries.delete(token);
     if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(token, { verified, untilMs: Math.min(expiresAtMs, nowMs + this.maxAgeMs) });

@@ -3,7 +3,7 @@ import type * as Jose from 'jose';
 import { describe, expect, it, vi } from 'vitest';
 import { JoseAccessTokens } from '../../../src/adapters/auth/jose-access-tokens.js';
 import { parseSigningKey } from '../../../src/adapters/auth/signing-keys.js';
-import { VerifiedTokens } from '../../../src/adapters/auth/verified-tokens.js';
+import { MAX_REMEMBERED_LENGTH, VerifiedTokens } from '../../../src/adapters/auth/verified-tokens.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 
 /** Signature checks made: jose's jwtVerify, counted. */
@@ -81,6 +81,16 @@ describe('VerifiedTokens', () => {
     remembered.remember('c', verified, 0, 10_000);
 
     expect(['a', 'b', 'c'].map((token) => remembered.get(token, 1) !== undefined)).toEqual([false, true, true]);
+  });
+
+  it('does not remember a token longer than MAX_REMEMBERED_LENGTH, so its bytes stay bounded', () => {
+    const remembered = new VerifiedTokens();
+    const longest = 'x'.repeat(MAX_REMEMBERED_LENGTH);
+    remembered.remember(longest, verified, 0, 10_000);
+    remembered.remember(`${longest}x`, verified, 0, 10_000);
+
+    expect(remembered.get(longest, 1)).toEqual(verified);
+    expect(remembered.get(`${longest}x`, 1)).toBeUndefined();
   });
 
   it('forgets a token at its expiry or its maximum age, whichever comes first', () => {
