@@ -69,6 +69,7 @@ function ensureSecretsDirectory(dir: string): void {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ELOOP' || code === 'ENOTDIR') checkPrivate(dir, lstatSync(dir), 'directory');
+    if (code === 'EACCES') refuse(dir, "cannot be read by this service's user");
     throw error;
   }
   try {

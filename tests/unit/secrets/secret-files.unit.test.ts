@@ -33,6 +33,8 @@ const asRoot = process.getuid?.() === 0;
 type Planting = [string, (path: string) => void, RegExp];
 /** `rows`, when this process can chown; none otherwise. */
 const whenRoot = (...rows: Planting[]): Planting[] => (asRoot ? rows : []);
+/** `rows`, when this process is bound by file modes (root reads any directory). */
+const whenNotRoot = (...rows: Planting[]): Planting[] => (asRoot ? [] : rows);
 
 const root = mkdtempSync(join(tmpdir(), 'secret-files-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -110,6 +112,7 @@ describe('readOrCreateSecret', () => {
   it.each<Planting>([
     ...whenRoot(['owned by another user', (path: string) => chownSync(path, STRANGER, STRANGER), /owned by uid 12345/]),
     ['writable by others', (path: string) => chmodSync(path, 0o777), /written by its group or others/],
+    ...whenNotRoot(['its owner cannot read', (path: string) => chmodSync(path, 0o300), /cannot be read by this/]),
   ])('refuses a secrets directory %s, and writes nothing into it', (_case, plant, why) => {
     const { secrets } = place();
     mkdirSync(secrets, { mode: 0o700 });
