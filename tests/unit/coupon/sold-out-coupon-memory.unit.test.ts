@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
-import {
-  CAMPAIGN_TERMS_TTL_MS,
-  SoldOutCouponMemory,
-} from '../../../src/application/coupon/sold-out-coupon-memory.js';
+import { CAMPAIGN_TERMS_TTL_MS, SoldOutCouponMemory } from '../../../src/application/coupon/sold-out-coupon-memory.js';
 import type { CouponIssuer, CouponQueries, IssueRefusal } from '../../../src/application/ports/coupon-repository.js';
 import type { Page } from '../../../src/application/shared/pagination.js';
 import { Coupon, type CouponProps } from '../../../src/domain/coupon/coupon.js';
