@@ -7,15 +7,26 @@ import type { Db } from './database.js';
  * Throws, naming the failed one, on error.
  */
 export async function migrateToLatest(db: Db, all: Record<string, Migration> = migrations): Promise<string[]> {
-  // Kysely looks for its bookkeeping table in every schema unless told which one, so name the one the
-  // connection works in (public, or a test's own schema).
-  const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db);
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: async () => withoutStatementTimeout(all) },
-    migrationTableSchema: rows[0]?.schema ?? 'public',
+  // One connection, its statement timeout lifted while it migrates: Kysely takes its migration lock in a
+  // statement of its own before the migrations' transaction, and an instance starting while another one
+  // migrates must wait there for as long as that takes, not fail on the pool's timeout. Each migration's
+  // transaction lifts it again (SET LOCAL) in case a migration resets it.
+  const { error, results = [] } = await db.connection().execute(async (connection) => {
+    await sql`SET statement_timeout = 0`.execute(connection);
+    try {
+      // Kysely looks for its bookkeeping table in every schema unless told which one, so name the one the
+      // connection works in (public, or a test's own schema).
+      const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(connection);
+      const migrator = new Migrator({
+        db: connection,
+        provider: { getMigrations: async () => withoutStatementTimeout(all) },
+        migrationTableSchema: rows[0]?.schema ?? 'public',
+      });
+      return await migrator.migrateToLatest();
+    } finally {
+      await sql`RESET statement_timeout`.execute(connection);
+    }
   });
-  const { error, results = [] } = await migrator.migrateToLatest();
   const failed = results.find((result) => result.status === 'Error');
   if (error !== undefined) {
     const reason = error instanceof Error ? error.message : JSON.stringify(error);

@@ -44,4 +44,26 @@ describe('migrating a running shop', () => {
       await limited.destroy();
     }
   });
+
+  it('lets a second instance wait for the first one migrating, however long that takes', async () => {
+    const schema = `${database.schema}_two`;
+    await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(database.db);
+    const instance = () =>
+      createDb({ url: database.url, schema, poolSize: 1, limits: { statementTimeoutMs: 200, lockTimeoutMs: 300 } });
+    const [first, second] = [instance(), instance()];
+    const slow = { up: async (db: Kysely<unknown>) => void (await sql`SELECT pg_sleep(0.6)`.execute(db)) };
+    try {
+      const applied = await Promise.all([
+        migrateToLatest(first, { ...migrations, '9999-slow': slow }),
+        migrateToLatest(second, { ...migrations, '9999-slow': slow }),
+      ]);
+
+      expect(applied.map((names) => names.length).sort()).toEqual([0, Object.keys(migrations).length + 1]);
+      // The connection that migrated is back in its pool with the service's statement timeout.
+      await expect(sql`SELECT pg_sleep(0.5)`.execute(second)).rejects.toThrow(/statement timeout/);
+    } finally {
+      await Promise.all([first.destroy(), second.destroy()]);
+      await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(database.db);
+    }
+  });
 });
