@@ -9,8 +9,10 @@ import type { Db } from './database.js';
 export async function migrateToLatest(db: Db, all: Record<string, Migration> = migrations): Promise<string[]> {
   // One connection, its statement timeout lifted while it migrates: Kysely takes its migration lock in a
   // statement of its own before the migrations' transaction, and an instance starting while another one
-  // migrates must wait there for as long as that takes, not fail on the pool's timeout. Each migration's
-  // transaction lifts it again (SET LOCAL) in case a migration resets it.
+  // migrates must wait there for as long as that takes, not fail on the pool's timeout; and an index built
+  // on a large table may take minutes, where a deploy failed on the timeout would fail so on every retry.
+  // The lock timeout stays, so a migration waiting behind a long transaction gives up instead of queueing
+  // every request behind its lock.
   const { error, results = [] } = await db.connection().execute(async (connection) => {
     await sql`SET statement_timeout = 0`.execute(connection);
     try {
@@ -19,7 +21,7 @@ export async function migrateToLatest(db: Db, all: Record<string, Migration> = m
       const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(connection);
       const migrator = new Migrator({
         db: connection,
-        provider: { getMigrations: async () => withoutStatementTimeout(all) },
+        provider: { getMigrations: async () => all },
         migrationTableSchema: rows[0]?.schema ?? 'public',
       });
       return await migrator.migrateToLatest();
@@ -33,25 +35,4 @@ export async function migrateToLatest(db: Db, all: Record<string, Migration> = m
     throw new Error(`Migration ${failed?.migrationName ?? '(unknown)'} failed: ${reason}`, { cause: error });
   }
   return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
-}
-
-/**
- * Each migration with the pool's statement timeout lifted for its transaction: an index built on a large
- * table may take minutes, and a deploy that failed on the timeout would fail the same way on every retry.
- * The lock timeout stays, so a migration waiting behind a long transaction gives up instead of queueing
- * every request behind its lock.
- */
-function withoutStatementTimeout(all: Record<string, Migration>): Record<string, Migration> {
-  return Object.fromEntries(
-    Object.entries(all).map(([name, migration]) => [
-      name,
-      {
-        async up(db) {
-          await sql`SET LOCAL statement_timeout = 0`.execute(db);
-          await migration.up(db);
-        },
-        ...(migration.down ? { down: (db) => migration.down!(db) } : {}),
-      } satisfies Migration,
-    ]),
-  );
 }
