@@ -27,9 +27,11 @@ const MAX_CAMPAIGNS = 10_000;
  */
 export class SoldOutCouponMemory implements CouponQueries, CouponIssuer {
   private readonly entries = new Map<number, { totalQuantity: number; until: number }>();
+  /**
+   * Each campaign as last read, reused until `until`; kept past it, for the quantity in the error of one the
+   * issue step finds sold out.
+   */
   private readonly terms = new Map<number, { coupon: Coupon; until: number }>();
-  /** Each campaign's quantity as last read, for the error of one the issue step finds sold out. */
-  private readonly quantities = new Map<number, number>();
 
   constructor(
     private readonly coupons: CouponQueries,
@@ -51,7 +53,6 @@ export class SoldOutCouponMemory implements CouponQueries, CouponIssuer {
 
     const coupon = await this.coupons.findById(couponId);
     if (coupon) {
-      this.quantities.set(couponId, coupon.totalQuantity);
       if (this.terms.size >= MAX_CAMPAIGNS) this.terms.clear();
       this.terms.set(couponId, { coupon, until: now.getTime() + CAMPAIGN_TERMS_TTL_MS });
     }
@@ -61,7 +62,7 @@ export class SoldOutCouponMemory implements CouponQueries, CouponIssuer {
 
   async issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
     const issued = await this.issuer.issue(draft);
-    const totalQuantity = this.quantities.get(draft.couponId);
+    const totalQuantity = this.terms.get(draft.couponId)?.coupon.totalQuantity;
     if (issued === 'SOLD_OUT' && totalQuantity !== undefined) this.remember(draft.couponId, totalQuantity);
     return issued;
   }
