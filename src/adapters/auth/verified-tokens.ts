@@ -1,5 +1,8 @@
 import type { VerifiedAccessToken } from '../../application/ports/access-tokens.js';
 
+/** Ours are about 300 characters, a provider's a few times that; a header may carry up to 16 KB. */
+export const MAX_REMEMBERED_LENGTH = 4_096;
+
 /**
  * Tokens whose signature and claims passed, remembered by the token's exact text, so a client's repeated
  * requests skip the signature check. What a token says cannot change, so only time can end an entry: the
@@ -7,9 +10,6 @@ import type { VerifiedAccessToken } from '../../application/ports/access-tokens.
  * identity provider's) is still taken. Revocation is not decided here: the caller checks the user's token
  * state on every request, remembered or not. Failures are not remembered, so garbage evicts nothing.
  */
-/** Ours are about 300 characters, a provider's a few times that; a header may carry up to 16 KB. */
-export const MAX_REMEMBERED_LENGTH = 4_096;
-
 export class VerifiedTokens {
   private readonly entries = new Map<string, { readonly verified: VerifiedAccessToken; readonly untilMs: number }>();
 
