@@ -138,8 +138,8 @@ export function takeStockAtLimit(pool: pg.Pool, productId: number, quantity: num
  * in ascending id order, then the balance (the service's global lock order); the verdict (every product
  * found and in stock, the balance enough) is reached on the locked rows before anything is written, so
  * the order is placed whole or not at all; the stock and the balance are guarded again as they are written.
- * Then the order, its lines, its payment, the ledger entry, the outbox event and the day's rollup rows (in
- * product order) are written from the locked rows.
+ * Then the order, its lines, its payment, the ledger entry, the outbox event and the units sold (appended
+ * for the rollup's fold, as the service does) are written from the locked rows.
  */
 const PLACE_ORDER = `
   WITH item AS (
@@ -192,10 +192,8 @@ const PLACE_ORDER = `
            now(), now()
     FROM placed
   ), rollup AS (
-    INSERT INTO product_daily_sales (sales_date, product_id, quantity)
-    SELECT (placed.created_at AT TIME ZONE $4::text)::date, line.product_id, line.quantity
-    FROM placed, line ORDER BY line.product_id
-    ON CONFLICT (sales_date, product_id) DO UPDATE SET quantity = product_daily_sales.quantity + excluded.quantity
+    INSERT INTO product_sales_pending (sales_date, product_id, quantity)
+    SELECT (placed.created_at AT TIME ZONE $4::text)::date, line.product_id, line.quantity FROM placed, line
   )
   SELECT (SELECT id FROM placed) AS order_id, found, in_stock FROM verdict`;
 
@@ -318,9 +316,8 @@ const CANCEL_ORDER = `
     UPDATE orders o SET status = CASE WHEN ok.nothing_left THEN 'CANCELLED' ELSE 'PARTIALLY_CANCELLED' END
     FROM ok, recorded WHERE o.id = ok.id
   ), unsold AS (
-    UPDATE product_daily_sales s SET quantity = s.quantity - w.quantity
-    FROM ok, recorded, wanted w
-    WHERE s.sales_date = (ok.created_at AT TIME ZONE $6::text)::date AND s.product_id = w.product_id
+    INSERT INTO product_sales_pending (sales_date, product_id, quantity)
+    SELECT (ok.created_at AT TIME ZONE $6::text)::date, w.product_id, -w.quantity FROM ok, recorded, wanted w
   ), outbox AS (
     INSERT INTO data_platform_outbox (type, order_id, cancellation_id, payload, next_attempt_at, created_at)
     SELECT 'ORDER_CANCELLED', ok.id, recorded.id,

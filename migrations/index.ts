@@ -11,6 +11,7 @@ import * as clientRateLimits from './0009-client-rate-limits.js';
 import * as refreshTokenPurge from './0010-refresh-token-purge.js';
 import * as couponCopyWindow from './0011-coupon-copy-window.js';
 import * as loginAttemptsAddressDefault from './0012-login-attempts-address-default.js';
+import * as productSalesPending from './0013-product-sales-pending.js';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the folder so the same code runs from
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0010-refresh-token-purge': refreshTokenPurge,
   '0011-coupon-copy-window': couponCopyWindow,
   '0012-login-attempts-address-default': loginAttemptsAddressDefault,
+  '0013-product-sales-pending': productSalesPending,
 };

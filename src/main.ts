@@ -14,6 +14,7 @@ import type { EmbeddedDatabase } from './adapters/postgres/embedded.js';
 import { encodingProblem } from './adapters/postgres/encoding.js';
 import { migrateToLatest } from './adapters/postgres/migrate.js';
 import { isDatabaseUnavailable } from './adapters/postgres/pg-errors.js';
+import { PgSalesRollup, startSalesFolding } from './adapters/postgres/pg-sales-rollup.js';
 import { SecretFileRefused, readOrCreateSecret } from './adapters/secrets/secret-files.js';
 import { DEMO_ADMIN_EMAIL, seedDemoShopIfEmpty } from './adapters/seed/demo-shop.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -211,6 +212,10 @@ async function main(): Promise<void> {
   const keyPurge = startKeyPurge(container, (error) =>
     logger.warn({ err: error }, 'purging expired idempotency keys failed'),
   );
+  const folding = startSalesFolding(new PgSalesRollup(db), {
+    onError: (error) =>
+      logger.warn({ err: error }, 'folding sales into the popular-products rollup failed; trying again shortly'),
+  });
   if (!config.DATA_PLATFORM_URL && embedded)
     logger.warn('DATA_PLATFORM_URL is unset: paid orders are logged, not sent to the data platform');
   else if (!config.DATA_PLATFORM_URL)
@@ -235,6 +240,7 @@ async function main(): Promise<void> {
     }, config.SHUTDOWN_TIMEOUT_MS).unref();
     await app.close();
     keyPurge.stop();
+    await folding.stop();
     await relay.stop();
     await db.destroy();
     await embedded?.stop();

@@ -217,7 +217,7 @@ async function booksCheck(pool: pg.Pool, timeZone: string, { products, buyers }:
        JOIN orders o ON o.id = l.order_id
        GROUP BY 1, 2
      ), rollup AS (
-       SELECT sales_date AS day, product_id, quantity AS units FROM product_daily_sales WHERE product_id = ANY($1::bigint[])
+       SELECT sales_date AS day, product_id, quantity AS units FROM product_daily_sales_live WHERE product_id = ANY($1::bigint[])
      )
      SELECT
        (SELECT count(*) FROM products p LEFT JOIN sold s ON s.product_id = p.id LEFT JOIN cancelled c ON c.product_id = p.id

@@ -51,7 +51,7 @@ async function stockCheck(pool: pg.Pool, productIds: number[], initialStock: num
     `SELECT count(*) FILTER (WHERE p.stock < 0 OR coalesce(s.sold, 0) > $2) AS oversold,
             count(*) FILTER (WHERE p.stock + coalesce(s.sold, 0) <> $2) AS mismatched,
             coalesce(sum(s.sold), 0) AS sold,
-            (SELECT coalesce(sum(quantity), 0) FROM product_daily_sales WHERE product_id = ANY($1::bigint[])) AS rollup
+            (SELECT coalesce(sum(quantity), 0) FROM product_daily_sales_live WHERE product_id = ANY($1::bigint[])) AS rollup
      FROM products p
      LEFT JOIN (SELECT product_id, sum(quantity) AS sold FROM order_lines GROUP BY product_id) s ON s.product_id = p.id
      WHERE p.id = ANY($1::bigint[])`,

@@ -201,6 +201,14 @@ export interface IdempotencyKeysTable {
   created_at: Date;
 }
 
+/** Units sold (negative: taken back by a cancellation) not yet folded into product_daily_sales. */
+export interface ProductSalesPendingTable {
+  id: Generated<number>;
+  sales_date: ColumnType<string, string, string>;
+  product_id: number;
+  quantity: number;
+}
+
 export interface ProductDailySalesTable {
   /** The shop-local day, as 'YYYY-MM-DD'. */
   sales_date: ColumnType<string, string, string>;
@@ -225,6 +233,7 @@ export interface Database {
   data_platform_outbox: DataPlatformOutboxTable;
   idempotency_keys: IdempotencyKeysTable;
   product_daily_sales: ProductDailySalesTable;
+  product_sales_pending: ProductSalesPendingTable;
   password_credentials: PasswordCredentialsTable;
   external_identities: ExternalIdentitiesTable;
   refresh_token_families: RefreshTokenFamiliesTable;

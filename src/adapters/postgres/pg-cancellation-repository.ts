@@ -66,8 +66,8 @@ export class PgCancellationRepository implements CancellationRepository {
   /**
    * One statement. `claimed` locks the cancelled lines' products in ascending id order (FOR NO KEY UPDATE,
    * what the stock update takes) and checks that each can take its units back within the stock limit; every
-   * write after it runs only if all can. The sales rows are written after the products, by a transaction
-   * that holds those products, so two writers of one sales row never both hold it and wait.
+   * write after it runs only if all can. The units taken back are appended to product_sales_pending as
+   * negative units of the order's day, which the fold subtracts from the rollup.
    */
   async record({
     order,
@@ -126,9 +126,8 @@ export class PgCancellationRepository implements CancellationRepository {
       ), marked AS (
         UPDATE orders SET status = ${order.status} FROM recorded WHERE orders.id = ${order.id}::bigint
       ), unsold AS (
-        UPDATE product_daily_sales s SET quantity = s.quantity - w.quantity
-        FROM recorded, wanted w
-        WHERE s.sales_date = ${salesDay}::date AND s.product_id = w.product_id
+        INSERT INTO product_sales_pending (sales_date, product_id, quantity)
+        SELECT ${salesDay}::date, w.product_id, -w.quantity FROM recorded, wanted w
       ), outbox AS (
         INSERT INTO data_platform_outbox (type, order_id, cancellation_id, payload, next_attempt_at, created_at)
         SELECT 'ORDER_CANCELLED', ${order.id}::bigint, recorded.id, ${JSON.stringify(event)}::jsonb, now(), now()

@@ -86,7 +86,8 @@ export class PgCheckoutRepository implements CheckoutRepository {
    * once locked (a row that changed while it was waited for is judged in its new state): does it still have
    * the stock and the price the order was decided on? Every write after it runs only when all of them do, so
    * a stale decision writes nothing; its products stay locked, all of them, as the global order wants, so
-   * the decision made again on them stands. The sales rows are taken last, in ascending product id order.
+   * the decision made again on them stands. The units sold are appended to product_sales_pending, not added
+   * to the day's rollup row: that row would be a second hot row per product, held till commit.
    */
   async place({ order, payment, couponUsed, stock, salesDay }: Placement): Promise<boolean> {
     const { balance, entry } = payment;
@@ -148,10 +149,8 @@ export class PgCheckoutRepository implements CheckoutRepository {
         INSERT INTO data_platform_outbox (order_id, payload, next_attempt_at, created_at)
         SELECT placed.id, ${JSON.stringify(order.paidEvent())}::jsonb, now(), now() FROM placed
       ), sales AS (
-        INSERT INTO product_daily_sales (sales_date, product_id, quantity)
-        SELECT ${salesDay}::date, w.product_id, w.quantity FROM placed, wanted w ORDER BY w.product_id
-        ON CONFLICT (sales_date, product_id)
-        DO UPDATE SET quantity = product_daily_sales.quantity + excluded.quantity
+        INSERT INTO product_sales_pending (sales_date, product_id, quantity)
+        SELECT ${salesDay}::date, w.product_id, w.quantity FROM placed, wanted w
       )
       SELECT count(*)::int AS placed FROM placed`.execute(this.db);
     return rows[0]!.placed === 1;

@@ -13,13 +13,16 @@ export class PgSalesStatistics implements SalesStatistics {
     return readerFor(this.pool);
   }
 
-  /** Reads at most (days × products sold) rollup rows: its cost does not grow with the number of orders. */
+  /**
+   * Reads at most (days × products sold) rollup rows and the sales not folded yet: its cost does not grow
+   * with the number of orders.
+   */
   async topSellers(firstDay: LocalDate, lastDay: LocalDate, limit: number): Promise<ProductSales[]> {
     const { rows } = await sql<{ id: number; name: string; price: number; stock: number; sold: number }>`
       SELECT p.id, p.name, p.price, p.stock, top.sold
       FROM (
         SELECT product_id, sum(quantity) AS sold
-        FROM product_daily_sales
+        FROM product_daily_sales_live
         WHERE sales_date BETWEEN ${firstDay}::date AND ${lastDay}::date
         GROUP BY product_id
         HAVING sum(quantity) > 0

@@ -23,7 +23,7 @@ export interface CancelOrderInput {
  *
  * Locks: the order's row first, so cancellations of one order queue there and each decides on every one
  * before it; then the rest in the global lock order every use case follows (coupon copy, balance, products
- * by ascending id, their sales rows), so a cancellation and an order or a charge never wait on each other in
+ * by ascending id), so a cancellation and an order or a charge never wait on each other in
  * a cycle. The order's user or an admin may cancel; to any other customer the order does not exist.
  */
 export class CancelOrder {

@@ -19,9 +19,8 @@ export interface PlaceOrderInput {
  * One transaction takes the stock, uses the coupon, debits the balance and records the payment, the
  * outbox event and the day's sales, or does none of it.
  *
- * The rows many orders share (the products, their day's sales rows) are held as briefly as the guarantees
- * allow. The buyer's own rows are locked first (coupon copy, then balance: only the buyer's own requests
- * wait on them); the products are read without a lock, and the domain decides the whole order on them, in
+ * The rows many orders share (the products) are held as briefly as the guarantees allow. The buyer's own
+ * rows are locked first (coupon copy, then balance: only the buyer's own requests wait on them); the products are read without a lock, and the domain decides the whole order on them, in
  * the contract's order of checks. Then one statement takes the stock, guarded by the stock and price the
  * decision saw, and writes everything else; the products' locks last from that statement to the commit.
  * When a product changed in between (another order took its stock, a price moved), the statement writes
@@ -29,8 +28,7 @@ export interface PlaceOrderInput {
  * never oversold nor priced at a stale price, and the second decision stands.
  *
  * The global lock order, the same in every use case that takes more than one: the order's row (a
- * cancellation's; an order has none yet), coupon copy, balance, products by ascending id, their sales rows by
- * ascending product id.
+ * cancellation's; an order has none yet), coupon copy, balance, products by ascending id.
  */
 export class PlaceOrder {
   constructor(

@@ -174,9 +174,15 @@ describe('the invariant checker', () => {
       ['outbox'],
     ],
     [
-      'a sale missing from the rollup',
-      sql`UPDATE product_daily_sales SET quantity = quantity + 1`,
-      sql`UPDATE product_daily_sales SET quantity = quantity - 1`,
+      'a sale not yet folded counted twice',
+      sql`UPDATE product_sales_pending SET quantity = quantity * 2 WHERE id = (SELECT min(id) FROM product_sales_pending)`,
+      sql`UPDATE product_sales_pending SET quantity = quantity / 2 WHERE id = (SELECT min(id) FROM product_sales_pending)`,
+      ['popular rollup'],
+    ],
+    [
+      'a folded sale nobody made',
+      sql`INSERT INTO product_daily_sales (sales_date, product_id, quantity) SELECT '2001-01-01', min(id), 1 FROM products`,
+      sql`DELETE FROM product_daily_sales WHERE sales_date = '2001-01-01'`,
       ['popular rollup'],
     ],
   ])('catches %s, and holds again once it is put back', async (_label, corrupt, restore, expected) => {

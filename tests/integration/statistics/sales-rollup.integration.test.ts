@@ -51,7 +51,7 @@ async function unitsBy(
 
 const rollupOf = (productIds: number[]) =>
   unitsBy(
-    sql`SELECT product_id, sum(quantity) AS units FROM product_daily_sales WHERE product_id = ANY(${productIds}::bigint[]) GROUP BY product_id`,
+    sql`SELECT product_id, sum(quantity) AS units FROM product_daily_sales_live WHERE product_id = ANY(${productIds}::bigint[]) GROUP BY product_id`,
   );
 const orderLinesOf = (productIds: number[]) =>
   unitsBy(
@@ -59,7 +59,7 @@ const orderLinesOf = (productIds: number[]) =>
   );
 const rollupRowsOf = async (productIds: number[]) => {
   const { rows } = await sql<{ day: string; product_id: number; quantity: number }>`
-    SELECT sales_date::text AS day, product_id, quantity FROM product_daily_sales
+    SELECT sales_date::text AS day, product_id, quantity FROM product_daily_sales_live
     WHERE product_id = ANY(${productIds}::bigint[]) ORDER BY sales_date, product_id`.execute(database.db);
   return rows.map(({ day, product_id, quantity }) => ({
     day,
@@ -77,7 +77,7 @@ function seeded(seed: number): (below: number) => number {
   };
 }
 
-describe('the product_daily_sales rollup on PostgreSQL', () => {
+describe('the popular-products rollup (folded and pending) on PostgreSQL', () => {
   it('after 200 concurrent orders over 20 products, holds exactly the units of the order lines', async () => {
     const s = shop();
     const products = await newProducts(s, 20);

@@ -1,0 +1,83 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
+import type { Db } from './database.js';
+
+/**
+ * Moves the units orders and cancellations appended to product_sales_pending into the product_daily_sales
+ * rollup, oldest first. Readers read both through product_daily_sales_live, so folding changes what they
+ * read in no way; it only keeps the pending rows few.
+ *
+ * One fold at a time per schema across every instance (a transaction-scoped advisory lock, which a
+ * transaction-mode pooler keeps): a batch is a prefix of the pending rows by id, and a cancellation's row always comes after
+ * its order's, so the rollup never goes below zero. Two folds at once could commit a later batch first.
+ */
+export class PgSalesRollup {
+  constructor(
+    private readonly db: Db,
+    readonly batchSize = 10_000,
+  ) {}
+
+  /**
+   * Folds up to a batch in one statement; how many pending rows it folded (none while another fold runs).
+   * Existing rollup rows are updated rather than upserted: PostgreSQL checks a proposed row's CHECK before
+   * ON CONFLICT, and a batch may net negative units for a day whose sales an earlier batch folded.
+   */
+  async fold(): Promise<number> {
+    const { rows } = await sql<{ folded: number }>`
+      WITH claimed AS (
+        SELECT pg_try_advisory_xact_lock(hashtextextended('fold ' || current_schema() || '.product_sales_pending', 0)) AS ok
+      ), taken AS (
+        DELETE FROM product_sales_pending
+        WHERE id IN (SELECT id FROM product_sales_pending WHERE (SELECT ok FROM claimed) ORDER BY id LIMIT ${this.batchSize})
+        RETURNING sales_date, product_id, quantity
+      ), summed AS (
+        SELECT sales_date, product_id, sum(quantity)::bigint AS quantity FROM taken GROUP BY sales_date, product_id
+      ), added AS (
+        UPDATE product_daily_sales r SET quantity = r.quantity + s.quantity
+        FROM summed s WHERE r.sales_date = s.sales_date AND r.product_id = s.product_id
+        RETURNING r.sales_date, r.product_id
+      ), created AS (
+        INSERT INTO product_daily_sales (sales_date, product_id, quantity)
+        SELECT s.sales_date, s.product_id, s.quantity FROM summed s
+        WHERE s.quantity <> 0
+          AND NOT EXISTS (SELECT FROM added a WHERE a.sales_date = s.sales_date AND a.product_id = s.product_id)
+      )
+      SELECT count(*)::int AS folded FROM taken`.execute(this.db);
+    return rows[0]!.folded;
+  }
+}
+
+export interface SalesFoldingOptions {
+  /** The pause after a fold that found less than a full batch. */
+  readonly intervalMs?: number;
+  readonly onError: (error: unknown) => void;
+}
+
+/**
+ * Folds in the background: at once again while folds come back full, otherwise every `intervalMs`. A failed
+ * fold is reported and tried again after the same pause. `stop` resolves once the fold in flight is done.
+ */
+export function startSalesFolding(
+  rollup: PgSalesRollup,
+  { intervalMs = 1_000, onError }: SalesFoldingOptions,
+): { stop(): Promise<void> } {
+  const stopping = new AbortController();
+  const loop = (async () => {
+    while (!stopping.signal.aborted) {
+      let full = false;
+      try {
+        full = (await rollup.fold()) >= rollup.batchSize;
+      } catch (error) {
+        onError(error);
+      }
+      if (full) continue;
+      await sleep(intervalMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+    }
+  })();
+  return {
+    async stop() {
+      stopping.abort();
+      await loop;
+    },
+  };
+}
