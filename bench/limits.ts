@@ -145,7 +145,7 @@ const PLACE_ORDER = `
   WITH item AS (
     SELECT * FROM unnest($2::bigint[], $3::int[]) WITH ORDINALITY AS item (product_id, quantity, line_no)
   ), locked AS MATERIALIZED (
-    SELECT id, name, price, stock FROM products WHERE id = ANY($2::bigint[]) ORDER BY id FOR UPDATE
+    SELECT id, name, price, stock FROM products WHERE id = ANY($2::bigint[]) ORDER BY id FOR NO KEY UPDATE
   ), line AS (
     SELECT item.line_no, locked.id AS product_id, locked.name, item.quantity, locked.price AS unit_price,
            locked.price * item.quantity AS amount, locked.stock >= item.quantity AS in_stock

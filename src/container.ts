@@ -53,6 +53,7 @@ import { CachedSalesStatistics } from './application/statistics/cached-sales-sta
 import { GetPopularProducts } from './application/statistics/get-popular-products.js';
 import type { BalanceQueries } from './application/ports/balance-queries.js';
 import type { BalanceCharges } from './application/ports/balance-repository.js';
+import type { CheckoutRepository } from './application/ports/checkout-repository.js';
 import type { Clock } from './application/ports/clock.js';
 import type { CouponIssuer, CouponQueries } from './application/ports/coupon-repository.js';
 import type { IdempotencyKeyPurge } from './application/ports/idempotency-keys.js';
@@ -84,6 +85,7 @@ import type { SeedUseCases } from './adapters/seed/demo-shop.js';
 import { type Db, poolStatisticsOf } from './adapters/postgres/database.js';
 import { PgBalanceQueries } from './adapters/postgres/pg-balance-queries.js';
 import { PgBalanceCharges } from './adapters/postgres/pg-balance-repository.js';
+import { PgCheckoutRepository } from './adapters/postgres/pg-checkout-repository.js';
 import { PgCouponIssuer, PgCouponQueries } from './adapters/postgres/pg-coupon-repository.js';
 import { PgIdempotencyKeys } from './adapters/postgres/pg-idempotency-keys.js';
 import { PgOrderQueries } from './adapters/postgres/pg-order-repository.js';
@@ -94,6 +96,7 @@ import { PgUnitOfWork } from './adapters/postgres/pg-unit-of-work.js';
 import { PgUserRepository } from './adapters/postgres/pg-user-repository.js';
 import { systemClock } from './adapters/system-clock.js';
 import { InMemoryBalanceCharges, InMemoryBalanceRepository } from './adapters/memory/in-memory-balance-repository.js';
+import { InMemoryCheckoutSteps } from './adapters/memory/in-memory-checkout-repository.js';
 import { InMemoryCouponRepository } from './adapters/memory/in-memory-coupon-repository.js';
 import { InMemoryDeliveryStore } from './adapters/memory/in-memory-delivery-store.js';
 import { InMemoryOrderRepository } from './adapters/memory/in-memory-order-repository.js';
@@ -108,6 +111,8 @@ const TOKENS = {
   Clock: Symbol('Clock') as InjectionToken<Clock>,
   UnitOfWork: Symbol('UnitOfWork') as InjectionToken<UnitOfWork>,
   BalanceCharges: Symbol('BalanceCharges') as InjectionToken<BalanceCharges>,
+  /** The checkout outside a unit of work: each call a step that commits by itself. */
+  Checkouts: Symbol('Checkouts') as InjectionToken<CheckoutRepository>,
   UserQueries: Symbol('UserQueries') as InjectionToken<UserQueries>,
   BalanceQueries: Symbol('BalanceQueries') as InjectionToken<BalanceQueries>,
   ProductQueries: Symbol('ProductQueries') as InjectionToken<ProductQueries>,
@@ -208,6 +213,11 @@ export function createContainer({
     repositories.kind === 'POSTGRES'
       ? new PgBalanceCharges(repositories.db)
       : new InMemoryBalanceCharges(repositories.store, r.resolve(TOKENS.UnitOfWork)),
+  );
+  single(TOKENS.Checkouts, (r) =>
+    repositories.kind === 'POSTGRES'
+      ? new PgCheckoutRepository(repositories.db)
+      : new InMemoryCheckoutSteps(r.resolve(TOKENS.UnitOfWork)),
   );
   adapter(TOKENS.ProductQueries, PgProductQueries, InMemoryProductRepository);
   adapter(TOKENS.CouponQueries, PgCouponQueries, InMemoryCouponRepository);
@@ -341,7 +351,7 @@ export function createContainer({
         now(r),
       ),
   );
-  single(PlaceOrder, (r) => new PlaceOrder(uow(r), now(r), timeZone));
+  single(PlaceOrder, (r) => new PlaceOrder(uow(r), r.resolve(TOKENS.Checkouts), now(r), timeZone));
   single(CancelOrder, (r) => new CancelOrder(uow(r), now(r), timeZone));
   single(GetPopularProducts, (r) => new GetPopularProducts(r.resolve(CachedSalesStatistics), now(r), timeZone));
   single(GetOrder, (r) => new GetOrder(r.resolve(TOKENS.OrderQueries)));

@@ -198,17 +198,28 @@ function orderScenario(
         placeOrderAtLimit(context.pg, context.timeZone, userId, items),
       );
       const expectedRefusal = stock < ORDERS * 3 ? ['INSUFFICIENT_STOCK'] : [];
-      const unexpected = (run: typeof service) =>
-        Object.entries(tally(run.run.samples.map((s) => s.value))).reduce(
-          (sum, [key, count]) => (key === 'PAID' || expectedRefusal.includes(key) ? sum : sum + count),
-          0,
+      const unexpectedOf = (run: typeof service) =>
+        Object.entries(tally(run.run.samples.map((s) => s.value))).filter(
+          ([key]) => key !== 'PAID' && !expectedRefusal.includes(key),
         );
+      const unexpected = (run: typeof service) => unexpectedOf(run).reduce((sum, [, count]) => sum + count, 0);
+      // Names the answers too (an error's message), so a failed check can be told apart without a rerun.
+      const unexpectedProblem = (label: string, run: typeof service) =>
+        unexpected(run) === 0
+          ? []
+          : [
+              `${label}: ${unexpected(run)} unexpected answers (` +
+                unexpectedOf(run)
+                  .map(([key, count]) => `${key.slice(0, 80)} ×${count}`)
+                  .join('; ') +
+                ')',
+            ];
       const errors = unexpected(service);
       const others = [
         ...ceiling.problems.map((problem) => `ceiling: ${problem}`),
         ...limit.problems.map((problem) => `limit: ${problem}`),
-        ...(unexpected(ceiling) === 0 ? [] : [`ceiling: ${unexpected(ceiling)} unexpected answers`]),
-        ...(unexpected(limit) === 0 ? [] : [`limit: ${unexpected(limit)} unexpected answers`]),
+        ...unexpectedProblem('ceiling', ceiling),
+        ...unexpectedProblem('limit', limit),
       ];
       const problems = [...service.problems, ...others];
       const rows = [

@@ -9,6 +9,7 @@ import { Balance } from '../../domain/balance/balance.js';
 import { Product } from '../../domain/product/product.js';
 import type { Db } from './database.js';
 import { type CopyJson, copyFromJson } from './pg-coupon-repository.js';
+import { readerFor, writerFor } from './pg-transaction-context.js';
 
 interface ProductRow {
   id: number;
@@ -21,22 +22,34 @@ const toProducts = (rows: readonly ProductRow[]) =>
   new Map(rows.map((row) => [row.id, new Product({ id: row.id, name: row.name, price: row.price, stock: row.stock })]));
 
 /**
- * An order in two statements besides BEGIN and COMMIT, and the products (the rows every buyer shares) locked
- * only for the second and the commit. Measured with `npm run bench -- orders`: see the README's figures.
- * Where the domain must decide on a locked row, the row is locked with SELECT … FOR UPDATE (the buyer's
- * coupon copy and balance); the products' stock is taken by a guarded statement instead, which finds a
- * change since the read rather than waiting for the decision under the lock.
+ * An order's statements. Where the domain must decide on a locked row (inside a unit of work), the buyer's
+ * coupon copy and balance are locked with SELECT … FOR UPDATE; the products' stock is taken by a guarded
+ * statement instead, which finds a change since the read rather than waiting for the decision under the
+ * lock. Every method runs on the caller's open transaction when there is one, else on the pool: outside a
+ * unit of work, `place` is a statement that commits by itself.
  */
 export class PgCheckoutRepository implements CheckoutRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly pool: Db) {}
+
+  private get db(): Db {
+    return readerFor(this.pool);
+  }
+
+  peek(request: CheckoutRequest): Promise<Checkout> {
+    return this.read(request, false);
+  }
+
+  open(request: CheckoutRequest): Promise<Checkout> {
+    return this.read(request, true);
+  }
 
   /**
-   * One round trip: the buyer's own coupon copy locked (never its campaign row, the issuers' hot row; another
-   * user's copy is not theirs to lock, and reads as none), then the balance
-   * (the balance's CTE reads the copy's, so it is taken second), the user's existence, the products unlocked,
+   * One round trip: the buyer's own coupon copy (never its campaign row, the issuers' hot row; another
+   * user's copy is not theirs, and reads as none), then the balance, locked in that order when `lock` (the
+   * balance's CTE reads the copy's, so it is taken second), the user's existence, the products unlocked,
    * and the order's id from its sequence.
    */
-  async open({ userId, userCouponId, productIds }: CheckoutRequest): Promise<Checkout> {
+  private async read({ userId, userCouponId, productIds }: CheckoutRequest, lock: boolean): Promise<Checkout> {
     const { rows } = await sql<{
       user_exists: boolean;
       order_id: number;
@@ -49,11 +62,11 @@ export class PgCheckoutRepository implements CheckoutRepository {
                c.name, c.discount_type, c.discount_value
         FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
         WHERE uc.id = ${userCouponId ?? null}::bigint AND uc.user_id = ${userId}
-        FOR UPDATE OF uc
+        ${lock ? sql`FOR UPDATE OF uc` : sql``}
       ), wallet AS (
         SELECT b.amount, b.updated_at FROM balances b
         WHERE b.user_id = ${userId} AND (SELECT count(*) FROM copy) >= 0
-        FOR UPDATE
+        ${lock ? sql`FOR UPDATE` : sql``}
       )
       SELECT EXISTS (SELECT 1 FROM users WHERE id = ${userId}) AS user_exists,
              (SELECT row_to_json(copy) FROM copy) AS copy,
@@ -82,14 +95,16 @@ export class PgCheckoutRepository implements CheckoutRepository {
   }
 
   /**
-   * One statement. `claimed` locks every product of the order in ascending id order and judges each as it is
-   * once locked (a row that changed while it was waited for is judged in its new state): does it still have
-   * the stock and the price the order was decided on? Every write after it runs only when all of them do, so
-   * a stale decision writes nothing; its products stay locked, all of them, as the global order wants, so
-   * the decision made again on them stands. The units sold are appended to product_sales_pending, not added
-   * to the day's rollup row: that row would be a second hot row per product, held till commit.
+   * One statement. `buyer` locks the buyer's coupon copy, then their balance (the global order), and checks
+   * they are as decided on: the balance unchanged, the copy unused. Only then does `claimed` lock every
+   * product of the order in ascending id order and judge each as it is once locked (a row that changed while
+   * it was waited for is judged in its new state): does it still have the stock and the price the order was
+   * decided on? Every write after it runs only when all of them do, so a stale decision writes nothing; what
+   * it locked stays locked, all of it, so inside a unit of work the decision made again on it stands. The
+   * units sold are appended to product_sales_pending, not added to the day's rollup row: that row would be
+   * a second hot row per product, held till commit.
    */
-  async place({ order, payment, couponUsed, stock, salesDay }: Placement): Promise<boolean> {
+  async place({ order, balanceBefore, payment, couponUsed, stock, salesDay }: Placement): Promise<boolean> {
     const { balance, entry } = payment;
     const claims = {
       ids: stock.map((s) => s.productId),
@@ -98,12 +113,24 @@ export class PgCheckoutRepository implements CheckoutRepository {
     };
     const lines = order.lines;
     const { rows } = await sql<{ placed: number }>`
-      WITH wanted AS (
+      WITH copy AS MATERIALIZED (
+        SELECT used_at IS NULL AS unused FROM user_coupons
+        WHERE id = ${couponUsed?.id ?? null}::bigint AND user_id = ${order.userId}::bigint
+        FOR UPDATE
+      ), wallet AS MATERIALIZED (
+        SELECT amount = ${balanceBefore}::bigint AS unchanged FROM balances
+        WHERE user_id = ${order.userId}::bigint AND (SELECT count(*) FROM copy) >= 0
+        FOR UPDATE
+      ), buyer AS (
+        SELECT coalesce((SELECT unchanged FROM wallet), false)
+               AND (${couponUsed === undefined} OR coalesce((SELECT unused FROM copy), false)) AS ok
+      ), wanted AS (
         SELECT * FROM unnest(${claims.ids}::bigint[], ${claims.quantities}::bigint[], ${claims.prices}::bigint[])
           AS w (product_id, quantity, price)
       ), claimed AS (
         SELECT p.id, p.stock >= w.quantity AND p.price = w.price AS fits
         FROM products p JOIN wanted w ON w.product_id = p.id
+        WHERE (SELECT ok FROM buyer)
         ORDER BY p.id
         FOR NO KEY UPDATE OF p
       ), complete AS (
@@ -152,7 +179,7 @@ export class PgCheckoutRepository implements CheckoutRepository {
         INSERT INTO product_sales_pending (sales_date, product_id, quantity)
         SELECT ${salesDay}::date, w.product_id, w.quantity FROM placed, wanted w
       )
-      SELECT count(*)::int AS placed FROM placed`.execute(this.db);
+      SELECT count(*)::int AS placed FROM placed`.execute(writerFor(this.pool));
     return rows[0]!.placed === 1;
   }
 }

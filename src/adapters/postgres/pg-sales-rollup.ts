@@ -20,7 +20,9 @@ export class PgSalesRollup {
   /**
    * Folds up to a batch in one statement; how many pending rows it folded (none while another fold runs).
    * Existing rollup rows are updated rather than upserted: PostgreSQL checks a proposed row's CHECK before
-   * ON CONFLICT, and a batch may net negative units for a day whose sales an earlier batch folded.
+   * ON CONFLICT, and a batch may net negative units for a day whose sales an earlier batch folded. New rows
+   * are inserted by ascending product id: their foreign key takes a key-share lock on each product, which
+   * waits for a FOR UPDATE holder (an admin's stock change), and the global order keeps that wait acyclic.
    */
   async fold(): Promise<number> {
     const { rows } = await sql<{ folded: number }>`
@@ -41,6 +43,7 @@ export class PgSalesRollup {
         SELECT s.sales_date, s.product_id, s.quantity FROM summed s
         WHERE s.quantity <> 0
           AND NOT EXISTS (SELECT FROM added a WHERE a.sales_date = s.sales_date AND a.product_id = s.product_id)
+        ORDER BY s.product_id, s.sales_date
       )
       SELECT count(*)::int AS folded FROM taken`.execute(this.db);
     return rows[0]!.folded;

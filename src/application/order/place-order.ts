@@ -4,7 +4,7 @@ import { ProductNotFoundError } from '../../domain/product/product-errors.js';
 import { localDateOf } from '../../domain/statistics/shop-calendar.js';
 import { UserNotFoundError } from '../../domain/user/user-errors.js';
 import { type Actor, assertMayActFor } from '../shared/actor.js';
-import type { Checkout, Placement } from '../ports/checkout-repository.js';
+import type { Checkout, CheckoutRepository, Placement } from '../ports/checkout-repository.js';
 import type { Clock } from '../ports/clock.js';
 import type { UnitOfWork } from '../ports/unit-of-work.js';
 
@@ -16,23 +16,29 @@ export interface PlaceOrderInput {
 }
 
 /**
- * One transaction takes the stock, uses the coupon, debits the balance and records the payment, the
- * outbox event and the day's sales, or does none of it.
+ * One step takes the stock, uses the coupon, debits the balance and records the payment, the outbox event
+ * and the day's sales, or does none of it.
  *
- * The rows many orders share (the products) are held as briefly as the guarantees allow. The buyer's own
- * rows are locked first (coupon copy, then balance: only the buyer's own requests wait on them); the products are read without a lock, and the domain decides the whole order on them, in
- * the contract's order of checks. Then one statement takes the stock, guarded by the stock and price the
- * decision saw, and writes everything else; the products' locks last from that statement to the commit.
- * When a product changed in between (another order took its stock, a price moved), the statement writes
- * nothing but keeps the products locked, and the order is decided again on them as they are now: it is
- * never oversold nor priced at a stale price, and the second decision stands.
+ * First the order is decided on an unlocked read, and one statement that commits by itself writes it only
+ * if nothing it was decided on has changed: the balance, the coupon copy's state, each product's stock and
+ * price. So no row is held across a round trip to this process, and a flash sale's product row only for
+ * that statement. A refusal read on that snapshot is final: it was true when read.
+ *
+ * When something changed in between, the order is decided again in a unit of work, on the buyer's own rows
+ * locked (coupon copy, then balance: only the buyer's own requests wait on them) and the products read
+ * without a lock; the same statement then takes the products, and keeps them locked to the commit even
+ * when one changed again, so the decision made on them as they are then stands: never oversold nor priced
+ * at a stale price.
  *
  * The global lock order, the same in every use case that takes more than one: the order's row (a
- * cancellation's; an order has none yet), coupon copy, balance, products by ascending id.
+ * cancellation's; an order has none yet), coupon copy, balance, products by ascending id. The placing
+ * statement takes them in that order too.
  */
 export class PlaceOrder {
   constructor(
     private readonly uow: UnitOfWork,
+    /** Outside a unit of work: each call a step of its own. */
+    private readonly checkouts: CheckoutRepository,
     private readonly clock: Clock,
     /** The shop's time zone: sales are counted on its days. */
     private readonly timeZone: string,
@@ -43,14 +49,18 @@ export class PlaceOrder {
     validateItems(items);
     const at = this.clock.now();
     const productIds = items.map((item) => item.productId).sort((a, b) => a - b);
+    const request = { userId, userCouponId, productIds };
+    const order = { userId, items, userCouponId, at };
+
+    const guess = this.decide(order, await this.checkouts.peek(request));
+    if (await this.checkouts.place(guess)) return guess.order;
 
     return this.uow.run(async (repos) => {
-      const checkout = await repos.checkouts.open({ userId, userCouponId, productIds });
-      if (!checkout.userExists || !checkout.balance) throw new UserNotFoundError(userId);
-      const first = this.decide({ userId, items, userCouponId, at }, checkout);
+      const checkout = await repos.checkouts.open(request);
+      const first = this.decide(order, checkout);
       if (await repos.checkouts.place(first)) return first.order;
       const products = await repos.checkouts.products(productIds);
-      const second = this.decide({ userId, items, userCouponId, at }, { ...checkout, products });
+      const second = this.decide(order, { ...checkout, products });
       if (await repos.checkouts.place(second)) return second.order;
       throw new Error(`order for user ${userId}: its products changed while this order held them`);
     });
@@ -61,6 +71,8 @@ export class PlaceOrder {
     { userId, items, userCouponId, at }: Omit<PlaceOrderInput, 'actor'> & { at: Date },
     checkout: Checkout,
   ): Placement {
+    if (!checkout.userExists || !checkout.balance) throw new UserNotFoundError(userId);
+    const { balance } = checkout;
     const lines = items.map(({ productId, quantity }) => {
       const product = checkout.products.get(productId);
       if (!product) throw new ProductNotFoundError(productId);
@@ -75,10 +87,10 @@ export class PlaceOrder {
     }
 
     const order = new Order({ ...Order.place({ userId, lines, coupon, at }), id: checkout.orderId });
-    if (!checkout.balance) throw new UserNotFoundError(userId);
     return {
       order,
-      payment: checkout.balance.pay(order.paidAmount, order.id, at),
+      balanceBefore: balance.amount,
+      payment: balance.pay(order.paidAmount, order.id, at),
       couponUsed: coupon?.use(userId, order.id, at),
       stock: lines
         .map(({ product, quantity }) => ({ productId: product.id, quantity, price: product.price }))

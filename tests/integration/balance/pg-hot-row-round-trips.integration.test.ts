@@ -5,6 +5,8 @@ import { RunIdempotently } from '../../../src/application/idempotency/run-idempo
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import { CreateUser } from '../../../src/application/user/create-user.js';
+import { PlaceOrder } from '../../../src/application/order/place-order.js';
+import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
 import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
 import { scalar } from '../../support/test-database.js';
@@ -39,6 +41,8 @@ function useCases() {
     createCoupon: c.resolve(CreateCoupon),
     chargeBalance: c.resolve(ChargeBalance),
     issueCoupon: c.resolve(IssueCoupon),
+    createProduct: c.resolve(CreateProduct),
+    placeOrder: c.resolve(PlaceOrder),
     runIdempotently: c.resolve(RunIdempotently),
   };
 }
@@ -68,6 +72,20 @@ describe('how long a hot row stays locked, in round trips to this process', () =
 
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatch(/^with .*update "balances".*insert into "balance_ledger"/i);
+  });
+
+  it('places an order without a key in one read and one autocommit statement: no row locked across a round trip', async () => {
+    const { createUser, chargeBalance, createProduct, placeOrder } = useCases();
+    const user = await createUser.execute({ actor: SYSTEM, name: 'Two statements' });
+    await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10_000 });
+    const product = await createProduct.execute({ actor: SYSTEM, name: 'Hot item', price: 1_000, stock: 5 });
+
+    sent = [];
+    await placeOrder.execute({ actor: SYSTEM, userId: user.id, items: [{ productId: product.id, quantity: 1 }] });
+
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).not.toMatch(/for update/i);
+    expect(sent[1]).toMatch(/^with .*for update.*update products .*insert into orders/i);
   });
 
   it('charges under a key with the balance row locked by the last statement before the key’s, sent with COMMIT', async () => {

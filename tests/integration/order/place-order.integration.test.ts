@@ -11,6 +11,7 @@ import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { DomainError } from '../../../src/domain/shared/domain-error.js';
 import { createContainer } from '../../../src/container.js';
 import { createDb } from '../../../src/adapters/postgres/database.js';
+import { PgCheckoutRepository } from '../../../src/adapters/postgres/pg-checkout-repository.js';
 import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
 import { systemClock } from '../../../src/adapters/system-clock.js';
 import type { CheckoutRepository } from '../../../src/application/ports/checkout-repository.js';
@@ -320,34 +321,36 @@ describe('placing orders on PostgreSQL', () => {
 });
 
 /**
- * PlaceOrder on a unit of work whose first `place` is preceded by `meanwhile`: what another request changes
- * between the order's decision (on products read without a lock) and its one writing statement.
+ * PlaceOrder whose first `place` is preceded by `meanwhile`: what another request changes between the
+ * order's decision (on an unlocked read) and its one writing statement.
  */
 function placeOrderWith(meanwhile: () => Promise<void>) {
-  const uow = new PgUnitOfWork(database.db);
   let first = true;
-  const interfering: UnitOfWork = {
+  const interfering = (checkouts: CheckoutRepository): CheckoutRepository => ({
+    peek: (request) => checkouts.peek(request),
+    open: (request) => checkouts.open(request),
+    products: (ids) => checkouts.products(ids),
+    place: async (placement) => {
+      if (first) {
+        first = false;
+        await meanwhile();
+      }
+      return checkouts.place(placement);
+    },
+  });
+  const uow = new PgUnitOfWork(database.db);
+  const interferingUow: UnitOfWork = {
     run: (work) =>
-      uow.run((repos) => {
-        const checkouts: CheckoutRepository = {
-          open: (request) => repos.checkouts.open(request),
-          products: (ids) => repos.checkouts.products(ids),
-          place: async (placement) => {
-            if (first) {
-              first = false;
-              await meanwhile();
-            }
-            return repos.checkouts.place(placement);
-          },
-        };
-        return work(
+      uow.run((repos) =>
+        work(
           new Proxy(repos, {
-            get: (target, name): unknown => (name === 'checkouts' ? checkouts : Reflect.get(target, name)),
+            get: (target, name): unknown =>
+              name === 'checkouts' ? interfering(target.checkouts) : Reflect.get(target, name),
           }),
-        );
-      }),
+        ),
+      ),
   };
-  return new PlaceOrder(interfering, systemClock, 'Asia/Seoul');
+  return new PlaceOrder(interferingUow, interfering(new PgCheckoutRepository(database.db)), systemClock, 'Asia/Seoul');
 }
 
 describe('an order whose products change between its decision and its write', () => {
@@ -397,6 +400,58 @@ describe('an order whose products change between its decision and its write', ()
       outbox: 0,
       stock: [1],
       couponUsed: null,
+    });
+  });
+});
+
+describe("an order whose buyer's rows change between its decision and its write", () => {
+  it('is paid from the balance as it is then, keeping a charge that landed meanwhile', async () => {
+    const s = shop();
+    const [buyer] = await fundedUsers(1, 100_000);
+    const product = await s.createProduct.execute({ actor, name: 'Teapot', price: 1_000, stock: 10 });
+    const placeOrder = placeOrderWith(async () => {
+      await s.chargeBalance.execute({ actor, userId: buyer!, amount: 5_000 });
+    });
+
+    await placeOrder.execute({ actor, userId: buyer!, items: [{ productId: product.id, quantity: 2 }] });
+
+    expect(await footprint(buyer!, [product.id])).toMatchObject({ balance: 103_000, ledger: 2, orders: 1, stock: [8] });
+    const last = await scalar(
+      database.db,
+      sql`SELECT balance_after AS value FROM balance_ledger WHERE user_id = ${buyer} ORDER BY id DESC LIMIT 1`,
+    );
+    expect(last).toBe(103_000);
+  });
+
+  it('is refused COUPON_NOT_USABLE when another order of the buyer used the copy meanwhile', async () => {
+    const s = shop();
+    const [buyer] = await fundedUsers(1, 100_000);
+    const product = await s.createProduct.execute({ actor, name: 'Cups', price: 1_000, stock: 10 });
+    const coupon = await s.createCoupon.execute({
+      actor,
+      name: 'once',
+      discountType: 'FIXED',
+      discountValue: 500,
+      totalQuantity: 5,
+      validDays: 3,
+      issueStartsAt: null,
+      issueEndsAt: null,
+    });
+    const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: buyer! });
+    const items = [{ productId: product.id, quantity: 1 }];
+    const placeOrder = placeOrderWith(async () => {
+      await s.placeOrder.execute({ actor, userId: buyer!, items, userCouponId: copy.id });
+    });
+
+    await expect(placeOrder.execute({ actor, userId: buyer!, items, userCouponId: copy.id })).rejects.toMatchObject({
+      code: 'COUPON_NOT_USABLE',
+    });
+
+    expect(await footprint(buyer!, [product.id], copy.id)).toMatchObject({
+      balance: 99_500,
+      orders: 1,
+      stock: [9],
+      couponUsed: 1,
     });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
 import { DeliverDueEvents } from '../../../src/application/data-platform/deliver-due-events.js';
+import { InMemoryCheckoutSteps } from '../../../src/adapters/memory/in-memory-checkout-repository.js';
 import { PlaceOrder } from '../../../src/application/order/place-order.js';
 import type { DataPlatformClient } from '../../../src/application/ports/data-platform.js';
 import { CreateProduct } from '../../../src/application/product/create-product.js';
@@ -40,7 +41,7 @@ async function shop({ balance }: { balance: number }) {
     deliveries,
     sent,
     placeOrder: (quantity: number) =>
-      new PlaceOrder(uow, clock, 'Asia/Seoul').execute({
+      new PlaceOrder(uow, new InMemoryCheckoutSteps(uow), clock, 'Asia/Seoul').execute({
         actor,
         userId: user.id,
         items: [{ productId: mug.id, quantity }],
