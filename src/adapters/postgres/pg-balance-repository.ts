@@ -1,7 +1,8 @@
 import type { BalanceCharges, BalanceRepository, ChargeOutcome } from '../../application/ports/balance-repository.js';
 import { Balance, type Charge, type LedgerEntry } from '../../domain/balance/balance.js';
-import type { BalanceLedgerTable, BalancesTable, Db } from './database.js';
+import type { Db } from './database.js';
 import { currentTransaction, readerFor, writerFor } from './pg-transaction-context.js';
+import type { BalanceLedgerTable, BalancesTable } from './tables.js';
 import type { Selectable } from 'kysely';
 
 export function toBalance(row: Selectable<BalancesTable>): Balance {

@@ -11,9 +11,10 @@ import type {
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import { Coupon, type CouponDraft, type DiscountType } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
-import type { CouponsTable, Db, UserCouponsTable } from './database.js';
+import type { Db } from './database.js';
 import { isCheckViolation, isForeignKeyViolation, isUniqueViolation } from './pg-errors.js';
 import { inCurrentTransaction, readerFor } from './pg-transaction-context.js';
+import type { CouponsTable, UserCouponsTable } from './tables.js';
 
 const toCoupon = (row: Selectable<CouponsTable> & { issued_quantity: number }) =>
   new Coupon({

@@ -9,7 +9,8 @@ import {
   type FailureOutcome,
 } from '../../domain/data-platform/delivery.js';
 import type { OrderCancelledEvent, OrderPaidEvent } from '../../domain/order/order.js';
-import type { DataPlatformOutboxTable, Db } from './database.js';
+import type { Db } from './database.js';
+import type { DataPlatformOutboxTable } from './tables.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -3,8 +3,9 @@ import type { OrderQueries } from '../../application/ports/order-repository.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import type { Cancellation, CancellationLine } from '../../domain/order/cancellation.js';
 import { Order, type OrderLine } from '../../domain/order/order.js';
-import type { Db, OrdersTable } from './database.js';
+import type { Db } from './database.js';
 import { readerFor } from './pg-transaction-context.js';
+import type { OrdersTable } from './tables.js';
 
 export class PgOrderQueries implements OrderQueries {
   constructor(private readonly pool: Db) {}

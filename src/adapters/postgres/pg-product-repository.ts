@@ -2,8 +2,9 @@ import type { Selectable } from 'kysely';
 import type { ProductQueries, ProductRepository, StockAdjustment } from '../../application/ports/product-repository.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import { Product, type ProductDraft } from '../../domain/product/product.js';
-import type { Db, ProductsTable } from './database.js';
+import type { Db } from './database.js';
 import { readerFor } from './pg-transaction-context.js';
+import type { ProductsTable } from './tables.js';
 
 const toProduct = (row: Selectable<ProductsTable>) =>
   new Product({ id: row.id, name: row.name, price: row.price, stock: row.stock });

@@ -6,7 +6,7 @@ import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
 import { RunIdempotently } from '../../../src/application/idempotency/run-idempotently.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import type { Transaction } from 'kysely';
-import type { Database } from '../../../src/adapters/postgres/database.js';
+import type { Database } from '../../../src/adapters/postgres/tables.js';
 import { createContainer } from '../../../src/container.js';
 import { insertUsers } from '../../support/fixtures.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
