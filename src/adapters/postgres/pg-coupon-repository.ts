@@ -140,29 +140,14 @@ export class PgCouponIssuer implements CouponIssuer {
   ) {}
 
   /**
-   * A copy claimed from one of the campaign's stripes (migration 0006), in one statement run on its own,
-   * that stores the copy only if it counted it. It takes the first stripe with a copy left that no other
-   * request holds (`FOR UPDATE SKIP LOCKED`), so concurrent issues count on different rows instead of
-   * queueing on one, and each stripe is locked from the claim to the statement's own commit inside the
-   * server, never across a round trip to this process. Only when every stripe with a copy left is held does
-   * it wait, in a second statement: on one stripe that has room by a fresh snapshot, holding no other stripe
-   * (but under an Idempotency-Key, whose transaction keeps until its commit what the first one locked),
-   * which PostgreSQL checks again once the holder is done; if that stripe filled meanwhile it tries again.
-   * So a request answers SOLD_OUT only when no stripe has a copy left, never because the rows left are held
-   * by requests that may yet fail, and the count never passes totalQuantity (the stripes' CHECK backs that).
-   * The wait is a statement of its own, not a second locking search in the first: a search waits on rows
-   * of its statement's snapshot, and keeps the rows it locked and found full, so two such searches could
-   * each hold a row the other waits on (the bench's limit run deadlocked so, a dozen times a storm). Each try
-   * of the second statement fails only because another request counted a copy, so the tries end.
-   * The copy names its stripe, whose foreign key is checked on the row the claim holds (not on the campaign's
-   * row, which every issue would then share). A second copy for the same user fails the unique key, which
-   * undoes the claim with the rest of the statement, and so does a user that does not exist (the foreign key).
-   * The window is judged by the database's clock twice: before the claim, so a campaign visibly closed takes
-   * no lock and waits on none; and once the copy is in, by a trigger (migration 0011), after every wait of the
-   * statement (on a stripe, or on the unique key an earlier copy of the same user holds uncommitted), each of
-   * which can outlast issueEndsAt. Closed by then, the trigger's error undoes the claim too. Under an
-   * Idempotency-Key it joins that request's transaction instead, so the key and the copy commit together; its
-   * stripe then stays locked until that transaction commits, while other requests claim from the other stripes.
+   * Claims a copy from a stripe with room that no other request holds (`FOR UPDATE SKIP LOCKED`) and stores
+   * it, in one statement that commits by itself, so a stripe is never held across a round trip here. Only
+   * when every stripe with room is held does a second statement wait, on one stripe picked from a fresh
+   * snapshot: SOLD_OUT then means nothing is left, not that the last copies are held. The wait is a statement
+   * of its own because a locking search keeps the full rows it locked, and two such searches deadlock. The
+   * unique key, the user's foreign key and the window trigger (migration 0011) refuse by undoing the claim
+   * with the rest of the statement. Under an Idempotency-Key it joins that request's transaction instead.
+   * The README's "How the hot paths stay correct" tells the whole design.
    */
   async issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
     const from = this.pickStripe();

@@ -35,6 +35,7 @@ export class CancelOrder {
   ) {}
 
   async execute({ actor, orderId, items }: CancelOrderInput): Promise<Order> {
+    // Malformed items are a 400 before anything is read (a missing order would otherwise answer first).
     if (items !== undefined) validateCancellationItems(items);
     const at = this.clock.now();
 

@@ -80,6 +80,16 @@ export function validateCancellationItems(items: readonly OrderItem[]): void {
   validateItemShapes(items);
 }
 
+/** Why a line is refused when an earlier line names its product. */
+export const ONE_LINE_PER_PRODUCT = 'appears on another line; one line per product';
+
+/** The rule every list of items keeps: one line per product. The index of the first line breaking it. */
+export function repeatedProductLine(items: readonly { readonly productId: number }[]): number | undefined {
+  const seen = new Set<number>();
+  const index = items.findIndex(({ productId }) => seen.size === seen.add(productId).size);
+  return index === -1 ? undefined : index;
+}
+
 /**
  * The shape every list of items shares. `maxQuantity` is left out where a larger quantity is not malformed
  * but a business answer (a cancellation asking for more than is left of a line).
@@ -88,18 +98,16 @@ function validateItemShapes(items: readonly OrderItem[], maxQuantity?: number): 
   if (items.length < 1 || items.length > MAX_ORDER_LINES) {
     throw new InvalidInputError('items', `must have 1 to ${MAX_ORDER_LINES} lines`);
   }
-  const seen = new Set<number>();
   items.forEach(({ productId, quantity }, index) => {
     if (!Number.isSafeInteger(productId) || productId < 1)
       throw new InvalidInputError(`items.${index}.productId`, 'must be a positive integer');
-    if (seen.has(productId))
-      throw new InvalidInputError(`items.${index}.productId`, 'appears on another line; one line per product');
-    seen.add(productId);
     if (!Number.isSafeInteger(quantity) || quantity < 1 || quantity > (maxQuantity ?? Infinity)) {
       const rule = maxQuantity === undefined ? 'a positive integer' : `an integer from 1 to ${maxQuantity}`;
       throw new InvalidInputError(`items.${index}.quantity`, `must be ${rule}`);
     }
   });
+  const repeated = repeatedProductLine(items);
+  if (repeated !== undefined) throw new InvalidInputError(`items.${repeated}.productId`, ONE_LINE_PER_PRODUCT);
 }
 
 /**
@@ -160,8 +168,9 @@ export class Order implements OrderProps {
    * with the cancellation that says what was taken back and what it refunds (possibly 0). The lines are
    * judged in the order given; the first asking for more than is left of its line is the error.
    */
+  /** Cancels `items` (validateCancellationItems), or everything left when undefined. */
   cancel(items: readonly OrderItem[] | undefined, at: Date): { order: Order; cancellation: CancellationDraft } {
-    if (items !== undefined) validateItemShapes(items);
+    if (items !== undefined) validateCancellationItems(items);
     if (this.nothingLeft()) throw new OrderNotCancellableError({ orderId: this.id });
     const views = this.lineViews;
     const wanted =

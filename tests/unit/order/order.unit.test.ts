@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserCoupon } from '../../../src/domain/coupon/user-coupon.js';
-import { Order, validateItems } from '../../../src/domain/order/order.js';
+import { Order, repeatedProductLine, validateItems } from '../../../src/domain/order/order.js';
 import { Product } from '../../../src/domain/product/product.js';
 import { InvalidInputError } from '../../../src/domain/shared/domain-error.js';
 
@@ -166,5 +166,16 @@ describe('validateItems', () => {
     expect(() =>
       validateItems(Array.from({ length: 50 }, (_, i) => ({ productId: i + 1, quantity: 1_000 }))),
     ).not.toThrow();
+  });
+});
+
+describe('repeatedProductLine', () => {
+  it.each([
+    ['no lines', [], undefined],
+    ['distinct products', [1, 2, 3], undefined],
+    ['a product on the second line again', [4, 4, 5], 1],
+    ['the first repeat when there are two', [1, 2, 1, 2], 2],
+  ])('%s: %s', (_label, productIds, expected) => {
+    expect(repeatedProductLine(productIds.map((productId) => ({ productId })))).toBe(expected);
   });
 });

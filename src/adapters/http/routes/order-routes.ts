@@ -5,7 +5,14 @@ import type { CancelOrder } from '../../../application/order/cancel-order.js';
 import type { GetOrder } from '../../../application/order/get-order.js';
 import type { ListUserOrders } from '../../../application/order/list-user-orders.js';
 import type { PlaceOrder } from '../../../application/order/place-order.js';
-import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, ORDER_STATUSES, type Order } from '../../../domain/order/order.js';
+import {
+  MAX_LINE_QUANTITY,
+  MAX_ORDER_LINES,
+  ONE_LINE_PER_PRODUCT,
+  ORDER_STATUSES,
+  type Order,
+  repeatedProductLine,
+} from '../../../domain/order/order.js';
 import { actorOf } from '../auth.js';
 import { idempotencyHeaders, replyIdempotently } from '../idempotency.js';
 import {
@@ -29,6 +36,13 @@ export interface OrderRoutesOptions {
   runIdempotently: RunIdempotently;
 }
 
+/** The domain's rule, reported as a 400 on the line that breaks it. */
+function oneLinePerProduct(body: { items?: readonly { productId: number }[] | undefined }, ctx: z.RefinementCtx) {
+  const index = body.items && repeatedProductLine(body.items);
+  if (index !== undefined)
+    ctx.addIssue({ code: 'custom', path: ['items', index, 'productId'], message: ONE_LINE_PER_PRODUCT });
+}
+
 const placeOrderBody = z
   .strictObject({
     userId: idValue,
@@ -38,18 +52,7 @@ const placeOrderBody = z
       .max(MAX_ORDER_LINES),
     userCouponId: idValue.optional(),
   })
-  .superRefine((body, ctx) => {
-    const seen = new Set<number>();
-    body.items.forEach((item, index) => {
-      if (seen.has(item.productId))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['items', index, 'productId'],
-          message: 'appears on another line; one line per product',
-        });
-      seen.add(item.productId);
-    });
-  });
+  .superRefine(oneLinePerProduct);
 
 /** Without items, everything not yet cancelled. The quantity's upper bound is the line's own: a 409, not a 400. */
 const cancelOrderBody = z
@@ -60,18 +63,7 @@ const cancelOrderBody = z
       .max(MAX_ORDER_LINES)
       .optional(),
   })
-  .superRefine((body, ctx) => {
-    const seen = new Set<number>();
-    body.items?.forEach((item, index) => {
-      if (seen.has(item.productId))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['items', index, 'productId'],
-          message: 'appears on another line; one line per product',
-        });
-      seen.add(item.productId);
-    });
-  });
+  .superRefine(oneLinePerProduct);
 
 export const orderView = z.object({
   orderId: z.number().int(),
