@@ -30,7 +30,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  // Fold what is pending first, so going back loses no sale.
+  // Fold what is pending first, so going back loses no sale, under the fold's lock so that no instance
+  // folds the same rows meanwhile.
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended('fold ' || current_schema() || '.product_sales_pending', 0))`.execute(
+    db,
+  );
   await sql`
     WITH summed AS (
       SELECT sales_date, product_id, sum(quantity) AS quantity FROM product_sales_pending GROUP BY 1, 2

@@ -8,8 +8,9 @@ import type { Db } from './database.js';
  * read in no way; it only keeps the pending rows few.
  *
  * One fold at a time per schema across every instance (a transaction-scoped advisory lock, which a
- * transaction-mode pooler keeps): a batch is a prefix of the pending rows by id, and a cancellation's row always comes after
- * its order's, so the rollup never goes below zero. Two folds at once could commit a later batch first.
+ * transaction-mode pooler keeps). A cancellation's row is written only after its order committed, so a fold
+ * that sees it sees the order's row too, or an earlier fold took that one: the rollup never goes below
+ * zero. A fold whose snapshot predates the previous fold's commit skips the rows that one deleted.
  */
 export class PgSalesRollup {
   constructor(
@@ -20,9 +21,10 @@ export class PgSalesRollup {
   /**
    * Folds up to a batch in one statement; how many pending rows it folded (none while another fold runs).
    * Existing rollup rows are updated rather than upserted: PostgreSQL checks a proposed row's CHECK before
-   * ON CONFLICT, and a batch may net negative units for a day whose sales an earlier batch folded. New rows
-   * are inserted by ascending product id: their foreign key takes a key-share lock on each product, which
-   * waits for a FOR UPDATE holder (an admin's stock change), and the global order keeps that wait acyclic.
+   * ON CONFLICT, and a batch may net negative units for a day whose sales an earlier batch folded. Rollup
+   * rows are locked, and new ones inserted, by ascending product id, as writers of the rollup before
+   * migration 0013 lock them: a fold and such a writer wait for each other without a cycle. A new row's
+   * foreign key takes a key-share lock on its product, which only an admin's stock change blocks.
    */
   async fold(): Promise<number> {
     const { rows } = await sql<{ folded: number }>`
@@ -34,9 +36,16 @@ export class PgSalesRollup {
         RETURNING sales_date, product_id, quantity
       ), summed AS (
         SELECT sales_date, product_id, sum(quantity)::bigint AS quantity FROM taken GROUP BY sales_date, product_id
+      ), locked AS MATERIALIZED (
+        SELECT r.sales_date, r.product_id FROM product_daily_sales r
+        JOIN summed s ON r.sales_date = s.sales_date AND r.product_id = s.product_id
+        ORDER BY r.product_id, r.sales_date
+        FOR UPDATE OF r
       ), added AS (
         UPDATE product_daily_sales r SET quantity = r.quantity + s.quantity
-        FROM summed s WHERE r.sales_date = s.sales_date AND r.product_id = s.product_id
+        FROM summed s, locked l
+        WHERE r.sales_date = s.sales_date AND r.product_id = s.product_id
+          AND l.sales_date = r.sales_date AND l.product_id = r.product_id
         RETURNING r.sales_date, r.product_id
       ), created AS (
         INSERT INTO product_daily_sales (sales_date, product_id, quantity)
