@@ -2,6 +2,13 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isEmailAddress } from './domain/account/credentials.js';
 import { DEFAULT_CLIENT_RATE_LIMIT_PER_MINUTE } from './domain/account/client-rate-limit.js';
+import { DEFAULT_RETRY_POLICY } from './domain/data-platform/delivery.js';
+
+/** Defaults of the variables below that createContainer applies too, when its caller leaves them out. */
+export const DEFAULT_TIME_ZONE = 'Asia/Seoul';
+export const DEFAULT_ACCESS_TOKEN_TTL_S = 900;
+export const DEFAULT_REFRESH_TOKEN_TTL_S = 30 * 86_400;
+export const DEFAULT_DATA_PLATFORM_TIMEOUT_MS = 5_000;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -88,12 +95,15 @@ const schema = z
     EMBEDDED_PG_PORT: integer(1, 65_535).default(54_329),
     EMBEDDED_PG_DATA_DIR: z.string().min(1).default('.data/postgres'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    SHOP_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Seoul').default('Asia/Seoul'),
+    SHOP_TIMEZONE: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone such as Asia/Seoul')
+      .default(DEFAULT_TIME_ZONE),
     DATA_PLATFORM_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
-    DATA_PLATFORM_MAX_ATTEMPTS: integer(1, 100).default(10),
-    DATA_PLATFORM_TIMEOUT_MS: integer(100, 60_000).default(5_000),
-    DATA_PLATFORM_BACKOFF_BASE_MS: integer(10, 600_000).default(1_000),
-    DATA_PLATFORM_BACKOFF_CAP_MS: integer(10, 3_600_000).default(60_000),
+    DATA_PLATFORM_MAX_ATTEMPTS: integer(1, 100).default(DEFAULT_RETRY_POLICY.maxAttempts),
+    DATA_PLATFORM_TIMEOUT_MS: integer(100, 60_000).default(DEFAULT_DATA_PLATFORM_TIMEOUT_MS),
+    DATA_PLATFORM_BACKOFF_BASE_MS: integer(10, 600_000).default(DEFAULT_RETRY_POLICY.baseMs),
+    DATA_PLATFORM_BACKOFF_CAP_MS: integer(10, 3_600_000).default(DEFAULT_RETRY_POLICY.capMs),
     DATA_PLATFORM_CONCURRENCY: integer(1, 100).default(8),
     SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
     HTTP_REQUEST_TIMEOUT_MS: integer(1_000, 600_000).default(30_000),
@@ -106,8 +116,8 @@ const schema = z
       .optional()
       .describe('PKCS#8 PEM, Ed25519 or P-256; unset on the embedded default: made under .data/'),
     AUTH_VERIFY_KEYS: z.string().optional().describe('SPKI PEM public keys still trusted (the previous signing key)'),
-    AUTH_ACCESS_TOKEN_TTL_S: integer(60, 86_400).default(900),
-    AUTH_REFRESH_TOKEN_TTL_S: integer(300, 365 * 86_400).default(30 * 86_400),
+    AUTH_ACCESS_TOKEN_TTL_S: integer(60, 86_400).default(DEFAULT_ACCESS_TOKEN_TTL_S),
+    AUTH_REFRESH_TOKEN_TTL_S: integer(300, 365 * 86_400).default(DEFAULT_REFRESH_TOKEN_TTL_S),
     AUTH_JWKS_URL: z
       .string()
       .refine(

@@ -18,24 +18,9 @@ import { SignUp } from './application/auth/sign-up.js';
 import { TokenVersions } from './application/auth/token-versions.js';
 import { LOGIN_FAILURE_WINDOW_MS } from './domain/account/refresh-token.js';
 import { CLIENT_RATE_WINDOW_MS, DEFAULT_CLIENT_RATE_LIMIT_PER_MINUTE } from './domain/account/client-rate-limit.js';
-import type { ClientRequestCounter } from './application/ports/client-request-counter.js';
-import { PgClientRequestCounter } from './adapters/postgres/pg-client-request-counter.js';
-import { InMemoryClientRequestCounter } from './adapters/memory/in-memory-client-request-counter.js';
-import type { AccountQueries } from './application/ports/account-repository.js';
-import type { PasswordHasher } from './application/ports/access-tokens.js';
-import type { LoginAttempts } from './application/ports/login-attempts.js';
-import type { RefreshTokenPurge } from './application/ports/refresh-token-repository.js';
 import { Argon2PasswordHasher } from './adapters/auth/argon2-password-hasher.js';
 import { type ExternalIssuer, JoseAccessTokens } from './adapters/auth/jose-access-tokens.js';
 import { type SigningKey, newSigningKeyPem, parseSigningKey } from './adapters/auth/signing-keys.js';
-import { PgAccountRepository } from './adapters/postgres/pg-account-repository.js';
-import { PgLoginAttempts } from './adapters/postgres/pg-login-attempts.js';
-import { PgRefreshTokens } from './adapters/postgres/pg-refresh-tokens.js';
-import {
-  InMemoryAccounts,
-  InMemoryLoginAttempts,
-  InMemoryRefreshTokens,
-} from './adapters/memory/in-memory-accounts.js';
 import { ChargeBalance } from './application/balance/charge-balance.js';
 import { GetBalance } from './application/balance/get-balance.js';
 import { GetBalanceHistory } from './application/balance/get-balance-history.js';
@@ -51,17 +36,7 @@ import { CancelOrder } from './application/order/cancel-order.js';
 import { PlaceOrder } from './application/order/place-order.js';
 import { CachedSalesStatistics } from './application/statistics/cached-sales-statistics.js';
 import { GetPopularProducts } from './application/statistics/get-popular-products.js';
-import type { BalanceQueries } from './application/ports/balance-queries.js';
-import type { BalanceCharges } from './application/ports/balance-repository.js';
-import type { CheckoutRepository } from './application/ports/checkout-repository.js';
 import type { Clock } from './application/ports/clock.js';
-import type { CouponIssuer, CouponQueries } from './application/ports/coupon-repository.js';
-import type { IdempotencyKeyPurge } from './application/ports/idempotency-keys.js';
-import type { OrderQueries } from './application/ports/order-repository.js';
-import type { ProductQueries } from './application/ports/product-repository.js';
-import type { SalesStatistics } from './application/ports/sales-statistics.js';
-import type { UnitOfWork } from './application/ports/unit-of-work.js';
-import type { UserQueries } from './application/ports/user-repository.js';
 import { CreateProduct } from './application/product/create-product.js';
 import { GetProduct } from './application/product/get-product.js';
 import { ListProducts } from './application/product/list-products.js';
@@ -70,69 +45,25 @@ import { CreateUser } from './application/user/create-user.js';
 import { DeliverDueEvents } from './application/data-platform/deliver-due-events.js';
 import { ListDeliveries } from './application/data-platform/list-deliveries.js';
 import { RetryDelivery } from './application/data-platform/retry-delivery.js';
-import type { DataPlatformClient, DeliveryStore } from './application/ports/data-platform.js';
 import { type DeliveryLog, LoggingDataPlatformClient } from './adapters/data-platform/logging-data-platform-client.js';
 import { OutboxRelay } from './adapters/data-platform/outbox-relay.js';
 import { UndiciDataPlatformClient } from './adapters/data-platform/undici-data-platform-client.js';
-import { PgDeliveryStore } from './adapters/postgres/pg-delivery-store.js';
-import { PgOutboxStatistics } from './adapters/postgres/pg-outbox-statistics.js';
-import { InMemoryOutboxStatistics } from './adapters/memory/in-memory-outbox-statistics.js';
 import { ShopMetrics } from './adapters/prometheus/shop-metrics.js';
-import type { OutboxStatistics } from './application/ports/outbox-statistics.js';
 import { DEFAULT_RETRY_POLICY } from './domain/data-platform/delivery.js';
 import type { AppDependencies } from './adapters/http/app.js';
 import type { SeedUseCases } from './adapters/seed/demo-shop.js';
-import { type Db, poolStatisticsOf } from './adapters/postgres/database.js';
-import { PgBalanceQueries } from './adapters/postgres/pg-balance-queries.js';
-import { PgBalanceCharges } from './adapters/postgres/pg-balance-repository.js';
-import { PgCheckoutRepository } from './adapters/postgres/pg-checkout-repository.js';
-import { PgCouponIssuer, PgCouponQueries } from './adapters/postgres/pg-coupon-repository.js';
-import { PgIdempotencyKeys } from './adapters/postgres/pg-idempotency-keys.js';
-import { PgOrderQueries } from './adapters/postgres/pg-order-repository.js';
-import { PgSalesStatistics } from './adapters/postgres/pg-sales-statistics.js';
-import { PgProductQueries } from './adapters/postgres/pg-product-repository.js';
-import { databaseIsReachable } from './adapters/postgres/pg-readiness.js';
-import { PgUnitOfWork } from './adapters/postgres/pg-unit-of-work.js';
-import { PgUserRepository } from './adapters/postgres/pg-user-repository.js';
+import type { Db } from './adapters/postgres/database.js';
+import { postgresAdapters } from './adapters/postgres/postgres-adapters.js';
+import { inMemoryAdapters } from './adapters/memory/in-memory-adapters.js';
+import { TOKENS } from './container-tokens.js';
+import {
+  DEFAULT_ACCESS_TOKEN_TTL_S,
+  DEFAULT_DATA_PLATFORM_TIMEOUT_MS,
+  DEFAULT_REFRESH_TOKEN_TTL_S,
+  DEFAULT_TIME_ZONE,
+} from './config.js';
 import { systemClock } from './adapters/system-clock.js';
-import { InMemoryBalanceCharges, InMemoryBalanceRepository } from './adapters/memory/in-memory-balance-repository.js';
-import { InMemoryCheckoutSteps } from './adapters/memory/in-memory-checkout-repository.js';
-import { InMemoryCouponRepository } from './adapters/memory/in-memory-coupon-repository.js';
-import { InMemoryDeliveryStore } from './adapters/memory/in-memory-delivery-store.js';
-import { InMemoryOrderRepository } from './adapters/memory/in-memory-order-repository.js';
-import { InMemoryProductRepository } from './adapters/memory/in-memory-product-repository.js';
-import { InMemorySales } from './adapters/memory/in-memory-sales.js';
 import { InMemoryStore } from './adapters/memory/in-memory-store.js';
-import { InMemoryUnitOfWork } from './adapters/memory/in-memory-unit-of-work.js';
-import { InMemoryUserRepository } from './adapters/memory/in-memory-user-repository.js';
-
-/** One token per port. Use cases are registered under their own class. */
-const TOKENS = {
-  Clock: Symbol('Clock') as InjectionToken<Clock>,
-  UnitOfWork: Symbol('UnitOfWork') as InjectionToken<UnitOfWork>,
-  BalanceCharges: Symbol('BalanceCharges') as InjectionToken<BalanceCharges>,
-  /** The checkout outside a unit of work: each call a step that commits by itself. */
-  Checkouts: Symbol('Checkouts') as InjectionToken<CheckoutRepository>,
-  UserQueries: Symbol('UserQueries') as InjectionToken<UserQueries>,
-  BalanceQueries: Symbol('BalanceQueries') as InjectionToken<BalanceQueries>,
-  ProductQueries: Symbol('ProductQueries') as InjectionToken<ProductQueries>,
-  CouponQueries: Symbol('CouponQueries') as InjectionToken<CouponQueries>,
-  CouponIssuer: Symbol('CouponIssuer') as InjectionToken<CouponIssuer>,
-  OrderQueries: Symbol('OrderQueries') as InjectionToken<OrderQueries>,
-  SalesStatistics: Symbol('SalesStatistics') as InjectionToken<SalesStatistics>,
-  IdempotencyKeyPurge: Symbol('IdempotencyKeyPurge') as InjectionToken<IdempotencyKeyPurge>,
-  DeliveryStore: Symbol('DeliveryStore') as InjectionToken<DeliveryStore>,
-  OutboxStatistics: Symbol('OutboxStatistics') as InjectionToken<OutboxStatistics>,
-  DataPlatformClient: Symbol('DataPlatformClient') as InjectionToken<DataPlatformClient>,
-  AccountQueries: Symbol('AccountQueries') as InjectionToken<AccountQueries>,
-  LoginAttempts: Symbol('LoginAttempts') as InjectionToken<LoginAttempts>,
-  RefreshTokenPurge: Symbol('RefreshTokenPurge') as InjectionToken<RefreshTokenPurge>,
-  ClientRequestCounter: Symbol('ClientRequestCounter') as InjectionToken<ClientRequestCounter>,
-  PasswordHasher: Symbol('PasswordHasher') as InjectionToken<PasswordHasher>,
-  AccessTokens: Symbol('AccessTokens') as InjectionToken<JoseAccessTokens>,
-  /** Whether the store answers: GET /health/ready. */
-  Readiness: Symbol('Readiness') as InjectionToken<() => Promise<boolean>>,
-};
 
 export interface DataPlatformOptions {
   /** Unset: each event is logged instead of sent, and counts as delivered. */
@@ -181,85 +112,54 @@ export interface ContainerOptions extends CommonOptions {
 
 /**
  * The composition root: the only module that knows every piece, for PostgreSQL and in memory alike. Factories,
- * not decorators, so nothing depends on emitDecoratorMetadata; each registration is built once, on first
- * resolve.
+ * not decorators, so nothing depends on emitDecoratorMetadata. The ports' adapters are built with the
+ * container, as one set; every other registration is built once, on first resolve.
  */
 export function createContainer({
   clock = systemClock,
-  timeZone = 'Asia/Seoul',
+  timeZone = DEFAULT_TIME_ZONE,
   dataPlatform = {},
   auth = {},
   onMetricsError,
-  ...options
+  repositories,
 }: ContainerOptions): DependencyContainer {
-  const repositories = chosenRepositories(options.repositories);
   const c = rootContainer.createChildContainer();
   const single = <T>(token: InjectionToken<T>, build: (r: DependencyContainer) => T) =>
     c.register(token, { useFactory: instanceCachingFactory(build) });
-  // Each port's two adapters side by side; the option picks one.
-  const adapter = <T>(token: InjectionToken<T>, Pg: new (db: Db) => T, InMemory: new (store: InMemoryStore) => T) =>
-    single(token, () =>
-      repositories.kind === 'POSTGRES' ? new Pg(repositories.db) : new InMemory(repositories.store),
-    );
-  single(TOKENS.UnitOfWork, () =>
-    // In memory, the app's clock stands in for the database's now().
+  const value = <T>(token: InjectionToken<T>, instance: T) => c.register(token, { useValue: instance });
+  // The one place `repositories` matters: each port below takes its adapter from the set it picks.
+  const ports =
     repositories.kind === 'POSTGRES'
-      ? new PgUnitOfWork(repositories.db)
-      : new InMemoryUnitOfWork(repositories.store, clock),
-  );
-  adapter(TOKENS.UserQueries, PgUserRepository, InMemoryUserRepository);
-  adapter(TOKENS.BalanceQueries, PgBalanceQueries, InMemoryBalanceRepository);
-  single(TOKENS.BalanceCharges, (r) =>
-    repositories.kind === 'POSTGRES'
-      ? new PgBalanceCharges(repositories.db)
-      : new InMemoryBalanceCharges(repositories.store, r.resolve(TOKENS.UnitOfWork)),
-  );
-  single(TOKENS.Checkouts, (r) =>
-    repositories.kind === 'POSTGRES'
-      ? new PgCheckoutRepository(repositories.db)
-      : new InMemoryCheckoutSteps(r.resolve(TOKENS.UnitOfWork)),
-  );
-  adapter(TOKENS.ProductQueries, PgProductQueries, InMemoryProductRepository);
-  adapter(TOKENS.CouponQueries, PgCouponQueries, InMemoryCouponRepository);
-  adapter(TOKENS.CouponIssuer, PgCouponIssuer, InMemoryCouponRepository);
-  adapter(TOKENS.OrderQueries, PgOrderQueries, InMemoryOrderRepository);
-  adapter(TOKENS.SalesStatistics, PgSalesStatistics, InMemorySales);
-  adapter(TOKENS.AccountQueries, PgAccountRepository, InMemoryAccounts);
-  adapter(TOKENS.RefreshTokenPurge, PgRefreshTokens, InMemoryRefreshTokens);
-  const postgres = repositories.kind === 'POSTGRES' ? repositories.db : undefined;
-  single(TOKENS.OutboxStatistics, () =>
-    repositories.kind === 'POSTGRES'
-      ? new PgOutboxStatistics(repositories.db)
-      : new InMemoryOutboxStatistics(repositories.store, clock),
-  );
+      ? postgresAdapters(repositories.db)
+      : inMemoryAdapters(repositories.store ?? new InMemoryStore(), clock);
+  value(TOKENS.Clock, clock);
+  value(TOKENS.UnitOfWork, ports.unitOfWork);
+  value(TOKENS.UserQueries, ports.userQueries);
+  value(TOKENS.BalanceQueries, ports.balanceQueries);
+  value(TOKENS.BalanceCharges, ports.balanceCharges);
+  value(TOKENS.Checkouts, ports.checkouts);
+  value(TOKENS.ProductQueries, ports.productQueries);
+  value(TOKENS.CouponQueries, ports.couponQueries);
+  value(TOKENS.CouponIssuer, ports.couponIssuer);
+  value(TOKENS.OrderQueries, ports.orderQueries);
+  value(TOKENS.SalesStatistics, ports.salesStatistics);
+  value(TOKENS.AccountQueries, ports.accountQueries);
+  value(TOKENS.RefreshTokenPurge, ports.refreshTokenPurge);
+  value(TOKENS.OutboxStatistics, ports.outboxStatistics);
+  value(TOKENS.IdempotencyKeyPurge, ports.idempotencyKeyPurge);
+  value(TOKENS.Readiness, ports.readiness);
+  value(TOKENS.DeliveryStore, ports.deliveryStore);
+  value(TOKENS.LoginAttempts, ports.loginAttempts);
+  value(TOKENS.ClientRequestCounter, ports.clientRequestCounter);
+
   single(
     ShopMetrics,
     (r) =>
       new ShopMetrics({
         outbox: r.resolve(TOKENS.OutboxStatistics),
-        pool: postgres && poolStatisticsOf(postgres),
+        pool: ports.poolStatistics,
         onCollectError: onMetricsError,
       }),
-  );
-  // In memory an expired key is already ignored on lookup, and the store lasts no longer than the process.
-  single(TOKENS.IdempotencyKeyPurge, () => (postgres ? new PgIdempotencyKeys(postgres) : { purge: async () => 0 }));
-  single(TOKENS.Readiness, () => (postgres ? () => databaseIsReachable(postgres) : async () => true));
-
-  c.register(TOKENS.Clock, { useValue: clock });
-  single(TOKENS.DeliveryStore, () =>
-    repositories.kind === 'POSTGRES'
-      ? new PgDeliveryStore(repositories.db)
-      : new InMemoryDeliveryStore(repositories.store, clock),
-  );
-  single(TOKENS.LoginAttempts, () =>
-    repositories.kind === 'POSTGRES'
-      ? new PgLoginAttempts(repositories.db)
-      : new InMemoryLoginAttempts(repositories.store, clock),
-  );
-  single(TOKENS.ClientRequestCounter, () =>
-    repositories.kind === 'POSTGRES'
-      ? new PgClientRequestCounter(repositories.db)
-      : new InMemoryClientRequestCounter(clock),
   );
   single(TOKENS.PasswordHasher, () => new Argon2PasswordHasher());
   single(
@@ -268,12 +168,12 @@ export function createContainer({
       new JoseAccessTokens({
         signingKey: auth.signingKey ?? ephemeralSigningKey(),
         verifyKeys: auth.verifyKeys ?? [],
-        lifetimeSeconds: auth.accessTokenTtlS ?? 900,
+        lifetimeSeconds: auth.accessTokenTtlS ?? DEFAULT_ACCESS_TOKEN_TTL_S,
         external: auth.external,
         clock,
       }),
   );
-  const { url, timeoutMs = 5_000, log = () => undefined } = dataPlatform;
+  const { url, timeoutMs = DEFAULT_DATA_PLATFORM_TIMEOUT_MS, log = () => undefined } = dataPlatform;
   const policy = {
     maxAttempts: dataPlatform.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
     baseMs: dataPlatform.backoffBaseMs ?? DEFAULT_RETRY_POLICY.baseMs,
@@ -298,7 +198,7 @@ export function createContainer({
     SessionIssuer,
     (r) =>
       new SessionIssuer(r.resolve(TOKENS.AccessTokens), now(r), {
-        refreshTokenTtlMs: (auth.refreshTokenTtlS ?? 30 * 86_400) * 1000,
+        refreshTokenTtlMs: (auth.refreshTokenTtlS ?? DEFAULT_REFRESH_TOKEN_TTL_S) * 1000,
       }),
   );
   single(
@@ -376,14 +276,6 @@ export function createContainer({
     (r) => new ListUserCoupons(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponQueries), now(r)),
   );
   return c;
-}
-
-function chosenRepositories(
-  repositories: RepositoriesOption,
-): { readonly kind: 'POSTGRES'; readonly db: Db } | { readonly kind: 'IN_MEMORY'; readonly store: InMemoryStore } {
-  return repositories.kind === 'POSTGRES'
-    ? repositories
-    : { kind: 'IN_MEMORY', store: repositories.store ?? new InMemoryStore() };
 }
 
 export function appDependencies(c: DependencyContainer): AppDependencies {

@@ -1,0 +1,44 @@
+import type { PortAdapters } from '../port-adapters.js';
+import { type Db, poolStatisticsOf } from './database.js';
+import { PgAccountRepository } from './pg-account-repository.js';
+import { PgBalanceQueries } from './pg-balance-queries.js';
+import { PgBalanceCharges } from './pg-balance-repository.js';
+import { PgCheckoutRepository } from './pg-checkout-repository.js';
+import { PgClientRequestCounter } from './pg-client-request-counter.js';
+import { PgCouponIssuer, PgCouponQueries } from './pg-coupon-repository.js';
+import { PgDeliveryStore } from './pg-delivery-store.js';
+import { PgIdempotencyKeys } from './pg-idempotency-keys.js';
+import { PgLoginAttempts } from './pg-login-attempts.js';
+import { PgOrderQueries } from './pg-order-repository.js';
+import { PgOutboxStatistics } from './pg-outbox-statistics.js';
+import { PgProductQueries } from './pg-product-repository.js';
+import { databaseIsReachable } from './pg-readiness.js';
+import { PgRefreshTokens } from './pg-refresh-tokens.js';
+import { PgSalesStatistics } from './pg-sales-statistics.js';
+import { PgUnitOfWork } from './pg-unit-of-work.js';
+import { PgUserRepository } from './pg-user-repository.js';
+
+/** The ports on PostgreSQL (the service): every adapter on the one database, each port its own instance. */
+export function postgresAdapters(db: Db): PortAdapters {
+  return {
+    unitOfWork: new PgUnitOfWork(db),
+    userQueries: new PgUserRepository(db),
+    balanceQueries: new PgBalanceQueries(db),
+    balanceCharges: new PgBalanceCharges(db),
+    checkouts: new PgCheckoutRepository(db),
+    productQueries: new PgProductQueries(db),
+    couponQueries: new PgCouponQueries(db),
+    couponIssuer: new PgCouponIssuer(db),
+    orderQueries: new PgOrderQueries(db),
+    salesStatistics: new PgSalesStatistics(db),
+    accountQueries: new PgAccountRepository(db),
+    refreshTokenPurge: new PgRefreshTokens(db),
+    outboxStatistics: new PgOutboxStatistics(db),
+    idempotencyKeyPurge: new PgIdempotencyKeys(db),
+    readiness: () => databaseIsReachable(db),
+    deliveryStore: new PgDeliveryStore(db),
+    loginAttempts: new PgLoginAttempts(db),
+    clientRequestCounter: new PgClientRequestCounter(db),
+    poolStatistics: poolStatisticsOf(db),
+  };
+}
