@@ -9,24 +9,22 @@ import { Balance } from '../../domain/balance/balance.js';
 import type { Cancellation } from '../../domain/order/cancellation.js';
 import { MAX_STOCK } from '../../domain/product/product.js';
 import type { Db } from './database.js';
+import { buyerRows } from './buyer-rows.js';
 import { type CopyJson, copyFromJson } from './pg-coupon-repository.js';
 import { PgOrderQueries } from './pg-order-repository.js';
 
 /**
  * A cancellation in five statements besides BEGIN and COMMIT: the locks, the order read once its row is
- * held (its row, its cancellations, its lines), and every write in one. The order's row is taken first: cancellations of one order queue on it, and
- * the read that follows (a statement of its own, so with a snapshot taken after the wait) sees every
- * cancellation committed before. The rows the domain decides on are locked with SELECT … FOR UPDATE (the
- * order, its coupon copy, the balance, in the global lock order); the products, which every buyer shares,
- * only by the writing statement, ascending, until the commit.
+ * held (its row, its cancellations, its lines), and every write in one. The order's row is taken first:
+ * cancellations of one order queue on it, and the read that follows (a statement of its own, so with a
+ * snapshot taken after the wait) sees every cancellation committed before. The rows the domain decides on
+ * are locked with SELECT … FOR UPDATE in the global lock order (buyer-rows.ts); the products, which every
+ * buyer shares, only by the writing statement, ascending, until the commit.
  */
 export class PgCancellationRepository implements CancellationRepository {
   constructor(private readonly db: Db) {}
 
-  /**
-   * One round trip for the locks: the order's row, then its coupon copy (its CTE reads the order's), then the
-   * buyer's balance (its CTE reads the copy's, so it is taken last).
-   */
+  /** One round trip for the locks: the order's row, then the buyer's rows (buyerRows reads the order's). */
   async open(orderId: number, buyerId?: number): Promise<CancellationTarget | undefined> {
     const { rows } = await sql<{
       user_id: number | null;
@@ -37,17 +35,7 @@ export class PgCancellationRepository implements CancellationRepository {
         SELECT id, user_id, user_coupon_id FROM orders
         WHERE id = ${orderId} AND (${buyerId ?? null}::bigint IS NULL OR user_id = ${buyerId ?? null}::bigint)
         FOR UPDATE
-      ), copy AS (
-        SELECT uc.id, uc.coupon_id, uc.user_id, uc.issued_at, uc.expires_at, uc.used_at, uc.order_id,
-               c.name, c.discount_type, c.discount_value
-        FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
-        WHERE uc.id = (SELECT user_coupon_id FROM held)
-        FOR UPDATE OF uc
-      ), wallet AS (
-        SELECT b.amount, b.updated_at FROM balances b
-        WHERE b.user_id = (SELECT user_id FROM held) AND (SELECT count(*) FROM copy) >= 0
-        FOR UPDATE
-      )
+      ), ${buyerRows(sql`(SELECT user_coupon_id FROM held)`, sql`(SELECT user_id FROM held)`, true)}
       SELECT (SELECT user_id FROM held) AS user_id,
              (SELECT row_to_json(copy) FROM copy) AS copy,
              (SELECT row_to_json(wallet) FROM wallet) AS wallet`.execute(this.db);

@@ -9,6 +9,7 @@ import { Balance } from '../../domain/balance/balance.js';
 import { Product } from '../../domain/product/product.js';
 import type { Db } from './database.js';
 import { type CopyJson, copyFromJson } from './pg-coupon-repository.js';
+import { buyerRows } from './buyer-rows.js';
 import { readerFor, writerFor } from './pg-transaction-context.js';
 
 interface ProductRow {
@@ -44,10 +45,8 @@ export class PgCheckoutRepository implements CheckoutRepository {
   }
 
   /**
-   * One round trip: the buyer's own coupon copy (never its campaign row, the issuers' hot row; another
-   * user's copy is not theirs, and reads as none), then the balance, locked in that order when `lock` (the
-   * balance's CTE reads the copy's, so it is taken second), the user's existence, the products unlocked,
-   * and the order's id from its sequence.
+   * One round trip: the buyer's rows (buyerRows: locked when `lock`), the user's existence, the products
+   * unlocked, and the order's id from its sequence.
    */
   private async read({ userId, userCouponId, productIds }: CheckoutRequest, lock: boolean): Promise<Checkout> {
     const { rows } = await sql<{
@@ -57,17 +56,7 @@ export class PgCheckoutRepository implements CheckoutRepository {
       wallet: { amount: number; updated_at: string } | null;
       products: ProductRow[];
     }>`
-      WITH copy AS (
-        SELECT uc.id, uc.coupon_id, uc.user_id, uc.issued_at, uc.expires_at, uc.used_at, uc.order_id,
-               c.name, c.discount_type, c.discount_value
-        FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
-        WHERE uc.id = ${userCouponId ?? null}::bigint AND uc.user_id = ${userId}
-        ${lock ? sql`FOR UPDATE OF uc` : sql``}
-      ), wallet AS (
-        SELECT b.amount, b.updated_at FROM balances b
-        WHERE b.user_id = ${userId} AND (SELECT count(*) FROM copy) >= 0
-        ${lock ? sql`FOR UPDATE` : sql``}
-      )
+      WITH ${buyerRows(sql`${userCouponId ?? null}::bigint`, sql`${userId}::bigint`, lock)}
       SELECT EXISTS (SELECT 1 FROM users WHERE id = ${userId}) AS user_exists,
              (SELECT row_to_json(copy) FROM copy) AS copy,
              (SELECT row_to_json(wallet) FROM wallet) AS wallet,
@@ -95,8 +84,8 @@ export class PgCheckoutRepository implements CheckoutRepository {
   }
 
   /**
-   * One statement. `buyer` locks the buyer's coupon copy, then their balance (the global order), and checks
-   * they are as decided on: the balance unchanged, the copy unused. Only then does `claimed` lock every
+   * One statement. `buyer` locks the buyer's rows (buyerRows) and checks they are as decided on: the balance
+   * unchanged, the copy unused. Only then does `claimed` lock every
    * product of the order in ascending id order and judge each as it is once locked (a row that changed while
    * it was waited for is judged in its new state): does it still have the stock and the price the order was
    * decided on? Every write after it runs only when all of them do, so a stale decision writes nothing; what
@@ -113,17 +102,9 @@ export class PgCheckoutRepository implements CheckoutRepository {
     };
     const lines = order.lines;
     const { rows } = await sql<{ placed: number }>`
-      WITH copy AS MATERIALIZED (
-        SELECT used_at IS NULL AS unused FROM user_coupons
-        WHERE id = ${couponUsed?.id ?? null}::bigint AND user_id = ${order.userId}::bigint
-        FOR UPDATE
-      ), wallet AS MATERIALIZED (
-        SELECT amount = ${balanceBefore}::bigint AS unchanged FROM balances
-        WHERE user_id = ${order.userId}::bigint AND (SELECT count(*) FROM copy) >= 0
-        FOR UPDATE
-      ), buyer AS (
-        SELECT coalesce((SELECT unchanged FROM wallet), false)
-               AND (${couponUsed === undefined} OR coalesce((SELECT unused FROM copy), false)) AS ok
+      WITH ${buyerRows(sql`${couponUsed?.id ?? null}::bigint`, sql`${order.userId}::bigint`, true)}, buyer AS (
+        SELECT coalesce((SELECT amount FROM wallet) = ${balanceBefore}::bigint, false)
+               AND (${couponUsed === undefined} OR coalesce((SELECT used_at IS NULL FROM copy), false)) AS ok
       ), wanted AS (
         SELECT * FROM unnest(${claims.ids}::bigint[], ${claims.quantities}::bigint[], ${claims.prices}::bigint[])
           AS w (product_id, quantity, price)

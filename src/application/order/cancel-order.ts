@@ -22,9 +22,9 @@ export interface CancelOrderInput {
  * (the contract's cumulative formula); this use case only takes the rows and hands the decision over.
  *
  * Locks: the order's row first, so cancellations of one order queue there and each decides on every one
- * before it; then the rest in the global lock order every use case follows (coupon copy, balance, products
- * by ascending id), so a cancellation and an order or a charge never wait on each other in
- * a cycle. The order's user or an admin may cancel; to any other customer the order does not exist.
+ * before it; then the rest in the global lock order every use case follows (stated once, in the PostgreSQL
+ * adapter's buyer-rows.ts), so a cancellation and an order or a charge never wait on each other in a cycle.
+ * The order's user or an admin may cancel; to any other customer the order does not exist.
  */
 export class CancelOrder {
   constructor(

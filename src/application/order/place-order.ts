@@ -30,9 +30,8 @@ export interface PlaceOrderInput {
  * when one changed again, so the decision made on them as they are then stands: never oversold nor priced
  * at a stale price.
  *
- * The global lock order, the same in every use case that takes more than one: the order's row (a
- * cancellation's; an order has none yet), coupon copy, balance, products by ascending id. The placing
- * statement takes them in that order too.
+ * Both paths take the buyer's rows and then the products in the global lock order, which the PostgreSQL
+ * adapter states once (buyer-rows.ts).
  */
 export class PlaceOrder {
   constructor(

@@ -6,6 +6,7 @@ import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import { CreateUser } from '../../../src/application/user/create-user.js';
 import { PlaceOrder } from '../../../src/application/order/place-order.js';
+import { CancelOrder } from '../../../src/application/order/cancel-order.js';
 import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
 import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
@@ -43,6 +44,7 @@ function useCases() {
     issueCoupon: c.resolve(IssueCoupon),
     createProduct: c.resolve(CreateProduct),
     placeOrder: c.resolve(PlaceOrder),
+    cancelOrder: c.resolve(CancelOrder),
     runIdempotently: c.resolve(RunIdempotently),
   };
 }
@@ -86,6 +88,32 @@ describe('how long a hot row stays locked, in round trips to this process', () =
     expect(sent).toHaveLength(2);
     expect(sent[0]).not.toMatch(/for update/i);
     expect(sent[1]).toMatch(/^with .*for update.*update products .*insert into orders/i);
+  });
+
+  it('cancels in one transaction: the order, copy and balance locked in one statement, then the products in the write', async () => {
+    const { createUser, chargeBalance, createProduct, placeOrder, cancelOrder } = useCases();
+    const user = await createUser.execute({ actor: SYSTEM, name: 'Cancels' });
+    await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10_000 });
+    const product = await createProduct.execute({ actor: SYSTEM, name: 'Returned item', price: 1_000, stock: 5 });
+    const order = await placeOrder.execute({
+      actor: SYSTEM,
+      userId: user.id,
+      items: [{ productId: product.id, quantity: 2 }],
+    });
+
+    sent = [];
+    await cancelOrder.execute({ actor: SYSTEM, orderId: order.id, items: [{ productId: product.id, quantity: 1 }] });
+
+    expect(sent[0]).toBe('BEGIN');
+    expect(sent[1]).toMatch(
+      /^with held as \(.*from orders .*for update\s*\), copy as materialized \(.*from user_coupons uc .*for update of uc\s*\), wallet as materialized \(.*from balances b .*for update of b/i,
+    );
+    const locking = sent.filter((statement) => /for (no key )?update/i.test(statement));
+    expect(locking).toHaveLength(2);
+    expect(locking[1]).toMatch(
+      /from products p .*order by p\.id\s+for no key update of p.*insert into order_cancellations/i,
+    );
+    expect(sent.at(-1)).toBe('COMMIT');
   });
 
   it('charges under a key with the balance row locked by the last statement before the key’s, sent with COMMIT', async () => {
