@@ -67,9 +67,15 @@ async function main(): Promise<void> {
   let serviceUrl = serverUrl;
   if (!serverUrl) {
     process.stderr.write('starting the embedded PostgreSQL for benchmarks (.data/bench-postgres)\n');
+    // The server's own lines are kept and shown only if it fails to start, so the failure says why.
+    const serverLog: string[] = [];
     embedded = await startEmbeddedPostgres({
       dataDir: '.data/bench-postgres',
       port: Number(process.env.BENCH_PG_PORT ?? 54_330),
+      log: (line) => void serverLog.push(line),
+    }).catch((error: unknown) => {
+      process.stderr.write(serverLog.slice(-20).join('\n') + '\n');
+      throw error;
     });
     serverUrl = embedded.superuserUrl;
     serviceUrl = embedded.url;
