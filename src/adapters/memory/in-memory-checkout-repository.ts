@@ -5,6 +5,7 @@ import type {
   Placement,
 } from '../../application/ports/checkout-repository.js';
 import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
+import type { UserCoupon } from '../../domain/coupon/user-coupon.js';
 import type { Product } from '../../domain/product/product.js';
 import { InMemoryBalanceRepository } from './in-memory-balance-repository.js';
 import { InMemoryCouponRepository } from './in-memory-coupon-repository.js';
@@ -38,14 +39,18 @@ export class InMemoryCheckoutRepository implements CheckoutRepository {
   async open({ userId, userCouponId, productIds }: CheckoutRequest): Promise<Checkout> {
     return {
       userExists: await new InMemoryUserRepository(this.store).exists(userId),
-      coupon:
-        userCouponId === undefined
-          ? undefined
-          : await new InMemoryCouponRepository(this.store).getByIdForUpdate(userCouponId),
+      coupon: await this.copyOf(userId, userCouponId),
       balance: await new InMemoryBalanceRepository(this.store).getByUserIdForUpdate(userId),
       products: await this.products(productIds),
       orderId: this.store.nextId('orders'),
     };
+  }
+
+  /** The buyer's own copy: another user's is not theirs, and reads as none (as PostgreSQL's adapter has it). */
+  private async copyOf(userId: number, userCouponId: number | undefined): Promise<UserCoupon | undefined> {
+    if (userCouponId === undefined) return undefined;
+    const copy = await new InMemoryCouponRepository(this.store).getByIdForUpdate(userCouponId);
+    return copy?.userId === userId ? copy : undefined;
   }
 
   products(productIds: readonly number[]): Promise<ReadonlyMap<number, Product>> {
