@@ -53,8 +53,10 @@ export class InMemoryCancellationRepository implements CancellationRepository {
       products.set(productId, { ...product, stock: product.stock + quantity });
       stockAdjustments.push({ productId, delta: quantity, reason: 'CANCELLATION', at: cancellation.createdAt });
     }
-    const cancellations = [...order.cancellations.slice(0, -1), recorded];
-    this.store.state.orders.set(order.id, { ...order, lines: [...order.lines], cancellations });
+    // The stored order's earlier cancellations and this one, whatever the caller's order carries.
+    const stored = this.store.state.orders.get(order.id)!;
+    const cancellations = [...(stored.cancellations ?? []), recorded];
+    this.store.state.orders.set(order.id, { ...stored, cancellations });
     if (refund) await new InMemoryBalanceRepository(this.store).save(refund);
     if (couponReleased) await new InMemoryCouponRepository(this.store).save(couponReleased);
     await new InMemorySales(this.store).remove(salesDay, cancellation.lines);
