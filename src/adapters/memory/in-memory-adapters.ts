@@ -4,7 +4,7 @@ import { InMemoryAccounts, InMemoryLoginAttempts, InMemoryRefreshTokens } from '
 import { InMemoryBalanceCharges, InMemoryBalanceRepository } from './in-memory-balance-repository.js';
 import { InMemoryCheckoutSteps } from './in-memory-checkout-repository.js';
 import { InMemoryClientRequestCounter } from './in-memory-client-request-counter.js';
-import { InMemoryCouponRepository } from './in-memory-coupon-repository.js';
+import { InMemoryCouponIssuer, InMemoryCouponRepository } from './in-memory-coupon-repository.js';
 import { InMemoryDeliveryStore } from './in-memory-delivery-store.js';
 import { InMemoryOrderRepository } from './in-memory-order-repository.js';
 import { InMemoryOutboxStatistics } from './in-memory-outbox-statistics.js';
@@ -19,7 +19,7 @@ import { InMemoryUserRepository } from './in-memory-user-repository.js';
  * in for the database's now().
  */
 export function inMemoryAdapters(store: InMemoryStore, clock: Clock): PortAdapters {
-  // One unit of work for the set: it serialises the work on the store, the charges' and checkouts' too.
+  // One unit of work for the set: it serialises the work on the store, the charges', issues' and checkouts' too.
   const unitOfWork = new InMemoryUnitOfWork(store, clock);
   return {
     unitOfWork,
@@ -29,7 +29,7 @@ export function inMemoryAdapters(store: InMemoryStore, clock: Clock): PortAdapte
     checkouts: new InMemoryCheckoutSteps(unitOfWork),
     productQueries: new InMemoryProductRepository(store),
     couponQueries: new InMemoryCouponRepository(store),
-    couponIssuer: new InMemoryCouponRepository(store),
+    couponIssuer: new InMemoryCouponIssuer(store, unitOfWork, clock),
     orderQueries: new InMemoryOrderRepository(store),
     salesStatistics: new InMemorySales(store),
     // Reads only, which never ask its clock (the system's, as no clock is given).

@@ -5,8 +5,18 @@ import { type Page, type PageRequest, pageFrom } from '../../application/shared/
 import { Balance, type BalanceChange, type Charge, type LedgerEntry } from '../../domain/balance/balance.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
+/** The new balance and its ledger entry, written together. */
+function land(store: InMemoryStore, { balance, entry }: BalanceChange): LedgerEntry {
+  store.state.balances.set(balance.userId, { ...balance });
+  const saved = { ...entry, id: store.nextId('ledger') };
+  store.state.ledger.push(saved);
+  return saved;
+}
+
 export class InMemoryBalanceRepository implements BalanceRepository, BalanceQueries {
   constructor(private readonly store: InMemoryStore) {}
+
+  // No port has `getByUserIdForUpdate` or `save`: the checkout and cancellation fakes still call them.
 
   async getByUserIdForUpdate(userId: number): Promise<Balance | undefined> {
     return this.findByUserId(userId);
@@ -22,11 +32,8 @@ export class InMemoryBalanceRepository implements BalanceRepository, BalanceQuer
     this.store.state.balances.set(balance.userId, { ...balance });
   }
 
-  async save({ balance, entry }: BalanceChange): Promise<LedgerEntry> {
-    this.store.state.balances.set(balance.userId, { ...balance });
-    const saved = { ...entry, id: this.store.nextId('ledger') };
-    this.store.state.ledger.push(saved);
-    return saved;
+  async save(change: BalanceChange): Promise<LedgerEntry> {
+    return land(this.store, change);
   }
 
   async listLedger(userId: number, { limit, after }: PageRequest): Promise<Page<LedgerEntry>> {
@@ -51,13 +58,12 @@ export class InMemoryBalanceCharges implements BalanceCharges {
 
   apply(charge: Charge): Promise<ChargeOutcome> {
     return this.uow.run(async () => {
-      const balances = new InMemoryBalanceRepository(this.store);
       const record = this.store.state.balances.get(charge.userId);
       if (!record || record.amount > charge.highestBalanceBefore) {
         return { applied: false, balance: record && new Balance(record) };
       }
       const change = charge.landedOn(record.amount);
-      await balances.save(change);
+      land(this.store, change);
       return { applied: true, change };
     });
   }

@@ -1,3 +1,4 @@
+import type { Clock } from '../../application/ports/clock.js';
 import type {
   CouponIssuer,
   CouponQueries,
@@ -5,17 +6,30 @@ import type {
   IssueRefusal,
   UserCouponFilter,
 } from '../../application/ports/coupon-repository.js';
+import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
 import type { InMemoryStore, UserCouponRecord } from './in-memory-store.js';
 
-export class InMemoryCouponRepository implements CouponRepository, CouponIssuer, CouponQueries {
+/** A stored copy with its campaign's name and discount, as the ports answer it. */
+function toUserCoupon(store: InMemoryStore, record: UserCouponRecord): UserCoupon {
+  const coupon = store.state.coupons.get(record.couponId);
+  if (!coupon) throw new Error(`user coupon ${record.id} refers to a missing coupon`);
+  return new UserCoupon({
+    ...record,
+    name: coupon.name,
+    discountType: coupon.discountType,
+    discountValue: coupon.discountValue,
+  });
+}
+
+export class InMemoryCouponRepository implements CouponRepository, CouponQueries {
   constructor(private readonly store: InMemoryStore) {}
 
-  async add(draft: CouponDraft): Promise<Coupon> {
+  async add(draft: CouponDraft, at: Date): Promise<Coupon> {
     const props = { ...draft, id: this.store.nextId('coupons'), issuedQuantity: 0 };
-    this.store.state.coupons.set(props.id, props);
+    this.store.state.coupons.set(props.id, { ...props, createdAt: at });
     return new Coupon(props);
   }
 
@@ -24,13 +38,58 @@ export class InMemoryCouponRepository implements CouponRepository, CouponIssuer,
     return props && new Coupon(props);
   }
 
-  /**
-   * Atomic because it never awaits between its check and its writes. The window is judged at the copy's
-   * issue instant: the app's clock stands in for the database's here, and nothing waits on a lock.
-   */
-  async issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
+  async listUserCoupons(
+    userId: number,
+    { status, now }: UserCouponFilter,
+    { limit, after }: PageRequest,
+  ): Promise<Page<UserCoupon>> {
+    const rows = [...this.store.state.userCoupons.values()]
+      .filter((record) => record.userId === userId && (after === undefined || record.id < after))
+      .sort((a, b) => b.id - a.id)
+      .map((record) => toUserCoupon(this.store, record))
+      .filter((coupon) => status === undefined || coupon.statusAt(now) === status)
+      .slice(0, limit + 1);
+    return pageFrom(rows, limit, (coupon) => coupon.id);
+  }
+
+  // No port has the two below: the checkout and cancellation fakes still call them.
+
+  async getByIdForUpdate(userCouponId: number): Promise<UserCoupon | undefined> {
+    const record = this.store.state.userCoupons.get(userCouponId);
+    return record && toUserCoupon(this.store, record);
+  }
+
+  async save(userCoupon: UserCoupon): Promise<void> {
+    const record = this.store.state.userCoupons.get(userCoupon.id);
+    if (!record) throw new Error(`no user coupon ${userCoupon.id}`);
+    this.store.state.userCoupons.set(userCoupon.id, {
+      ...record,
+      usedAt: userCoupon.usedAt,
+      orderId: userCoupon.orderId,
+    });
+  }
+}
+
+/**
+ * The same one step as PostgreSQL's: it judges the window, counts the copy and stores it, or does none of
+ * it. Run as a unit of work of its own (or as part of the open one), so it never lands inside another unit
+ * of work that then rolls back over it. The window is judged by the set's clock at the instant of issue,
+ * which stands in for the database's here, not by the draft's issuedAt.
+ */
+export class InMemoryCouponIssuer implements CouponIssuer {
+  constructor(
+    private readonly store: InMemoryStore,
+    private readonly uow: UnitOfWork,
+    private readonly clock: Clock,
+  ) {}
+
+  issue(draft: UserCouponDraft): Promise<UserCoupon | IssueRefusal> {
+    return this.uow.run(async () => this.issueNow(draft));
+  }
+
+  private issueNow(draft: UserCouponDraft): UserCoupon | IssueRefusal {
     const props = this.store.state.coupons.get(draft.couponId);
-    if (props && !new Coupon(props).isIssuableAt(draft.issuedAt)) return 'NOT_ISSUABLE';
+    if (props && !new Coupon(props).isIssuableAt(this.clock.now())) return 'NOT_ISSUABLE';
     if (!props || new Coupon(props).soldOut) return 'SOLD_OUT';
     if (!this.store.state.users.has(draft.userId)) return 'USER_NOT_FOUND';
     const held = [...this.store.state.userCoupons.values()].some(
@@ -48,46 +107,6 @@ export class InMemoryCouponRepository implements CouponRepository, CouponIssuer,
       orderId: null,
     };
     this.store.state.userCoupons.set(record.id, record);
-    return this.toUserCoupon(record);
-  }
-
-  async listUserCoupons(
-    userId: number,
-    { status, now }: UserCouponFilter,
-    { limit, after }: PageRequest,
-  ): Promise<Page<UserCoupon>> {
-    const rows = [...this.store.state.userCoupons.values()]
-      .filter((record) => record.userId === userId && (after === undefined || record.id < after))
-      .sort((a, b) => b.id - a.id)
-      .map((record) => this.toUserCoupon(record))
-      .filter((coupon) => status === undefined || coupon.statusAt(now) === status)
-      .slice(0, limit + 1);
-    return pageFrom(rows, limit, (coupon) => coupon.id);
-  }
-
-  async getByIdForUpdate(userCouponId: number): Promise<UserCoupon | undefined> {
-    const record = this.store.state.userCoupons.get(userCouponId);
-    return record && this.toUserCoupon(record);
-  }
-
-  async save(userCoupon: UserCoupon): Promise<void> {
-    const record = this.store.state.userCoupons.get(userCoupon.id);
-    if (!record) throw new Error(`no user coupon ${userCoupon.id}`);
-    this.store.state.userCoupons.set(userCoupon.id, {
-      ...record,
-      usedAt: userCoupon.usedAt,
-      orderId: userCoupon.orderId,
-    });
-  }
-
-  private toUserCoupon(record: UserCouponRecord): UserCoupon {
-    const coupon = this.store.state.coupons.get(record.couponId);
-    if (!coupon) throw new Error(`user coupon ${record.id} refers to a missing coupon`);
-    return new UserCoupon({
-      ...record,
-      name: coupon.name,
-      discountType: coupon.discountType,
-      discountValue: coupon.discountValue,
-    });
+    return toUserCoupon(this.store, record);
   }
 }

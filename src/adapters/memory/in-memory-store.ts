@@ -7,6 +7,11 @@ import type { OrderProps } from '../../domain/order/order.js';
 import type { ProductProps } from '../../domain/product/product.js';
 import type { UserProps } from '../../domain/user/user.js';
 
+/** A campaign as its table holds it: with the instant it was created. */
+export interface CouponRecord extends CouponProps {
+  createdAt: Date;
+}
+
 export interface UserCouponRecord {
   id: number;
   couponId: number;
@@ -38,7 +43,7 @@ export interface InMemoryState {
   ledger: LedgerEntry[];
   products: Map<number, ProductProps>;
   stockAdjustments: StockAdjustment[];
-  coupons: Map<number, CouponProps>;
+  coupons: Map<number, CouponRecord>;
   userCoupons: Map<number, UserCouponRecord>;
   orders: Map<number, OrderProps>;
   outbox: OutboxRecord[];
