@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Db } from './database.js';
+import { isCheckViolation, isUniqueViolation } from './pg-errors.js';
 
 /**
  * Moves the units orders and cancellations appended to product_sales_pending into the product_daily_sales
@@ -10,7 +11,7 @@ import type { Db } from './database.js';
  * One fold at a time per schema across every instance (a transaction-scoped advisory lock, which a
  * transaction-mode pooler keeps). A cancellation's row is written only after its order committed, so a fold
  * that sees it sees the order's row too, or an earlier fold took that one: the rollup never goes below
- * zero. A fold whose snapshot predates the previous fold's commit skips the rows that one deleted.
+ * zero.
  */
 export class PgSalesRollup {
   constructor(
@@ -27,6 +28,22 @@ export class PgSalesRollup {
    * foreign key takes a key-share lock on its product, which only an admin's stock change blocks.
    */
   async fold(): Promise<number> {
+    try {
+      return await this.foldOnce();
+    } catch (error) {
+      // A fold whose snapshot predates the previous fold's commit (the lock is taken inside the statement)
+      // misses the rollup rows that fold created and inserts them again, or a negative one; it writes
+      // nothing, and the next fold, on a fresh snapshot, does the work.
+      if (
+        isUniqueViolation(error, 'product_daily_sales_pkey') ||
+        isCheckViolation(error, 'product_daily_sales_quantity_check')
+      )
+        return 0;
+      throw error;
+    }
+  }
+
+  private async foldOnce(): Promise<number> {
     const { rows } = await sql<{ folded: number }>`
       WITH claimed AS (
         SELECT pg_try_advisory_xact_lock(hashtextextended('fold ' || current_schema() || '.product_sales_pending', 0)) AS ok
