@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BalanceCharges, ChargeOutcome } from '../../../src/application/ports/balance-repository.js';
-import type { UnitOfWork } from '../../../src/application/ports/unit-of-work.js';
+import { anOpenUnitOfWork } from '../../support/unit-of-work.js';
 import { createContainer } from '../../../src/container.js';
 import { TOKENS } from '../../../src/container-tokens.js';
 import { Balance, Charge, MAX_BALANCE, MAX_CHARGE_AMOUNT } from '../../../src/domain/balance/balance.js';
@@ -44,26 +44,6 @@ const adapters = [
   { name: 'PostgreSQL', make: () => portsOf({ kind: 'POSTGRES', db: database.db }) },
   { name: 'in memory', make: () => portsOf({ kind: 'IN_MEMORY' }) },
 ];
-
-/** A unit of work begun and waiting; `rollBack` ends it by throwing, and answers its end. */
-async function anOpenUnitOfWork(uow: UnitOfWork) {
-  let entered = () => undefined as void;
-  let release = () => undefined as void;
-  const inside = new Promise<void>((resolve) => (entered = resolve));
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const ended = uow.run(async () => {
-    entered();
-    await released;
-    throw new Error('rolled back');
-  });
-  await inside;
-  return {
-    rollBack: () => {
-      release();
-      return ended;
-    },
-  };
-}
 
 const METHODS = ['apply', 'applyLocked'] as const satisfies readonly (keyof BalanceCharges)[];
 

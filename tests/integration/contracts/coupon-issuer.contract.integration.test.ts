@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import type { IssueRefusal } from '../../../src/application/ports/coupon-repository.js';
-import type { UnitOfWork } from '../../../src/application/ports/unit-of-work.js';
+import { anOpenUnitOfWork } from '../../support/unit-of-work.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { CreateUser } from '../../../src/application/user/create-user.js';
 import { type RepositoriesOption, createContainer } from '../../../src/container.js';
@@ -68,26 +68,6 @@ const adapters = [
       }),
   },
 ];
-
-/** A unit of work begun and waiting; `rollBack` ends it by throwing, and answers its end. */
-async function anOpenUnitOfWork(uow: UnitOfWork) {
-  let entered = () => undefined as void;
-  let release = () => undefined as void;
-  const inside = new Promise<void>((resolve) => (entered = resolve));
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const ended = uow.run(async () => {
-    entered();
-    await released;
-    throw new Error('rolled back');
-  });
-  await inside;
-  return {
-    rollBack: () => {
-      release();
-      return ended;
-    },
-  };
-}
 
 const refusals = (answers: (UserCoupon | IssueRefusal)[]) => answers.filter((answer) => typeof answer === 'string');
 const copies = (answers: (UserCoupon | IssueRefusal)[]) => answers.filter((answer) => typeof answer !== 'string');
