@@ -144,13 +144,21 @@ export async function startServiceProcess(
     : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
   const child = spawn(command, args, {
     env: merged,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', 'pipe'],
     detached: ownProcessGroup,
+  });
+  // Passed through as before, and its end kept so that a failed start says why.
+  let stderrTail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-4000);
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const origin = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode} during start-up`);
+    if (child.exitCode !== null) {
+      throw new Error(`the service exited with ${child.exitCode} during start-up; its stderr ended:\n${stderrTail}`);
+    }
     try {
       if ((await fetch(`${origin}/ready`)).ok) break;
     } catch {

@@ -2,38 +2,20 @@ import type { BalanceQueries } from '../../application/ports/balance-queries.js'
 import type { BalanceCharges, BalanceRepository, ChargeOutcome } from '../../application/ports/balance-repository.js';
 import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
-import { Balance, type BalanceChange, type Charge, type LedgerEntry } from '../../domain/balance/balance.js';
+import { Balance, type Charge, type LedgerEntry } from '../../domain/balance/balance.js';
+import { balanceRow, landBalanceChange } from './in-memory-rows.js';
 import type { InMemoryStore } from './in-memory-store.js';
-
-/** The new balance and its ledger entry, written together. */
-function land(store: InMemoryStore, { balance, entry }: BalanceChange): LedgerEntry {
-  store.state.balances.set(balance.userId, { ...balance });
-  const saved = { ...entry, id: store.nextId('ledger') };
-  store.state.ledger.push(saved);
-  return saved;
-}
 
 export class InMemoryBalanceRepository implements BalanceRepository, BalanceQueries {
   constructor(private readonly store: InMemoryStore) {}
 
-  // No port has `getByUserIdForUpdate` or `save`: the checkout and cancellation fakes still call them.
-
-  async getByUserIdForUpdate(userId: number): Promise<Balance | undefined> {
-    return this.findByUserId(userId);
-  }
-
   async findByUserId(userId: number): Promise<Balance | undefined> {
-    const record = this.store.state.balances.get(userId);
-    return record && new Balance(record);
+    return balanceRow(this.store, userId);
   }
 
   async add(balance: Balance): Promise<void> {
     if (!this.store.state.users.has(balance.userId)) throw new Error(`no user ${balance.userId}`);
     this.store.state.balances.set(balance.userId, { ...balance });
-  }
-
-  async save(change: BalanceChange): Promise<LedgerEntry> {
-    return land(this.store, change);
   }
 
   async listLedger(userId: number, { limit, after }: PageRequest): Promise<Page<LedgerEntry>> {
@@ -63,7 +45,7 @@ export class InMemoryBalanceCharges implements BalanceCharges {
         return { applied: false, balance: record && new Balance(record) };
       }
       const change = charge.landedOn(record.amount);
-      land(this.store, change);
+      landBalanceChange(this.store, change);
       return { applied: true, change };
     });
   }

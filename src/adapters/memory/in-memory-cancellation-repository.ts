@@ -7,10 +7,8 @@ import type {
 import type { Cancellation } from '../../domain/order/cancellation.js';
 import { Order } from '../../domain/order/order.js';
 import { MAX_STOCK } from '../../domain/product/product.js';
-import { InMemoryBalanceRepository } from './in-memory-balance-repository.js';
-import { InMemoryCouponRepository } from './in-memory-coupon-repository.js';
 import type { InMemoryOutbox } from './in-memory-outbox.js';
-import { InMemorySales } from './in-memory-sales.js';
+import { addDailySales, balanceRow, landBalanceChange, userCouponRow, writeCouponUse } from './in-memory-rows.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
 /** Cancellations on the fakes. Units of work run one at a time here, so nothing changes between the steps. */
@@ -24,12 +22,9 @@ export class InMemoryCancellationRepository implements CancellationRepository {
     const props = this.store.state.orders.get(orderId);
     if (!props || (buyerId !== undefined && props.userId !== buyerId)) return undefined;
     const order = new Order(props);
-    const balance = await new InMemoryBalanceRepository(this.store).getByUserIdForUpdate(order.userId);
+    const balance = balanceRow(this.store, order.userId);
     if (!balance) return undefined;
-    const coupon =
-      order.userCouponId === null
-        ? undefined
-        : await new InMemoryCouponRepository(this.store).getByIdForUpdate(order.userCouponId);
+    const coupon = order.userCouponId === null ? undefined : userCouponRow(this.store, order.userCouponId);
     return { order, balance, coupon };
   }
 
@@ -57,9 +52,9 @@ export class InMemoryCancellationRepository implements CancellationRepository {
     const stored = this.store.state.orders.get(order.id)!;
     const cancellations = [...(stored.cancellations ?? []), recorded];
     this.store.state.orders.set(order.id, { ...stored, cancellations });
-    if (refund) await new InMemoryBalanceRepository(this.store).save(refund);
-    if (couponReleased) await new InMemoryCouponRepository(this.store).save(couponReleased);
-    await new InMemorySales(this.store).remove(salesDay, cancellation.lines);
+    if (refund) landBalanceChange(this.store, refund);
+    if (couponReleased) writeCouponUse(this.store, couponReleased);
+    addDailySales(this.store, salesDay, cancellation.lines, -1);
     await this.outbox.add({ type: 'ORDER_CANCELLED', body: event }, recorded.id);
     return recorded;
   }

@@ -9,20 +9,9 @@ import type {
 import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import { Coupon, type CouponDraft } from '../../domain/coupon/coupon.js';
-import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
+import type { UserCoupon, UserCouponDraft } from '../../domain/coupon/user-coupon.js';
+import { toUserCoupon } from './in-memory-rows.js';
 import type { InMemoryStore, UserCouponRecord } from './in-memory-store.js';
-
-/** A stored copy with its campaign's name and discount, as the ports answer it. */
-function toUserCoupon(store: InMemoryStore, record: UserCouponRecord): UserCoupon {
-  const coupon = store.state.coupons.get(record.couponId);
-  if (!coupon) throw new Error(`user coupon ${record.id} refers to a missing coupon`);
-  return new UserCoupon({
-    ...record,
-    name: coupon.name,
-    discountType: coupon.discountType,
-    discountValue: coupon.discountValue,
-  });
-}
 
 export class InMemoryCouponRepository implements CouponRepository, CouponQueries {
   constructor(private readonly store: InMemoryStore) {}
@@ -50,23 +39,6 @@ export class InMemoryCouponRepository implements CouponRepository, CouponQueries
       .filter((coupon) => status === undefined || coupon.statusAt(now) === status)
       .slice(0, limit + 1);
     return pageFrom(rows, limit, (coupon) => coupon.id);
-  }
-
-  // No port has the two below: the checkout and cancellation fakes still call them.
-
-  async getByIdForUpdate(userCouponId: number): Promise<UserCoupon | undefined> {
-    const record = this.store.state.userCoupons.get(userCouponId);
-    return record && toUserCoupon(this.store, record);
-  }
-
-  async save(userCoupon: UserCoupon): Promise<void> {
-    const record = this.store.state.userCoupons.get(userCoupon.id);
-    if (!record) throw new Error(`no user coupon ${userCoupon.id}`);
-    this.store.state.userCoupons.set(userCoupon.id, {
-      ...record,
-      usedAt: userCoupon.usedAt,
-      orderId: userCoupon.orderId,
-    });
   }
 }
 

@@ -19,19 +19,6 @@ export class InMemoryProductRepository implements ProductRepository, ProductQuer
     return this.findById(productId);
   }
 
-  async getManyForUpdate(productIds: readonly number[]): Promise<Map<number, Product>> {
-    const found = new Map<number, Product>();
-    for (const id of productIds) {
-      const record = this.store.state.products.get(id);
-      if (record) found.set(id, toProduct(record));
-    }
-    return found;
-  }
-
-  async saveStock(products: readonly Product[]): Promise<void> {
-    for (const product of products) await this.save(product);
-  }
-
   async findById(productId: number): Promise<Product | undefined> {
     const record = this.store.state.products.get(productId);
     return record && toProduct(record);

@@ -1,25 +1,11 @@
-import type { ProductSales, SalesStatistics, UnitsSold } from '../../application/ports/sales-statistics.js';
+import type { ProductSales, SalesStatistics } from '../../application/ports/sales-statistics.js';
 import { Product } from '../../domain/product/product.js';
 import type { LocalDate } from '../../domain/statistics/shop-calendar.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
+/** What the checkout and cancellation fakes write through `addDailySales`, read as the port reads it. */
 export class InMemorySales implements SalesStatistics {
   constructor(private readonly store: InMemoryStore) {}
-
-  async add(day: LocalDate, lines: readonly UnitsSold[]): Promise<void> {
-    for (const { productId, quantity } of lines) {
-      const key = `${day}|${productId}`;
-      this.store.state.dailySales.set(key, (this.store.state.dailySales.get(key) ?? 0) + quantity);
-    }
-  }
-
-  /** Cancelled units leave the day they were sold on. */
-  async remove(day: LocalDate, lines: readonly UnitsSold[]): Promise<void> {
-    for (const { productId, quantity } of lines) {
-      const key = `${day}|${productId}`;
-      this.store.state.dailySales.set(key, (this.store.state.dailySales.get(key) ?? 0) - quantity);
-    }
-  }
 
   async topSellers(firstDay: LocalDate, lastDay: LocalDate, limit: number): Promise<ProductSales[]> {
     const sold = new Map<number, number>();
