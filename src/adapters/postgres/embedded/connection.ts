@@ -89,9 +89,16 @@ export async function withClient<T>(client: pg.Client, work: (client: pg.Client)
   }
 }
 
+/**
+ * How long a start waits for the server to take connections: pg_ctl's own default, since a server recovering
+ * from a crash, or starting on a busy machine, may take far longer than a clean start on an idle one.
+ */
+const START_WAIT_MS = 60_000;
+
 /** Until the server takes connections; a server started here that ends meanwhile fails this at once. */
 async function waitUntilAccepting(where: Where, superuser: Login, server: ChildProcess | undefined): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
+  const deadline = Date.now() + START_WAIT_MS;
+  for (;;) {
     if (server && hasExited(server))
       throw new Error(`the embedded PostgreSQL exited during start-up (${server.exitCode ?? server.signalCode})`);
     const client = clientOf(where, superuser);
@@ -102,7 +109,7 @@ async function waitUntilAccepting(where: Where, superuser: Login, server: ChildP
     } catch (error) {
       await client.end().catch(() => undefined);
       // A wrong password is an answer: the server is up, and waiting won't change it.
-      if (attempt >= 100 || (error as { code?: string }).code === '28P01') throw error;
+      if (Date.now() >= deadline || (error as { code?: string }).code === '28P01') throw error;
       await sleep(100);
     }
   }
