@@ -6,7 +6,7 @@ import type {
 } from '../../application/ports/cancellation-repository.js';
 import type { Cancellation } from '../../domain/order/cancellation.js';
 import { Order } from '../../domain/order/order.js';
-import { MAX_STOCK } from '../../domain/product/product.js';
+import { MAX_STOCK, exceedsStockLimit } from '../../domain/product/product.js';
 import type { InMemoryOutbox } from './in-memory-outbox.js';
 import { addDailySales, balanceRow, landBalanceChange, userCouponRow, writeCouponUse } from './in-memory-rows.js';
 import type { InMemoryStore } from './in-memory-store.js';
@@ -38,9 +38,9 @@ export class InMemoryCancellationRepository implements CancellationRepository {
   }: CancellationRecord): Promise<Cancellation | RecordRefusal> {
     const { products, stockAdjustments } = this.store.state;
     for (const line of [...cancellation.lines].sort((a, b) => a.productId - b.productId)) {
-      const product = products.get(line.productId)!;
-      if (product.stock + line.quantity > MAX_STOCK)
-        return { stockLimit: { productId: product.id, stock: product.stock } };
+      const { stock } = products.get(line.productId)!;
+      if (exceedsStockLimit(stock, line.quantity))
+        return { stockLimit: { productId: line.productId, stock, stockDelta: line.quantity, limit: MAX_STOCK } };
     }
     const recorded: Cancellation = { ...cancellation, id: this.store.nextId('cancellations') };
     for (const { productId, quantity } of cancellation.lines) {

@@ -67,14 +67,14 @@ export class PgCancellationRepository implements CancellationRepository {
   }: CancellationRecord): Promise<Cancellation | RecordRefusal> {
     const lines = [...cancellation.lines].sort((a, b) => a.productId - b.productId);
     const at = cancellation.createdAt;
-    const { rows } = await sql<{ id: number | null; over: { id: number; stock: number }[] | null }>`
+    const { rows } = await sql<{ id: number | null; over: { id: number; stock: number; quantity: number }[] | null }>`
       WITH wanted AS (
         SELECT * FROM unnest(
           ${lines.map((l) => l.productId)}::bigint[], ${lines.map((l) => l.quantity)}::int[],
           ${lines.map((l) => l.unitPrice)}::bigint[], ${lines.map((l) => l.amount)}::bigint[]
         ) AS w (product_id, quantity, unit_price, amount)
       ), claimed AS (
-        SELECT p.id, p.stock, p.stock + w.quantity <= ${MAX_STOCK} AS fits
+        SELECT p.id, p.stock, w.quantity, p.stock + w.quantity <= ${MAX_STOCK} AS fits
         FROM products p JOIN wanted w ON w.product_id = p.id
         ORDER BY p.id
         FOR NO KEY UPDATE OF p
@@ -122,14 +122,13 @@ export class PgCancellationRepository implements CancellationRepository {
         FROM recorded
       )
       SELECT (SELECT id FROM recorded) AS id,
-             (SELECT json_agg(json_build_object('id', id, 'stock', stock)) FROM claimed WHERE NOT fits) AS over`.execute(
-      this.db,
-    );
+             (SELECT json_agg(json_build_object('id', id, 'stock', stock, 'quantity', quantity) ORDER BY id)
+              FROM claimed WHERE NOT fits) AS over`.execute(this.db);
     const { id, over } = rows[0]!;
     if (id === null) {
       const first = over?.[0];
       if (!first) throw new Error(`cancellation of order ${order.id}: a product of it is gone`);
-      return { stockLimit: { productId: first.id, stock: first.stock } };
+      return { stockLimit: { productId: first.id, stock: first.stock, stockDelta: first.quantity, limit: MAX_STOCK } };
     }
     return { ...cancellation, id };
   }

@@ -1,6 +1,5 @@
 import { OrderNotFoundError } from '../../domain/order/order-errors.js';
 import { type Order, type OrderItem, validateCancellationItems } from '../../domain/order/order.js';
-import { MAX_STOCK } from '../../domain/product/product.js';
 import { StockLimitExceededError } from '../../domain/product/product-errors.js';
 import { localDateOf } from '../../domain/statistics/shop-calendar.js';
 import { type Actor, mayActFor } from '../shared/actor.js';
@@ -45,11 +44,7 @@ export class CancelOrder {
       if (!target || !mayActFor(actor, target.order.userId)) throw new OrderNotFoundError(orderId);
       const record = this.decide(target, items, at);
       const written = await repos.cancellations.record(record);
-      if ('stockLimit' in written) {
-        const { productId, stock } = written.stockLimit;
-        const stockDelta = record.cancellation.lines.find((line) => line.productId === productId)?.quantity ?? 0;
-        throw new StockLimitExceededError({ productId, stock, stockDelta, limit: MAX_STOCK });
-      }
+      if ('stockLimit' in written) throw new StockLimitExceededError(written.stockLimit);
       return record.order;
     });
   }

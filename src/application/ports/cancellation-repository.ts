@@ -2,6 +2,7 @@ import type { Balance, BalanceChange } from '../../domain/balance/balance.js';
 import type { UserCoupon } from '../../domain/coupon/user-coupon.js';
 import type { Cancellation, CancellationDraft } from '../../domain/order/cancellation.js';
 import type { Order, OrderCancelledEvent } from '../../domain/order/order.js';
+import type { StockLimitFacts } from '../../domain/product/product-errors.js';
 import type { LocalDate } from '../../domain/statistics/shop-calendar.js';
 
 /** An order opened for cancellation: it, its coupon copy and its buyer's balance, locked in that order. */
@@ -28,8 +29,8 @@ export interface CancellationRecord {
   readonly event: OrderCancelledEvent;
 }
 
-/** Why a cancellation could not be written though the domain allowed it. */
-export type RecordRefusal = { readonly stockLimit: { readonly productId: number; readonly stock: number } };
+/** Why a cancellation could not be written though the domain allowed it: the first product over its limit. */
+export type RecordRefusal = { readonly stockLimit: StockLimitFacts };
 
 /** Inside a unit of work: a cancellation's reads and writes. */
 export interface CancellationRepository {

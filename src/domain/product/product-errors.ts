@@ -16,10 +16,18 @@ export class InsufficientStockError extends DomainError {
   }
 }
 
+/** A restock refused by the stock limit: the product, its stock, the units it could not take, the limit. */
+export type StockLimitFacts = {
+  readonly productId: number;
+  readonly stock: number;
+  readonly stockDelta: number;
+  readonly limit: number;
+};
+
 export class StockLimitExceededError extends DomainError {
   readonly code = 'STOCK_LIMIT_EXCEEDED';
 
-  constructor(facts: { productId: number; stock: number; stockDelta: number; limit: number }) {
+  constructor(facts: StockLimitFacts) {
     super(`Adding ${facts.stockDelta} would take the stock of product ${facts.productId} past ${facts.limit}.`, facts);
   }
 }

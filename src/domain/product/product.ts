@@ -10,6 +10,12 @@ export const PRODUCT_NAME_MAX_LENGTH = 200;
 export const MAX_PRICE = 100_000_000;
 export const MAX_STOCK = 1_000_000_000;
 
+/**
+ * The stock limit on every restock, an admin's or a cancellation's: `stockDelta` more units that would take
+ * `stock` past MAX_STOCK are refused. PostgreSQL's cancellation states the same comparison in its statement.
+ */
+export const exceedsStockLimit = (stock: number, stockDelta: number): boolean => stock + stockDelta > MAX_STOCK;
+
 export interface ProductDraft {
   readonly name: string;
   readonly price: number;
@@ -52,7 +58,7 @@ export class Product implements ProductProps {
     if (this.stock + delta < 0) {
       throw new InsufficientStockError({ productId: this.id, requested: -delta, available: this.stock });
     }
-    if (this.stock + delta > MAX_STOCK) {
+    if (exceedsStockLimit(this.stock, delta)) {
       throw new StockLimitExceededError({ productId: this.id, stock: this.stock, stockDelta: delta, limit: MAX_STOCK });
     }
     return this.with({ stock: this.stock + delta });

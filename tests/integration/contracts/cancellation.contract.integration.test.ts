@@ -179,7 +179,9 @@ describe.each(adapters)('CancellationRepository on $name', ({ repositories }) =>
       repos.cancellations.record(s.decide((await repos.cancellations.open(order.id))!)),
     );
 
-    expect(refused).toEqual({ stockLimit: { productId: product, stock: MAX_STOCK - 1 } });
+    expect(refused).toEqual({
+      stockLimit: { productId: product, stock: MAX_STOCK - 1, stockDelta: 2, limit: MAX_STOCK },
+    });
     expect(await s.footprint(userId, order.id, productIds)).toEqual(before);
   });
 });
