@@ -28,8 +28,8 @@ export class InMemoryBalanceRepository implements BalanceRepository, BalanceQuer
 }
 
 /**
- * The same guarded step as PostgreSQL's: it lands the charge only on a balance with room for it, else reads
- * the balance back. Run as a unit of work of its own (or as part of the open one), so it never interleaves
+ * The same guarded step as PostgreSQL's: it lands the charge only on a balance with room for it, else refuses
+ * with the balance it judged. Run as a unit of work of its own (or as part of the open one), so it never interleaves
  * with another unit of work's read and write of the balance.
  */
 export class InMemoryBalanceCharges implements BalanceCharges {
@@ -48,10 +48,5 @@ export class InMemoryBalanceCharges implements BalanceCharges {
       landBalanceChange(this.store, change);
       return { applied: true, change };
     });
-  }
-
-  /** Already decided on a balance no one else touches meanwhile: the unit of work serialises it. */
-  applyLocked(charge: Charge): Promise<ChargeOutcome> {
-    return this.apply(charge);
   }
 }

@@ -1,7 +1,7 @@
 import type { BalanceCharges, BalanceRepository, ChargeOutcome } from '../../application/ports/balance-repository.js';
 import { Balance, type Charge, type LedgerEntry } from '../../domain/balance/balance.js';
 import type { Db } from './database.js';
-import { currentTransaction, readerFor, writerFor } from './pg-transaction-context.js';
+import { currentTransaction, writerFor } from './pg-transaction-context.js';
 import type { BalanceLedgerTable, BalancesTable } from './tables.js';
 import type { Selectable } from 'kysely';
 
@@ -42,31 +42,18 @@ export class PgBalanceCharges implements BalanceCharges {
    * inside the server, never across a round trip to this process; concurrent charges queue on the row lock
    * and PostgreSQL re-reads the row, and judges the guard again, once each gets it. Under an
    * Idempotency-Key it joins that request's transaction, with no savepoint: it has no failure to answer
-   * from. The domain needs no locked row to decide a charge, only its guard and, when it is refused, a
-   * fresh read.
+   * from. Refused, the charge is decided again on the row locked: a payment may have made room since the
+   * guard judged it, and the refusal must carry a balance it was refused on.
    */
   async apply(charge: Charge): Promise<ChargeOutcome> {
     const landed = await this.guarded(writerFor(this.db), charge);
     if (landed) return landed;
-    const now = await readerFor(this.db)
-      .selectFrom('balances')
-      .selectAll()
-      .where('user_id', '=', charge.userId)
-      .executeTakeFirst();
-    return { applied: false, balance: now && toBalance(now) };
-  }
-
-  /**
-   * `SELECT … FOR UPDATE` of the balance row, then the guarded statement on it, in the open transaction or
-   * one of its own: nothing can change the balance between the read and the decision, so a refusal carries
-   * the balance it was refused on and the charge always ends in one try.
-   */
-  async applyLocked(charge: Charge): Promise<ChargeOutcome> {
     const open = currentTransaction();
     if (open) return this.lockedOn(open.trx, charge);
     return this.db.transaction().execute((trx) => this.lockedOn(trx, charge));
   }
 
+  /** `SELECT … FOR UPDATE` of the balance row, then the guarded statement on it: nothing changes between. */
   private async lockedOn(db: Db, charge: Charge): Promise<ChargeOutcome> {
     const row = await db
       .selectFrom('balances')

@@ -18,10 +18,8 @@ export interface ChargeBalanceResult {
 
 /**
  * The domain checks the amount and states the ceiling as the highest balance the charge may land on; the
- * store lands it in one guarded step, so a busy wallet's row is never locked across a round trip here.
- * When the guard refuses, the balance read afresh decides the error: no user, or the ceiling (with the
- * balance that was there). A read that finds room means a payment lowered the balance in between: the
- * charge is then decided on the balance locked, whose refusal is final, so every charge gets an answer.
+ * store lands it in one guarded step, so a busy wallet's row is never locked across a round trip here. A
+ * refusal carries the balance it was refused on, which is the error's fact: no user, or the ceiling.
  */
 export class ChargeBalance {
   constructor(
@@ -31,17 +29,10 @@ export class ChargeBalance {
 
   async execute({ actor, userId, amount }: ChargeBalanceInput): Promise<ChargeBalanceResult> {
     assertMayActFor(actor, userId);
-    const at = this.clock.now();
-    const charge = new Charge(userId, amount, at);
-    let outcome = await this.charges.apply(charge);
-    if (!outcome.applied && outcome.balance) {
-      outcome.balance.charge(amount, at); // throws BALANCE_LIMIT_EXCEEDED when it does not fit
-      outcome = await this.charges.applyLocked(charge);
-    }
+    const charge = new Charge(userId, amount, this.clock.now());
+    const outcome = await this.charges.apply(charge);
     if (outcome.applied) return { userId, balance: outcome.change.balance.amount, charged: amount };
     if (!outcome.balance) throw new UserNotFoundError(userId);
-    outcome.balance.charge(amount, at);
-    // Reached only by a store that breaks applyLocked's contract (a refusal on a balance with room).
-    throw new Error(`the locked charge on user ${userId} was refused on a balance with room for it`);
+    throw charge.refusedOn(outcome.balance);
   }
 }

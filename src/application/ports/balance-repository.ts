@@ -5,7 +5,7 @@ export interface BalanceRepository {
   add(balance: Balance): Promise<void>;
 }
 
-/** What became of a charge: the change it made, or, refused by its guard, the balance as read just after. */
+/** What became of a charge: the change it made, or its refusal with the balance it was refused on. */
 export type ChargeOutcome =
   | { readonly applied: true; readonly change: BalanceChange }
   /** `balance` is undefined when there is no such user. */
@@ -19,15 +19,8 @@ export type ChargeOutcome =
 export interface BalanceCharges {
   /**
    * Lands the charge, with its ledger entry, on the balance as it is at that instant, if that balance is at
-   * most `charge.highestBalanceBefore`. Refused, it reads the balance afresh: one concurrent payment may have
-   * lowered it since, so the refusal alone does not say the ceiling holds.
+   * most `charge.highestBalanceBefore`. A refusal is final and carries the balance it was refused on, which
+   * has no room for the charge: the caller answers from it and never asks again.
    */
   apply(charge: Charge): Promise<ChargeOutcome>;
-
-  /**
-   * The same charge decided on the balance locked first (a row lock held until the charge lands or is
-   * refused), so a refusal carries the balance it was refused on: for when `apply`'s refusal and its fresh
-   * read disagree, which a stream of payments could otherwise make happen at every try.
-   */
-  applyLocked(charge: Charge): Promise<ChargeOutcome>;
 }

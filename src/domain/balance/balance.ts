@@ -51,7 +51,20 @@ export class Charge {
   landedOn(before: number): BalanceChange {
     return new Balance({ userId: this.userId, amount: before, updatedAt: this.at }).charge(this.amount, this.at);
   }
+
+  /** Why a store refused it on `balance`: the ceiling, with that balance as its fact. */
+  refusedOn(balance: Balance): BalanceLimitExceededError {
+    if (balance.amount <= this.highestBalanceBefore) {
+      throw new Error(
+        `a charge of ${this.amount} was refused on a balance of ${balance.amount}, which has room for it`,
+      );
+    }
+    return ceilingPassed(balance, this.amount);
+  }
 }
+
+const ceilingPassed = ({ userId, amount: balance }: Balance, amount: number) =>
+  new BalanceLimitExceededError({ userId, balance, amount, limit: MAX_BALANCE });
 
 export interface BalanceProps {
   readonly userId: number;
@@ -78,9 +91,7 @@ export class Balance implements BalanceProps {
 
   charge(amount: number, at: Date): BalanceChange {
     assertWholeAmount('amount', amount, 1, MAX_CHARGE_AMOUNT);
-    if (this.amount + amount > MAX_BALANCE) {
-      throw new BalanceLimitExceededError({ userId: this.userId, balance: this.amount, amount, limit: MAX_BALANCE });
-    }
+    if (this.amount + amount > MAX_BALANCE) throw ceilingPassed(this, amount);
     return this.change('CHARGE', amount, null, at);
   }
 
@@ -100,9 +111,7 @@ export class Balance implements BalanceProps {
   refund(amount: number, orderId: number, at: Date): BalanceChange | undefined {
     assertWholeAmount('amount', amount, 0, Number.MAX_SAFE_INTEGER);
     if (amount === 0) return undefined;
-    if (this.amount + amount > MAX_BALANCE) {
-      throw new BalanceLimitExceededError({ userId: this.userId, balance: this.amount, amount, limit: MAX_BALANCE });
-    }
+    if (this.amount + amount > MAX_BALANCE) throw ceilingPassed(this, amount);
     return this.change('REFUND', amount, orderId, at);
   }
 

@@ -105,7 +105,7 @@ describe('charging a balance on PostgreSQL', () => {
   });
 });
 
-describe('a charge decided on the balance locked, on PostgreSQL', () => {
+describe('a charge against a payment in flight or the ceiling, on PostgreSQL', () => {
   const charges = () => new PgBalanceCharges(database.db);
   const aUserWith = async (amount: number) => {
     const user = await useCases().createUser.execute({ actor: SYSTEM, name: 'Locked' });
@@ -133,11 +133,11 @@ describe('a charge decided on the balance locked, on PostgreSQL', () => {
     });
     const pid = await holderPid;
 
-    const outcome = charges().applyLocked(new Charge(userId, 500, new Date()));
+    const outcome = charges().apply(new Charge(userId, 500, new Date()));
     const waiting = sql<{ value: number }>`
       SELECT count(*)::int AS value FROM pg_stat_activity WHERE ${pid}::int = ANY(pg_blocking_pids(pid))`;
     for (let tries = 0; (await scalar(database.db, waiting)) < 1; tries++) {
-      if (tries > 500) throw new Error('the locked charge never waited on the payment');
+      if (tries > 500) throw new Error('the charge never waited on the payment');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     commit();
@@ -148,14 +148,14 @@ describe('a charge decided on the balance locked, on PostgreSQL', () => {
     expect((await ledgerOf(userId)).map((entry) => entry.balance_after)).toEqual([MAX_BALANCE - 500]);
   });
 
-  it('refuses with the balance it locked when the charge does not fit, and without one for no user', async () => {
+  it('refuses with the balance it was refused on when the charge does not fit, and without one for no user', async () => {
     const userId = await aUserWith(MAX_BALANCE - 5);
 
-    await expect(charges().applyLocked(new Charge(userId, 6, new Date()))).resolves.toMatchObject({
+    await expect(charges().apply(new Charge(userId, 6, new Date()))).resolves.toMatchObject({
       applied: false,
       balance: { userId, amount: MAX_BALANCE - 5 },
     });
-    await expect(charges().applyLocked(new Charge(987_654_321, 6, new Date()))).resolves.toEqual({
+    await expect(charges().apply(new Charge(987_654_321, 6, new Date()))).resolves.toEqual({
       applied: false,
       balance: undefined,
     });

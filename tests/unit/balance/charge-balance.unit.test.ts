@@ -3,7 +3,7 @@ import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
 import type { BalanceCharges, ChargeOutcome } from '../../../src/application/ports/balance-repository.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
-import { Balance, type Charge, MAX_BALANCE } from '../../../src/domain/balance/balance.js';
+import { Balance, MAX_BALANCE } from '../../../src/domain/balance/balance.js';
 import { inMemoryShop } from '../../support/in-memory.js';
 
 describe('ChargeBalance', () => {
@@ -65,23 +65,14 @@ describe('ChargeBalance', () => {
   });
 });
 
-describe('ChargeBalance when its guard refuses', () => {
-  /** A store whose guarded step refuses with each of `balances` in turn; its locked step answers `locked`. */
-  const refusedThen = (
-    balances: (Balance | undefined)[],
-    locked?: ChargeOutcome,
-  ): BalanceCharges & { calls: number; lockedCalls: number } => {
+describe('ChargeBalance when the store refuses', () => {
+  /** A store that refuses every charge with `balance`, counting its calls. */
+  const refusingOn = (balance: Balance | undefined): BalanceCharges & { calls: number } => {
     const fake = {
       calls: 0,
-      lockedCalls: 0,
-      async apply(charge: Charge): Promise<ChargeOutcome> {
-        const balance = balances[fake.calls++];
-        if (fake.calls > balances.length) return { applied: true, change: charge.landedOn(0) };
+      async apply(): Promise<ChargeOutcome> {
+        fake.calls++;
         return { applied: false, balance };
-      },
-      async applyLocked(charge: Charge): Promise<ChargeOutcome> {
-        fake.lockedCalls++;
-        return locked ?? { applied: true, change: charge.landedOn(40) };
       },
     };
     return fake;
@@ -90,44 +81,30 @@ describe('ChargeBalance when its guard refuses', () => {
   const clock = new ManualClock(at.toISOString());
   const balanceOf = (amount: number) => new Balance({ userId: 7, amount, updatedAt: at });
 
-  it('answers BALANCE_LIMIT_EXCEEDED with the balance read after the refusal', async () => {
-    const charges = refusedThen([balanceOf(MAX_BALANCE - 10)]);
+  it('answers BALANCE_LIMIT_EXCEEDED with the balance the refusal carries, asking once', async () => {
+    const charges = refusingOn(balanceOf(MAX_BALANCE - 10));
     await expect(
       new ChargeBalance(charges, clock).execute({ actor: SYSTEM, userId: 7, amount: 11 }),
     ).rejects.toMatchObject({
       code: 'BALANCE_LIMIT_EXCEEDED',
       facts: { userId: 7, balance: MAX_BALANCE - 10, amount: 11, limit: MAX_BALANCE },
     });
-    expect({ calls: charges.calls, lockedCalls: charges.lockedCalls }).toEqual({ calls: 1, lockedCalls: 0 });
+    expect(charges.calls).toBe(1);
   });
 
   it('answers USER_NOT_FOUND when there was no balance to land on', async () => {
-    const charges = refusedThen([undefined]);
     await expect(
-      new ChargeBalance(charges, clock).execute({ actor: SYSTEM, userId: 7, amount: 11 }),
+      new ChargeBalance(refusingOn(undefined), clock).execute({ actor: SYSTEM, userId: 7, amount: 11 }),
     ).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
   });
 
-  it('answers with the charge landed on the locked balance when the guard keeps refusing and every read shows room', async () => {
-    const charges = refusedThen(Array.from({ length: 10 }, () => balanceOf(0)));
-
-    const result = await new ChargeBalance(charges, clock).execute({ actor: SYSTEM, userId: 7, amount: 11 });
-
-    expect(result).toEqual({ userId: 7, balance: 51, charged: 11 });
-    expect(charges.lockedCalls).toBe(1);
-  });
-
-  it('answers BALANCE_LIMIT_EXCEEDED with the balance the locked step refused on', async () => {
-    const charges = refusedThen(
-      Array.from({ length: 10 }, () => balanceOf(0)),
-      { applied: false, balance: balanceOf(MAX_BALANCE - 3) },
-    );
-
-    await expect(
-      new ChargeBalance(charges, clock).execute({ actor: SYSTEM, userId: 7, amount: 11 }),
-    ).rejects.toMatchObject({
-      code: 'BALANCE_LIMIT_EXCEEDED',
-      facts: { userId: 7, balance: MAX_BALANCE - 3, amount: 11, limit: MAX_BALANCE },
+  it('fails as a defect, not as the ceiling, when a store refuses on a balance with room for the charge', async () => {
+    const failure = new ChargeBalance(refusingOn(balanceOf(MAX_BALANCE - 11)), clock).execute({
+      actor: SYSTEM,
+      userId: 7,
+      amount: 11,
     });
+    await expect(failure).rejects.toThrow('which has room for it');
+    await expect(failure).rejects.not.toHaveProperty('code');
   });
 });
