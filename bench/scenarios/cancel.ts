@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import { type Row, cpuUsPerRequestUntil, row, runLoad, scaled, statsOf } from '../harness.js';
-import { type CancelRetries, type OrderItem, cancelAtLimit, issueAtLimit } from '../limits.js';
+import { type CancelRetries, cancelAtLimit } from './cancel.limit.js';
+import { issueAtLimit } from './coupon-storm.limit.js';
+import type { OrderItem } from './orders.limit.js';
 import { createProducts } from './orders.js';
 import {
   type Scenario,

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { row, runLoad, scaled, statsOf } from '../harness.js';
-import { chargeAtLimit } from '../limits.js';
+import { chargeAtLimit } from './charge-one-user.limit.js';
 import { type Scenario, actingAs, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
 
 const CHARGES = scaled(5_000, 50);

@@ -9,7 +9,7 @@ import {
   scaled,
   statsOf,
 } from '../harness.js';
-import { issueAtLimit } from '../limits.js';
+import { issueAtLimit } from './coupon-storm.limit.js';
 import {
   type Scenario,
   type ScenarioContext,

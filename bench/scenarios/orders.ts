@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { type Row, cpuUsPerRequestUntil, row, runLoad, scaled, statsOf } from '../harness.js';
-import { placeOrderAtLimit, takeStockAtLimit } from '../limits.js';
+import { placeOrderAtLimit, takeStockAtLimit } from './orders.limit.js';
 import {
   type Scenario,
   type ScenarioContext,
