@@ -9,6 +9,12 @@ export const DEFAULT_TIME_ZONE = 'Asia/Seoul';
 export const DEFAULT_ACCESS_TOKEN_TTL_S = 900;
 export const DEFAULT_REFRESH_TOKEN_TTL_S = 30 * 86_400;
 export const DEFAULT_DATA_PLATFORM_TIMEOUT_MS = 5_000;
+/** The database bounds of DATABASE_STATEMENT_TIMEOUT_MS, DATABASE_LOCK_TIMEOUT_MS and DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS. */
+export const DEFAULT_SESSION_LIMITS = {
+  statementTimeoutMs: 15_000,
+  lockTimeoutMs: 10_000,
+  idleInTransactionTimeoutMs: 60_000,
+} as const;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -108,9 +114,11 @@ const schema = z
     SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
     HTTP_REQUEST_TIMEOUT_MS: integer(1_000, 600_000).default(30_000),
     HTTP_CONNECTION_TIMEOUT_MS: integer(1_000, 3_600_000).default(75_000),
-    DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(15_000),
-    DATABASE_LOCK_TIMEOUT_MS: integer(100, 3_600_000).default(10_000),
-    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: integer(1_000, 3_600_000).default(60_000),
+    DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(DEFAULT_SESSION_LIMITS.statementTimeoutMs),
+    DATABASE_LOCK_TIMEOUT_MS: integer(100, 3_600_000).default(DEFAULT_SESSION_LIMITS.lockTimeoutMs),
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: integer(1_000, 3_600_000).default(
+      DEFAULT_SESSION_LIMITS.idleInTransactionTimeoutMs,
+    ),
     AUTH_SIGNING_KEY: z
       .string()
       .optional()

@@ -13,6 +13,7 @@ import { createDb } from './adapters/postgres/database.js';
 import type { EmbeddedDatabase } from './adapters/postgres/embedded.js';
 import { encodingProblem } from './adapters/postgres/encoding.js';
 import { migrateToLatest } from './adapters/postgres/migrate.js';
+import { applyRoleDefaults } from './adapters/postgres/session-bounds.js';
 import { isDatabaseUnavailable } from './adapters/postgres/pg-errors.js';
 import { PgSalesRollup, startSalesFolding } from './adapters/postgres/pg-sales-rollup.js';
 import { SecretFileRefused, readOrCreateSecret } from './adapters/secrets/secret-files.js';
@@ -115,15 +116,16 @@ async function main(): Promise<void> {
     );
   }
 
+  const limits = {
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    lockTimeoutMs: config.DATABASE_LOCK_TIMEOUT_MS,
+    idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  };
   const db = createDb({
     url: config.DATABASE_URL ?? embedded!.url,
     poolSize: config.DATABASE_POOL_SIZE,
     connectionTimeoutMs: config.DATABASE_POOL_TIMEOUT_MS,
-    limits: {
-      statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-      lockTimeoutMs: config.DATABASE_LOCK_TIMEOUT_MS,
-      idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
-    },
+    limits,
     onIdleConnectionError: (error) =>
       logger.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
   });
@@ -135,6 +137,16 @@ async function main(): Promise<void> {
   }
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
+  // The bounds of the statements outside a transaction (session-bounds.ts); a role that may not set its own
+  // defaults leaves them to the server's settings, which the operator is told.
+  await applyRoleDefaults(db, limits).then(
+    (changed) => changed && logger.info(limits, "the database role's default timeouts set"),
+    (error: unknown) =>
+      logger.warn(
+        { err: error },
+        "could not set the database role's default timeouts: statements outside a transaction run under the server's",
+      ),
+  );
 
   const container = createContainer({
     repositories: { kind: 'POSTGRES', db },

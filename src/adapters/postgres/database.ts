@@ -1,5 +1,16 @@
-import { Kysely, type LogConfig, PostgresDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  type LogConfig,
+  PostgresDialect,
+  type PostgresDialectConfig,
+  PostgresDriver,
+  type TransactionSettings,
+} from 'kysely';
 import pg from 'pg';
+import { type SessionLimits, setLocalStatements } from './session-bounds.js';
 import type { Database } from './tables.js';
 
 export type Db = Kysely<Database>;
@@ -14,18 +25,12 @@ export interface DatabaseOptions {
   /** Told when a connection dies (a database restart, say); the pool replaces it by itself. */
   readonly onIdleConnectionError?: (error: Error) => void;
   /**
-   * Bounds every session of the pool sets for itself (PostgreSQL's statement_timeout, lock_timeout and
-   * idle_in_transaction_session_timeout). Unset: none, for the command-line tools' long statements.
+   * Bounds every transaction of the pool sets for itself with SET LOCAL (see session-bounds.ts for the
+   * statements outside one). Unset: the role's defaults, or the server's.
    */
   readonly limits?: SessionLimits | undefined;
   /** Kysely's query log: levels to log, or a function told each query sent (the bench reads the SQL from it). */
   readonly log?: LogConfig;
-}
-
-export interface SessionLimits {
-  readonly statementTimeoutMs?: number;
-  readonly lockTimeoutMs?: number;
-  readonly idleInTransactionTimeoutMs?: number;
 }
 
 const INT8 = 20;
@@ -52,7 +57,6 @@ function createPool({
   connectionTimeoutMs = 5_000,
   schema,
   onIdleConnectionError,
-  limits = {},
 }: DatabaseOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
@@ -61,11 +65,6 @@ function createPool({
     idleTimeoutMillis: 30_000,
     types,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
-    ...(limits.statementTimeoutMs ? { statement_timeout: limits.statementTimeoutMs } : {}),
-    ...(limits.lockTimeoutMs ? { lock_timeout: limits.lockTimeoutMs } : {}),
-    ...(limits.idleInTransactionTimeoutMs
-      ? { idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs }
-      : {}),
   });
   // Without listeners, a connection's error would be thrown as an uncaught exception and end the process:
   // the pool's covers idle connections, the client's own covers one checked out when the server ends it
@@ -85,21 +84,86 @@ export interface PoolStatistics {
   readonly max: number;
 }
 
-const pools = new WeakMap<Db, pg.Pool>();
+/** BEGIN with its settings, then `setLocal`: no parameters, so pg sends it as one simple query, one round trip. */
+function beginStatement(setLocal: string, { isolationLevel, accessMode }: TransactionSettings = {}): string {
+  const begin = ['start transaction', isolationLevel && `isolation level ${isolationLevel}`, accessMode]
+    .filter(Boolean)
+    .join(' ');
+  return setLocal ? `${begin}; ${setLocal}` : begin;
+}
+
+/** Kysely's driver, whose BEGIN carries the transaction's SET LOCAL bounds in the same round trip. */
+class BoundedDriver extends PostgresDriver {
+  constructor(
+    config: PostgresDialectConfig,
+    private readonly setLocal: string,
+  ) {
+    super(config);
+  }
+
+  override async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(beginStatement(this.setLocal, settings)));
+  }
+}
+
+class BoundedDialect extends PostgresDialect {
+  constructor(
+    private readonly config: PostgresDialectConfig,
+    private readonly setLocal: string,
+  ) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    return this.setLocal ? new BoundedDriver(this.config, this.setLocal) : new PostgresDriver(this.config);
+  }
+}
+
+const pools = new WeakMap<Db, { pool: pg.Pool; setLocal: string }>();
 
 export function createDb(options: DatabaseOptions): Db {
   const pool = createPool(options);
+  const setLocal = setLocalStatements(options.limits ?? {});
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool }),
+    dialect: new BoundedDialect({ pool }, setLocal),
     ...(options.log ? { log: options.log } : {}),
   });
-  pools.set(db, pool);
+  pools.set(db, { pool, setLocal });
   return db;
+}
+
+/**
+ * A connection of `db`'s pool (made by createDb) in a transaction begun as its transactions are, bounds and
+ * all, for work that must own its transaction's connection (the migrator): committed when `work` resolves,
+ * rolled back when it throws.
+ */
+export async function inTransactionOf<T>(db: Db, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const made = pools.get(db);
+  if (!made) throw new Error('inTransactionOf needs a database made by createDb');
+  const client = await made.pool.connect();
+  // A connection left inside a transaction (a COMMIT or ROLLBACK that failed) is closed, never reused.
+  let clean = false;
+  try {
+    await client.query(beginStatement(made.setLocal));
+    let result: T;
+    try {
+      result = await work(client);
+    } catch (error) {
+      await client.query('ROLLBACK');
+      clean = true;
+      throw error;
+    }
+    await client.query('COMMIT');
+    clean = true;
+    return result;
+  } finally {
+    client.release(!clean);
+  }
 }
 
 /** The connections of a database made by createDb (the operations metrics read them); undefined otherwise. */
 export function poolStatisticsOf(db: Db): (() => PoolStatistics) | undefined {
-  const pool = pools.get(db);
+  const pool = pools.get(db)?.pool;
   if (!pool) return undefined;
   return () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max });
 }

@@ -39,7 +39,9 @@ describe('migrating a running shop', () => {
     try {
       await expect(migrateToLatest(limited, { ...migrations, '9999-slow': slow })).resolves.toEqual(['9999-slow']);
       expect(seen.lockTimeout).toBe('300ms');
-      await expect(sql`SELECT pg_sleep(0.5)`.execute(limited)).rejects.toThrow(/statement timeout/);
+      await expect(limited.transaction().execute((trx) => sql`SELECT pg_sleep(0.5)`.execute(trx))).rejects.toThrow(
+        /statement timeout/,
+      );
     } finally {
       await limited.destroy();
     }
@@ -59,8 +61,10 @@ describe('migrating a running shop', () => {
       ]);
 
       expect(applied.map((names) => names.length).sort()).toEqual([0, Object.keys(migrations).length + 1]);
-      // The connection that migrated is back in its pool with the service's statement timeout.
-      await expect(sql`SELECT pg_sleep(0.5)`.execute(second)).rejects.toThrow(/statement timeout/);
+      // The connection that migrated is back in its pool, its transactions under the service's statement timeout.
+      await expect(second.transaction().execute((trx) => sql`SELECT pg_sleep(0.5)`.execute(trx))).rejects.toThrow(
+        /statement timeout/,
+      );
     } finally {
       await Promise.all([first.destroy(), second.destroy()]);
       await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(database.db);
