@@ -1,23 +1,16 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
-import { GetBalanceHistory } from '../../../src/application/balance/get-balance-history.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
-import { CreateUser } from '../../../src/application/user/create-user.js';
-import { createContainer } from '../../../src/container.js';
+import { appDependencies, createContainer } from '../../../src/container.js';
 import { Charge, MAX_BALANCE } from '../../../src/domain/balance/balance.js';
 import { PgBalanceCharges } from '../../../src/adapters/postgres/pg-balance-repository.js';
+import { seed } from '../../support/seed.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase({ poolSize: 20 });
 
 function useCases() {
-  const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db } });
-  return {
-    createUser: c.resolve(CreateUser),
-    chargeBalance: c.resolve(ChargeBalance),
-    history: c.resolve(GetBalanceHistory),
-  };
+  return appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db: database.db } }));
 }
 
 async function storedBalance(userId: number): Promise<number> {
@@ -30,8 +23,9 @@ async function ledgerOf(userId: number) {
 
 describe('charging a balance on PostgreSQL', () => {
   it('lands 200 concurrent charges on one user exactly, over a pool of 20 connections', async () => {
-    const { createUser, chargeBalance } = useCases();
-    const user = await createUser.execute({ actor: SYSTEM, name: 'Hot user' });
+    const s = useCases();
+    const { chargeBalance } = s;
+    const user = await seed(s).user();
 
     const results = await Promise.allSettled(
       Array.from({ length: 200 }, () => chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 1_000 })),
@@ -48,8 +42,9 @@ describe('charging a balance on PostgreSQL', () => {
   });
 
   it('never passes the ceiling under concurrent charges near it', async () => {
-    const { createUser, chargeBalance } = useCases();
-    const user = await createUser.execute({ actor: SYSTEM, name: 'Near the ceiling' });
+    const s = useCases();
+    const { chargeBalance } = s;
+    const user = await seed(s).user();
     for (let i = 0; i < 99; i++) await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10_000_000 });
     const room = MAX_BALANCE - (await storedBalance(user.id)); // 10,000,000 left
 
@@ -69,8 +64,9 @@ describe('charging a balance on PostgreSQL', () => {
   });
 
   it('keeps the history newest first and its latest balanceAfter equal to the balance', async () => {
-    const { createUser, chargeBalance, history } = useCases();
-    const user = await createUser.execute({ actor: SYSTEM, name: 'History' });
+    const s = useCases();
+    const { chargeBalance, getBalanceHistory: history } = s;
+    const user = await seed(s).user();
     await Promise.all(
       [1, 2, 3, 4, 5].map((amount) => chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount })),
     );
@@ -90,8 +86,7 @@ describe('charging a balance on PostgreSQL', () => {
   });
 
   it('rejects an impossible row at the database too', async () => {
-    const { createUser } = useCases();
-    const user = await createUser.execute({ actor: SYSTEM, name: 'Constraint' });
+    const user = await seed(useCases()).user();
     await expect(
       database.db.updateTable('balances').set({ amount: -1 }).where('user_id', '=', user.id).execute(),
     ).rejects.toThrow(/check constraint/);
@@ -108,7 +103,7 @@ describe('charging a balance on PostgreSQL', () => {
 describe('a charge against a payment in flight or the ceiling, on PostgreSQL', () => {
   const charges = () => new PgBalanceCharges(database.db);
   const aUserWith = async (amount: number) => {
-    const user = await useCases().createUser.execute({ actor: SYSTEM, name: 'Locked' });
+    const user = await seed(useCases()).user();
     await database.db.updateTable('balances').set({ amount }).where('user_id', '=', user.id).execute();
     return user.id;
   };

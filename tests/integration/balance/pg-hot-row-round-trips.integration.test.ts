@@ -14,6 +14,7 @@ import { scalar } from '../../support/test-database.js';
 import { sql } from 'kysely';
 import { createContainer } from '../../../src/container.js';
 import { useTestDatabase } from '../../support/test-database.js';
+import { seed } from '../../support/seed.js';
 
 const database = useTestDatabase({ poolSize: 4 });
 
@@ -66,8 +67,9 @@ const keep = () => undefined;
 
 describe('how long a hot row stays locked, in round trips to this process', () => {
   it('charges without a key in one autocommit statement: the balance row is locked inside the server only', async () => {
-    const { createUser, chargeBalance } = useCases();
-    const user = await createUser.execute({ actor: SYSTEM, name: 'One statement' });
+    const s = useCases();
+    const { chargeBalance } = s;
+    const user = await seed(s).user();
 
     sent = [];
     await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 1_000 });
@@ -77,10 +79,10 @@ describe('how long a hot row stays locked, in round trips to this process', () =
   });
 
   it('places an order without a key in one read and one autocommit statement: no row locked across a round trip', async () => {
-    const { createUser, chargeBalance, createProduct, placeOrder } = useCases();
-    const user = await createUser.execute({ actor: SYSTEM, name: 'Two statements' });
-    await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10_000 });
-    const product = await createProduct.execute({ actor: SYSTEM, name: 'Hot item', price: 1_000, stock: 5 });
+    const s = useCases();
+    const { placeOrder } = s;
+    const user = await seed(s).chargedUser(10_000);
+    const product = await seed(s).product();
 
     sent = [];
     await placeOrder.execute({ actor: SYSTEM, userId: user.id, items: [{ productId: product.id, quantity: 1 }] });
@@ -91,15 +93,11 @@ describe('how long a hot row stays locked, in round trips to this process', () =
   });
 
   it('cancels in one transaction: the order, copy and balance locked in one statement, then the products in the write', async () => {
-    const { createUser, chargeBalance, createProduct, placeOrder, cancelOrder } = useCases();
-    const user = await createUser.execute({ actor: SYSTEM, name: 'Cancels' });
-    await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10_000 });
-    const product = await createProduct.execute({ actor: SYSTEM, name: 'Returned item', price: 1_000, stock: 5 });
-    const order = await placeOrder.execute({
-      actor: SYSTEM,
-      userId: user.id,
-      items: [{ productId: product.id, quantity: 2 }],
-    });
+    const s = useCases();
+    const { cancelOrder } = s;
+    const user = await seed(s).chargedUser(10_000);
+    const product = await seed(s).product();
+    const order = await seed(s).order(user.id, [{ productId: product.id, quantity: 2 }]);
 
     sent = [];
     await cancelOrder.execute({ actor: SYSTEM, orderId: order.id, items: [{ productId: product.id, quantity: 1 }] });
@@ -117,8 +115,9 @@ describe('how long a hot row stays locked, in round trips to this process', () =
   });
 
   it('charges under a key with the balance row locked by the last statement before the key’s, sent with COMMIT', async () => {
-    const { createUser, chargeBalance, runIdempotently } = useCases();
-    const user = await createUser.execute({ actor: SYSTEM, name: 'Keyed' });
+    const s = useCases();
+    const { chargeBalance, runIdempotently } = s;
+    const user = await seed(s).user();
 
     sent = [];
     await runIdempotently.execute(
@@ -132,18 +131,10 @@ describe('how long a hot row stays locked, in round trips to this process', () =
   });
 
   it('issues a coupon under a key with its stripe locked by the last statement before the key’s, sent with COMMIT', async () => {
-    const { createUser, createCoupon, issueCoupon, runIdempotently } = useCases();
-    const user = await createUser.execute({ actor: SYSTEM, name: 'Keyed issue' });
-    const coupon = await createCoupon.execute({
-      actor: SYSTEM,
-      name: 'Hot campaign',
-      discountType: 'FIXED',
-      discountValue: 1_000,
-      totalQuantity: 10,
-      validDays: 7,
-      issueStartsAt: null,
-      issueEndsAt: null,
-    });
+    const s = useCases();
+    const { issueCoupon, runIdempotently } = s;
+    const user = await seed(s).user();
+    const coupon = await seed(s).coupon({ totalQuantity: 10 });
 
     sent = [];
     await runIdempotently.execute(
@@ -195,8 +186,9 @@ describe('a key sent with COMMIT', () => {
   });
 
   it('fails the commit, effect and all, when the key cannot be stored', async () => {
-    const { createUser, chargeBalance } = useCases();
-    const user = await createUser.execute({ actor: SYSTEM, name: 'Failed commit' });
+    const s = useCases();
+    const { chargeBalance } = s;
+    const user = await seed(s).user();
 
     await expect(
       uow().run(async (repos) => {

@@ -2,19 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import type { CancellationRecord, CancellationTarget } from '../../../src/application/ports/cancellation-repository.js';
-import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
-import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
-import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
-import { PlaceOrder } from '../../../src/application/order/place-order.js';
-import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { UpdateProduct } from '../../../src/application/product/update-product.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
-import { CreateUser } from '../../../src/application/user/create-user.js';
-import { type ContainerOptions, createContainer } from '../../../src/container.js';
+import { type ContainerOptions, appDependencies, createContainer } from '../../../src/container.js';
 import { TOKENS } from '../../../src/container-tokens.js';
 import type { OrderItem } from '../../../src/domain/order/order.js';
 import { MAX_STOCK } from '../../../src/domain/product/product.js';
 import { localDateOf } from '../../../src/domain/statistics/shop-calendar.js';
+import { seed } from '../../support/seed.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
 /**
@@ -38,32 +33,20 @@ describe.each(adapters)('CancellationRepository on $name', ({ repositories }) =>
     const uow = c.resolve(TOKENS.UnitOfWork);
     const at = clock.now();
 
+    const make = seed(appDependencies(c));
+
     async function paidOrder(items: [price: number, quantity: number][], { withCopy = false } = {}) {
-      const user = await c.resolve(CreateUser).execute({ actor, name: 'Returns things' });
-      await c.resolve(ChargeBalance).execute({ actor, userId: user.id, amount: 100_000 });
+      const user = await make.chargedUser(100_000);
       const products: { id: number }[] = [];
-      for (const [price] of items)
-        products.push(await c.resolve(CreateProduct).execute({ actor, name: 'Returnable', price, stock: 10 }));
-      let userCouponId: number | undefined;
-      if (withCopy) {
-        const coupon = await c.resolve(CreateCoupon).execute({
-          actor,
-          name: 'Returnable coupon',
-          discountType: 'FIXED',
-          discountValue: 1_000,
-          totalQuantity: 5,
-          validDays: 3,
-          issueStartsAt: null,
-          issueEndsAt: null,
-        });
-        userCouponId = (await c.resolve(IssueCoupon).execute({ actor, couponId: coupon.id, userId: user.id })).id;
-      }
-      const order = await c.resolve(PlaceOrder).execute({
-        actor,
-        userId: user.id,
-        items: items.map(([, quantity], i) => ({ productId: products[i]!.id, quantity })),
+      for (const [price] of items) products.push(await make.product({ price, stock: 10 }));
+      const userCouponId = withCopy
+        ? (await make.couponFor(user.id, { discountType: 'FIXED', discountValue: 1_000 })).id
+        : undefined;
+      const order = await make.order(
+        user.id,
+        items.map(([, quantity], i) => ({ productId: products[i]!.id, quantity })),
         userCouponId,
-      });
+      );
       return { userId: user.id, order, productIds: products.map((p) => p.id), userCouponId };
     }
 

@@ -3,16 +3,13 @@ import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import type { Checkout, CheckoutRequest, Placement } from '../../../src/application/ports/checkout-repository.js';
 import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
-import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
-import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
-import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { UpdateProduct } from '../../../src/application/product/update-product.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
-import { CreateUser } from '../../../src/application/user/create-user.js';
-import { type ContainerOptions, createContainer } from '../../../src/container.js';
+import { type ContainerOptions, appDependencies, createContainer } from '../../../src/container.js';
 import { TOKENS } from '../../../src/container-tokens.js';
 import { Order } from '../../../src/domain/order/order.js';
 import { localDateOf } from '../../../src/domain/statistics/shop-calendar.js';
+import { seed } from '../../support/seed.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
 /**
@@ -37,26 +34,16 @@ describe.each(adapters)('CheckoutRepository on $name', ({ repositories }) => {
     const at = clock.now();
     const checkouts = c.resolve(TOKENS.Checkouts);
 
+    const make = seed(appDependencies(c));
+
     async function buyer(funds: number): Promise<number> {
-      const user = await c.resolve(CreateUser).execute({ actor, name: 'Buyer' });
-      if (funds > 0) await c.resolve(ChargeBalance).execute({ actor, userId: user.id, amount: funds });
-      return user.id;
+      return (await make.chargedUser(funds)).id;
     }
     async function product(price: number, stock: number): Promise<number> {
-      return (await c.resolve(CreateProduct).execute({ actor, name: 'Contract item', price, stock })).id;
+      return (await make.product({ price, stock })).id;
     }
     async function copyFor(userId: number): Promise<number> {
-      const coupon = await c.resolve(CreateCoupon).execute({
-        actor,
-        name: 'Contract coupon',
-        discountType: 'FIXED',
-        discountValue: 500,
-        totalQuantity: 10,
-        validDays: 3,
-        issueStartsAt: null,
-        issueEndsAt: null,
-      });
-      return (await c.resolve(IssueCoupon).execute({ actor, couponId: coupon.id, userId })).id;
+      return (await make.couponFor(userId, { discountType: 'FIXED', discountValue: 500 })).id;
     }
 
     /** What PlaceOrder decides, on the checkout as read: every line at the product's price. */

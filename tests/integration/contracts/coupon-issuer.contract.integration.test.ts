@@ -1,14 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import type { IssueRefusal } from '../../../src/application/ports/coupon-repository.js';
 import { anOpenUnitOfWork } from '../../support/unit-of-work.js';
-import { SYSTEM } from '../../../src/application/shared/actor.js';
-import { CreateUser } from '../../../src/application/user/create-user.js';
-import { type RepositoriesOption, createContainer } from '../../../src/container.js';
+import { type RepositoriesOption, appDependencies, createContainer } from '../../../src/container.js';
 import { TOKENS } from '../../../src/container-tokens.js';
 import type { CouponDraft } from '../../../src/domain/coupon/coupon.js';
 import type { UserCoupon } from '../../../src/domain/coupon/user-coupon.js';
+import { seed } from '../../support/seed.js';
 import { untilTheDatabaseClockPasses, useTestDatabase } from '../../support/test-database.js';
 
 /**
@@ -17,7 +15,6 @@ import { untilTheDatabaseClockPasses, useTestDatabase } from '../../support/test
  * the system clock (the database's stands in for it on PostgreSQL), and seeded through its own use cases.
  */
 const database = useTestDatabase();
-const actor = SYSTEM;
 const HOUR_MS = 3_600_000;
 /** A copy's issue instant as the caller states it: the copy must carry it, whatever the store's clock says. */
 const ISSUED_AT = new Date('2026-01-02T03:04:05.678Z');
@@ -29,24 +26,14 @@ const hoursFromNow = (hours: number) => new Date(Date.now() + hours * HOUR_MS);
 function portsOf(repositories: RepositoriesOption, untilTheStoreClockPasses: (instant: Date) => Promise<void>) {
   const c = createContainer({ repositories });
   const coupons = c.resolve(TOKENS.CouponQueries);
+  const make = seed(appDependencies(c));
   return {
     issuer: c.resolve(TOKENS.CouponIssuer),
     coupons,
     uow: c.resolve(TOKENS.UnitOfWork),
     untilTheStoreClockPasses,
-    aUser: async () => (await c.resolve(CreateUser).execute({ actor, name: 'Holder' })).id,
-    aCampaign: (terms: Partial<CouponDraft> = {}) =>
-      c.resolve(CreateCoupon).execute({
-        actor,
-        name: 'Contract coupon',
-        discountType: 'PERCENT',
-        discountValue: 15,
-        totalQuantity: 10,
-        validDays: 7,
-        issueStartsAt: null,
-        issueEndsAt: null,
-        ...terms,
-      }),
+    aUser: async () => (await make.user()).id,
+    aCampaign: (terms?: Partial<CouponDraft>) => make.coupon(terms),
     issuedQuantityOf: async (couponId: number) => (await coupons.findById(couponId))?.issuedQuantity,
     /** The user's copies, newest first, whatever their status. */
     copiesOf: async (userId: number) =>
@@ -75,7 +62,8 @@ const copies = (answers: (UserCoupon | IssueRefusal)[]) => answers.filter((answe
 describe.each(adapters)('CouponIssuer on $name', ({ make }) => {
   it('stores the copy the draft describes, issued at its issuedAt, counts it, and its holder reads it back', async () => {
     const { issuer, aUser, aCampaign, issuedQuantityOf, copiesOf } = make();
-    const [userId, coupon] = [await aUser(), await aCampaign()];
+    const terms = { name: 'Contract coupon', discountType: 'PERCENT', discountValue: 15, validDays: 7 } as const;
+    const [userId, coupon] = [await aUser(), await aCampaign(terms)];
     const draft = coupon.copyFor(userId, ISSUED_AT);
 
     const copy = await issuer.issue(draft);

@@ -1,32 +1,20 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
-import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
-import { createContainer } from '../../../src/container.js';
+import { appDependencies, createContainer } from '../../../src/container.js';
 import { insertUsers } from '../../support/fixtures.js';
+import { seed } from '../../support/seed.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase({ poolSize: 20 });
 const actor = SYSTEM;
 
+/** Issuing on PostgreSQL under `clock`, and `campaign(totalQuantity)` to make a campaign to issue from. */
 function couponUseCases(clock = new ManualClock()) {
-  const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock });
-  return { clock, createCoupon: c.resolve(CreateCoupon), issueCoupon: c.resolve(IssueCoupon) };
-}
-
-async function campaign(createCoupon: CreateCoupon, totalQuantity: number) {
-  return createCoupon.execute({
-    actor,
-    name: 'storm',
-    discountType: 'PERCENT',
-    discountValue: 10,
-    totalQuantity,
-    validDays: 7,
-    issueStartsAt: null,
-    issueEndsAt: null,
-  });
+  const useCases = appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock }));
+  const campaign = (totalQuantity: number) => seed(useCases).coupon({ totalQuantity });
+  return { clock, campaign, issueCoupon: useCases.issueCoupon };
 }
 
 async function counts(couponId: number) {
@@ -55,8 +43,8 @@ function codesOf(results: PromiseSettledResult<unknown>[]): Record<string, numbe
 
 describe('first come, first served on PostgreSQL', () => {
   it('issues exactly 100 of a campaign of 100 to 1,000 concurrent users', async () => {
-    const { createCoupon, issueCoupon } = couponUseCases();
-    const coupon = await campaign(createCoupon, 100);
+    const { campaign, issueCoupon } = couponUseCases();
+    const coupon = await campaign(100);
     const users = await insertUsers(database.db, 1_000);
 
     const results = await Promise.allSettled(
@@ -68,8 +56,8 @@ describe('first come, first served on PostgreSQL', () => {
   });
 
   it('issues one copy to a user who asks 100 times at once', async () => {
-    const { createCoupon, issueCoupon } = couponUseCases();
-    const coupon = await campaign(createCoupon, 50);
+    const { campaign, issueCoupon } = couponUseCases();
+    const coupon = await campaign(50);
     const [userId] = await insertUsers(database.db, 1);
 
     const results = await Promise.allSettled(
@@ -81,8 +69,8 @@ describe('first come, first served on PostgreSQL', () => {
   });
 
   it('keeps issuedQuantity equal to the rows when users storm twice over a small campaign', async () => {
-    const { createCoupon, issueCoupon } = couponUseCases();
-    const coupon = await campaign(createCoupon, 30);
+    const { campaign, issueCoupon } = couponUseCases();
+    const coupon = await campaign(30);
     const users = await insertUsers(database.db, 60);
 
     const results = await Promise.allSettled(
@@ -96,8 +84,8 @@ describe('first come, first served on PostgreSQL', () => {
   });
 
   it('answers from the sold-out memory only for its TTL, so a later change of quantity is seen', async () => {
-    const { clock, createCoupon, issueCoupon } = couponUseCases();
-    const coupon = await campaign(createCoupon, 1);
+    const { clock, campaign, issueCoupon } = couponUseCases();
+    const coupon = await campaign(1);
     const [first, second] = await insertUsers(database.db, 2);
     await issueCoupon.execute({ actor, couponId: coupon.id, userId: first! });
     await expect(issueCoupon.execute({ actor, couponId: coupon.id, userId: second! })).rejects.toMatchObject({
@@ -120,8 +108,8 @@ describe('first come, first served on PostgreSQL', () => {
   });
 
   it('refuses more copies than the total at the database too', async () => {
-    const { createCoupon } = couponUseCases();
-    const coupon = await campaign(createCoupon, 1);
+    const { campaign } = couponUseCases();
+    const coupon = await campaign(1);
     await expect(
       sql`UPDATE coupon_stripes SET issued = 2 WHERE coupon_id = ${coupon.id}`.execute(database.db),
     ).rejects.toThrow(/coupon_stripes_issued_within_quantity/);

@@ -1,14 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
-import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
-import { RunIdempotently } from '../../../src/application/idempotency/run-idempotently.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../../src/adapters/postgres/tables.js';
-import { createContainer } from '../../../src/container.js';
+import { appDependencies, createContainer } from '../../../src/container.js';
 import { insertUsers } from '../../support/fixtures.js';
+import { seed } from '../../support/seed.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 /** A campaign's quantity split across rows (migration 0006): what the split promises, and what it must not cost. */
@@ -16,26 +14,10 @@ const database = useTestDatabase({ poolSize: 20 });
 const actor = SYSTEM;
 
 function useCases() {
-  const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db } });
-  return {
-    createCoupon: c.resolve(CreateCoupon),
-    issueCoupon: c.resolve(IssueCoupon),
-    runIdempotently: c.resolve(RunIdempotently),
-  };
+  return appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db: database.db } }));
 }
 
-async function campaign(totalQuantity: number) {
-  return useCases().createCoupon.execute({
-    actor,
-    name: 'striped',
-    discountType: 'FIXED',
-    discountValue: 1_000,
-    totalQuantity,
-    validDays: 7,
-    issueStartsAt: null,
-    issueEndsAt: null,
-  });
-}
+const campaign = (totalQuantity: number) => seed(useCases()).coupon({ totalQuantity });
 
 const stripesOf = async (couponId: number) =>
   (
@@ -213,14 +195,10 @@ describe('a campaign split across stripes on PostgreSQL', () => {
   });
 
   it('skips the stripes entirely for a campaign whose window has closed: nothing to wait on', async () => {
-    const { createCoupon, issueCoupon } = useCases();
-    const coupon = await createCoupon.execute({
-      actor,
-      name: 'closed',
-      discountType: 'FIXED',
-      discountValue: 1_000,
+    const s = useCases();
+    const { issueCoupon } = s;
+    const coupon = await seed(s).coupon({
       totalQuantity: 3,
-      validDays: 7,
       issueStartsAt: new Date(Date.now() - 60_000),
       issueEndsAt: new Date(Date.now() - 30_000),
     });

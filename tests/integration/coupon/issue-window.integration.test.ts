@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
 import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
 import { RunIdempotently } from '../../../src/application/idempotency/run-idempotently.js';
 import type { Clock } from '../../../src/application/ports/clock.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
-import { createContainer } from '../../../src/container.js';
+import { appDependencies, createContainer } from '../../../src/container.js';
 import { insertUsers } from '../../support/fixtures.js';
+import { seed } from '../../support/seed.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 /** The issue window is judged by the database's clock, in the statement that issues, whatever the process's clock says. */
@@ -19,21 +19,11 @@ const MINUTE_MS = 60_000;
 const clockOff = (offsetMs: number): Clock => ({ now: () => new Date(Date.now() + offsetMs) });
 
 function useCases(clock: Clock = clockOff(0)) {
-  const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock });
-  return { createCoupon: c.resolve(CreateCoupon), issueCoupon: c.resolve(IssueCoupon) };
+  return appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock }));
 }
 
 async function aCampaign(window: { issueStartsAt?: Date; issueEndsAt?: Date }) {
-  return useCases().createCoupon.execute({
-    actor,
-    name: 'window',
-    discountType: 'FIXED',
-    discountValue: 1_000,
-    totalQuantity: 10,
-    validDays: 7,
-    issueStartsAt: window.issueStartsAt ?? null,
-    issueEndsAt: window.issueEndsAt ?? null,
-  });
+  return seed(useCases()).coupon({ totalQuantity: 10, ...window });
 }
 
 async function issued(couponId: number) {

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
-import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
-import { ListUserCoupons } from '../../../src/application/coupon/list-user-coupons.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
-import { createContainer } from '../../../src/container.js';
+import { appDependencies, createContainer } from '../../../src/container.js';
 import { insertUsers } from '../../support/fixtures.js';
+import { seed } from '../../support/seed.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase();
@@ -14,35 +12,22 @@ const actor = SYSTEM;
 describe('held coupons on PostgreSQL', () => {
   it('derives AVAILABLE and EXPIRED from the moved clock, in the list and in its filter', async () => {
     const clock = new ManualClock('2026-11-24T03:00:00.000Z');
-    const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock });
-    const [createCoupon, issueCoupon, list] = [
-      c.resolve(CreateCoupon),
-      c.resolve(IssueCoupon),
-      c.resolve(ListUserCoupons),
-    ];
+    const s = appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock }));
+    const { listUserCoupons: list } = s;
     const [userId] = await insertUsers(database.db, 1);
-    const base = {
-      discountType: 'FIXED',
-      discountValue: 500,
-      totalQuantity: 5,
-      issueStartsAt: null,
-      issueEndsAt: null,
-    } as const;
-    const oneDay = await createCoupon.execute({ actor, ...base, name: 'one day', validDays: 1 });
+    const oneDay = await seed(s).coupon({ name: 'one day', validDays: 1 });
     // The window is judged by the database's clock (see issue-window.integration.test.ts), so it is open
     // around the real now; the copies' issue and expiry instants follow the moved clock.
-    const window = await createCoupon.execute({
-      actor,
-      ...base,
+    const window = await seed(s).coupon({
       name: 'window',
       validDays: 3,
       issueStartsAt: new Date(Date.now() - 3_600_000),
       issueEndsAt: new Date(Date.now() + 3_600_000),
     });
 
-    await issueCoupon.execute({ actor, couponId: oneDay.id, userId: userId! });
+    await seed(s).issued(oneDay.id, userId!);
     clock.set('2026-11-24T04:00:00.000Z');
-    await issueCoupon.execute({ actor, couponId: window.id, userId: userId! });
+    await seed(s).issued(window.id, userId!);
 
     const view = async (status?: 'AVAILABLE' | 'EXPIRED' | 'USED') =>
       (await list.execute({ actor, userId: userId!, status, page: { limit: 20 } })).items.map(

@@ -1,15 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
 import { RetryDelivery } from '../../../src/application/data-platform/retry-delivery.js';
-import { PlaceOrder } from '../../../src/application/order/place-order.js';
 import type { Clock } from '../../../src/application/ports/clock.js';
-import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
-import { CreateUser } from '../../../src/application/user/create-user.js';
-import { createContainer, startOutboxRelay } from '../../../src/container.js';
+import { appDependencies, createContainer, startOutboxRelay } from '../../../src/container.js';
 import { useTestDatabase } from '../../support/test-database.js';
+import { seed } from '../../support/seed.js';
 import { insertOutboxRows } from './outbox-rows.js';
 import { type ReceivedRequest, Receiver } from './receiver.js';
 
@@ -116,12 +113,10 @@ describe('the relay on instances whose clocks disagree', () => {
   it('has an order placed on an instance an hour ahead due at once for the others', async () => {
     const receiver = await startReceiver();
     const ahead = anInstance(HOUR_MS, receiver.url);
-    const user = await ahead.container.resolve(CreateUser).execute({ actor, name: 'buyer' });
-    await ahead.container.resolve(ChargeBalance).execute({ actor, userId: user.id, amount: 10_000 });
-    const mug = await ahead.container.resolve(CreateProduct).execute({ actor, name: 'Mug', price: 3_000, stock: 5 });
-    const order = await ahead.container
-      .resolve(PlaceOrder)
-      .execute({ actor, userId: user.id, items: [{ productId: mug.id, quantity: 1 }] });
+    const make = seed(appDependencies(ahead.container));
+    const user = await make.chargedUser(10_000);
+    const mug = await make.product();
+    const order = await make.order(user.id, [{ productId: mug.id, quantity: 1 }]);
 
     anInstance(0, receiver.url).startRelay();
 

@@ -1,16 +1,12 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
-import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
-import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
 import { CancelOrder } from '../../../src/application/order/cancel-order.js';
 import { PlaceOrder } from '../../../src/application/order/place-order.js';
-import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { UpdateProduct } from '../../../src/application/product/update-product.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
-import { CreateUser } from '../../../src/application/user/create-user.js';
 import { checkInvariants } from '../../../src/adapters/postgres/invariants.js';
-import { createContainer } from '../../../src/container.js';
+import { appDependencies, createContainer } from '../../../src/container.js';
+import { seed } from '../../support/seed.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase();
@@ -20,27 +16,12 @@ const TZ = 'Asia/Seoul';
 /** A small shop after a realistic day: charges, restocks, coupons, orders paid and refused, cancellations. */
 beforeAll(async () => {
   const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, timeZone: TZ });
-  const users = await Promise.all(['a', 'b', 'c', 'd'].map((name) => c.resolve(CreateUser).execute({ actor, name })));
-  for (const user of users) await c.resolve(ChargeBalance).execute({ actor, userId: user.id, amount: 200_000 });
-  const products = await Promise.all(
-    [5, 8, 3].map((stock, i) =>
-      c.resolve(CreateProduct).execute({ actor, name: `p${i}`, price: 9_000 + i * 1_000, stock }),
-    ),
-  );
+  const make = seed(appDependencies(c));
+  const users = await Promise.all(Array.from({ length: 4 }, () => make.chargedUser(200_000)));
+  const products = await Promise.all([5, 8, 3].map((stock, i) => make.product({ price: 9_000 + i * 1_000, stock })));
   await c.resolve(UpdateProduct).execute({ actor, productId: products[2]!.id, stockDelta: 4 });
-  const coupon = await c.resolve(CreateCoupon).execute({
-    actor,
-    name: 'ten',
-    discountType: 'PERCENT',
-    discountValue: 10,
-    totalQuantity: 3,
-    validDays: 7,
-    issueStartsAt: null,
-    issueEndsAt: null,
-  });
-  const copies = await Promise.allSettled(
-    users.map((user) => c.resolve(IssueCoupon).execute({ actor, couponId: coupon.id, userId: user.id })),
-  );
+  const coupon = await make.coupon({ discountType: 'PERCENT', discountValue: 10, totalQuantity: 3 });
+  const copies = await Promise.allSettled(users.map((user) => make.issued(coupon.id, user.id)));
   const placeOrder = c.resolve(PlaceOrder);
   await Promise.allSettled(
     users.flatMap((user, i) => {

@@ -6,6 +6,7 @@ import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
 import { CancelOrder } from '../../../src/application/order/cancel-order.js';
 import { PlaceOrder } from '../../../src/application/order/place-order.js';
 import { CreateProduct } from '../../../src/application/product/create-product.js';
+import { CreateUser } from '../../../src/application/user/create-user.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
 import { checkInvariants } from '../../../src/adapters/postgres/invariants.js';
@@ -14,6 +15,7 @@ import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js'
 import { createContainer } from '../../../src/container.js';
 import type { OrderItem } from '../../../src/domain/order/order.js';
 import { insertUsers } from '../../support/fixtures.js';
+import { seed } from '../../support/seed.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 /** Cancellations under concurrency, on real PostgreSQL: every race ends in a state the invariants accept. */
@@ -36,6 +38,7 @@ function shop() {
     placeOrder: c.resolve(PlaceOrder),
     cancelOrder: c.resolve(CancelOrder),
     chargeBalance: c.resolve(ChargeBalance),
+    createUser: c.resolve(CreateUser),
     createProduct: c.resolve(CreateProduct),
     createCoupon: c.resolve(CreateCoupon),
     issueCoupon: c.resolve(IssueCoupon),
@@ -77,24 +80,9 @@ describe('cancellations on PostgreSQL', () => {
   it('never refunds more than paid nor restocks more than sold under 40 concurrent partial cancellations', async () => {
     const s = shop();
     const [userId] = await fundedUsers(1, 1_000_000);
-    const product = await s.createProduct.execute({ actor, name: 'Lamp', price: 3_333, stock: 25 });
-    const coupon = await s.createCoupon.execute({
-      actor,
-      name: 'Odd',
-      discountType: 'FIXED',
-      discountValue: 777,
-      totalQuantity: 1,
-      validDays: 7,
-      issueStartsAt: null,
-      issueEndsAt: null,
-    });
-    const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! });
-    const order = await s.placeOrder.execute({
-      actor,
-      userId: userId!,
-      items: [{ productId: product.id, quantity: 25 }],
-      userCouponId: copy.id,
-    });
+    const product = await seed(s).product({ price: 3_333, stock: 25 });
+    const copy = await seed(s).couponFor(userId!, { discountType: 'FIXED', discountValue: 777 });
+    const order = await seed(s).order(userId!, [{ productId: product.id, quantity: 25 }], copy.id);
     const afterPayment = await balanceOf(userId!);
 
     const results = await Promise.allSettled(
@@ -116,12 +104,8 @@ describe('cancellations on PostgreSQL', () => {
   it('lets one of two concurrent full cancellations win; the other is ORDER_NOT_CANCELLABLE', async () => {
     const s = shop();
     const [userId] = await fundedUsers(1, 100_000);
-    const product = await s.createProduct.execute({ actor, name: 'Cup', price: 5_000, stock: 10 });
-    const order = await s.placeOrder.execute({
-      actor,
-      userId: userId!,
-      items: [{ productId: product.id, quantity: 4 }],
-    });
+    const product = await seed(s).product({ stock: 10 });
+    const order = await seed(s).order(userId!, [{ productId: product.id, quantity: 4 }]);
 
     const results = await Promise.allSettled([
       s.cancelOrder.execute({ actor, orderId: order.id }),
@@ -137,9 +121,7 @@ describe('cancellations on PostgreSQL', () => {
   it('neither deadlocks nor loses an update when cancellations race orders for the same products and charges on the same balance', async () => {
     const s = shop();
     const users = await fundedUsers(6, 10_000_000);
-    const products = await Promise.all(
-      ['A', 'B', 'C'].map((name) => s.createProduct.execute({ actor, name, price: 1_000, stock: 100_000 })),
-    );
+    const products = await Promise.all(Array.from({ length: 3 }, () => seed(s).product({ stock: 100_000 })));
     const ids = products.map((product) => product.id);
     // Each user's lines name the products in a different order, so any lock taken in request order would cross.
     const itemsFor = (i: number): OrderItem[] =>
@@ -167,20 +149,10 @@ describe('cancellations on PostgreSQL', () => {
   it('lets a copy freed by a full cancellation pay for a later order', async () => {
     const s = shop();
     const [userId] = await fundedUsers(1, 100_000);
-    const product = await s.createProduct.execute({ actor, name: 'Pen', price: 2_000, stock: 10 });
-    const coupon = await s.createCoupon.execute({
-      actor,
-      name: 'Half',
-      discountType: 'PERCENT',
-      discountValue: 50,
-      totalQuantity: 1,
-      validDays: 7,
-      issueStartsAt: null,
-      issueEndsAt: null,
-    });
-    const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! });
+    const product = await seed(s).product({ price: 2_000 });
+    const copy = await seed(s).couponFor(userId!, { discountType: 'PERCENT', discountValue: 50 });
     const items = [{ productId: product.id, quantity: 2 }];
-    const order = await s.placeOrder.execute({ actor, userId: userId!, items, userCouponId: copy.id });
+    const order = await seed(s).order(userId!, items, copy.id);
 
     await s.cancelOrder.execute({ actor, orderId: order.id });
     const again = await s.placeOrder.execute({ actor, userId: userId!, items, userCouponId: copy.id });
@@ -195,12 +167,8 @@ describe('cancellations on PostgreSQL', () => {
   it('refuses a refund past the balance ceiling and changes nothing', async () => {
     const s = shop();
     const [userId] = await fundedUsers(1, 100_000);
-    const product = await s.createProduct.execute({ actor, name: 'Ring', price: 50_000, stock: 1 });
-    const order = await s.placeOrder.execute({
-      actor,
-      userId: userId!,
-      items: [{ productId: product.id, quantity: 1 }],
-    });
+    const product = await seed(s).product({ price: 50_000, stock: 1 });
+    const order = await seed(s).order(userId!, [{ productId: product.id, quantity: 1 }]);
     await sql`UPDATE balances SET amount = 999999999 WHERE user_id = ${userId}`.execute(database.db);
 
     await expect(s.cancelOrder.execute({ actor, orderId: order.id })).rejects.toMatchObject({
@@ -219,12 +187,8 @@ describe('reading a cancelled order on PostgreSQL', () => {
   it('answers the status its cancellations give, even when the stored status it read is older than they are', async () => {
     const s = shop();
     const [userId] = await fundedUsers(1, 100_000);
-    const product = await s.createProduct.execute({ actor, name: 'Fan', price: 4_000, stock: 5 });
-    const order = await s.placeOrder.execute({
-      actor,
-      userId: userId!,
-      items: [{ productId: product.id, quantity: 2 }],
-    });
+    const product = await seed(s).product();
+    const order = await seed(s).order(userId!, [{ productId: product.id, quantity: 2 }]);
     await s.cancelOrder.execute({ actor, orderId: order.id, items: [{ productId: product.id, quantity: 1 }] });
     // What a read sees when a cancellation commits between its statements: the row from before, the cancellation.
     await sql`UPDATE orders SET status = 'PAID' WHERE id = ${order.id}`.execute(database.db);
@@ -242,12 +206,8 @@ describe("another customer's cancellation on PostgreSQL", () => {
   it("takes no lock on the order, its copy or its buyer's balance before it is refused", async () => {
     const s = shop();
     const [buyer, stranger] = await fundedUsers(2, 100_000);
-    const product = await s.createProduct.execute({ actor, name: 'Bag', price: 4_000, stock: 5 });
-    const order = await s.placeOrder.execute({
-      actor,
-      userId: buyer!,
-      items: [{ productId: product.id, quantity: 1 }],
-    });
+    const product = await seed(s).product();
+    const order = await seed(s).order(buyer!, [{ productId: product.id, quantity: 1 }]);
 
     const free = await new PgUnitOfWork(database.db).run(async (repos) => {
       const target = await repos.cancellations.open(order.id, stranger);

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { ChargeBalance } from '../../../src/application/balance/charge-balance.js';
 import { CreateCoupon } from '../../../src/application/coupon/create-coupon.js';
+import { CreateUser } from '../../../src/application/user/create-user.js';
 import { IssueCoupon } from '../../../src/application/coupon/issue-coupon.js';
 import { RunIdempotently } from '../../../src/application/idempotency/run-idempotently.js';
 import { PlaceOrder } from '../../../src/application/order/place-order.js';
@@ -17,6 +18,7 @@ import { systemClock } from '../../../src/adapters/system-clock.js';
 import type { CheckoutRepository } from '../../../src/application/ports/checkout-repository.js';
 import type { UnitOfWork } from '../../../src/application/ports/unit-of-work.js';
 import { insertUsers } from '../../support/fixtures.js';
+import { seed } from '../../support/seed.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase({ poolSize: 20 });
@@ -27,6 +29,7 @@ function shop() {
   return {
     placeOrder: c.resolve(PlaceOrder),
     chargeBalance: c.resolve(ChargeBalance),
+    createUser: c.resolve(CreateUser),
     createProduct: c.resolve(CreateProduct),
     createCoupon: c.resolve(CreateCoupon),
     issueCoupon: c.resolve(IssueCoupon),
@@ -66,18 +69,8 @@ describe('placing orders on PostgreSQL', () => {
   it('writes the order, lines, payment, ledger entry, stock, coupon and outbox row together', async () => {
     const s = shop();
     const [userId] = await fundedUsers(1, 100_000);
-    const mug = await s.createProduct.execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
-    const coupon = await s.createCoupon.execute({
-      actor,
-      name: 'c',
-      discountType: 'FIXED',
-      discountValue: 2_000,
-      totalQuantity: 5,
-      validDays: 3,
-      issueStartsAt: null,
-      issueEndsAt: null,
-    });
-    const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! });
+    const mug = await seed(s).product({ price: 12_000, stock: 5 });
+    const copy = await seed(s).couponFor(userId!, { discountType: 'FIXED', discountValue: 2_000 });
 
     const order = await s.placeOrder.execute({
       actor,
@@ -148,8 +141,8 @@ describe('placing orders on PostgreSQL', () => {
     async (code, input) => {
       const s = shop();
       const [userId] = await fundedUsers(1, 50_000);
-      const a = await s.createProduct.execute({ actor, name: 'A', price: 9_000, stock: 5 });
-      const b = await s.createProduct.execute({ actor, name: 'B', price: 9_000, stock: 5 });
+      const a = await seed(s).product({ price: 9_000, stock: 5 });
+      const b = await seed(s).product({ price: 9_000, stock: 5 });
       const before = await footprint(userId!, [a.id, b.id]);
 
       await expect(s.placeOrder.execute({ actor, userId: userId!, ...input([a.id, b.id]) })).rejects.toMatchObject({
@@ -162,7 +155,7 @@ describe('placing orders on PostgreSQL', () => {
 
   it('sells exactly the stock to five times as many concurrent buyers', async () => {
     const s = shop();
-    const product = await s.createProduct.execute({ actor, name: 'Hot', price: 1_000, stock: 40 });
+    const product = await seed(s).product({ price: 1_000, stock: 40 });
     const buyers = await fundedUsers(200, 10_000);
 
     const results = await Promise.allSettled(
@@ -185,8 +178,8 @@ describe('placing orders on PostgreSQL', () => {
 
   it('finishes 200 concurrent orders crossing two products in opposite orders without a deadlock', async () => {
     const s = shop();
-    const left = await s.createProduct.execute({ actor, name: 'Left', price: 100, stock: 10_000 });
-    const right = await s.createProduct.execute({ actor, name: 'Right', price: 100, stock: 10_000 });
+    const left = await seed(s).product({ price: 100, stock: 10_000 });
+    const right = await seed(s).product({ price: 100, stock: 10_000 });
     const buyers = await fundedUsers(200, 10_000);
 
     const results = await Promise.allSettled(
@@ -215,7 +208,7 @@ describe('placing orders on PostgreSQL', () => {
   it('has one effect when the same Idempotency-Key is sent 20 times at once', async () => {
     const s = shop();
     const [userId] = await fundedUsers(1, 100_000);
-    const product = await s.createProduct.execute({ actor, name: 'Once', price: 1_000, stock: 100 });
+    const product = await seed(s).product({ price: 1_000, stock: 100 });
     const keep = (error: unknown) =>
       error instanceof DomainError ? { status: 409, body: { code: error.code } } : undefined;
     const attempt = () =>
@@ -252,16 +245,7 @@ describe('placing orders on PostgreSQL', () => {
     try {
       const c = createContainer({ repositories: { kind: 'POSTGRES', db: small } });
       const [issue, run] = [c.resolve(IssueCoupon), c.resolve(RunIdempotently)];
-      const coupon = await shop().createCoupon.execute({
-        actor,
-        name: 'keyed',
-        discountType: 'FIXED',
-        discountValue: 1,
-        totalQuantity: 100,
-        validDays: 1,
-        issueStartsAt: null,
-        issueEndsAt: null,
-      });
+      const coupon = await seed(shop()).coupon({ totalQuantity: 100 });
       const users = await fundedUsers(8, 0);
       const keep = (error: unknown) =>
         error instanceof DomainError ? { status: 409, body: { code: error.code } } : undefined;
@@ -286,17 +270,8 @@ describe('placing orders on PostgreSQL', () => {
   it('keeps a refused coupon issue with its key, the failed statement undone and the transaction still usable', async () => {
     const s = shop();
     const [userId] = await fundedUsers(1, 0);
-    const coupon = await s.createCoupon.execute({
-      actor,
-      name: 'one',
-      discountType: 'FIXED',
-      discountValue: 1,
-      totalQuantity: 5,
-      validDays: 1,
-      issueStartsAt: null,
-      issueEndsAt: null,
-    });
-    await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: userId! });
+    const coupon = await seed(s).coupon();
+    await seed(s).issued(coupon.id, userId!);
     const keep = (error: unknown) =>
       error instanceof DomainError ? { status: 409, body: { code: error.code } } : undefined;
     const again = () =>
@@ -355,9 +330,8 @@ function placeOrderWith(meanwhile: () => Promise<void>) {
 
 describe('an order whose products change between its decision and its write', () => {
   it('is priced at the price as it is when the stock is taken, never at the one it read', async () => {
-    const { createProduct } = shop();
     const [buyer] = await fundedUsers(1, 100_000);
-    const product = await createProduct.execute({ actor, name: 'Kettle', price: 1_000, stock: 10 });
+    const product = await seed(shop()).product({ price: 1_000, stock: 10 });
     const placeOrder = placeOrderWith(async () => {
       await sql`UPDATE products SET price = 1500 WHERE id = ${product.id}`.execute(database.db);
     });
@@ -376,9 +350,8 @@ describe('an order whose products change between its decision and its write', ()
   });
 
   it('is refused INSUFFICIENT_STOCK, with what is left now, when another order took the stock meanwhile, and writes nothing', async () => {
-    const { createProduct } = shop();
     const [buyer] = await fundedUsers(1, 100_000);
-    const product = await createProduct.execute({ actor, name: 'Last kettles', price: 1_000, stock: 3 });
+    const product = await seed(shop()).product({ stock: 3 });
     // Another order's stock taking, on a connection of its own (an order placed from here would join this
     // unit of work, which is rolled back).
     const placeOrder = placeOrderWith(async () => {
@@ -408,7 +381,7 @@ describe("an order whose buyer's rows change between its decision and its write"
   it('is paid from the balance as it is then, keeping a charge that landed meanwhile', async () => {
     const s = shop();
     const [buyer] = await fundedUsers(1, 100_000);
-    const product = await s.createProduct.execute({ actor, name: 'Teapot', price: 1_000, stock: 10 });
+    const product = await seed(s).product({ price: 1_000, stock: 10 });
     const placeOrder = placeOrderWith(async () => {
       await s.chargeBalance.execute({ actor, userId: buyer!, amount: 5_000 });
     });
@@ -426,18 +399,8 @@ describe("an order whose buyer's rows change between its decision and its write"
   it('is refused COUPON_NOT_USABLE when another order of the buyer used the copy meanwhile', async () => {
     const s = shop();
     const [buyer] = await fundedUsers(1, 100_000);
-    const product = await s.createProduct.execute({ actor, name: 'Cups', price: 1_000, stock: 10 });
-    const coupon = await s.createCoupon.execute({
-      actor,
-      name: 'once',
-      discountType: 'FIXED',
-      discountValue: 500,
-      totalQuantity: 5,
-      validDays: 3,
-      issueStartsAt: null,
-      issueEndsAt: null,
-    });
-    const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: buyer! });
+    const product = await seed(s).product({ price: 1_000, stock: 10 });
+    const copy = await seed(s).couponFor(buyer!, { discountType: 'FIXED', discountValue: 500 });
     const items = [{ productId: product.id, quantity: 1 }];
     const placeOrder = placeOrderWith(async () => {
       await s.placeOrder.execute({ actor, userId: buyer!, items, userCouponId: copy.id });
@@ -460,17 +423,7 @@ describe("an order naming another user's coupon copy", () => {
   it('reads as no copy (COUPON_NOT_USABLE, NOT_FOUND) and leaves that copy unlocked for its owner meanwhile', async () => {
     const s = shop();
     const [owner, other] = await fundedUsers(2, 100_000);
-    const coupon = await s.createCoupon.execute({
-      actor,
-      name: 'theirs',
-      discountType: 'FIXED',
-      discountValue: 500,
-      totalQuantity: 5,
-      validDays: 3,
-      issueStartsAt: null,
-      issueEndsAt: null,
-    });
-    const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: owner! });
+    const copy = await seed(s).couponFor(owner!);
 
     const lockedMeanwhile = await new PgUnitOfWork(database.db).run(async (repos) => {
       const checkout = await repos.checkouts.open({ userId: other!, userCouponId: copy.id, productIds: [] });

@@ -1,30 +1,23 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
-import { CreateProduct } from '../../../src/application/product/create-product.js';
-import { ListProducts } from '../../../src/application/product/list-products.js';
-import { UpdateProduct } from '../../../src/application/product/update-product.js';
-import { createContainer } from '../../../src/container.js';
+import { appDependencies, createContainer } from '../../../src/container.js';
+import { seed } from '../../support/seed.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase();
 const actor = SYSTEM;
 
 function productUseCases() {
-  const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db } });
-  return {
-    createProduct: c.resolve(CreateProduct),
-    updateProduct: c.resolve(UpdateProduct),
-    listProducts: c.resolve(ListProducts),
-  };
+  return appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db: database.db } }));
 }
 
 describe('products on PostgreSQL', () => {
   it('walks every product exactly once, by id ascending, whatever the page size', async () => {
-    const { createProduct, listProducts } = productUseCases();
+    const s = productUseCases();
+    const { listProducts } = s;
     const created: number[] = [];
-    for (let i = 0; i < 23; i++)
-      created.push((await createProduct.execute({ actor, name: `p${i}`, price: 100 + i, stock: i })).id);
+    for (let i = 0; i < 23; i++) created.push((await seed(s).product()).id);
 
     for (const limit of [1, 7, 23, 100]) {
       const seen: number[] = [];
@@ -42,8 +35,9 @@ describe('products on PostgreSQL', () => {
   });
 
   it('never takes stock below zero under 50 concurrent corrections of -1 on a stock of 20', async () => {
-    const { createProduct, updateProduct } = productUseCases();
-    const product = await createProduct.execute({ actor, name: 'contended', price: 1_000, stock: 20 });
+    const s = productUseCases();
+    const { updateProduct } = s;
+    const product = await seed(s).product({ stock: 20 });
 
     const results = await Promise.allSettled(
       Array.from({ length: 50 }, () => updateProduct.execute({ actor, productId: product.id, stockDelta: -1 })),
@@ -61,8 +55,7 @@ describe('products on PostgreSQL', () => {
   });
 
   it('rejects negative stock at the database too', async () => {
-    const { createProduct } = productUseCases();
-    const product = await createProduct.execute({ actor, name: 'guarded', price: 1_000, stock: 1 });
+    const product = await seed(productUseCases()).product();
     await expect(sql`UPDATE products SET stock = -1 WHERE id = ${product.id}`.execute(database.db)).rejects.toThrow(
       /check constraint/,
     );

@@ -5,10 +5,10 @@ import { checkInvariants } from '../../../src/adapters/postgres/invariants.js';
 import { PgSalesRollup, startSalesFolding } from '../../../src/adapters/postgres/pg-sales-rollup.js';
 import { CancelOrder } from '../../../src/application/order/cancel-order.js';
 import { PlaceOrder } from '../../../src/application/order/place-order.js';
-import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
-import { createContainer } from '../../../src/container.js';
+import { appDependencies, createContainer } from '../../../src/container.js';
 import { insertUsers } from '../../support/fixtures.js';
+import { seed } from '../../support/seed.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
 /**
@@ -25,9 +25,9 @@ function shop(clock = new ManualClock('2026-11-24T03:00:00.000Z')) {
 }
 
 async function newProducts(count: number, stock = 1_000_000): Promise<number[]> {
-  const create = createContainer({ repositories: { kind: 'POSTGRES', db: database.db } }).resolve(CreateProduct);
+  const make = seed(appDependencies(createContainer({ repositories: { kind: 'POSTGRES', db: database.db } })));
   const ids: number[] = [];
-  for (let i = 0; i < count; i++) ids.push((await create.execute({ actor, name: `fold ${i}`, price: 100, stock })).id);
+  for (let i = 0; i < count; i++) ids.push((await make.product({ price: 100, stock })).id);
   return ids;
 }
 

@@ -2,13 +2,11 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { PgSalesStatistics } from '../../../src/adapters/postgres/pg-sales-statistics.js';
-import { PlaceOrder } from '../../../src/application/order/place-order.js';
-import { CreateProduct } from '../../../src/application/product/create-product.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
-import { GetPopularProducts } from '../../../src/application/statistics/get-popular-products.js';
-import { createContainer } from '../../../src/container.js';
+import { appDependencies, createContainer } from '../../../src/container.js';
 import type { OrderItem } from '../../../src/domain/order/order.js';
 import { insertUsers } from '../../support/fixtures.js';
+import { seed } from '../../support/seed.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase({ poolSize: 20 });
@@ -16,12 +14,7 @@ const actor = SYSTEM;
 
 function shop(clock = new ManualClock('2026-11-24T03:00:00.000Z')) {
   const c = createContainer({ repositories: { kind: 'POSTGRES', db: database.db }, clock, timeZone: 'Asia/Seoul' });
-  return {
-    clock,
-    placeOrder: c.resolve(PlaceOrder),
-    createProduct: c.resolve(CreateProduct),
-    getPopularProducts: c.resolve(GetPopularProducts),
-  };
+  return { clock, ...appDependencies(c) };
 }
 
 async function fundedUsers(count: number, amount: number): Promise<number[]> {
@@ -36,8 +29,7 @@ async function newProducts(
   { price = 100, stock = 1_000_000 } = {},
 ): Promise<number[]> {
   const ids: number[] = [];
-  for (let i = 0; i < count; i++)
-    ids.push((await s.createProduct.execute({ actor, name: `rollup product ${i}`, price, stock })).id);
+  for (let i = 0; i < count; i++) ids.push((await seed(s).product({ name: `rollup product ${i}`, price, stock })).id);
   return ids;
 }
 

@@ -5,11 +5,12 @@ import type { BalanceCharges, ChargeOutcome } from '../../../src/application/por
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { Balance, MAX_BALANCE } from '../../../src/domain/balance/balance.js';
 import { inMemoryShop } from '../../support/in-memory.js';
+import { seed } from '../../support/seed.js';
 
 describe('ChargeBalance', () => {
   it('raises the balance and appends one ledger entry', async () => {
     const shop = inMemoryShop();
-    const user = await shop.createUser.execute({ actor: SYSTEM, name: 'Ana' });
+    const user = await seed(shop).user();
     shop.clock.advance(1_000);
 
     const result = await shop.chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 5_000 });
@@ -33,7 +34,7 @@ describe('ChargeBalance', () => {
 
   it('leaves balance and ledger untouched when the ceiling would be passed', async () => {
     const shop = inMemoryShop();
-    const user = await shop.createUser.execute({ actor: SYSTEM, name: 'Ana' });
+    const user = await seed(shop).user();
     for (let i = 0; i < 100; i++)
       await shop.chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10_000_000 });
 
@@ -46,7 +47,7 @@ describe('ChargeBalance', () => {
 
   it('refuses a user acting for another user', async () => {
     const shop = inMemoryShop();
-    const user = await shop.createUser.execute({ actor: SYSTEM, name: 'Ana' });
+    const user = await seed(shop).user();
     await expect(
       shop.chargeBalance.execute({ actor: { role: 'CUSTOMER', userId: user.id + 1 }, userId: user.id, amount: 1 }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
@@ -54,7 +55,7 @@ describe('ChargeBalance', () => {
 
   it('serialises concurrent charges on one user', async () => {
     const shop = inMemoryShop();
-    const user = await shop.createUser.execute({ actor: SYSTEM, name: 'Ana' });
+    const user = await seed(shop).user();
     await Promise.all(
       Array.from({ length: 50 }, () => shop.chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 10 })),
     );

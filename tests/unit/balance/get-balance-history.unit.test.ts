@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { inMemoryShop } from '../../support/in-memory.js';
+import { seed } from '../../support/seed.js';
 
 describe('GetBalanceHistory', () => {
   it('lists entries newest first and pages through all of them once', async () => {
     const shop = inMemoryShop();
-    const user = await shop.createUser.execute({ actor: SYSTEM, name: 'Ana' });
+    const user = await seed(shop).user();
     for (let amount = 1; amount <= 5; amount++)
       await shop.chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount });
 
@@ -30,7 +31,7 @@ describe('GetBalanceHistory', () => {
 
   it('gives an empty history for a new user and 404 for an unknown one', async () => {
     const shop = inMemoryShop();
-    const user = await shop.createUser.execute({ actor: SYSTEM, name: 'Ana' });
+    const user = await seed(shop).user();
     await expect(
       shop.getBalanceHistory.execute({ actor: SYSTEM, userId: user.id, page: { limit: 20 } }),
     ).resolves.toEqual({ items: [], nextAfter: null });

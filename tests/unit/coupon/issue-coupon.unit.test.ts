@@ -1,31 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
-import type { CouponDraft } from '../../../src/domain/coupon/coupon.js';
 import { inMemoryShop } from '../../support/in-memory.js';
+import { seed } from '../../support/seed.js';
 
 const actor = SYSTEM;
-const campaign = (change: Partial<CouponDraft> = {}): CouponDraft => ({
-  name: 'First come',
-  discountType: 'FIXED',
-  discountValue: 1_000,
-  totalQuantity: 2,
-  validDays: 7,
-  issueStartsAt: null,
-  issueEndsAt: null,
-  ...change,
-});
 
 async function shopWithUsers(count: number) {
   const shop = inMemoryShop('2026-11-24T03:00:00.000Z');
   const users: number[] = [];
-  for (let i = 0; i < count; i++) users.push((await shop.createUser.execute({ actor, name: `user ${i}` })).id);
+  for (let i = 0; i < count; i++) users.push((await seed(shop).user()).id);
   return { shop, users };
 }
 
 describe('IssueCoupon', () => {
   it('issues an AVAILABLE copy valid for validDays and counts it', async () => {
     const { shop, users } = await shopWithUsers(1);
-    const coupon = await shop.createCoupon.execute({ actor, ...campaign() });
+    const coupon = await seed(shop).coupon({ validDays: 7 });
 
     const copy = await shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[0]! });
 
@@ -43,7 +33,7 @@ describe('IssueCoupon', () => {
 
   it('issues one copy per user: the second request is COUPON_ALREADY_ISSUED and counts nothing', async () => {
     const { shop, users } = await shopWithUsers(1);
-    const coupon = await shop.createCoupon.execute({ actor, ...campaign() });
+    const coupon = await seed(shop).coupon();
     await shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[0]! });
 
     await expect(shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[0]! })).rejects.toMatchObject({
@@ -54,7 +44,7 @@ describe('IssueCoupon', () => {
 
   it('issues exactly totalQuantity copies, then COUPON_SOLD_OUT', async () => {
     const { shop, users } = await shopWithUsers(3);
-    const coupon = await shop.createCoupon.execute({ actor, ...campaign({ totalQuantity: 2 }) });
+    const coupon = await seed(shop).coupon({ totalQuantity: 2 });
     const results = await Promise.allSettled(
       users.map((userId) => shop.issueCoupon.execute({ actor, couponId: coupon.id, userId })),
     );
@@ -68,12 +58,9 @@ describe('IssueCoupon', () => {
 
   it('puts COUPON_NOT_FOUND before USER_NOT_FOUND before COUPON_NOT_ISSUABLE', async () => {
     const { shop, users } = await shopWithUsers(1);
-    const closed = await shop.createCoupon.execute({
-      actor,
-      ...campaign({
-        issueStartsAt: new Date('2026-12-01T00:00:00.000Z'),
-        issueEndsAt: new Date('2026-12-02T00:00:00.000Z'),
-      }),
+    const closed = await seed(shop).coupon({
+      issueStartsAt: new Date('2026-12-01T00:00:00.000Z'),
+      issueEndsAt: new Date('2026-12-02T00:00:00.000Z'),
     });
 
     await expect(shop.issueCoupon.execute({ actor, couponId: 999, userId: 999 })).rejects.toMatchObject({
@@ -89,13 +76,10 @@ describe('IssueCoupon', () => {
 
   it('opens and closes with the window as the clock moves', async () => {
     const { shop, users } = await shopWithUsers(3);
-    const coupon = await shop.createCoupon.execute({
-      actor,
-      ...campaign({
-        totalQuantity: 10,
-        issueStartsAt: new Date('2026-11-24T04:00:00.000Z'),
-        issueEndsAt: new Date('2026-11-24T05:00:00.000Z'),
-      }),
+    const coupon = await seed(shop).coupon({
+      totalQuantity: 10,
+      issueStartsAt: new Date('2026-11-24T04:00:00.000Z'),
+      issueEndsAt: new Date('2026-11-24T05:00:00.000Z'),
     });
     const issue = (userId: number) => shop.issueCoupon.execute({ actor, couponId: coupon.id, userId });
 
@@ -110,7 +94,7 @@ describe('IssueCoupon', () => {
 
   it('answers a campaign known to be sold out without a transaction, until the memory expires', async () => {
     const { shop, users } = await shopWithUsers(2);
-    const coupon = await shop.createCoupon.execute({ actor, ...campaign({ totalQuantity: 1 }) });
+    const coupon = await seed(shop).coupon({ totalQuantity: 1 });
     await shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[0]! });
     await expect(shop.issueCoupon.execute({ actor, couponId: coupon.id, userId: users[1]! })).rejects.toMatchObject({
       code: 'COUPON_SOLD_OUT',
@@ -133,10 +117,10 @@ describe('ListUserCoupons', () => {
   it('lists newest first with statuses derived from the clock, filtered on request', async () => {
     const { shop, users } = await shopWithUsers(1);
     const userId = users[0]!;
-    const short = await shop.createCoupon.execute({ actor, ...campaign({ name: 'short', validDays: 1 }) });
-    const long = await shop.createCoupon.execute({ actor, ...campaign({ name: 'long', validDays: 30 }) });
-    await shop.issueCoupon.execute({ actor, couponId: short.id, userId });
-    await shop.issueCoupon.execute({ actor, couponId: long.id, userId });
+    const short = await seed(shop).coupon({ name: 'short', validDays: 1 });
+    const long = await seed(shop).coupon({ name: 'long', validDays: 30 });
+    await seed(shop).issued(short.id, userId);
+    await seed(shop).issued(long.id, userId);
 
     const names = async (status?: 'AVAILABLE' | 'USED' | 'EXPIRED') =>
       (await shop.listUserCoupons.execute({ actor, userId, status, page: { limit: 20 } })).items.map(
@@ -155,8 +139,7 @@ describe('ListUserCoupons', () => {
     const { shop, users } = await shopWithUsers(1);
     const userId = users[0]!;
     for (const [i, validDays] of [1, 30, 1, 30, 1].entries()) {
-      const coupon = await shop.createCoupon.execute({ actor, ...campaign({ name: `copy ${i}`, validDays }) });
-      await shop.issueCoupon.execute({ actor, couponId: coupon.id, userId });
+      await seed(shop).couponFor(userId, { name: `copy ${i}`, validDays });
     }
     shop.clock.advance(86_400_000);
     const pages = async (status?: 'AVAILABLE' | 'USED' | 'EXPIRED') => {

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { DeliverDueEvents } from '../../../src/application/data-platform/deliver-due-events.js';
-import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { appDependencies, createContainer } from '../../../src/container.js';
+import { seed } from '../../support/seed.js';
 
 /** The in-memory shop with two paid orders, and a platform (the logging client) that refuses the second. */
 async function shopWithTwoOrders() {
@@ -20,13 +20,12 @@ async function shopWithTwoOrders() {
     },
   });
   const shop = appDependencies(container);
-  const actor = SYSTEM;
-  const user = await shop.createUser.execute({ actor, name: 'Buyer' });
-  await shop.chargeBalance.execute({ actor, userId: user.id, amount: 10_000 });
-  const product = await shop.createProduct.execute({ actor, name: 'Lamp', price: 1_000, stock: 10 });
+  const make = seed(shop);
+  const user = await make.chargedUser(10_000);
+  const product = await make.product({ price: 1_000 });
   const items = [{ productId: product.id, quantity: 1 }];
-  await shop.placeOrder.execute({ actor, userId: user.id, items });
-  refusedOrderId = (await shop.placeOrder.execute({ actor, userId: user.id, items })).id;
+  await make.order(user.id, items);
+  refusedOrderId = (await make.order(user.id, items)).id;
   return { deliverDueEvents: container.resolve(DeliverDueEvents), metrics: shop.metrics };
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { DomainError } from '../../../src/domain/shared/domain-error.js';
 import { inMemoryShop } from '../../support/in-memory.js';
+import { seed } from '../../support/seed.js';
 
 const actor = SYSTEM;
 const keepBusinessErrors = (error: unknown) =>
@@ -11,7 +12,7 @@ const keepBusinessErrors = (error: unknown) =>
 
 async function setup() {
   const s = inMemoryShop('2026-11-24T03:00:00.000Z');
-  const user = await s.createUser.execute({ actor, name: 'payer' });
+  const user = await seed(s).user();
   const charge = (amount: number) => async () => ({
     status: 200,
     body: await s.chargeBalance.execute({ actor, userId: user.id, amount }),

@@ -3,36 +3,26 @@ import type { Actor } from '../../../src/application/shared/actor.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { MAX_BALANCE } from '../../../src/domain/balance/balance.js';
 import { inMemoryShop } from '../../support/in-memory.js';
+import { seed } from '../../support/seed.js';
 
 const actor = SYSTEM;
 
 /** A user who bought 3 mugs (12,000) and 1 bag of beans (28,000) with 10 % off: paid 57,600 of 64,000. */
 async function shop() {
   const s = inMemoryShop('2026-11-24T03:00:00.000Z');
-  const user = await s.createUser.execute({ actor, name: 'buyer' });
-  await s.chargeBalance.execute({ actor, userId: user.id, amount: 100_000 });
-  const mug = await s.createProduct.execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
-  const beans = await s.createProduct.execute({ actor, name: 'Beans', price: 28_000, stock: 1 });
-  const coupon = await s.createCoupon.execute({
-    actor,
-    name: 'Ten',
-    discountType: 'PERCENT',
-    discountValue: 10,
-    totalQuantity: 10,
-    validDays: 7,
-    issueStartsAt: null,
-    issueEndsAt: null,
-  });
-  const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: user.id });
-  const order = await s.placeOrder.execute({
-    actor,
-    userId: user.id,
-    items: [
+  const make = seed(s);
+  const user = await make.chargedUser(100_000);
+  const mug = await make.product({ price: 12_000, stock: 5 });
+  const beans = await make.product({ price: 28_000, stock: 1 });
+  const copy = await make.couponFor(user.id, { discountType: 'PERCENT', discountValue: 10 });
+  const order = await make.order(
+    user.id,
+    [
       { productId: mug.id, quantity: 3 },
       { productId: beans.id, quantity: 1 },
     ],
-    userCouponId: copy.id,
-  });
+    copy.id,
+  );
   return { ...s, userId: user.id, mug, beans, copy, order };
 }
 
@@ -160,7 +150,7 @@ describe('CancelOrder', () => {
 
   it("answers another customer's order as one that does not exist, and changes nothing", async () => {
     const s = await shop();
-    const other = await s.createUser.execute({ actor, name: 'someone else' });
+    const other = await seed(s).user();
     const before = await stateOf(s);
     const stranger: Actor = { role: 'CUSTOMER', userId: other.id };
 
@@ -212,25 +202,11 @@ describe('CancelOrder', () => {
 
   it('writes no REFUND entry for a cancellation that refunds 0', async () => {
     const s = inMemoryShop('2026-11-24T03:00:00.000Z');
-    const user = await s.createUser.execute({ actor, name: 'free order' });
-    const pen = await s.createProduct.execute({ actor, name: 'Pen', price: 1_000, stock: 5 });
-    const coupon = await s.createCoupon.execute({
-      actor,
-      name: 'All',
-      discountType: 'PERCENT',
-      discountValue: 100,
-      totalQuantity: 1,
-      validDays: 7,
-      issueStartsAt: null,
-      issueEndsAt: null,
-    });
-    const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: user.id });
-    const order = await s.placeOrder.execute({
-      actor,
-      userId: user.id,
-      items: [{ productId: pen.id, quantity: 2 }],
-      userCouponId: copy.id,
-    });
+    const make = seed(s);
+    const user = await make.user();
+    const pen = await make.product({ stock: 5 });
+    const copy = await make.couponFor(user.id, { discountType: 'PERCENT', discountValue: 100 });
+    const order = await make.order(user.id, [{ productId: pen.id, quantity: 2 }], copy.id);
     const entries = s.store.state.ledger.length;
 
     await expect(s.cancelOrder.execute({ actor, orderId: order.id })).resolves.toMatchObject({

@@ -1,26 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { inMemoryShop } from '../../support/in-memory.js';
+import { seed } from '../../support/seed.js';
 
 const actor = SYSTEM;
 
 async function shop({ balance = 100_000 } = {}) {
   const s = inMemoryShop('2026-11-24T03:00:00.000Z');
-  const user = await s.createUser.execute({ actor, name: 'buyer' });
-  if (balance > 0) await s.chargeBalance.execute({ actor, userId: user.id, amount: balance });
-  const mug = await s.createProduct.execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
-  const beans = await s.createProduct.execute({ actor, name: 'Beans', price: 28_000, stock: 1 });
-  const coupon = await s.createCoupon.execute({
-    actor,
-    name: 'Ten',
+  const make = seed(s);
+  const user = await make.chargedUser(balance);
+  const mug = await make.product({ price: 12_000, stock: 5 });
+  const beans = await make.product({ price: 28_000, stock: 1 });
+  const copy = await make.couponFor(user.id, {
     discountType: 'PERCENT',
     discountValue: 10,
     totalQuantity: 10,
     validDays: 1,
-    issueStartsAt: null,
-    issueEndsAt: null,
   });
-  const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: user.id });
   return { ...s, userId: user.id, mug, beans, copy };
 }
 
@@ -144,12 +140,7 @@ describe('PlaceOrder', () => {
     [
       'used',
       async (s: Awaited<ReturnType<typeof shop>>) =>
-        void (await s.placeOrder.execute({
-          actor,
-          userId: s.userId,
-          items: [{ productId: s.mug.id, quantity: 1 }],
-          userCouponId: s.copy.id,
-        })),
+        void (await seed(s).order(s.userId, [{ productId: s.mug.id, quantity: 1 }], s.copy.id)),
     ],
     ['expired', async (s: Awaited<ReturnType<typeof shop>>) => s.clock.advance(86_400_000)],
   ])('refuses a coupon that is %s', async (_label, spoil) => {
@@ -167,8 +158,7 @@ describe('PlaceOrder', () => {
 
   it("refuses another user's coupon as one that does not exist", async () => {
     const s = await shop();
-    const other = await s.createUser.execute({ actor, name: 'other' });
-    await s.chargeBalance.execute({ actor, userId: other.id, amount: 100_000 });
+    const other = await seed(s).chargedUser(100_000);
     await expect(
       s.placeOrder.execute({
         actor,
@@ -181,17 +171,7 @@ describe('PlaceOrder', () => {
 
   it('pays 0 when the coupon covers everything, and still records the payment', async () => {
     const s = await shop({ balance: 0 });
-    const coupon = await s.createCoupon.execute({
-      actor,
-      name: 'All',
-      discountType: 'FIXED',
-      discountValue: 50_000,
-      totalQuantity: 1,
-      validDays: 1,
-      issueStartsAt: null,
-      issueEndsAt: null,
-    });
-    const copy = await s.issueCoupon.execute({ actor, couponId: coupon.id, userId: s.userId });
+    const copy = await seed(s).couponFor(s.userId, { discountType: 'FIXED', discountValue: 50_000 });
     const order = await s.placeOrder.execute({
       actor,
       userId: s.userId,
@@ -204,16 +184,8 @@ describe('PlaceOrder', () => {
 
   it("lists a user's orders newest first and finds one by id", async () => {
     const s = await shop();
-    const first = await s.placeOrder.execute({
-      actor,
-      userId: s.userId,
-      items: [{ productId: s.mug.id, quantity: 1 }],
-    });
-    const second = await s.placeOrder.execute({
-      actor,
-      userId: s.userId,
-      items: [{ productId: s.mug.id, quantity: 1 }],
-    });
+    const first = await seed(s).order(s.userId, [{ productId: s.mug.id, quantity: 1 }]);
+    const second = await seed(s).order(s.userId, [{ productId: s.mug.id, quantity: 1 }]);
     const page = await s.listUserOrders.execute({ actor, userId: s.userId, page: { limit: 10 } });
     expect(page.items.map((order) => order.id)).toEqual([second.id, first.id]);
     await expect(s.getOrder.execute({ actor, orderId: first.id })).resolves.toEqual(first);

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { inMemoryShop } from '../../support/in-memory.js';
+import { seed } from '../../support/seed.js';
 
 const actor = SYSTEM;
 
 describe('UpdateProduct', () => {
   it('changes price and stock together and records the stock change', async () => {
     const shop = inMemoryShop();
-    const product = await shop.createProduct.execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
+    const product = await seed(shop).product({ price: 12_000, stock: 5 });
 
     const updated = await shop.updateProduct.execute({ actor, productId: product.id, price: 9_900, stockDelta: 10 });
 
@@ -21,7 +22,7 @@ describe('UpdateProduct', () => {
 
   it('rolls back a price change when the stock correction is refused', async () => {
     const shop = inMemoryShop();
-    const product = await shop.createProduct.execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
+    const product = await seed(shop).product({ price: 12_000, stock: 5 });
 
     await expect(
       shop.updateProduct.execute({ actor, productId: product.id, price: 1, stockDelta: -6 }),
@@ -45,7 +46,7 @@ describe('UpdateProduct', () => {
 
   it('lists products by id, a page at a time', async () => {
     const shop = inMemoryShop();
-    for (const name of ['a', 'b', 'c']) await shop.createProduct.execute({ actor, name, price: 1, stock: 0 });
+    for (const name of ['a', 'b', 'c']) await seed(shop).product({ name });
     const first = await shop.listProducts.execute({ page: { limit: 2 } });
     const second = await shop.listProducts.execute({ page: { limit: 2, after: first.nextAfter! } });
     expect([...first.items, ...second.items].map((product) => product.name)).toEqual(['a', 'b', 'c']);

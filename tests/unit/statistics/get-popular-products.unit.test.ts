@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { MAX_POPULAR_STALENESS_MS } from '../../../src/domain/statistics/popular-products.js';
 import { inMemoryShop } from '../../support/in-memory.js';
+import { seed } from '../../support/seed.js';
 
 const actor = SYSTEM;
 /** 12:00 KST on 2026-11-24: the window is 2026-11-22..24 KST, 2026-11-21T15:00Z up to 2026-11-24T15:00Z. */
@@ -10,11 +11,10 @@ const NOW = '2026-11-24T03:00:00.000Z';
 /** A shop with one rich buyer and products priced and stocked as given; `buy` places one order. */
 async function shopWithProducts(products: { price?: number; stock?: number }[], start = NOW) {
   const shop = inMemoryShop(start);
-  const buyer = await shop.createUser.execute({ actor, name: 'buyer' });
-  await shop.chargeBalance.execute({ actor, userId: buyer.id, amount: 10_000_000 });
+  const buyer = await seed(shop).chargedUser(10_000_000);
   const ids: number[] = [];
   for (const [i, { price = 100, stock = 1_000 }] of products.entries()) {
-    ids.push((await shop.createProduct.execute({ actor, name: `product ${i}`, price, stock })).id);
+    ids.push((await seed(shop).product({ name: `product ${i}`, price, stock })).id);
   }
   const buy = (...lines: [productId: number, quantity: number][]) =>
     shop.placeOrder.execute({
