@@ -38,6 +38,19 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // Past one database server: each file starts its own primary, streaming replica and PgBouncer
+        // (tests/scale/support/cluster.ts), so it needs no database setup, and is run apart as
+        // `npm run test:scale` since it needs PgBouncer installed.
+        test: {
+          name: 'scale',
+          include: ['tests/scale/**/*.scale.test.ts'],
+          // One file at a time: each runs two PostgreSQL servers and PgBouncer, and the service processes it tests.
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });
