@@ -85,7 +85,7 @@ const trustProxy = z.string().transform((text, ctx): number | string[] => {
 });
 
 /** Variables whose values are never printed, not even when they are wrong. */
-const SECRETS = new Set(['AUTH_SIGNING_KEY', 'ADMIN_PASSWORD', 'DATABASE_URL']);
+const SECRETS = new Set(['AUTH_SIGNING_KEY', 'ADMIN_PASSWORD', 'DATABASE_URL', 'DATABASE_REPLICA_URLS']);
 
 const schema = z
   .object({
@@ -96,6 +96,19 @@ const schema = z
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional()
       .describe('unset: an embedded PostgreSQL under .data/'),
+    DATABASE_REPLICA_URLS: z
+      .string()
+      .optional()
+      .transform((text) =>
+        (text ?? '')
+          .split(',')
+          .map((url) => url.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^postgres(ql)?:\/\//, 'each must be a postgres:// or postgresql:// URL')))
+      .describe('comma-separated streaming replicas of DATABASE_URL, for the catalog reads'),
+    // Below the popular products' 5-second bound, which includes it.
+    DATABASE_REPLICA_MAX_LAG_MS: integer(0, 4_000).default(1_000),
     DATABASE_POOL_SIZE: integer(1, 500).default(20),
     DATABASE_POOL_TIMEOUT_MS: integer(100, 120_000).default(5_000),
     EMBEDDED_PG_PORT: integer(1, 65_535).default(54_329),

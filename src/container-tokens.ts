@@ -19,6 +19,8 @@ export const TOKENS = {
   BalanceQueries: Symbol('BalanceQueries') as Port<'balanceQueries'>,
   ProductQueries: Symbol('ProductQueries') as Port<'productQueries'>,
   CouponQueries: Symbol('CouponQueries') as Port<'couponQueries'>,
+  /** The campaigns as the catalog shows them: may lag, from a replica. */
+  CouponCatalog: Symbol('CouponCatalog') as Port<'couponCatalog'>,
   CouponIssuer: Symbol('CouponIssuer') as Port<'couponIssuer'>,
   OrderQueries: Symbol('OrderQueries') as Port<'orderQueries'>,
   SalesStatistics: Symbol('SalesStatistics') as Port<'salesStatistics'>,

@@ -53,6 +53,7 @@ import { DEFAULT_RETRY_POLICY } from './domain/data-platform/delivery.js';
 import type { AppDependencies } from './adapters/http/app.js';
 import type { SeedUseCases } from './adapters/seed/demo-shop.js';
 import type { Db } from './adapters/postgres/database.js';
+import type { ReplicaSet } from './adapters/postgres/replicas.js';
 import { postgresAdapters } from './adapters/postgres/postgres-adapters.js';
 import { inMemoryAdapters } from './adapters/memory/in-memory-adapters.js';
 import { TOKENS } from './container-tokens.js';
@@ -80,7 +81,7 @@ export interface DataPlatformOptions {
 
 /** Which adapters the ports get: PostgreSQL (the service), or the in-memory fakes (unit tests, demos). */
 export type RepositoriesOption =
-  | { readonly kind: 'POSTGRES'; readonly db: Db }
+  | { readonly kind: 'POSTGRES'; readonly db: Db; readonly replicas?: ReplicaSet | undefined }
   | { readonly kind: 'IN_MEMORY'; readonly store?: InMemoryStore };
 
 export interface AuthOptions {
@@ -130,7 +131,7 @@ export function createContainer({
   // The one place `repositories` matters: each port below takes its adapter from the set it picks.
   const ports =
     repositories.kind === 'POSTGRES'
-      ? postgresAdapters(repositories.db)
+      ? postgresAdapters(repositories.db, repositories.replicas)
       : inMemoryAdapters(repositories.store ?? new InMemoryStore(), clock);
   value(TOKENS.Clock, clock);
   value(TOKENS.UnitOfWork, ports.unitOfWork);
@@ -140,6 +141,7 @@ export function createContainer({
   value(TOKENS.Checkouts, ports.checkouts);
   value(TOKENS.ProductQueries, ports.productQueries);
   value(TOKENS.CouponQueries, ports.couponQueries);
+  value(TOKENS.CouponCatalog, ports.couponCatalog);
   value(TOKENS.CouponIssuer, ports.couponIssuer);
   value(TOKENS.OrderQueries, ports.orderQueries);
   value(TOKENS.SalesStatistics, ports.salesStatistics);
@@ -158,6 +160,7 @@ export function createContainer({
       new ShopMetrics({
         outbox: r.resolve(TOKENS.OutboxStatistics),
         pool: ports.poolStatistics,
+        replicas: ports.replicaFigures,
         onCollectError: onMetricsError,
       }),
   );
@@ -189,7 +192,10 @@ export function createContainer({
     SoldOutCouponMemory,
     (r) => new SoldOutCouponMemory(r.resolve(TOKENS.CouponQueries), r.resolve(TOKENS.CouponIssuer), now(r)),
   );
-  single(CachedSalesStatistics, (r) => new CachedSalesStatistics(r.resolve(TOKENS.SalesStatistics), now(r)));
+  single(
+    CachedSalesStatistics,
+    (r) => new CachedSalesStatistics(r.resolve(TOKENS.SalesStatistics), now(r), { sourceLagMs: ports.catalogLagMs }),
+  );
 
   const uow = (r: DependencyContainer) => r.resolve(TOKENS.UnitOfWork);
   const accounts = (r: DependencyContainer) => r.resolve(TOKENS.AccountQueries);
@@ -240,7 +246,7 @@ export function createContainer({
   single(GetProduct, (r) => new GetProduct(r.resolve(TOKENS.ProductQueries)));
   single(ListProducts, (r) => new ListProducts(r.resolve(TOKENS.ProductQueries)));
   single(CreateCoupon, (r) => new CreateCoupon(uow(r), now(r)));
-  single(GetCoupon, (r) => new GetCoupon(r.resolve(TOKENS.CouponQueries)));
+  single(GetCoupon, (r) => new GetCoupon(r.resolve(TOKENS.CouponCatalog)));
   single(
     IssueCoupon,
     (r) =>

@@ -13,6 +13,7 @@ import { createDb } from './adapters/postgres/database.js';
 import type { EmbeddedDatabase } from './adapters/postgres/embedded.js';
 import { encodingProblem } from './adapters/postgres/encoding.js';
 import { migrateToLatest } from './adapters/postgres/migrate.js';
+import { startReplicaSet } from './adapters/postgres/replicas.js';
 import { applyRoleDefaults } from './adapters/postgres/session-bounds.js';
 import { isDatabaseUnavailable } from './adapters/postgres/pg-errors.js';
 import { PgSalesRollup, startSalesFolding } from './adapters/postgres/pg-sales-rollup.js';
@@ -148,8 +149,24 @@ async function main(): Promise<void> {
       ),
   );
 
+  const replicas =
+    config.DATABASE_REPLICA_URLS.length === 0
+      ? undefined
+      : startReplicaSet(
+          db,
+          config.DATABASE_REPLICA_URLS,
+          { poolSize: config.DATABASE_POOL_SIZE, connectionTimeoutMs: config.DATABASE_POOL_TIMEOUT_MS, limits },
+          {
+            maxLagMs: config.DATABASE_REPLICA_MAX_LAG_MS,
+            onChange: ({ name, up }, why) =>
+              up
+                ? logger.info({ replica: name }, 'read replica up: the catalog reads from it while it keeps up')
+                : logger.warn({ replica: name, err: why }, 'read replica down: the primary answers its reads'),
+          },
+        );
+
   const container = createContainer({
-    repositories: { kind: 'POSTGRES', db },
+    repositories: { kind: 'POSTGRES', db, replicas },
     auth: {
       signingKey: signing.key,
       verifyKeys,
@@ -254,6 +271,7 @@ async function main(): Promise<void> {
     keyPurge.stop();
     await folding.stop();
     await relay.stop();
+    await replicas?.stop();
     await db.destroy();
     await embedded?.stop();
     logger.info('stopped');

@@ -14,7 +14,7 @@ import type { RefreshTokenPurge } from '../application/ports/refresh-token-repos
 import type { SalesStatistics } from '../application/ports/sales-statistics.js';
 import type { UnitOfWork } from '../application/ports/unit-of-work.js';
 import type { UserQueries } from '../application/ports/user-repository.js';
-import type { PoolCounts } from './prometheus/shop-metrics.js';
+import type { PoolCounts, ReplicaFigures } from './prometheus/shop-metrics.js';
 
 /**
  * Every port whose adapter depends on where the data lives: one set for PostgreSQL (postgresAdapters), one
@@ -27,7 +27,10 @@ export interface PortAdapters {
   readonly balanceCharges: BalanceCharges;
   /** The checkout outside a unit of work: each call a step that commits by itself. */
   readonly checkouts: CheckoutRepository;
+  /** The catalog's products: may lag by up to catalogLagMs (a replica), like salesStatistics and couponCatalog. */
   readonly productQueries: ProductQueries;
+  /** The campaigns as GET /coupons/{couponId} shows them; couponQueries reads what an issue decides on. */
+  readonly couponCatalog: CouponQueries;
   readonly couponQueries: CouponQueries;
   readonly couponIssuer: CouponIssuer;
   readonly orderQueries: OrderQueries;
@@ -41,6 +44,10 @@ export interface PortAdapters {
   readonly deliveryStore: DeliveryStore;
   readonly loginAttempts: LoginAttempts;
   readonly clientRequestCounter: ClientRequestCounter;
+  /** How far behind the primary the catalog's reads may be: 0 unless they may come from a replica. */
+  readonly catalogLagMs: number;
   /** The database pool's connections, for GET /metrics; undefined when there is no pool to read. */
   readonly poolStatistics: (() => PoolCounts) | undefined;
+  /** The read replicas and the catalog reads each answered, for GET /metrics; undefined without replicas. */
+  readonly replicaFigures: (() => ReplicaFigures) | undefined;
 }

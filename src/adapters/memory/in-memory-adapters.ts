@@ -28,6 +28,7 @@ export function inMemoryAdapters(store: InMemoryStore, clock: Clock): PortAdapte
     balanceCharges: new InMemoryBalanceCharges(store, unitOfWork),
     checkouts: new InMemoryCheckoutSteps(unitOfWork),
     productQueries: new InMemoryProductRepository(store),
+    couponCatalog: new InMemoryCouponRepository(store),
     couponQueries: new InMemoryCouponRepository(store),
     couponIssuer: new InMemoryCouponIssuer(store, unitOfWork, clock),
     orderQueries: new InMemoryOrderRepository(store),
@@ -42,6 +43,8 @@ export function inMemoryAdapters(store: InMemoryStore, clock: Clock): PortAdapte
     deliveryStore: new InMemoryDeliveryStore(store, clock),
     loginAttempts: new InMemoryLoginAttempts(store, clock),
     clientRequestCounter: new InMemoryClientRequestCounter(clock),
+    catalogLagMs: 0,
     poolStatistics: undefined,
+    replicaFigures: undefined,
   };
 }

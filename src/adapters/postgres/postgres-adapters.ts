@@ -17,20 +17,29 @@ import { PgRefreshTokens } from './pg-refresh-tokens.js';
 import { PgSalesStatistics } from './pg-sales-statistics.js';
 import { PgUnitOfWork } from './pg-unit-of-work.js';
 import { PgUserRepository } from './pg-user-repository.js';
+import { readsFromReplicas } from './read-routing.js';
+import type { ReplicaSet } from './replicas.js';
 
-/** The ports on PostgreSQL (the service): every adapter on the one database, each port its own instance. */
-export function postgresAdapters(db: Db): PortAdapters {
+/**
+ * The ports on PostgreSQL (the service), each its own instance. Where each reads is decided here and only
+ * here: the catalog (products, the popular ranking, a campaign as GET /coupons/{couponId} shows it) from a
+ * replica fresh enough when there are replicas; everything else from the primary: whatever a user reads of
+ * their own, every write and transaction, and everything authentication reads.
+ */
+export function postgresAdapters(db: Db, replicas?: ReplicaSet): PortAdapters {
+  const catalog = replicas ? readsFromReplicas(db, replicas) : db;
   return {
     unitOfWork: new PgUnitOfWork(db),
     userQueries: new PgUserRepository(db),
     balanceQueries: new PgBalanceQueries(db),
     balanceCharges: new PgBalanceCharges(db),
     checkouts: new PgCheckoutRepository(db),
-    productQueries: new PgProductQueries(db),
+    productQueries: new PgProductQueries(catalog),
+    couponCatalog: new PgCouponQueries(catalog),
     couponQueries: new PgCouponQueries(db),
     couponIssuer: new PgCouponIssuer(db),
     orderQueries: new PgOrderQueries(db),
-    salesStatistics: new PgSalesStatistics(db),
+    salesStatistics: new PgSalesStatistics(catalog),
     accountQueries: new PgAccountRepository(db),
     refreshTokenPurge: new PgRefreshTokens(db),
     outboxStatistics: new PgOutboxStatistics(db),
@@ -39,6 +48,8 @@ export function postgresAdapters(db: Db): PortAdapters {
     deliveryStore: new PgDeliveryStore(db),
     loginAttempts: new PgLoginAttempts(db),
     clientRequestCounter: new PgClientRequestCounter(db),
+    catalogLagMs: replicas?.maxLagMs ?? 0,
     poolStatistics: poolStatisticsOf(db),
+    replicaFigures: replicas && (() => ({ replicas: replicas.statuses(), reads: replicas.readsBySource() })),
   };
 }

@@ -15,13 +15,6 @@ export interface SessionLimits {
   readonly idleInTransactionTimeoutMs?: number;
 }
 
-/** No bounds: for the migrations and the command-line tools' long statements, set per transaction. */
-export const UNBOUNDED: Required<SessionLimits> = {
-  statementTimeoutMs: 0,
-  lockTimeoutMs: 0,
-  idleInTransactionTimeoutMs: 0,
-};
-
 /** The settings `limits` gives, by their PostgreSQL names, as whole milliseconds. */
 function settingsOf(limits: SessionLimits): [string, number][] {
   const named: [string, number | undefined][] = [

@@ -17,10 +17,20 @@ export interface PoolCounts {
   readonly max: number;
 }
 
+/** The read replicas as a scrape finds them, and the catalog reads answered so far by each source. */
+export interface ReplicaFigures {
+  /** `name` is host:port; `lagSeconds` undefined while unknown (the replica down, or not yet checked). */
+  readonly replicas: readonly { name: string; up: boolean; lagSeconds: number | undefined }[];
+  /** By a replica's name, or 'primary'. */
+  readonly reads: ReadonlyMap<string, number>;
+}
+
 export interface ShopMetricsOptions {
   readonly outbox: OutboxStatistics;
   /** Read at each scrape; none in memory. */
   readonly pool?: (() => PoolCounts) | undefined;
+  /** Read at each scrape; none without replicas. */
+  readonly replicas?: (() => ReplicaFigures) | undefined;
   /** How long a scrape waits for the outbox figures before it answers without them. */
   readonly outboxReadTimeoutMs?: number;
   /** Told when the outbox figures could not be read (the scrape still answers). */
@@ -47,7 +57,13 @@ export class ShopMetrics implements DeliveryOutcomes {
   /** The pool as a scrape found it, before its own outbox read asked for a connection. */
   private poolAtScrape: PoolCounts | undefined;
 
-  constructor({ outbox, pool, outboxReadTimeoutMs = 2_000, onCollectError = () => undefined }: ShopMetricsOptions) {
+  constructor({
+    outbox,
+    pool,
+    replicas,
+    outboxReadTimeoutMs = 2_000,
+    onCollectError = () => undefined,
+  }: ShopMetricsOptions) {
     this.outbox = outbox;
     this.outboxReadTimeoutMs = outboxReadTimeoutMs;
     this.onCollectError = onCollectError;
@@ -87,6 +103,7 @@ export class ShopMetrics implements DeliveryOutcomes {
     for (const outcome of DELIVERY_OUTCOMES) this.deliveries.inc({ outcome }, 0);
     this.registerOutboxGauges();
     if (pool) this.registerPoolGauges();
+    if (replicas) this.registerReplicaGauges(replicas);
   }
 
   get contentType(): string {
@@ -179,6 +196,40 @@ export class ShopMetrics implements DeliveryOutcomes {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private registerReplicaGauges(figures: () => ReplicaFigures): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'shop_db_replica_up',
+      help: 'Whether a read replica (host:port) answered its last check as a standby: 1 or 0',
+      labelNames: ['replica'] as const,
+      registers,
+      collect() {
+        for (const { name, up } of figures().replicas) this.set({ replica: name }, up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'shop_db_replica_lag_seconds',
+      help: 'How far behind the primary a read replica may be; absent while unknown',
+      labelNames: ['replica'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const { name, lagSeconds } of figures().replicas)
+          if (lagSeconds !== undefined) this.set({ replica: name }, lagSeconds);
+      },
+    });
+    new Counter({
+      name: 'shop_db_catalog_reads_total',
+      help: "Catalog reads answered, by source: a replica's host:port, or primary",
+      labelNames: ['source'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, count] of figures().reads) this.inc({ source }, count);
+      },
+    });
   }
 
   private registerPoolGauges(): void {

@@ -14,12 +14,25 @@ export class CachedSalesStatistics implements SalesStatistics {
   private cached: { key: string; computedAt: number; value: ProductSales[] } | undefined;
   private inFlight: { key: string; startedAt: number; promise: Promise<ProductSales[]> } | undefined;
 
+  private readonly ttlMs: number;
+  /** How old an answer may be when it is served: MAX_POPULAR_STALENESS_MS less what its source may lag. */
+  private readonly budgetMs: number;
+
   constructor(
     private readonly statistics: SalesStatistics,
     private readonly clock: Clock,
-    private readonly ttlMs = 2_000,
+    {
+      sourceLagMs = 0,
+      ttlMs = Math.min(2_000, Math.floor((MAX_POPULAR_STALENESS_MS - sourceLagMs) / 2)),
+    }: {
+      /** How far behind the committed orders the source itself may be (a replica's bound). */
+      sourceLagMs?: number;
+      ttlMs?: number;
+    } = {},
   ) {
-    if (ttlMs >= MAX_POPULAR_STALENESS_MS) throw new Error(`ttlMs must be below ${MAX_POPULAR_STALENESS_MS}`);
+    this.budgetMs = MAX_POPULAR_STALENESS_MS - sourceLagMs;
+    if (ttlMs <= 0 || ttlMs >= this.budgetMs) throw new Error(`ttlMs must be between 0 and ${this.budgetMs}`);
+    this.ttlMs = ttlMs;
   }
 
   async topSellers(firstDay: LocalDate, lastDay: LocalDate, limit: number): Promise<ProductSales[]> {
@@ -29,7 +42,7 @@ export class CachedSalesStatistics implements SalesStatistics {
     if (cached?.key === key && now - cached.computedAt < this.ttlMs) return cached.value;
     // Join the query in flight only while what it will return is still fresh enough to keep for the TTL.
     const inFlight = this.inFlight;
-    if (inFlight?.key === key && now - inFlight.startedAt < MAX_POPULAR_STALENESS_MS - this.ttlMs) {
+    if (inFlight?.key === key && now - inFlight.startedAt < this.budgetMs - this.ttlMs) {
       return inFlight.promise;
     }
 

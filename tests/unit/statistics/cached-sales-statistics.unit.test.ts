@@ -177,9 +177,30 @@ describe('CachedSalesStatistics: one query at a time', () => {
   it('refuses a TTL of 5 s or more, which could break the 5 s lag promise', () => {
     const statistics = new GatedStatistics([]);
     const clock = new ManualClock(NOW);
-    expect(() => new CachedSalesStatistics(statistics, clock, 5_000)).toThrow(/ttlMs/);
-    expect(() => new CachedSalesStatistics(statistics, clock, 60_000)).toThrow(/ttlMs/);
-    expect(() => new CachedSalesStatistics(statistics, clock, 4_999)).not.toThrow();
+    expect(() => new CachedSalesStatistics(statistics, clock, { ttlMs: 5_000 })).toThrow(/ttlMs/);
+    expect(() => new CachedSalesStatistics(statistics, clock, { ttlMs: 60_000 })).toThrow(/ttlMs/);
+    expect(() => new CachedSalesStatistics(statistics, clock, { ttlMs: 4_999 })).not.toThrow();
     expect(() => new CachedSalesStatistics(statistics, clock)).not.toThrow();
+  });
+
+  it("counts a replica's lag against the 5 s: a shorter TTL allowed, and no older query joined", async () => {
+    const statistics = new GatedStatistics(answer);
+    const clock = new ManualClock(NOW);
+    expect(() => new CachedSalesStatistics(statistics, clock, { sourceLagMs: 1_000, ttlMs: 4_000 })).toThrow(/ttlMs/);
+    const cached = new CachedSalesStatistics(statistics, clock, { sourceLagMs: 1_000 });
+
+    const slow = threeDays(cached);
+    await settle();
+    clock.advance(1_999);
+    const joined = threeDays(cached);
+    await settle();
+    expect(statistics.calls).toHaveLength(1);
+    // Its answer, 1 s behind at the start and kept 2 s, would be served past 5 s: a query of its own instead.
+    clock.advance(1);
+    const fresh = threeDays(cached);
+    await settle();
+    expect(statistics.calls).toHaveLength(2);
+    statistics.release();
+    await Promise.all([slow, joined, fresh]);
   });
 });
