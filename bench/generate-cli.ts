@@ -29,7 +29,8 @@ const url = config.DATABASE_URL ?? embedded!.url;
 const db = createDb({ url, poolSize: 1 });
 await migrateToLatest(db);
 await db.destroy();
-const pool = new pg.Pool({ connectionString: url, max: 1 });
+// Bulk statements run long: none is bounded by the service's role defaults (session-bounds.ts) here.
+const pool = new pg.Pool({ connectionString: url, max: 1, statement_timeout: 0 });
 const started = performance.now();
 try {
   await generateOrderLines(pool, {
