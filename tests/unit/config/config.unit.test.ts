@@ -6,6 +6,8 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       PORT: 3000,
       HOST: '0.0.0.0',
+      DATABASE_REPLICA_URLS: [],
+      DATABASE_REPLICA_MAX_LAG_MS: 1_000,
       DATABASE_POOL_SIZE: 20,
       DATABASE_POOL_TIMEOUT_MS: 5_000,
       EMBEDDED_PG_PORT: 54_329,
@@ -106,6 +108,40 @@ describe('loadConfig', () => {
         ADMIN_PASSWORD: 'long enough',
       }),
     ).toMatchObject({ AUTH_AUDIENCE: 'shop', AUTH_ADMIN_CLAIM: 'roles', AUTH_ADMIN_ROLE: 'shop-admin' });
+  });
+});
+
+describe('the read replicas', () => {
+  it('takes DATABASE_REPLICA_URLS as a comma-separated list of postgres URLs, none when unset', () => {
+    expect(loadConfig({}).DATABASE_REPLICA_URLS).toEqual([]);
+    expect(
+      loadConfig({ DATABASE_REPLICA_URLS: 'postgres://shop:pw@replica-1:5432/shop' }).DATABASE_REPLICA_URLS,
+    ).toEqual(['postgres://shop:pw@replica-1:5432/shop']);
+    expect(
+      loadConfig({
+        DATABASE_REPLICA_URLS: ' postgres://shop:pw@replica-1/shop ,postgresql://shop:pw@replica-2:6432/shop, ',
+      }).DATABASE_REPLICA_URLS,
+    ).toEqual(['postgres://shop:pw@replica-1/shop', 'postgresql://shop:pw@replica-2:6432/shop']);
+  });
+
+  it('refuses a replica URL that is not postgres://, saying so without printing it (it holds a password)', () => {
+    const problems = problemsOf({
+      DATABASE_REPLICA_URLS: 'postgres://shop:pw@replica-1/shop,mysql://shop:hunter2@replica-2/shop',
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^DATABASE_REPLICA_URLS\.1=<redacted>: .*postgres:\/\/ or postgresql:\/\/ URL$/),
+    ]);
+    expect(problems.join('\n')).not.toMatch(/hunter2|replica-2|mysql/);
+  });
+
+  it('takes DATABASE_REPLICA_MAX_LAG_MS from 0 to 4000 (below the popular products’ 5-second bound), 1000 unset', () => {
+    expect(loadConfig({}).DATABASE_REPLICA_MAX_LAG_MS).toBe(1_000);
+    expect(loadConfig({ DATABASE_REPLICA_MAX_LAG_MS: '4000' }).DATABASE_REPLICA_MAX_LAG_MS).toBe(4_000);
+    expect(loadConfig({ DATABASE_REPLICA_MAX_LAG_MS: '0' }).DATABASE_REPLICA_MAX_LAG_MS).toBe(0);
+    for (const bad of ['4001', '-1', '1.5', 'soon'])
+      expect(problemsOf({ DATABASE_REPLICA_MAX_LAG_MS: bad }), bad).toEqual([
+        expect.stringMatching(new RegExp(`^DATABASE_REPLICA_MAX_LAG_MS=${JSON.stringify(bad)}: `)),
+      ]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OutboxBacklog, OutboxStatistics } from '../../../src/application/ports/outbox-statistics.js';
-import { ShopMetrics } from '../../../src/adapters/prometheus/shop-metrics.js';
+import { type ReplicaFigures, ShopMetrics } from '../../../src/adapters/prometheus/shop-metrics.js';
 
 const BACKLOG: OutboxBacklog[] = [
   { status: 'PENDING', events: 3, oldestAgeSeconds: 12.5 },
@@ -110,5 +110,66 @@ describe('ShopMetrics', () => {
     const text = await metrics.scrape();
     expect(line(text, 'shop_db_pool_waiting_clients')).toBe('shop_db_pool_waiting_clients 0');
     expect(line(text, 'shop_db_pool_max_connections')).toBe('shop_db_pool_max_connections 20');
+  });
+
+  it('shows each read replica as up or down, its lag only while known, and the catalog reads by source', async () => {
+    const metrics = new ShopMetrics({
+      outbox: outbox(async () => BACKLOG),
+      replicas: () => ({
+        replicas: [
+          { name: 'replica-1:5432', up: true, lagSeconds: 0.25 },
+          { name: 'replica-2:5432', up: false, lagSeconds: undefined },
+        ],
+        reads: new Map([
+          ['replica-1:5432', 3],
+          ['primary', 2],
+        ]),
+      }),
+    });
+
+    const text = await metrics.scrape();
+
+    expect(line(text, 'shop_db_replica_up{replica="replica-1:5432"}')).toBe(
+      'shop_db_replica_up{replica="replica-1:5432"} 1',
+    );
+    expect(line(text, 'shop_db_replica_up{replica="replica-2:5432"}')).toBe(
+      'shop_db_replica_up{replica="replica-2:5432"} 0',
+    );
+    expect(line(text, 'shop_db_replica_lag_seconds{replica="replica-1:5432"}')).toBe(
+      'shop_db_replica_lag_seconds{replica="replica-1:5432"} 0.25',
+    );
+    // Unknown is no figure at all, rather than a 0 that would read as caught up.
+    expect(text).not.toMatch(/^shop_db_replica_lag_seconds\{replica="replica-2:5432"\}/m);
+    expect(line(text, 'shop_db_catalog_reads_total{source="replica-1:5432"}')).toBe(
+      'shop_db_catalog_reads_total{source="replica-1:5432"} 3',
+    );
+    expect(line(text, 'shop_db_catalog_reads_total{source="primary"}')).toBe(
+      'shop_db_catalog_reads_total{source="primary"} 2',
+    );
+  });
+
+  it('shows the figures as they are at each scrape: totals not added twice, a lag gone once unknown', async () => {
+    let figures: ReplicaFigures = {
+      replicas: [{ name: 'replica-1:5432', up: true, lagSeconds: 0.25 }],
+      reads: new Map([['replica-1:5432', 3]]),
+    };
+    const metrics = new ShopMetrics({ outbox: outbox(async () => BACKLOG), replicas: () => figures });
+    await metrics.scrape();
+
+    figures = {
+      replicas: [{ name: 'replica-1:5432', up: false, lagSeconds: undefined }],
+      reads: new Map([['replica-1:5432', 4]]),
+    };
+    const text = await metrics.scrape();
+
+    expect(line(text, 'shop_db_replica_up{replica="replica-1:5432"}')).toMatch(/ 0$/);
+    expect(text).not.toMatch(/^shop_db_replica_lag_seconds\{/m);
+    expect(line(text, 'shop_db_catalog_reads_total{source="replica-1:5432"}')).toMatch(/ 4$/);
+  });
+
+  it('serves no replica series without replicas', async () => {
+    const text = await new ShopMetrics({ outbox: outbox(async () => BACKLOG) }).scrape();
+
+    expect(text).not.toMatch(/shop_db_replica_|shop_db_catalog_reads/);
   });
 });
