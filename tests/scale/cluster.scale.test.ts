@@ -2,19 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, query, startCluster } from './support/cluster.js';
+import { eventually } from './support/eventually.js';
 
 /** How soon a row written on the primary must be readable on a streaming replica that is replaying. */
 const STREAMS_WITHIN_MS = 5_000;
-
-/** Whether `check` comes to hold within `withinMs`, asked again and again until it does. */
-async function eventually(withinMs: number, check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(50);
-  }
-}
 
 describe('the scale cluster: a primary, a streaming replica and PgBouncer', () => {
   let cluster: Cluster;

@@ -18,6 +18,7 @@ import {
 } from '../support/builders.js';
 import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
 import { type Cluster, startCluster } from './support/cluster.js';
+import { eventually } from './support/eventually.js';
 
 /**
  * Two service instances through PgBouncer in transaction mode (its default settings), their catalog reads
@@ -25,16 +26,6 @@ import { type Cluster, startCluster } from './support/cluster.js';
  */
 const MAX_LAG_MS = 1_000;
 const STATEMENT_TIMEOUT_MS = 2_000;
-
-/** Whether `check` comes to hold within `withinMs`, asked again and again until it does. */
-async function eventually(withinMs: number, check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(50);
-  }
-}
 
 /** One series of GET /metrics, or undefined when the scrape has none. */
 async function metric(origin: string, name: string, labels: string): Promise<number | undefined> {

@@ -42,26 +42,31 @@ export class CancelOrder {
       // A customer opens only their own orders: one naming another's locks none of that customer's rows.
       const target = await repos.cancellations.open(orderId, actor.role === 'CUSTOMER' ? actor.userId : undefined);
       if (!target || !mayActFor(actor, target.order.userId)) throw new OrderNotFoundError(orderId);
-      const record = this.decide(target, items, at);
+      const record = decideCancellation(target, items, at, this.timeZone);
       const written = await repos.cancellations.record(record);
       if ('stockLimit' in written) throw new StockLimitExceededError(written.stockLimit);
       return record.order;
     });
   }
+}
 
-  private decide(
-    { order, balance, coupon }: CancellationTarget,
-    items: readonly OrderItem[] | undefined,
-    at: Date,
-  ): CancellationRecord {
-    const { order: after, cancellation } = order.cancel(items, at);
-    return {
-      order: after,
-      cancellation,
-      refund: balance.refund(cancellation.refundAmount, order.id, at),
-      couponReleased: after.status === 'CANCELLED' && coupon ? coupon.release(order.id) : undefined,
-      salesDay: localDateOf(order.createdAt, this.timeZone),
-      event: after.cancelledEvent(cancellation),
-    };
-  }
+/**
+ * What cancelling `items` of an opened order (everything left when undefined) writes, as the domain decides
+ * it: the cancellation, its refund, the copy released once nothing is left, the day's units and the event.
+ */
+export function decideCancellation(
+  { order, balance, coupon }: CancellationTarget,
+  items: readonly OrderItem[] | undefined,
+  at: Date,
+  timeZone: string,
+): CancellationRecord {
+  const { order: after, cancellation } = order.cancel(items, at);
+  return {
+    order: after,
+    cancellation,
+    refund: balance.refund(cancellation.refundAmount, order.id, at),
+    couponReleased: after.status === 'CANCELLED' && coupon ? coupon.release(order.id) : undefined,
+    salesDay: localDateOf(order.createdAt, timeZone),
+    event: after.cancelledEvent(cancellation),
+  };
 }

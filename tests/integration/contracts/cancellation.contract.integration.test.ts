@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import type { CancellationRecord, CancellationTarget } from '../../../src/application/ports/cancellation-repository.js';
+import { decideCancellation } from '../../../src/application/order/cancel-order.js';
 import { UpdateProduct } from '../../../src/application/product/update-product.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { type ContainerOptions, appDependencies, createContainer } from '../../../src/container.js';
@@ -51,17 +52,8 @@ describe.each(adapters)('CancellationRepository on $name', ({ repositories }) =>
     }
 
     /** What CancelOrder decides on an opened target. */
-    function decide({ order, balance, coupon }: CancellationTarget, items?: OrderItem[]): CancellationRecord {
-      const { order: after, cancellation } = order.cancel(items, at);
-      return {
-        order: after,
-        cancellation,
-        refund: balance.refund(cancellation.refundAmount, order.id, at),
-        couponReleased: after.status === 'CANCELLED' && coupon ? coupon.release(order.id) : undefined,
-        salesDay: localDateOf(order.createdAt, TIME_ZONE),
-        event: after.cancelledEvent(cancellation),
-      };
-    }
+    const decide = (target: CancellationTarget, items?: OrderItem[]): CancellationRecord =>
+      decideCancellation(target, items, at, TIME_ZONE);
 
     async function footprint(userId: number, orderId: number, productIds: number[]) {
       const order = await c.resolve(TOKENS.OrderQueries).findById(orderId);
