@@ -133,6 +133,15 @@ export function createDb(options: DatabaseOptions): Db {
 }
 
 /**
+ * The statements that begin a transaction on `db` as its pool begins them: BEGIN, then its bounds (see
+ * session-bounds.ts), for a transaction begun by hand (the unit of work's). One simple query, one round trip.
+ */
+export function beginOf(db: Db): string {
+  const setLocal = pools.get(db)?.setLocal;
+  return setLocal ? `BEGIN; ${setLocal}` : 'BEGIN';
+}
+
+/**
  * A connection of `db`'s pool (made by createDb) in a transaction begun as its transactions are, bounds and
  * all, for work that must own its transaction's connection (the migrator): committed when `work` resolves,
  * rolled back when it throws.

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { TransactionalRepositories, UnitOfWork } from '../../application/ports/unit-of-work.js';
-import type { Db } from './database.js';
+import { type Db, beginOf } from './database.js';
 import { type OpenTransaction, currentTransaction, openTransaction, withSavepoint } from './pg-transaction-context.js';
 import { PgAccountRepository } from './pg-account-repository.js';
 import { PgBalanceRepository } from './pg-balance-repository.js';
@@ -70,7 +70,7 @@ export class PgUnitOfWork implements UnitOfWork {
     // BEGIN and COMMIT by hand, so that COMMIT can carry the statements deferred to it (see `atCommit`).
     return this.db.connection().execute(async (connection) => {
       const trx = insideTransaction(connection);
-      await sql`BEGIN`.execute(trx);
+      await sql.raw(beginOf(this.db)).execute(trx);
       try {
         const transaction: OpenTransaction = { trx, savepoints: 0, atCommit: [] };
         const result = await openTransaction(transaction, () => work(new PgTransactionalRepositories(trx)));

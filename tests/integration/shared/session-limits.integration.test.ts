@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, it, inject } from 'vitest';
 import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
 import { isDatabaseUnavailable } from '../../../src/adapters/postgres/pg-errors.js';
+import { currentTransaction } from '../../../src/adapters/postgres/pg-transaction-context.js';
+import { PgUnitOfWork } from '../../../src/adapters/postgres/pg-unit-of-work.js';
 import { applyRoleDefaults } from '../../../src/adapters/postgres/session-bounds.js';
 import { DEFAULT_SESSION_LIMITS } from '../../../src/config.js';
 
@@ -38,6 +40,24 @@ describe('session limits on PostgreSQL', () => {
       await sql`SET TRANSACTION READ ONLY`.execute(trx);
       await expect(setting(trx, 'statement_timeout')).resolves.toBe('1500ms');
     });
+  });
+
+  it("sets them in a unit of work's transaction too, and in its nested units of work", async () => {
+    const db = dbWith({ statementTimeoutMs: 1_500, lockTimeoutMs: 700, idleInTransactionTimeoutMs: 9_000 });
+    const uow = new PgUnitOfWork(db);
+    const seen = await uow.run(async () => {
+      const trx = currentTransaction()!.trx;
+      const outer = [await setting(trx, 'statement_timeout'), await setting(trx, 'lock_timeout')];
+      const inner = await uow.run(async () =>
+        setting(currentTransaction()!.trx, 'idle_in_transaction_session_timeout'),
+      );
+      return [...outer, inner];
+    });
+    expect(seen).toEqual(['1500ms', '700ms', '9s']);
+    const error = await uow
+      .run(() => sql`SELECT pg_sleep(2)`.execute(currentTransaction()!.trx))
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: '57014' });
   });
 
   it('sets them with the BEGIN, in its round trip, as no session state', async () => {
