@@ -122,32 +122,36 @@ async function main(): Promise<void> {
     lockTimeoutMs: config.DATABASE_LOCK_TIMEOUT_MS,
     idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
   };
-  const db = createDb({
+  const pool = {
     url: config.DATABASE_URL ?? embedded!.url,
     poolSize: config.DATABASE_POOL_SIZE,
     connectionTimeoutMs: config.DATABASE_POOL_TIMEOUT_MS,
     limits,
-    onIdleConnectionError: (error) =>
+    onIdleConnectionError: (error: Error) =>
       logger.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
-  });
-  // Before anything is written: a database that would count bytes for characters is refused outright.
-  const encoding = await encodingProblem(db, embedded?.dataDir);
-  if (encoding) {
-    await db.destroy();
-    throw new StartRefused(encoding);
+  };
+  // On a connection of its own, before the service's pool opens any: the role's defaults bound the
+  // statements outside a transaction (session-bounds.ts) in every session started after they are written.
+  const first = createDb({ ...pool, poolSize: 1 });
+  try {
+    // Before anything is written: a database that would count bytes for characters is refused outright.
+    const encoding = await encodingProblem(first, embedded?.dataDir);
+    if (encoding) throw new StartRefused(encoding);
+    // A role that may not set its own defaults leaves them to the server's settings, which the operator is told.
+    await applyRoleDefaults(first, limits).then(
+      (changed) => changed && logger.info(limits, "the database role's default timeouts set"),
+      (error: unknown) =>
+        logger.warn(
+          { err: error },
+          "could not set the database role's default timeouts: statements outside a transaction run under the server's",
+        ),
+    );
+  } finally {
+    await first.destroy();
   }
+  const db = createDb(pool);
   const applied = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
-  // The bounds of the statements outside a transaction (session-bounds.ts); a role that may not set its own
-  // defaults leaves them to the server's settings, which the operator is told.
-  await applyRoleDefaults(db, limits).then(
-    (changed) => changed && logger.info(limits, "the database role's default timeouts set"),
-    (error: unknown) =>
-      logger.warn(
-        { err: error },
-        "could not set the database role's default timeouts: statements outside a transaction run under the server's",
-      ),
-  );
 
   const replicas =
     config.DATABASE_REPLICA_URLS.length === 0
