@@ -12,10 +12,18 @@ export interface ReplicaStatus {
 /** The catalog reads answered so far, by where: each replica's host:port, and 'primary'. */
 export type ReadsBySource = ReadonlyMap<string, number>;
 
-/** The host:port of a postgres:// URL (5432 when it names none), for logs and metrics. */
-function replicaName(url: string): string {
-  const { hostname, port } = new URL(url);
-  return `${hostname}:${port || '5432'}`;
+/**
+ * A replica's name for logs and metrics: the host:port of its URL (5432 when it names none), or its place in
+ * DATABASE_REPLICA_URLS when the URL names no host (a Unix socket). Never the URL itself: it holds a password.
+ */
+function replicaName(url: string, index: number): string {
+  try {
+    const { hostname, port } = new URL(url);
+    if (hostname) return `${hostname}:${port || '5432'}`;
+  } catch {
+    // A URL node's parser refuses (pg accepts more); its error would quote it whole.
+  }
+  return `replica ${index + 1}`;
 }
 
 /** One streaming replica of the primary, and what its last check found. */
@@ -206,7 +214,9 @@ export function startReplicaSet(
   options: ReplicaSetOptions,
 ): ReplicaSet {
   const connectionTimeoutMs = Math.min(1_000, pool.connectionTimeoutMs ?? 1_000);
-  const replicas = urls.map((url) => new Replica(replicaName(url), createDb({ ...pool, url, connectionTimeoutMs })));
+  const replicas = urls.map(
+    (url, i) => new Replica(replicaName(url, i), createDb({ ...pool, url, connectionTimeoutMs })),
+  );
   const set = new ReplicaSet(primary, replicas, options);
   set.start();
   return set;

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
 import { PgProductQueries } from '../../../src/adapters/postgres/pg-product-repository.js';
 import { readsFromReplicas } from '../../../src/adapters/postgres/read-routing.js';
-import { Replica, ReplicaSet } from '../../../src/adapters/postgres/replicas.js';
+import { Replica, ReplicaSet, startReplicaSet } from '../../../src/adapters/postgres/replicas.js';
 import { freePort } from '../../support/service-process.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
@@ -87,6 +87,15 @@ describe('catalog reads with replicas named, on PostgreSQL', () => {
     await expect(sql`SELECT no_such_column FROM products`.execute(routed)).rejects.toMatchObject({ code: '42703' });
     expect(set.readsBySource().get('primary')).toBeUndefined();
     expect(set.replicas.every((replica) => replica.up)).toBe(true);
+  });
+
+  it('names a replica host:port, or by its place when its URL has no host, never with its credentials', async () => {
+    const socketUrl = 'postgres://reader:s3cret@/shop?host=/nonexistent/socket/dir';
+    const set = startReplicaSet(database.db, [await closedPortUrl(), socketUrl], { poolSize: 1 }, { maxLagMs: 1_000 });
+    made.push(set);
+    const names = set.statuses().map((status) => status.name);
+    expect(names).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$|^localhost:\d+$/), 'replica 2']);
+    expect(JSON.stringify(names)).not.toContain('s3cret');
   });
 
   it('passes over a replica further behind than the bound, and runs no transaction on the routed reads', async () => {
