@@ -9,20 +9,20 @@ import {
   type QueryResult,
 } from 'kysely';
 import type { Db } from './database.js';
-import { isDatabaseUnavailable } from './pg-errors.js';
 import { DeadlinePassed, type ReplicaSet, withDeadline } from './replicas.js';
 import type { Database } from './tables.js';
 
 /**
- * Whether a replica's failure says nothing about the query, so the primary may answer it instead: the replica
- * is unreachable or going away, or it cancelled the query to replay the primary's changes (40001, 40P01).
- * A statement past its timeout is not retried: it would be as slow on the primary.
+ * Whether a replica's failure may be the replica's own, so the primary answers the query instead: anything
+ * but an error the query itself causes wherever it runs (SQLSTATE classes 22, 23 and 42: bad data, a broken
+ * constraint, bad SQL). A replica unreachable, refusing its login, cancelling the query to replay the
+ * primary's changes, or too slow (past the deadline or its statement timeout, as a replica waiting on replay
+ * can be) is passed over; a catalog read is a read, so asking the primary changes nothing.
  */
 function replicaFailed(error: unknown): boolean {
   if (error instanceof DeadlinePassed) return true;
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === '57014') return false;
-  return code === '40001' || code === '40P01' || isDatabaseUnavailable(error);
+  return !(typeof code === 'string' && /^(22|23|42)/.test(code));
 }
 
 const run = <R>(db: Db, query: CompiledQuery): Promise<QueryResult<R>> =>

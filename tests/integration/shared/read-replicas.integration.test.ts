@@ -76,6 +76,21 @@ describe('catalog reads with replicas named, on PostgreSQL', () => {
     expect(Object.fromEntries(set.readsBySource())).toEqual({ primary: 1 });
   });
 
+  it.each([
+    ['refuses its password', (url: URL) => void (url.password = 'not-the-password')],
+    ['has no such database', (url: URL) => void (url.pathname = '/no_such_database')],
+  ])('passes over a replica that %s: the primary answers, and the replica is down', async (_label, spoil) => {
+    const url = new URL(database.url);
+    spoil(url);
+    const set = replicaSet(url.toString());
+    markedFresh(set.replicas[0]!);
+    const id = await aProductRow();
+    const product = await new PgProductQueries(readsFromReplicas(database.db, set)).findById(id);
+    expect(product?.id).toBe(id);
+    expect(set.replicas[0]!.up).toBe(false);
+    expect(Object.fromEntries(set.readsBySource())).toEqual({ primary: 1 });
+  });
+
   it('reads on a fresh replica, each in turn, and does not retry on the primary a query that is wrong', async () => {
     const set = replicaSet(database.url, database.url);
     for (const replica of set.replicas) markedFresh(replica);
