@@ -58,9 +58,30 @@ interface Sample {
   readonly lsn: number;
 }
 
-const position = (db: Db, expression: 'pg_current_wal_lsn()' | 'pg_last_wal_replay_lsn()') =>
+const replayed = (db: Db) =>
   sql<{ lsn: number | null; standby: boolean }>`
-    SELECT pg_wal_lsn_diff(${sql.raw(expression)}, '0/0')::float8 AS lsn, pg_is_in_recovery() AS standby`.execute(db);
+    SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::float8 AS lsn, pg_is_in_recovery() AS standby`.execute(db);
+
+/** The sizes of a WAL page's header: the first page of a segment has the long one. */
+const SHORT_PAGE_HEADER = 24;
+const LONG_PAGE_HEADER = 40;
+
+/**
+ * Where the primary's last WAL record ends. The insert position, not the write position: a transaction
+ * committed asynchronously is acknowledged before its WAL is written. At a page's start the insert position
+ * points past the page's header, where no record ends, while a replica's replay position, a record's end,
+ * stops at the page boundary: so that boundary is the position to compare with.
+ */
+async function lastRecordEnd(db: Db): Promise<number> {
+  const { rows } = await sql<{ insert: number; block: number; segment: number }>`
+    SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::float8 AS insert,
+           current_setting('wal_block_size')::float8 AS block,
+           (SELECT setting::float8 FROM pg_settings WHERE name = 'wal_segment_size') AS segment`.execute(db);
+  const { insert, block, segment } = rows[0]!;
+  if (insert % segment === LONG_PAGE_HEADER) return insert - LONG_PAGE_HEADER;
+  if (insert % block === SHORT_PAGE_HEADER) return insert - SHORT_PAGE_HEADER;
+  return insert;
+}
 
 /**
  * The replicas and how far behind each is, judged by WAL positions, never by the time of the last replayed
@@ -140,7 +161,7 @@ export class ReplicaSet {
     const at = this.now();
     let lsn: number;
     try {
-      lsn = (await position(this.primary, 'pg_current_wal_lsn()')).rows[0]!.lsn!;
+      lsn = await withDeadline(lastRecordEnd(this.primary), this.deadlineMs);
     } catch {
       // With no primary to compare with, nothing is judged: the replicas keep what they had.
       return;
@@ -156,8 +177,7 @@ export class ReplicaSet {
     const wasUp = replica.up;
     let why: unknown;
     try {
-      const replayed = position(replica.db, 'pg_last_wal_replay_lsn()');
-      const { lsn, standby } = (await withDeadline(replayed, this.deadlineMs)).rows[0]!;
+      const { lsn, standby } = (await withDeadline(replayed(replica.db), this.deadlineMs)).rows[0]!;
       if (!standby || lsn === null) throw new Error('it is not a standby in recovery');
       // The latest instant whose primary position it has replayed; none yet: it is older than every sample.
       replica.freshAsOf = this.samples.findLast((sample) => sample.lsn <= lsn)?.at;
@@ -181,11 +201,13 @@ export class ReplicaSet {
     void loop();
   }
 
+  /** Within a deadline each: a replica that does not answer must not hold up the service's shutdown. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
-    await Promise.all(this.replicas.map((replica) => replica.db.destroy()));
+    const settled = (work: Promise<unknown>) => withDeadline(work, this.deadlineMs).catch(() => undefined);
+    await settled(this.running ?? Promise.resolve());
+    await Promise.all(this.replicas.map((replica) => settled(replica.db.destroy())));
   }
 }
 
