@@ -1,4 +1,4 @@
-import { type Migration, Migrator, Kysely, PostgresAdapter, PostgresDialect } from 'kysely';
+import { type Migration, Migrator, Kysely, PostgresAdapter, PostgresDialect, PostgresDriver } from 'kysely';
 import type pg from 'pg';
 import { migrations } from '../../../migrations/index.js';
 import { type Db, inTransactionOf } from './database.js';
@@ -12,6 +12,16 @@ class LockedByTransaction extends PostgresAdapter {
   override async releaseMigrationLock(): Promise<void> {}
 }
 
+/**
+ * Refuses a transaction of a migration's own: on the connection the migrations' transaction holds, its
+ * COMMIT would end that transaction (and its lock) half-way, and the rest would commit piecemeal.
+ */
+class InsideTheMigrations extends PostgresDriver {
+  override beginTransaction(): Promise<void> {
+    return Promise.reject(new Error("a migration runs inside the migrations' one transaction; it opens none"));
+  }
+}
+
 /** Kysely on one connection already inside a transaction: the migrator's queries join it. */
 function onConnection(client: pg.PoolClient): Kysely<unknown> {
   const pool = {
@@ -22,6 +32,9 @@ function onConnection(client: pg.PoolClient): Kysely<unknown> {
     dialect: new (class extends PostgresDialect {
       override createAdapter() {
         return new LockedByTransaction();
+      }
+      override createDriver() {
+        return new InsideTheMigrations({ pool });
       }
     })({ pool }),
   });

@@ -47,6 +47,28 @@ describe('migrating a running shop', () => {
     }
   });
 
+  it('refuses a migration that opens a transaction of its own, and applies none of the pending ones', async () => {
+    const schema = `${database.schema}_nested`;
+    await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(database.db);
+    const db = createDb({ url: database.url, schema, poolSize: 1 });
+    const nested = {
+      async up(migrating: Kysely<unknown>) {
+        await sql`CREATE TABLE before_nested (id int)`.execute(migrating);
+        // Its COMMIT would end the migrations' one transaction, and its lock, half-way.
+        await migrating.transaction().execute((trx) => sql`CREATE TABLE inside_nested (id int)`.execute(trx));
+      },
+    };
+    try {
+      await expect(migrateToLatest(db, { ...migrations, '9999-nested': nested })).rejects.toThrow(/9999-nested/);
+      const { rows } = await sql<{ name: string }>`
+        SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ${schema}`.execute(db);
+      expect(rows).toEqual([]);
+    } finally {
+      await db.destroy();
+      await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(database.db);
+    }
+  });
+
   it('lets a second instance wait for the first one migrating, however long that takes', async () => {
     const schema = `${database.schema}_two`;
     await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(database.db);
