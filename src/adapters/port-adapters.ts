@@ -30,7 +30,7 @@ export interface PortAdapters {
   /** The catalog's products: may lag by up to catalogLagMs (a replica), like salesStatistics and couponCatalog. */
   readonly productQueries: ProductQueries;
   /** The campaigns as GET /coupons/{couponId} shows them; couponQueries reads what an issue decides on. */
-  readonly couponCatalog: CouponQueries;
+  readonly couponCatalog: Pick<CouponQueries, 'findById'>;
   readonly couponQueries: CouponQueries;
   readonly couponIssuer: CouponIssuer;
   readonly orderQueries: OrderQueries;

@@ -15,6 +15,9 @@ export interface SessionLimits {
   readonly idleInTransactionTimeoutMs?: number;
 }
 
+/** PostgreSQL's largest value for these settings: past it, a SET fails and aborts the transaction it began. */
+const MAX_MS = 2_147_483_647;
+
 /** The settings `limits` gives, by their PostgreSQL names, as whole milliseconds. */
 function settingsOf(limits: SessionLimits): [string, number][] {
   const named: [string, number | undefined][] = [
@@ -25,7 +28,9 @@ function settingsOf(limits: SessionLimits): [string, number][] {
   return named.flatMap(([name, ms]) => {
     if (ms === undefined) return [];
     // Written into SQL text (SET takes no parameters): only a whole number of milliseconds gets there.
-    if (!Number.isSafeInteger(ms) || ms < 0) throw new Error(`${name} must be a whole number of ms, not ${ms}`);
+    if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_MS) {
+      throw new Error(`${name} must be a whole number of ms from 0 to ${MAX_MS}, not ${ms}`);
+    }
     return [[name, ms]];
   });
 }
