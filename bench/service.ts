@@ -4,6 +4,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
+import { newWebhookSecret } from '../src/adapters/data-platform/webhook-signer.js';
 
 export interface RunningService {
   readonly origin: string;
@@ -70,6 +71,7 @@ export async function startService(
       DATABASE_POOL_SIZE: String(poolSize),
       // A service on its own database delivers only with a platform to deliver to; the bench's answers 204.
       DATA_PLATFORM_URL: platform.url,
+      DATA_PLATFORM_SECRET: newWebhookSecret(),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

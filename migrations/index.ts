@@ -12,6 +12,7 @@ import * as refreshTokenPurge from './0010-refresh-token-purge.js';
 import * as couponCopyWindow from './0011-coupon-copy-window.js';
 import * as loginAttemptsAddressDefault from './0012-login-attempts-address-default.js';
 import * as productSalesPending from './0013-product-sales-pending.js';
+import * as deliveryOrderAndAttempts from './0014-delivery-order-and-attempts.js';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the folder so the same code runs from
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0011-coupon-copy-window': couponCopyWindow,
   '0012-login-attempts-address-default': loginAttemptsAddressDefault,
   '0013-product-sales-pending': productSalesPending,
+  '0014-delivery-order-and-attempts': deliveryOrderAndAttempts,
 };

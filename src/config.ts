@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isEmailAddress } from './domain/account/credentials.js';
 import { DEFAULT_CLIENT_RATE_LIMIT_PER_MINUTE } from './domain/account/client-rate-limit.js';
 import { DEFAULT_RETRY_POLICY } from './domain/data-platform/delivery.js';
+import { WEBHOOK_SECRET_FORMAT, isWebhookSecret } from './adapters/data-platform/webhook-signer.js';
 
 /** Defaults of the variables below that createContainer applies too, when its caller leaves them out. */
 export const DEFAULT_TIME_ZONE = 'Asia/Seoul';
@@ -85,7 +86,19 @@ const trustProxy = z.string().transform((text, ctx): number | string[] => {
 });
 
 /** Variables whose values are never printed, not even when they are wrong. */
-const SECRETS = new Set(['AUTH_SIGNING_KEY', 'ADMIN_PASSWORD', 'DATABASE_URL', 'DATABASE_REPLICA_URLS']);
+const SECRETS = new Set([
+  'AUTH_SIGNING_KEY',
+  'ADMIN_PASSWORD',
+  'DATABASE_URL',
+  'DATABASE_REPLICA_URLS',
+  'DATA_PLATFORM_SECRET',
+  'DATA_PLATFORM_PREVIOUS_SECRETS',
+]);
+
+/** A Standard Webhooks secret; the message says what one looks like and how to make one, never what was given. */
+const webhookSecret = z
+  .string()
+  .refine(isWebhookSecret, `must be ${WEBHOOK_SECRET_FORMAT}; make one with: echo "whsec_$(openssl rand -base64 32)"`);
 
 const schema = z
   .object({
@@ -124,6 +137,20 @@ const schema = z
     DATA_PLATFORM_BACKOFF_BASE_MS: integer(10, 600_000).default(DEFAULT_RETRY_POLICY.baseMs),
     DATA_PLATFORM_BACKOFF_CAP_MS: integer(10, 3_600_000).default(DEFAULT_RETRY_POLICY.capMs),
     DATA_PLATFORM_CONCURRENCY: integer(1, 100).default(8),
+    DATA_PLATFORM_SECRET: webhookSecret
+      .optional()
+      .describe('signs every delivery; required with DATABASE_URL and DATA_PLATFORM_URL, else made under .data/'),
+    DATA_PLATFORM_PREVIOUS_SECRETS: z
+      .string()
+      .optional()
+      .transform((text) =>
+        (text ?? '')
+          .split(',')
+          .map((secret) => secret.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(webhookSecret))
+      .describe('comma-separated secrets that sign every delivery too, after the current one (a rotation)'),
     SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
     HTTP_REQUEST_TIMEOUT_MS: integer(1_000, 600_000).default(30_000),
     HTTP_CONNECTION_TIMEOUT_MS: integer(1_000, 3_600_000).default(75_000),

@@ -16,8 +16,7 @@ import { RefreshSession } from './application/auth/refresh-session.js';
 import { SessionIssuer } from './application/auth/sessions.js';
 import { SignUp } from './application/auth/sign-up.js';
 import { TokenVersions } from './application/auth/token-versions.js';
-import { LOGIN_FAILURE_WINDOW_MS } from './domain/account/refresh-token.js';
-import { CLIENT_RATE_WINDOW_MS, DEFAULT_CLIENT_RATE_LIMIT_PER_MINUTE } from './domain/account/client-rate-limit.js';
+import { DEFAULT_CLIENT_RATE_LIMIT_PER_MINUTE } from './domain/account/client-rate-limit.js';
 import { Argon2PasswordHasher } from './adapters/auth/argon2-password-hasher.js';
 import { type ExternalIssuer, JoseAccessTokens } from './adapters/auth/jose-access-tokens.js';
 import { type SigningKey, newSigningKeyPem, parseSigningKey } from './adapters/auth/signing-keys.js';
@@ -29,7 +28,7 @@ import { GetCoupon } from './application/coupon/get-coupon.js';
 import { IssueCoupon } from './application/coupon/issue-coupon.js';
 import { ListUserCoupons } from './application/coupon/list-user-coupons.js';
 import { SoldOutCouponMemory } from './application/coupon/sold-out-coupon-memory.js';
-import { IDEMPOTENCY_KEY_TTL_MS, RunIdempotently } from './application/idempotency/run-idempotently.js';
+import { RunIdempotently } from './application/idempotency/run-idempotently.js';
 import { GetOrder } from './application/order/get-order.js';
 import { ListUserOrders } from './application/order/list-user-orders.js';
 import { CancelOrder } from './application/order/cancel-order.js';
@@ -43,11 +42,13 @@ import { ListProducts } from './application/product/list-products.js';
 import { UpdateProduct } from './application/product/update-product.js';
 import { CreateUser } from './application/user/create-user.js';
 import { DeliverDueEvents } from './application/data-platform/deliver-due-events.js';
+import { GetDelivery, RedeliverEvent } from './application/data-platform/delivery-operations.js';
 import { ListDeliveries } from './application/data-platform/list-deliveries.js';
 import { RetryDelivery } from './application/data-platform/retry-delivery.js';
 import { type DeliveryLog, LoggingDataPlatformClient } from './adapters/data-platform/logging-data-platform-client.js';
 import { OutboxRelay } from './adapters/data-platform/outbox-relay.js';
 import { UndiciDataPlatformClient } from './adapters/data-platform/undici-data-platform-client.js';
+import type { WebhookSigner } from './adapters/data-platform/webhook-signer.js';
 import { ShopMetrics } from './adapters/prometheus/shop-metrics.js';
 import { DEFAULT_RETRY_POLICY } from './domain/data-platform/delivery.js';
 import type { AppDependencies } from './adapters/http/app.js';
@@ -77,6 +78,8 @@ export interface DataPlatformOptions {
   /** Sends in flight at once, at most (8 unless set). */
   readonly concurrency?: number;
   readonly log?: DeliveryLog;
+  /** Signs every delivery (DATA_PLATFORM_SECRET and the previous ones); unset: a secret of this process alone. */
+  readonly signer?: WebhookSigner;
 }
 
 /** Which adapters the ports get: PostgreSQL (the service), or the in-memory fakes (unit tests, demos). */
@@ -176,14 +179,14 @@ export function createContainer({
         clock,
       }),
   );
-  const { url, timeoutMs = DEFAULT_DATA_PLATFORM_TIMEOUT_MS, log = () => undefined } = dataPlatform;
+  const { url, timeoutMs = DEFAULT_DATA_PLATFORM_TIMEOUT_MS, log = () => undefined, signer } = dataPlatform;
   const policy = {
     maxAttempts: dataPlatform.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
     baseMs: dataPlatform.backoffBaseMs ?? DEFAULT_RETRY_POLICY.baseMs,
     capMs: dataPlatform.backoffCapMs ?? DEFAULT_RETRY_POLICY.capMs,
   };
   single(TOKENS.DataPlatformClient, () =>
-    url ? new UndiciDataPlatformClient({ baseUrl: url, timeoutMs }) : new LoggingDataPlatformClient(log),
+    url ? new UndiciDataPlatformClient({ baseUrl: url, timeoutMs, signer }) : new LoggingDataPlatformClient(log),
   );
 
   const now = (r: DependencyContainer) => r.resolve(TOKENS.Clock);
@@ -277,6 +280,8 @@ export function createContainer({
   );
   single(ListDeliveries, (r) => new ListDeliveries(r.resolve(TOKENS.DeliveryStore)));
   single(RetryDelivery, (r) => new RetryDelivery(r.resolve(TOKENS.DeliveryStore)));
+  single(GetDelivery, (r) => new GetDelivery(r.resolve(TOKENS.DeliveryStore)));
+  single(RedeliverEvent, (r) => new RedeliverEvent(r.resolve(TOKENS.DeliveryStore)));
   single(
     ListUserCoupons,
     (r) => new ListUserCoupons(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponQueries), now(r)),
@@ -306,6 +311,8 @@ export function appDependencies(c: DependencyContainer): AppDependencies {
     runIdempotently: c.resolve(RunIdempotently),
     listDeliveries: c.resolve(ListDeliveries),
     retryDelivery: c.resolve(RetryDelivery),
+    getDelivery: c.resolve(GetDelivery),
+    redeliverEvent: c.resolve(RedeliverEvent),
     isReady: c.resolve(TOKENS.Readiness),
     jwks: async () => ({ keys: (await c.resolve(TOKENS.AccessTokens).jwks()).keys.map((key) => ({ ...key })) }),
     authenticate: c.resolve(Authenticate),
@@ -364,29 +371,4 @@ export function startOutboxRelay(c: DependencyContainer, onError: (error: unknow
       if (client instanceof UndiciDataPlatformClient) await client.close();
     },
   };
-}
-
-/**
- * Deletes Idempotency-Key records past their 24 hours, login attempts and client request counts past
- * their windows, and logins past their lifetime with their refresh tokens, once at start and then hourly.
- * (Expired ones are already ignored on lookup; this only keeps the tables small.)
- */
-export function startKeyPurge(c: DependencyContainer, onError: (error: unknown) => void): { stop(): void } {
-  const keys = c.resolve(TOKENS.IdempotencyKeyPurge);
-  const logins = c.resolve(TOKENS.LoginAttempts);
-  const clients = c.resolve(TOKENS.ClientRequestCounter);
-  const clock = c.resolve(TOKENS.Clock);
-  const refreshTokens = c.resolve(TOKENS.RefreshTokenPurge);
-  // A spent token shown again ends the access tokens of its login, the last of which outlives the login by
-  // up to an access token's lifetime: till then the login's rows still matter.
-  const refreshGraceMs = c.resolve(TOKENS.AccessTokens).lifetimeSeconds * 1000;
-  const purge = () => {
-    void keys.purge(new Date(clock.now().getTime() - IDEMPOTENCY_KEY_TTL_MS)).catch(onError);
-    void logins.purge(LOGIN_FAILURE_WINDOW_MS).catch(onError);
-    void refreshTokens.purge(new Date(clock.now().getTime() - refreshGraceMs)).catch(onError);
-    void clients.purge(CLIENT_RATE_WINDOW_MS).catch(onError);
-  };
-  purge();
-  const timer = setInterval(purge, 60 * 60 * 1000).unref();
-  return { stop: () => clearInterval(timer) };
 }

@@ -7,6 +7,12 @@ import {
   parseSigningKey,
   parseVerifyKeys,
 } from './adapters/auth/signing-keys.js';
+import {
+  WEBHOOK_SECRET_FORMAT,
+  WebhookSigner,
+  isWebhookSecret,
+  newWebhookSecret,
+} from './adapters/data-platform/webhook-signer.js';
 import { buildApp } from './adapters/http/app.js';
 import { createLogger } from './adapters/logging/logger.js';
 import { createDb } from './adapters/postgres/database.js';
@@ -26,9 +32,9 @@ import {
   createContainer,
   ensureAdmin,
   seedUseCases,
-  startKeyPurge,
   startOutboxRelay,
 } from './container.js';
+import { startKeyPurge } from './key-purge.js';
 
 /**
  * Where the embedded demo keeps its secrets: a directory of their own beside its database (the one the
@@ -72,6 +78,26 @@ function keyFrom<T>(source: string, parse: () => T): T {
   }
 }
 
+/**
+ * What signs the deliveries, when there is a DATA_PLATFORM_URL to deliver to: DATA_PLATFORM_SECRET (and the
+ * previous ones) when set; on the embedded default, one made at the first start and kept in .data/secrets/.
+ * With DATABASE_URL and no secret the service refuses to start: every instance must sign with the secret the
+ * platform holds, and one made here would be this instance's alone. The secret itself is never logged.
+ */
+function deliverySignerOf(config: Config): { signer?: WebhookSigner; path?: string; created?: boolean } {
+  if (!config.DATA_PLATFORM_URL) return {};
+  const previous = config.DATA_PLATFORM_PREVIOUS_SECRETS;
+  if (config.DATA_PLATFORM_SECRET) return { signer: new WebhookSigner([config.DATA_PLATFORM_SECRET, ...previous]) };
+  if (config.DATABASE_URL)
+    throw new ConfigError([
+      'DATA_PLATFORM_SECRET is required with DATABASE_URL and DATA_PLATFORM_URL (every instance must sign ' +
+        'deliveries with the secret the data platform verifies); make one with: echo "whsec_$(openssl rand -base64 32)"',
+    ]);
+  const { path, text, created } = demoSecret(config, 'data-platform-secret', newWebhookSecret);
+  if (!isWebhookSecret(text.trim())) throw new ConfigError([`${path}: must hold ${WEBHOOK_SECRET_FORMAT}`]);
+  return { signer: new WebhookSigner([text.trim(), ...previous]), path, created };
+}
+
 /** A reason not to start that the operator can act on: printed as its one line, without a stack. */
 class StartRefused extends Error {}
 
@@ -86,6 +112,12 @@ async function main(): Promise<void> {
     logger.info(
       { path: signing.path, movedFrom: signing.movedFrom },
       `access-token signing key ${signing.created ? 'created' : signing.movedFrom ? 'moved into the secrets directory' : 'read'}`,
+    );
+  const delivery = deliverySignerOf(config);
+  if (delivery.path)
+    logger.info(
+      { path: delivery.path },
+      `data platform signing secret ${delivery.created ? 'created' : 'read'}: give the platform the one in ${delivery.path} to verify deliveries`,
     );
   // The demo's passwords, random, kept in the secrets directory (never logged, never in the repo): one for the
   // admin, one the demo customers share. Read before the database starts, so a refused file stops it first.
@@ -196,6 +228,7 @@ async function main(): Promise<void> {
       backoffBaseMs: config.DATA_PLATFORM_BACKOFF_BASE_MS,
       backoffCapMs: config.DATA_PLATFORM_BACKOFF_CAP_MS,
       concurrency: config.DATA_PLATFORM_CONCURRENCY,
+      signer: delivery.signer,
       log: (message, fields) => logger.info(fields, message),
     },
     onMetricsError: (error) => logger.warn({ err: error }, 'a /metrics scrape could not read the outbox figures'),

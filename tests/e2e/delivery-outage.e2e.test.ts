@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { Receiver } from '../integration/data-platform/receiver.js';
 import { aChargedUser, aProduct, anOrder } from '../support/builders.js';
-import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
+import { type ServiceProcess, TEST_DATA_PLATFORM_SECRET, startServiceProcess } from '../support/service-process.js';
 
 /**
  * The whole path of a paid order to the data platform, with real processes: the service, a receiver on
@@ -87,6 +88,10 @@ describe('delivery to the data platform', () => {
         totalAmount: 2_000,
         paidAmount: 2_000,
       });
+      // Signed with DATA_PLATFORM_SECRET (SERVICE_AUTH_ENV's), as Standard Webhooks' reference library checks.
+      expect(() =>
+        new Webhook(TEST_DATA_PLATFORM_SECRET).verify(arrived()!.body, arrived()!.headers as Record<string, string>),
+      ).not.toThrow();
     } finally {
       service.child.kill('SIGTERM');
       expect(await service.exited).toBe(0);

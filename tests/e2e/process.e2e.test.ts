@@ -1,12 +1,17 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isWebhookSecret } from '../../src/adapters/data-platform/webhook-signer.js';
+import { Receiver } from '../integration/data-platform/receiver.js';
+import { aCharge, aProduct, anOrder } from '../support/builders.js';
 import {
+  SERVICE_AUTH_ENV,
   type ServiceProcess,
   freePort,
   logIn,
@@ -284,5 +289,75 @@ describe('the service process on its embedded database', () => {
     const lines = stderr.trim().split('\n');
     expect(lines.at(-1)).toMatch(/AUTH_SIGNING_KEY is required with DATABASE_URL/);
     expect(stderr).not.toMatch(/ECONNREFUSED|stack|at /);
+  });
+
+  it('refuses to start on DATABASE_URL and DATA_PLATFORM_URL without a valid DATA_PLATFORM_SECRET, in one line, never printing it', async () => {
+    // As above: nothing listens on port 1, so a service that got as far as the database would say so instead.
+    const refusal = async (secret: string) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        env: {
+          ...process.env,
+          DATABASE_URL: 'postgres://shop@127.0.0.1:1/shop',
+          AUTH_SIGNING_KEY: SERVICE_AUTH_ENV.AUTH_SIGNING_KEY,
+          DATA_PLATFORM_URL: 'http://127.0.0.1:1/ingest',
+          DATA_PLATFORM_SECRET: secret,
+          PORT: '0',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(1);
+      expect(output).not.toMatch(/ECONNREFUSED|stack|at /);
+      return output.trim().split('\n');
+    };
+
+    expect((await refusal('')).at(-1)).toMatch(
+      /^ {2}DATA_PLATFORM_SECRET is required with DATABASE_URL and DATA_PLATFORM_URL .*openssl rand -base64 32/,
+    );
+    const malformed = await refusal('whsec_hunter2-is-not-base64');
+    expect(malformed.at(-1)).toMatch(/^ {2}DATA_PLATFORM_SECRET=<redacted>: must be whsec_ followed by the base64/);
+    expect(malformed.join('\n')).not.toContain('hunter2');
+  });
+
+  it('on the embedded default with DATA_PLATFORM_URL, makes a data platform secret in the secrets directory and signs with it', async () => {
+    const otherHome = path.join(home, 'signed-deliveries');
+    await mkdir(otherHome, { recursive: true });
+    const receiver = await new Receiver().start();
+    const service = await startOnEmbedded(path.join(otherHome, 'postgres'), await freePort(), {
+      env: { DATA_PLATFORM_URL: receiver.url },
+    });
+    try {
+      const file = path.join(otherHome, 'secrets', 'data-platform-secret');
+      const secret = readFileSync(file, 'utf8').trim();
+      expect(isWebhookSecret(secret)).toBe(true);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+
+      const password = readFileSync(path.join(otherHome, 'secrets', 'demo-password'), 'utf8').trim();
+      const session = await logIn(service.origin, { email: 'minji@shop.test', password });
+      const customer = { origin: service.origin, token: session.accessToken };
+      await aCharge(customer, session.account.id, 5_000);
+      const lamp = await aProduct(service, { name: 'Signed lamp', price: 1_000, stock: 5 });
+      const placed = await anOrder(customer, {
+        userId: session.account.id,
+        items: [{ productId: lamp.id, quantity: 1 }],
+      });
+
+      const sent = () =>
+        receiver.requests.find((r) => (JSON.parse(r.body) as { orderId: number }).orderId === placed.orderId);
+      for (const started = performance.now(); !sent() && performance.now() - started < 5_000; ) await sleep(20);
+      const request = sent();
+      expect(request).toBeDefined();
+      expect(new Webhook(secret).verify(request!.body, request!.headers as Record<string, string>)).toMatchObject({
+        orderId: placed.orderId,
+        paidAmount: 1_000,
+      });
+    } finally {
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+      await receiver.stop();
+    }
   });
 });

@@ -34,11 +34,21 @@ const SIGNING_KEY_PEM = newSigningKeyPem();
 /** The administrator every service process creates at start (ADMIN_EMAIL, ADMIN_PASSWORD). */
 export const SERVICE_ADMIN = { email: 'admin@service-tests.invalid', password: 'service-admin-password' } as const;
 
-/** What a service process started by a test needs to authenticate: the shared key and the administrator. */
+/**
+ * The secret every service process started from this test process signs its deliveries with (required with
+ * DATABASE_URL and DATA_PLATFORM_URL): a receiver may verify them with it. Fixed, and a test's alone.
+ */
+export const TEST_DATA_PLATFORM_SECRET = `whsec_${Buffer.from('service-tests data platform secret!!').toString('base64')}`;
+
+/**
+ * What a service process started by a test needs to authenticate, and to sign what it delivers: the shared
+ * key, the administrator, the data platform secret.
+ */
 export const SERVICE_AUTH_ENV = {
   AUTH_SIGNING_KEY: SIGNING_KEY_PEM,
   ADMIN_EMAIL: SERVICE_ADMIN.email,
   ADMIN_PASSWORD: SERVICE_ADMIN.password,
+  DATA_PLATFORM_SECRET: TEST_DATA_PLATFORM_SECRET,
 } as const;
 
 const signer = new JoseAccessTokens({
@@ -203,8 +213,9 @@ export async function startServiceProcess(
 }
 
 /**
- * The service on the embedded default in `dataDir`, as `npm start` runs it: its signing key made and kept in
- * the secrets directory beside the data, the demo's own accounts; `adminToken` is the demo admin's.
+ * The service on the embedded default in `dataDir`, as `npm start` runs it: its signing key (and, with a
+ * DATA_PLATFORM_URL, its data platform secret) made and kept in the secrets directory beside the data, the
+ * demo's own accounts; `adminToken` is the demo admin's.
  */
 export function startOnEmbedded(
   dataDir: string,
@@ -222,6 +233,7 @@ export function startOnEmbedded(
       AUTH_SIGNING_KEY: undefined,
       ADMIN_EMAIL: undefined,
       ADMIN_PASSWORD: undefined,
+      DATA_PLATFORM_SECRET: undefined,
       ...env,
     },
     {

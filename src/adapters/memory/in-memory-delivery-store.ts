@@ -1,16 +1,18 @@
 import type { Clock } from '../../application/ports/clock.js';
-import type { DeliveryFilter, DeliveryStore } from '../../application/ports/data-platform.js';
+import type { DeliveryDetail, DeliveryFilter, DeliveryStore } from '../../application/ports/data-platform.js';
 import type { Outbox } from '../../application/ports/outbox.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import {
+  type AttemptReport,
   type ClaimedDelivery,
   type DataPlatformEvent,
   Delivery,
   type FailureOutcome,
+  KEPT_ATTEMPTS,
 } from '../../domain/data-platform/delivery.js';
 import { systemClock } from '../system-clock.js';
 import { InMemoryOutbox } from './in-memory-outbox.js';
-import { InMemoryStore } from './in-memory-store.js';
+import { InMemoryStore, type OutboxRecord } from './in-memory-store.js';
 
 /**
  * The outbox seen from the relay and from operators, for unit tests and demos: it reads the rows that
@@ -32,17 +34,35 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
     return this.outbox.add(event, cancellationId);
   }
 
-  /** Every delivery, by id: for assertions. */
+  /** Every delivery, by id, each with what it waits on: for assertions. */
   all(): Delivery[] {
-    return this.store.state.outbox.map((row) => new Delivery(row.delivery));
+    return this.store.state.outbox.map((row) => this.deliveryOf(row));
+  }
+
+  /** The row's delivery, with the earliest undelivered earlier event of its order while it is PENDING. */
+  private deliveryOf(row: OutboxRecord): Delivery {
+    const { delivery } = row;
+    const earlier = this.store.state.outbox.find(
+      (other) =>
+        other.delivery.orderId === delivery.orderId &&
+        other.delivery.id < delivery.id &&
+        other.delivery.status !== 'DELIVERED',
+    );
+    return new Delivery({
+      ...delivery,
+      waitingFor: delivery.status === 'PENDING' ? (earlier?.delivery.eventId ?? null) : null,
+    });
   }
 
   async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     const now = this.clock.now();
     const leaseUntil = new Date(now.getTime() + leaseMs);
     const due = this.store.state.outbox
-      .filter((row) => new Delivery(row.delivery).isDue(now))
-      .sort((a, b) => a.delivery.nextAttemptAt!.getTime() - b.delivery.nextAttemptAt!.getTime())
+      .filter((row) => this.deliveryOf(row).isDue(now) && this.deliveryOf(row).waitingFor === null)
+      .sort(
+        (a, b) =>
+          a.delivery.nextAttemptAt!.getTime() - b.delivery.nextAttemptAt!.getTime() || a.delivery.id - b.delivery.id,
+      )
       .slice(0, limit);
     return due.map((row) => {
       const claimed = new Delivery(row.delivery).claim(leaseUntil);
@@ -51,12 +71,40 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
     });
   }
 
-  async markDelivered(eventId: string): Promise<void> {
+  async markDelivered(eventId: string, report: AttemptReport): Promise<void> {
+    this.keep(eventId, 'DELIVERED', report);
     this.update(eventId, (delivery) => delivery.delivered(this.clock.now()));
   }
 
-  async recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, error: string): Promise<void> {
-    this.update(eventId, (delivery) => delivery.failed(attempt, outcome, error, this.clock.now()));
+  async recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, report: AttemptReport): Promise<void> {
+    this.keep(eventId, 'FAILED', report);
+    this.update(eventId, (delivery) => delivery.failed(attempt, outcome, report.error ?? '', this.clock.now()));
+  }
+
+  async find(eventId: string): Promise<DeliveryDetail | undefined> {
+    const row = this.rowOf(eventId);
+    if (!row) return undefined;
+    return {
+      delivery: this.deliveryOf(row),
+      payload: { eventId: row.delivery.eventId, ...structuredClone(row.event.body) },
+      attempts: [...(row.attempts ?? [])],
+    };
+  }
+
+  async redeliver(eventId: string): Promise<Delivery | undefined> {
+    return this.update(eventId, (delivery) => delivery.redelivered(this.clock.now()));
+  }
+
+  /** Attempt `report`, ending now, kept with its outcome: the latest KEPT_ATTEMPTS of the event remain. */
+  private keep(eventId: string, outcome: 'DELIVERED' | 'FAILED', report: AttemptReport): void {
+    const row = this.rowOf(eventId);
+    if (!row) return;
+    const attemptedAt = new Date(this.clock.now().getTime() - report.durationMs);
+    row.attempts = [...(row.attempts ?? []), { attemptedAt, outcome, ...report }].slice(-KEPT_ATTEMPTS);
+  }
+
+  private rowOf(eventId: string): OutboxRecord | undefined {
+    return this.store.state.outbox.find((candidate) => candidate.delivery.eventId === eventId.toLowerCase());
   }
 
   async list({ status, type }: DeliveryFilter, { limit, after }: PageRequest): Promise<Page<Delivery>> {
@@ -76,10 +124,10 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
   }
 
   private update(eventId: string, change: (delivery: Delivery) => Delivery): Delivery | undefined {
-    const row = this.store.state.outbox.find((candidate) => candidate.delivery.eventId === eventId.toLowerCase());
+    const row = this.rowOf(eventId);
     if (!row) return undefined;
-    const changed = change(new Delivery(row.delivery));
-    row.delivery = { ...changed };
-    return changed;
+    const { waitingFor: _waitingFor, ...changed } = change(new Delivery(row.delivery));
+    row.delivery = changed;
+    return this.deliveryOf(row);
   }
 }

@@ -18,7 +18,22 @@ export class InMemoryOutboxStatistics implements OutboxStatistics {
     return BACKLOG_STATUSES.map((status) => {
       const rows = this.store.state.outbox.filter((row) => row.delivery.status === status);
       const oldest = Math.min(...rows.map((row) => row.delivery.createdAt.getTime()));
-      return { status, events: rows.length, oldestAgeSeconds: rows.length ? Math.max(0, (now - oldest) / 1000) : 0 };
+      const held = rows.filter(
+        ({ delivery }) =>
+          status === 'PENDING' &&
+          this.store.state.outbox.some(
+            (earlier) =>
+              earlier.delivery.orderId === delivery.orderId &&
+              earlier.delivery.id < delivery.id &&
+              earlier.delivery.status !== 'DELIVERED',
+          ),
+      );
+      return {
+        status,
+        events: rows.length,
+        oldestAgeSeconds: rows.length ? Math.max(0, (now - oldest) / 1000) : 0,
+        heldBack: held.length,
+      };
     });
   }
 }

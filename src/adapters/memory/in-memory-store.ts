@@ -2,7 +2,7 @@ import type { IdempotencyRecord } from '../../application/ports/idempotency-keys
 import type { StockAdjustment } from '../../application/ports/product-repository.js';
 import type { BalanceProps, LedgerEntry } from '../../domain/balance/balance.js';
 import type { CouponProps } from '../../domain/coupon/coupon.js';
-import type { DataPlatformEvent, DeliveryProps } from '../../domain/data-platform/delivery.js';
+import type { DataPlatformEvent, DeliveryAttempt, DeliveryProps } from '../../domain/data-platform/delivery.js';
 import type { OrderProps } from '../../domain/order/order.js';
 import type { ProductProps } from '../../domain/product/product.js';
 import type { UserProps } from '../../domain/user/user.js';
@@ -28,6 +28,8 @@ export interface OutboxRecord {
   /** The cancellation an ORDER_CANCELLED event tells of, where its writer named it. */
   readonly cancellationId: number | null;
   delivery: DeliveryProps;
+  /** Its attempts, the latest KEPT_ATTEMPTS, oldest first. */
+  attempts?: DeliveryAttempt[];
 }
 
 export interface RefreshFamilyRecord {

@@ -1,12 +1,14 @@
 import { type Selectable, sql } from 'kysely';
-import type { DeliveryFilter, DeliveryStore } from '../../application/ports/data-platform.js';
+import type { DeliveryDetail, DeliveryFilter, DeliveryStore } from '../../application/ports/data-platform.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import {
+  type AttemptReport,
   type ClaimedDelivery,
   type DataPlatformEvent,
   type DataPlatformEventType,
   Delivery,
   type FailureOutcome,
+  KEPT_ATTEMPTS,
 } from '../../domain/data-platform/delivery.js';
 import type { OrderCancelledEvent, OrderPaidEvent } from '../../domain/order/order.js';
 import type { Db } from './database.js';
@@ -24,7 +26,36 @@ function eventOf(type: DataPlatformEventType, payload: Record<string, unknown>):
     : { type, body: payload as unknown as OrderPaidEvent };
 }
 
-const toDelivery = (row: Selectable<DataPlatformOutboxTable>) =>
+/** The earliest undelivered earlier event of the row `outbox`'s order: what it waits on, or null. */
+const waitingFor = sql<string | null>`(
+  SELECT earlier.event_id FROM data_platform_outbox earlier
+  WHERE earlier.order_id = outbox.order_id AND earlier.id < outbox.id AND earlier.status <> 'DELIVERED'
+  ORDER BY earlier.id LIMIT 1)`;
+
+/**
+ * Attempt `report`, ending now, of the event `eventId`, kept with its outcome; of that event's attempts only
+ * the latest KEPT_ATTEMPTS remain (the older ones are removed in the same statement).
+ */
+const keptAttempt = (
+  eventId: string,
+  outcome: 'DELIVERED' | 'FAILED',
+  { httpStatus, durationMs, error }: AttemptReport,
+) => sql`
+  target AS (SELECT id FROM data_platform_outbox WHERE event_id = ${eventId}::uuid),
+  kept AS (
+    INSERT INTO data_platform_delivery_attempts (outbox_id, attempted_at, outcome, http_status, duration_ms, error)
+    SELECT id, now() - ${durationMs}::double precision * interval '1 millisecond', ${outcome},
+           ${httpStatus}::integer, ${durationMs}::integer, ${error}::text
+    FROM target
+  ),
+  pruned AS (
+    DELETE FROM data_platform_delivery_attempts attempt USING target
+    WHERE attempt.outbox_id = target.id
+      AND attempt.id < (SELECT older.id FROM data_platform_delivery_attempts older
+                        WHERE older.outbox_id = target.id ORDER BY older.id DESC OFFSET ${KEPT_ATTEMPTS - 2} LIMIT 1)
+  )`;
+
+const toDelivery = (row: Selectable<DataPlatformOutboxTable> & { waiting_for?: string | null }) =>
   new Delivery({
     id: row.id,
     eventId: row.event_id,
@@ -36,6 +67,7 @@ const toDelivery = (row: Selectable<DataPlatformOutboxTable>) =>
     nextAttemptAt: row.status === 'PENDING' ? row.next_attempt_at : null,
     deliveredAt: row.delivered_at,
     createdAt: row.created_at,
+    waitingFor: row.status === 'PENDING' ? (row.waiting_for ?? null) : null,
   });
 
 export class PgDeliveryStore implements DeliveryStore {
@@ -45,7 +77,8 @@ export class PgDeliveryStore implements DeliveryStore {
    * One statement, so one short transaction of its own: the due rows are locked, skipping any another
    * claimer holds, and leased and counted before the commit. The sends happen after it. Due and lease are
    * both by the database's now(), so a claimer whose clock is off can neither take a row another still holds
-   * nor write a lease that has run out already.
+   * nor write a lease that has run out already. A row is due only once every earlier event of its order is
+   * delivered: a cancellation never goes out before its order, nor before the order's earlier cancellations.
    */
   async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     const { rows } = await sql<{
@@ -57,6 +90,10 @@ export class PgDeliveryStore implements DeliveryStore {
       WITH due AS MATERIALIZED (
         SELECT id FROM data_platform_outbox
         WHERE status = 'PENDING' AND next_attempt_at <= now()
+          AND NOT EXISTS (
+            SELECT FROM data_platform_outbox earlier
+            WHERE earlier.order_id = data_platform_outbox.order_id AND earlier.id < data_platform_outbox.id
+              AND earlier.status <> 'DELIVERED')
         ORDER BY next_attempt_at, id
         LIMIT ${limit}
         FOR UPDATE SKIP LOCKED
@@ -73,36 +110,33 @@ export class PgDeliveryStore implements DeliveryStore {
     }));
   }
 
-  async markDelivered(eventId: string): Promise<void> {
-    await this.db
-      .updateTable('data_platform_outbox')
-      .set({ status: 'DELIVERED', delivered_at: sql<Date>`now()` })
-      .where('event_id', '=', eventId)
-      .where('status', '<>', 'DELIVERED')
-      .execute();
+  async markDelivered(eventId: string, report: AttemptReport): Promise<void> {
+    if (!UUID.test(eventId)) return;
+    await sql`
+      WITH ${keptAttempt(eventId, 'DELIVERED', report)}
+      UPDATE data_platform_outbox SET status = 'DELIVERED', delivered_at = now()
+      WHERE event_id = ${eventId}::uuid AND status <> 'DELIVERED'`.execute(this.db);
   }
 
-  async recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, error: string): Promise<void> {
-    await this.db
-      .updateTable('data_platform_outbox')
-      .set(
-        outcome.status === 'FAILED'
-          ? { status: 'FAILED', last_error: error }
-          : { last_error: error, next_attempt_at: inMs(outcome.retryInMs) },
-      )
-      .where('event_id', '=', eventId)
-      .where('status', '=', 'PENDING')
-      .where('attempts', '=', attempt)
-      .execute();
+  async recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, report: AttemptReport): Promise<void> {
+    if (!UUID.test(eventId)) return;
+    const change =
+      outcome.status === 'FAILED'
+        ? sql`status = 'FAILED', last_error = ${report.error}`
+        : sql`last_error = ${report.error}, next_attempt_at = ${inMs(outcome.retryInMs)}`;
+    await sql`
+      WITH ${keptAttempt(eventId, 'FAILED', report)}
+      UPDATE data_platform_outbox SET ${change}
+      WHERE event_id = ${eventId}::uuid AND status = 'PENDING' AND attempts = ${attempt}`.execute(this.db);
   }
 
   async list({ status, type }: DeliveryFilter, { limit, after }: PageRequest): Promise<Page<Delivery>> {
-    let query = this.db.selectFrom('data_platform_outbox').selectAll();
-    if (status !== undefined) query = query.where('status', '=', status);
-    if (type !== undefined) query = query.where('type', '=', type);
-    if (after !== undefined) query = query.where('id', '>', after);
+    let query = this.db.selectFrom('data_platform_outbox as outbox').selectAll().select(waitingFor.as('waiting_for'));
+    if (status !== undefined) query = query.where('outbox.status', '=', status);
+    if (type !== undefined) query = query.where('outbox.type', '=', type);
+    if (after !== undefined) query = query.where('outbox.id', '>', after);
     const rows = await query
-      .orderBy('id')
+      .orderBy('outbox.id')
       .limit(limit + 1)
       .execute();
     return pageFrom(rows.map(toDelivery), limit, (delivery) => delivery.id);
@@ -110,19 +144,61 @@ export class PgDeliveryStore implements DeliveryStore {
 
   async resetForRetry(eventId: string): Promise<Delivery | undefined> {
     if (!UUID.test(eventId)) return undefined;
-    const reset = await this.db
+    await this.db
       .updateTable('data_platform_outbox')
       .set({ status: 'PENDING', attempts: 0, next_attempt_at: sql<Date>`now()` })
       .where('event_id', '=', eventId)
       .where('status', '<>', 'DELIVERED')
-      .returningAll()
-      .executeTakeFirst();
-    if (reset) return toDelivery(reset);
-    const row = await this.db
-      .selectFrom('data_platform_outbox')
+      .execute();
+    return this.read(eventId);
+  }
+
+  /** The delivery's row as it stands, with what it waits on. */
+  private row(eventId: string) {
+    return this.db
+      .selectFrom('data_platform_outbox as outbox')
       .selectAll()
-      .where('event_id', '=', eventId)
+      .select(waitingFor.as('waiting_for'))
+      .where('outbox.event_id', '=', eventId)
       .executeTakeFirst();
+  }
+
+  private async read(eventId: string): Promise<Delivery | undefined> {
+    const row = await this.row(eventId);
     return row && toDelivery(row);
+  }
+
+  async find(eventId: string): Promise<DeliveryDetail | undefined> {
+    if (!UUID.test(eventId)) return undefined;
+    const row = await this.row(eventId);
+    if (!row) return undefined;
+    const attempts = await this.db
+      .selectFrom('data_platform_delivery_attempts')
+      .selectAll()
+      .where('outbox_id', '=', row.id)
+      .orderBy('id', 'desc')
+      .limit(KEPT_ATTEMPTS)
+      .execute();
+    return {
+      delivery: toDelivery(row),
+      payload: { eventId: row.event_id, ...row.payload },
+      attempts: attempts.reverse().map((attempt) => ({
+        attemptedAt: attempt.attempted_at,
+        outcome: attempt.outcome,
+        httpStatus: attempt.http_status,
+        durationMs: attempt.duration_ms,
+        error: attempt.error,
+      })),
+    };
+  }
+
+  async redeliver(eventId: string): Promise<Delivery | undefined> {
+    if (!UUID.test(eventId)) return undefined;
+    await this.db
+      .updateTable('data_platform_outbox')
+      .set({ status: 'PENDING', attempts: 0, last_error: null, next_attempt_at: sql<Date>`now()`, delivered_at: null })
+      .where('event_id', '=', eventId)
+      .execute();
+    return this.read(eventId);
   }
 }

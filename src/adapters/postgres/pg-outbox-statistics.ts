@@ -13,6 +13,11 @@ import type { Db } from './database.js';
  * grows and is never counted. No ORDER BY id LIMIT 1 for the oldest: with a large backlog the planner walks the
  * primary key from the first id instead, through every delivered row. Ages are by the database's clock.
  */
+/** PENDING rows an undelivered earlier event of their order holds back (read through the index by order). */
+const heldBack = sql`count(*) FILTER (WHERE EXISTS (
+  SELECT FROM data_platform_outbox earlier
+  WHERE earlier.order_id = outbox.order_id AND earlier.id < outbox.id AND earlier.status <> 'DELIVERED'))`;
+
 export class PgOutboxStatistics implements OutboxStatistics {
   constructor(private readonly db: Db) {}
 
@@ -20,16 +25,24 @@ export class PgOutboxStatistics implements OutboxStatistics {
     const parts = BACKLOG_STATUSES.map(
       (status) => sql`
         SELECT ${sql.lit(status)} AS status, count(*) AS events,
-          EXTRACT(EPOCH FROM now() - min(created_at)) AS oldest_age_seconds
-        FROM data_platform_outbox WHERE status = ${sql.lit(status)}`,
+          EXTRACT(EPOCH FROM now() - min(created_at)) AS oldest_age_seconds,
+          ${status === 'PENDING' ? heldBack : sql`0`} AS held_back
+        FROM data_platform_outbox outbox WHERE status = ${sql.lit(status)}`,
     );
-    const { rows } = await sql<{ status: BacklogStatus; events: number; oldest_age_seconds: number | null }>`${sql.join(
-      parts,
-      sql` UNION ALL `,
-    )}`.execute(this.db);
+    const { rows } = await sql<{
+      status: BacklogStatus;
+      events: number;
+      oldest_age_seconds: number | null;
+      held_back: number;
+    }>`${sql.join(parts, sql` UNION ALL `)}`.execute(this.db);
     return BACKLOG_STATUSES.map((status) => {
       const row = rows.find((candidate) => candidate.status === status);
-      return { status, events: row?.events ?? 0, oldestAgeSeconds: Math.max(0, row?.oldest_age_seconds ?? 0) };
+      return {
+        status,
+        events: row?.events ?? 0,
+        oldestAgeSeconds: Math.max(0, row?.oldest_age_seconds ?? 0),
+        heldBack: row?.held_back ?? 0,
+      };
     });
   }
 }

@@ -190,6 +190,16 @@ export interface DataPlatformOutboxTable {
   created_at: Date;
 }
 
+export interface DataPlatformDeliveryAttemptsTable {
+  id: Generated<number>;
+  outbox_id: number;
+  attempted_at: Date;
+  outcome: 'DELIVERED' | 'FAILED';
+  http_status: number | null;
+  duration_ms: number;
+  error: string | null;
+}
+
 export interface IdempotencyKeysTable {
   user_id: number;
   key: string;
@@ -230,6 +240,7 @@ export interface Database {
   order_cancellation_lines: OrderCancellationLinesTable;
   payments: PaymentsTable;
   data_platform_outbox: DataPlatformOutboxTable;
+  data_platform_delivery_attempts: DataPlatformDeliveryAttemptsTable;
   idempotency_keys: IdempotencyKeysTable;
   product_daily_sales: ProductDailySalesTable;
   product_sales_pending: ProductSalesPendingTable;

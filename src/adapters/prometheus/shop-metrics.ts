@@ -159,6 +159,11 @@ export class ShopMetrics implements DeliveryOutcomes {
       (entry) => entry.events,
     );
     byStatus(
+      'shop_outbox_held_back_events',
+      'Outbox events waiting on an undelivered earlier event of their order (a parked one holds them until an operator retries it), by status; database-wide',
+      (entry) => entry.heldBack,
+    );
+    byStatus(
       'shop_outbox_oldest_event_age_seconds',
       'Age of the oldest undelivered outbox event, by status (0 when there is none); database-wide',
       (entry) => entry.oldestAgeSeconds,

@@ -5,7 +5,7 @@ import {
   afterFailure,
   describeFailure,
 } from '../../domain/data-platform/delivery.js';
-import type { DataPlatformClient, DeliveryStore } from '../ports/data-platform.js';
+import { type DataPlatformClient, DeliveryFailure, type DeliveryStore } from '../ports/data-platform.js';
 import type { DeliveryOutcomes } from '../ports/delivery-outcomes.js';
 
 export interface DeliverDueEventsOptions {
@@ -131,16 +131,21 @@ export class DeliverDueEvents {
   }
 
   private async attempt({ eventId, event, attempt }: ClaimedDelivery): Promise<void> {
-    const failure = await this.client.deliver(eventId, event).then(
-      () => undefined,
+    const started = performance.now();
+    const answer = await this.client.deliver(eventId, event).then(
+      (receipt) => ({ httpStatus: receipt?.httpStatus ?? null }),
       (error: unknown) => ({ error }),
     );
-    if (!failure) {
-      await this.deliveries.markDelivered(eventId);
+    const durationMs = Math.round(performance.now() - started);
+    if (!('error' in answer)) {
+      await this.deliveries.markDelivered(eventId, { httpStatus: answer.httpStatus, durationMs, error: null });
       return this.outcomes.record('DELIVERED');
     }
-    const outcome = afterFailure(attempt, this.policy, this.random());
-    await this.deliveries.recordFailure(eventId, attempt, outcome, describeFailure(failure.error));
+    const { error } = answer;
+    const refused = error instanceof DeliveryFailure ? error : undefined;
+    const outcome = afterFailure(attempt, this.policy, this.random(), refused?.retryAfterMs);
+    const report = { httpStatus: refused?.httpStatus ?? null, durationMs, error: describeFailure(error) };
+    await this.deliveries.recordFailure(eventId, attempt, outcome, report);
     this.outcomes.record(outcome.status === 'FAILED' ? 'PARKED' : 'RETRY_SCHEDULED');
   }
 }

@@ -1,17 +1,47 @@
 import type {
+  AttemptReport,
   ClaimedDelivery,
   DataPlatformEvent,
   DataPlatformEventType,
   Delivery,
+  DeliveryAttempt,
   DeliveryStatus,
   FailureOutcome,
 } from '../../domain/data-platform/delivery.js';
 import type { Page, PageRequest } from '../shared/pagination.js';
 
+/** An attempt the platform did not accept: what an operator and the retry schedule need of it. */
+export class DeliveryFailure extends Error {
+  constructor(
+    message: string,
+    /** The platform's answer, when there was one (a non-2xx); null for a network error or a timeout. */
+    readonly httpStatus: number | null,
+    /** How long the platform asked to be left alone (a 429 or 503 with Retry-After), in ms. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The platform's acceptance of an event: its 2xx status, where the client can tell it. */
+export interface DeliveryReceipt {
+  readonly httpStatus: number | null;
+}
+
 /** The external data platform. */
 export interface DataPlatformClient {
-  /** Resolves once the platform accepted the event (2xx); rejects on anything else: network error, timeout, non-2xx. */
-  deliver(eventId: string, event: DataPlatformEvent): Promise<void>;
+  /**
+   * Resolves once the platform accepted the event (2xx); rejects on anything else (network error, timeout,
+   * non-2xx), with a DeliveryFailure where it can tell the answer.
+   */
+  deliver(eventId: string, event: DataPlatformEvent): Promise<DeliveryReceipt | void>;
+}
+
+export interface DeliveryDetail {
+  readonly delivery: Delivery;
+  /** The JSON body each attempt sends. */
+  readonly payload: Record<string, unknown>;
+  readonly attempts: readonly DeliveryAttempt[];
 }
 
 export interface DeliveryFilter {
@@ -27,17 +57,24 @@ export interface DeliveryFilter {
  */
 export interface DeliveryStore {
   /**
-   * Claims up to `limit` PENDING deliveries due now, most overdue first: each one's attempt is counted and it
-   * is not due again for `leaseMs`. Concurrent claimers, in any number of processes, never get the same
-   * delivery.
+   * Claims up to `limit` PENDING deliveries due now, most overdue first, each only once every earlier event of
+   * its order is DELIVERED: each one's attempt is counted and it is not due again for `leaseMs`. Concurrent
+   * claimers, in any number of processes, never get the same delivery.
    */
   claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
-  /** DELIVERED now, whatever happened to it meanwhile: the platform has it. */
-  markDelivered(eventId: string): Promise<void>;
-  /** Records attempt `attempt`'s failure; a no-op when the delivery has moved on since that attempt was claimed. */
-  recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, error: string): Promise<void>;
-  /** By outbox id ascending; the page key is that id. */
+  /** DELIVERED now, whatever happened to it meanwhile: the platform has it. The attempt is kept. */
+  markDelivered(eventId: string, report: AttemptReport): Promise<void>;
+  /**
+   * Records attempt `attempt`'s failure; its status and schedule stay as they are when the delivery has moved
+   * on since that attempt was claimed. The attempt is kept either way.
+   */
+  recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, report: AttemptReport): Promise<void>;
+  /** By outbox id ascending, each with what it waits on; the page key is that id. */
   list(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>>;
+  /** One delivery with the body it sends and its last KEPT_ATTEMPTS attempts, oldest first. */
+  find(eventId: string): Promise<DeliveryDetail | undefined>;
+  /** Makes any delivery, DELIVERED too, due now with its attempts reset (Delivery.redelivered), and returns it. */
+  redeliver(eventId: string): Promise<Delivery | undefined>;
   /**
    * Makes a PENDING or FAILED delivery due now with its attempts reset, and returns it; a DELIVERED one is
    * returned unchanged; undefined when there is none with that event id.

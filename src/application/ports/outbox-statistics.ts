@@ -10,6 +10,8 @@ export interface OutboxBacklog {
   readonly events: number;
   /** How long ago the oldest of them was written (the database's clock); 0 when there is none. */
   readonly oldestAgeSeconds: number;
+  /** Of them, those held back by an undelivered earlier event of their order (PENDING only; 0 for FAILED). */
+  readonly heldBack: number;
 }
 
 /** How the outbox stands, for the operations metrics: one cheap read, indexed. */

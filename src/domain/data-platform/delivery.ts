@@ -27,7 +27,29 @@ export interface DeliveryProps {
   readonly nextAttemptAt: Date | null;
   readonly deliveredAt: Date | null;
   readonly createdAt: Date;
+  /**
+   * The earlier event of the same order this one waits on, while it is PENDING: it is sent only once every
+   * earlier event of its order is delivered. Null when it waits on none (or when the store did not say).
+   */
+  readonly waitingFor?: string | null;
 }
+
+/** What one attempt came to, as an operator reads it. */
+export interface DeliveryAttempt {
+  readonly attemptedAt: Date;
+  readonly outcome: 'DELIVERED' | 'FAILED';
+  /** The platform's answer, when it gave one. */
+  readonly httpStatus: number | null;
+  readonly durationMs: number;
+  /** Why it failed; null when it was delivered. */
+  readonly error: string | null;
+}
+
+/** An attempt as the relay reports it; the store dates it by its own clock (its end less its duration). */
+export type AttemptReport = Omit<DeliveryAttempt, 'attemptedAt' | 'outcome'>;
+
+/** How many of an event's attempts are kept: the latest. */
+export const KEPT_ATTEMPTS = 20;
 
 /** A delivery claimed for one attempt: what to send, and which attempt this is. */
 export interface ClaimedDelivery {
@@ -62,9 +84,16 @@ export function backoffMs(attempt: number, policy: RetryPolicy, random: number):
   return Math.round(exponential * (1 - JITTER + 2 * JITTER * random));
 }
 
-export function afterFailure(attempt: number, policy: RetryPolicy, random: number): FailureOutcome {
+/**
+ * After failed attempt `attempt`: parked once the attempts are spent, else retried after the backoff, or
+ * after what the platform asked for (`retryAfterMs`, a 429's or 503's Retry-After, held to the cap) when
+ * that is longer.
+ */
+export function afterFailure(attempt: number, policy: RetryPolicy, random: number, retryAfterMs = 0): FailureOutcome {
   if (attempt >= policy.maxAttempts) return { status: 'FAILED' };
-  return { status: 'PENDING', retryInMs: backoffMs(attempt, policy, random) };
+  // The jittered backoff stays as it is; only what the platform asks for is held to the cap.
+  const retryInMs = Math.max(backoffMs(attempt, policy, random), Math.min(retryAfterMs, policy.capMs));
+  return { status: 'PENDING', retryInMs };
 }
 
 /** What is kept of an error: enough for an operator, never an unbounded column. */
@@ -88,6 +117,7 @@ export class Delivery implements DeliveryProps {
   readonly nextAttemptAt: Date | null;
   readonly deliveredAt: Date | null;
   readonly createdAt: Date;
+  readonly waitingFor: string | null;
 
   constructor(props: DeliveryProps) {
     this.id = props.id;
@@ -100,6 +130,7 @@ export class Delivery implements DeliveryProps {
     this.nextAttemptAt = props.nextAttemptAt;
     this.deliveredAt = props.deliveredAt;
     this.createdAt = props.createdAt;
+    this.waitingFor = props.waitingFor ?? null;
   }
 
   /** A new outbox row, due at once. */
@@ -157,6 +188,14 @@ export class Delivery implements DeliveryProps {
   retried(at: Date): Delivery {
     if (this.status === 'DELIVERED') return this;
     return this.with({ status: 'PENDING', attempts: 0, nextAttemptAt: at });
+  }
+
+  /**
+   * An operator's redelivery: due at once with a fresh count of attempts, whatever its status, DELIVERED too
+   * (the platform lost it). The same event id and body go out again.
+   */
+  redelivered(at: Date): Delivery {
+    return this.with({ status: 'PENDING', attempts: 0, lastError: null, nextAttemptAt: at, deliveredAt: null });
   }
 
   private with(changes: Partial<DeliveryProps>): Delivery {

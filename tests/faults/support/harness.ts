@@ -4,7 +4,7 @@ import pg from 'pg';
 import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
 import { type InvariantResult, checkInvariants } from '../../../src/adapters/postgres/invariants.js';
 import type { CancelRecord, LoadDriver, RequestRecord } from './load.js';
-import type { FaultReceiver } from './receiver.js';
+import type { FaultReceiver, ReceivedAttempt } from './receiver.js';
 import type { ServiceInstance } from './service.js';
 
 const SHOP_TIMEZONE = 'Asia/Seoul';
@@ -299,7 +299,10 @@ export function deliveryLine(check: DeliveryCheck): string {
     check.missing === 0
       ? `${events}, all DELIVERED, ${check.waitedMs} ms after the load`
       : `${check.missing} of ${events} NOT DELIVERED (${check.missingCancellations} of them cancellations) after ${check.waitedMs} ms, e.g. ${JSON.stringify(check.missingExamples)}`;
-  return `${state}; ${check.requests} requests to the receiver, ${check.retried} events received more than once (max ${check.maxAttemptsForOneEvent}); most attempts by the outbox's count ${check.maxOutboxAttempts}; FAILED ${check.failed}`;
+  return (
+    `${state}; ${check.requests} requests to the receiver, ${check.retried} events received more than once (max ${check.maxAttemptsForOneEvent}); most attempts by the outbox's count ${check.maxOutboxAttempts}; FAILED ${check.failed}; ` +
+    `signatures verified ${check.signaturesVerified} of ${check.requests}; in order of the outbox: ${check.ordersInOrder} of ${check.ordersWithCancellations} orders with cancellations`
+  );
 }
 
 export interface DeliveryCheck {
@@ -321,8 +324,122 @@ export interface DeliveryCheck {
   readonly missing: number;
   readonly missingCancellations: number;
   readonly missingExamples: unknown[];
-  /** Bodies or keys that disagree with the outbox. */
+  /** Requests whose Standard Webhooks signature the reference verifier accepted. */
+  readonly signaturesVerified: number;
+  /** Orders with at least one cancellation event, and of those, the ones whose events arrived in outbox order. */
+  readonly ordersWithCancellations: number;
+  readonly ordersInOrder: number;
+  /** Bodies, keys or signatures that disagree with the outbox, and events delivered out of their order's order. */
   readonly problems: string[];
+}
+
+const EXAMPLES = 5;
+const at = (ms: number | undefined) => (ms === undefined ? 'never' : `${ms.toFixed(1)} ms`);
+
+/** How far before its arrival an attempt's `webhook-timestamp` may be: its own send, plus a loaded machine's delay. */
+const TIMESTAMP_LAG_MS = 5_000;
+
+/**
+ * Every request must carry a Standard Webhooks signature that the reference verifier accepts under the tests'
+ * secret (FaultReceiver checks on arrival), for its own event (`webhook-id` is the event id) and made for this
+ * attempt (`webhook-timestamp` the Unix second it was sent, not that of an earlier attempt). One problem per
+ * kind of failure, with examples, so that a broken signer reads as one line, not thousands.
+ */
+function signatureProblems(attempts: readonly ReceivedAttempt[]): string[] {
+  const failures = new Map<string, ReceivedAttempt[]>();
+  const add = (kind: string, attempt: ReceivedAttempt) => failures.set(kind, [...(failures.get(kind) ?? []), attempt]);
+  for (const attempt of attempts) {
+    if (attempt.signature !== 'verified') add(`refused by the verifier (${attempt.signature})`, attempt);
+    if (attempt.webhook.id !== attempt.eventId) add('webhook-id is not the event id', attempt);
+    const lagMs = attempt.arrivedAtMs - Number(attempt.webhook.timestamp) * 1000;
+    // The timestamp is floored to the second: up to 1 s below the send, never after the arrival.
+    if (!(lagMs >= 0 && lagMs <= TIMESTAMP_LAG_MS + 1_000))
+      add(`webhook-timestamp not within ${TIMESTAMP_LAG_MS} ms before the arrival`, attempt);
+  }
+  return [...failures].map(
+    ([kind, list]) =>
+      `${list.length} of ${attempts.length} requests: signature ${kind}, e.g. ${JSON.stringify(
+        list.slice(0, EXAMPLES).map((attempt) => ({
+          eventId: attempt.eventId,
+          path: attempt.path,
+          arrivedAt: new Date(attempt.arrivedAtMs).toISOString(),
+          headers: attempt.webhook,
+          rawBody: attempt.rawBody,
+        })),
+      )}`,
+  );
+}
+
+/** An outbox row as the order check reads it. */
+interface OutboxEvent {
+  readonly id: number;
+  readonly event_id: string;
+  readonly type: string;
+  readonly order_id: number;
+}
+
+/**
+ * Per order, in outbox order (its ORDER_PAID, then its cancellations by outbox id), each event's first attempt
+ * must start after every earlier event's first 2xx answer ended: a cancellation is never sent before its order
+ * was delivered, nor before the order's earlier cancellations were. First attempts and first answers are the
+ * receiver's (one clock, the test process's), so a send caused by a recorded delivery always starts after the
+ * answer that delivered it. Returns the problems (one, with examples, when there are violations) and how many
+ * orders with cancellations were checked and held.
+ */
+function orderProblems(
+  rows: readonly OutboxEvent[],
+  attempts: readonly ReceivedAttempt[],
+): { problems: string[]; ordersWithCancellations: number; ordersInOrder: number } {
+  const firstStart = new Map<string, number>();
+  const firstOkEnd = new Map<string, number>();
+  for (const attempt of attempts) {
+    if (!attempt.eventId) continue;
+    firstStart.set(attempt.eventId, Math.min(firstStart.get(attempt.eventId) ?? Infinity, attempt.startedAt));
+    if (attempt.outcome === 'answered' && attempt.status !== undefined && attempt.status < 300)
+      firstOkEnd.set(attempt.eventId, Math.min(firstOkEnd.get(attempt.eventId) ?? Infinity, attempt.endedAt!));
+  }
+  const byOrder = new Map<number, OutboxEvent[]>();
+  for (const row of rows) byOrder.set(row.order_id, [...(byOrder.get(row.order_id) ?? []), row]);
+  const violations: Record<string, unknown>[] = [];
+  let ordersWithCancellations = 0;
+  let ordersInOrder = 0;
+  for (const [orderId, events] of byOrder) {
+    if (events.length < 2) continue;
+    ordersWithCancellations++;
+    events.sort((x, y) => Number(x.type !== 'ORDER_PAID') - Number(y.type !== 'ORDER_PAID') || x.id - y.id);
+    let held = true;
+    for (let k = 1; k < events.length; k++) {
+      const later = events[k]!;
+      const startedAt = firstStart.get(later.event_id);
+      if (startedAt === undefined) continue;
+      // The first earlier event not yet answered 2xx when this one was sent names what it should have waited for.
+      const earlier = events
+        .slice(0, k)
+        .map((event) => ({ event, deliveredAt: firstOkEnd.get(event.event_id) }))
+        .find(({ deliveredAt }) => deliveredAt === undefined || deliveredAt >= startedAt);
+      if (!earlier) continue;
+      held = false;
+      violations.push({
+        orderId,
+        sent: { type: later.type, outboxId: later.id, eventId: later.event_id, firstAttemptStartedAt: at(startedAt) },
+        before: {
+          type: earlier.event.type,
+          outboxId: earlier.event.id,
+          eventId: earlier.event.event_id,
+          firstAttemptStartedAt: at(firstStart.get(earlier.event.event_id)),
+          first2xxEndedAt: at(earlier.deliveredAt),
+        },
+      });
+    }
+    if (held) ordersInOrder++;
+  }
+  const problems =
+    violations.length === 0
+      ? []
+      : [
+          `${violations.length} events first sent before an earlier event of their order was answered 2xx (${ordersWithCancellations - ordersInOrder} of ${ordersWithCancellations} orders with cancellations), e.g. ${JSON.stringify(violations.slice(0, EXAMPLES))}`,
+        ];
+  return { problems, ordersWithCancellations, ordersInOrder };
 }
 
 /**
@@ -330,11 +447,13 @@ export interface DeliveryCheck {
  * cancellations) has been answered 2xx by the receiver and is marked DELIVERED, polling every 200 ms, at most
  * `timeoutMs` (then `missing` says how many were not). Then checks what arrived: each event's own id in the body
  * and as the Idempotency-Key, on its type's path; for a paid order, the amounts of the order; for a cancellation,
- * the order's user and what its stored cancellation took and refunded.
+ * the order's user and what its stored cancellation took and refunded; every request's signature
+ * (`signatureProblems`); and each order's events first delivered in outbox order (`orderProblems`).
  */
 export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeoutMs: number): Promise<DeliveryCheck> {
   const startedAt = performance.now();
   type Row = {
+    id: number;
     event_id: string;
     type: string;
     order_id: number;
@@ -347,7 +466,7 @@ export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeout
   for (;;) {
     rows = await db
       .selectFrom('data_platform_outbox')
-      .select(['event_id', 'type', 'order_id', 'cancellation_id', 'status', 'attempts'])
+      .select(['id', 'event_id', 'type', 'order_id', 'cancellation_id', 'status', 'attempts'])
       .execute();
     const delivered = receiver.delivered();
     missing = rows.filter((row) => row.status !== 'DELIVERED' || !delivered.has(row.event_id));
@@ -434,6 +553,9 @@ export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeout
   }
   if (orders.length !== paidRows.length)
     problems.push(`${orders.length} orders but ${paidRows.length} ORDER_PAID outbox rows`);
+  problems.push(...signatureProblems(receiver.attempts));
+  const ordered = orderProblems(rows, receiver.attempts);
+  problems.push(...ordered.problems);
   const counts = [...perEvent.values()];
   return {
     events: rows.length,
@@ -448,8 +570,78 @@ export async function waitForDeliveries(db: Db, receiver: FaultReceiver, timeout
     missing: missing.length,
     missingCancellations: missing.filter((row) => row.type === 'ORDER_CANCELLED').length,
     missingExamples: missing.slice(0, 5),
+    signaturesVerified: receiver.attempts.filter((attempt) => attempt.signature === 'verified').length,
+    ordersWithCancellations: ordered.ordersWithCancellations,
+    ordersInOrder: ordered.ordersInOrder,
     problems,
   };
+}
+
+export interface RetryAfterCheck {
+  /** Answers the receiver gave with a Retry-After. */
+  readonly throttled: number;
+  /** Distinct events among them. */
+  readonly throttledEvents: number;
+  /** From each such answer's end to the start of the event's next attempt, in ms. */
+  readonly gapsMs: number[];
+  /** Throttled answers whose event came again sooner than asked, or never again, with examples. */
+  readonly problems: string[];
+}
+
+/**
+ * Every answer with `Retry-After: <seconds>` must be heeded: that event's next attempt starts no sooner than
+ * that many seconds (or `capMs`, the service's backoff cap, when that is less) after the answer ended, with no
+ * tolerance below it; and there is a next attempt, since nothing is lost to throttling. Times are the receiver's.
+ */
+export function retryAfterCheck(attempts: readonly ReceivedAttempt[], capMs: number): RetryAfterCheck {
+  const byEvent = new Map<string, ReceivedAttempt[]>();
+  for (const attempt of attempts)
+    if (attempt.eventId) byEvent.set(attempt.eventId, [...(byEvent.get(attempt.eventId) ?? []), attempt]);
+  const gapsMs: number[] = [];
+  const early: Record<string, unknown>[] = [];
+  const never: string[] = [];
+  let throttled = 0;
+  let throttledEvents = 0;
+  for (const [eventId, list] of byEvent) {
+    list.sort((x, y) => x.startedAt - y.startedAt);
+    let any = false;
+    list.forEach((attempt, i) => {
+      if (attempt.outcome !== 'answered' || attempt.retryAfter === undefined) return;
+      throttled++;
+      any = true;
+      const next = list[i + 1];
+      if (!next) {
+        never.push(eventId);
+        return;
+      }
+      const askedMs = Math.min(Number(attempt.retryAfter) * 1000, capMs);
+      const gapMs = next.startedAt - attempt.endedAt!;
+      gapsMs.push(gapMs);
+      if (gapMs < askedMs)
+        early.push({
+          eventId,
+          status: attempt.status,
+          retryAfter: attempt.retryAfter,
+          answeredAt: at(attempt.endedAt),
+          nextStartedAt: at(next.startedAt),
+          gap: at(gapMs),
+        });
+    });
+    if (any) throttledEvents++;
+  }
+  const problems: string[] = [];
+  if (early.length > 0) {
+    // One example per event, so that one eagerly retried event does not fill them all.
+    const examples = [...new Map(early.map((example) => [example.eventId, example])).values()];
+    problems.push(
+      `${early.length} of ${gapsMs.length} throttled attempts were followed sooner than their Retry-After, e.g. ${JSON.stringify(examples.slice(0, EXAMPLES))}`,
+    );
+  }
+  if (never.length > 0)
+    problems.push(
+      `${never.length} throttled answers were the last attempt of their event, e.g. ${never.slice(0, EXAMPLES).join(', ')}`,
+    );
+  return { throttled, throttledEvents, gapsMs, problems };
 }
 
 export function percentile(values: number[], p: number): number {

@@ -19,7 +19,8 @@ export interface LoggedError {
  * loopback port (clients keep their origin across restarts). Its log goes to a ring buffer, not to the
  * test output; errors it logs are kept apart, and the tail is printed when a start fails. It signs with the
  * test process's shared key and creates its administrator (SERVICE_AUTH_ENV, under `env`), so instances on
- * one database, and one instance across restarts, accept the same tokens.
+ * one database, and one instance across restarts, accept the same tokens; and it signs its deliveries with
+ * TEST_DATA_PLATFORM_SECRET (SERVICE_AUTH_ENV too), which FaultReceiver verifies every request with.
  */
 export class ServiceInstance {
   readonly log: string[] = [];

@@ -142,7 +142,7 @@ describe('OutboxRelay against PostgreSQL and an HTTP data platform', () => {
     expect(errors).toEqual([]);
   });
 
-  it('delivers paid orders to /orders and their cancellations to /orders/cancellations, retrying each on its own', async () => {
+  it('delivers paid orders to /orders and their cancellations to /orders/cancellations, retrying each on its own, and each order’s events in the order they happened', async () => {
     const receiver = await startReceiver();
     const paid = await insertOutboxRows(database.db, 3);
     const cancelled = [
@@ -174,6 +174,18 @@ describe('OutboxRelay against PostgreSQL and an HTTP data platform', () => {
       expect(JSON.parse(last.body)).toEqual({ eventId: row.eventId, ...row.event.body });
       expect(last.headers['idempotency-key']).toBe(row.eventId);
     }
+    // An order's event is first sent once the one before it is delivered, so its requests arrive in that order.
+    const arrivalsOf = (rows: { eventId: string }[]) =>
+      receiver.requests.map(eventIdOf).filter((eventId) => rows.some((row) => row.eventId === eventId));
+    const [first, second, third] = cancelled.map((row) => row.eventId);
+    expect(arrivalsOf([paid[0]!, cancelled[0]!, cancelled[1]!])).toEqual([
+      paid[0]!.eventId,
+      first,
+      first,
+      second,
+      second,
+    ]);
+    expect(arrivalsOf([paid[2]!, cancelled[2]!])).toEqual([paid[2]!.eventId, third, third]);
     const { rows } = await sql<{ type: string; attempts: number; last_error: string | null }>`
       SELECT type, attempts, last_error FROM data_platform_outbox
       WHERE event_id = ANY(${eventIds}::uuid[]) ORDER BY id`.execute(database.db);

@@ -8,6 +8,10 @@ import type { OrderCancelledEvent, OrderPaidEvent } from '../../../src/domain/or
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 import { insertCancellationRow, insertOutboxRows, outboxState } from './outbox-rows.js';
 
+/** An attempt as the relay reports it: a 200 in 12 ms, or a failure with its error. */
+const DELIVERED_REPORT = { httpStatus: 200, durationMs: 12, error: null };
+const failedWith = (error: string) => ({ httpStatus: 500, durationMs: 12, error });
+
 const database = useTestDatabase({ poolSize: 20 });
 const LEASE_MS = 30_000;
 /** `ms` from now by this process's clock: the rows' due times, which the store compares with the database's now(). */
@@ -128,14 +132,18 @@ describe('PgDeliveryStore claiming', () => {
     expect(claimed!.eventId).not.toBe(existing!.eventId);
   });
 
-  it('hands out an ORDER_CANCELLED row as its type and body, apart from its order’s paid event', async () => {
+  it('hands out an ORDER_CANCELLED row as its type and body, once its order’s paid event is delivered', async () => {
     const [paid] = await insertOutboxRows(database.db, 1, fromNow(-5_000));
     const cancelled = await insertCancellationRow(database.db, paid!, { dueAt: fromNow(-1_000) });
 
-    const claimed = await store.claimDue(10, LEASE_MS);
-
-    expect(claimed).toEqual([
+    // Due as both are, the cancellation waits while its order's paid event is undelivered.
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([
       { eventId: paid!.eventId, event: paid!.event, attempt: 1 },
+    ]);
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([]);
+    await store.markDelivered(paid!.eventId, DELIVERED_REPORT);
+
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([
       { eventId: cancelled.eventId, event: cancelled.event, attempt: 1 },
     ]);
     expect(cancelled.event).toMatchObject({ type: 'ORDER_CANCELLED', body: { orderId: paid!.orderId } });
@@ -155,6 +163,9 @@ describe('PgDeliveryStore claiming', () => {
       cancelledAt: new Date().toISOString(),
     };
     await new PgOutbox(database.db).add({ type: 'ORDER_CANCELLED', body: event }, cancellationId);
+    // Its order's paid event, not yet due, holds it until it is delivered.
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([]);
+    await store.markDelivered(paid!.eventId, DELIVERED_REPORT);
 
     const [claimed] = await store.claimDue(10, LEASE_MS);
 
@@ -197,7 +208,7 @@ describe('PgDeliveryStore outcomes', () => {
 
     const retryInMs = 300;
     const failure = await bracketed(
-      () => store.recordFailure(eventId, 1, { status: 'PENDING', retryInMs }, 'POST /orders answered 500'),
+      () => store.recordFailure(eventId, 1, { status: 'PENDING', retryInMs }, failedWith('POST /orders answered 500')),
       retryInMs,
     );
     expect(await outboxState(database.db, eventId)).toEqual({
@@ -208,7 +219,7 @@ describe('PgDeliveryStore outcomes', () => {
       deliveredAt: null,
     });
 
-    await store.recordFailure(eventId, 2, { status: 'FAILED' }, 'from an attempt that was never claimed');
+    await store.recordFailure(eventId, 2, { status: 'FAILED' }, failedWith('from an attempt that was never claimed'));
     expect(await outboxState(database.db, eventId)).toMatchObject({
       status: 'PENDING',
       lastError: 'POST /orders answered 500',
@@ -217,7 +228,7 @@ describe('PgDeliveryStore outcomes', () => {
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([]);
     await sleep(Math.max(0, failure.to.getTime() - (await dbNow()).getTime()) + 50);
     await expect(store.claimDue(10, LEASE_MS)).resolves.toMatchObject([{ eventId, attempt: 2 }]);
-    await store.recordFailure(eventId, 2, { status: 'FAILED' }, 'timed out');
+    await store.recordFailure(eventId, 2, { status: 'FAILED' }, failedWith('timed out'));
     expect(await outboxState(database.db, eventId)).toMatchObject({
       status: 'FAILED',
       attempts: 2,
@@ -232,12 +243,12 @@ describe('PgDeliveryStore outcomes', () => {
     const [row] = await insertOutboxRows(database.db, 1, fromNow(-1_000));
     const eventId = row!.eventId;
     await store.claimDue(10, LEASE_MS);
-    await store.recordFailure(eventId, 1, { status: 'FAILED' }, 'answered 502');
+    await store.recordFailure(eventId, 1, { status: 'FAILED' }, failedWith('answered 502'));
 
-    const delivered = await bracketed(() => store.markDelivered(eventId));
+    const delivered = await bracketed(() => store.markDelivered(eventId, DELIVERED_REPORT));
     await sleep(5);
-    await store.markDelivered(eventId);
-    await store.recordFailure(eventId, 1, { status: 'PENDING', retryInMs: 1_000 }, 'late failure');
+    await store.markDelivered(eventId, DELIVERED_REPORT);
+    await store.recordFailure(eventId, 1, { status: 'PENDING', retryInMs: 1_000 }, failedWith('late failure'));
 
     expect(await outboxState(database.db, eventId)).toMatchObject({
       status: 'DELIVERED',
@@ -249,8 +260,8 @@ describe('PgDeliveryStore outcomes', () => {
   it('resets a FAILED or PENDING delivery for retry, returns a DELIVERED one unchanged, and knows no unknown id', async () => {
     const [parked, pending, done] = await insertOutboxRows(database.db, 3, fromNow(-1_000));
     await store.claimDue(10, LEASE_MS);
-    await store.recordFailure(parked!.eventId, 1, { status: 'FAILED' }, 'down');
-    await store.markDelivered(done!.eventId);
+    await store.recordFailure(parked!.eventId, 1, { status: 'FAILED' }, failedWith('down'));
+    await store.markDelivered(done!.eventId, DELIVERED_REPORT);
     const { deliveredAt } = await outboxState(database.db, done!.eventId);
 
     const reset = await bracketed(() => store.resetForRetry(parked!.eventId.toUpperCase()));
@@ -284,9 +295,9 @@ describe('PgDeliveryStore listing', () => {
   it('lists by outbox id a page at a time, filtered by status, with nextAttemptAt only while PENDING', async () => {
     const rows = await insertOutboxRows(database.db, 5, fromNow(-1_000));
     const claim = await bracketed(() => store.claimDue(10, LEASE_MS), LEASE_MS);
-    await store.markDelivered(rows[0]!.eventId);
-    await store.recordFailure(rows[1]!.eventId, 1, { status: 'FAILED' }, 'answered 500');
-    await store.markDelivered(rows[3]!.eventId);
+    await store.markDelivered(rows[0]!.eventId, DELIVERED_REPORT);
+    await store.recordFailure(rows[1]!.eventId, 1, { status: 'FAILED' }, failedWith('answered 500'));
+    await store.markDelivered(rows[3]!.eventId, DELIVERED_REPORT);
 
     const first = await store.list({}, { limit: 2 });
     const second = await store.list({}, { limit: 2, after: first.nextAfter! });
@@ -310,6 +321,7 @@ describe('PgDeliveryStore listing', () => {
         nextAttemptAt: null,
         deliveredAt: expect.any(Date),
         createdAt: expect.any(Date),
+        waitingFor: null,
       },
       {
         id: rows[1]!.id,
@@ -322,6 +334,7 @@ describe('PgDeliveryStore listing', () => {
         nextAttemptAt: null,
         deliveredAt: null,
         createdAt: expect.any(Date),
+        waitingFor: null,
       },
     ]);
     const delivered = await store.list({ status: 'DELIVERED' }, { limit: 1 });
@@ -345,8 +358,17 @@ describe('PgDeliveryStore with cancellations', () => {
     const [paid, other] = await insertOutboxRows(database.db, 2, fromNow(-1_000));
     const cancelled = await insertCancellationRow(database.db, paid!, { dueAt: fromNow(-1_000) });
     await store.claimDue(10, LEASE_MS);
-    await store.markDelivered(paid!.eventId);
-    await store.recordFailure(cancelled.eventId, 1, { status: 'FAILED' }, 'POST /orders/cancellations answered 500');
+    await store.markDelivered(paid!.eventId, DELIVERED_REPORT);
+    // Claimed only now that its order's paid event is delivered.
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([
+      { eventId: cancelled.eventId, event: cancelled.event, attempt: 1 },
+    ]);
+    await store.recordFailure(
+      cancelled.eventId,
+      1,
+      { status: 'FAILED' },
+      failedWith('POST /orders/cancellations answered 500'),
+    );
 
     expect(await outboxState(database.db, paid!.eventId)).toMatchObject({ status: 'DELIVERED' });
     expect(await outboxState(database.db, cancelled.eventId)).toMatchObject({
@@ -372,11 +394,11 @@ describe('PgDeliveryStore with cancellations', () => {
       status: 'PENDING',
       attempts: 0,
     });
-    await store.markDelivered(other!.eventId);
+    await store.markDelivered(other!.eventId, DELIVERED_REPORT);
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([
       { eventId: cancelled.eventId, event: cancelled.event, attempt: 1 },
     ]);
-    await store.markDelivered(cancelled.eventId);
+    await store.markDelivered(cancelled.eventId, DELIVERED_REPORT);
     expect(await outboxState(database.db, cancelled.eventId)).toMatchObject({ status: 'DELIVERED' });
   });
 });

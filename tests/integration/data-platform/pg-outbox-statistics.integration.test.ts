@@ -29,8 +29,8 @@ describe('PgOutboxStatistics', () => {
   it('counts PENDING and FAILED events and ages the oldest of each by the database clock; 0 when none', async () => {
     const statistics = new PgOutboxStatistics(database.db);
     expect(await statistics.backlog()).toEqual([
-      { status: 'PENDING', events: 0, oldestAgeSeconds: 0 },
-      { status: 'FAILED', events: 0, oldestAgeSeconds: 0 },
+      { status: 'PENDING', events: 0, oldestAgeSeconds: 0, heldBack: 0 },
+      { status: 'FAILED', events: 0, oldestAgeSeconds: 0, heldBack: 0 },
     ]);
 
     const [old, recent, parked, delivered] = await insertOutboxRows(database.db, 4);
@@ -50,6 +50,29 @@ describe('PgOutboxStatistics', () => {
     expect(failed).toMatchObject({ status: 'FAILED', events: 1 });
     expect(failed!.oldestAgeSeconds).toBeGreaterThanOrEqual(7_200);
     expect(failed!.oldestAgeSeconds).toBeLessThan(7_260);
+  });
+
+  it('counts the PENDING events an undelivered earlier event of their order holds back', async () => {
+    const statistics = new PgOutboxStatistics(database.db);
+    const before = (await statistics.backlog())[0]!.heldBack;
+    const [parked] = await insertOutboxRows(database.db, 1);
+    const orderId = (
+      await sql<{ order_id: number }>`SELECT order_id FROM data_platform_outbox WHERE id = ${parked!.id}`.execute(
+        database.db,
+      )
+    ).rows[0]!.order_id;
+    await sql`UPDATE data_platform_outbox SET status = 'FAILED' WHERE id = ${parked!.id}`.execute(database.db);
+    // Two cancellations of that order, both waiting on its parked paid event.
+    await sql`
+      WITH cancelled AS (
+        INSERT INTO order_cancellations (order_id, refund_amount, created_at)
+        SELECT ${orderId}, 0, now() FROM generate_series(1, 2) RETURNING id)
+      INSERT INTO data_platform_outbox (type, order_id, cancellation_id, payload, next_attempt_at, created_at)
+      SELECT 'ORDER_CANCELLED', ${orderId}, id, '{}'::jsonb, now(), now() FROM cancelled`.execute(database.db);
+
+    const [pending, failed] = await statistics.backlog();
+    expect(pending!.heldBack - before).toBe(2);
+    expect(failed!.heldBack).toBe(0);
   });
 
   describe('on a long delivered history', () => {

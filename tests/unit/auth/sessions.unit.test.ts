@@ -4,13 +4,8 @@ import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { TOKEN_VERSION_MAX_AGE_MS } from '../../../src/application/auth/token-versions.js';
 import { type Actor, SYSTEM } from '../../../src/application/shared/actor.js';
-import {
-  type AuthOptions,
-  appDependencies,
-  createContainer,
-  ensureAdmin,
-  startKeyPurge,
-} from '../../../src/container.js';
+import { type AuthOptions, appDependencies, createContainer, ensureAdmin } from '../../../src/container.js';
+import { startKeyPurge } from '../../../src/key-purge.js';
 import {
   EmailTakenError,
   InvalidCredentialsError,

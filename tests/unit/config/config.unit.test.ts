@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       DATA_PLATFORM_BACKOFF_BASE_MS: 1_000,
       DATA_PLATFORM_BACKOFF_CAP_MS: 60_000,
       DATA_PLATFORM_CONCURRENCY: 8,
+      DATA_PLATFORM_PREVIOUS_SECRETS: [],
       SHUTDOWN_TIMEOUT_MS: 10_000,
       HTTP_REQUEST_TIMEOUT_MS: 30_000,
       HTTP_CONNECTION_TIMEOUT_MS: 75_000,
@@ -175,6 +176,40 @@ describe('the limits per client address', () => {
       'TRUST_PROXY="10.0.0.7, 10.0.0.0/33, lb.internal, 300.1.1.1": must be a hop count or a comma-separated ' +
         'list of proxy addresses or CIDRs; not one: 10.0.0.0/33, lb.internal, 300.1.1.1',
     ]);
+  });
+});
+
+describe('the data platform secrets', () => {
+  const secret = (bytes: number, fill: number) => `whsec_${Buffer.alloc(bytes, fill).toString('base64')}`;
+  const current = secret(32, 0xa1);
+  const previous = [secret(24, 0xb2), secret(64, 0xc3)];
+
+  it('takes DATA_PLATFORM_SECRET as whsec_ and the base64 of 24 to 64 bytes, unset by default', () => {
+    expect(loadConfig({}).DATA_PLATFORM_SECRET).toBeUndefined();
+    expect(loadConfig({ DATA_PLATFORM_SECRET: current }).DATA_PLATFORM_SECRET).toBe(current);
+  });
+
+  it('takes DATA_PLATFORM_PREVIOUS_SECRETS as a comma-separated list, trimmed, empty entries dropped', () => {
+    expect(loadConfig({}).DATA_PLATFORM_PREVIOUS_SECRETS).toEqual([]);
+    expect(
+      loadConfig({ DATA_PLATFORM_PREVIOUS_SECRETS: ` ${previous[0]} ,${previous[1]}, ` })
+        .DATA_PLATFORM_PREVIOUS_SECRETS,
+    ).toEqual(previous);
+  });
+
+  it('refuses a malformed secret, saying what one looks like without printing what it got', () => {
+    const wrong = ['whsec_hunter2hunter2', 'hunter2' + current.slice(6), secret(16, 0xd4), secret(65, 0xe5)];
+    for (const bad of wrong) {
+      const problems = problemsOf({ DATA_PLATFORM_SECRET: bad });
+      expect(problems, bad).toEqual([
+        'DATA_PLATFORM_SECRET=<redacted>: must be whsec_ followed by the base64 of 24 to 64 random bytes; ' +
+          'make one with: echo "whsec_$(openssl rand -base64 32)"',
+      ]);
+    }
+    const problems = problemsOf({ DATA_PLATFORM_PREVIOUS_SECRETS: `${previous[0]}, whsec_hunter2hunter2` });
+    expect(problems).toEqual([expect.stringMatching(/^DATA_PLATFORM_PREVIOUS_SECRETS\.1=<redacted>: must be whsec_/)]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+    expect(problems.join('\n')).not.toContain(previous[0]!.slice(6));
   });
 });
 

@@ -1,8 +1,14 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { DeliverDueEvents } from '../../../src/application/data-platform/deliver-due-events.js';
 import { ListDeliveries } from '../../../src/application/data-platform/list-deliveries.js';
 import { RetryDelivery } from '../../../src/application/data-platform/retry-delivery.js';
-import type { DataPlatformClient } from '../../../src/application/ports/data-platform.js';
+import {
+  type DataPlatformClient,
+  DeliveryFailure,
+  type DeliveryReceipt,
+} from '../../../src/application/ports/data-platform.js';
+import type { DeliveryOutcome } from '../../../src/application/ports/delivery-outcomes.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { LoggingDataPlatformClient } from '../../../src/adapters/data-platform/logging-data-platform-client.js';
 import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
@@ -173,32 +179,44 @@ describe('DeliverDueEvents', () => {
 });
 
 describe('DeliverDueEvents with cancellations', () => {
-  it('sends a cancellation with its type and body, on its own event id, beside its order’s paid event', async () => {
+  it('sends a cancellation with its type and body, on its own event id, once its order’s paid event is delivered', async () => {
     const { platform, store, deliverDueEvents } = await relayWith([10, cancelled(10)]);
+    const [paidId, cancelledId] = store.all().map((delivery) => delivery.eventId);
 
-    await expect(deliverDueEvents.execute()).resolves.toBe(2);
+    // An order's events go out in the order they happened: the cancellation waits on the paid event.
+    expect(store.all().map(({ status, waitingFor }) => ({ status, waitingFor }))).toEqual([
+      { status: 'PENDING', waitingFor: null },
+      { status: 'PENDING', waitingFor: paidId },
+    ]);
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+    expect(store.all().map(({ status, waitingFor }) => ({ status, waitingFor }))).toEqual([
+      { status: 'DELIVERED', waitingFor: null },
+      { status: 'PENDING', waitingFor: null },
+    ]);
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
 
-    const [paidDelivery, cancelledDelivery] = store.all();
     expect(store.all().map(({ type, orderId, status }) => ({ type, orderId, status }))).toEqual([
       { type: 'ORDER_PAID', orderId: 10, status: 'DELIVERED' },
       { type: 'ORDER_CANCELLED', orderId: 10, status: 'DELIVERED' },
     ]);
-    expect(paidDelivery!.eventId).not.toBe(cancelledDelivery!.eventId);
+    expect(paidId).not.toBe(cancelledId);
     expect(platform.accepted).toEqual([
-      { eventId: paidDelivery!.eventId, event: paid(10) },
-      { eventId: cancelledDelivery!.eventId, event: cancelled(10) },
+      { eventId: paidId, event: paid(10) },
+      { eventId: cancelledId, event: cancelled(10) },
     ]);
   });
 
-  it('retries a failing cancellation with backoff and the same event id, while its paid event is delivered', async () => {
+  it('retries a failing cancellation with backoff and the same event id, once its paid event is delivered', async () => {
     const { clock, platform, store, deliverDueEvents } = await relayWith([10, cancelled(10)]);
     platform.failFirst(cancelled(10), 2);
     const cancellation = () => store.all().find((delivery) => delivery.type === 'ORDER_CANCELLED')!;
     const start = clock.now().getTime();
 
-    await expect(deliverDueEvents.execute()).resolves.toBe(2);
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
     expect(store.all().map((delivery) => delivery.status)).toEqual(['DELIVERED', 'PENDING']);
-    expect(cancellation()).toMatchObject({ attempts: 1, nextAttemptAt: new Date(start + 1_000) });
+    expect(cancellation()).toMatchObject({ attempts: 0, waitingFor: null });
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+    expect(cancellation()).toMatchObject({ status: 'PENDING', attempts: 1, nextAttemptAt: new Date(start + 1_000) });
     expect(cancellation().lastError).toMatch(/answered 503/);
 
     clock.advance(1_000);
@@ -231,6 +249,151 @@ describe('DeliverDueEvents with cancellations', () => {
     await expect(deliverDueEvents.execute()).resolves.toBe(1);
     expect(only()).toMatchObject({ status: 'DELIVERED', attempts: 1 });
     expect(platform.accepted).toEqual([{ eventId: only().eventId, event: cancelled(10) }]);
+  });
+});
+
+/**
+ * One paid event in the outbox, and a relay whose platform answers each send as `answer` says (a receipt,
+ * nothing, or a rejection); the outcomes it records are kept in `recorded`.
+ */
+async function relayAnswering(answer: () => Promise<DeliveryReceipt | void>) {
+  const clock = new ManualClock('2026-11-24T03:00:00.000Z');
+  const store = new InMemoryDeliveryStore(new InMemoryStore(), clock);
+  await store.add(paid(10));
+  const recorded: DeliveryOutcome[] = [];
+  const deliverDueEvents = new DeliverDueEvents(
+    store,
+    { deliver: answer },
+    { policy, random: () => 0.5, outcomes: { record: (outcome) => void recorded.push(outcome) } },
+  );
+  const only = () => store.all()[0]!;
+  const attemptsKept = async () => (await store.find(only().eventId))!.attempts;
+  return { clock, store, deliverDueEvents, recorded, only, attemptsKept, start: clock.now().getTime() };
+}
+
+const refusal = (status: number) => `POST http://platform.test/orders answered ${status}`;
+
+describe('DeliverDueEvents and what the platform answered', () => {
+  it('puts the next attempt no sooner than a 429’s Retry-After asks when that outlasts the backoff, and counts the attempt', async () => {
+    const { clock, deliverDueEvents, recorded, only, attemptsKept, start } = await relayAnswering(() =>
+      Promise.reject(new DeliveryFailure(refusal(429), 429, 3_000)),
+    );
+
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+
+    // The backoff after a first failure is 1 s; the platform asked for 3 s, and gets them.
+    expect(only()).toMatchObject({
+      status: 'PENDING',
+      attempts: 1,
+      lastError: refusal(429),
+      nextAttemptAt: new Date(start + 3_000),
+    });
+    expect(recorded).toEqual(['RETRY_SCHEDULED']);
+    await expect(attemptsKept()).resolves.toEqual([
+      {
+        attemptedAt: expect.any(Date),
+        outcome: 'FAILED',
+        httpStatus: 429,
+        durationMs: expect.any(Number),
+        error: refusal(429),
+      },
+    ]);
+    clock.advance(2_999);
+    await expect(deliverDueEvents.execute()).resolves.toBe(0);
+    clock.advance(1);
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+    // Attempt 2's backoff (2 s) is still shorter than what was asked.
+    expect(only()).toMatchObject({ status: 'PENDING', attempts: 2, nextAttemptAt: new Date(start + 6_000) });
+    await expect(attemptsKept()).resolves.toMatchObject([{ httpStatus: 429 }, { httpStatus: 429 }]);
+  });
+
+  it('caps a Retry-After longer than the backoff cap at the cap', async () => {
+    const { clock, deliverDueEvents, only, start } = await relayAnswering(() =>
+      Promise.reject(new DeliveryFailure(refusal(429), 429, 3_600_000)),
+    );
+
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+
+    expect(only()).toMatchObject({ status: 'PENDING', attempts: 1, nextAttemptAt: new Date(start + policy.capMs) });
+    clock.advance(policy.capMs - 1);
+    await expect(deliverDueEvents.execute()).resolves.toBe(0);
+    clock.advance(1);
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+  });
+
+  it('retries a 503 without Retry-After after the plain backoff, keeping its status', async () => {
+    const { deliverDueEvents, recorded, only, attemptsKept, start } = await relayAnswering(() =>
+      Promise.reject(new DeliveryFailure(refusal(503), 503)),
+    );
+
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+
+    expect(only()).toMatchObject({ status: 'PENDING', attempts: 1, nextAttemptAt: new Date(start + 1_000) });
+    expect(recorded).toEqual(['RETRY_SCHEDULED']);
+    await expect(attemptsKept()).resolves.toMatchObject([{ outcome: 'FAILED', httpStatus: 503, error: refusal(503) }]);
+  });
+
+  it('parks an event at maxAttempts however soon the platform asked to be tried again', async () => {
+    const { clock, deliverDueEvents, recorded, only } = await relayAnswering(() =>
+      Promise.reject(new DeliveryFailure(refusal(429), 429, 1)),
+    );
+
+    for (let round = 0; round < policy.maxAttempts; round++) {
+      await expect(deliverDueEvents.execute()).resolves.toBe(1);
+      clock.advance(policy.capMs);
+    }
+
+    expect(only()).toMatchObject({ status: 'FAILED', attempts: 3, nextAttemptAt: null, lastError: refusal(429) });
+    expect(recorded).toEqual(['RETRY_SCHEDULED', 'RETRY_SCHEDULED', 'PARKED']);
+  });
+
+  it('keeps the receipt’s status as the DELIVERED attempt’s', async () => {
+    const { deliverDueEvents, recorded, only, attemptsKept } = await relayAnswering(() =>
+      Promise.resolve({ httpStatus: 202 }),
+    );
+
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+
+    expect(only()).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+    expect(recorded).toEqual(['DELIVERED']);
+    await expect(attemptsKept()).resolves.toEqual([
+      {
+        attemptedAt: expect.any(Date),
+        outcome: 'DELIVERED',
+        httpStatus: 202,
+        durationMs: expect.any(Number),
+        error: null,
+      },
+    ]);
+  });
+
+  it('keeps no status for an error that is not the platform’s answer, nor for a client that resolves with none', async () => {
+    const answers = [() => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:9')), () => Promise.resolve()];
+    const { deliverDueEvents, clock, attemptsKept } = await relayAnswering(() => answers.shift()!());
+
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+    clock.advance(1_000);
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+
+    await expect(attemptsKept()).resolves.toMatchObject([
+      { outcome: 'FAILED', httpStatus: null, error: 'connect ECONNREFUSED 127.0.0.1:9' },
+      { outcome: 'DELIVERED', httpStatus: null, error: null },
+    ]);
+  });
+
+  it('measures how long each attempt took, and the store dates it that long before it was recorded', async () => {
+    const { clock, deliverDueEvents, attemptsKept } = await relayAnswering(async () => {
+      await sleep(40);
+      return { httpStatus: 200 };
+    });
+
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+
+    const [attempt] = await attemptsKept();
+    // A timer may fire a millisecond early by the monotonic clock; the bound above is only generous.
+    expect(attempt!.durationMs).toBeGreaterThanOrEqual(38);
+    expect(attempt!.durationMs).toBeLessThan(10_000);
+    expect(attempt!.attemptedAt).toEqual(new Date(clock.now().getTime() - attempt!.durationMs));
   });
 });
 
@@ -368,7 +531,9 @@ describe('ListDeliveries of both types', () => {
   it('shows each delivery’s type and filters by type, with status and pages alike', async () => {
     const { platform, deliverDueEvents, store } = await relayWith([10, cancelled(10), 11, cancelled(11), 12]);
     platform.failFirst(cancelled(11), 1);
-    await deliverDueEvents.execute();
+    // The first round sends the paid events; the cancellations, each waiting on its order's, the second.
+    await expect(deliverDueEvents.execute()).resolves.toBe(3);
+    await expect(deliverDueEvents.execute()).resolves.toBe(2);
     const list = new ListDeliveries(store);
 
     const all = await list.execute({ actor, page: { limit: 20 } });

@@ -73,6 +73,38 @@ describe('after a failed attempt', () => {
   });
 });
 
+describe('after a failed attempt the platform asked to be left alone for a while (Retry-After)', () => {
+  it('waits what the platform asked when that is longer than the backoff', () => {
+    expect(afterFailure(1, policy, 0.5, 3_000)).toEqual({ status: 'PENDING', retryInMs: 3_000 });
+    expect(afterFailure(2, policy, 0, 1_601)).toEqual({ status: 'PENDING', retryInMs: 1_601 });
+  });
+
+  it('keeps the backoff when that is the longer', () => {
+    expect(afterFailure(3, policy, 0.5, 3_000)).toEqual({ status: 'PENDING', retryInMs: 4_000 });
+    expect(afterFailure(2, policy, 0, 1_599)).toEqual({ status: 'PENDING', retryInMs: 1_600 });
+    expect(afterFailure(1, policy, 0.5, 0)).toEqual(afterFailure(1, policy, 0.5));
+    expect(afterFailure(1, policy, 0.5, undefined)).toEqual({ status: 'PENDING', retryInMs: 1_000 });
+  });
+
+  it('holds what the platform asks for to the cap, and leaves the jittered backoff as it is', () => {
+    expect(afterFailure(1, policy, 0.5, 3_600_000)).toEqual({ status: 'PENDING', retryInMs: 60_000 });
+    // Past the cap by its jitter, as every backoff may be, so that events failed together spread out.
+    expect(afterFailure(7, policy, 0.999_999, 65_000)).toEqual({
+      status: 'PENDING',
+      retryInMs: backoffMs(7, policy, 0.999_999),
+    });
+    expect(backoffMs(7, policy, 0.999_999)).toBeGreaterThan(60_000);
+    const fast = { baseMs: 10, capMs: 50, maxAttempts: 5 };
+    expect(afterFailure(1, fast, 0.5, 1_000)).toEqual({ status: 'PENDING', retryInMs: 50 });
+  });
+
+  it('parks FAILED once maxAttempts attempts have failed, whatever was asked', () => {
+    expect(afterFailure(10, policy, 0.5, 3_000)).toEqual({ status: 'FAILED' });
+    expect(afterFailure(10, policy, 0.5, 3_600_000)).toEqual({ status: 'FAILED' });
+    expect(afterFailure(2, { ...policy, maxAttempts: 2 }, 0.5, 1)).toEqual({ status: 'FAILED' });
+  });
+});
+
 describe('delivery state', () => {
   it('is enqueued due at once, with the type and order of its event, paid or cancelled alike', () => {
     const cancelled = Delivery.enqueue({
@@ -156,5 +188,27 @@ describe('delivery state', () => {
     });
     const done = pending.delivered(later(1));
     expect(done.retried(later(7))).toBe(done);
+  });
+
+  it('is redelivered by an operator whatever its status, DELIVERED too: due at once from zero attempts', () => {
+    const done = pending.claim(later(30_000)).delivered(later(1));
+    const parked = new Delivery({ ...pending, status: 'FAILED', attempts: 10, nextAttemptAt: null, lastError: 'down' });
+    for (const delivery of [done, parked, pending.claim(later(30_000))])
+      expect(delivery.redelivered(later(7))).toEqual(
+        new Delivery({
+          ...delivery,
+          status: 'PENDING',
+          attempts: 0,
+          lastError: null,
+          nextAttemptAt: later(7),
+          deliveredAt: null,
+        }),
+      );
+  });
+
+  it('waits on no earlier event unless its store says which', () => {
+    expect(pending.waitingFor).toBeNull();
+    const waiting = new Delivery({ ...pending, id: 2, waitingFor: pending.eventId });
+    expect(waiting.waitingFor).toBe(pending.eventId);
   });
 });

@@ -16,6 +16,8 @@ import type { DataPlatformEvent } from '../../../src/domain/data-platform/delive
 import type { OrderCancelledEvent, OrderPaidEvent } from '../../../src/domain/order/order.js';
 
 const actor = SYSTEM;
+/** An attempt as the relay reports it: a 200 in 5 ms. */
+const DELIVERED_REPORT = { httpStatus: 200, durationMs: 5, error: null };
 
 /** Orders placed through the in-memory unit of work, and a delivery store on the same store. */
 async function shop({ balance }: { balance: number }) {
@@ -118,12 +120,20 @@ describe('the in-memory outbox table', () => {
       { type: 'ORDER_CANCELLED', orderId: 10, status: 'PENDING' },
     ]);
     expect(new Set(deliveries.all().map((delivery) => delivery.eventId)).size).toBe(3);
-    const claimed = await deliveries.claimDue(10, 30_000);
-    expect(claimed.map((delivery) => delivery.event)).toEqual([
-      { type: 'ORDER_PAID', body: paidBody(10) },
-      { type: 'ORDER_CANCELLED', body: cancelledBody(10) },
-      { type: 'ORDER_CANCELLED', body: cancelledBody(10) },
+    // Each is handed out on its own, in the order written: the next only once the one before is delivered.
+    const claimedInTurn: { eventId: string; event: DataPlatformEvent }[][] = [];
+    for (let round = 0; round < 3; round++) {
+      const claimed = await deliveries.claimDue(10, 30_000);
+      claimedInTurn.push(claimed.map(({ eventId, event }) => ({ eventId, event })));
+      for (const { eventId } of claimed) await deliveries.markDelivered(eventId, DELIVERED_REPORT);
+    }
+    const [paidId, firstId, secondId] = store.state.outbox.map((row) => row.delivery.eventId);
+    expect(claimedInTurn).toEqual([
+      [{ eventId: paidId, event: { type: 'ORDER_PAID', body: paidBody(10) } }],
+      [{ eventId: firstId, event: { type: 'ORDER_CANCELLED', body: cancelledBody(10) } }],
+      [{ eventId: secondId, event: { type: 'ORDER_CANCELLED', body: cancelledBody(10) } }],
     ]);
+    await expect(deliveries.claimDue(10, 30_000)).resolves.toEqual([]);
   });
 
   it('refuses what the table refuses: a second ORDER_PAID of an order, one cancellation twice', async () => {

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeliverDueEvents } from '../../../src/application/data-platform/deliver-due-events.js';
+import { GetDelivery, RedeliverEvent } from '../../../src/application/data-platform/delivery-operations.js';
 import { ListDeliveries } from '../../../src/application/data-platform/list-deliveries.js';
 import { RetryDelivery } from '../../../src/application/data-platform/retry-delivery.js';
 import { installAccessControl } from '../../../src/adapters/http/auth.js';
@@ -46,6 +47,7 @@ interface DeliveryBody {
   lastError: string | null;
   nextAttemptAt: string | null;
   deliveredAt: string | null;
+  waitingFor: string | null;
 }
 
 let app: FastifyInstance;
@@ -86,6 +88,8 @@ beforeEach(async () => {
     prefix: '/api/v1',
     listDeliveries: new ListDeliveries(store),
     retryDelivery: new RetryDelivery(store),
+    getDelivery: new GetDelivery(store),
+    redeliverEvent: new RedeliverEvent(store),
   });
   await app.ready();
 });
@@ -116,6 +120,7 @@ describe('GET /admin/data-platform/deliveries', () => {
         lastError: null,
         nextAttemptAt: null,
         deliveredAt: '2026-11-24T03:00:00.000Z',
+        waitingFor: null,
       },
       {
         eventId: eventIdOf(2),
@@ -126,6 +131,7 @@ describe('GET /admin/data-platform/deliveries', () => {
         lastError: 'answered 503',
         nextAttemptAt: null,
         deliveredAt: null,
+        waitingFor: null,
       },
       {
         eventId: eventIdOf(3),
@@ -136,6 +142,7 @@ describe('GET /admin/data-platform/deliveries', () => {
         lastError: null,
         nextAttemptAt: '2026-11-24T03:00:00.000Z',
         deliveredAt: null,
+        waitingFor: null,
       },
     ]);
     expect(page.nextCursor).toEqual(expect.any(String));
@@ -153,6 +160,8 @@ describe('GET /admin/data-platform/deliveries', () => {
           lastError: null,
           nextAttemptAt: '2026-11-24T03:00:00.000Z',
           deliveredAt: null,
+          // Parked, its order's paid event holds it until an operator retries that.
+          waitingFor: eventIdOf(2),
         },
       ],
       nextCursor: null,
@@ -202,6 +211,7 @@ describe('POST /admin/data-platform/deliveries/{eventId}/retry', () => {
       lastError: 'answered 503',
       nextAttemptAt: '2026-11-24T03:00:05.000Z',
       deliveredAt: null,
+      waitingFor: null,
     });
   });
 
@@ -232,5 +242,73 @@ describe('POST /admin/data-platform/deliveries/{eventId}/retry', () => {
     const malformed = await retry('not-a-uuid');
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json()).toMatchObject({ code: 'INVALID_REQUEST', errors: [{ path: 'eventId' }] });
+  });
+});
+
+const detail = (eventId: string) =>
+  app.inject({ method: 'GET', url: `/api/v1/admin/data-platform/deliveries/${eventId}`, headers: headers() });
+const redeliver = (eventId: string) =>
+  app.inject({
+    method: 'POST',
+    url: `/api/v1/admin/data-platform/deliveries/${eventId}/redeliver`,
+    headers: headers(),
+  });
+
+describe('GET /admin/data-platform/deliveries/{eventId}', () => {
+  it('answers the delivery with the body it sends and its attempts, oldest first', async () => {
+    const response = await detail(eventIdOf(2));
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      eventId: eventIdOf(2),
+      type: 'ORDER_PAID',
+      orderId: 2,
+      status: 'FAILED',
+      attempts: [
+        {
+          attemptedAt: '2026-11-24T03:00:00.000Z',
+          outcome: 'FAILED',
+          httpStatus: null,
+          durationMs: expect.any(Number),
+          error: 'answered 503',
+        },
+      ],
+      lastError: 'answered 503',
+      nextAttemptAt: null,
+      deliveredAt: null,
+      waitingFor: null,
+      payload: { eventId: eventIdOf(2), ...paidEvent(2).body },
+    });
+  });
+
+  it('answers 404 DELIVERY_NOT_FOUND for an unknown event, 400 for one that is no UUID', async () => {
+    const unknown = await detail('00000000-0000-4000-8000-000000000000');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: 'DELIVERY_NOT_FOUND' });
+    expect((await detail('not-a-uuid')).statusCode).toBe(400);
+  });
+});
+
+describe('POST /admin/data-platform/deliveries/{eventId}/redeliver', () => {
+  it('sends a DELIVERED event again: 202, due now with its attempts reset, then delivered once more', async () => {
+    clock.advance(5_000);
+    const response = await redeliver(eventIdOf(1));
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toMatchObject({
+      eventId: eventIdOf(1),
+      status: 'PENDING',
+      attempts: 0,
+      nextAttemptAt: '2026-11-24T03:00:05.000Z',
+      deliveredAt: null,
+    });
+    const sent: string[] = [];
+    await new DeliverDueEvents(store, { deliver: async (eventId) => void sent.push(eventId) }).execute();
+    expect(sent).toContain(eventIdOf(1));
+    expect((await detail(eventIdOf(1))).json()).toMatchObject({ status: 'DELIVERED', attempts: [{}, {}] });
+  });
+
+  it('answers 404 DELIVERY_NOT_FOUND for an unknown event', async () => {
+    const response = await redeliver('00000000-0000-4000-8000-000000000000');
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({ code: 'DELIVERY_NOT_FOUND' });
   });
 });

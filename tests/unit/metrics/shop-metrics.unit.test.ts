@@ -3,8 +3,8 @@ import type { OutboxBacklog, OutboxStatistics } from '../../../src/application/p
 import { type ReplicaFigures, ShopMetrics } from '../../../src/adapters/prometheus/shop-metrics.js';
 
 const BACKLOG: OutboxBacklog[] = [
-  { status: 'PENDING', events: 3, oldestAgeSeconds: 12.5 },
-  { status: 'FAILED', events: 1, oldestAgeSeconds: 90 },
+  { status: 'PENDING', events: 3, oldestAgeSeconds: 12.5, heldBack: 2 },
+  { status: 'FAILED', events: 1, oldestAgeSeconds: 90, heldBack: 0 },
 ];
 
 /** Answers as `answer` says, counting its reads. */
@@ -29,6 +29,9 @@ describe('ShopMetrics', () => {
     const text = await metrics.scrape();
 
     expect(statistics.reads).toBe(1);
+    expect(line(text, 'shop_outbox_held_back_events{status="PENDING"}')).toBe(
+      'shop_outbox_held_back_events{status="PENDING"} 2',
+    );
     expect(line(text, 'shop_outbox_backlog_events{status="PENDING"}')).toBe(
       'shop_outbox_backlog_events{status="PENDING"} 3',
     );
