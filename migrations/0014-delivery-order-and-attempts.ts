@@ -6,6 +6,8 @@ import { type Kysely, sql } from 'kysely';
  * attempt is kept (its outcome, answer and duration), the last 20 of an event, for operators.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  // Bumped by each operator's retry or redelivery: an outcome of an attempt claimed before it is stale.
+  await sql`ALTER TABLE data_platform_outbox ADD COLUMN generation integer NOT NULL DEFAULT 0`.execute(db);
   await sql`
     CREATE INDEX data_platform_outbox_undelivered_by_order ON data_platform_outbox (order_id, id)
     WHERE status <> 'DELIVERED'`.execute(db);
@@ -29,4 +31,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TABLE data_platform_delivery_attempts`.execute(db);
   await sql`DROP INDEX data_platform_outbox_undelivered_by_order`.execute(db);
+  await sql`ALTER TABLE data_platform_outbox DROP COLUMN generation`.execute(db);
 }

@@ -67,18 +67,35 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
     return due.map((row) => {
       const claimed = new Delivery(row.delivery).claim(leaseUntil);
       row.delivery = { ...claimed };
-      return { eventId: claimed.eventId, event: structuredClone(row.event), attempt: claimed.attempts };
+      return {
+        eventId: claimed.eventId,
+        event: structuredClone(row.event),
+        attempt: claimed.attempts,
+        generation: row.generation ?? 0,
+      };
     });
   }
 
-  async markDelivered(eventId: string, report: AttemptReport): Promise<void> {
+  async markDelivered(eventId: string, report: AttemptReport, generation?: number): Promise<void> {
     this.keep(eventId, 'DELIVERED', report);
-    this.update(eventId, (delivery) => delivery.delivered(this.clock.now()));
+    if (this.isCurrent(eventId, generation)) this.update(eventId, (delivery) => delivery.delivered(this.clock.now()));
   }
 
-  async recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, report: AttemptReport): Promise<void> {
+  async recordFailure(
+    eventId: string,
+    attempt: number,
+    outcome: FailureOutcome,
+    report: AttemptReport,
+    generation?: number,
+  ): Promise<void> {
     this.keep(eventId, 'FAILED', report);
+    if (!this.isCurrent(eventId, generation)) return;
     this.update(eventId, (delivery) => delivery.failed(attempt, outcome, report.error ?? '', this.clock.now()));
+  }
+
+  /** No operator's step since the attempt of `generation` was claimed (no check without one). */
+  private isCurrent(eventId: string, generation: number | undefined): boolean {
+    return generation === undefined || (this.rowOf(eventId)?.generation ?? 0) === generation;
   }
 
   async find(eventId: string): Promise<DeliveryDetail | undefined> {
@@ -92,7 +109,14 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
   }
 
   async redeliver(eventId: string): Promise<Delivery | undefined> {
+    this.nextGeneration(eventId);
     return this.update(eventId, (delivery) => delivery.redelivered(this.clock.now()));
+  }
+
+  /** An operator's step: outcomes of attempts claimed before it are stale. */
+  private nextGeneration(eventId: string): void {
+    const row = this.rowOf(eventId);
+    if (row) row.generation = (row.generation ?? 0) + 1;
   }
 
   /** Attempt `report`, ending now, kept with its outcome: the latest KEPT_ATTEMPTS of the event remain. */
@@ -120,6 +144,7 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
   }
 
   async resetForRetry(eventId: string): Promise<Delivery | undefined> {
+    if (this.rowOf(eventId)?.delivery.status !== 'DELIVERED') this.nextGeneration(eventId);
     return this.update(eventId, (delivery) => delivery.retried(this.clock.now()));
   }
 

@@ -30,6 +30,8 @@ export interface OutboxRecord {
   delivery: DeliveryProps;
   /** Its attempts, the latest KEPT_ATTEMPTS, oldest first. */
   attempts?: DeliveryAttempt[];
+  /** Operator retries and redeliveries so far (0 when none). */
+  generation?: number;
 }
 
 export interface RefreshFamilyRecord {

@@ -55,6 +55,10 @@ const keptAttempt = (
                         WHERE older.outbox_id = target.id ORDER BY older.id DESC OFFSET ${KEPT_ATTEMPTS - 2} LIMIT 1)
   )`;
 
+/** The row is as the attempt was claimed: no operator's step since (no check without a generation). */
+const current = (generation: number | undefined) =>
+  generation === undefined ? sql`true` : sql`generation = ${generation}::integer`;
+
 const toDelivery = (row: Selectable<DataPlatformOutboxTable> & { waiting_for?: string | null }) =>
   new Delivery({
     id: row.id,
@@ -86,6 +90,7 @@ export class PgDeliveryStore implements DeliveryStore {
       type: DataPlatformEventType;
       payload: Record<string, unknown>;
       attempts: number;
+      generation: number;
     }>`
       WITH due AS MATERIALIZED (
         SELECT id FROM data_platform_outbox
@@ -102,23 +107,30 @@ export class PgDeliveryStore implements DeliveryStore {
       SET attempts = outbox.attempts + 1, next_attempt_at = ${inMs(leaseMs)}
       FROM due
       WHERE outbox.id = due.id
-      RETURNING outbox.event_id, outbox.type, outbox.payload, outbox.attempts`.execute(this.db);
+      RETURNING outbox.event_id, outbox.type, outbox.payload, outbox.attempts, outbox.generation`.execute(this.db);
     return rows.map((row) => ({
       eventId: row.event_id,
       event: eventOf(row.type, row.payload),
       attempt: row.attempts,
+      generation: row.generation,
     }));
   }
 
-  async markDelivered(eventId: string, report: AttemptReport): Promise<void> {
+  async markDelivered(eventId: string, report: AttemptReport, generation?: number): Promise<void> {
     if (!UUID.test(eventId)) return;
     await sql`
       WITH ${keptAttempt(eventId, 'DELIVERED', report)}
       UPDATE data_platform_outbox SET status = 'DELIVERED', delivered_at = now()
-      WHERE event_id = ${eventId}::uuid AND status <> 'DELIVERED'`.execute(this.db);
+      WHERE event_id = ${eventId}::uuid AND status <> 'DELIVERED' AND ${current(generation)}`.execute(this.db);
   }
 
-  async recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, report: AttemptReport): Promise<void> {
+  async recordFailure(
+    eventId: string,
+    attempt: number,
+    outcome: FailureOutcome,
+    report: AttemptReport,
+    generation?: number,
+  ): Promise<void> {
     if (!UUID.test(eventId)) return;
     const change =
       outcome.status === 'FAILED'
@@ -127,7 +139,9 @@ export class PgDeliveryStore implements DeliveryStore {
     await sql`
       WITH ${keptAttempt(eventId, 'FAILED', report)}
       UPDATE data_platform_outbox SET ${change}
-      WHERE event_id = ${eventId}::uuid AND status = 'PENDING' AND attempts = ${attempt}`.execute(this.db);
+      WHERE event_id = ${eventId}::uuid AND status = 'PENDING' AND attempts = ${attempt} AND ${current(generation)}`.execute(
+      this.db,
+    );
   }
 
   async list({ status, type }: DeliveryFilter, { limit, after }: PageRequest): Promise<Page<Delivery>> {
@@ -146,7 +160,12 @@ export class PgDeliveryStore implements DeliveryStore {
     if (!UUID.test(eventId)) return undefined;
     await this.db
       .updateTable('data_platform_outbox')
-      .set({ status: 'PENDING', attempts: 0, next_attempt_at: sql<Date>`now()` })
+      .set((eb) => ({
+        status: 'PENDING',
+        attempts: 0,
+        next_attempt_at: sql<Date>`now()`,
+        generation: eb('generation', '+', 1),
+      }))
       .where('event_id', '=', eventId)
       .where('status', '<>', 'DELIVERED')
       .execute();
@@ -196,7 +215,14 @@ export class PgDeliveryStore implements DeliveryStore {
     if (!UUID.test(eventId)) return undefined;
     await this.db
       .updateTable('data_platform_outbox')
-      .set({ status: 'PENDING', attempts: 0, last_error: null, next_attempt_at: sql<Date>`now()`, delivered_at: null })
+      .set((eb) => ({
+        status: 'PENDING',
+        attempts: 0,
+        last_error: null,
+        next_attempt_at: sql<Date>`now()`,
+        delivered_at: null,
+        generation: eb('generation', '+', 1),
+      }))
       .where('event_id', '=', eventId)
       .execute();
     return this.read(eventId);

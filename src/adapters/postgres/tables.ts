@@ -188,6 +188,8 @@ export interface DataPlatformOutboxTable {
   next_attempt_at: Date;
   delivered_at: Date | null;
   created_at: Date;
+  /** Operator retries and redeliveries so far. */
+  generation: ColumnType<number, never, number>;
 }
 
 export interface DataPlatformDeliveryAttemptsTable {

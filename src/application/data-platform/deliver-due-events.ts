@@ -24,6 +24,12 @@ export interface DeliverDueEventsOptions {
 
 const UNCOUNTED: DeliveryOutcomes = { record: () => undefined };
 
+/** The answer's status as kept: an HTTP status (100 to 599), or null for anything else a server may send. */
+const httpStatusOf = (failure: DeliveryFailure | undefined) => {
+  const status = failure?.httpStatus;
+  return status !== undefined && status !== null && status >= 100 && status <= 599 ? status : null;
+};
+
 /**
  * Delivers the outbox: claims what is due (a short transaction, committed), sends each claimed event after
  * that commit, and records each outcome as soon as its send has finished. Each event is sent on its own, with
@@ -130,7 +136,7 @@ export class DeliverDueEvents {
     this.inFlight.add(send);
   }
 
-  private async attempt({ eventId, event, attempt }: ClaimedDelivery): Promise<void> {
+  private async attempt({ eventId, event, attempt, generation }: ClaimedDelivery): Promise<void> {
     const started = performance.now();
     const answer = await this.client.deliver(eventId, event).then(
       (receipt) => ({ httpStatus: receipt?.httpStatus ?? null }),
@@ -138,14 +144,18 @@ export class DeliverDueEvents {
     );
     const durationMs = Math.round(performance.now() - started);
     if (!('error' in answer)) {
-      await this.deliveries.markDelivered(eventId, { httpStatus: answer.httpStatus, durationMs, error: null });
+      await this.deliveries.markDelivered(
+        eventId,
+        { httpStatus: answer.httpStatus, durationMs, error: null },
+        generation,
+      );
       return this.outcomes.record('DELIVERED');
     }
     const { error } = answer;
     const refused = error instanceof DeliveryFailure ? error : undefined;
     const outcome = afterFailure(attempt, this.policy, this.random(), refused?.retryAfterMs);
-    const report = { httpStatus: refused?.httpStatus ?? null, durationMs, error: describeFailure(error) };
-    await this.deliveries.recordFailure(eventId, attempt, outcome, report);
+    const report = { httpStatus: httpStatusOf(refused), durationMs, error: describeFailure(error) };
+    await this.deliveries.recordFailure(eventId, attempt, outcome, report, generation);
     this.outcomes.record(outcome.status === 'FAILED' ? 'PARKED' : 'RETRY_SCHEDULED');
   }
 }

@@ -62,13 +62,24 @@ export interface DeliveryStore {
    * claimers, in any number of processes, never get the same delivery.
    */
   claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
-  /** DELIVERED now, whatever happened to it meanwhile: the platform has it. The attempt is kept. */
-  markDelivered(eventId: string, report: AttemptReport): Promise<void>;
+  /**
+   * DELIVERED now, whatever happened to it meanwhile (the platform has it), unless an operator's retry or
+   * redelivery came after the attempt was claimed (`generation`, the claim's; unchecked when omitted): that
+   * one still goes out. The attempt is kept either way.
+   */
+  markDelivered(eventId: string, report: AttemptReport, generation?: number): Promise<void>;
   /**
    * Records attempt `attempt`'s failure; its status and schedule stay as they are when the delivery has moved
-   * on since that attempt was claimed. The attempt is kept either way.
+   * on since that attempt was claimed (another attempt, or an operator's step after `generation`, when
+   * given). The attempt is kept either way.
    */
-  recordFailure(eventId: string, attempt: number, outcome: FailureOutcome, report: AttemptReport): Promise<void>;
+  recordFailure(
+    eventId: string,
+    attempt: number,
+    outcome: FailureOutcome,
+    report: AttemptReport,
+    generation?: number,
+  ): Promise<void>;
   /** By outbox id ascending, each with what it waits on; the page key is that id. */
   list(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>>;
   /** One delivery with the body it sends and its last KEPT_ATTEMPTS attempts, oldest first. */

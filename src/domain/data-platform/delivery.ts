@@ -56,6 +56,11 @@ export interface ClaimedDelivery {
   readonly eventId: string;
   readonly event: DataPlatformEvent;
   readonly attempt: number;
+  /**
+   * How many operator retries and redeliveries the delivery had when it was claimed: an outcome reported
+   * with an older one is stale, and is kept as a record only.
+   */
+  readonly generation: number;
 }
 
 /**
@@ -96,9 +101,13 @@ export function afterFailure(attempt: number, policy: RetryPolicy, random: numbe
   return { status: 'PENDING', retryInMs };
 }
 
+/** Kept as spaces: a NUL in a platform's answer above all, which PostgreSQL's text refuses. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
 /** What is kept of an error: enough for an operator, never an unbounded column. */
 export function describeFailure(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = (error instanceof Error ? error.message : String(error)).replace(CONTROL_CHARACTERS, ' ');
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 }
 

@@ -121,10 +121,11 @@ const adapters = [
 
 const claimedIds = (claimed: ClaimedDelivery[]) => claimed.map((delivery) => delivery.eventId).sort();
 const idsOf = (...events: Written[]) => events.map((event) => event.eventId).sort();
-const claimOf = (written: Written, attempt = 1): ClaimedDelivery => ({
+const claimOf = (written: Written, attempt = 1, generation = 0): ClaimedDelivery => ({
   eventId: written.eventId,
   event: written.event,
   attempt,
+  generation,
 });
 
 const within = (from: Date, to: Date): unknown =>
@@ -225,7 +226,7 @@ describe.each(adapters)('DeliveryStore on $name: an order’s events in order', 
     expect((await waitingOf(store))[cancelled.eventId]).toBe(order.eventId);
 
     await expect(store.resetForRetry(order.eventId)).resolves.toMatchObject({ status: 'PENDING', attempts: 0 });
-    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([claimOf(order)]);
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([claimOf(order, 1, 1)]);
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([]);
     await store.markDelivered(order.eventId, DELIVERED);
 
@@ -365,7 +366,7 @@ describe.each(adapters)('DeliveryStore on $name: redelivery', ({ open }) => {
       delivery: { status: 'PENDING', attempts: 0, deliveredAt: null, waitingFor: null },
       payload: { eventId: order.eventId, ...order.event.body },
     });
-    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([claimOf(order)]);
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([claimOf(order, 1, 1)]);
     // Its earlier attempts stay on record beside the new ones.
     await store.markDelivered(order.eventId, DELIVERED);
     await expect(store.find(order.eventId)).resolves.toMatchObject({
@@ -407,11 +408,54 @@ describe.each(adapters)('DeliveryStore on $name: redelivery', ({ open }) => {
 
     // The second cancellation comes after the paid event, so it is sent after the paid event's new delivery.
     expect((await waitingOf(store))[second.eventId]).toBe(order.eventId);
-    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([claimOf(order)]);
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([claimOf(order, 1, 1)]);
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([]);
     await store.markDelivered(order.eventId, DELIVERED);
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([claimOf(second)]);
     await expect(store.find(first.eventId)).resolves.toMatchObject({ delivery: { status: 'DELIVERED' } });
+  });
+});
+
+describe.each(adapters)('DeliveryStore on $name: an outcome that comes back after an operator’s step', ({ open }) => {
+  it('keeps a redelivery when a success claimed before it comes back: the event goes out again', async () => {
+    const { store, paid } = await open();
+    const order = await paid();
+    const [before] = await store.claimDue(10, LEASE_MS);
+    await store.redeliver(order.eventId);
+
+    await store.markDelivered(order.eventId, DELIVERED, before!.generation);
+
+    await expect(store.find(order.eventId)).resolves.toMatchObject({
+      delivery: { status: 'PENDING', attempts: 0 },
+      attempts: [{ outcome: 'DELIVERED' }],
+    });
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([claimOf(order, 1, 1)]);
+  });
+
+  it('lets a failure claimed before a redelivery or a retry touch nothing but its record', async () => {
+    const { store, paid } = await open();
+    const order = await paid();
+    const [stale] = await store.claimDue(10, LEASE_MS);
+    await store.redeliver(order.eventId);
+    // The redelivery's own first attempt, in flight under its lease, with the same attempt number.
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([claimOf(order, 1, 1)]);
+
+    await store.recordFailure(
+      order.eventId,
+      stale!.attempt,
+      RETRY_AT_ONCE,
+      failed('timed out', null),
+      stale!.generation,
+    );
+
+    await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([]);
+    await expect(store.find(order.eventId)).resolves.toMatchObject({
+      delivery: { status: 'PENDING', attempts: 1, lastError: null },
+      attempts: [{ outcome: 'FAILED', error: 'timed out' }],
+    });
+    await store.resetForRetry(order.eventId);
+    await store.recordFailure(order.eventId, 1, { status: 'FAILED' }, failed('late', null), 1);
+    await expect(store.find(order.eventId)).resolves.toMatchObject({ delivery: { status: 'PENDING' } });
   });
 });
 

@@ -333,6 +333,19 @@ describe('DeliverDueEvents and what the platform answered', () => {
     await expect(attemptsKept()).resolves.toMatchObject([{ outcome: 'FAILED', httpStatus: 503, error: refusal(503) }]);
   });
 
+  it('keeps no status outside 100 to 599 that a broken server sent, and still schedules the retry', async () => {
+    const { deliverDueEvents, recorded, attemptsKept } = await relayAnswering(() =>
+      Promise.reject(new DeliveryFailure('answered 799', 799)),
+    );
+
+    await expect(deliverDueEvents.execute()).resolves.toBe(1);
+
+    expect(recorded).toEqual(['RETRY_SCHEDULED']);
+    await expect(attemptsKept()).resolves.toMatchObject([
+      { outcome: 'FAILED', httpStatus: null, error: 'answered 799' },
+    ]);
+  });
+
   it('parks an event at maxAttempts however soon the platform asked to be tried again', async () => {
     const { clock, deliverDueEvents, recorded, only } = await relayAnswering(() =>
       Promise.reject(new DeliveryFailure(refusal(429), 429, 1)),

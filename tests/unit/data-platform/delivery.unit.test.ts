@@ -105,6 +105,15 @@ describe('after a failed attempt the platform asked to be left alone for a while
   });
 });
 
+describe('describeFailure', () => {
+  it('keeps no control character, a NUL above all, which PostgreSQL refuses in text', () => {
+    expect(describeFailure(new Error('answered 500: bad\u0000body\u001b[31m\u007f'))).toBe(
+      'answered 500: bad body [31m ',
+    );
+    expect(describeFailure('line one\nline two\ttabbed')).toBe('line one\nline two\ttabbed');
+  });
+});
+
 describe('delivery state', () => {
   it('is enqueued due at once, with the type and order of its event, paid or cancelled alike', () => {
     const cancelled = Delivery.enqueue({
