@@ -13,10 +13,15 @@ import type { Db } from './database.js';
  * grows and is never counted. No ORDER BY id LIMIT 1 for the oldest: with a large backlog the planner walks the
  * primary key from the first id instead, through every delivered row. Ages are by the database's clock.
  */
-/** PENDING rows an undelivered earlier event of their order holds back (read through the index by order). */
-const heldBack = sql`count(*) FILTER (WHERE EXISTS (
-  SELECT FROM data_platform_outbox earlier
-  WHERE earlier.order_id = outbox.order_id AND earlier.id < outbox.id AND earlier.status <> 'DELIVERED'))`;
+/**
+ * PENDING rows an undelivered earlier event of their order holds back: every undelivered row but the first
+ * of its order, in one pass over the undelivered rows by order (the index on them), not a probe per row.
+ */
+const heldBack = sql`(
+  SELECT count(*) FROM (
+    SELECT status, row_number() OVER (PARTITION BY order_id ORDER BY id) AS place
+    FROM data_platform_outbox WHERE status <> 'DELIVERED') undelivered
+  WHERE status = 'PENDING' AND place > 1)`;
 
 export class PgOutboxStatistics implements OutboxStatistics {
   constructor(private readonly db: Db) {}
@@ -27,7 +32,7 @@ export class PgOutboxStatistics implements OutboxStatistics {
         SELECT ${sql.lit(status)} AS status, count(*) AS events,
           EXTRACT(EPOCH FROM now() - min(created_at)) AS oldest_age_seconds,
           ${status === 'PENDING' ? heldBack : sql`0`} AS held_back
-        FROM data_platform_outbox outbox WHERE status = ${sql.lit(status)}`,
+        FROM data_platform_outbox WHERE status = ${sql.lit(status)}`,
     );
     const { rows } = await sql<{
       status: BacklogStatus;
