@@ -232,6 +232,16 @@ const SAMPLES: Record<string, Sample> = {
     valid: () => ({ url: `/api/v1/admin/data-platform/deliveries/${fixture.eventId}/retry` }),
     invalid: () => ({ url: '/api/v1/admin/data-platform/deliveries/not-a-uuid/retry' }),
   },
+  'GET /api/v1/admin/data-platform/deliveries/:eventId': {
+    ok: 200,
+    valid: () => ({ url: `/api/v1/admin/data-platform/deliveries/${fixture.eventId}` }),
+    invalid: () => ({ url: '/api/v1/admin/data-platform/deliveries/not-a-uuid' }),
+  },
+  'POST /api/v1/admin/data-platform/deliveries/:eventId/redeliver': {
+    ok: 202,
+    valid: () => ({ url: `/api/v1/admin/data-platform/deliveries/${fixture.eventId}/redeliver` }),
+    invalid: () => ({ url: '/api/v1/admin/data-platform/deliveries/not-a-uuid/redeliver' }),
+  },
 };
 
 // ---------- the routes, the callers and the checks ----------
