@@ -157,18 +157,28 @@ export class PgDeliveryStore implements DeliveryStore {
   }
 
   async resetForRetry(eventId: string): Promise<Delivery | undefined> {
+    return this.dueAgain(eventId, { redelivery: false });
+  }
+
+  /**
+   * An operator's step: due now with its attempts reset, and a new generation, so an outcome of an attempt
+   * claimed before it changes nothing. A retry leaves a DELIVERED event as it is; a redelivery takes any,
+   * and clears what the last delivery left.
+   */
+  private async dueAgain(eventId: string, { redelivery }: { redelivery: boolean }): Promise<Delivery | undefined> {
     if (!UUID.test(eventId)) return undefined;
-    await this.db
+    let update = this.db
       .updateTable('data_platform_outbox')
       .set((eb) => ({
         status: 'PENDING',
         attempts: 0,
         next_attempt_at: sql<Date>`now()`,
         generation: eb('generation', '+', 1),
+        ...(redelivery ? { last_error: null, delivered_at: null } : {}),
       }))
-      .where('event_id', '=', eventId)
-      .where('status', '<>', 'DELIVERED')
-      .execute();
+      .where('event_id', '=', eventId);
+    if (!redelivery) update = update.where('status', '<>', 'DELIVERED');
+    await update.execute();
     return this.read(eventId);
   }
 
@@ -212,19 +222,6 @@ export class PgDeliveryStore implements DeliveryStore {
   }
 
   async redeliver(eventId: string): Promise<Delivery | undefined> {
-    if (!UUID.test(eventId)) return undefined;
-    await this.db
-      .updateTable('data_platform_outbox')
-      .set((eb) => ({
-        status: 'PENDING',
-        attempts: 0,
-        last_error: null,
-        next_attempt_at: sql<Date>`now()`,
-        delivered_at: null,
-        generation: eb('generation', '+', 1),
-      }))
-      .where('event_id', '=', eventId)
-      .execute();
-    return this.read(eventId);
+    return this.dueAgain(eventId, { redelivery: true });
   }
 }
