@@ -5,6 +5,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { newWebhookSecret } from '../src/adapters/data-platform/webhook-signer.js';
+import { TRACING_PRELOAD } from '../src/adapters/tracing/tracing-config.js';
 
 export interface RunningService {
   readonly origin: string;
@@ -57,7 +58,7 @@ export async function startService(
   const profile = process.env.BENCH_CPU_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`]
     : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', '--import', TRACING_PRELOAD, 'src/main.ts'], {
     env: {
       ...inherited,
       // Every client of the bench is 127.0.0.1, and the login scenario signs up and logs in thousands of

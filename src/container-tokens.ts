@@ -5,6 +5,8 @@ import type { PasswordHasher } from './application/ports/access-tokens.js';
 import type { Clock } from './application/ports/clock.js';
 import type { DataPlatformClient } from './application/ports/data-platform.js';
 
+type ClosableClient = DataPlatformClient & { close?(): Promise<void> };
+
 /** A port whose adapter comes from the chosen set (PostgreSQL's or the in-memory one), typed as the set has it. */
 type Port<K extends keyof PortAdapters> = InjectionToken<PortAdapters[K]>;
 
@@ -27,7 +29,8 @@ export const TOKENS = {
   IdempotencyKeyPurge: Symbol('IdempotencyKeyPurge') as Port<'idempotencyKeyPurge'>,
   DeliveryStore: Symbol('DeliveryStore') as Port<'deliveryStore'>,
   OutboxStatistics: Symbol('OutboxStatistics') as Port<'outboxStatistics'>,
-  DataPlatformClient: Symbol('DataPlatformClient') as InjectionToken<DataPlatformClient>,
+  /** `close`, where the client has it, frees its connections at shutdown. */
+  DataPlatformClient: Symbol('DataPlatformClient') as InjectionToken<ClosableClient>,
   AccountQueries: Symbol('AccountQueries') as Port<'accountQueries'>,
   LoginAttempts: Symbol('LoginAttempts') as Port<'loginAttempts'>,
   RefreshTokenPurge: Symbol('RefreshTokenPurge') as Port<'refreshTokenPurge'>,

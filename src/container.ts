@@ -49,6 +49,7 @@ import { type DeliveryLog, LoggingDataPlatformClient } from './adapters/data-pla
 import { OutboxRelay } from './adapters/data-platform/outbox-relay.js';
 import { UndiciDataPlatformClient } from './adapters/data-platform/undici-data-platform-client.js';
 import type { WebhookSigner } from './adapters/data-platform/webhook-signer.js';
+import { TracedDataPlatformClient } from './adapters/tracing/traced-data-platform-client.js';
 import { ShopMetrics } from './adapters/prometheus/shop-metrics.js';
 import { DEFAULT_RETRY_POLICY } from './domain/data-platform/delivery.js';
 import type { AppDependencies } from './adapters/http/app.js';
@@ -108,6 +109,8 @@ interface CommonOptions {
   readonly dataPlatform?: DataPlatformOptions;
   /** Told when a scrape of GET /metrics could not read a figure (it answers without it). */
   readonly onMetricsError?: (error: unknown) => void;
+  /** Whether the tracing SDK runs: each delivery attempt is then a span in the trace of its order. */
+  readonly tracing?: boolean;
 }
 
 export interface ContainerOptions extends CommonOptions {
@@ -126,6 +129,7 @@ export function createContainer({
   auth = {},
   onMetricsError,
   repositories,
+  tracing = false,
 }: ContainerOptions): DependencyContainer {
   const c = rootContainer.createChildContainer();
   const single = <T>(token: InjectionToken<T>, build: (r: DependencyContainer) => T) =>
@@ -185,9 +189,12 @@ export function createContainer({
     baseMs: dataPlatform.backoffBaseMs ?? DEFAULT_RETRY_POLICY.baseMs,
     capMs: dataPlatform.backoffCapMs ?? DEFAULT_RETRY_POLICY.capMs,
   };
-  single(TOKENS.DataPlatformClient, () =>
-    url ? new UndiciDataPlatformClient({ baseUrl: url, timeoutMs, signer }) : new LoggingDataPlatformClient(log),
-  );
+  single(TOKENS.DataPlatformClient, () => {
+    const client = url
+      ? new UndiciDataPlatformClient({ baseUrl: url, timeoutMs, signer })
+      : new LoggingDataPlatformClient(log);
+    return tracing ? new TracedDataPlatformClient(client) : client;
+  });
 
   const now = (r: DependencyContainer) => r.resolve(TOKENS.Clock);
   // Caches, one per container so every request of the process shares them.
@@ -367,8 +374,7 @@ export function startOutboxRelay(c: DependencyContainer, onError: (error: unknow
   return {
     async stop() {
       await relay.stop();
-      const client = c.resolve(TOKENS.DataPlatformClient);
-      if (client instanceof UndiciDataPlatformClient) await client.close();
+      await c.resolve(TOKENS.DataPlatformClient).close?.();
     },
   };
 }

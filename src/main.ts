@@ -35,6 +35,9 @@ import {
   startOutboxRelay,
 } from './container.js';
 import { startKeyPurge } from './key-purge.js';
+import { TRACING_PRELOAD, tracingConfigured } from './adapters/tracing/tracing-config.js';
+import { isTracing, stopTracing } from './adapters/tracing/tracing-runtime.js';
+import { withUseCaseSpans } from './adapters/tracing/use-case-spans.js';
 
 /**
  * Where the embedded demo keeps its secrets: a directory of their own beside its database (the one the
@@ -105,7 +108,16 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   const config = loadConfig();
   // Pretty lines for a person at a terminal, JSON for anything that reads the output (see README, Logs).
-  const logger = await createLogger({ level: config.LOG_LEVEL, pretty: process.stdout.isTTY === true });
+  // The SDK, when configured, was started by the preload (see start-tracing.ts) before anything it patches.
+  const tracing = isTracing();
+  const logger = await createLogger({
+    level: config.LOG_LEVEL,
+    pretty: process.stdout.isTTY === true,
+    traceFields: tracing,
+  });
+  if (tracing) logger.info('tracing: spans go to the OTLP endpoint the OTEL_* variables name');
+  else if (tracingConfigured(process.env))
+    logger.warn(`OTEL_* configures tracing, but the process started without ${TRACING_PRELOAD}: no spans are made`);
   // Keys first: a misconfigured instance stops before it touches (or migrates) a shared database.
   const signing = signingKeyOf(config);
   if (signing.path)
@@ -221,6 +233,7 @@ async function main(): Promise<void> {
         : undefined,
     },
     timeZone: config.SHOP_TIMEZONE,
+    tracing,
     dataPlatform: {
       url: config.DATA_PLATFORM_URL,
       timeoutMs: config.DATA_PLATFORM_TIMEOUT_MS,
@@ -258,7 +271,7 @@ async function main(): Promise<void> {
       logger.warn('ADMIN_EMAIL belongs to an existing customer account, left unchanged: no administrator was created');
   }
 
-  const app = await buildApp(appDependencies(container), {
+  const app = await buildApp(tracing ? withUseCaseSpans(appDependencies(container)) : appDependencies(container), {
     logger,
     isUnavailable: isDatabaseUnavailable,
     corsOrigins: config.CORS_ORIGINS,
@@ -308,6 +321,7 @@ async function main(): Promise<void> {
     keyPurge.stop();
     await folding.stop();
     await relay.stop();
+    await stopTracing();
     await replicas?.stop();
     await db.destroy();
     await embedded?.stop();

@@ -8,6 +8,7 @@ import { newSigningKeyPem, parseSigningKey } from '../../src/adapters/auth/signi
 import { DEMO_ADMIN_EMAIL } from '../../src/adapters/seed/demo-shop.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import type { Role } from '../../src/domain/user/user.js';
+import { TRACING_PRELOAD } from '../../src/adapters/tracing/tracing-config.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -151,7 +152,7 @@ export async function startServiceProcess(
   }
   const [command, args] = viaNpmStart
     ? ['npm', ['start', '--silent']]
-    : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
+    : [process.execPath, ['--import', 'tsx', '--import', TRACING_PRELOAD, 'src/main.ts']];
   const child = spawn(command, args, {
     env: merged,
     stdio: ['ignore', 'ignore', 'pipe'],

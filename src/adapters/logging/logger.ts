@@ -1,4 +1,5 @@
 import { type DestinationStream, type Level, type Logger, pino } from 'pino';
+import { currentSpanFields } from '../tracing/trace-context.js';
 
 export interface LoggerOptions {
   readonly level: Level | 'silent';
@@ -8,6 +9,8 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
   /** Colours in pretty lines; by default when the terminal supports them. */
   readonly colorize?: boolean;
+  /** Each line written inside a span carries its `trace_id` and `span_id` (with tracing on). */
+  readonly traceFields?: boolean;
 }
 
 /** What Fastify's request logger puts in an entry: the id on each line, the request and answer on two of them. */
@@ -34,8 +37,15 @@ function prettyMessage(log: Record<string, unknown>, messageKey: string): string
 }
 
 /** The process's logger: pretty for a terminal, JSON for everything else (files, pipes, log collectors). */
-export async function createLogger({ level, pretty, destination, colorize }: LoggerOptions): Promise<Logger> {
-  if (!pretty) return destination ? pino({ level }, destination) : pino({ level });
+export async function createLogger({
+  level,
+  pretty,
+  destination,
+  colorize,
+  traceFields = false,
+}: LoggerOptions): Promise<Logger> {
+  const options = traceFields ? { level, mixin: currentSpanFields } : { level };
+  if (!pretty) return destination ? pino(options, destination) : pino(options);
   // Loaded only for a terminal: a deployment that logs JSON never needs it.
   const { default: pinoPretty } = await import('pino-pretty');
   const stream = pinoPretty({
@@ -47,5 +57,5 @@ export async function createLogger({ level, pretty, destination, colorize }: Log
     ...(colorize === undefined ? {} : { colorize }),
     ...(destination ? { destination } : {}),
   });
-  return pino({ level }, stream);
+  return pino(options, stream);
 }

@@ -72,6 +72,7 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
         event: structuredClone(row.event),
         attempt: claimed.attempts,
         generation: row.generation ?? 0,
+        traceContext: row.traceContext ?? null,
       };
     });
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../application/ports/clock.js';
 import type { Outbox } from '../../application/ports/outbox.js';
 import { type DataPlatformEvent, Delivery } from '../../domain/data-platform/delivery.js';
+import { currentTraceCarrier } from '../tracing/trace-context.js';
 import type { InMemoryStore } from './in-memory-store.js';
 
 /** The in-memory outbox table: the unit of work writes its rows, InMemoryDeliveryStore delivers them. */
@@ -28,6 +29,11 @@ export class InMemoryOutbox implements Outbox {
       event,
       at: this.clock.now(),
     });
-    rows.push({ event: structuredClone(event), cancellationId: cancellationId ?? null, delivery: { ...delivery } });
+    rows.push({
+      event: structuredClone(event),
+      cancellationId: cancellationId ?? null,
+      delivery: { ...delivery },
+      traceContext: currentTraceCarrier(),
+    });
   }
 }

@@ -2,7 +2,12 @@ import type { IdempotencyRecord } from '../../application/ports/idempotency-keys
 import type { StockAdjustment } from '../../application/ports/product-repository.js';
 import type { BalanceProps, LedgerEntry } from '../../domain/balance/balance.js';
 import type { CouponProps } from '../../domain/coupon/coupon.js';
-import type { DataPlatformEvent, DeliveryAttempt, DeliveryProps } from '../../domain/data-platform/delivery.js';
+import type {
+  DataPlatformEvent,
+  DeliveryAttempt,
+  DeliveryProps,
+  TraceContext,
+} from '../../domain/data-platform/delivery.js';
 import type { OrderProps } from '../../domain/order/order.js';
 import type { ProductProps } from '../../domain/product/product.js';
 import type { UserProps } from '../../domain/user/user.js';
@@ -32,6 +37,8 @@ export interface OutboxRecord {
   attempts?: DeliveryAttempt[];
   /** Operator retries and redeliveries so far (0 when none). */
   generation?: number;
+  /** The trace of the request that wrote it; null when it had none. */
+  readonly traceContext?: TraceContext | null;
 }
 
 export interface RefreshFamilyRecord {

@@ -9,6 +9,7 @@ import { Balance } from '../../domain/balance/balance.js';
 import type { Cancellation } from '../../domain/order/cancellation.js';
 import { MAX_STOCK } from '../../domain/product/product.js';
 import type { Db } from './database.js';
+import { outboxTraceContext } from './pg-outbox.js';
 import { buyerRows } from './buyer-rows.js';
 import { type CopyJson, copyFromJson } from './pg-coupon-repository.js';
 import { PgOrderQueries } from './pg-order-repository.js';
@@ -117,8 +118,10 @@ export class PgCancellationRepository implements CancellationRepository {
         INSERT INTO product_sales_pending (sales_date, product_id, quantity)
         SELECT ${salesDay}::date, w.product_id, -w.quantity FROM recorded, wanted w
       ), outbox AS (
-        INSERT INTO data_platform_outbox (type, order_id, cancellation_id, payload, next_attempt_at, created_at)
-        SELECT 'ORDER_CANCELLED', ${order.id}::bigint, recorded.id, ${JSON.stringify(event)}::jsonb, now(), now()
+        INSERT INTO data_platform_outbox
+          (type, order_id, cancellation_id, payload, trace_context, next_attempt_at, created_at)
+        SELECT 'ORDER_CANCELLED', ${order.id}::bigint, recorded.id, ${JSON.stringify(event)}::jsonb,
+               ${outboxTraceContext()}::jsonb, now(), now()
         FROM recorded
       )
       SELECT (SELECT id FROM recorded) AS id,

@@ -8,6 +8,7 @@ import type {
 import { Balance } from '../../domain/balance/balance.js';
 import { Product } from '../../domain/product/product.js';
 import type { Db } from './database.js';
+import { outboxTraceContext } from './pg-outbox.js';
 import { type CopyJson, copyFromJson } from './pg-coupon-repository.js';
 import { buyerRows } from './buyer-rows.js';
 import { readerFor, writerFor } from './pg-transaction-context.js';
@@ -154,8 +155,9 @@ export class PgCheckoutRepository implements CheckoutRepository {
         UPDATE user_coupons SET used_at = ${couponUsed?.usedAt ?? null}::timestamptz, order_id = placed.id
         FROM placed WHERE user_coupons.id = ${couponUsed?.id ?? null}::bigint
       ), outbox AS (
-        INSERT INTO data_platform_outbox (order_id, payload, next_attempt_at, created_at)
-        SELECT placed.id, ${JSON.stringify(order.paidEvent())}::jsonb, now(), now() FROM placed
+        INSERT INTO data_platform_outbox (order_id, payload, trace_context, next_attempt_at, created_at)
+        SELECT placed.id, ${JSON.stringify(order.paidEvent())}::jsonb, ${outboxTraceContext()}::jsonb, now(), now()
+        FROM placed
       ), sales AS (
         INSERT INTO product_sales_pending (sales_date, product_id, quantity)
         SELECT ${salesDay}::date, w.product_id, w.quantity FROM placed, wanted w

@@ -9,6 +9,7 @@ import {
   Delivery,
   type FailureOutcome,
   KEPT_ATTEMPTS,
+  type TraceContext,
 } from '../../domain/data-platform/delivery.js';
 import type { OrderCancelledEvent, OrderPaidEvent } from '../../domain/order/order.js';
 import type { Db } from './database.js';
@@ -91,6 +92,7 @@ export class PgDeliveryStore implements DeliveryStore {
       payload: Record<string, unknown>;
       attempts: number;
       generation: number;
+      trace_context: TraceContext | null;
     }>`
       WITH due AS MATERIALIZED (
         SELECT id FROM data_platform_outbox
@@ -107,12 +109,14 @@ export class PgDeliveryStore implements DeliveryStore {
       SET attempts = outbox.attempts + 1, next_attempt_at = ${inMs(leaseMs)}
       FROM due
       WHERE outbox.id = due.id
-      RETURNING outbox.event_id, outbox.type, outbox.payload, outbox.attempts, outbox.generation`.execute(this.db);
+      RETURNING outbox.event_id, outbox.type, outbox.payload, outbox.attempts, outbox.generation,
+        outbox.trace_context`.execute(this.db);
     return rows.map((row) => ({
       eventId: row.event_id,
       event: eventOf(row.type, row.payload),
       attempt: row.attempts,
       generation: row.generation,
+      traceContext: row.trace_context,
     }));
   }
 

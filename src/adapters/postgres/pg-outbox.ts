@@ -1,7 +1,17 @@
 import { sql } from 'kysely';
 import type { Outbox } from '../../application/ports/outbox.js';
 import type { DataPlatformEvent } from '../../domain/data-platform/delivery.js';
+import { currentTraceCarrier } from '../tracing/trace-context.js';
 import type { Db } from './database.js';
+
+/**
+ * The trace context of the request writing an outbox row, as the row's trace_context (JSON), or null when
+ * it has none: its delivery continues that trace. Every writer of the outbox stores it.
+ */
+export function outboxTraceContext(): string | null {
+  const carrier = currentTraceCarrier();
+  return carrier && JSON.stringify(carrier);
+}
 
 export class PgOutbox implements Outbox {
   constructor(private readonly db: Db) {}
@@ -20,6 +30,7 @@ export class PgOutbox implements Outbox {
         order_id: event.body.orderId,
         cancellation_id: cancellationId ?? null,
         payload: JSON.stringify(event.body),
+        trace_context: outboxTraceContext(),
         next_attempt_at: sql<Date>`now()`,
         created_at: sql<Date>`now()`,
       })

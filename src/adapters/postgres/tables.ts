@@ -1,7 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { LedgerEntryType } from '../../domain/balance/balance.js';
 import type { DiscountType } from '../../domain/coupon/coupon.js';
-import type { DataPlatformEventType, DeliveryStatus } from '../../domain/data-platform/delivery.js';
+import type { DataPlatformEventType, DeliveryStatus, TraceContext } from '../../domain/data-platform/delivery.js';
 import type { OrderStatus } from '../../domain/order/order.js';
 import type { StockAdjustmentReason } from '../../domain/product/product.js';
 import type { Role } from '../../domain/user/user.js';
@@ -190,6 +190,8 @@ export interface DataPlatformOutboxTable {
   created_at: Date;
   /** Operator retries and redeliveries so far. */
   generation: ColumnType<number, never, number>;
+  /** The W3C trace context of the request that wrote the event; null when tracing was off. */
+  trace_context: ColumnType<TraceContext | null, string | null | undefined, never>;
 }
 
 export interface DataPlatformDeliveryAttemptsTable {

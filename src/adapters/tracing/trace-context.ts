@@ -1,16 +1,42 @@
-import { context, propagation, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  ROOT_CONTEXT,
+  context,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
 /**
  * The W3C trace context of the call chain, as headers (`traceparent`, and `tracestate` when there is one).
- * Null when no trace is active, which is always the case with tracing unconfigured: the OpenTelemetry API
- * is then a no-op and nothing of the SDK runs.
+ * W3C's format whatever OTEL_PROPAGATORS says: it is what the outbox stores and the data platform receives.
  */
 export type TraceCarrier = Readonly<Record<string, string>>;
 
+const w3c = new W3CTraceContextPropagator();
+
+/**
+ * The active trace's context, or null when none is active, which is always the case with tracing
+ * unconfigured: the OpenTelemetry API is then a no-op and nothing of the SDK runs.
+ */
 export function currentTraceCarrier(): TraceCarrier | null {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  w3c.inject(context.active(), carrier, defaultTextMapSetter);
   return carrier.traceparent === undefined ? null : carrier;
+}
+
+/** A context of its own with `carrier`'s span as the parent of the spans started in it. */
+export function contextOf(carrier: TraceCarrier): Context {
+  return w3c.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
+}
+
+/** The active span's ids as log fields (`trace_id`, `span_id`), or none outside a span. */
+export function currentSpanFields(): { trace_id?: string; span_id?: string } {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
 }
 
 /** The active trace's id (32 hex digits), or null when none is active. */

@@ -136,9 +136,9 @@ export class DeliverDueEvents {
     this.inFlight.add(send);
   }
 
-  private async attempt({ eventId, event, attempt, generation }: ClaimedDelivery): Promise<void> {
+  private async attempt({ eventId, event, attempt, generation, traceContext }: ClaimedDelivery): Promise<void> {
     const started = performance.now();
-    const answer = await this.client.deliver(eventId, event).then(
+    const answer = await this.client.deliver(eventId, event, { attempt, traceContext }).then(
       (receipt) => ({ httpStatus: receipt?.httpStatus ?? null }),
       (error: unknown) => ({ error }),
     );

@@ -7,6 +7,7 @@ import type {
   DeliveryAttempt,
   DeliveryStatus,
   FailureOutcome,
+  TraceContext,
 } from '../../domain/data-platform/delivery.js';
 import type { Page, PageRequest } from '../shared/pagination.js';
 
@@ -28,13 +29,19 @@ export interface DeliveryReceipt {
   readonly httpStatus: number | null;
 }
 
+/** Which attempt a send is, and the trace of the request that wrote the event, which the send continues. */
+export interface AttemptOrigin {
+  readonly attempt: number;
+  readonly traceContext: TraceContext | null;
+}
+
 /** The external data platform. */
 export interface DataPlatformClient {
   /**
    * Resolves once the platform accepted the event (2xx); rejects on anything else (network error, timeout,
    * non-2xx), with a DeliveryFailure where it can tell the answer.
    */
-  deliver(eventId: string, event: DataPlatformEvent): Promise<DeliveryReceipt | void>;
+  deliver(eventId: string, event: DataPlatformEvent, origin?: AttemptOrigin): Promise<DeliveryReceipt | void>;
 }
 
 export interface DeliveryDetail {

@@ -51,6 +51,12 @@ export type AttemptReport = Omit<DeliveryAttempt, 'attemptedAt' | 'outcome'>;
 /** How many of an event's attempts are kept: the latest. */
 export const KEPT_ATTEMPTS = 20;
 
+/**
+ * The W3C trace context headers (`traceparent`, and `tracestate` when there is one) of the request that
+ * wrote an event: its delivery continues that trace.
+ */
+export type TraceContext = Readonly<Record<string, string>>;
+
 /** A delivery claimed for one attempt: what to send, and which attempt this is. */
 export interface ClaimedDelivery {
   readonly eventId: string;
@@ -61,6 +67,8 @@ export interface ClaimedDelivery {
    * with an older one is stale, and is kept as a record only.
    */
   readonly generation: number;
+  /** The trace of the request that wrote the event; null when it had none. */
+  readonly traceContext: TraceContext | null;
 }
 
 /**

@@ -126,6 +126,7 @@ const claimOf = (written: Written, attempt = 1, generation = 0): ClaimedDelivery
   event: written.event,
   attempt,
   generation,
+  traceContext: null,
 });
 
 const within = (from: Date, to: Date): unknown =>
