@@ -95,7 +95,9 @@ describe('PgDeliveryStore claiming', () => {
     const first = await store.claimDue(1, LEASE_MS);
     const rest = await store.claimDue(10, LEASE_MS);
 
-    expect(first).toEqual([{ eventId: oldest!.eventId, event: oldest!.event, attempt: 1, generation: 0 }]);
+    expect(first).toEqual([
+      { eventId: oldest!.eventId, event: oldest!.event, attempt: 1, generation: 0, traceContext: null },
+    ]);
     expect(rest.map((delivery) => delivery.eventId)).toEqual([late!.eventId]);
     expect(await outboxState(database.db, future!.eventId)).toMatchObject({
       status: 'PENDING',
@@ -129,6 +131,7 @@ describe('PgDeliveryStore claiming', () => {
       event: { type: 'ORDER_PAID', body: event },
       attempt: 1,
       generation: 0,
+      traceContext: null,
     });
     expect(claimed!.eventId).not.toBe(existing!.eventId);
   });
@@ -139,13 +142,13 @@ describe('PgDeliveryStore claiming', () => {
 
     // Due as both are, the cancellation waits while its order's paid event is undelivered.
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([
-      { eventId: paid!.eventId, event: paid!.event, attempt: 1, generation: 0 },
+      { eventId: paid!.eventId, event: paid!.event, attempt: 1, generation: 0, traceContext: null },
     ]);
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([]);
     await store.markDelivered(paid!.eventId, DELIVERED_REPORT);
 
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([
-      { eventId: cancelled.eventId, event: cancelled.event, attempt: 1, generation: 0 },
+      { eventId: cancelled.eventId, event: cancelled.event, attempt: 1, generation: 0, traceContext: null },
     ]);
     expect(cancelled.event).toMatchObject({ type: 'ORDER_CANCELLED', body: { orderId: paid!.orderId } });
   });
@@ -175,6 +178,7 @@ describe('PgDeliveryStore claiming', () => {
       event: { type: 'ORDER_CANCELLED', body: event },
       attempt: 1,
       generation: 0,
+      traceContext: null,
     });
     const { rows: stored } = await sql<{ type: string; order_id: number; cancellation_id: number | null }>`
       SELECT type, order_id, cancellation_id FROM data_platform_outbox WHERE event_id = ${claimed!.eventId}`.execute(
@@ -198,7 +202,9 @@ describe('PgDeliveryStore claiming', () => {
 
     await sleep(Math.max(0, claim.to.getTime() - (await dbNow()).getTime()) + 50);
     const again = await store.claimDue(10, leaseMs);
-    expect(again).toEqual([{ eventId: row!.eventId, event: row!.event, attempt: 2, generation: 0 }]);
+    expect(again).toEqual([
+      { eventId: row!.eventId, event: row!.event, attempt: 2, generation: 0, traceContext: null },
+    ]);
   });
 });
 
@@ -363,7 +369,7 @@ describe('PgDeliveryStore with cancellations', () => {
     await store.markDelivered(paid!.eventId, DELIVERED_REPORT);
     // Claimed only now that its order's paid event is delivered.
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([
-      { eventId: cancelled.eventId, event: cancelled.event, attempt: 1, generation: 0 },
+      { eventId: cancelled.eventId, event: cancelled.event, attempt: 1, generation: 0, traceContext: null },
     ]);
     await store.recordFailure(
       cancelled.eventId,
@@ -399,7 +405,7 @@ describe('PgDeliveryStore with cancellations', () => {
     await store.markDelivered(other!.eventId, DELIVERED_REPORT);
     // Claimed after the operator's retry: its outcome is that retry's, not the parked attempt's.
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([
-      { eventId: cancelled.eventId, event: cancelled.event, attempt: 1, generation: 1 },
+      { eventId: cancelled.eventId, event: cancelled.event, attempt: 1, generation: 1, traceContext: null },
     ]);
     await store.markDelivered(cancelled.eventId, DELIVERED_REPORT);
     expect(await outboxState(database.db, cancelled.eventId)).toMatchObject({ status: 'DELIVERED' });

@@ -86,7 +86,7 @@ describe('docker-compose.yml, the scale profile', () => {
     new RegExp(`^postgres://shop:\\$\\{SHOP_DB_PASSWORD:\\?[^}]*\\}@pgbouncer:5432/${entry}$`);
 
   it('leaves the default services as they were: no profile, so a plain `docker compose up` starts them alone', () => {
-    expect(Object.keys(compose.services).sort()).toEqual([...DEFAULT_SERVICES, ...SCALE_SERVICES].sort());
+    expect(Object.keys(compose.services).sort()).toEqual([...DEFAULT_SERVICES, ...SCALE_SERVICES, 'jaeger'].sort());
     for (const name of DEFAULT_SERVICES) expect(service(name).profiles, name).toBeUndefined();
     for (const name of SCALE_SERVICES) expect(service(name).profiles, name).toEqual(['scale']);
   });
@@ -169,5 +169,16 @@ describe('docker-compose.yml, the scale profile', () => {
     );
     expect(script.trimEnd()).toMatch(/\nexec docker-entrypoint\.sh postgres$/);
     expect(replica.depends_on?.['postgres-primary']?.condition).toBe('service_healthy');
+  });
+});
+
+describe('docker-compose.yml, the tracing profile', () => {
+  it('has Jaeger, its UI on this machine alone, and tracing off unless the shell names it', () => {
+    const jaeger = compose.services.jaeger!;
+    expect(jaeger.profiles).toEqual(['tracing']);
+    expect(jaeger.image).toMatch(/^jaegertracing\/all-in-one:\d+\.\d+\.\d+$/);
+    expect(jaeger.ports).toEqual(['127.0.0.1:16686:16686']);
+    expect(app.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('${OTEL_EXPORTER_OTLP_ENDPOINT:-}');
+    expect(app.profiles).toBeUndefined();
   });
 });
