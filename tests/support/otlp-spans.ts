@@ -78,7 +78,7 @@ export function ancestry(spans: readonly ExportedSpan[], span: ExportedSpan): Ex
   return chain;
 }
 
-/** One trace as an indented tree of span names, children in the order they started. */
+/** One trace as an indented tree of span names (and statements), children in the order they started. */
 export function treeOf(spans: readonly ExportedSpan[], traceId: string): string {
   const inTrace = spans
     .filter((span) => span.traceId === traceId)
@@ -90,7 +90,9 @@ export function treeOf(spans: readonly ExportedSpan[], traceId: string): string 
       (each) => (ids.has(each.parentSpanId ?? '') ? each.parentSpanId : undefined) === parentId,
     );
     for (const span of children) {
-      lines.push(`${'  '.repeat(depth)}${span.name}`);
+      const statement = span.attributes['db.query.text'];
+      const text = typeof statement === 'string' ? `  [${statement.replace(/\s+/g, ' ').slice(0, 70)}…]` : '';
+      lines.push(`${'  '.repeat(depth)}${span.name}${text}`);
       walk(span.spanId, depth + 1);
     }
   };
