@@ -175,4 +175,21 @@ describe('tracing with OpenTelemetry', () => {
       spans().find((span) => span.traceId === traceId && span.name === 'ListProducts'),
     );
   });
+
+  it('shuts down promptly and cleanly when the collector is gone, leaving its spans unsent', async () => {
+    const gone = new Receiver();
+    await gone.start();
+    const endpoint = gone.url;
+    await gone.stop();
+    const orphan = await startServiceProcess({
+      DATABASE_URL: databaseUrl,
+      DATA_PLATFORM_URL: platform.url,
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    });
+    expect((await fetch(`${orphan.origin}/api/v1/products?limit=1`)).status).toBe(200);
+    const stopping = performance.now();
+    orphan.child.kill('SIGTERM');
+    expect(await orphan.exited).toBe(0);
+    expect(performance.now() - stopping).toBeLessThan(5_000);
+  });
 });
