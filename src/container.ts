@@ -279,9 +279,9 @@ export function createContainer({
       }),
   );
   single(ListDeliveries, (r) => new ListDeliveries(r.resolve(TOKENS.DeliveryStore)));
-  single(RetryDelivery, (r) => new RetryDelivery(r.resolve(TOKENS.DeliveryStore)));
+  single(RetryDelivery, (r) => new RetryDelivery(uow(r), r.resolve(TOKENS.DeliveryStore)));
   single(GetDelivery, (r) => new GetDelivery(r.resolve(TOKENS.DeliveryStore)));
-  single(RedeliverEvent, (r) => new RedeliverEvent(r.resolve(TOKENS.DeliveryStore)));
+  single(RedeliverEvent, (r) => new RedeliverEvent(uow(r), r.resolve(TOKENS.DeliveryStore)));
   single(
     ListUserCoupons,
     (r) => new ListUserCoupons(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponQueries), now(r)),

@@ -6,7 +6,7 @@ import { UpdateProduct } from '../../../src/application/product/update-product.j
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { checkInvariants } from '../../../src/adapters/postgres/invariants.js';
 import { appDependencies, createContainer } from '../../../src/container.js';
-import { seed } from '../../support/seed.js';
+import { seed, systemStamp } from '../../support/seed.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase();
@@ -19,7 +19,8 @@ beforeAll(async () => {
   const make = seed(appDependencies(c));
   const users = await Promise.all(Array.from({ length: 4 }, () => make.chargedUser(200_000)));
   const products = await Promise.all([5, 8, 3].map((stock, i) => make.product({ price: 9_000 + i * 1_000, stock })));
-  await c.resolve(UpdateProduct).execute({ actor, productId: products[2]!.id, stockDelta: 4 });
+  const audit = systemStamp('product.update');
+  await c.resolve(UpdateProduct).execute({ actor, productId: products[2]!.id, stockDelta: 4, audit });
   const coupon = await make.coupon({ discountType: 'PERCENT', discountValue: 10, totalQuantity: 3 });
   const copies = await Promise.allSettled(users.map((user) => make.issued(coupon.id, user.id)));
   const placeOrder = c.resolve(PlaceOrder);
