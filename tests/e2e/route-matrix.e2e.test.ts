@@ -242,6 +242,11 @@ const SAMPLES: Record<string, Sample> = {
     valid: () => ({ url: `/api/v1/admin/data-platform/deliveries/${fixture.eventId}/redeliver` }),
     invalid: () => ({ url: '/api/v1/admin/data-platform/deliveries/not-a-uuid/redeliver' }),
   },
+  'GET /api/v1/admin/audit-log': {
+    ok: 200,
+    valid: () => ({ url: '/api/v1/admin/audit-log?action=product.update' }),
+    invalid: () => ({ url: '/api/v1/admin/audit-log?action=product.delete' }),
+  },
 };
 
 // ---------- the routes, the callers and the checks ----------

@@ -26,6 +26,7 @@ import { type ProductRoutesOptions, productRoutes } from './routes/product-route
 import { type OperationalRoutesOptions, operationalRoutes } from './routes/operational-routes.js';
 import { type OrderRoutesOptions, orderRoutes } from './routes/order-routes.js';
 import { type DeliveryRoutesOptions, deliveryRoutes } from './routes/delivery-routes.js';
+import { type AuditRoutesOptions, auditRoutes } from './routes/audit-routes.js';
 import { BODY_LIMIT_BYTES } from './schemas.js';
 
 const API_PREFIX = '/api/v1';
@@ -37,6 +38,7 @@ export type AppDependencies = BalanceRoutesOptions &
   CouponRoutesOptions &
   OrderRoutesOptions &
   DeliveryRoutesOptions &
+  AuditRoutesOptions &
   OperationalRoutesOptions &
   AuthRoutesOptions & {
     /** Turns a bearer token into the actor a request acts for. */
@@ -204,6 +206,7 @@ export async function buildApp(
         await api.register(couponRoutes, deps);
         await api.register(orderRoutes, deps);
         await api.register(deliveryRoutes, deps);
+        await api.register(auditRoutes, deps);
       },
       { prefix: API_PREFIX },
     );
