@@ -13,10 +13,11 @@ export const AUDIT_ACTIONS = [
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export const AUDIT_TARGET_TYPES = ['user', 'product', 'coupon', 'delivery'] as const;
+type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
 /** The row an action changed, by the id the API shows for it elsewhere (a delivery's is its event id). */
 export type AuditTarget =
-  | { readonly type: 'user' | 'product' | 'coupon'; readonly id: number }
+  | { readonly type: Exclude<AuditTargetType, 'delivery'>; readonly id: number }
   | { readonly type: 'delivery'; readonly id: string };
 
 /** A field's value as the log keeps it: JSON, instants as ISO 8601 strings. */

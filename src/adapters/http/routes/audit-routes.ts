@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ListAuditLog } from '../../../application/audit/list-audit-log.js';
-import { AUDIT_ACTIONS, type AuditEntry } from '../../../domain/audit/audit-entry.js';
+import { AUDIT_ACTIONS, AUDIT_TARGET_TYPES, type AuditEntry } from '../../../domain/audit/audit-entry.js';
 import { actorOf } from '../auth.js';
 import { commonErrors, idParam, pageQuery, paginated, timestamp, toPageRequest, toPaginated } from '../schemas.js';
 
@@ -25,7 +25,7 @@ export const auditEntryView = z.object({
   actorId: z.number().int().nullable().describe('The admin who acted; null for the shop itself (seeding, tools)'),
   action: z.string().describe('A stable name such as product.update'),
   target: z.discriminatedUnion('type', [
-    z.object({ type: z.enum(['user', 'product', 'coupon']), id: z.number().int() }),
+    z.object({ type: z.enum(AUDIT_TARGET_TYPES).exclude(['delivery']), id: z.number().int() }),
     z.object({ type: z.literal('delivery'), id: z.guid().describe('The delivery’s eventId') }),
   ]),
   before: fields,
