@@ -95,9 +95,7 @@ async function measure(serverUrl: string, mode: Mode, sinkBytes: () => number): 
     const buyers = await Promise.all(
       Array.from({ length: BUYERS }, (_, i) => asAdmin('/api/v1/admin/users', { name: `buyer ${i}` })),
     );
-    await Promise.all(
-      buyers.map(({ id }) => asAdmin(`/api/v1/users/${id}/balance/charge`, { amount: 10_000_000 })),
-    );
+    await Promise.all(buyers.map(({ id }) => asAdmin(`/api/v1/users/${id}/balance/charge`, { amount: 10_000_000 })));
     const tokens = await auth.tokensFor(buyers.map(({ id }) => id));
     const task = async (i: number) => {
       const product = products[i % PRODUCTS]!;
@@ -152,7 +150,9 @@ async function main(): Promise<void> {
     );
     console.log(`tracing off adds one call per outbox write: ${offNs.toFixed(0)} ns each`);
     console.log(
-      ['mode'.padEnd(30), 'req/s', '÷off', 'p50 ms', 'p99 ms', 'CPU µs/req', '÷off', 'errors', 'exported KiB'].join('  '),
+      ['mode'.padEnd(30), 'req/s', '÷off', 'p50 ms', 'p99 ms', 'CPU µs/req', '÷off', 'errors', 'exported KiB'].join(
+        '  ',
+      ),
     );
     for (const result of results) {
       const { stats } = result;

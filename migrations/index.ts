@@ -13,6 +13,7 @@ import * as couponCopyWindow from './0011-coupon-copy-window.js';
 import * as loginAttemptsAddressDefault from './0012-login-attempts-address-default.js';
 import * as productSalesPending from './0013-product-sales-pending.js';
 import * as deliveryOrderAndAttempts from './0014-delivery-order-and-attempts.js';
+import * as auditLog from './0015-audit-log.js';
 import * as outboxTraceContext from './0016-outbox-trace-context.js';
 
 /**
@@ -34,5 +35,6 @@ export const migrations: Record<string, Migration> = {
   '0012-login-attempts-address-default': loginAttemptsAddressDefault,
   '0013-product-sales-pending': productSalesPending,
   '0014-delivery-order-and-attempts': deliveryOrderAndAttempts,
+  '0015-audit-log': auditLog,
   '0016-outbox-trace-context': outboxTraceContext,
 };

@@ -35,6 +35,7 @@ export const TOKENS = {
   LoginAttempts: Symbol('LoginAttempts') as Port<'loginAttempts'>,
   RefreshTokenPurge: Symbol('RefreshTokenPurge') as Port<'refreshTokenPurge'>,
   ClientRequestCounter: Symbol('ClientRequestCounter') as Port<'clientRequestCounter'>,
+  AuditLogQueries: Symbol('AuditLogQueries') as Port<'auditLogQueries'>,
   PasswordHasher: Symbol('PasswordHasher') as InjectionToken<PasswordHasher>,
   AccessTokens: Symbol('AccessTokens') as InjectionToken<JoseAccessTokens>,
   /** Whether the store answers: GET /health/ready. */

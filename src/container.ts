@@ -45,6 +45,7 @@ import { DeliverDueEvents } from './application/data-platform/deliver-due-events
 import { GetDelivery, RedeliverEvent } from './application/data-platform/delivery-operations.js';
 import { ListDeliveries } from './application/data-platform/list-deliveries.js';
 import { RetryDelivery } from './application/data-platform/retry-delivery.js';
+import { ListAuditLog } from './application/audit/list-audit-log.js';
 import { type DeliveryLog, LoggingDataPlatformClient } from './adapters/data-platform/logging-data-platform-client.js';
 import { OutboxRelay } from './adapters/data-platform/outbox-relay.js';
 import { UndiciDataPlatformClient } from './adapters/data-platform/undici-data-platform-client.js';
@@ -160,6 +161,7 @@ export function createContainer({
   value(TOKENS.DeliveryStore, ports.deliveryStore);
   value(TOKENS.LoginAttempts, ports.loginAttempts);
   value(TOKENS.ClientRequestCounter, ports.clientRequestCounter);
+  value(TOKENS.AuditLogQueries, ports.auditLogQueries);
 
   single(
     ShopMetrics,
@@ -286,9 +288,10 @@ export function createContainer({
       }),
   );
   single(ListDeliveries, (r) => new ListDeliveries(r.resolve(TOKENS.DeliveryStore)));
-  single(RetryDelivery, (r) => new RetryDelivery(r.resolve(TOKENS.DeliveryStore)));
+  single(RetryDelivery, (r) => new RetryDelivery(uow(r), r.resolve(TOKENS.DeliveryStore)));
   single(GetDelivery, (r) => new GetDelivery(r.resolve(TOKENS.DeliveryStore)));
-  single(RedeliverEvent, (r) => new RedeliverEvent(r.resolve(TOKENS.DeliveryStore)));
+  single(RedeliverEvent, (r) => new RedeliverEvent(uow(r), r.resolve(TOKENS.DeliveryStore)));
+  single(ListAuditLog, (r) => new ListAuditLog(r.resolve(TOKENS.AuditLogQueries)));
   single(
     ListUserCoupons,
     (r) => new ListUserCoupons(r.resolve(TOKENS.UserQueries), r.resolve(TOKENS.CouponQueries), now(r)),
@@ -320,6 +323,7 @@ export function appDependencies(c: DependencyContainer): AppDependencies {
     retryDelivery: c.resolve(RetryDelivery),
     getDelivery: c.resolve(GetDelivery),
     redeliverEvent: c.resolve(RedeliverEvent),
+    listAuditLog: c.resolve(ListAuditLog),
     isReady: c.resolve(TOKENS.Readiness),
     jwks: async () => ({ keys: (await c.resolve(TOKENS.AccessTokens).jwks()).keys.map((key) => ({ ...key })) }),
     authenticate: c.resolve(Authenticate),

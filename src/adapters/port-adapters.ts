@@ -1,4 +1,5 @@
 import type { AccountQueries } from '../application/ports/account-repository.js';
+import type { AuditLogQueries } from '../application/ports/audit-log.js';
 import type { BalanceQueries } from '../application/ports/balance-queries.js';
 import type { BalanceCharges } from '../application/ports/balance-repository.js';
 import type { CheckoutRepository } from '../application/ports/checkout-repository.js';
@@ -44,6 +45,7 @@ export interface PortAdapters {
   readonly deliveryStore: DeliveryStore;
   readonly loginAttempts: LoginAttempts;
   readonly clientRequestCounter: ClientRequestCounter;
+  readonly auditLogQueries: AuditLogQueries;
   /** How far behind the primary the catalog's reads may be: 0 unless they may come from a replica. */
   readonly catalogLagMs: number;
   /** The database pool's connections, for GET /metrics; undefined when there is no pool to read. */

@@ -6,6 +6,7 @@ import { newSigningKeyPem, parseSigningKey } from '../../src/adapters/auth/signi
 import { buildApp } from '../../src/adapters/http/app.js';
 import { appDependencies, createContainer } from '../../src/container.js';
 import { OWN_AUDIENCE, OWN_ISSUER } from '../../src/adapters/auth/jose-access-tokens.js';
+import type { AuditAction } from '../../src/domain/audit/audit-entry.js';
 import { aChargedUser, aCoupon, aProduct, aUser, anOrder, couponBody, productBody } from '../support/builders.js';
 import { bearer, useTestApp } from '../support/test-app.js';
 
@@ -242,6 +243,11 @@ const SAMPLES: Record<string, Sample> = {
     valid: () => ({ url: `/api/v1/admin/data-platform/deliveries/${fixture.eventId}/redeliver` }),
     invalid: () => ({ url: '/api/v1/admin/data-platform/deliveries/not-a-uuid/redeliver' }),
   },
+  'GET /api/v1/admin/audit-log': {
+    ok: 200,
+    valid: () => ({ url: '/api/v1/admin/audit-log?action=product.update' }),
+    invalid: () => ({ url: '/api/v1/admin/audit-log?action=product.delete' }),
+  },
 };
 
 // ---------- the routes, the callers and the checks ----------
@@ -252,18 +258,20 @@ interface Route {
   readonly method: string;
   readonly declared: Access | undefined;
   readonly expected: Access;
+  /** The action the route's requests are audited as, where it declares one. */
+  readonly audit: AuditAction | undefined;
   readonly sample: Sample | undefined;
 }
 
 /** The route table, one entry per method (a route may serve HEAD and GET; HEAD is left out). */
 function routes(): Route[] {
-  return t.app.routeTable().flatMap(({ method, url, access }) =>
+  return t.app.routeTable().flatMap(({ method, url, access, audit }) =>
     method
       .split(',')
       .filter((one) => one !== 'HEAD')
       .map((one) => {
         const key = `${one} ${url}`;
-        return { key, method: one, declared: access, expected: expectedAccess(key), sample: SAMPLES[key] };
+        return { key, method: one, declared: access, expected: expectedAccess(key), audit, sample: SAMPLES[key] };
       }),
   );
 }
@@ -473,6 +481,64 @@ describe('the route matrix: every route of the app against the contract', () => 
         const response = await send(route, route.sample.invalid!(userId), await headersOf('customer'));
         if (!isInvalid(response)) wrong.push(described(route, `invalid, customer for ${userId}`, response));
       }
+    expect(wrong).toEqual([]);
+  });
+});
+
+// ---------- every admin action is audited ----------
+
+/** The admin routes that change something: what the contract says each writes one audit entry for. */
+const isAdminAction = (route: Route) => route.expected === 'ADMIN' && route.method !== 'GET';
+
+/** The audit entries written after entry `after`, oldest first. */
+const entriesAfter = (after: number) =>
+  t.database.db.selectFrom('audit_log').selectAll().where('id', '>', after).orderBy('id').execute();
+
+async function lastEntryId(): Promise<number> {
+  const row = await t.database.db
+    .selectFrom('audit_log')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .executeTakeFirst();
+  return Number(row?.id ?? 0);
+}
+
+describe('the route matrix: the audit log', () => {
+  it('declares an audit action on every admin route that changes something, and on no other route', () => {
+    const declared = routes().map(({ key, audit }) => [key, audit !== undefined]);
+    const expected = routes().map((route) => [route.key, isAdminAction(route)]);
+    expect(declared).toEqual(expected);
+    expect(routes().filter(isAdminAction).length).toBeGreaterThanOrEqual(6);
+  });
+
+  it("writes exactly one entry per admin action, with the route's action, the admin as actor and the request id", async () => {
+    const wrong: string[] = [];
+    const actions = sampled().filter(isAdminAction);
+    expect(actions.length).toBeGreaterThanOrEqual(6);
+    for (const route of actions) {
+      const call = await route.sample.valid(fixture.customerId);
+      const before = await lastEntryId();
+      const response = await send(route, call, await headersOf('admin'));
+      const written = (await entriesAfter(before)).map((entry) => ({
+        action: entry.action,
+        actorId: entry.actor_id,
+        requestId: entry.request_id,
+      }));
+      const expected = [{ action: route.audit, actorId: fixture.adminId, requestId: response.headers['x-request-id'] }];
+      if (response.statusCode !== route.sample.ok || JSON.stringify(written) !== JSON.stringify(expected))
+        wrong.push(`${described(route, 'admin', response)} wrote ${JSON.stringify(written)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('writes no entry for any other route, an administrator calling it or not', async () => {
+    const wrong: string[] = [];
+    for (const route of sampled().filter((one) => !isAdminAction(one))) {
+      const call = await route.sample.valid(fixture.customerId);
+      const before = await lastEntryId();
+      const response = await send(route, call, await headersOf('admin'));
+      const written = await entriesAfter(before);
+      if (written.length > 0) wrong.push(`${described(route, 'admin', response)} wrote ${written.length}`);
+    }
     expect(wrong).toEqual([]);
   });
 });

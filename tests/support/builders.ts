@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import type { z } from 'zod';
 import type { DiscountType } from '../../src/domain/coupon/coupon.js';
+import type { auditEntryView } from '../../src/adapters/http/routes/audit-routes.js';
 import type { chargeView, ledgerEntryView } from '../../src/adapters/http/routes/balance-routes.js';
 import type { couponView, userCouponView } from '../../src/adapters/http/routes/coupon-routes.js';
 import type { orderView } from '../../src/adapters/http/routes/order-routes.js';
@@ -24,6 +25,7 @@ export type ProductView = z.output<typeof productView>;
 export type CouponView = z.output<typeof couponView>;
 export type UserCouponView = z.output<typeof userCouponView>;
 export type OrderView = z.output<typeof orderView>;
+export type AuditEntryView = z.output<typeof auditEntryView>;
 
 export interface Page<T> {
   items: T[];
@@ -168,3 +170,7 @@ export const couponsOf = async (api: Api, userId: number) =>
 /** Newest first, up to 100 orders. */
 export const ordersOf = async (api: Api, userId: number) =>
   (await call<Page<OrderView>>(api, 'GET', `/api/v1/users/${userId}/orders?limit=100`, 200)).items;
+
+/** The audit log's first page, newest first; `query` is the rest of the query string (`action=…&limit=…`). */
+export const auditLogOf = (api: Api, query = '') =>
+  call<Page<AuditEntryView>>(api, 'GET', `/api/v1/admin/audit-log${query ? `?${query}` : ''}`, 200);

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { AppDependencies } from '../../src/adapters/http/app.js';
 import { SYSTEM } from '../../src/application/shared/actor.js';
+import type { AuditAction, AuditStamp } from '../../src/domain/audit/audit-entry.js';
 import type { Coupon, CouponDraft } from '../../src/domain/coupon/coupon.js';
 import type { UserCoupon } from '../../src/domain/coupon/user-coupon.js';
 import type { Order, OrderItem } from '../../src/domain/order/order.js';
@@ -17,6 +19,13 @@ export type SeedUseCases = Pick<
   AppDependencies,
   'createUser' | 'chargeBalance' | 'createProduct' | 'createCoupon' | 'issueCoupon' | 'placeOrder'
 >;
+
+/** An admin action's stamp as the system's own processes give it: a request id of its own, no trace. */
+export const systemStamp = (action: AuditAction): AuditStamp => ({
+  action,
+  requestId: `test-${randomUUID()}`,
+  traceId: null,
+});
 
 /** A product of 1,000 with 10 in stock. */
 const productDraft = (fields: Partial<ProductDraft> = {}): ProductDraft => ({
@@ -55,14 +64,16 @@ export interface Seed {
 export function seed(useCases: SeedUseCases): Seed {
   const actor = SYSTEM;
   const made: Seed = {
-    user: (name = 'Test user') => useCases.createUser.execute({ actor, name }),
+    user: (name = 'Test user') => useCases.createUser.execute({ actor, name, audit: systemStamp('user.create') }),
     async chargedUser(balance, name) {
       const user = await made.user(name);
       if (balance > 0) await useCases.chargeBalance.execute({ actor, userId: user.id, amount: balance });
       return user;
     },
-    product: (fields) => useCases.createProduct.execute({ actor, ...productDraft(fields) }),
-    coupon: (fields) => useCases.createCoupon.execute({ actor, ...couponDraft(fields) }),
+    product: (fields) =>
+      useCases.createProduct.execute({ actor, ...productDraft(fields), audit: systemStamp('product.create') }),
+    coupon: (fields) =>
+      useCases.createCoupon.execute({ actor, ...couponDraft(fields), audit: systemStamp('coupon.create') }),
     issued: (couponId, userId) => useCases.issueCoupon.execute({ actor, couponId, userId }),
     async couponFor(userId, fields) {
       return made.issued((await made.coupon(fields)).id, userId);

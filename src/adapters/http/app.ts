@@ -5,6 +5,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Authenticate } from '../../application/auth/authenticate.js';
 import { type Access, BEARER_SCHEME, installAccessControl } from './auth.js';
+import { requireAuditActions } from './audit.js';
+import type { AuditAction } from '../../domain/audit/audit-entry.js';
 import { type AuthRoutesOptions, authRoutes } from './routes/auth-routes.js';
 import {
   type ZodTypeProvider,
@@ -24,6 +26,7 @@ import { type ProductRoutesOptions, productRoutes } from './routes/product-route
 import { type OperationalRoutesOptions, operationalRoutes } from './routes/operational-routes.js';
 import { type OrderRoutesOptions, orderRoutes } from './routes/order-routes.js';
 import { type DeliveryRoutesOptions, deliveryRoutes } from './routes/delivery-routes.js';
+import { type AuditRoutesOptions, auditRoutes } from './routes/audit-routes.js';
 import { BODY_LIMIT_BYTES } from './schemas.js';
 
 const API_PREFIX = '/api/v1';
@@ -35,6 +38,7 @@ export type AppDependencies = BalanceRoutesOptions &
   CouponRoutesOptions &
   OrderRoutesOptions &
   DeliveryRoutesOptions &
+  AuditRoutesOptions &
   OperationalRoutesOptions &
   AuthRoutesOptions & {
     /** Turns a bearer token into the actor a request acts for. */
@@ -67,6 +71,8 @@ export interface RouteEntry {
   readonly url: string;
   /** Undefined for the routes of plugins outside access control (the docs): public by where they live. */
   readonly access: Access | undefined;
+  /** The action a mutating admin route's requests are audited as; undefined on every other route. */
+  readonly audit: AuditAction | undefined;
 }
 
 declare module 'fastify' {
@@ -137,7 +143,12 @@ export async function buildApp(
   app.decorate('routeTable', () =>
     routes
       .filter((route) => route.method !== 'HEAD')
-      .map((route) => ({ method: String(route.method), url: route.url, access: route.config?.access })),
+      .map((route) => ({
+        method: String(route.method),
+        url: route.url,
+        access: route.config?.access,
+        audit: route.config?.audit,
+      })),
   );
 
   addSecurityHeaders(app, {
@@ -184,6 +195,7 @@ export async function buildApp(
   // Everything the service itself serves is under access control: a route that declares nothing needs a token.
   await app.register(async (served) => {
     installAccessControl(served, deps.authenticate);
+    requireAuditActions(served);
     await served.register(operationalRoutes, deps);
     await served.register(
       async (api) => {
@@ -194,6 +206,7 @@ export async function buildApp(
         await api.register(couponRoutes, deps);
         await api.register(orderRoutes, deps);
         await api.register(deliveryRoutes, deps);
+        await api.register(auditRoutes, deps);
       },
       { prefix: API_PREFIX },
     );

@@ -1,6 +1,7 @@
 import type { Clock } from '../../application/ports/clock.js';
 import type { PortAdapters } from '../port-adapters.js';
 import { InMemoryAccounts, InMemoryLoginAttempts, InMemoryRefreshTokens } from './in-memory-accounts.js';
+import { InMemoryAuditLog } from './in-memory-audit-log.js';
 import { InMemoryBalanceCharges, InMemoryBalanceRepository } from './in-memory-balance-repository.js';
 import { InMemoryCheckoutSteps } from './in-memory-checkout-repository.js';
 import { InMemoryClientRequestCounter } from './in-memory-client-request-counter.js';
@@ -43,6 +44,7 @@ export function inMemoryAdapters(store: InMemoryStore, clock: Clock): PortAdapte
     deliveryStore: new InMemoryDeliveryStore(store, clock),
     loginAttempts: new InMemoryLoginAttempts(store, clock),
     clientRequestCounter: new InMemoryClientRequestCounter(clock),
+    auditLogQueries: new InMemoryAuditLog(store, clock),
     catalogLagMs: 0,
     poolStatistics: undefined,
     replicaFigures: undefined,

@@ -46,7 +46,13 @@ export class InMemoryCancellationRepository implements CancellationRepository {
     for (const { productId, quantity } of cancellation.lines) {
       const product = products.get(productId)!;
       products.set(productId, { ...product, stock: product.stock + quantity });
-      stockAdjustments.push({ productId, delta: quantity, reason: 'CANCELLATION', at: cancellation.createdAt });
+      stockAdjustments.push({
+        productId,
+        delta: quantity,
+        reason: 'CANCELLATION',
+        at: cancellation.createdAt,
+        auditEntryId: null,
+      });
     }
     // The stored order's earlier cancellations and this one, whatever the caller's order carries.
     const stored = this.store.state.orders.get(order.id)!;

@@ -1,5 +1,10 @@
 import type { Clock } from '../../application/ports/clock.js';
-import type { DeliveryDetail, DeliveryFilter, DeliveryStore } from '../../application/ports/data-platform.js';
+import type {
+  DeliveryDetail,
+  DeliveryFilter,
+  DeliveryStep,
+  DeliveryStore,
+} from '../../application/ports/data-platform.js';
 import type { Outbox } from '../../application/ports/outbox.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import {
@@ -109,7 +114,7 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
     };
   }
 
-  async redeliver(eventId: string): Promise<Delivery | undefined> {
+  async redeliver(eventId: string): Promise<DeliveryStep | undefined> {
     this.nextGeneration(eventId);
     return this.update(eventId, (delivery) => delivery.redelivered(this.clock.now()));
   }
@@ -144,16 +149,18 @@ export class InMemoryDeliveryStore implements DeliveryStore, Outbox {
     return pageFrom(rows, limit, (delivery) => delivery.id);
   }
 
-  async resetForRetry(eventId: string): Promise<Delivery | undefined> {
+  async resetForRetry(eventId: string): Promise<DeliveryStep | undefined> {
     if (this.rowOf(eventId)?.delivery.status !== 'DELIVERED') this.nextGeneration(eventId);
     return this.update(eventId, (delivery) => delivery.retried(this.clock.now()));
   }
 
-  private update(eventId: string, change: (delivery: Delivery) => Delivery): Delivery | undefined {
+  /** An operator's step on the row: inside an InMemoryUnitOfWork on the same store, undone with its work. */
+  private update(eventId: string, change: (delivery: Delivery) => Delivery): DeliveryStep | undefined {
     const row = this.rowOf(eventId);
     if (!row) return undefined;
+    const before = this.deliveryOf(row);
     const { waitingFor: _waitingFor, ...changed } = change(new Delivery(row.delivery));
     row.delivery = changed;
-    return this.deliveryOf(row);
+    return { before, after: this.deliveryOf(row) };
   }
 }

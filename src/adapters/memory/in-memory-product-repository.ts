@@ -1,4 +1,8 @@
-import type { ProductQueries, ProductRepository, StockAdjustment } from '../../application/ports/product-repository.js';
+import type {
+  AdminStockAdjustment,
+  ProductQueries,
+  ProductRepository,
+} from '../../application/ports/product-repository.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import { Product, type ProductDraft, type ProductProps } from '../../domain/product/product.js';
 import type { InMemoryStore } from './in-memory-store.js';
@@ -8,10 +12,9 @@ const toProduct = (props: ProductProps) => new Product(props);
 export class InMemoryProductRepository implements ProductRepository, ProductQueries {
   constructor(private readonly store: InMemoryStore) {}
 
-  async add(draft: ProductDraft, at: Date): Promise<Product> {
+  async add(draft: ProductDraft): Promise<Product> {
     const record = { id: this.store.nextId('products'), ...draft };
     this.store.state.products.set(record.id, record);
-    await this.recordAdjustment({ productId: record.id, delta: record.stock, reason: 'INITIAL', at });
     return toProduct(record);
   }
 
@@ -28,7 +31,7 @@ export class InMemoryProductRepository implements ProductRepository, ProductQuer
     this.store.state.products.set(product.id, { ...product });
   }
 
-  async recordAdjustment(adjustment: StockAdjustment): Promise<void> {
+  async recordAdjustment(adjustment: AdminStockAdjustment): Promise<void> {
     this.store.state.stockAdjustments.push(adjustment);
   }
 

@@ -1,5 +1,6 @@
 import type { IdempotencyRecord } from '../../application/ports/idempotency-keys.js';
 import type { StockAdjustment } from '../../application/ports/product-repository.js';
+import type { AuditEntry } from '../../domain/audit/audit-entry.js';
 import type { BalanceProps, LedgerEntry } from '../../domain/balance/balance.js';
 import type { CouponProps } from '../../domain/coupon/coupon.js';
 import type {
@@ -72,6 +73,8 @@ export interface InMemoryState {
   refreshFamilies: Map<number, RefreshFamilyRecord>;
   refreshTokens: Map<string, { familyId: number; spentAt: Date | null }>;
   loginAttempts: { id: number; emailKey: string; clientAddress: string; at: Date }[];
+  /** Appended to only, as the table's trigger and privileges keep it. */
+  auditLog: AuditEntry[];
 }
 
 /** The tables of the in-memory adapters: for unit tests of use cases and for demos, never production. */
@@ -96,6 +99,7 @@ export class InMemoryStore {
     refreshFamilies: new Map(),
     refreshTokens: new Map(),
     loginAttempts: [],
+    auditLog: [],
   };
 
   nextId(sequence: string): number {

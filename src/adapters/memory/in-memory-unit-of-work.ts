@@ -3,6 +3,7 @@ import type { Clock } from '../../application/ports/clock.js';
 import type { TransactionalRepositories, UnitOfWork } from '../../application/ports/unit-of-work.js';
 import { systemClock } from '../system-clock.js';
 import { InMemoryAccounts, InMemoryRefreshTokens } from './in-memory-accounts.js';
+import { InMemoryAuditLog } from './in-memory-audit-log.js';
 import { InMemoryBalanceRepository } from './in-memory-balance-repository.js';
 import { InMemoryCancellationRepository } from './in-memory-cancellation-repository.js';
 import { InMemoryCheckoutRepository } from './in-memory-checkout-repository.js';
@@ -51,6 +52,7 @@ export class InMemoryUnitOfWork implements UnitOfWork {
         idempotencyKeys: new InMemoryIdempotencyKeys(this.store),
         accounts: new InMemoryAccounts(this.store, this.clock),
         refreshTokens: new InMemoryRefreshTokens(this.store),
+        auditLog: new InMemoryAuditLog(this.store, this.clock),
       });
     } catch (error) {
       this.store.state = snapshot;

@@ -66,6 +66,36 @@ const INVARIANTS: Invariant[] = [
          OR coalesce(a.restored, 0) <> coalesce(c.cancelled, 0)`,
   },
   {
+    name:
+      'admin stock: each initial stock and admin adjustment names the product.create or product.update audit entry ' +
+      'that made it, for that product and the same change, and each such entry that changed stock has its ' +
+      'adjustment (rows from before the audit log, migration 0015, have no entry)',
+    // Rows written before migration 0015 name no entry, and nothing dates them apart: their created_at is an
+    // instance's clock. Since then, the code writes every INITIAL or ADJUSTMENT row with its entry, so the
+    // first row that names one marks where the audited rows begin (ids only grow), and every such row from
+    // there on must name one. Entries need no boundary: each is from after 0015, and each that changed stock
+    // must have its row, which also catches rows that never name their entry (no boundary at all).
+    violations: () => sql`
+      WITH audited AS (
+        SELECT a.id, a.product_id, a.delta, a.reason, a.audit_entry_id
+        FROM stock_adjustments a
+        WHERE a.reason IN ('INITIAL', 'ADJUSTMENT')
+          AND a.id >= (SELECT min(id) FROM stock_adjustments WHERE audit_entry_id IS NOT NULL)
+      ), stock_entries AS (
+        SELECT e.id, e.action, (e.target ->> 'id')::bigint AS product_id,
+               CASE e.action WHEN 'product.create' THEN (e.after ->> 'stock')::bigint
+                 ELSE (e.after ->> 'stock')::bigint - (e.before ->> 'stock')::bigint END AS delta
+        FROM audit_log e
+        WHERE e.target ->> 'type' = 'product'
+          AND (e.action = 'product.create' OR (e.action = 'product.update' AND e.after ? 'stock'))
+      )
+      SELECT a.id AS adjustment_id, a.reason, coalesce(a.product_id, e.product_id) AS product_id,
+             a.delta AS adjusted, e.id AS audit_entry_id, e.action, e.delta AS audited
+      FROM audited a FULL JOIN stock_entries e ON e.id = a.audit_entry_id
+      WHERE a.id IS NULL OR e.id IS NULL OR a.product_id <> e.product_id OR a.delta IS DISTINCT FROM e.delta
+         OR a.reason <> CASE e.action WHEN 'product.create' THEN 'INITIAL' ELSE 'ADJUSTMENT' END`,
+  },
+  {
     name: 'coupons: stripes hold totalQuantity, each counts its copies, copies <= totalQuantity, one per user',
     violations: () => sql`
       SELECT c.id AS coupon_id, c.total_quantity, s.stripes, s.quantity, s.miscounted,

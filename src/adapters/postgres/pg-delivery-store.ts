@@ -1,5 +1,10 @@
 import { type Selectable, sql } from 'kysely';
-import type { DeliveryDetail, DeliveryFilter, DeliveryStore } from '../../application/ports/data-platform.js';
+import type {
+  DeliveryDetail,
+  DeliveryFilter,
+  DeliveryStep,
+  DeliveryStore,
+} from '../../application/ports/data-platform.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import {
   type AttemptReport,
@@ -13,6 +18,7 @@ import {
 } from '../../domain/data-platform/delivery.js';
 import type { OrderCancelledEvent, OrderPaidEvent } from '../../domain/order/order.js';
 import type { Db } from './database.js';
+import { currentTransaction, inCurrentTransaction } from './pg-transaction-context.js';
 import type { DataPlatformOutboxTable } from './tables.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -160,50 +166,52 @@ export class PgDeliveryStore implements DeliveryStore {
     return pageFrom(rows.map(toDelivery), limit, (delivery) => delivery.id);
   }
 
-  async resetForRetry(eventId: string): Promise<Delivery | undefined> {
+  async resetForRetry(eventId: string): Promise<DeliveryStep | undefined> {
     return this.dueAgain(eventId, { redelivery: false });
   }
 
   /**
    * An operator's step: due now with its attempts reset, and a new generation, so an outcome of an attempt
    * claimed before it changes nothing. A retry leaves a DELIVERED event as it is; a redelivery takes any,
-   * and clears what the last delivery left.
+   * and clears what the last delivery left. The row stays locked from the read of `before` to the commit:
+   * the call chain's unit of work's when one is open (its audit entry commits with the step), else the
+   * step's own transaction.
    */
-  private async dueAgain(eventId: string, { redelivery }: { redelivery: boolean }): Promise<Delivery | undefined> {
+  private async dueAgain(eventId: string, { redelivery }: { redelivery: boolean }): Promise<DeliveryStep | undefined> {
     if (!UUID.test(eventId)) return undefined;
-    let update = this.db
-      .updateTable('data_platform_outbox')
-      .set((eb) => ({
-        status: 'PENDING',
-        attempts: 0,
-        next_attempt_at: sql<Date>`now()`,
-        generation: eb('generation', '+', 1),
-        ...(redelivery ? { last_error: null, delivered_at: null } : {}),
-      }))
-      .where('event_id', '=', eventId);
-    if (!redelivery) update = update.where('status', '<>', 'DELIVERED');
-    await update.execute();
-    return this.read(eventId);
+    const step = async (db: Db): Promise<DeliveryStep | undefined> => {
+      const found = await this.row(db, eventId).forUpdate().executeTakeFirst();
+      if (!found) return undefined;
+      let update = db
+        .updateTable('data_platform_outbox')
+        .set((eb) => ({
+          status: 'PENDING',
+          attempts: 0,
+          next_attempt_at: sql<Date>`now()`,
+          generation: eb('generation', '+', 1),
+          ...(redelivery ? { last_error: null, delivered_at: null } : {}),
+        }))
+        .where('id', '=', found.id);
+      if (!redelivery) update = update.where('status', '<>', 'DELIVERED');
+      await update.execute();
+      const after = await this.row(db, eventId).executeTakeFirstOrThrow();
+      return { before: toDelivery(found), after: toDelivery(after) };
+    };
+    return currentTransaction() ? inCurrentTransaction(this.db, step) : this.db.transaction().execute(step);
   }
 
   /** The delivery's row as it stands, with what it waits on. */
-  private row(eventId: string) {
-    return this.db
+  private row(db: Db, eventId: string) {
+    return db
       .selectFrom('data_platform_outbox as outbox')
-      .selectAll()
+      .selectAll('outbox')
       .select(waitingFor.as('waiting_for'))
-      .where('outbox.event_id', '=', eventId)
-      .executeTakeFirst();
-  }
-
-  private async read(eventId: string): Promise<Delivery | undefined> {
-    const row = await this.row(eventId);
-    return row && toDelivery(row);
+      .where('outbox.event_id', '=', eventId);
   }
 
   async find(eventId: string): Promise<DeliveryDetail | undefined> {
     if (!UUID.test(eventId)) return undefined;
-    const row = await this.row(eventId);
+    const row = await this.row(this.db, eventId).executeTakeFirst();
     if (!row) return undefined;
     const attempts = await this.db
       .selectFrom('data_platform_delivery_attempts')
@@ -225,7 +233,7 @@ export class PgDeliveryStore implements DeliveryStore {
     };
   }
 
-  async redeliver(eventId: string): Promise<Delivery | undefined> {
+  async redeliver(eventId: string): Promise<DeliveryStep | undefined> {
     return this.dueAgain(eventId, { redelivery: true });
   }
 }

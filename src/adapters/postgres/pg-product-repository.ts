@@ -1,5 +1,9 @@
 import type { Selectable } from 'kysely';
-import type { ProductQueries, ProductRepository, StockAdjustment } from '../../application/ports/product-repository.js';
+import type {
+  AdminStockAdjustment,
+  ProductQueries,
+  ProductRepository,
+} from '../../application/ports/product-repository.js';
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import { Product, type ProductDraft } from '../../domain/product/product.js';
 import type { Db } from './database.js';
@@ -18,7 +22,6 @@ export class PgProductRepository implements ProductRepository {
       .values({ ...draft, created_at: at, updated_at: at })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await this.recordAdjustment({ productId: row.id, delta: row.stock, reason: 'INITIAL', at });
     return toProduct(row);
   }
 
@@ -40,10 +43,10 @@ export class PgProductRepository implements ProductRepository {
       .execute();
   }
 
-  async recordAdjustment({ productId, delta, reason, at }: StockAdjustment): Promise<void> {
+  async recordAdjustment({ productId, delta, reason, at, auditEntryId }: AdminStockAdjustment): Promise<void> {
     await this.db
       .insertInto('stock_adjustments')
-      .values({ product_id: productId, delta, reason, created_at: at })
+      .values({ product_id: productId, delta, reason, created_at: at, audit_entry_id: auditEntryId })
       .execute();
   }
 }

@@ -3,6 +3,7 @@ import type { TransactionalRepositories, UnitOfWork } from '../../application/po
 import { type Db, beginOf } from './database.js';
 import { type OpenTransaction, currentTransaction, openTransaction, withSavepoint } from './pg-transaction-context.js';
 import { PgAccountRepository } from './pg-account-repository.js';
+import { PgAuditLog } from './pg-audit-log.js';
 import { PgBalanceRepository } from './pg-balance-repository.js';
 import { PgCancellationRepository } from './pg-cancellation-repository.js';
 import { PgCheckoutRepository } from './pg-checkout-repository.js';
@@ -25,6 +26,7 @@ class PgTransactionalRepositories implements TransactionalRepositories {
   #idempotencyKeys?: PgIdempotencyKeys;
   #accounts?: PgAccountRepository;
   #refreshTokens?: PgRefreshTokens;
+  #auditLog?: PgAuditLog;
 
   constructor(private readonly trx: Db) {}
 
@@ -57,6 +59,9 @@ class PgTransactionalRepositories implements TransactionalRepositories {
   }
   get refreshTokens() {
     return (this.#refreshTokens ??= new PgRefreshTokens(this.trx));
+  }
+  get auditLog() {
+    return (this.#auditLog ??= new PgAuditLog(this.trx));
   }
 }
 

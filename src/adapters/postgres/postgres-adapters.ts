@@ -1,6 +1,7 @@
 import type { PortAdapters } from '../port-adapters.js';
 import { type Db, poolStatisticsOf } from './database.js';
 import { PgAccountRepository } from './pg-account-repository.js';
+import { PgAuditLogQueries } from './pg-audit-log.js';
 import { PgBalanceQueries } from './pg-balance-queries.js';
 import { PgBalanceCharges } from './pg-balance-repository.js';
 import { PgCheckoutRepository } from './pg-checkout-repository.js';
@@ -48,6 +49,7 @@ export function postgresAdapters(db: Db, replicas?: ReplicaSet): PortAdapters {
     deliveryStore: new PgDeliveryStore(db),
     loginAttempts: new PgLoginAttempts(db),
     clientRequestCounter: new PgClientRequestCounter(db),
+    auditLogQueries: new PgAuditLogQueries(db),
     catalogLagMs: replicas?.maxLagMs ?? 0,
     poolStatistics: poolStatisticsOf(db),
     replicaFigures: replicas && (() => ({ replicas: replicas.statuses(), reads: replicas.readsBySource() })),

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { AuditAction, AuditFields, AuditTarget } from '../../domain/audit/audit-entry.js';
 import type { LedgerEntryType } from '../../domain/balance/balance.js';
 import type { DiscountType } from '../../domain/coupon/coupon.js';
 import type { DataPlatformEventType, DeliveryStatus, TraceContext } from '../../domain/data-platform/delivery.js';
@@ -92,7 +93,22 @@ export interface StockAdjustmentsTable {
   reason: StockAdjustmentReason;
   /** The cancellation that brought the units back, for reason CANCELLATION (migration 0007). */
   cancellation_id: ColumnType<number | null, number | null | undefined, never>;
+  /** The audit entry of the admin action that made it, for INITIAL and ADJUSTMENT (migration 0015). */
+  audit_entry_id: ColumnType<number | null, number | null | undefined, never>;
   created_at: Date;
+}
+
+/** Append-only: the schema refuses UPDATE, DELETE and TRUNCATE (migration 0015). */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Generated<Date>;
+  actor_id: number | null;
+  action: AuditAction;
+  target: ColumnType<AuditTarget, string, never>;
+  before: ColumnType<AuditFields | null, string | null, never>;
+  after: ColumnType<AuditFields | null, string | null, never>;
+  request_id: string;
+  trace_id: string | null;
 }
 
 export interface CouponsTable {
@@ -235,6 +251,7 @@ export interface Database {
   balance_ledger: BalanceLedgerTable;
   products: ProductsTable;
   stock_adjustments: StockAdjustmentsTable;
+  audit_log: AuditLogTable;
   coupons: CouponsTable;
   coupon_stripes: CouponStripesTable;
   user_coupons: UserCouponsTable;

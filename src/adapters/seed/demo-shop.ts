@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { EnsureAdmin } from '../../application/auth/ensure-admin.js';
 import type { SignUp } from '../../application/auth/sign-up.js';
 import type { ChargeBalance } from '../../application/balance/charge-balance.js';
 import type { CreateCoupon } from '../../application/coupon/create-coupon.js';
 import type { CreateProduct } from '../../application/product/create-product.js';
 import { SYSTEM } from '../../application/shared/actor.js';
+import type { AuditAction, AuditStamp } from '../../domain/audit/audit-entry.js';
 import type { Db } from '../postgres/database.js';
 
 export interface SeedUseCases {
@@ -44,15 +46,20 @@ export async function seedDemoShopIfEmpty(db: Db, useCases: SeedUseCases, passwo
   if (anyUser) return false;
 
   const actor = SYSTEM;
+  // The shop's own actions are audited too, under one request id for the whole seeding.
+  const requestId = `seed-${randomUUID()}`;
+  const stamp = (action: AuditAction): AuditStamp => ({ action, requestId, traceId: null });
   await useCases.ensureAdmin.execute({ email: DEMO_ADMIN_EMAIL, password: passwords.admin, name: 'Demo admin' });
   for (const [index, { name, email }] of CUSTOMERS.entries()) {
     const user = await useCases.signUp.execute({ name, email, password: passwords.customers });
     await useCases.chargeBalance.execute({ actor, userId: user.id, amount: 100_000 * (index + 1) });
   }
-  for (const product of PRODUCTS) await useCases.createProduct.execute({ actor, ...product });
+  for (const product of PRODUCTS)
+    await useCases.createProduct.execute({ actor, ...product, audit: stamp('product.create') });
   const campaign = { validDays: 30, issueStartsAt: null, issueEndsAt: null };
   await useCases.createCoupon.execute({
     actor,
+    audit: stamp('coupon.create'),
     ...campaign,
     name: 'Welcome 10% off',
     discountType: 'PERCENT',
@@ -61,6 +68,7 @@ export async function seedDemoShopIfEmpty(db: Db, useCases: SeedUseCases, passwo
   });
   await useCases.createCoupon.execute({
     actor,
+    audit: stamp('coupon.create'),
     ...campaign,
     name: '5,000 won off',
     discountType: 'FIXED',

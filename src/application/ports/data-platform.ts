@@ -51,6 +51,12 @@ export interface DeliveryDetail {
   readonly attempts: readonly DeliveryAttempt[];
 }
 
+/** An operator's step on a delivery: the delivery as the step found it (locked) and as it left it. */
+export interface DeliveryStep {
+  readonly before: Delivery;
+  readonly after: Delivery;
+}
+
 export interface DeliveryFilter {
   readonly status?: DeliveryStatus | undefined;
   readonly type?: DataPlatformEventType | undefined;
@@ -91,11 +97,16 @@ export interface DeliveryStore {
   list(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>>;
   /** One delivery with the body it sends and its last KEPT_ATTEMPTS attempts, oldest first. */
   find(eventId: string): Promise<DeliveryDetail | undefined>;
-  /** Makes any delivery, DELIVERED too, due now with its attempts reset (Delivery.redelivered), and returns it. */
-  redeliver(eventId: string): Promise<Delivery | undefined>;
   /**
-   * Makes a PENDING or FAILED delivery due now with its attempts reset, and returns it; a DELIVERED one is
-   * returned unchanged; undefined when there is none with that event id.
+   * Makes any delivery, DELIVERED too, due now with its attempts reset (Delivery.redelivered). Like
+   * resetForRetry, it joins the call chain's unit of work when one is open.
    */
-  resetForRetry(eventId: string): Promise<Delivery | undefined>;
+  redeliver(eventId: string): Promise<DeliveryStep | undefined>;
+  /**
+   * Makes a PENDING or FAILED delivery due now with its attempts reset; a DELIVERED one stays as it is
+   * (`before` and `after` alike); undefined when there is none with that event id. Called inside a unit of
+   * work, it runs in that unit's transaction with the row locked, so what the work writes beside it (an
+   * operator's audit entry) commits with it or not at all; outside one, it is a transaction of its own.
+   */
+  resetForRetry(eventId: string): Promise<DeliveryStep | undefined>;
 }

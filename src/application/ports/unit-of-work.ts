@@ -1,4 +1,5 @@
 import type { AccountRepository } from './account-repository.js';
+import type { AuditLog } from './audit-log.js';
 import type { BalanceRepository } from './balance-repository.js';
 import type { CancellationRepository } from './cancellation-repository.js';
 import type { CheckoutRepository } from './checkout-repository.js';
@@ -21,6 +22,7 @@ export interface TransactionalRepositories {
   readonly idempotencyKeys: IdempotencyKeyRepository;
   readonly accounts: AccountRepository;
   readonly refreshTokens: RefreshTokenRepository;
+  readonly auditLog: AuditLog;
 }
 
 /**

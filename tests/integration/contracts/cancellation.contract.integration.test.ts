@@ -10,7 +10,7 @@ import { TOKENS } from '../../../src/container-tokens.js';
 import type { OrderItem } from '../../../src/domain/order/order.js';
 import { MAX_STOCK } from '../../../src/domain/product/product.js';
 import { localDateOf } from '../../../src/domain/statistics/shop-calendar.js';
-import { seed } from '../../support/seed.js';
+import { seed, systemStamp } from '../../support/seed.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
 /**
@@ -147,7 +147,12 @@ describe.each(adapters)('CancellationRepository on $name', ({ repositories }) =>
     const s = shop();
     const { userId, order, productIds } = await s.paidOrder([[1_000, 2]]);
     const [product] = productIds as [number];
-    await s.c.resolve(UpdateProduct).execute({ actor, productId: product, stockDelta: MAX_STOCK - 8 - 1 });
+    await s.c.resolve(UpdateProduct).execute({
+      actor,
+      productId: product,
+      stockDelta: MAX_STOCK - 8 - 1,
+      audit: systemStamp('product.update'),
+    });
     const before = await s.footprint(userId, order.id, productIds);
 
     const refused = await s.uow.run(async (repos) =>

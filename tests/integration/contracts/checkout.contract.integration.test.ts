@@ -9,7 +9,7 @@ import { type ContainerOptions, appDependencies, createContainer } from '../../.
 import { TOKENS } from '../../../src/container-tokens.js';
 import { Order } from '../../../src/domain/order/order.js';
 import { localDateOf } from '../../../src/domain/statistics/shop-calendar.js';
-import { seed } from '../../support/seed.js';
+import { seed, systemStamp } from '../../support/seed.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
 /**
@@ -190,7 +190,10 @@ describe.each(adapters)('CheckoutRepository on $name', ({ repositories }) => {
       const other = s.placement(await s.checkouts.peek(s.request(rival, [mug])), rival, [[mug, 2]]);
       await expect(s.checkouts.place(other)).resolves.toBe(true);
     }
-    if (change === 'price') await s.c.resolve(UpdateProduct).execute({ actor, productId: mug, price: 1_100 });
+    if (change === 'price') {
+      const audit = systemStamp('product.update');
+      await s.c.resolve(UpdateProduct).execute({ actor, productId: mug, price: 1_100, audit });
+    }
     const changed = await s.footprint(userId, [mug], stale.order.id);
 
     await expect(s.checkouts.place(stale)).resolves.toBe(false);

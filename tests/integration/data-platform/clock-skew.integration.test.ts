@@ -6,7 +6,7 @@ import type { Clock } from '../../../src/application/ports/clock.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { appDependencies, createContainer, startOutboxRelay } from '../../../src/container.js';
 import { useTestDatabase } from '../../support/test-database.js';
-import { seed } from '../../support/seed.js';
+import { seed, systemStamp } from '../../support/seed.js';
 import { insertOutboxRows } from './outbox-rows.js';
 import { type ReceivedRequest, Receiver } from './receiver.js';
 
@@ -148,7 +148,8 @@ describe('the relay on instances whose clocks disagree', () => {
     await sql`UPDATE data_platform_outbox SET status = 'FAILED', attempts = 10, last_error = 'answered 500'
       WHERE event_id = ${row!.eventId}`.execute(database.db);
     const ahead = anInstance(HOUR_MS, receiver.url);
-    await ahead.container.resolve(RetryDelivery).execute({ actor, eventId: row!.eventId });
+    const audit = systemStamp('delivery.retry');
+    await ahead.container.resolve(RetryDelivery).execute({ actor, eventId: row!.eventId, audit });
 
     anInstance(0, receiver.url).startRelay();
 

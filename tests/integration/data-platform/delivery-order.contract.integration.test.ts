@@ -226,7 +226,9 @@ describe.each(adapters)('DeliveryStore on $name: an order’s events in order', 
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([]);
     expect((await waitingOf(store))[cancelled.eventId]).toBe(order.eventId);
 
-    await expect(store.resetForRetry(order.eventId)).resolves.toMatchObject({ status: 'PENDING', attempts: 0 });
+    await expect(store.resetForRetry(order.eventId)).resolves.toMatchObject({
+      after: { status: 'PENDING', attempts: 0 },
+    });
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([claimOf(order, 1, 1)]);
     await expect(store.claimDue(10, LEASE_MS)).resolves.toEqual([]);
     await store.markDelivered(order.eventId, DELIVERED);
@@ -356,12 +358,15 @@ describe.each(adapters)('DeliveryStore on $name: redelivery', ({ open }) => {
     const to = await now();
 
     expect(redelivered).toMatchObject({
-      eventId: order.eventId,
-      status: 'PENDING',
-      attempts: 0,
-      lastError: null,
-      nextAttemptAt: within(from, to),
-      deliveredAt: null,
+      before: { eventId: order.eventId, status: 'DELIVERED', attempts: 2 },
+      after: {
+        eventId: order.eventId,
+        status: 'PENDING',
+        attempts: 0,
+        lastError: null,
+        nextAttemptAt: within(from, to),
+        deliveredAt: null,
+      },
     });
     await expect(store.find(order.eventId)).resolves.toMatchObject({
       delivery: { status: 'PENDING', attempts: 0, deliveredAt: null, waitingFor: null },
@@ -384,11 +389,11 @@ describe.each(adapters)('DeliveryStore on $name: redelivery', ({ open }) => {
     await store.recordFailure(parked.eventId, 1, { status: 'FAILED' }, failed('answered 500', 500));
 
     await expect(store.redeliver(parked.eventId)).resolves.toMatchObject({
-      status: 'PENDING',
-      attempts: 0,
-      lastError: null,
+      after: { status: 'PENDING', attempts: 0, lastError: null },
     });
-    await expect(store.redeliver(pending.eventId)).resolves.toMatchObject({ status: 'PENDING', attempts: 0 });
+    await expect(store.redeliver(pending.eventId)).resolves.toMatchObject({
+      after: { status: 'PENDING', attempts: 0 },
+    });
     expect(claimedIds(await store.claimDue(10, LEASE_MS))).toEqual(idsOf(parked, pending));
     await expect(store.redeliver(UNKNOWN_EVENT_ID)).resolves.toBeUndefined();
     await expect(store.redeliver('not-an-event-id')).resolves.toBeUndefined();
@@ -479,8 +484,7 @@ describe.each(adapters)('DeliveryStore on $name: what an operator’s step retur
     await store.redeliver(order.eventId);
 
     await expect(store.redeliver(cancelled.eventId)).resolves.toMatchObject({
-      status: 'PENDING',
-      waitingFor: order.eventId,
+      after: { status: 'PENDING', waitingFor: order.eventId },
     });
   });
 
@@ -490,8 +494,7 @@ describe.each(adapters)('DeliveryStore on $name: what an operator’s step retur
     await store.redeliver(order.eventId);
 
     await expect(store.resetForRetry(cancelled.eventId)).resolves.toMatchObject({
-      status: 'PENDING',
-      waitingFor: order.eventId,
+      after: { status: 'PENDING', waitingFor: order.eventId },
     });
   });
 });

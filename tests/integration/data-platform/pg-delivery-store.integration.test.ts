@@ -274,23 +274,22 @@ describe('PgDeliveryStore outcomes', () => {
 
     const reset = await bracketed(() => store.resetForRetry(parked!.eventId.toUpperCase()));
     expect(reset.result).toMatchObject({
-      eventId: parked!.eventId,
-      status: 'PENDING',
-      attempts: 0,
-      nextAttemptAt: within(reset.from, reset.to),
-      lastError: 'down',
+      before: { eventId: parked!.eventId, status: 'FAILED', attempts: 1, nextAttemptAt: null },
+      after: {
+        eventId: parked!.eventId,
+        status: 'PENDING',
+        attempts: 0,
+        nextAttemptAt: within(reset.from, reset.to),
+        lastError: 'down',
+      },
     });
     const resetPending = await bracketed(() => store.resetForRetry(pending!.eventId));
     expect(resetPending.result).toMatchObject({
-      status: 'PENDING',
-      attempts: 0,
-      nextAttemptAt: within(resetPending.from, resetPending.to),
+      before: { status: 'PENDING', attempts: 1 },
+      after: { status: 'PENDING', attempts: 0, nextAttemptAt: within(resetPending.from, resetPending.to) },
     });
-    await expect(store.resetForRetry(done!.eventId)).resolves.toMatchObject({
-      status: 'DELIVERED',
-      attempts: 1,
-      deliveredAt,
-    });
+    const unchanged = { status: 'DELIVERED', attempts: 1, deliveredAt };
+    await expect(store.resetForRetry(done!.eventId)).resolves.toMatchObject({ before: unchanged, after: unchanged });
     await expect(store.resetForRetry('00000000-0000-4000-8000-000000000000')).resolves.toBeUndefined();
     await expect(store.resetForRetry('not-a-uuid')).resolves.toBeUndefined();
 
@@ -398,9 +397,7 @@ describe('PgDeliveryStore with cancellations', () => {
     expect(paidOnes.items.map((delivery) => delivery.eventId)).toEqual([other!.eventId]);
 
     await expect(store.resetForRetry(cancelled.eventId)).resolves.toMatchObject({
-      type: 'ORDER_CANCELLED',
-      status: 'PENDING',
-      attempts: 0,
+      after: { type: 'ORDER_CANCELLED', status: 'PENDING', attempts: 0 },
     });
     await store.markDelivered(other!.eventId, DELIVERED_REPORT);
     // Claimed after the operator's retry: its outcome is that retry's, not the parked attempt's.

@@ -6,7 +6,7 @@ import { UpdateProduct } from '../../../src/application/product/update-product.j
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { checkInvariants } from '../../../src/adapters/postgres/invariants.js';
 import { appDependencies, createContainer } from '../../../src/container.js';
-import { seed } from '../../support/seed.js';
+import { seed, systemStamp } from '../../support/seed.js';
 import { useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase();
@@ -19,7 +19,8 @@ beforeAll(async () => {
   const make = seed(appDependencies(c));
   const users = await Promise.all(Array.from({ length: 4 }, () => make.chargedUser(200_000)));
   const products = await Promise.all([5, 8, 3].map((stock, i) => make.product({ price: 9_000 + i * 1_000, stock })));
-  await c.resolve(UpdateProduct).execute({ actor, productId: products[2]!.id, stockDelta: 4 });
+  const audit = systemStamp('product.update');
+  await c.resolve(UpdateProduct).execute({ actor, productId: products[2]!.id, stockDelta: 4, audit });
   const coupon = await make.coupon({ discountType: 'PERCENT', discountValue: 10, totalQuantity: 3 });
   const copies = await Promise.allSettled(users.map((user) => make.issued(coupon.id, user.id)));
   const placeOrder = c.resolve(PlaceOrder);
@@ -75,7 +76,7 @@ async function broken(): Promise<string[]> {
 describe('the invariant checker', () => {
   it('finds every invariant holding after a realistic day of concurrent work', async () => {
     const results = await checkInvariants(database.db, TZ);
-    expect(results).toHaveLength(10);
+    expect(results).toHaveLength(11);
     expect(results.filter((result) => !result.holds)).toEqual([]);
     const orders = await database.db
       .selectFrom('orders')
@@ -137,6 +138,37 @@ describe('the invariant checker', () => {
       ['stock'],
     ],
     [
+      'an admin restock that names no audit entry',
+      sql`WITH restock AS (
+            INSERT INTO stock_adjustments (product_id, delta, reason, created_at)
+            SELECT min(id), 1, 'ADJUSTMENT', now() FROM products RETURNING product_id
+          )
+          UPDATE products SET stock = stock + 1 FROM restock WHERE products.id = restock.product_id`,
+      sql`WITH gone AS (
+            DELETE FROM stock_adjustments WHERE id = (SELECT max(id) FROM stock_adjustments) RETURNING product_id
+          )
+          UPDATE products SET stock = stock - 1 FROM gone WHERE products.id = gone.product_id`,
+      ['admin stock'],
+    ],
+    [
+      'an admin correction other than its audit entry says',
+      sql`UPDATE stock_adjustments SET delta = delta + 1
+          WHERE id = (SELECT max(id) FROM stock_adjustments WHERE reason = 'ADJUSTMENT')`,
+      sql`UPDATE stock_adjustments SET delta = delta - 1
+          WHERE id = (SELECT max(id) FROM stock_adjustments WHERE reason = 'ADJUSTMENT')`,
+      ['stock', 'admin stock'],
+    ],
+    [
+      "a product's initial stock that names an entry of another action",
+      sql`UPDATE stock_adjustments SET audit_entry_id = (SELECT min(id) FROM audit_log WHERE action = 'user.create')
+          WHERE id = (SELECT min(id) FROM stock_adjustments WHERE reason = 'INITIAL' AND audit_entry_id IS NOT NULL)`,
+      sql`UPDATE stock_adjustments a SET audit_entry_id = e.id
+          FROM audit_log e
+          WHERE a.id = (SELECT min(id) FROM stock_adjustments WHERE reason = 'INITIAL' AND audit_entry_id IS NOT NULL)
+            AND e.action = 'product.create' AND (e.target ->> 'id')::bigint = a.product_id`,
+      ['admin stock'],
+    ],
+    [
       'a cancelled order still holding its coupon copy',
       sql`UPDATE user_coupons u SET used_at = o.created_at, order_id = o.id
           FROM orders o WHERE o.user_coupon_id = u.id AND o.status = 'CANCELLED'`,
@@ -196,6 +228,47 @@ describe('the invariant checker', () => {
         next_attempt_at: row.next_attempt_at,
         created_at: row.created_at,
       })
+      .execute();
+    expect(await broken()).toEqual([]);
+  });
+
+  it('catches an audited stock change whose adjustment is missing, and holds once the adjustment is there', async () => {
+    const product = await database.db
+      .selectFrom('products')
+      .select(['id', 'stock'])
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    // The log is append-only: the entry stays, and what puts it right is the adjustment it names.
+    const entry = await database.db
+      .insertInto('audit_log')
+      .values({
+        action: 'product.update',
+        target: JSON.stringify({ type: 'product', id: product.id }),
+        before: JSON.stringify({ stock: product.stock }),
+        after: JSON.stringify({ stock: product.stock + 2 }),
+        request_id: 'invariants-test',
+        actor_id: null,
+        trace_id: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    expect(await broken()).toEqual(['admin stock']);
+
+    await database.db
+      .insertInto('stock_adjustments')
+      .values({
+        product_id: product.id,
+        delta: 2,
+        reason: 'ADJUSTMENT',
+        created_at: new Date(),
+        audit_entry_id: entry.id,
+      })
+      .execute();
+    await database.db
+      .updateTable('products')
+      .set({ stock: product.stock + 2 })
+      .where('id', '=', product.id)
       .execute();
     expect(await broken()).toEqual([]);
   });

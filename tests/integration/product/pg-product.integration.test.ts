@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { appDependencies, createContainer } from '../../../src/container.js';
-import { seed } from '../../support/seed.js';
+import { seed, systemStamp } from '../../support/seed.js';
 import { scalar, useTestDatabase } from '../../support/test-database.js';
 
 const database = useTestDatabase();
@@ -38,9 +38,10 @@ describe('products on PostgreSQL', () => {
     const s = productUseCases();
     const { updateProduct } = s;
     const product = await seed(s).product({ stock: 20 });
+    const audit = systemStamp('product.update');
 
     const results = await Promise.allSettled(
-      Array.from({ length: 50 }, () => updateProduct.execute({ actor, productId: product.id, stockDelta: -1 })),
+      Array.from({ length: 50 }, () => updateProduct.execute({ actor, productId: product.id, stockDelta: -1, audit })),
     );
 
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(20);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
+import { PgAuditLogQueries } from '../../../src/adapters/postgres/pg-audit-log.js';
 import { PgBalanceQueries } from '../../../src/adapters/postgres/pg-balance-queries.js';
 import { PgCouponQueries } from '../../../src/adapters/postgres/pg-coupon-repository.js';
 import { PgOrderQueries } from '../../../src/adapters/postgres/pg-order-repository.js';
@@ -35,6 +36,7 @@ describe('query adapters inside a unit of work', () => {
     ['user orders', (db) => new PgOrderQueries(db).listByUser(1, { limit: 5 })],
     ['users', (db) => new PgUserRepository(db).exists(1)],
     ['sales', (db) => new PgSalesStatistics(db).topSellers('2026-11-29', '2026-12-01', 5)],
+    ['audit log', (db) => new PgAuditLogQueries(db).list({ action: 'product.update' }, { limit: 5 })],
   ];
 
   it.each(reads)('%s: reads on the open transaction, never a second connection', async (_name, read) => {

@@ -13,11 +13,14 @@ import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { LoggingDataPlatformClient } from '../../../src/adapters/data-platform/logging-data-platform-client.js';
 import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
 import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
+import { InMemoryUnitOfWork } from '../../../src/adapters/memory/in-memory-unit-of-work.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import type { DataPlatformEvent } from '../../../src/domain/data-platform/delivery.js';
 import type { OrderCancelledEvent, OrderPaidEvent } from '../../../src/domain/order/order.js';
+import { systemStamp } from '../../support/seed.js';
 
 const actor = SYSTEM;
+const audit = systemStamp('delivery.retry');
 const policy = { baseMs: 1_000, capMs: 60_000, maxAttempts: 3 };
 
 const paidEvent = (orderId: number): OrderPaidEvent => ({
@@ -69,7 +72,8 @@ class FlakyPlatform implements DataPlatformClient {
 async function relayWith(events: (number | DataPlatformEvent)[], batchSize = 20) {
   const clock = new ManualClock('2026-11-24T03:00:00.000Z');
   // The store's clock stands in for the database's: the one due times and leases are judged by.
-  const store = new InMemoryDeliveryStore(new InMemoryStore(), clock);
+  const rows = new InMemoryStore();
+  const store = new InMemoryDeliveryStore(rows, clock);
   const platform = new FlakyPlatform();
   for (const event of events) await store.add(typeof event === 'number' ? paid(event) : event);
   const deliverDueEvents = new DeliverDueEvents(store, platform, {
@@ -79,7 +83,9 @@ async function relayWith(events: (number | DataPlatformEvent)[], batchSize = 20)
     random: () => 0.5,
   });
   const only = () => store.all()[0]!;
-  return { clock, store, platform, deliverDueEvents, only };
+  // An operator's retry runs in a unit of work on the same rows, as the container wires it.
+  const retry = new RetryDelivery(new InMemoryUnitOfWork(rows, clock), store);
+  return { clock, store, platform, deliverDueEvents, only, retry };
 }
 
 describe('DeliverDueEvents', () => {
@@ -231,7 +237,7 @@ describe('DeliverDueEvents with cancellations', () => {
   });
 
   it('parks a cancellation FAILED after maxAttempts, and an operator’s retry delivers it', async () => {
-    const { clock, platform, store, deliverDueEvents, only } = await relayWith([cancelled(10)]);
+    const { clock, platform, deliverDueEvents, only, retry } = await relayWith([cancelled(10)]);
     platform.failFirst(cancelled(10), 3);
 
     for (let round = 0; round < 3; round++) {
@@ -241,7 +247,7 @@ describe('DeliverDueEvents with cancellations', () => {
     expect(only()).toMatchObject({ type: 'ORDER_CANCELLED', status: 'FAILED', attempts: 3, nextAttemptAt: null });
     await expect(deliverDueEvents.execute()).resolves.toBe(0);
 
-    await expect(new RetryDelivery(store).execute({ actor, eventId: only().eventId })).resolves.toMatchObject({
+    await expect(retry.execute({ actor, eventId: only().eventId, audit })).resolves.toMatchObject({
       type: 'ORDER_CANCELLED',
       status: 'PENDING',
       attempts: 0,
@@ -455,7 +461,7 @@ describe('without a data platform configured, a cancellation', () => {
 
 describe('RetryDelivery', () => {
   it('makes a parked delivery due now with its attempts reset, and the next round delivers it', async () => {
-    const { clock, store, platform, deliverDueEvents, only } = await relayWith([10]);
+    const { clock, platform, deliverDueEvents, only, retry } = await relayWith([10]);
     platform.failFirst(10, 3);
     for (let round = 0; round < 3; round++) {
       await deliverDueEvents.execute();
@@ -463,8 +469,7 @@ describe('RetryDelivery', () => {
     }
     expect(only().status).toBe('FAILED');
 
-    const retry = new RetryDelivery(store);
-    const reset = await retry.execute({ actor, eventId: only().eventId });
+    const reset = await retry.execute({ actor, eventId: only().eventId, audit });
 
     expect(reset).toMatchObject({
       status: 'PENDING',
@@ -477,13 +482,13 @@ describe('RetryDelivery', () => {
   });
 
   it('brings a backed-off PENDING delivery forward to now', async () => {
-    const { clock, store, platform, deliverDueEvents, only } = await relayWith([10]);
+    const { clock, platform, deliverDueEvents, only, retry } = await relayWith([10]);
     platform.failFirst(10, 2);
     await deliverDueEvents.execute();
     await deliverDueEvents.execute();
     expect(only()).toMatchObject({ status: 'PENDING', attempts: 1 });
 
-    await expect(new RetryDelivery(store).execute({ actor, eventId: only().eventId })).resolves.toMatchObject({
+    await expect(retry.execute({ actor, eventId: only().eventId, audit })).resolves.toMatchObject({
       status: 'PENDING',
       attempts: 0,
       nextAttemptAt: clock.now(),
@@ -493,24 +498,25 @@ describe('RetryDelivery', () => {
   });
 
   it('refuses a delivered event with ALREADY_DELIVERED and an unknown one with DELIVERY_NOT_FOUND', async () => {
-    const { clock, store, deliverDueEvents, only } = await relayWith([10]);
+    const { clock, deliverDueEvents, only, retry } = await relayWith([10]);
     await deliverDueEvents.execute();
-    const retry = new RetryDelivery(store);
 
-    await expect(retry.execute({ actor, eventId: only().eventId })).rejects.toMatchObject({
+    await expect(retry.execute({ actor, eventId: only().eventId, audit })).rejects.toMatchObject({
       code: 'ALREADY_DELIVERED',
       facts: { eventId: only().eventId, deliveredAt: clock.now().toISOString() },
     });
-    await expect(retry.execute({ actor, eventId: '00000000-0000-4000-8000-000000000000' })).rejects.toMatchObject({
+    await expect(
+      retry.execute({ actor, eventId: '00000000-0000-4000-8000-000000000000', audit }),
+    ).rejects.toMatchObject({
       code: 'DELIVERY_NOT_FOUND',
     });
     expect(only().status).toBe('DELIVERED');
   });
 
   it('is for admins only', async () => {
-    const { store, only } = await relayWith([10]);
+    const { only, retry } = await relayWith([10]);
     await expect(
-      new RetryDelivery(store).execute({ actor: { role: 'CUSTOMER', userId: 7 }, eventId: only().eventId }),
+      retry.execute({ actor: { role: 'CUSTOMER', userId: 7 }, eventId: only().eventId, audit }),
     ).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });

@@ -14,6 +14,7 @@ import { InMemoryUnitOfWork } from '../../../src/adapters/memory/in-memory-unit-
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import type { DataPlatformEvent } from '../../../src/domain/data-platform/delivery.js';
 import type { OrderCancelledEvent, OrderPaidEvent } from '../../../src/domain/order/order.js';
+import { systemStamp } from '../../support/seed.js';
 
 const actor = SYSTEM;
 /** An attempt as the relay reports it: a 200 in 5 ms. */
@@ -25,13 +26,19 @@ async function shop({ balance }: { balance: number }) {
   const clock = new ManualClock('2026-11-24T03:00:00.000Z');
   // One clock for the unit of work and the delivery store: it stands in for the database's now().
   const uow = new InMemoryUnitOfWork(store, clock);
-  const user = await new CreateUser(uow, clock).execute({ actor, name: 'buyer' });
+  const user = await new CreateUser(uow, clock).execute({ actor, name: 'buyer', audit: systemStamp('user.create') });
   await new ChargeBalance(new InMemoryBalanceCharges(store, uow), clock).execute({
     actor,
     userId: user.id,
     amount: balance,
   });
-  const mug = await new CreateProduct(uow, clock).execute({ actor, name: 'Mug', price: 12_000, stock: 5 });
+  const mug = await new CreateProduct(uow, clock).execute({
+    actor,
+    name: 'Mug',
+    price: 12_000,
+    stock: 5,
+    audit: systemStamp('product.create'),
+  });
   const sent: { eventId: string; event: DataPlatformEvent }[] = [];
   const platform: DataPlatformClient = {
     deliver: async (eventId, event) => {

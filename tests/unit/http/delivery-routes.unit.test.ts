@@ -10,6 +10,7 @@ import { errorHandler } from '../../../src/adapters/http/error-handler.js';
 import { deliveryRoutes } from '../../../src/adapters/http/routes/delivery-routes.js';
 import { InMemoryDeliveryStore } from '../../../src/adapters/memory/in-memory-delivery-store.js';
 import { InMemoryStore } from '../../../src/adapters/memory/in-memory-store.js';
+import { InMemoryUnitOfWork } from '../../../src/adapters/memory/in-memory-unit-of-work.js';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.js';
 import { accessTokens, appDependencies, createContainer, ensureAdmin } from '../../../src/container.js';
 import type { DataPlatformEvent } from '../../../src/domain/data-platform/delivery.js';
@@ -61,7 +62,8 @@ let adminToken: string;
  */
 beforeEach(async () => {
   clock = new ManualClock('2026-11-24T03:00:00.000Z');
-  store = new InMemoryDeliveryStore(new InMemoryStore(), clock);
+  const rows = new InMemoryStore();
+  store = new InMemoryDeliveryStore(rows, clock);
   for (const orderId of [1, 2, 3, 4]) await store.add(paidEvent(orderId));
   await store.add(cancelledEvent(2), 1);
   const platform = {
@@ -87,9 +89,9 @@ beforeEach(async () => {
   await app.register(deliveryRoutes, {
     prefix: '/api/v1',
     listDeliveries: new ListDeliveries(store),
-    retryDelivery: new RetryDelivery(store),
+    retryDelivery: new RetryDelivery(new InMemoryUnitOfWork(rows, clock), store),
     getDelivery: new GetDelivery(store),
-    redeliverEvent: new RedeliverEvent(store),
+    redeliverEvent: new RedeliverEvent(new InMemoryUnitOfWork(rows, clock), store),
   });
   await app.ready();
 });

@@ -3,7 +3,7 @@ import type { Actor } from '../../../src/application/shared/actor.js';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { MAX_BALANCE } from '../../../src/domain/balance/balance.js';
 import { inMemoryShop } from '../../support/in-memory.js';
-import { seed } from '../../support/seed.js';
+import { seed, systemStamp } from '../../support/seed.js';
 
 const actor = SYSTEM;
 
@@ -191,7 +191,8 @@ describe('CancelOrder', () => {
   it('refuses a restock past the stock limit as STOCK_LIMIT_EXCEEDED, and changes nothing', async () => {
     const s = await shop();
     const { stock } = await s.getProduct.execute({ productId: s.beans.id });
-    await s.updateProduct.execute({ actor, productId: s.beans.id, stockDelta: 1_000_000_000 - stock });
+    const audit = systemStamp('product.update');
+    await s.updateProduct.execute({ actor, productId: s.beans.id, stockDelta: 1_000_000_000 - stock, audit });
     const before = await stateOf(s);
 
     await expect(

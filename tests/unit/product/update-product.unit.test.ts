@@ -1,16 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../../src/application/shared/actor.js';
 import { inMemoryShop } from '../../support/in-memory.js';
-import { seed } from '../../support/seed.js';
+import { seed, systemStamp } from '../../support/seed.js';
 
 const actor = SYSTEM;
+const audit = systemStamp('product.update');
 
 describe('UpdateProduct', () => {
   it('changes price and stock together and records the stock change', async () => {
     const shop = inMemoryShop();
     const product = await seed(shop).product({ price: 12_000, stock: 5 });
 
-    const updated = await shop.updateProduct.execute({ actor, productId: product.id, price: 9_900, stockDelta: 10 });
+    const updated = await shop.updateProduct.execute({
+      actor,
+      productId: product.id,
+      price: 9_900,
+      stockDelta: 10,
+      audit,
+    });
 
     expect(updated).toMatchObject({ price: 9_900, stock: 15 });
     expect(await shop.getProduct.execute({ productId: product.id })).toMatchObject({ price: 9_900, stock: 15 });
@@ -25,7 +32,7 @@ describe('UpdateProduct', () => {
     const product = await seed(shop).product({ price: 12_000, stock: 5 });
 
     await expect(
-      shop.updateProduct.execute({ actor, productId: product.id, price: 1, stockDelta: -6 }),
+      shop.updateProduct.execute({ actor, productId: product.id, price: 1, stockDelta: -6, audit }),
     ).rejects.toMatchObject({
       code: 'INSUFFICIENT_STOCK',
       facts: { productId: product.id, requested: 6, available: 5 },
@@ -36,10 +43,10 @@ describe('UpdateProduct', () => {
 
   it('needs something to change and a product that exists', async () => {
     const shop = inMemoryShop();
-    await expect(shop.updateProduct.execute({ actor, productId: 1 })).rejects.toMatchObject({
+    await expect(shop.updateProduct.execute({ actor, productId: 1, audit })).rejects.toMatchObject({
       code: 'INVALID_REQUEST',
     });
-    await expect(shop.updateProduct.execute({ actor, productId: 1, price: 5 })).rejects.toMatchObject({
+    await expect(shop.updateProduct.execute({ actor, productId: 1, price: 5, audit })).rejects.toMatchObject({
       code: 'PRODUCT_NOT_FOUND',
     });
   });

@@ -14,6 +14,7 @@ import {
 } from '../../../domain/coupon/coupon.js';
 import { USER_COUPON_STATUSES, type UserCoupon, type UserCouponStatus } from '../../../domain/coupon/user-coupon.js';
 import type { RunIdempotently } from '../../../application/idempotency/run-idempotently.js';
+import { auditStampOf } from '../audit.js';
 import { actorOf } from '../auth.js';
 import { idempotencyHeaders, replyIdempotently } from '../idempotency.js';
 import {
@@ -189,7 +190,7 @@ export const couponRoutes: FastifyPluginAsyncZod<CouponRoutesOptions> = async (
   app.post(
     '/admin/coupons',
     {
-      config: { access: 'ADMIN' },
+      config: { access: 'ADMIN', audit: 'coupon.create' },
       schema: { tags: ['Administration'], body: createCouponBody, response: { 201: couponView, ...commonErrors } },
     },
     async (request, reply) => {
@@ -199,6 +200,7 @@ export const couponRoutes: FastifyPluginAsyncZod<CouponRoutesOptions> = async (
         ...rest,
         issueStartsAt: issueStartsAt ? new Date(issueStartsAt) : null,
         issueEndsAt: issueEndsAt ? new Date(issueEndsAt) : null,
+        audit: auditStampOf(request),
       });
       return reply.status(201).send(presentCoupon(coupon));
     },

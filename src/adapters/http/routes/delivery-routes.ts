@@ -5,6 +5,7 @@ import type { ListDeliveries } from '../../../application/data-platform/list-del
 import type { RetryDelivery } from '../../../application/data-platform/retry-delivery.js';
 import type { DeliveryDetail } from '../../../application/ports/data-platform.js';
 import { DATA_PLATFORM_EVENT_TYPES, DELIVERY_STATUSES, type Delivery } from '../../../domain/data-platform/delivery.js';
+import { auditStampOf } from '../audit.js';
 import { actorOf } from '../auth.js';
 import {
   commonErrors,
@@ -110,7 +111,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
   app.post(
     '/admin/data-platform/deliveries/:eventId/retry',
     {
-      config: { access: 'ADMIN' },
+      config: { access: 'ADMIN', audit: 'delivery.retry' },
       schema: {
         tags,
         params: eventIdParams,
@@ -123,7 +124,8 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
       },
     },
     async (request, reply) => {
-      const delivery = await retryDelivery.execute({ actor: actorOf(request), eventId: request.params.eventId });
+      const { eventId } = request.params;
+      const delivery = await retryDelivery.execute({ actor: actorOf(request), eventId, audit: auditStampOf(request) });
       return reply.status(202).send(presentDelivery(delivery));
     },
   );
@@ -145,7 +147,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
   app.post(
     '/admin/data-platform/deliveries/:eventId/redeliver',
     {
-      config: { access: 'ADMIN' },
+      config: { access: 'ADMIN', audit: 'delivery.redeliver' },
       schema: {
         tags,
         params: eventIdParams,
@@ -157,7 +159,8 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
       },
     },
     async (request, reply) => {
-      const delivery = await redeliverEvent.execute({ actor: actorOf(request), eventId: request.params.eventId });
+      const { eventId } = request.params;
+      const delivery = await redeliverEvent.execute({ actor: actorOf(request), eventId, audit: auditStampOf(request) });
       return reply.status(202).send(presentDelivery(delivery));
     },
   );

@@ -11,6 +11,7 @@ import {
   changesSomething,
 } from '../../../application/product/update-product.js';
 import { MAX_PRICE, MAX_STOCK, PRODUCT_NAME_MAX_LENGTH, type Product } from '../../../domain/product/product.js';
+import { auditStampOf } from '../audit.js';
 import { actorOf } from '../auth.js';
 import {
   commonErrors,
@@ -129,11 +130,15 @@ export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async 
   app.post(
     '/admin/products',
     {
-      config: { access: 'ADMIN' },
+      config: { access: 'ADMIN', audit: 'product.create' },
       schema: { tags: ['Administration'], body: createProductBody, response: { 201: productView, ...commonErrors } },
     },
     async (request, reply) => {
-      const product = await createProduct.execute({ actor: actorOf(request), ...request.body });
+      const product = await createProduct.execute({
+        actor: actorOf(request),
+        ...request.body,
+        audit: auditStampOf(request),
+      });
       return reply.status(201).send(presentProduct(product));
     },
   );
@@ -141,7 +146,7 @@ export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async 
   app.patch(
     '/admin/products/:productId',
     {
-      config: { access: 'ADMIN' },
+      config: { access: 'ADMIN', audit: 'product.update' },
       schema: {
         tags: ['Administration'],
         params: productIdParams,
@@ -151,7 +156,12 @@ export const productRoutes: FastifyPluginAsyncZod<ProductRoutesOptions> = async 
     },
     async (request) =>
       presentProduct(
-        await updateProduct.execute({ actor: actorOf(request), productId: request.params.productId, ...request.body }),
+        await updateProduct.execute({
+          actor: actorOf(request),
+          productId: request.params.productId,
+          ...request.body,
+          audit: auditStampOf(request),
+        }),
       ),
   );
 };

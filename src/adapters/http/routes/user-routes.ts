@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CreateUser } from '../../../application/user/create-user.js';
 import { USER_NAME_MAX_LENGTH, type User } from '../../../domain/user/user.js';
+import { auditStampOf } from '../audit.js';
 import { actorOf } from '../auth.js';
 import { commonErrors, nameText, timestamp } from '../schemas.js';
 
@@ -18,11 +19,15 @@ export const userRoutes: FastifyPluginAsyncZod<UserRoutesOptions> = async (app, 
   app.post(
     '/admin/users',
     {
-      config: { access: 'ADMIN' },
+      config: { access: 'ADMIN', audit: 'user.create' },
       schema: { tags: ['Administration'], body: createUserBody, response: { 201: userView, ...commonErrors } },
     },
     async (request, reply) => {
-      const user = await createUser.execute({ actor: actorOf(request), name: request.body.name });
+      const user = await createUser.execute({
+        actor: actorOf(request),
+        name: request.body.name,
+        audit: auditStampOf(request),
+      });
       return reply.status(201).send(presentUser(user));
     },
   );
