@@ -192,8 +192,11 @@ export function createContainer({
     capMs: dataPlatform.backoffCapMs ?? DEFAULT_RETRY_POLICY.capMs,
   };
   single(TOKENS.DataPlatformClient, () => {
+    // A connection for every send in flight: a send queued in the pool would be made later, in the context
+    // (and so the trace) of whichever send freed the connection.
+    const connections = Math.max(50, dataPlatform.concurrency ?? 0);
     const client = url
-      ? new UndiciDataPlatformClient({ baseUrl: url, timeoutMs, signer })
+      ? new UndiciDataPlatformClient({ baseUrl: url, timeoutMs, signer, connections })
       : new LoggingDataPlatformClient(log);
     return tracing ? new TracedDataPlatformClient(client) : client;
   });

@@ -40,43 +40,71 @@ class Lines extends Writable {
 const idOf = (span: ReadableSpan) => span.spanContext().spanId;
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
 
+/** The app and the relay on in-memory adapters, tracing, delivering to a stand-in platform; an admin signed in. */
+async function tracedShop({ concurrency }: { concurrency?: number } = {}) {
+  const platform = await new Receiver().start();
+  const logs = new Lines();
+  const container = createContainer({
+    repositories: { kind: 'IN_MEMORY', store: new InMemoryStore() },
+    dataPlatform: { url: platform.url, ...(concurrency ? { concurrency } : {}) },
+    tracing: true,
+  });
+  const logger = await createLogger({ level: 'info', pretty: false, destination: logs, traceFields: true });
+  const app = await buildApp(withUseCaseSpans(appDependencies(container)), { logger });
+  const relayErrors: unknown[] = [];
+  const relay = startOutboxRelay(container, (error) => relayErrors.push(error));
+  const admin = await ensureAdmin(container, 'admin@tracing.test', 'a long enough password');
+  const adminToken = await accessTokens(container).issue({ userId: admin!.id, role: 'ADMIN', tokenVersion: 0 });
+  const post = async (url: string, payload: object, token = adminToken) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: `/api/v1${url}`,
+      payload,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.statusCode, response.body).toBeLessThan(300);
+    return response.json<{ id: number; orderId: number }>();
+  };
+  /** A user with money to spend, and their token. */
+  const aBuyer = async (name: string) => {
+    const buyer = await post('/admin/users', { name });
+    await post(`/users/${buyer.id}/balance/charge`, { amount: 10_000 });
+    return {
+      id: buyer.id,
+      token: await accessTokens(container).issue({ userId: buyer.id, role: 'CUSTOMER', tokenVersion: 0 }),
+    };
+  };
+  const deliveredOrders = async (count: number) => {
+    for (let waited = 0; platform.requests.length < count && waited < 10_000; waited += 20) await sleep(20);
+    await sleep(50);
+    return platform.requests.map((request) => ({
+      orderId: (JSON.parse(request.body) as { orderId: number }).orderId,
+      traceparent: request.headers.traceparent,
+    }));
+  };
+  const close = async () => {
+    await app.close();
+    await relay.stop();
+    await platform.stop();
+  };
+  return { platform, logs, relayErrors, post, aBuyer, deliveredOrders, close };
+}
+
 describe('one trace from a request to its delivery, in memory', () => {
   it('links POST /orders, PlaceOrder, the delivery attempt and its HTTP call, whose traceparent the platform gets', async () => {
-    const platform = await new Receiver().start();
-    const logs = new Lines();
-    const container = createContainer({
-      repositories: { kind: 'IN_MEMORY', store: new InMemoryStore() },
-      dataPlatform: { url: platform.url },
-      tracing: true,
-    });
-    const logger = await createLogger({ level: 'info', pretty: false, destination: logs, traceFields: true });
-    const app = await buildApp(withUseCaseSpans(appDependencies(container)), { logger });
-    const relayErrors: unknown[] = [];
-    const relay = startOutboxRelay(container, (error) => relayErrors.push(error));
+    const shop = await tracedShop();
     try {
-      const admin = await ensureAdmin(container, 'admin@tracing.test', 'a long enough password');
-      const adminToken = await accessTokens(container).issue({ userId: admin!.id, role: 'ADMIN', tokenVersion: 0 });
-      const asAdmin = { authorization: `Bearer ${adminToken}` };
-      const post = async (url: string, payload: object, headers = asAdmin) => {
-        const response = await app.inject({ method: 'POST', url: `/api/v1${url}`, payload, headers });
-        expect(response.statusCode, response.body).toBeLessThan(300);
-        return response.json<{ id: number; orderId: number }>();
-      };
-      const buyer = await post('/admin/users', { name: 'Traced buyer' });
-      await post(`/users/${buyer.id}/balance/charge`, { amount: 10_000 });
-      const lamp = await post('/admin/products', { name: 'Lamp', price: 1_000, stock: 5 });
-      const buyerToken = await accessTokens(container).issue({ userId: buyer.id, role: 'CUSTOMER', tokenVersion: 0 });
+      const buyer = await shop.aBuyer('Traced buyer');
+      const lamp = await shop.post('/admin/products', { name: 'Lamp', price: 1_000, stock: 5 });
       exporter.reset();
-      const order = await post(
+      const order = await shop.post(
         '/orders',
         { userId: buyer.id, items: [{ productId: lamp.id, quantity: 1 }] },
-        { authorization: `Bearer ${buyerToken}` },
+        buyer.token,
       );
 
-      for (let waited = 0; platform.requests.length === 0 && waited < 5_000; waited += 20) await sleep(20);
-      const [delivered] = platform.requests;
-      expect((JSON.parse(delivered!.body) as { orderId: number }).orderId).toBe(order.orderId);
-      await sleep(50);
+      const [delivered] = await shop.deliveredOrders(1);
+      expect(delivered!.orderId).toBe(order.orderId);
 
       const spans = exporter.getFinishedSpans();
       const named = (name: string) => spans.find((span) => span.name === name);
@@ -91,16 +119,57 @@ describe('one trace from a request to its delivery, in memory', () => {
         new Set([traceId]),
       );
       expect(parentOf(attempt)).toBe(idOf(useCase));
-      expect(delivered!.headers.traceparent).toBe(`00-${traceId}-${idOf(call)}-01`);
+      expect(delivered!.traceparent).toBe(`00-${traceId}-${idOf(call)}-01`);
 
       // The request's log lines name its trace and span.
-      const completed = logs.entries.find((entry) => entry.msg === 'request completed' && entry.trace_id === traceId);
+      const completed = shop.logs.entries.find(
+        (entry) => entry.msg === 'request completed' && entry.trace_id === traceId,
+      );
       expect(completed).toMatchObject({ span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
-      expect(relayErrors).toEqual([]);
+      expect(shop.relayErrors).toEqual([]);
     } finally {
-      await app.close();
-      await relay.stop();
-      await platform.stop();
+      await shop.close();
+    }
+  });
+
+  it('gives every delivery its own order’s trace when more are in flight than the default pool has connections', async () => {
+    const orders = 60;
+    const shop = await tracedShop({ concurrency: orders });
+    try {
+      const lamp = await shop.post('/admin/products', { name: 'Lamp', price: 1_000, stock: orders });
+      const buyers = await Promise.all(Array.from({ length: orders }, (_, i) => shop.aBuyer(`buyer ${i}`)));
+      // The platform holds every answer until all the sends are in, so none frees a connection early.
+      let release = () => {};
+      const allIn = new Promise<void>((resolve) => (release = resolve));
+      shop.platform.answer = async () => {
+        if (shop.platform.requests.length >= orders) release();
+        await Promise.race([allIn, sleep(2_000)]);
+        return { status: 200 };
+      };
+      exporter.reset();
+      await Promise.all(
+        buyers.map((buyer) =>
+          shop.post('/orders', { userId: buyer.id, items: [{ productId: lamp.id, quantity: 1 }] }, buyer.token),
+        ),
+      );
+
+      const delivered = await shop.deliveredOrders(orders);
+      expect(delivered).toHaveLength(orders);
+      const spans = exporter.getFinishedSpans();
+      for (const { orderId, traceparent } of delivered) {
+        const attempt = spans.find(
+          (span) => span.name === 'deliver ORDER_PAID' && span.attributes['shop.order.id'] === orderId,
+        );
+        expect(attempt, `order ${orderId}'s attempt`).toBeDefined();
+        const calls = spans.filter((span) => parentOf(span) === idOf(attempt!));
+        expect(
+          calls.map((call) => `00-${call.spanContext().traceId}-${idOf(call)}-01`),
+          `order ${orderId}`,
+        ).toEqual([traceparent]);
+      }
+      expect(shop.relayErrors).toEqual([]);
+    } finally {
+      await shop.close();
     }
   });
 });
