@@ -2,22 +2,12 @@ import { FastifyOtelInstrumentation } from '@fastify/otel';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { maskLiterals } from './statement-text.js';
 /** Where pg's instrumentation puts the statement (OpenTelemetry's database semantic conventions). */
 const ATTR_DB_QUERY_TEXT = 'db.query.text';
 
 /** The operational routes a prober calls every few seconds: their spans would only bury the requests. */
 const UNTRACED_PATHS = new Set(['/health', '/ready', '/metrics']);
-
-/**
- * Quoted literals in a statement, '…' with '' inside and E'…' alike. The statements the service writes carry
- * values as parameters, except the ones sent with COMMIT (they can't have parameters) and a few constants.
- */
-const QUOTED = /'(?:[^']|'')*'/g;
-
-/** The statement's text with every quoted literal replaced by '?': a span never carries a value. */
-export function withoutLiterals(statement: string): string {
-  return statement.replace(QUOTED, "'?'");
-}
 
 /**
  * The maintained instrumentations the service uses: Fastify's (a SERVER span per request, named by its route
@@ -28,8 +18,10 @@ export function shopInstrumentations(): Instrumentation[] {
   return [
     new FastifyOtelInstrumentation({
       registerOnInitialization: true,
-      // The request span and the handler's: the hooks (access control, metrics) would add a span each.
+      // The request span alone: the use case's span sits under it. The hooks (access control, metrics) would
+      // add a span each, and the handler's would mark every business refusal (a 404, a 409) as a failure.
       instrumentHooks: false,
+      instrumentHandler: false,
       ignorePaths: ({ url }) => UNTRACED_PATHS.has(url.split('?', 1)[0] ?? url),
       requestHook: (span, request) =>
         span.updateName(`${request.method} ${request.routeOptions.url ?? 'unmatched route'}`),
@@ -40,7 +32,7 @@ export function shopInstrumentations(): Instrumentation[] {
       requireParentSpan: true,
       enhancedDatabaseReporting: false,
       ignoreConnectSpans: true,
-      requestHook: (span, { query }) => span.setAttribute(ATTR_DB_QUERY_TEXT, withoutLiterals(query.text)),
+      requestHook: (span, { query }) => span.setAttribute(ATTR_DB_QUERY_TEXT, maskLiterals(query.text)),
     }),
     new UndiciInstrumentation({ requireParentforSpans: true }),
   ];

@@ -1,3 +1,4 @@
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { shopInstrumentations } from './instrumentations.js';
 import { tracingStarted } from './tracing-runtime.js';
@@ -16,6 +17,10 @@ export function startTracing(overrides: Pick<Partial<NodeSDKConfiguration>, 'spa
   const sdk = new NodeSDK({
     ...(named ? {} : { serviceName: DEFAULT_SERVICE_NAME }),
     instrumentations: shopInstrumentations(),
+    // W3C's trace context whatever OTEL_PROPAGATORS says: the data platform is promised a `traceparent`.
+    textMapPropagator: new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    }),
     metricReaders: [],
     logRecordProcessors: [],
     ...overrides,

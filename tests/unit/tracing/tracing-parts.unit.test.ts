@@ -1,7 +1,6 @@
 import { tracing } from '@opentelemetry/sdk-node';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { withoutLiterals } from '../../../src/adapters/tracing/instrumentations.js';
 import { tracingConfigured } from '../../../src/adapters/tracing/tracing-config.js';
 import { withUseCaseSpans } from '../../../src/adapters/tracing/use-case-spans.js';
 import { UserNotFoundError } from '../../../src/domain/user/user-errors.js';
@@ -17,16 +16,6 @@ describe('when tracing is on', () => {
     expect(tracingConfigured({ ...endpoint, OTEL_SDK_DISABLED: 'TRUE' })).toBe(false);
     expect(tracingConfigured({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' })).toBe(false);
     expect(tracingConfigured({ ...endpoint, OTEL_SDK_DISABLED: 'false' })).toBe(true);
-  });
-});
-
-describe('a statement in a span', () => {
-  it('keeps its text and loses every quoted literal', () => {
-    expect(withoutLiterals('SELECT * FROM users WHERE id = $1')).toBe('SELECT * FROM users WHERE id = $1');
-    expect(withoutLiterals(`INSERT INTO keys (key, body) VALUES ('k''1', E'{"a":"\\\\x"}'::jsonb);\nCOMMIT`)).toBe(
-      `INSERT INTO keys (key, body) VALUES ('?', E'?'::jsonb);\nCOMMIT`,
-    );
-    expect(withoutLiterals("WHERE status = 'PENDING' AND kind = 'A'")).toBe("WHERE status = '?' AND kind = '?'");
   });
 });
 
