@@ -70,17 +70,15 @@ const INVARIANTS: Invariant[] = [
       'admin stock: each initial stock and admin adjustment names the product.create or product.update audit entry ' +
       'that made it, for that product and the same change, and each such entry that changed stock has its ' +
       'adjustment (rows from before the audit log, migration 0015, have no entry)',
-    // Rows written before migration 0015 name no entry, and nothing dates them apart: their created_at is an
-    // instance's clock. Since then, the code writes every INITIAL or ADJUSTMENT row with its entry, so the
-    // first row that names one marks where the audited rows begin (ids only grow), and every such row from
-    // there on must name one. Entries need no boundary: each is from after 0015, and each that changed stock
-    // must have its row, which also catches rows that never name their entry (no boundary at all).
+    // Rows written before migration 0015 name no entry; the migration kept the last of them in
+    // audit_log_since, and every INITIAL or ADJUSTMENT row after it must name one. Entries need no
+    // boundary: each is from after 0015, and each that changed stock must have its row.
     violations: () => sql`
       WITH audited AS (
         SELECT a.id, a.product_id, a.delta, a.reason, a.audit_entry_id
         FROM stock_adjustments a
         WHERE a.reason IN ('INITIAL', 'ADJUSTMENT')
-          AND a.id >= (SELECT min(id) FROM stock_adjustments WHERE audit_entry_id IS NOT NULL)
+          AND a.id > (SELECT last_unaudited_adjustment FROM audit_log_since)
       ), stock_entries AS (
         SELECT e.id, e.action, (e.target ->> 'id')::bigint AS product_id,
                CASE e.action WHEN 'product.create' THEN (e.after ->> 'stock')::bigint
@@ -94,6 +92,16 @@ const INVARIANTS: Invariant[] = [
       FROM audited a FULL JOIN stock_entries e ON e.id = a.audit_entry_id
       WHERE a.id IS NULL OR e.id IS NULL OR a.product_id <> e.product_id OR a.delta IS DISTINCT FROM e.delta
          OR a.reason <> CASE e.action WHEN 'product.create' THEN 'INITIAL' ELSE 'ADJUSTMENT' END`,
+  },
+  {
+    name:
+      'audit log: append-only, its triggers in place and enabled (the service role owns the table, so DDL could ' +
+      'disable them)',
+    violations: () => sql`
+      SELECT expected.name AS trigger, t.tgenabled AS enabled
+      FROM (VALUES ('audit_log_append_only'), ('audit_log_no_truncate'), ('audit_log_stamp')) AS expected (name)
+      LEFT JOIN pg_trigger t ON t.tgname = expected.name AND t.tgrelid = 'audit_log'::regclass
+      WHERE t.tgenabled IS DISTINCT FROM 'O'`,
   },
   {
     name: 'coupons: stripes hold totalQuantity, each counts its copies, copies <= totalQuantity, one per user',

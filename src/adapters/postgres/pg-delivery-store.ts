@@ -175,12 +175,13 @@ export class PgDeliveryStore implements DeliveryStore {
    * claimed before it changes nothing. A retry leaves a DELIVERED event as it is; a redelivery takes any,
    * and clears what the last delivery left. The row stays locked from the read of `before` to the commit:
    * the call chain's unit of work's when one is open (its audit entry commits with the step), else the
-   * step's own transaction.
+   * step's own transaction. NO KEY UPDATE, as the step changes no key: a relay recording an attempt, whose
+   * foreign key takes KEY SHARE on this row, is not held up till the operator's transaction commits.
    */
   private async dueAgain(eventId: string, { redelivery }: { redelivery: boolean }): Promise<DeliveryStep | undefined> {
     if (!UUID.test(eventId)) return undefined;
     const step = async (db: Db): Promise<DeliveryStep | undefined> => {
-      const found = await this.row(db, eventId).forUpdate().executeTakeFirst();
+      const found = await this.row(db, eventId).forNoKeyUpdate().executeTakeFirst();
       if (!found) return undefined;
       let update = db
         .updateTable('data_platform_outbox')

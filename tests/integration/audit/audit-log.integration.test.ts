@@ -177,6 +177,19 @@ describe('the audit log in PostgreSQL', () => {
     expect(rows).toEqual([{ late: true }]);
   });
 
+  it('dates and numbers an entry itself, whatever an insert of its own says', async () => {
+    const entry = sql`'{"type": "product", "id": 1}'::jsonb, NULL, NULL, 'req-forged'`;
+    const dated = await sql<{ late: boolean }>`
+      INSERT INTO audit_log (at, action, target, before, after, request_id)
+      VALUES ('2001-01-01T00:00:00Z', 'product.update', ${entry})
+      RETURNING at > now() - interval '1 minute' AS late`.execute(database.db);
+    expect(dated.rows).toEqual([{ late: true }]);
+    await expect(
+      sql`INSERT INTO audit_log (id, action, target, before, after, request_id) OVERRIDING SYSTEM VALUE
+          VALUES (0, 'product.update', ${entry})`.execute(database.db),
+    ).rejects.toThrow(/numbers its own entries/);
+  });
+
   it("keeps a delivery's retry and redelivery with their entry: an entry that fails undoes the step", async () => {
     const [failed] = await insertOutboxRows(database.db, 1);
     await database.db
@@ -299,6 +312,49 @@ describe('npm run check on the audit log', () => {
     } finally {
       await db.destroy();
       await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(database.db);
+    }
+  });
+
+  it('holds a stock row written without its entry to it even before any row names an entry', async () => {
+    const schema = `${database.schema}_fresh`;
+    await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(database.db);
+    const db = createDb({ url: database.url, schema, poolSize: 2 });
+    try {
+      await migrateToLatest(db);
+      const [product] = (
+        await sql<{ id: number }>`
+          WITH made AS (
+            INSERT INTO products (name, price, stock, created_at, updated_at)
+            VALUES ('Behind its back', 100, 3, now(), now()) RETURNING id, stock
+          )
+          INSERT INTO stock_adjustments (product_id, delta, reason, created_at)
+          SELECT id, stock, 'INITIAL', now() FROM made RETURNING product_id AS id`.execute(db)
+      ).rows;
+      const adminStock = (await checkInvariants(db, 'Asia/Seoul')).find((result) =>
+        result.name.startsWith('admin stock'),
+      )!;
+      expect(adminStock).toMatchObject({
+        holds: false,
+        examples: [{ product_id: Number(product!.id), reason: 'INITIAL', adjusted: 3, audit_entry_id: null }],
+      });
+    } finally {
+      await db.destroy();
+      await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(database.db);
+    }
+  });
+
+  it('reports an append-only trigger that was disabled', async () => {
+    const appendOnly = async () =>
+      (await checkInvariants(database.db, 'Asia/Seoul')).find((result) => result.name.startsWith('audit log'))!;
+    await expect(appendOnly()).resolves.toMatchObject({ holds: true });
+    await sql`ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only`.execute(database.db);
+    try {
+      await expect(appendOnly()).resolves.toMatchObject({
+        holds: false,
+        examples: [{ trigger: 'audit_log_append_only' }],
+      });
+    } finally {
+      await sql`ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only`.execute(database.db);
     }
   });
 });

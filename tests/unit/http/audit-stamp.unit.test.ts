@@ -5,13 +5,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { auditStampOf, requireAuditActions } from '../../../src/adapters/http/audit.js';
 
 /** An app with the audit requirement and one route, whose handler answers the request's audit stamp and id. */
-async function appWith(method: 'GET' | 'POST' | 'PATCH', options: RouteShorthandOptions): Promise<FastifyInstance> {
+async function appWith(
+  method: 'GET' | 'POST' | 'PATCH',
+  options: RouteShorthandOptions,
+  url = '/admin/thing',
+): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   requireAuditActions(app);
   await app.register(async (routes) => {
     routes.route({
       method,
-      url: '/admin/thing',
+      url,
       ...options,
       handler: async (request) => ({ stamp: auditStampOf(request), requestId: request.id }),
     });
@@ -58,13 +62,23 @@ describe('the audit requirement on routes', () => {
     },
   );
 
+  it.each(['SIGNED_IN', 'PUBLIC', undefined] as const)(
+    'stops the app from starting on a route under /admin/ that is not for administrators (%s)',
+    async (access) => {
+      for (const url of ['/admin/thing', '/api/v1/admin/thing']) {
+        const started = appWith('POST', { config: { ...(access ? { access } : {}), audit: 'product.update' } }, url);
+        await expect(started.then((app) => app.ready())).rejects.toThrow(/is under \/admin\/: declare it for ADMIN/);
+      }
+    },
+  );
+
   it('lets an admin read, and a route for anyone else, start without an action', async () => {
-    for (const [method, access] of [
-      ['GET', 'ADMIN'],
-      ['POST', 'SIGNED_IN'],
-      ['POST', 'PUBLIC'],
+    for (const [method, access, url] of [
+      ['GET', 'ADMIN', '/admin/thing'],
+      ['POST', 'SIGNED_IN', '/thing'],
+      ['POST', 'PUBLIC', '/administrators'],
     ] as const) {
-      const app = await appWith(method, { config: { access } });
+      const app = await appWith(method, { config: { access } }, url);
       await expect(app.ready()).resolves.toBe(app);
       await app.close();
     }
