@@ -24,14 +24,25 @@ interface Item {
   quantity: number;
 }
 
+/**
+ * Products loaded in bulk as the shop's own seeding would make them: each with its product.create audit entry
+ * and its initial stock naming it, so `npm run check` holds on a bench database too.
+ */
 export async function createProducts(pool: pg.Pool, count: number, stock: number, prefix: string): Promise<number[]> {
   const { rows } = await pool.query<{ id: string }>(
     `WITH made AS (
        INSERT INTO products (name, price, stock, created_at, updated_at)
-       SELECT $3 || n, 1000 + n % 50 * 100, $2, now(), now() FROM generate_series(1, $1::int) AS n RETURNING id, stock
+       SELECT $3 || n, 1000 + n % 50 * 100, $2, now(), now() FROM generate_series(1, $1::int) AS n
+       RETURNING id, name, price, stock
+     ), entries AS (
+       INSERT INTO audit_log (action, target, after, request_id)
+       SELECT 'product.create', jsonb_build_object('type', 'product', 'id', id),
+              jsonb_build_object('name', name, 'price', price, 'stock', stock), 'bench-load'
+       FROM made
+       RETURNING id, (target ->> 'id')::bigint AS product_id, (after ->> 'stock')::bigint AS stock
      ), initial AS (
-       INSERT INTO stock_adjustments (product_id, delta, reason, created_at)
-       SELECT id, stock, 'INITIAL', now() FROM made
+       INSERT INTO stock_adjustments (product_id, delta, reason, audit_entry_id, created_at)
+       SELECT product_id, stock, 'INITIAL', id, now() FROM entries
      )
      SELECT id FROM made`,
     [count, stock, prefix],
