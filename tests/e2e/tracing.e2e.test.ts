@@ -158,6 +158,41 @@ describe('tracing with OpenTelemetry', () => {
     expect(attempts.map((span) => span.attributes['shop.delivery.attempt']).sort()).toEqual([1, 2]);
   });
 
+  it('joins the delivery to the order’s trace when another instance delivers it', async () => {
+    // This instance takes the order but delivers nothing: without DATA_PLATFORM_URL it claims no event.
+    const writer = await startServiceProcess({
+      DATABASE_URL: databaseUrl,
+      DATA_PLATFORM_URL: undefined,
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: 'shop-writer',
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+    });
+    try {
+      const buyer = await aChargedUser(writer, 10_000, { name: 'buyer on another instance' });
+      const lamp = await aProduct(writer, { name: 'Handed-over lamp', price: 1_000, stock: 5 });
+      const placed = await anOrder(
+        { origin: writer.origin, token: await writer.tokenFor(buyer.id) },
+        { userId: buyer.id, items: [{ productId: lamp.id, quantity: 1 }] },
+      );
+      const delivered = await eventually('the delivery', () =>
+        platform.requests.find((each) => (JSON.parse(each.body) as { orderId: number }).orderId === placed.orderId),
+      );
+      const traceId = TRACEPARENT.exec(String(delivered.headers.traceparent))?.[1];
+      const request = await eventually('the order request span', () =>
+        spans().find((span) => span.traceId === traceId && span.name === 'POST /api/v1/orders'),
+      );
+      expect(request.service).toBe('shop-writer');
+      const attempt = await eventually('the attempt span', () =>
+        spans().find((span) => span.traceId === traceId && span.name === 'deliver ORDER_PAID'),
+      );
+      expect(attempt.service).toBe('shop-under-test');
+    } finally {
+      writer.child.kill('SIGTERM');
+      expect(await writer.exited).toBe(0);
+    }
+  });
+
   it('continues the trace of an incoming traceparent', async () => {
     const traceId = randomBytes(16).toString('hex');
     const callerSpanId = randomBytes(8).toString('hex');
