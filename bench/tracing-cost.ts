@@ -14,6 +14,7 @@ import { JoseAccessTokens } from '../src/adapters/auth/jose-access-tokens.js';
 import { parseSigningKey } from '../src/adapters/auth/signing-keys.js';
 import { systemClock } from '../src/adapters/system-clock.js';
 import { currentTraceCarrier } from '../src/adapters/tracing/trace-context.js';
+import { withSearchPath } from '../tests/support/service-schema.js';
 import { startTestPostgres } from '../tests/support/test-postgres.js';
 import { benchAuth, benchSecrets, logInAdminAndCheck, serviceAuthEnvironment } from './auth.js';
 import { type Stats, runLoad, scaled, statsOf } from './harness.js';
@@ -71,7 +72,7 @@ async function measure(serverUrl: string, mode: Mode, sinkBytes: () => number): 
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);
-  const databaseUrl = `${serverUrl}${serverUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  const databaseUrl = withSearchPath(serverUrl, schema);
   const secrets = benchSecrets();
   const service = await startService(databaseUrl, POOL_SIZE, { ...serviceAuthEnvironment(secrets), ...mode.env });
   const http = httpClient(service.origin, CONCURRENCY);

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/adapters/http/app.js';
 import { appDependencies, createContainer } from '../../src/container.js';
 import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
+import { withSearchPath } from '../support/service-schema.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { expectProblem } from '../support/test-app.js';
 
@@ -179,8 +180,10 @@ describe('the limit on a service started as npm start runs it', () => {
   });
 
   it('is 60 a minute by default: the 61st request from one address is 429', async () => {
-    const url = `${database.url}${database.url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${database.schema}`)}`;
-    service = await startServiceProcess({ DATABASE_URL: url, AUTH_RATE_LIMIT_PER_MINUTE: undefined });
+    service = await startServiceProcess({
+      DATABASE_URL: withSearchPath(database.url, database.schema),
+      AUTH_RATE_LIMIT_PER_MINUTE: undefined,
+    });
     // The harness logged its administrator in from this address once already.
     const statuses: number[] = [];
     for (let i = 0; i < 60; i++) statuses.push((await service.request('POST', '/api/v1/auth/login', {}, null)).status);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
@@ -6,27 +5,20 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { Receiver } from '../integration/data-platform/receiver.js';
 import { aChargedUser, aProduct, anOrder } from '../support/builders.js';
 import { type ServiceProcess, TEST_DATA_PLATFORM_SECRET, startServiceProcess } from '../support/service-process.js';
+import { type ServiceSchema, createServiceSchema } from '../support/service-schema.js';
 
 /**
  * The whole path of a paid order to the data platform, with real processes: the service, a receiver on
  * loopback that fails, hangs, goes down and comes back, and a SIGKILL of the service in the middle.
  */
-const baseUrl = inject('databaseUrl');
-const schema = `outage_${randomBytes(5).toString('hex')}`;
-const databaseUrl = `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-
-async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: baseUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-beforeAll(() => admin(`CREATE SCHEMA ${schema}`));
-afterAll(() => admin(`DROP SCHEMA ${schema} CASCADE`));
+let schema: ServiceSchema;
+/** DATABASE_URL for the service processes: this file's schema. */
+let databaseUrl = '';
+beforeAll(async () => {
+  schema = await createServiceSchema(inject('databaseUrl'), 'outage');
+  databaseUrl = schema.serviceUrl;
+});
+afterAll(() => schema.drop());
 
 interface Sent {
   eventId: string;

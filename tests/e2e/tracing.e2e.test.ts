@@ -1,37 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { Receiver } from '../integration/data-platform/receiver.js';
 import { aChargedUser, aProduct, anOrder } from '../support/builders.js';
 import { type ExportedSpan, ancestry, exportedSpans, treeOf } from '../support/otlp-spans.js';
 import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
+import { type ServiceSchema, createServiceSchema } from '../support/service-schema.js';
 
 /**
  * Tracing as an operator turns it on: the service process started the way `npm start` starts it, with the
  * standard OTEL_* variables naming an OTLP/JSON collector, here a stand-in on loopback that keeps every span
  * it is sent in memory; a stand-in data platform records what each delivery carries.
  */
-const baseUrl = inject('databaseUrl');
-const schema = `tracing_${randomBytes(5).toString('hex')}`;
-const databaseUrl = `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-
-async function onDatabase(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: baseUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
+let schema: ServiceSchema;
+/** DATABASE_URL for the service processes: this file's schema. */
+let databaseUrl = '';
 const collector = new Receiver();
 const platform = new Receiver();
 let service: ServiceProcess;
 
 beforeAll(async () => {
-  await onDatabase(`CREATE SCHEMA ${schema}`);
+  schema = await createServiceSchema(inject('databaseUrl'), 'tracing');
+  databaseUrl = schema.serviceUrl;
   await collector.start();
   await platform.start();
   service = await startServiceProcess({
@@ -51,7 +41,7 @@ afterAll(async () => {
   const exitCode = await service.exited;
   await collector.stop();
   await platform.stop();
-  await onDatabase(`DROP SCHEMA ${schema} CASCADE`);
+  await schema.drop();
   expect(exitCode).toBe(0);
 });
 

@@ -4,7 +4,6 @@ import {
   FAST_DELIVERY_ENV,
   cleanUp,
   crashLine,
-  createFaultSchema,
   deliveryLine,
   invariants,
   percentile,
@@ -13,6 +12,7 @@ import {
   toldVersusStored,
   waitForDeliveries,
 } from './support/harness.js';
+import { createServiceSchema } from '../support/service-schema.js';
 import { LoadDriver, setupShop } from './support/load.js';
 import { runSeed, seededRandom } from './support/random.js';
 import { FaultReceiver } from './support/receiver.js';
@@ -30,7 +30,7 @@ describe('the data platform slow, then down, then back, under load', () => {
   it('delivers every paid order and every cancellation afterwards, and keeps serving meanwhile', async () => {
     const seed = runSeed();
     const began = performance.now();
-    const schema = await createFaultSchema(inject('databaseUrl'), 'faults_dp');
+    const schema = await createServiceSchema(inject('databaseUrl'), 'faults_dp');
     const receiver = await new FaultReceiver(seededRandom(seed)).start();
     receiver.mode = { kind: 'ok', minMs: 0, maxMs: 20 };
     const service = new ServiceInstance('service', {

@@ -4,7 +4,6 @@ import {
   FAST_DELIVERY_ENV,
   cleanUp,
   crashLine,
-  createFaultSchema,
   deliveryLine,
   invariants,
   percentile,
@@ -14,6 +13,7 @@ import {
   unexpected5xx,
   waitForDeliveries,
 } from './support/harness.js';
+import { createServiceSchema } from '../support/service-schema.js';
 import { LoadDriver, setupShop } from './support/load.js';
 import { between, runSeed, seededRandom } from './support/random.js';
 import { FaultReceiver } from './support/receiver.js';
@@ -30,7 +30,7 @@ describe('SIGKILL of the service under load', () => {
     const seed = runSeed();
     const random = seededRandom(seed ^ 0x6b696c6c);
     const began = performance.now();
-    const schema = await createFaultSchema(inject('databaseUrl'), 'faults_kill');
+    const schema = await createServiceSchema(inject('databaseUrl'), 'faults_kill');
     const receiver = await new FaultReceiver(random).start();
     receiver.mode = { kind: 'ok', minMs: 0, maxMs: 20 };
     const service = new ServiceInstance('service', {

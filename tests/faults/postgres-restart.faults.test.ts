@@ -8,10 +8,8 @@ import { freePort } from '../support/service-process.js';
 import { clusterHome } from '../support/test-postgres.js';
 import {
   FAST_DELIVERY_ENV,
-  type FaultSchema,
   cleanUp,
   crashLine,
-  createFaultSchema,
   deliveryLine,
   invariants,
   percentile,
@@ -21,6 +19,7 @@ import {
   unexpected5xx,
   waitForDeliveries,
 } from './support/harness.js';
+import { type ServiceSchema, createServiceSchema } from '../support/service-schema.js';
 import { LoadDriver, type RequestRecord, setupShop } from './support/load.js';
 import { runSeed, seededRandom } from './support/random.js';
 import { FaultReceiver } from './support/receiver.js';
@@ -136,7 +135,7 @@ describe('PostgreSQL stopped and started again under load', () => {
         serverFlags: ['-c', 'fsync=off', '-c', 'full_page_writes=off'],
       });
     let postgres: EmbeddedDatabase | undefined;
-    let schema: FaultSchema | undefined;
+    let schema: ServiceSchema | undefined;
     const receiver = await new FaultReceiver(seededRandom(seed)).start();
     receiver.mode = { kind: 'ok', minMs: 0, maxMs: 20 };
     let service: ServiceInstance | undefined;
@@ -144,7 +143,7 @@ describe('PostgreSQL stopped and started again under load', () => {
     let ready: ReturnType<typeof monitorReady> | undefined;
     try {
       postgres = await startPostgres();
-      schema = await createFaultSchema(postgres.url, 'faults_pg');
+      schema = await createServiceSchema(postgres.url, 'faults_pg');
       service = new ServiceInstance('service', {
         DATABASE_URL: schema.serviceUrl,
         DATABASE_POOL_TIMEOUT_MS: String(POOL_TIMEOUT_MS),

@@ -4,7 +4,6 @@ import {
   FAST_DELIVERY_ENV,
   cleanUp,
   crashLine,
-  createFaultSchema,
   deliveryLine,
   invariants,
   percentile,
@@ -15,6 +14,7 @@ import {
   unexpected5xx,
   waitForDeliveries,
 } from './support/harness.js';
+import { createServiceSchema } from '../support/service-schema.js';
 import { LoadDriver, setupShop } from './support/load.js';
 import { runSeed, seededRandom } from './support/random.js';
 import { FaultReceiver } from './support/receiver.js';
@@ -39,7 +39,7 @@ describe('the data platform throttling with 429 and Retry-After, under load', ()
   it(`retries each throttled event no sooner than ${RETRY_AFTER_S} s, loses nothing, and keeps each order's order`, async () => {
     const seed = runSeed();
     const began = performance.now();
-    const schema = await createFaultSchema(inject('databaseUrl'), 'faults_throttle');
+    const schema = await createServiceSchema(inject('databaseUrl'), 'faults_throttle');
     const receiver = await new FaultReceiver(seededRandom(seed)).start();
     receiver.mode = { kind: 'ok', minMs: 0, maxMs: 20 };
     const service = new ServiceInstance('service', {

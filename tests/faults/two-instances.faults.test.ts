@@ -4,7 +4,6 @@ import {
   FAST_DELIVERY_ENV,
   cleanUp,
   crashLine,
-  createFaultSchema,
   deliveryLine,
   invariants,
   percentile,
@@ -14,6 +13,7 @@ import {
   unexpected5xx,
   waitForDeliveries,
 } from './support/harness.js';
+import { createServiceSchema } from '../support/service-schema.js';
 import { LoadDriver, setupShop } from './support/load.js';
 import { runSeed, seededRandom } from './support/random.js';
 import { FaultReceiver } from './support/receiver.js';
@@ -33,7 +33,7 @@ describe('two service instances on one database', () => {
   it('share the load and the outbox without breaking an invariant or sending one event twice at once', async () => {
     const seed = runSeed();
     const began = performance.now();
-    const schema = await createFaultSchema(inject('databaseUrl'), 'faults_two');
+    const schema = await createServiceSchema(inject('databaseUrl'), 'faults_two');
     const receiver = await new FaultReceiver(seededRandom(seed)).start();
     receiver.mode = { kind: 'ok', minMs: 10, maxMs: 150, failRate: 0.15, slowRate: 0.01, slowMs: SLOW_ANSWER_MS };
     const env = { DATABASE_URL: schema.serviceUrl, ...FAST_DELIVERY_ENV };

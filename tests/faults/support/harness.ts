@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { type Db, createDb } from '../../../src/adapters/postgres/database.js';
+import type { Db } from '../../../src/adapters/postgres/database.js';
 import { type InvariantResult, checkInvariants } from '../../../src/adapters/postgres/invariants.js';
 import type { CancelRecord, LoadDriver, RequestRecord } from './load.js';
 import type { FaultReceiver, ReceivedAttempt } from './receiver.js';
@@ -19,42 +17,6 @@ export const FAST_DELIVERY_ENV = {
   DATA_PLATFORM_MAX_ATTEMPTS: '100',
   SHOP_TIMEZONE,
 } as const;
-
-export interface FaultSchema {
-  readonly schema: string;
-  /** DATABASE_URL for the service: the server's URL with this schema as search_path. */
-  readonly serviceUrl: string;
-  /** The test's own connection to the schema, for checks. */
-  readonly db: Db;
-  drop(): Promise<void>;
-}
-
-async function admin(url: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A schema of the test's own on `baseUrl`; the service migrates it at its first start. */
-export async function createFaultSchema(baseUrl: string, prefix: string): Promise<FaultSchema> {
-  const schema = `${prefix}_${randomBytes(5).toString('hex')}`;
-  await admin(baseUrl, `CREATE SCHEMA ${schema}`);
-  const serviceUrl = `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  const db = createDb({ url: baseUrl, schema, poolSize: 3 });
-  return {
-    schema,
-    serviceUrl,
-    db,
-    async drop() {
-      await db.destroy();
-      await admin(baseUrl, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    },
-  };
-}
 
 /** The invariants, and one line for the summary: `8/8 hold` or the broken ones with examples. */
 export async function invariants(
