@@ -26,16 +26,44 @@ export interface Sample<T> {
   readonly value: T;
 }
 
+/** Microseconds of CPU per request, by who spent them; null where there is no probe. */
+export interface CpuSplit {
+  /** The service process (the run's `cpu` probe). */
+  readonly service: number | null;
+  /** The bench's own process: the load generator (HTTP or pg client) and its bookkeeping. */
+  readonly client: number;
+  /** The PostgreSQL server, every process of it (null on a server elsewhere). */
+  readonly postgres: number | null;
+}
+
+interface CpuPoint {
+  /** ms since the start of the run. */
+  readonly at: number;
+  /** µs since the start of the run, by probe. */
+  readonly service: number | null;
+  readonly client: number;
+  readonly postgres: number | null;
+}
+
 export interface LoadRun<T> {
   readonly samples: Sample<T>[];
   readonly elapsedMs: number;
   /** The CPU time the `cpu` probe counted over the run, per request, in microseconds; null without a probe. */
   readonly cpuUsPerRequest: number | null;
-  /** The probe's count since the start, read every CPU_TRACE_MS and at the end (ms since the start, µs). */
-  readonly cpuTrace: readonly { readonly at: number; readonly cpuUs: number }[];
+  /** The probes' counts since the start, read every CPU_TRACE_MS and at the end. */
+  readonly cpuTrace: readonly CpuPoint[];
 }
 
 const CPU_TRACE_MS = 100;
+
+/** What every run reads besides its own `cpu` probe: the bench's process and the database server. */
+const machine: { client: () => number; postgres: (() => number) | null } = { client: () => 0, postgres: null };
+
+/** Set once by the runner: from then on every run traces the bench's and PostgreSQL's CPU time too. */
+export function traceMachineCpu(client: () => number, postgres: (() => number) | null): void {
+  machine.client = client;
+  machine.postgres = postgres;
+}
 
 /**
  * Runs `total` tasks with `concurrency` in flight at all times (a closed loop, like a pool of clients),
@@ -52,11 +80,19 @@ export async function runLoad<T>(
   const samples: Sample<T>[] = new Array<Sample<T>>(total);
   let next = 0;
   let done = 0;
-  const cpuBefore = cpu?.();
+  const read = () => ({ service: cpu?.() ?? null, client: machine.client(), postgres: machine.postgres?.() ?? null });
+  const before = read();
   const started = performance.now();
-  const cpuTrace: { at: number; cpuUs: number }[] = [];
+  const cpuTrace: CpuPoint[] = [];
+  const since = (now: number | null, then: number | null) => (now === null || then === null ? null : now - then);
   const traceCpu = () => {
-    if (cpu && cpuBefore !== undefined) cpuTrace.push({ at: performance.now() - started, cpuUs: cpu() - cpuBefore });
+    const now = read();
+    cpuTrace.push({
+      at: performance.now() - started,
+      service: since(now.service, before.service),
+      client: now.client - before.client,
+      postgres: since(now.postgres, before.postgres),
+    });
   };
   traceCpu();
   const tracing = setInterval(traceCpu, CPU_TRACE_MS);
@@ -82,22 +118,30 @@ export async function runLoad<T>(
   }
   const elapsedMs = performance.now() - started;
   traceCpu();
-  const cpuUsPerRequest = cpuTrace.length > 0 ? cpuTrace.at(-1)!.cpuUs / total : null;
+  const service = cpuTrace.at(-1)!.service;
+  const cpuUsPerRequest = service === null ? null : service / total;
   return { samples, elapsedMs, cpuUsPerRequest, cpuTrace };
 }
 
 /**
- * The probe's CPU per request over the first `untilMs` of a run (a row measured over part of it, as the
- * storm's selling phase): the CPU counted by then, interpolated between the trace's readings, over the
- * requests completed by then.
+ * The CPU per request over the first `untilMs` of a run (all of it by default; part of it for a row measured
+ * so, as the storm's selling phase): each probe's count by then, interpolated between the trace's readings,
+ * over the requests completed by then.
  */
-export function cpuUsPerRequestUntil(run: LoadRun<unknown>, untilMs: number): number | null {
-  const after = run.cpuTrace.findIndex((point) => point.at >= untilMs);
+export function cpuSplitUntil(run: LoadRun<unknown>, untilMs = Number.POSITIVE_INFINITY): CpuSplit | null {
+  const trace = run.cpuTrace;
+  const after = untilMs >= trace.at(-1)!.at ? trace.length - 1 : trace.findIndex((point) => point.at >= untilMs);
   if (after <= 0) return null;
-  const [a, b] = [run.cpuTrace[after - 1]!, run.cpuTrace[after]!];
-  const cpuUs = a.cpuUs + ((b.cpuUs - a.cpuUs) * (untilMs - a.at)) / Math.max(b.at - a.at, 1e-9);
-  const completed = run.samples.filter((sample) => sample.doneAt <= untilMs).length;
-  return completed === 0 ? null : cpuUs / completed;
+  const [a, b] = [trace[after - 1]!, trace[after]!];
+  const until = Math.min(untilMs, b.at);
+  const completed = run.samples.filter((sample) => sample.doneAt <= until).length;
+  if (completed === 0) return null;
+  const at = (probe: (point: CpuPoint) => number | null): number | null => {
+    const [from, to] = [probe(a), probe(b)];
+    if (from === null || to === null) return null;
+    return (from + ((to - from) * (until - a.at)) / Math.max(b.at - a.at, 1e-9)) / completed;
+  };
+  return { service: at((p) => p.service), client: at((p) => p.client)!, postgres: at((p) => p.postgres) };
 }
 
 function showProgress(label: string, done: number, total: number): void {
@@ -141,6 +185,10 @@ export interface Row {
   readonly rps: number;
   /** The service process's CPU time (user and system) over the run, per request, in microseconds. */
   readonly cpuUs: number | null;
+  /** The service run's CPU per request by process: the service, the bench's client and PostgreSQL. */
+  readonly cpu: CpuSplit | null;
+  /** The limit run's, likewise (no service in it). */
+  readonly limitCpu: CpuSplit | null;
   readonly p50: number;
   readonly p99: number;
   readonly errors: number;
@@ -155,8 +203,10 @@ export interface Row {
   readonly limitRatio: number | null;
   /** Service ÷ the one-row reference of the same run (write rows only; filled in by `againstOneRow`). */
   readonly oneRowRatio: number | null;
-  /** Issue 12's target for oneRowRatio, where it sets one. */
+  /** Issue 20's target for oneRowRatio, where it sets one. */
   readonly target: number | null;
+  /** Issue 20's target for limitRatio, where it sets one. */
+  readonly limitTarget: number | null;
   /** A write at the bench's concurrency: its tail is judged (p99 ≤ 3 × p50). */
   readonly write: boolean;
   /** p99 ÷ p50. */
@@ -175,12 +225,18 @@ export const TAIL_LIMIT = 3;
 export interface RowOptions {
   /** The limit run's figures (limits.ts). */
   readonly limit?: Stats | null;
-  /** The target for service ÷ one-row. */
+  /** The target for service ÷ one-row; a row with one is compared with the one-row reference. */
   readonly target?: number;
+  /** The target for service ÷ limit. */
+  readonly limitTarget?: number;
   /** A write row (default false): its tail is flagged and it is compared with the one-row reference. */
   readonly write?: boolean;
   /** The service's CPU per request over the row's run (LoadRun.cpuUsPerRequest). */
   readonly cpuUs?: number | null;
+  /** The service run's CPU per request by process (cpuSplitUntil); `cpuUs` is taken from it when given. */
+  readonly cpu?: CpuSplit | null;
+  /** The limit run's CPU per request by process. */
+  readonly limitCpu?: CpuSplit | null;
 }
 
 export function row(
@@ -190,14 +246,16 @@ export function row(
   ceiling: Stats | null,
   correctness: string,
   ok: boolean,
-  { limit = null, target, write = false, cpuUs = null }: RowOptions = {},
+  { limit = null, target, limitTarget, write = false, cpuUs = null, cpu = null, limitCpu = null }: RowOptions = {},
 ): Row {
   const tail = service.p99 / service.p50;
   return {
     scenario,
     requests: service.requests,
     rps: service.rps,
-    cpuUs,
+    cpuUs: cpu?.service ?? cpuUs,
+    cpu,
+    limitCpu,
     p50: service.p50,
     p99: service.p99,
     errors,
@@ -209,6 +267,7 @@ export function row(
     limitRatio: limit ? service.rps / limit.rps : null,
     oneRowRatio: null,
     target: target ?? null,
+    limitTarget: limitTarget ?? null,
     write,
     tail,
     tailOver: write && tail > TAIL_LIMIT,
@@ -219,7 +278,7 @@ export function row(
 
 /** Each write row's rate divided by the one-row reference's rate, measured in the same run. */
 export function againstOneRow(rows: Row[], oneRowRps: number): Row[] {
-  return rows.map((r) => (r.write ? { ...r, oneRowRatio: r.rps / oneRowRps } : r));
+  return rows.map((r) => (r.write || r.target !== null ? { ...r, oneRowRatio: r.rps / oneRowRps } : r));
 }
 
 const fixed = (value: number | null, digits: number) =>
@@ -227,8 +286,9 @@ const fixed = (value: number | null, digits: number) =>
 /** Latencies under a millisecond (a token's verification) keep a third decimal. */
 const milliseconds = (value: number | null) => (value === null ? '-' : fixed(value, value < 1 ? 3 : 2));
 const tailCell = (r: Row) => `${fixed(r.tail, 1)}${r.tailOver ? ' >3' : ''}`;
-const oneRowCell = (r: Row) =>
-  r.oneRowRatio === null ? '-' : `${fixed(r.oneRowRatio, 2)}${r.target === null ? '' : ` (≥${r.target})`}`;
+/** A ratio with its target beside it, when the row has one. */
+const ratioCell = (ratio: number | null, target: number | null) =>
+  ratio === null ? '-' : `${fixed(ratio, 2)}${target === null ? '' : ` (≥${target})`}`;
 
 export function formatTable(rows: Row[]): string {
   const header = [
@@ -245,7 +305,7 @@ export function formatTable(rows: Row[]): string {
     'limit req/s',
     'limit p50',
     'limit p99',
-    '÷limit',
+    '÷limit (target)',
     '÷one-row (target)',
     'correctness',
   ];
@@ -263,14 +323,54 @@ export function formatTable(rows: Row[]): string {
     fixed(r.limitRps, 0),
     milliseconds(r.limitP50),
     milliseconds(r.limitP99),
-    fixed(r.limitRatio, 2),
-    oneRowCell(r),
+    ratioCell(r.limitRatio, r.limitTarget),
+    ratioCell(r.oneRowRatio, r.target),
     `${r.ok ? 'OK' : 'FAIL'} ${r.correctness}`,
   ]);
+  return layout(header, cells, (column) => column === 0 || column === header.length - 1);
+}
+
+/** Columns padded to their widest cell: the `text` ones to the left, the figures to the right. */
+function layout(header: string[], cells: string[][], text: (column: number) => boolean): string {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (values: string[]) =>
-    values
-      .map((v, i) => (i === 0 || i === values.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!)))
-      .join('  ');
+    values.map((v, i) => (text(i) ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}
+
+/**
+ * Where each write scenario's CPU went, per request: the service, the bench's client and PostgreSQL for the
+ * service run, the client and PostgreSQL for the limit run. On a machine whose cores all three share, a
+ * rate is bounded by the cores over the sum, which is what ÷limit then compares.
+ */
+export function formatCpuTable(rows: Row[]): string {
+  const split = rows.filter((r) => r.cpu !== null || r.limitCpu !== null);
+  const header = [
+    'scenario',
+    'service',
+    'client',
+    'PostgreSQL',
+    'sum',
+    'limit: client',
+    'PostgreSQL',
+    'sum',
+    'sum ÷ limit sum',
+  ];
+  const sum = (c: CpuSplit | null) =>
+    c === null || c.postgres === null ? null : (c.service ?? 0) + c.client + c.postgres;
+  const cells = split.map((r) => {
+    const [service, limit] = [sum(r.cpu), sum(r.limitCpu)];
+    return [
+      r.scenario,
+      fixed(r.cpu?.service ?? null, 0),
+      fixed(r.cpu?.client ?? null, 0),
+      fixed(r.cpu?.postgres ?? null, 0),
+      fixed(service, 0),
+      fixed(r.limitCpu?.client ?? null, 0),
+      fixed(r.limitCpu?.postgres ?? null, 0),
+      fixed(limit, 0),
+      service === null || limit === null ? '-' : fixed(service / limit, 2),
+    ];
+  });
+  return layout(header, cells, (column) => column === 0);
 }

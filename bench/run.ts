@@ -3,7 +3,7 @@
  * embedded server, or on the server of DATABASE_URL), runs each scenario against it over HTTP and, as the
  * ceiling, the same use cases and adapters in this process without HTTP, and as the limit the same work in
  * the fewest statements through pg (limits.ts), each against the one-row reference measured first and last
- * in the same run (the yardstick of issue 12's targets), and prints one table. Results
+ * in the same run (the second yardstick of issue 20's targets), and prints one table. Results
  * also go to bench/results/. Authentication is on, as in production: the service gets a signing key made
  * for the run and an administrator; every request that needs a token carries its user's (see auth.ts).
  * `BENCH_SCALE=0.05` makes a short smoke run of the same scenarios; `BENCH_CONCURRENCY` (64) and
@@ -23,7 +23,17 @@ import {
   logInAdminAndCheck,
   serviceAuthEnvironment,
 } from './auth.js';
-import { BENCH_SCALE, type Row, type Stats, TAIL_LIMIT, againstOneRow, formatTable } from './harness.js';
+import { ownCpuUs, postgresCpuProbe } from './cpu.js';
+import {
+  BENCH_SCALE,
+  type Row,
+  type Stats,
+  TAIL_LIMIT,
+  againstOneRow,
+  formatCpuTable,
+  formatTable,
+  traceMachineCpu,
+} from './harness.js';
 import { oneRowReference } from './limits.js';
 import { popular, scenarios } from './scenarios/index.js';
 import { type AuthRefusals, httpClient, startService } from './service.js';
@@ -80,6 +90,7 @@ async function main(): Promise<void> {
     serverUrl = embedded.superuserUrl;
     serviceUrl = embedded.url;
   }
+  traceMachineCpu(ownCpuUs, embedded ? postgresCpuProbe(embedded.dataDir) : null);
   const database = `shop_bench_${Date.now()}`;
   const owner = decodeURIComponent(new URL(serviceUrl!).username);
   await admin(serverUrl, (client) =>
@@ -161,21 +172,23 @@ function report(measured: Row[], oneRow: OneRow, peakMemoryMiB: number, refusals
   if (popular.explain)
     console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the popular query at the largest size:\n${popular.explain}`);
   console.log(`\n${formatTable(rows)}`);
+  console.log(`\nCPU µs per request, by process (the three share the machine's cores):\n${formatCpuTable(rows)}`);
   console.log(
     `\nconcurrency ${concurrency}, pool ${poolSize} connections (service and ceiling alike), service peak RSS ${peakMemoryMiB.toFixed(0)} MiB, ` +
       `${os.cpus().length} cores, Node ${process.version}` +
       (BENCH_SCALE === 1 ? '' : `; BENCH_SCALE ${BENCH_SCALE}: a smoke run, its figures are not comparable`),
   );
+  const reference =
+    oneRowRps === undefined
+      ? ''
+      : ` (${oneRowRps.toFixed(0)} req/s, the mean of ${[oneRow.first, oneRow.last]
+          .filter((stats) => stats !== undefined)
+          .map((stats) => stats.rps.toFixed(0))
+          .join(' and ')})`;
   console.log(
     `÷limit is the headline (service ÷ the same work in the fewest statements through pg); ÷one-row is ` +
-      `issue 12's metric, against the one-row reference of this run` +
-      (oneRowRps === undefined
-        ? ''
-        : ` (${oneRowRps.toFixed(0)} req/s, the mean of ${[oneRow.first, oneRow.last]
-            .filter((stats) => stats !== undefined)
-            .map((stats) => stats.rps.toFixed(0))
-            .join(' and ')})`) +
-      `; ">${TAIL_LIMIT}" marks a write row whose p99 is over ${TAIL_LIMIT}× its p50`,
+      `against the one-row reference of this run${reference}; the targets in brackets are issue 20's; ` +
+      `">${TAIL_LIMIT}" marks a write row whose p99 is over ${TAIL_LIMIT}× its p50`,
   );
   const refused = refusals.unauthenticated + refusals.forbidden;
   console.log(

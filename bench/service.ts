@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { newWebhookSecret } from '../src/adapters/data-platform/webhook-signer.js';
 import { TRACING_PRELOAD } from '../src/adapters/tracing/tracing-config.js';
+import { processCpuUs } from './cpu.js';
 
 export interface RunningService {
   readonly origin: string;
@@ -94,7 +95,7 @@ export async function startService(
   return {
     origin,
     pid: child.pid!,
-    cpuUs: () => cpuUsOf(child.pid!),
+    cpuUs: () => processCpuUs(child.pid!),
     peakMemoryMiB: () => {
       const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       return match ? Number(match[1]) / 1024 : Number.NaN;
@@ -105,18 +106,6 @@ export async function startService(
       await platform.close();
     },
   };
-}
-
-/** The kernel's clock ticks per second, in which /proc reports CPU time. */
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-/** The CPU time a process has used so far, user and system, all its threads, in microseconds. */
-function cpuUsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The fields after the command name, which is in parentheses and may itself hold spaces: utime is the
-  // 14th field of the line, stime the 15th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
 }
 
 /** A data platform on loopback that takes every event (204), so the relay does its real work during a run. */

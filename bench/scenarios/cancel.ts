@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { type Row, cpuUsPerRequestUntil, row, runLoad, scaled, statsOf } from '../harness.js';
+import { type Row, cpuSplitUntil, row, runLoad, scaled, statsOf } from '../harness.js';
 import { type CancelRetries, cancelAtLimit } from './cancel.limit.js';
 import { issueAtLimit } from './coupon-storm.limit.js';
 import type { OrderItem } from './orders.limit.js';
@@ -286,8 +286,15 @@ async function runOn(
     );
   const lastCancelledAt = Math.max(...cancelled.map((s) => s.doneAt));
   const stats = statsOf(cancelled, lastCancelledAt);
-  const cpuUs = cpuUsPerRequestUntil(run, lastCancelledAt);
-  return { stats, cpuUs, cancelled: cancelled.length, refused, unexpected, check, problems };
+  return {
+    stats,
+    cpuSplit: cpuSplitUntil(run, lastCancelledAt),
+    cancelled: cancelled.length,
+    refused,
+    unexpected,
+    check,
+    problems,
+  };
 }
 
 export const cancel: Scenario = {
@@ -351,7 +358,7 @@ export const cancel: Scenario = {
           'balances, ledger, outbox and rollup ' +
           (problems.length === 0 ? 'exact (service, ceiling, limit)' : `NOT: ${problems.join('; ')}`),
         problems.length === 0 && service.unexpected === 0,
-        { limit: limit.stats, write: true, cpuUs: service.cpuUs },
+        { limit: limit.stats, write: true, cpu: service.cpuSplit, limitCpu: limit.cpuSplit },
       ),
     ];
   },

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { row, runLoad, scaled, statsOf } from '../harness.js';
+import { cpuSplitUntil, row, runLoad, scaled, statsOf } from '../harness.js';
 import { chargeAtLimit } from './charge-one-user.limit.js';
 import { type Scenario, actingAs, insertUsers, outcomeOf, outcomeOfCall, tally } from './scenario.js';
 
@@ -77,7 +77,14 @@ export const chargeOneUser: Scenario = {
             : `; limit NOT exact: ${limitCharged} charged, balance ${limitStored.amount}, ` +
               `${limitStored.entries} entries ending at ${limitStored.last}`),
         stored.exact && ceilingCharged === CHARGES && limitExact,
-        { limit: statsOf(limit.samples, limit.elapsedMs), target: 0.6, write: true, cpuUs: service.cpuUsPerRequest },
+        {
+          limit: statsOf(limit.samples, limit.elapsedMs),
+          limitTarget: 0.8,
+          target: 0.4,
+          write: true,
+          cpu: cpuSplitUntil(service),
+          limitCpu: cpuSplitUntil(limit),
+        },
       ),
     ];
   },
