@@ -3,7 +3,7 @@ import { Balance, type Charge, type LedgerEntry } from '../../domain/balance/bal
 import type { Db } from './database.js';
 import { currentTransaction, writerFor } from './pg-transaction-context.js';
 import type { BalanceLedgerTable, BalancesTable } from './tables.js';
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 
 export function toBalance(row: Selectable<BalancesTable>): Balance {
   return new Balance({ userId: row.user_id, amount: row.amount, updatedAt: row.updated_at });
@@ -65,34 +65,24 @@ export class PgBalanceCharges implements BalanceCharges {
     return landed || { applied: false, balance: row && toBalance(row) };
   }
 
-  /** The charge landed with its ledger entry, or undefined when the guard refused it. */
+  /**
+   * The charge landed with its ledger entry, or undefined when the guard refused it. Written as SQL text,
+   * not built: every charge runs it, and Kysely's builder costs more CPU per call than the text does.
+   */
   private async guarded(db: Db, charge: Charge): Promise<ChargeOutcome | undefined> {
     const { entry } = charge;
-    const row = await db
-      .with('charged', (db) =>
-        db
-          .updateTable('balances')
-          .set((eb) => ({ amount: eb('amount', '+', charge.amount), updated_at: charge.at }))
-          .where('user_id', '=', charge.userId)
-          .where('amount', '<=', charge.highestBalanceBefore)
-          .returning(['user_id', 'amount']),
+    const { rows } = await sql<{ balance_after: number }>`
+      WITH charged AS (
+        UPDATE balances SET amount = amount + ${charge.amount}::bigint, updated_at = ${charge.at}::timestamptz
+        WHERE user_id = ${charge.userId}::bigint AND amount <= ${charge.highestBalanceBefore}::bigint
+        RETURNING user_id, amount
       )
-      .insertInto('balance_ledger')
-      .columns(['user_id', 'type', 'amount', 'balance_after', 'order_id', 'created_at'])
-      .expression((db) =>
-        db
-          .selectFrom('charged')
-          .select((eb) => [
-            'user_id',
-            eb.val(entry.type).as('type'),
-            eb.val(entry.amount).as('amount'),
-            'amount as balance_after',
-            eb.val(entry.orderId).as('order_id'),
-            eb.val(entry.createdAt).as('created_at'),
-          ]),
-      )
-      .returning('balance_after')
-      .executeTakeFirst();
+      INSERT INTO balance_ledger (user_id, type, amount, balance_after, order_id, created_at)
+      SELECT user_id, ${entry.type}, ${entry.amount}::bigint, amount, ${entry.orderId}::bigint,
+             ${entry.createdAt}::timestamptz
+      FROM charged
+      RETURNING balance_after`.execute(db);
+    const row = rows[0];
     return row && { applied: true, change: charge.landedOn(row.balance_after - charge.amount) };
   }
 }

@@ -75,7 +75,7 @@ describe('how long a hot row stays locked, in round trips to this process', () =
     await chargeBalance.execute({ actor: SYSTEM, userId: user.id, amount: 1_000 });
 
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatch(/^with .*update "balances".*insert into "balance_ledger"/i);
+    expect(sent[0]).toMatch(/^with .*update "?balances"?.*insert into "?balance_ledger"?/i);
   });
 
   it('places an order without a key in one read and one autocommit statement: no row locked across a round trip', async () => {
