@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const http = httpClient(service.origin, concurrency);
   // The ceiling: the service's composition root on a database of the same pool size, in this process, with
   // the service's signing key, so the tokens it mints are the service's and its Authenticate accepts them.
-  const ceilingDb = createDb({ url: benchUrl, poolSize });
+  const ceilingDb = createDb({ url: benchUrl, poolSize, preparedStatements: true });
   const container = createContainer({
     repositories: { kind: 'POSTGRES', db: ceilingDb },
     timeZone,

@@ -71,6 +71,8 @@ export async function startService(
       LOG_LEVEL: 'warn',
       DATABASE_URL: databaseUrl,
       DATABASE_POOL_SIZE: String(poolSize),
+      // The bench's server is PostgreSQL itself, no pooler between.
+      DATABASE_PREPARED_STATEMENTS: 'true',
       // A service on its own database delivers only with a platform to deliver to; the bench's answers 204.
       DATA_PLATFORM_URL: platform.url,
       DATA_PLATFORM_SECRET: newWebhookSecret(),

@@ -124,6 +124,10 @@ const schema = z
     DATABASE_REPLICA_MAX_LAG_MS: integer(0, 4_000).default(1_000),
     DATABASE_POOL_SIZE: integer(1, 500).default(20),
     DATABASE_POOL_TIMEOUT_MS: integer(100, 120_000).default(5_000),
+    DATABASE_PREPARED_STATEMENTS: z
+      .enum(['true', 'false'])
+      .optional()
+      .describe('the hot statements sent prepared; unset: true on the embedded server, false on DATABASE_URL'),
     EMBEDDED_PG_PORT: integer(1, 65_535).default(54_329),
     EMBEDDED_PG_DATA_DIR: z.string().min(1).default('.data/postgres'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -171,6 +171,8 @@ async function main(): Promise<void> {
     poolSize: config.DATABASE_POOL_SIZE,
     connectionTimeoutMs: config.DATABASE_POOL_TIMEOUT_MS,
     limits,
+    // DATABASE_URL may be a transaction pooler that keeps no prepared statement across its sessions.
+    preparedStatements: (config.DATABASE_PREPARED_STATEMENTS ?? String(!config.DATABASE_URL)) === 'true',
     onIdleConnectionError: (error: Error) =>
       logger.warn({ err: error }, 'an idle database connection failed; the pool replaces it'),
   };

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type pg from 'pg';
+import { named } from '../limits.js';
 
 /**
  * A coupon copy: a stripe of the campaign with a copy left claimed (one no one holds; when every one with
@@ -28,11 +29,10 @@ export async function issueAtLimit(pool: pg.Pool, couponId: number, userId: numb
   const values = [couponId, userId, randomInt(32)];
   try {
     let { rows } = await pool.query<{ id: string | null; stripe: number | null }>(
-      claim('FOR UPDATE SKIP LOCKED'),
-      values,
+      named(claim('FOR UPDATE SKIP LOCKED'), values),
     );
     if (rows[0]!.id === null && rows[0]!.stripe === null) {
-      do ({ rows } = await pool.query(claim(''), values));
+      do ({ rows } = await pool.query(named(claim(''), values)));
       while (rows[0]!.id === null && rows[0]!.stripe !== null);
     }
     return rows[0]!.id === null ? 'COUPON_SOLD_OUT' : 'ISSUED';

@@ -22,7 +22,7 @@ export function useTestDatabase({ poolSize = 20 }: { poolSize?: number } = {}): 
 
   beforeAll(async () => {
     await withAdminClient(url, (client) => client.query(`CREATE SCHEMA ${schema}`));
-    db = createDb({ url, schema, poolSize });
+    db = createDb({ url, schema, poolSize, preparedStatements: true });
     await migrateToLatest(db);
   });
 

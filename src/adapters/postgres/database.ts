@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -7,7 +8,9 @@ import {
   PostgresDialect,
   type PostgresDialectConfig,
   PostgresDriver,
+  type RawBuilder,
   type TransactionSettings,
+  sql,
 } from 'kysely';
 import pg from 'pg';
 import { type SessionLimits, setLocalStatements } from './session-bounds.js';
@@ -31,6 +34,44 @@ export interface DatabaseOptions {
   readonly limits?: SessionLimits | undefined;
   /** Kysely's query log: levels to log, or a function told each query sent (the bench reads the SQL from it). */
   readonly log?: LogConfig;
+  /**
+   * Send the statements marked with `prepared()` as named prepared statements: each connection parses and
+   * plans one once, then only binds and runs it. Not through a transaction pooler that keeps no prepared
+   * statements across its server sessions (PgBouncer before 1.21, or without max_prepared_statements).
+   */
+  readonly preparedStatements?: boolean;
+}
+
+/** How a statement marked by `prepared()` ends: its label, in a comment. */
+const PREPARED = / \/\* prepared: ([a-z-]+) \*\/$/;
+
+/**
+ * Marks a hot statement whose text never changes between calls (only its parameters do), so that a pool
+ * made with `preparedStatements` sends it prepared: parsing and planning a statement of a dozen CTEs cost
+ * PostgreSQL about as much as running it. Elsewhere the mark is a comment. The label names the prepared
+ * statement (and so its trace span); the mark goes last, so the text still starts with its command.
+ */
+export function prepared<T>(label: string, statement: RawBuilder<T>): RawBuilder<T> {
+  return sql<T>`${statement} ${sql.raw(`/* prepared: ${label} */`)}`;
+}
+
+/** The label and a digest of the text: two texts can never share a name on a connection. */
+const statementName = (label: string, text: string) =>
+  `${label}_${createHash('sha256').update(text).digest('base64url').slice(0, 16)}`;
+
+type Query = (...args: unknown[]) => unknown;
+
+/** Makes `client` send the marked statements of Kysely's calls (text and values, nothing else) as named ones. */
+function sendPreparedAsNamed(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as Query;
+  const named: Query = (...args) => {
+    const [text, values] = args;
+    const label = args.length <= 2 && typeof text === 'string' ? PREPARED.exec(text)?.[1] : undefined;
+    if (label !== undefined && (values === undefined || Array.isArray(values)))
+      return query({ name: statementName(label, text as string), text, values });
+    return query(...args);
+  };
+  client.query = named as typeof client.query;
 }
 
 const INT8 = 20;
@@ -57,6 +98,7 @@ function createPool({
   connectionTimeoutMs = 5_000,
   schema,
   onIdleConnectionError,
+  preparedStatements = false,
 }: DatabaseOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
@@ -70,7 +112,10 @@ function createPool({
   // the pool's covers idle connections, the client's own covers one checked out when the server ends it
   // (a restart, pg_terminate_backend); the query in flight then fails and is answered 503.
   pool.on('error', (error) => onIdleConnectionError?.(error));
-  pool.on('connect', (client) => client.on('error', (error) => onIdleConnectionError?.(error)));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => onIdleConnectionError?.(error));
+    if (preparedStatements) sendPreparedAsNamed(client);
+  });
   return pool;
 }
 

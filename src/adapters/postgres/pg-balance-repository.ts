@@ -1,6 +1,6 @@
 import type { BalanceCharges, BalanceRepository, ChargeOutcome } from '../../application/ports/balance-repository.js';
 import { Balance, type Charge, type LedgerEntry } from '../../domain/balance/balance.js';
-import type { Db } from './database.js';
+import { type Db, prepared } from './database.js';
 import { currentTransaction, writerFor } from './pg-transaction-context.js';
 import type { BalanceLedgerTable, BalancesTable } from './tables.js';
 import { type Selectable, sql } from 'kysely';
@@ -71,7 +71,9 @@ export class PgBalanceCharges implements BalanceCharges {
    */
   private async guarded(db: Db, charge: Charge): Promise<ChargeOutcome | undefined> {
     const { entry } = charge;
-    const { rows } = await sql<{ balance_after: number }>`
+    const { rows } = await prepared(
+      'charge',
+      sql<{ balance_after: number }>`
       WITH charged AS (
         UPDATE balances SET amount = amount + ${charge.amount}::bigint, updated_at = ${charge.at}::timestamptz
         WHERE user_id = ${charge.userId}::bigint AND amount <= ${charge.highestBalanceBefore}::bigint
@@ -81,7 +83,8 @@ export class PgBalanceCharges implements BalanceCharges {
       SELECT user_id, ${entry.type}, ${entry.amount}::bigint, amount, ${entry.orderId}::bigint,
              ${entry.createdAt}::timestamptz
       FROM charged
-      RETURNING balance_after`.execute(db);
+      RETURNING balance_after`,
+    ).execute(db);
     const row = rows[0];
     return row && { applied: true, change: charge.landedOn(row.balance_after - charge.amount) };
   }

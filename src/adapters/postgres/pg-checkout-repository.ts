@@ -7,7 +7,7 @@ import type {
 } from '../../application/ports/checkout-repository.js';
 import { Balance } from '../../domain/balance/balance.js';
 import { Product } from '../../domain/product/product.js';
-import type { Db } from './database.js';
+import { type Db, prepared } from './database.js';
 import { outboxTraceContext } from './pg-outbox.js';
 import { type CopyJson, copyFromJson } from './pg-coupon-repository.js';
 import { buyerRows } from './buyer-rows.js';
@@ -51,13 +51,15 @@ export class PgCheckoutRepository implements CheckoutRepository {
    * unlocked, and the order's id from its sequence.
    */
   private async read({ userId, userCouponId, productIds }: CheckoutRequest, lock: boolean): Promise<Checkout> {
-    const { rows } = await sql<{
-      user_exists: boolean;
-      order_id: number;
-      copy: CopyJson | null;
-      wallet: { amount: number; updated_at: string } | null;
-      products: ProductRow[];
-    }>`
+    const { rows } = await prepared(
+      'checkout-read',
+      sql<{
+        user_exists: boolean;
+        order_id: number;
+        copy: CopyJson | null;
+        wallet: { amount: number; updated_at: string } | null;
+        products: ProductRow[];
+      }>`
       WITH ${buyerRows(sql`${userCouponId ?? null}::bigint`, sql`${userId}::bigint`, lock)}
       SELECT EXISTS (SELECT 1 FROM users WHERE id = ${userId}) AS user_exists,
              (SELECT row_to_json(copy) FROM copy) AS copy,
@@ -65,7 +67,8 @@ export class PgCheckoutRepository implements CheckoutRepository {
              (SELECT coalesce(json_agg(p), '[]') FROM (
                 SELECT id, name, price, stock FROM products WHERE id = ANY(${productIds}::bigint[])
              ) p) AS products,
-             nextval(pg_get_serial_sequence('orders', 'id')) AS order_id`.execute(this.db);
+             nextval(pg_get_serial_sequence('orders', 'id')) AS order_id`,
+    ).execute(this.db);
     const row = rows[0]!;
     const { copy, wallet } = row;
     return {
@@ -110,7 +113,7 @@ export class PgCheckoutRepository implements CheckoutRepository {
   }
 
   private async placed(statement: RawBuilder<{ placed: number }>): Promise<boolean> {
-    const { rows } = await statement.execute(writerFor(this.pool));
+    const { rows } = await prepared('order-place', statement).execute(writerFor(this.pool));
     return rows[0]!.placed === 1;
   }
 

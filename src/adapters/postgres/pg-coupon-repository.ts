@@ -11,7 +11,7 @@ import type {
 import { type Page, type PageRequest, pageFrom } from '../../application/shared/pagination.js';
 import { Coupon, type CouponDraft, type DiscountType } from '../../domain/coupon/coupon.js';
 import { UserCoupon, type UserCouponDraft } from '../../domain/coupon/user-coupon.js';
-import type { Db } from './database.js';
+import { type Db, prepared } from './database.js';
 import { isCheckViolation, isForeignKeyViolation, isUniqueViolation } from './pg-errors.js';
 import { inCurrentTransaction, readerFor } from './pg-transaction-context.js';
 import type { CouponsTable, UserCouponsTable } from './tables.js';
@@ -173,7 +173,9 @@ export class PgCouponIssuer implements CouponIssuer {
   /** Counts a copy on `stripe` if it still has room, and stores the copy if it did, in one statement. */
   private async claim(db: Db, draft: UserCouponDraft, stripe: RawBuilder<number>): Promise<Claim> {
     const { couponId } = draft;
-    const { rows } = await sql<Claim>`
+    const { rows } = await prepared(
+      'coupon-claim',
+      sql<Claim>`
       WITH picked AS MATERIALIZED (SELECT ${stripe} AS stripe),
       claimed AS (
         UPDATE coupon_stripes SET issued = issued + 1
@@ -187,7 +189,8 @@ export class PgCouponIssuer implements CouponIssuer {
         FROM claimed
         RETURNING id
       )
-      SELECT (SELECT id FROM copy) AS id, (SELECT stripe FROM picked) AS stripe`.execute(db);
+      SELECT (SELECT id FROM copy) AS id, (SELECT stripe FROM picked) AS stripe`,
+    ).execute(db);
     return rows[0]!;
   }
 
