@@ -15,7 +15,6 @@ import * as productSalesPending from './0013-product-sales-pending.js';
 import * as deliveryOrderAndAttempts from './0014-delivery-order-and-attempts.js';
 import * as auditLog from './0015-audit-log.js';
 import * as outboxTraceContext from './0016-outbox-trace-context.js';
-import * as checkoutProductsChanged from './0017-checkout-products-changed.js';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the folder so the same code runs from
@@ -38,5 +37,4 @@ export const migrations: Record<string, Migration> = {
   '0014-delivery-order-and-attempts': deliveryOrderAndAttempts,
   '0015-audit-log': auditLog,
   '0016-outbox-trace-context': outboxTraceContext,
-  '0017-checkout-products-changed': checkoutProductsChanged,
 };

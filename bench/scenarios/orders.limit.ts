@@ -12,21 +12,22 @@ export function takeStockAtLimit(pool: pg.Pool, productId: number, quantity: num
 }
 
 /**
- * An order without a coupon, every write PlaceOrder makes in one statement, in the service's own order: the
- * products read without a lock and the order decided on them (every product found and in stock, the
- * balance, locked, enough), then the order, its lines, its payment, the debit and its ledger entry, the
- * outbox event and the units sold (appended for the rollup's fold) written, and only then the products
- * locked in ascending id order and the stock taken, each still in stock at the price read. A product that
- * no longer fits fails the statement with checkout_products_changed() (migration 0017), undoing the writes,
- * so a hot product's row is held from its lock to the commit only.
+ * An order without a coupon, every write PlaceOrder makes in one statement. The products are locked first,
+ * in ascending id order, then the balance (the service's global lock order); the verdict (every product
+ * found and in stock, the balance enough) is reached on the locked rows before anything is written, so
+ * the order is placed whole or not at all; the stock and the balance are guarded again as they are written.
+ * Then the order, its lines, its payment, the ledger entry, the outbox event and the units sold (appended
+ * for the rollup's fold, as the service does) are written from the locked rows.
  */
 const PLACE_ORDER = `
   WITH item AS (
     SELECT * FROM unnest($2::bigint[], $3::int[]) WITH ORDINALITY AS item (product_id, quantity, line_no)
+  ), locked AS MATERIALIZED (
+    SELECT id, name, price, stock FROM products WHERE id = ANY($2::bigint[]) ORDER BY id FOR NO KEY UPDATE
   ), line AS (
-    SELECT item.line_no, p.id AS product_id, p.name, item.quantity, p.price AS unit_price,
-           p.price * item.quantity AS amount, p.stock >= item.quantity AS in_stock
-    FROM item JOIN products p ON p.id = item.product_id
+    SELECT item.line_no, locked.id AS product_id, locked.name, item.quantity, locked.price AS unit_price,
+           locked.price * item.quantity AS amount, locked.stock >= item.quantity AS in_stock
+    FROM item JOIN locked ON locked.id = item.product_id
   ), verdict AS (
     SELECT count(*) = cardinality($2::bigint[]) AS found, count(*) = cardinality($2::bigint[]) AND bool_and(in_stock) AS in_stock,
            sum(amount) AS total
@@ -35,6 +36,10 @@ const PLACE_ORDER = `
     SELECT amount FROM balances WHERE user_id = $1::bigint AND (SELECT in_stock FROM verdict) FOR UPDATE
   ), go AS (
     SELECT verdict.total FROM verdict, wallet WHERE verdict.in_stock AND wallet.amount >= verdict.total
+  ), taken AS (
+    UPDATE products p SET stock = p.stock - item.quantity, updated_at = now()
+    FROM item WHERE p.id = item.product_id AND p.stock >= item.quantity AND EXISTS (SELECT FROM go)
+    RETURNING p.id
   ), placed AS (
     INSERT INTO orders (user_id, status, total_amount, discount_amount, paid_amount, user_coupon_id, created_at)
     SELECT $1::bigint, 'PAID', total, 0, total, NULL, now() FROM go
@@ -43,10 +48,8 @@ const PLACE_ORDER = `
     INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price, amount)
     SELECT placed.id, line.line_no, line.product_id, line.name, line.quantity, line.unit_price, line.amount
     FROM placed, line
-    RETURNING 1
   ), payment AS (
     INSERT INTO payments (order_id, user_id, amount, paid_at) SELECT id, $1::bigint, paid_amount, created_at FROM placed
-    RETURNING 1
   ), debited AS (
     UPDATE balances b SET amount = b.amount - placed.paid_amount, updated_at = placed.created_at
     FROM placed WHERE b.user_id = $1::bigint AND b.amount >= placed.paid_amount
@@ -54,7 +57,6 @@ const PLACE_ORDER = `
   ), ledger AS (
     INSERT INTO balance_ledger (user_id, type, amount, balance_after, order_id, created_at)
     SELECT $1::bigint, 'PAYMENT', -placed.paid_amount, debited.amount, placed.id, placed.created_at FROM placed, debited
-    RETURNING 1
   ), outbox AS (
     INSERT INTO data_platform_outbox (order_id, payload, next_attempt_at, created_at)
     SELECT placed.id,
@@ -67,35 +69,11 @@ const PLACE_ORDER = `
              'paidAt', to_char(placed.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
            now(), now()
     FROM placed
-    RETURNING 1
   ), rollup AS (
     INSERT INTO product_sales_pending (sales_date, product_id, quantity)
     SELECT (placed.created_at AT TIME ZONE $4::text)::date, line.product_id, line.quantity FROM placed, line
-    RETURNING 1
-  ), written AS MATERIALIZED (
-    -- Read here, so that every write above is in before a product is locked below.
-    SELECT (SELECT count(*) FROM placed_lines) + (SELECT count(*) FROM payment) + (SELECT count(*) FROM ledger)
-           + (SELECT count(*) FROM outbox) + (SELECT count(*) FROM rollup) AS rows
-  ), locked AS (
-    SELECT p.id, p.stock >= line.quantity AND p.price = line.unit_price AS fits
-    FROM products p JOIN line ON line.product_id = p.id
-    WHERE EXISTS (SELECT FROM placed) AND (SELECT rows FROM written) >= 0
-    ORDER BY p.id
-    FOR NO KEY UPDATE OF p
-  ), complete AS (
-    SELECT count(*) FILTER (WHERE fits) = cardinality($2::bigint[]) AS ok FROM locked
-  ), taken AS (
-    UPDATE products p SET stock = p.stock - line.quantity, updated_at = now()
-    FROM line, complete WHERE complete.ok AND p.id = line.product_id
-    RETURNING p.id
   )
-  SELECT (SELECT id FROM placed) AS order_id, found, in_stock,
-         CASE WHEN EXISTS (SELECT FROM placed) AND NOT (SELECT ok FROM complete) THEN checkout_products_changed() END
-           AS changed
-  FROM verdict`;
-
-/** checkout_products_changed()'s refusal: a product found changed once locked (too little stock left). */
-const PRODUCTS_CHANGED = 'orders_products_as_decided';
+  SELECT (SELECT id FROM placed) AS order_id, found, in_stock FROM verdict`;
 
 export interface OrderItem {
   readonly productId: number;
@@ -117,7 +95,6 @@ export async function placeOrderAtLimit(
     if (!answer.found) return 'PRODUCT_NOT_FOUND';
     return answer.in_stock ? 'INSUFFICIENT_BALANCE' : 'INSUFFICIENT_STOCK';
   } catch (error) {
-    if ((error as { constraint?: unknown }).constraint === PRODUCTS_CHANGED) return 'INSUFFICIENT_STOCK';
     return `ERROR ${error instanceof Error ? error.message : String(error)}`;
   }
 }
