@@ -3,8 +3,9 @@
  * through pg at the bench's concurrency and pool size, each statement autocommitted. A hot row is one
  * guarded UPDATE … RETURNING per request; an order is all of its writes in one statement. They are
  * yardsticks written only for the bench, not the service's code, and each run is checked like the service's
- * (see the scenarios), so a broken yardstick can't flatter a ratio. Statements are sent prepared (`named`),
- * as the service sends its hot ones; the one-row reference is sent unnamed, as `pgbench` does by default.
+ * (see the scenarios), so a broken yardstick can't flatter a ratio. A statement is sent as the service sends
+ * its own: prepared (`named`) for the charge and the coupon claim, unnamed for an order and a cancellation;
+ * the one-row reference unnamed, as `pgbench` does by default.
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';

@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import { MAX_BALANCE } from '../../src/domain/balance/balance.js';
 import { MAX_STOCK } from '../../src/domain/product/product.js';
-import { named } from '../limits.js';
 import type { OrderItem } from './orders.limit.js';
 
 /**
@@ -142,7 +141,7 @@ export async function cancelAtLimit(
         cancellable: boolean | null;
         within_balance: boolean;
         cancellation_id: string | null;
-      }>(named(CANCEL_ORDER, values));
+      }>(CANCEL_ORDER, values);
       const answer = rows[0]!;
       if (!answer.found) return 'ORDER_NOT_FOUND';
       if (!answer.fresh) {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { named, outcome } from '../limits.js';
+import { outcome } from '../limits.js';
 
 /** The hot product's row alone: its stock taken with the guard, nothing else. */
 export function takeStockAtLimit(pool: pg.Pool, productId: number, quantity: number): Promise<string> {
@@ -87,9 +87,12 @@ export async function placeOrderAtLimit(
   items: readonly OrderItem[],
 ): Promise<string> {
   try {
-    const { rows } = await pool.query<{ order_id: string | null; found: boolean; in_stock: boolean }>(
-      named(PLACE_ORDER, [userId, items.map((item) => item.productId), items.map((item) => item.quantity), timeZone]),
-    );
+    const { rows } = await pool.query<{ order_id: string | null; found: boolean; in_stock: boolean }>(PLACE_ORDER, [
+      userId,
+      items.map((item) => item.productId),
+      items.map((item) => item.quantity),
+      timeZone,
+    ]);
     const answer = rows[0]!;
     if (answer.order_id !== null) return 'PAID';
     if (!answer.found) return 'PRODUCT_NOT_FOUND';

@@ -8,7 +8,7 @@ import type {
 import { Balance } from '../../domain/balance/balance.js';
 import type { Cancellation } from '../../domain/order/cancellation.js';
 import { MAX_STOCK } from '../../domain/product/product.js';
-import { type Db, prepared } from './database.js';
+import type { Db } from './database.js';
 import { outboxTraceContext } from './pg-outbox.js';
 import { buyerRows } from './buyer-rows.js';
 import { type CopyJson, copyFromJson } from './pg-coupon-repository.js';
@@ -27,13 +27,11 @@ export class PgCancellationRepository implements CancellationRepository {
 
   /** One round trip for the locks: the order's row, then the buyer's rows (buyerRows reads the order's). */
   async open(orderId: number, buyerId?: number): Promise<CancellationTarget | undefined> {
-    const { rows } = await prepared(
-      'cancel-open',
-      sql<{
-        user_id: number | null;
-        copy: CopyJson | null;
-        wallet: { amount: number; updated_at: string } | null;
-      }>`
+    const { rows } = await sql<{
+      user_id: number | null;
+      copy: CopyJson | null;
+      wallet: { amount: number; updated_at: string } | null;
+    }>`
       WITH held AS (
         SELECT id, user_id, user_coupon_id FROM orders
         WHERE id = ${orderId} AND (${buyerId ?? null}::bigint IS NULL OR user_id = ${buyerId ?? null}::bigint)
@@ -41,8 +39,7 @@ export class PgCancellationRepository implements CancellationRepository {
       ), ${buyerRows(sql`(SELECT user_coupon_id FROM held)`, sql`(SELECT user_id FROM held)`, true)}
       SELECT (SELECT user_id FROM held) AS user_id,
              (SELECT row_to_json(copy) FROM copy) AS copy,
-             (SELECT row_to_json(wallet) FROM wallet) AS wallet`,
-    ).execute(this.db);
+             (SELECT row_to_json(wallet) FROM wallet) AS wallet`.execute(this.db);
     const { user_id: userId, copy, wallet } = rows[0]!;
     if (userId === null || !wallet) return undefined;
 
@@ -71,12 +68,7 @@ export class PgCancellationRepository implements CancellationRepository {
   }: CancellationRecord): Promise<Cancellation | RecordRefusal> {
     const lines = [...cancellation.lines].sort((a, b) => a.productId - b.productId);
     const at = cancellation.createdAt;
-    const { rows } = await prepared(
-      'cancel-write',
-      sql<{
-        id: number | null;
-        over: { id: number; stock: number; quantity: number }[] | null;
-      }>`
+    const { rows } = await sql<{ id: number | null; over: { id: number; stock: number; quantity: number }[] | null }>`
       WITH wanted AS (
         SELECT * FROM unnest(
           ${lines.map((l) => l.productId)}::bigint[], ${lines.map((l) => l.quantity)}::int[],
@@ -134,8 +126,7 @@ export class PgCancellationRepository implements CancellationRepository {
       )
       SELECT (SELECT id FROM recorded) AS id,
              (SELECT json_agg(json_build_object('id', id, 'stock', stock, 'quantity', quantity) ORDER BY id)
-              FROM claimed WHERE NOT fits) AS over`,
-    ).execute(this.db);
+              FROM claimed WHERE NOT fits) AS over`.execute(this.db);
     const { id, over } = rows[0]!;
     if (id === null) {
       const first = over?.[0];
