@@ -50,15 +50,13 @@ export class PgCheckoutRepository implements CheckoutRepository {
    * unlocked, and the order's id from its sequence.
    */
   private async read({ userId, userCouponId, productIds }: CheckoutRequest, lock: boolean): Promise<Checkout> {
-    const { rows } = await prepared(
-      'checkout-read',
-      sql<{
-        user_exists: boolean;
-        order_id: number;
-        copy: CopyJson | null;
-        wallet: { amount: number; updated_at: string } | null;
-        products: ProductRow[];
-      }>`
+    const statement = sql<{
+      user_exists: boolean;
+      order_id: number;
+      copy: CopyJson | null;
+      wallet: { amount: number; updated_at: string } | null;
+      products: ProductRow[];
+    }>`
       WITH ${buyerRows(sql`${userCouponId ?? null}::bigint`, sql`${userId}::bigint`, lock)}
       SELECT EXISTS (SELECT 1 FROM users WHERE id = ${userId}) AS user_exists,
              (SELECT row_to_json(copy) FROM copy) AS copy,
@@ -66,8 +64,9 @@ export class PgCheckoutRepository implements CheckoutRepository {
              (SELECT coalesce(json_agg(p), '[]') FROM (
                 SELECT id, name, price, stock FROM products WHERE id = ANY(${productIds}::bigint[])
              ) p) AS products,
-             nextval(pg_get_serial_sequence('orders', 'id')) AS order_id`,
-    ).execute(this.db);
+             nextval(pg_get_serial_sequence('orders', 'id')) AS order_id`;
+    // Prepared only unlocked: a statement that locks several rows is sent unnamed (see place).
+    const { rows } = await (lock ? statement : prepared('checkout-read', statement)).execute(this.db);
     const row = rows[0]!;
     const { copy, wallet } = row;
     return {
@@ -99,7 +98,7 @@ export class PgCheckoutRepository implements CheckoutRepository {
    */
   async place({ order, balanceBefore, payment, couponUsed, stock, salesDay }: Placement): Promise<boolean> {
     // Sent unnamed, as every statement that locks several rows is: prepared, this statement's bench limit
-    // ended orders in deadlocks it never showed unnamed, and until that is understood they stay unnamed.
+    // ended orders in deadlocks it never showed unnamed, and until that is understood it stays so.
     const { balance, entry } = payment;
     const claims = {
       ids: stock.map((s) => s.productId),
