@@ -57,14 +57,18 @@ async function eventually<T>(what: string, found: () => T | undefined, ms = 10_0
 const spans = () => exportedSpans(collector.requests);
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/;
 
+/** A new buyer with 10,000 on their balance orders `quantity` of a new 1,000-won product on `instance`. */
+async function aPaidOrder(instance: ServiceProcess, names: { buyer: string; product: string }, quantity: number) {
+  const buyer = await aChargedUser(instance, 10_000, { name: names.buyer });
+  const product = await aProduct(instance, { name: names.product, price: 1_000, stock: 5 });
+  const asBuyer = { origin: instance.origin, token: await instance.tokenFor(buyer.id) };
+  const placed = await anOrder(asBuyer, { userId: buyer.id, items: [{ productId: product.id, quantity }] });
+  return { asBuyer, placed };
+}
+
 describe('tracing with OpenTelemetry', () => {
   it('follows a paid order from POST /orders through its SQL to the delivery, which carries its traceparent', async () => {
-    const buyer = await aChargedUser(service, 10_000, { name: 'traced buyer' });
-    const lamp = await aProduct(service, { name: 'Traced lamp', price: 1_000, stock: 5 });
-    const placed = await anOrder(
-      { origin: service.origin, token: await service.tokenFor(buyer.id) },
-      { userId: buyer.id, items: [{ productId: lamp.id, quantity: 2 }] },
-    );
+    const { placed } = await aPaidOrder(service, { buyer: 'traced buyer', product: 'Traced lamp' }, 2);
 
     const request = await eventually('the order request span', () =>
       spans().find((span) => span.name === 'POST /api/v1/orders' && span.kind === 2),
@@ -115,10 +119,7 @@ describe('tracing with OpenTelemetry', () => {
   });
 
   it("puts each attempt at a cancellation's delivery, the retry too, in the cancelling request's trace", async () => {
-    const buyer = await aChargedUser(service, 10_000, { name: 'cancelling buyer' });
-    const lamp = await aProduct(service, { name: 'Returned lamp', price: 1_000, stock: 5 });
-    const asBuyer = { origin: service.origin, token: await service.tokenFor(buyer.id) };
-    const placed = await anOrder(asBuyer, { userId: buyer.id, items: [{ productId: lamp.id, quantity: 1 }] });
+    const { asBuyer, placed } = await aPaidOrder(service, { buyer: 'cancelling buyer', product: 'Returned lamp' }, 1);
     const cancellations = () =>
       platform.requests.filter(
         (each) =>
@@ -159,11 +160,10 @@ describe('tracing with OpenTelemetry', () => {
       OTEL_BSP_SCHEDULE_DELAY: '50',
     });
     try {
-      const buyer = await aChargedUser(writer, 10_000, { name: 'buyer on another instance' });
-      const lamp = await aProduct(writer, { name: 'Handed-over lamp', price: 1_000, stock: 5 });
-      const placed = await anOrder(
-        { origin: writer.origin, token: await writer.tokenFor(buyer.id) },
-        { userId: buyer.id, items: [{ productId: lamp.id, quantity: 1 }] },
+      const { placed } = await aPaidOrder(
+        writer,
+        { buyer: 'buyer on another instance', product: 'Handed-over lamp' },
+        1,
       );
       const delivered = await eventually('the delivery', () =>
         platform.requests.find((each) => (JSON.parse(each.body) as { orderId: number }).orderId === placed.orderId),
