@@ -3,9 +3,7 @@ import type { JoseAccessTokens } from './adapters/auth/jose-access-tokens.js';
 import type { PortAdapters } from './adapters/port-adapters.js';
 import type { PasswordHasher } from './application/ports/access-tokens.js';
 import type { Clock } from './application/ports/clock.js';
-import type { DataPlatformClient } from './application/ports/data-platform.js';
-
-type ClosableClient = DataPlatformClient & { close?(): Promise<void> };
+import type { ClosableDataPlatformClient } from './application/ports/data-platform.js';
 
 /** A port whose adapter comes from the chosen set (PostgreSQL's or the in-memory one), typed as the set has it. */
 type Port<K extends keyof PortAdapters> = InjectionToken<PortAdapters[K]>;
@@ -30,7 +28,7 @@ export const TOKENS = {
   DeliveryStore: Symbol('DeliveryStore') as Port<'deliveryStore'>,
   OutboxStatistics: Symbol('OutboxStatistics') as Port<'outboxStatistics'>,
   /** `close`, where the client has it, frees its connections at shutdown. */
-  DataPlatformClient: Symbol('DataPlatformClient') as InjectionToken<ClosableClient>,
+  DataPlatformClient: Symbol('DataPlatformClient') as InjectionToken<ClosableDataPlatformClient>,
   AccountQueries: Symbol('AccountQueries') as Port<'accountQueries'>,
   LoginAttempts: Symbol('LoginAttempts') as Port<'loginAttempts'>,
   RefreshTokenPurge: Symbol('RefreshTokenPurge') as Port<'refreshTokenPurge'>,

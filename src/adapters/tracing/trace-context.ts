@@ -7,12 +7,13 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { TraceContext } from '../../domain/data-platform/delivery.js';
 
 /**
- * The W3C trace context of the call chain, as headers (`traceparent`, and `tracestate` when there is one).
- * W3C's format whatever OTEL_PROPAGATORS says: it is what the outbox stores and the data platform receives.
+ * The W3C trace context of the call chain, as the outbox stores it (the domain's TraceContext). W3C's format
+ * whatever OTEL_PROPAGATORS says: it is what the data platform receives.
  */
-export type TraceCarrier = Readonly<Record<string, string>>;
+export type TraceCarrier = TraceContext;
 
 const w3c = new W3CTraceContextPropagator();
 

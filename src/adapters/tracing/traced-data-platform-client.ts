@@ -1,5 +1,10 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
-import type { AttemptOrigin, DataPlatformClient, DeliveryReceipt } from '../../application/ports/data-platform.js';
+import type {
+  AttemptOrigin,
+  ClosableDataPlatformClient,
+  DataPlatformClient,
+  DeliveryReceipt,
+} from '../../application/ports/data-platform.js';
 import type { DataPlatformEvent } from '../../domain/data-platform/delivery.js';
 import { contextOf } from './trace-context.js';
 
@@ -12,7 +17,7 @@ import { contextOf } from './trace-context.js';
  */
 export class TracedDataPlatformClient implements DataPlatformClient {
   constructor(
-    private readonly inner: DataPlatformClient & { close?(): Promise<void> },
+    private readonly inner: ClosableDataPlatformClient,
     private readonly tracer: Tracer = trace.getTracer('shop-backend'),
   ) {}
 

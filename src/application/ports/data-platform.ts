@@ -44,6 +44,9 @@ export interface DataPlatformClient {
   deliver(eventId: string, event: DataPlatformEvent, origin?: AttemptOrigin): Promise<DeliveryReceipt | void>;
 }
 
+/** A client whose adapter holds connections, closed once at shutdown. */
+export type ClosableDataPlatformClient = DataPlatformClient & { close?(): Promise<void> };
+
 export interface DeliveryDetail {
   readonly delivery: Delivery;
   /** The JSON body each attempt sends. */
