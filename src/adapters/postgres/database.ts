@@ -46,12 +46,15 @@ export interface DatabaseOptions {
 const PREPARED = / \/\* prepared: ([a-z-]+) \*\/$/;
 
 /**
- * Marks a hot statement whose text never changes between calls (only its parameters do), so that a pool
- * made with `preparedStatements` sends it prepared: parsing and planning a statement of a dozen CTEs cost
- * PostgreSQL about as much as running it. Elsewhere the mark is a comment. The label names the prepared
- * statement (and so its trace span); the mark goes last, so the text still starts with its command.
+ * Marks a hot statement whose text takes a few fixed forms (only its parameters vary per call), so that a
+ * pool made with `preparedStatements` sends it prepared: parsing and planning a statement of a dozen CTEs
+ * cost PostgreSQL about as much as running it. Each form is prepared once per connection under a name of its
+ * own, so a text built per call (an inlined list) must not be marked. Elsewhere the mark is a comment. The
+ * label names the prepared statement (and so its trace span); the mark goes last, so the text still starts
+ * with its command.
  */
 export function prepared<T>(label: string, statement: RawBuilder<T>): RawBuilder<T> {
+  if (!/^[a-z-]+$/.test(label)) throw new Error(`prepared statement label "${label}": lowercase letters and - only`);
   return sql<T>`${statement} ${sql.raw(`/* prepared: ${label} */`)}`;
 }
 
